@@ -1,0 +1,42 @@
+// The contract between the bake script (user data) and the controller: the script prints exactly one of
+// these lines to the console before powering off; the controller reads it back with GetConsoleOutput.
+// The simulator honours the same contract, so a bake's outcome is observed exactly as on AWS.
+
+export const BAKE_MARKER = "LEAVEN-BAKE-RESULT";
+
+/** The user data declares its build id on a line `LEAVEN_BUILD_ID=<id>` so the console marker can carry it. */
+export const BUILD_ID_ASSIGNMENT = "LEAVEN_BUILD_ID=";
+
+export interface BakeOutcome {
+  build: string;
+  result: "success" | "failure";
+  reason?: string;
+}
+
+export function formatBakeMarker(outcome: BakeOutcome): string {
+  const reason = outcome.reason ? ` reason=${JSON.stringify(outcome.reason)}` : "";
+  return `${BAKE_MARKER} build=${outcome.build} result=${outcome.result}${reason}`;
+}
+
+const markerPattern = /LEAVEN-BAKE-RESULT build=(\S+) result=(success|failure)(?: reason=("(?:[^"\\]|\\.)*"))?/g;
+
+/** The last marker in the console output for the given build, if any (earlier bakes may share a console). */
+export function parseBakeMarker(consoleOutput: string, build: string): BakeOutcome | undefined {
+  let found: BakeOutcome | undefined;
+  for (const match of consoleOutput.matchAll(markerPattern)) {
+    if (match[1] !== build) continue;
+    const reason = match[3] ? (JSON.parse(match[3]) as string) : undefined;
+    found = { build, result: match[2] as "success" | "failure", ...(reason ? { reason } : {}) };
+  }
+  return found;
+}
+
+export function buildIdFromUserData(userData: string): string | undefined {
+  for (const line of userData.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith(BUILD_ID_ASSIGNMENT)) {
+      return trimmed.slice(BUILD_ID_ASSIGNMENT.length).replace(/^["']|["']$/g, "");
+    }
+  }
+  return undefined;
+}

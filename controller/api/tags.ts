@@ -1,0 +1,46 @@
+// Leaven keeps all of its state in AWS tags under this prefix (see docs/state-model.md).
+export const TAG_PREFIX = "leaven.dev/";
+
+export const Tag = {
+  /** Owner marker: Leaven never changes or deletes a resource without it. */
+  managedBy: "leaven.dev/managed-by",
+  spec: "leaven.dev/spec",
+  layer: "leaven.dev/layer",
+  version: "leaven.dev/version",
+  build: "leaven.dev/build",
+  recipe: "leaven.dev/recipe",
+  parentSpec: "leaven.dev/parent-spec",
+  parentChannel: "leaven.dev/parent-channel",
+  parentBuild: "leaven.dev/parent-build",
+  parentImage: "leaven.dev/parent-image",
+  homeRegion: "leaven.dev/home-region",
+  homeImage: "leaven.dev/home-image",
+  commit: "leaven.dev/commit",
+  /** On bake instances: "bake". */
+  role: "leaven.dev/role",
+  /** On bake instances after the outcome is known: "success" | "failed". */
+  bakeResult: "leaven.dev/bake-result",
+  bakeReason: "leaven.dev/bake-reason",
+  /** Hash of the share settings applied to an image, so sharing is level-based. */
+  shared: "leaven.dev/shared",
+} as const;
+
+export const MANAGED_BY_VALUE = "leaven";
+
+/** One tag per channel the build is in: leaven.dev/channel/<name> = "true". */
+export const CHANNEL_TAG_PREFIX = "leaven.dev/channel/";
+
+export function channelTag(channel: string): string {
+  return CHANNEL_TAG_PREFIX + channel;
+}
+
+export function channelsFromTags(tags: Readonly<Record<string, string>>): string[] {
+  return Object.keys(tags)
+    .filter((key) => key.startsWith(CHANNEL_TAG_PREFIX))
+    .map((key) => key.slice(CHANNEL_TAG_PREFIX.length))
+    .sort();
+}
+
+export function isLeavenOwned(tags: Readonly<Record<string, string>>): boolean {
+  return tags[Tag.managedBy] === MANAGED_BY_VALUE;
+}

@@ -1,0 +1,351 @@
+// Generated from schemas/imagespec.schema.json by `npm run generate`. Do not edit.
+
+/**
+ * One layer of a machine-image lineage: what to bake, on which parent, where to distribute it, which builds its channels point at, and how long old builds are kept.
+ */
+export interface ImageSpec {
+  /**
+   * API group and version of this document. Always leaven.dev/v1alpha1.
+   */
+  apiVersion: "leaven.dev/v1alpha1";
+  /**
+   * Kind of this document. Always ImageSpec.
+   */
+  kind: "ImageSpec";
+  /**
+   * Standard object metadata. Only name is required; it identifies the spec in parents, tags and status.
+   */
+  metadata: {
+    /**
+     * Name of the spec: lower-case letters, digits and '-', starting with a letter, at most 63 characters. Used in the leaven.dev/spec tag of every image it owns.
+     */
+    name: string;
+    /**
+     * Kubernetes namespace of the custom resource; ignored for files.
+     */
+    namespace?: string;
+    /**
+     * Free-form labels.
+     */
+    labels?: {
+      [k: string]: string;
+    };
+    /**
+     * Free-form annotations.
+     */
+    annotations?: {
+      [k: string]: string;
+    };
+    [k: string]: unknown;
+  };
+  spec: ImageSpecSpec;
+  status?: ImageSpecStatus;
+}
+/**
+ * Desired state of one image layer.
+ */
+export interface ImageSpecSpec {
+  /**
+   * Kind of layer. foundation: a vendor AMI that is selected, never baked. base: the organisation's common platform, baked on a foundation or another base. app: one application, baked on a base.
+   */
+  layer: "foundation" | "base" | "app";
+  source?: Source;
+  parent?: Parent;
+  /**
+   * Semantic version of the recipe (e.g. 2.3.0). Part of every build id of this spec; required for base and app layers.
+   */
+  version?: string;
+  provision?: Provision;
+  bake?: Bake;
+  /**
+   * AWS regions the images must exist in. The first is the home region: builds are baked there and copied to the others.
+   *
+   * @minItems 1
+   */
+  regions: [string, ...string[]];
+  share?: Share;
+  /**
+   * Named pointers to builds of this spec, e.g. candidate and release. Each value selects one build; promotion is editing a selector.
+   */
+  channels?: {
+    [k: string]: ChannelSelector;
+  };
+  retention?: Retention;
+  /**
+   * When true, Leaven observes and reports this spec but makes no change for it (children still see its channels).
+   */
+  suspend?: boolean;
+}
+/**
+ * Foundation layers only: how to find the vendor's AMIs. Give owners and name (optionally architecture), or an SSM parameter path.
+ */
+export interface Source {
+  /**
+   * AWS account ids (12 digits) or aliases (amazon, aws-marketplace) that publish the AMIs.
+   *
+   * @minItems 1
+   */
+  owners?: [string, ...string[]];
+  /**
+   * AMI name pattern; * matches any run of characters and ? one character, as in the EC2 name filter.
+   */
+  name?: string;
+  /**
+   * CPU architecture of the AMIs to consider.
+   */
+  architecture?: "x86_64" | "arm64";
+  /**
+   * An SSM public parameter whose value is the AMI id, e.g. /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id.
+   */
+  ssmParameter?: string;
+  /**
+   * Whether vendor AMIs the vendor has deprecated may be chosen. Default false.
+   */
+  includeDeprecated?: boolean;
+}
+/**
+ * Base and app layers only: the spec and channel whose image this layer is baked on.
+ */
+export interface Parent {
+  /**
+   * Name of the parent ImageSpec.
+   */
+  spec: string;
+  /**
+   * Channel of the parent whose build to bake on, e.g. release or candidate.
+   */
+  channel: string;
+}
+/**
+ * What the bake installs and runs on the parent image. Changing anything here makes a new build.
+ */
+export interface Provision {
+  /**
+   * Packages to install with the instance's package manager (apt, dnf or yum, detected on the instance); name or name=version.
+   */
+  packages?: string[];
+  /**
+   * Package repositories to add before installing packages.
+   */
+  repositories?: Repository[];
+  /**
+   * Files to write on the image.
+   */
+  files?: File[];
+  /**
+   * Shell script (bash) run as root after packages and files; a non-zero exit fails the bake.
+   */
+  script?: string;
+}
+/**
+ * A package repository.
+ */
+export interface Repository {
+  /**
+   * Short name of the repository, used for its file name on the image.
+   */
+  name: string;
+  /**
+   * Base URL of the repository.
+   */
+  url: string;
+  /**
+   * apt only: the distribution (suite), e.g. jammy or stable.
+   */
+  distribution?: string;
+  /**
+   * apt only: components, e.g. [main].
+   */
+  components?: string[];
+  /**
+   * URL of the repository's signing key.
+   */
+  gpgKey?: string;
+}
+/**
+ * A file written on the image.
+ */
+export interface File {
+  /**
+   * Absolute path of the file.
+   */
+  path: string;
+  /**
+   * Content of the file.
+   */
+  content: string;
+  /**
+   * Octal permission bits, e.g. "0644".
+   */
+  mode?: string;
+  /**
+   * Owner as user:group, e.g. root:root.
+   */
+  owner?: string;
+}
+/**
+ * How the bake instance is launched.
+ */
+export interface Bake {
+  /**
+   * EC2 instance type of the bake instance. Default t3.medium.
+   */
+  instanceType?: string;
+  /**
+   * Subnet to launch the bake instance in (home region). Default: the default VPC.
+   */
+  subnetId?: string;
+  /**
+   * Security groups of the bake instance.
+   */
+  securityGroupIds?: string[];
+  /**
+   * Name or ARN of the IAM instance profile of the bake instance.
+   */
+  instanceProfile?: string;
+  /**
+   * Root EBS volume of the bake instance and so of the image.
+   */
+  rootVolume?: {
+    /**
+     * Size in GiB.
+     */
+    size?: number;
+    /**
+     * EBS volume type.
+     */
+    type?: "gp2" | "gp3" | "io1" | "io2";
+  };
+  /**
+   * How long a bake may run before its instance is terminated and the build fails, e.g. 30m. Default 45m.
+   */
+  timeout?: string;
+}
+/**
+ * Who else may launch this spec's images.
+ */
+export interface Share {
+  /**
+   * AWS account ids (12 digits) given launch permission.
+   */
+  accounts?: string[];
+  /**
+   * AWS Organizations ARNs given launch permission.
+   */
+  organizationArns?: string[];
+  /**
+   * Organizational unit ARNs given launch permission.
+   */
+  organizationalUnitArns?: string[];
+  /**
+   * Per region, the KMS key ARN copies into that region are encrypted with (needed to share encrypted images).
+   */
+  kmsKeys?: {
+    [k: string]: string;
+  };
+}
+/**
+ * Selects one build for a channel. Set exactly one of latest, build, version (base/app) or latest, image (foundation); minAge narrows latest and version.
+ */
+export interface ChannelSelector {
+  /**
+   * Select the newest ready build (foundation: the newest matching vendor AMI).
+   */
+  latest?: boolean;
+  /**
+   * Select exactly this build id, VERSION+HASH, e.g. 2.3.0+5f2c91ab. Promotion is editing this field.
+   */
+  build?: string;
+  /**
+   * Select the newest ready build whose version satisfies this semver range, e.g. ^1.14.0.
+   */
+  version?: string;
+  /**
+   * Foundation only: select exactly this vendor AMI id, e.g. ami-0abcdef1234567890.
+   */
+  image?: string;
+  /**
+   * Only consider builds (or vendor AMIs) at least this old, e.g. 7d, so a release soaks before it is chosen.
+   */
+  minAge?: string;
+}
+/**
+ * When builds that no channel, child build or running instance uses are retired.
+ */
+export interface Retention {
+  /**
+   * Newest unused builds to keep besides the ones in use. Default 3.
+   */
+  keepBuilds?: number;
+  /**
+   * Deprecate an unused build's images this long after it stopped being used, e.g. 14d.
+   */
+  deprecateAfter?: string;
+  /**
+   * Deregister an unused build's images and delete their snapshots this long after it stopped being used, e.g. 30d.
+   */
+  deregisterAfter?: string;
+}
+/**
+ * Observed state, written by Leaven.
+ */
+export interface ImageSpecStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Summary: Ready, Baking, Copying, Waiting, Stalled, Failed or Suspended.
+   */
+  phase?: string;
+  /**
+   * Build id the spec wants on its current parent and recipe.
+   */
+  desiredBuild?: string;
+  /**
+   * Per channel, the build it points at and its image per region.
+   */
+  channels?: {
+    [k: string]: {
+      /**
+       * Build id the channel points at.
+       */
+      build?: string;
+      /**
+       * Image id per region.
+       */
+      images?: {
+        [k: string]: string;
+      };
+    };
+  };
+  /**
+   * Ready, Reconciling and Stalled conditions, Kubernetes style.
+   */
+  conditions?: {
+    /**
+     * Condition type.
+     */
+    type: string;
+    /**
+     * True, False or Unknown.
+     */
+    status: "True" | "False" | "Unknown";
+    /**
+     * Machine-readable reason, CamelCase.
+     */
+    reason?: string;
+    /**
+     * Human-readable explanation.
+     */
+    message?: string;
+    /**
+     * When the status last changed.
+     */
+    lastTransitionTime?: string;
+    /**
+     * Generation the condition describes.
+     */
+    observedGeneration?: number;
+  }[];
+}

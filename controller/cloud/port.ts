@@ -1,0 +1,127 @@
+// The narrow cloud port: exactly the EC2 calls Leaven makes. Only the observer and the executor use it.
+// Implemented by the AWS adapter (aws-adapter.ts), which speaks to real EC2 or to the embedded simulator.
+
+export type Tags = Record<string, string>;
+
+export type ImageState = "pending" | "available" | "invalid" | "deregistered" | "transient" | "failed" | "error" | "disabled";
+export type InstanceState = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
+
+export interface CloudImage {
+  imageId: string;
+  region: string;
+  name: string;
+  ownerId: string;
+  state: ImageState;
+  /** ISO 8601. */
+  creationDate: string;
+  architecture?: string;
+  description?: string;
+  /** ISO 8601, when the image is (or will be) deprecated. */
+  deprecationTime?: string;
+  snapshotIds: string[];
+  tags: Tags;
+  stateReason?: string;
+}
+
+export interface CloudInstance {
+  instanceId: string;
+  region: string;
+  imageId: string;
+  state: InstanceState;
+  /** ISO 8601. */
+  launchTime: string;
+  stateReason?: string;
+  tags: Tags;
+}
+
+export interface CloudSnapshot {
+  snapshotId: string;
+  region: string;
+  state: string;
+  tags: Tags;
+}
+
+export interface Filter {
+  name: string;
+  values: string[];
+}
+
+export interface DescribeImagesInput {
+  owners?: string[];
+  imageIds?: string[];
+  filters?: Filter[];
+  includeDeprecated?: boolean;
+}
+
+export interface RunInstanceInput {
+  imageId: string;
+  instanceType: string;
+  userData: string;
+  clientToken: string;
+  tags: Tags;
+  subnetId?: string;
+  securityGroupIds?: string[];
+  instanceProfile?: string;
+  rootVolume?: { deviceName: string; size?: number; type?: string };
+}
+
+export interface CreateImageInput {
+  instanceId: string;
+  name: string;
+  description?: string;
+  /** Applied to the image and its snapshots. */
+  tags: Tags;
+}
+
+export interface CopyImageInput {
+  sourceRegion: string;
+  sourceImageId: string;
+  name: string;
+  description?: string;
+  clientToken: string;
+  kmsKeyId?: string;
+  /** Copied in addition to the source's tags (CopyImageTags is always on). */
+  tags: Tags;
+}
+
+export interface LaunchPermissions {
+  accounts?: string[];
+  organizationArns?: string[];
+  organizationalUnitArns?: string[];
+}
+
+/** Every method takes the region first: EC2 is regional and so are its rate limits. */
+export interface CloudPort {
+  describeRegions(region: string): Promise<string[]>;
+  /** Always walks every page (MaxResults 1000). */
+  describeImages(region: string, input: DescribeImagesInput): Promise<CloudImage[]>;
+  describeInstances(region: string, filters: Filter[]): Promise<CloudInstance[]>;
+  describeSnapshots(region: string, filters: Filter[]): Promise<CloudSnapshot[]>;
+  getConsoleOutput(region: string, instanceId: string): Promise<string>;
+  runInstance(region: string, input: RunInstanceInput): Promise<{ instanceId: string }>;
+  stopInstances(region: string, instanceIds: string[]): Promise<void>;
+  terminateInstances(region: string, instanceIds: string[]): Promise<void>;
+  createImage(region: string, input: CreateImageInput): Promise<{ imageId: string }>;
+  copyImage(region: string, input: CopyImageInput): Promise<{ imageId: string }>;
+  createTags(region: string, resourceIds: string[], tags: Tags): Promise<void>;
+  deleteTags(region: string, resourceIds: string[], keys: string[]): Promise<void>;
+  addLaunchPermissions(region: string, imageId: string, permissions: LaunchPermissions): Promise<void>;
+  enableImageDeprecation(region: string, imageId: string, deprecateAt: Date): Promise<void>;
+  disableImage(region: string, imageId: string): Promise<void>;
+  deregisterImage(region: string, imageId: string): Promise<void>;
+  deleteSnapshot(region: string, snapshotId: string): Promise<void>;
+}
+
+/** An EC2 error surfaced to the planner/status: the AWS error code and message. */
+export class CloudError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly retryable: boolean;
+  constructor(code: string, message: string, statusCode: number, retryable: boolean) {
+    super(`${code}: ${message}`);
+    this.name = "CloudError";
+    this.code = code;
+    this.statusCode = statusCode;
+    this.retryable = retryable;
+  }
+}
