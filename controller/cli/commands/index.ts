@@ -1,0 +1,4 @@
+import type { Command } from "../command.ts";
+
+/** Every CLI command, in the order `leaven --help` lists them. Each lives in its own module. */
+export const commands: Command[] = [];

@@ -1,0 +1,65 @@
+import { parseArgs } from "node:util";
+import type { CliIo, Command } from "./command.ts";
+import { UserError } from "./command.ts";
+import { commands } from "./commands/index.ts";
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 4);
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    "leaven — declarative GitOps controller for machine-image lineage on AWS",
+    "",
+    "Usage: leaven <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `leaven <command> --help` for a command's options.",
+    "",
+  ].join("\n");
+}
+
+function commandHelp(command: Command): string {
+  return `Usage: leaven ${command.usage}\n\n${command.summary}\n\n${command.help.trimEnd()}\n  -h, --help  Show this help.\n`;
+}
+
+/** Runs the CLI with the given arguments; returns the exit code. User errors never print a stack trace. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(topHelp());
+    return name === undefined ? 1 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    io.stdout.write("leaven 0.1.0\n");
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`leaven: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(", ")}.\n`);
+    return 1;
+  }
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (parsed.values.help) {
+      io.stdout.write(commandHelp(command));
+      return 0;
+    }
+    return await command.run(parsed as Parameters<Command["run"]>[0], io);
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.stderr.write(`leaven ${name}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      io.stderr.write(`leaven ${name}: ${error.message}. See \`leaven ${name} --help\`.\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
