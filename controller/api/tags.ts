@@ -21,6 +21,8 @@ export const Tag = {
   /** On bake instances after the outcome is known: "success" | "failed". */
   bakeResult: "leaven.dev/bake-result",
   bakeReason: "leaven.dev/bake-reason",
+  /** On a freshly created home image: the bake instance still to be terminated; removed once it is. */
+  bakeInstance: "leaven.dev/bake-instance",
   /** Hash of the share settings applied to an image, so sharing is level-based. */
   shared: "leaven.dev/shared",
 } as const;

@@ -16,6 +16,8 @@ export interface CloudImage {
   creationDate: string;
   architecture?: string;
   description?: string;
+  /** e.g. /dev/sda1 (Ubuntu) or /dev/xvda (Amazon Linux); needed to size the bake's root volume. */
+  rootDeviceName?: string;
   /** ISO 8601, when the image is (or will be) deprecated. */
   deprecationTime?: string;
   snapshotIds: string[];
@@ -51,6 +53,8 @@ export interface DescribeImagesInput {
   imageIds?: string[];
   filters?: Filter[];
   includeDeprecated?: boolean;
+  /** EC2 leaves disabled images out unless asked; retirement must see them to deregister them. */
+  includeDisabled?: boolean;
 }
 
 export interface RunInstanceInput {
@@ -80,7 +84,8 @@ export interface CopyImageInput {
   description?: string;
   clientToken: string;
   kmsKeyId?: string;
-  /** Copied in addition to the source's tags (CopyImageTags is always on). */
+  /** The copy's complete tag set, applied atomically with TagSpecifications. CopyImageTags stays off:
+   *  the source's channel tags must not leak onto a pending copy. */
   tags: Tags;
 }
 

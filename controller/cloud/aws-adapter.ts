@@ -1,0 +1,423 @@
+// The CloudPort on @aws-sdk/client-ec2: real EC2, or the embedded simulator through an endpoint override.
+// One client per region, created on first use. The SDK's retries are off; ours (retry.ts) run on the
+// injected clock, and a middleware counts every HTTP request actually sent (request-stats.ts).
+import {
+  CopyImageCommand,
+  CreateImageCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeleteTagsCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeRegionsCommand,
+  DescribeSnapshotsCommand,
+  DisableImageCommand,
+  EC2Client,
+  type EC2ClientConfig,
+  EnableImageDeprecationCommand,
+  type Filter as Ec2Filter,
+  type Image as Ec2Image,
+  type Instance as Ec2Instance,
+  type Snapshot as Ec2Snapshot,
+  type Tag as Ec2Tag,
+  GetConsoleOutputCommand,
+  type LaunchPermission,
+  ModifyImageAttributeCommand,
+  type ResourceType,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  StopInstancesCommand,
+  type TagSpecification,
+  TerminateInstancesCommand,
+  type VolumeType,
+} from "@aws-sdk/client-ec2";
+import type { Logger } from "../log/logger.ts";
+import { silentLogger } from "../log/logger.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import {
+  type CloudImage,
+  type CloudInstance,
+  type CloudPort,
+  type CloudSnapshot,
+  type Filter,
+  type ImageState,
+  type InstanceState,
+  type Tags,
+  CloudError,
+} from "./port.ts";
+import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
+import { classifyError, DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.ts";
+
+export interface AwsCloudOptions {
+  /** Sends every region's requests here (the simulator serves all regions on one endpoint). */
+  endpoint?: string;
+  /** A named profile from the shared config/credentials files. */
+  profile?: string;
+  /** Explicit credentials; without them the SDK's default chain (env, profile, SSO, web identity, instance role). */
+  credentials?: EC2ClientConfig["credentials"];
+  clock?: Clock;
+  random?: () => number;
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface AwsCloud extends CloudPort {
+  /** Requests sent since creation or the last resetStats(). */
+  stats(): RequestStats;
+  resetStats(): void;
+  /** Closes the regional clients' sockets. */
+  close(): void;
+}
+
+/** EC2 pages DescribeImages/Instances/Snapshots at most 1000 at a time. */
+const PAGE_SIZE = 1000;
+
+export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const logger = options.logger ?? silentLogger;
+  const policy: RetryPolicy = {
+    maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+    baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
+  };
+  const recorder = createRequestRecorder();
+  const clients = new Map<string, EC2Client>();
+
+  const clientFor = (region: string): EC2Client => {
+    const existing = clients.get(region);
+    if (existing) return existing;
+    const config: EC2ClientConfig = { region, maxAttempts: 1 };
+    if (options.endpoint) config.endpoint = options.endpoint;
+    if (options.credentials) config.credentials = options.credentials;
+    else if (options.profile) config.profile = options.profile;
+    const client = new EC2Client(config);
+    // finalizeRequest runs once per HTTP attempt, after signing and just before the request is sent.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const action = (context.commandName ?? "Unknown").replace(/Command$/, "");
+        recorder.request(region, action);
+        try {
+          return await next(args);
+        } catch (error) {
+          if (classifyError(error).kind === "throttle") recorder.throttled(region, action);
+          throw error;
+        }
+      },
+      { step: "finalizeRequest", name: "leavenRequestStats", priority: "low" },
+    );
+    clients.set(region, client);
+    return client;
+  };
+
+  /** One EC2 call with our retries; `send` builds a fresh command per attempt. */
+  const call = <T>(region: string, action: string, send: (client: EC2Client) => Promise<T>): Promise<T> =>
+    withRetries(() => send(clientFor(region)), {
+      policy,
+      clock,
+      random,
+      onRetry: ({ attempt, delayMs, error }) => {
+        recorder.retried(region, action);
+        logger.debug("retrying EC2 call", { region, action, attempt, delayMs, code: error.code });
+      },
+    });
+
+  /** Walks NextToken to the end; a token that repeats would loop forever, so it is an error. */
+  const paginate = async <T>(
+    region: string,
+    action: string,
+    page: (client: EC2Client, token: string | undefined) => Promise<{ items: T[]; next?: string }>,
+  ): Promise<T[]> => {
+    const all: T[] = [];
+    const seen = new Set<string>();
+    let token: string | undefined;
+    do {
+      const current = token;
+      const result = await call(region, action, (client) => page(client, current));
+      all.push(...result.items);
+      token = result.next || undefined;
+      if (token !== undefined) {
+        if (seen.has(token)) {
+          throw new CloudError("PaginationLoop", `${action} returned NextToken ${token} twice`, 0, false);
+        }
+        seen.add(token);
+      }
+    } while (token !== undefined);
+    return all;
+  };
+
+  return {
+    async describeRegions(region) {
+      const out = await call(region, "DescribeRegions", (c) => c.send(new DescribeRegionsCommand({})));
+      return (out.Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
+    },
+
+    async describeImages(region, input) {
+      const byId = input.imageIds !== undefined && input.imageIds.length > 0;
+      const images = await paginate(region, "DescribeImages", async (c, token) => {
+        const out = await c.send(
+          new DescribeImagesCommand({
+            ...(input.owners?.length ? { Owners: input.owners } : {}),
+            ...(byId ? { ImageIds: input.imageIds } : { MaxResults: PAGE_SIZE }),
+            ...(input.filters?.length ? { Filters: toFilters(input.filters) } : {}),
+            ...(input.includeDeprecated !== undefined ? { IncludeDeprecated: input.includeDeprecated } : {}),
+            ...(input.includeDisabled !== undefined ? { IncludeDisabled: input.includeDisabled } : {}),
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        return { items: out.Images ?? [], ...(out.NextToken ? { next: out.NextToken } : {}) };
+      });
+      return images.map((image) => toCloudImage(region, image));
+    },
+
+    async describeInstances(region, filters) {
+      const instances = await paginate(region, "DescribeInstances", async (c, token) => {
+        const out = await c.send(
+          new DescribeInstancesCommand({
+            MaxResults: PAGE_SIZE,
+            ...(filters.length ? { Filters: toFilters(filters) } : {}),
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        const items = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+        return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
+      });
+      return instances.map((instance) => toCloudInstance(region, instance));
+    },
+
+    async describeSnapshots(region, filters) {
+      const snapshots = await paginate(region, "DescribeSnapshots", async (c, token) => {
+        const out = await c.send(
+          new DescribeSnapshotsCommand({
+            // Without an owner EC2 lists every public snapshot too; Leaven only ever manages its own.
+            OwnerIds: ["self"],
+            MaxResults: PAGE_SIZE,
+            ...(filters.length ? { Filters: toFilters(filters) } : {}),
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        return { items: out.Snapshots ?? [], ...(out.NextToken ? { next: out.NextToken } : {}) };
+      });
+      return snapshots.map((snapshot) => toCloudSnapshot(region, snapshot));
+    },
+
+    async getConsoleOutput(region, instanceId) {
+      const out = await call(region, "GetConsoleOutput", (c) =>
+        c.send(new GetConsoleOutputCommand({ InstanceId: instanceId })),
+      );
+      return out.Output ? Buffer.from(out.Output, "base64").toString("utf8") : "";
+    },
+
+    async runInstance(region, input) {
+      const request: RunInstancesCommandInput = {
+        ImageId: input.imageId,
+        InstanceType: input.instanceType as RunInstancesCommandInput["InstanceType"],
+        MinCount: 1,
+        MaxCount: 1,
+        UserData: Buffer.from(input.userData, "utf8").toString("base64"),
+        ClientToken: input.clientToken,
+        // The bake script powers off: the instance must stop (not terminate) so its volume can be imaged.
+        InstanceInitiatedShutdownBehavior: "stop",
+        TagSpecifications: tagSpecifications(["instance", "volume"], input.tags),
+      };
+      if (input.subnetId) request.SubnetId = input.subnetId;
+      if (input.securityGroupIds?.length) request.SecurityGroupIds = input.securityGroupIds;
+      if (input.instanceProfile) {
+        request.IamInstanceProfile = input.instanceProfile.startsWith("arn:")
+          ? { Arn: input.instanceProfile }
+          : { Name: input.instanceProfile };
+      }
+      if (input.rootVolume) {
+        request.BlockDeviceMappings = [
+          {
+            DeviceName: input.rootVolume.deviceName,
+            Ebs: {
+              DeleteOnTermination: true,
+              ...(input.rootVolume.size !== undefined ? { VolumeSize: input.rootVolume.size } : {}),
+              ...(input.rootVolume.type ? { VolumeType: input.rootVolume.type as VolumeType } : {}),
+            },
+          },
+        ];
+      }
+      const out = await call(region, "RunInstances", (c) => c.send(new RunInstancesCommand(request)));
+      const instanceId = out.Instances?.[0]?.InstanceId;
+      if (!instanceId) throw missingField("RunInstances", "an instance id");
+      return { instanceId };
+    },
+
+    async stopInstances(region, instanceIds) {
+      if (instanceIds.length === 0) return;
+      await call(region, "StopInstances", (c) => c.send(new StopInstancesCommand({ InstanceIds: instanceIds })));
+    },
+
+    async terminateInstances(region, instanceIds) {
+      if (instanceIds.length === 0) return;
+      await call(region, "TerminateInstances", (c) =>
+        c.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+      );
+    },
+
+    async createImage(region, input) {
+      const out = await call(region, "CreateImage", (c) =>
+        c.send(
+          new CreateImageCommand({
+            InstanceId: input.instanceId,
+            Name: input.name,
+            ...(input.description ? { Description: input.description } : {}),
+            TagSpecifications: tagSpecifications(["image", "snapshot"], input.tags),
+          }),
+        ),
+      );
+      if (!out.ImageId) throw missingField("CreateImage", "an image id");
+      return { imageId: out.ImageId };
+    },
+
+    async copyImage(region, input) {
+      const out = await call(region, "CopyImage", (c) =>
+        c.send(
+          new CopyImageCommand({
+            SourceRegion: input.sourceRegion,
+            SourceImageId: input.sourceImageId,
+            Name: input.name,
+            ClientToken: input.clientToken,
+            CopyImageTags: true,
+            ...(input.description ? { Description: input.description } : {}),
+            ...(input.kmsKeyId ? { KmsKeyId: input.kmsKeyId, Encrypted: true } : {}),
+            TagSpecifications: tagSpecifications(["image", "snapshot"], input.tags),
+          }),
+        ),
+      );
+      if (!out.ImageId) throw missingField("CopyImage", "an image id");
+      return { imageId: out.ImageId };
+    },
+
+    async createTags(region, resourceIds, tags) {
+      if (resourceIds.length === 0 || Object.keys(tags).length === 0) return;
+      await call(region, "CreateTags", (c) =>
+        c.send(new CreateTagsCommand({ Resources: resourceIds, Tags: toTagList(tags) })),
+      );
+    },
+
+    async deleteTags(region, resourceIds, keys) {
+      if (resourceIds.length === 0 || keys.length === 0) return;
+      // Keys only: EC2 deletes the tag whatever its value.
+      await call(region, "DeleteTags", (c) =>
+        c.send(new DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
+      );
+    },
+
+    async addLaunchPermissions(region, imageId, permissions) {
+      const add: LaunchPermission[] = [
+        ...(permissions.accounts ?? []).map((UserId) => ({ UserId })),
+        ...(permissions.organizationArns ?? []).map((OrganizationArn) => ({ OrganizationArn })),
+        ...(permissions.organizationalUnitArns ?? []).map((OrganizationalUnitArn) => ({ OrganizationalUnitArn })),
+      ];
+      if (add.length === 0) return;
+      await call(region, "ModifyImageAttribute", (c) =>
+        c.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: add } })),
+      );
+    },
+
+    async enableImageDeprecation(region, imageId, deprecateAt) {
+      await call(region, "EnableImageDeprecation", (c) =>
+        c.send(new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: deprecateAt })),
+      );
+    },
+
+    async disableImage(region, imageId) {
+      await call(region, "DisableImage", (c) => c.send(new DisableImageCommand({ ImageId: imageId })));
+    },
+
+    async deregisterImage(region, imageId) {
+      await call(region, "DeregisterImage", (c) => c.send(new DeregisterImageCommand({ ImageId: imageId })));
+    },
+
+    async deleteSnapshot(region, snapshotId) {
+      await call(region, "DeleteSnapshot", (c) => c.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+    },
+
+    stats: () => recorder.snapshot(),
+    resetStats: () => recorder.reset(),
+    close() {
+      for (const client of clients.values()) client.destroy();
+      clients.clear();
+    },
+  };
+}
+
+function missingField(action: string, what: string): CloudError {
+  return new CloudError("MalformedResponse", `${action} answered without ${what}`, 0, false);
+}
+
+function toFilters(filters: Filter[]): Ec2Filter[] {
+  return filters.map((f) => ({ Name: f.name, Values: f.values }));
+}
+
+function toTagList(tags: Tags): Ec2Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** EC2 rejects a TagSpecification with no tags, so none are sent when there is nothing to tag. */
+function tagSpecifications(types: ResourceType[], tags: Tags): TagSpecification[] | undefined {
+  if (Object.keys(tags).length === 0) return undefined;
+  return types.map((ResourceType) => ({ ResourceType, Tags: toTagList(tags) }));
+}
+
+export function fromTagList(tags: Ec2Tag[] | undefined): Tags {
+  const out: Tags = {};
+  for (const tag of tags ?? []) if (tag.Key !== undefined) out[tag.Key] = tag.Value ?? "";
+  return out;
+}
+
+/** EC2 returns dates as strings (images) or Dates (instances); the port speaks ISO 8601. */
+function isoDate(value: string | Date | undefined): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
+}
+
+export function toCloudImage(region: string, image: Ec2Image): CloudImage {
+  const snapshotIds = (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
+  const deprecationTime = isoDate(image.DeprecationTime);
+  const description = image.Description;
+  const stateReason = image.StateReason?.Message ?? image.StateReason?.Code;
+  return {
+    imageId: image.ImageId ?? "",
+    region,
+    name: image.Name ?? "",
+    ownerId: image.OwnerId ?? "",
+    state: (image.State ?? "pending") as ImageState,
+    creationDate: isoDate(image.CreationDate) ?? "",
+    ...(image.Architecture ? { architecture: image.Architecture } : {}),
+    ...(description ? { description } : {}),
+    ...(deprecationTime ? { deprecationTime } : {}),
+    snapshotIds,
+    tags: fromTagList(image.Tags),
+    ...(stateReason ? { stateReason } : {}),
+  };
+}
+
+export function toCloudInstance(region: string, instance: Ec2Instance): CloudInstance {
+  const stateReason = instance.StateReason?.Message ?? instance.StateReason?.Code ?? instance.StateTransitionReason;
+  return {
+    instanceId: instance.InstanceId ?? "",
+    region,
+    imageId: instance.ImageId ?? "",
+    state: (instance.State?.Name ?? "pending") as InstanceState,
+    launchTime: isoDate(instance.LaunchTime) ?? "",
+    ...(stateReason ? { stateReason } : {}),
+    tags: fromTagList(instance.Tags),
+  };
+}
+
+export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSnapshot {
+  return {
+    snapshotId: snapshot.SnapshotId ?? "",
+    region,
+    state: snapshot.State ?? "",
+    tags: fromTagList(snapshot.Tags),
+  };
+}

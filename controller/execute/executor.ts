@@ -1,0 +1,187 @@
+import { Tag } from "../api/tags.ts";
+import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
+import type { Action } from "../plan/actions.ts";
+
+export interface ActionResult {
+  /** The actions this result covers (tag and terminate calls are batched per region). */
+  actions: Action[];
+  ok: boolean;
+  error?: string;
+  /** False when retrying the same call cannot help (a 4xx other than throttling). */
+  retryable?: boolean;
+  /** Ids created: instance, image. */
+  created?: string;
+}
+
+export interface ExecuteOptions {
+  /** Actions in flight per region; the token buckets set the rate, this bounds memory and sockets. */
+  concurrencyPerRegion?: number;
+  onResult?: (result: ActionResult) => void;
+}
+
+/** A unit of work: one action, or several tag/terminate actions that one EC2 call can serve. */
+interface Job {
+  region: string;
+  actions: Action[];
+  run(cloud: CloudPort): Promise<string | undefined>;
+}
+
+function tagsKey(tags: Tags): string {
+  return JSON.stringify(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** CreateTags/DeleteTags/TerminateInstances take many resource ids: batch identical calls per region. */
+const MAX_BATCH = 500;
+
+function toJobs(actions: readonly Action[]): Job[] {
+  const jobs: Job[] = [];
+  const batches = new Map<string, Action[]>();
+  const batch = (key: string, action: Action) => {
+    const list = batches.get(key);
+    if (list) list.push(action);
+    else batches.set(key, [action]);
+  };
+  for (const action of actions) {
+    switch (action.kind) {
+      case "set-tags":
+        batch(`set ${action.region} ${tagsKey(action.tags)}`, action);
+        break;
+      case "remove-tags":
+        batch(`remove ${action.region} ${JSON.stringify([...action.keys].sort())}`, action);
+        break;
+      case "terminate-instance":
+        if (action.tags) jobs.push(single(action));
+        else batch(`terminate ${action.region}`, action);
+        break;
+      default:
+        jobs.push(single(action));
+    }
+  }
+  for (const [key, list] of batches) {
+    for (let i = 0; i < list.length; i += MAX_BATCH) jobs.push(toBatchJob(key, list.slice(i, i + MAX_BATCH)));
+  }
+  return jobs;
+}
+
+function toBatchJob(key: string, actions: Action[]): Job {
+  const first = actions[0]!;
+  const region = first.region;
+  if (key.startsWith("set ") && first.kind === "set-tags") {
+    const ids = actions.map((a) => (a as { imageId: string }).imageId);
+    return { region, actions, run: async (cloud) => void (await cloud.createTags(region, ids, first.tags)) };
+  }
+  if (key.startsWith("remove ") && first.kind === "remove-tags") {
+    const ids = actions.map((a) => (a as { imageId: string }).imageId);
+    return { region, actions, run: async (cloud) => void (await cloud.deleteTags(region, ids, first.keys)) };
+  }
+  const ids = actions.map((a) => (a as { instanceId: string }).instanceId);
+  return { region, actions, run: async (cloud) => void (await cloud.terminateInstances(region, ids)) };
+}
+
+function single(action: Action): Job {
+  return { region: action.region, actions: [action], run: (cloud) => runAction(cloud, action) };
+}
+
+/** The side effects of one action. Each is idempotent: repeating it after a crash is harmless. */
+async function runAction(cloud: CloudPort, action: Action): Promise<string | undefined> {
+  const region = action.region;
+  switch (action.kind) {
+    case "launch-bake": {
+      const { instanceId } = await cloud.runInstance(region, {
+        imageId: action.parentImageId,
+        instanceType: action.instanceType,
+        userData: action.userData,
+        clientToken: action.clientToken,
+        tags: action.tags,
+        ...(action.subnetId ? { subnetId: action.subnetId } : {}),
+        ...(action.securityGroupIds ? { securityGroupIds: action.securityGroupIds } : {}),
+        ...(action.instanceProfile ? { instanceProfile: action.instanceProfile } : {}),
+        ...(action.rootVolume ? { rootVolume: action.rootVolume } : {}),
+      });
+      return instanceId;
+    }
+    case "create-image": {
+      try {
+        const { imageId } = await cloud.createImage(region, {
+          instanceId: action.instanceId,
+          name: action.name,
+          description: action.description,
+          tags: action.tags,
+        });
+        return imageId;
+      } catch (error) {
+        // The name is deterministic: a duplicate means an earlier attempt (before a crash) already made it.
+        if (error instanceof CloudError && error.code === "InvalidAMIName.Duplicate") return undefined;
+        throw error;
+      }
+    }
+    case "terminate-instance":
+      if (action.tags) await cloud.createTags(region, [action.instanceId], action.tags);
+      await cloud.terminateInstances(region, [action.instanceId]);
+      return undefined;
+    case "copy-image": {
+      const { imageId } = await cloud.copyImage(region, {
+        sourceRegion: action.sourceRegion,
+        sourceImageId: action.sourceImageId,
+        name: action.name,
+        description: action.description,
+        clientToken: action.clientToken,
+        ...(action.kmsKeyId ? { kmsKeyId: action.kmsKeyId } : {}),
+        tags: action.tags,
+      });
+      return imageId;
+    }
+    case "set-tags":
+      await cloud.createTags(region, [action.imageId], action.tags);
+      return undefined;
+    case "remove-tags":
+      await cloud.deleteTags(region, [action.imageId], action.keys);
+      return undefined;
+    case "share-image":
+      await cloud.addLaunchPermissions(region, action.imageId, action.permissions);
+      await cloud.createTags(region, [action.imageId], { [Tag.shared]: action.shareHash });
+      return undefined;
+    case "deregister-image":
+      await cloud.deregisterImage(region, action.imageId);
+      for (const snapshotId of action.snapshotIds) await cloud.deleteSnapshot(region, snapshotId);
+      return undefined;
+  }
+}
+
+/**
+ * Runs a plan's actions: bounded concurrency per region (the rate-limited cloud paces the calls), and one
+ * failing action never stops the others. Returns one result per job, in completion order.
+ */
+export async function execute(cloud: CloudPort, actions: readonly Action[], options: ExecuteOptions = {}): Promise<ActionResult[]> {
+  const concurrency = options.concurrencyPerRegion ?? 32;
+  const byRegion = new Map<string, Job[]>();
+  for (const job of toJobs(actions)) {
+    const list = byRegion.get(job.region) ?? [];
+    list.push(job);
+    byRegion.set(job.region, list);
+  }
+  const results: ActionResult[] = [];
+  const record = (result: ActionResult) => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+  await Promise.all(
+    [...byRegion.values()].map(async (jobs) => {
+      let next = 0;
+      const worker = async () => {
+        while (next < jobs.length) {
+          const job = jobs[next++]!;
+          try {
+            const created = await job.run(cloud);
+            record({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
+          } catch (error) {
+            const retryable = error instanceof CloudError ? error.retryable : true;
+            record({ actions: job.actions, ok: false, error: error instanceof Error ? error.message : String(error), retryable });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    }),
+  );
+  return results;
+}

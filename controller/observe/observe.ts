@@ -1,0 +1,149 @@
+import { parseBakeMarker } from "../api/bake-protocol.ts";
+import { MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import type { ImageSpec } from "../api/types.generated.ts";
+import type { CloudImage, CloudPort, DescribeImagesInput, Filter } from "../cloud/port.ts";
+import type { ValidSpec } from "../validation/result.ts";
+import type { Inventory } from "./inventory.ts";
+
+/** Vendor AMIs change a few times a month: one lookup per source and region per TTL is plenty. */
+export class VendorCache {
+  private readonly entries = new Map<string, { at: number; images: CloudImage[] }>();
+  private readonly ttlMs: number;
+  constructor(ttlMs: number) {
+    this.ttlMs = ttlMs;
+  }
+  get(key: string, now: number): CloudImage[] | undefined {
+    const entry = this.entries.get(key);
+    return entry && now - entry.at < this.ttlMs ? entry.images : undefined;
+  }
+  set(key: string, now: number, images: CloudImage[]): void {
+    this.entries.set(key, { at: now, images });
+  }
+}
+
+/** Every region any spec names. */
+export function regionsOf(specs: readonly ValidSpec[]): string[] {
+  return [...new Set(specs.flatMap((s) => s.document.spec.regions))].sort();
+}
+
+/** Home regions of the specs that bake (base and app). */
+export function homeRegionsOf(specs: readonly ValidSpec[]): string[] {
+  return [
+    ...new Set(specs.filter((s) => s.document.spec.layer !== "foundation").map((s) => s.document.spec.regions[0])),
+  ].sort();
+}
+
+/** Regions a foundation's images must be looked up in: its own and the home regions of specs baked on it. */
+function foundationRegions(foundation: ImageSpec, specs: readonly ValidSpec[]): string[] {
+  const regions = new Set(foundation.spec.regions);
+  for (const s of specs) {
+    if (s.document.spec.parent?.spec === foundation.metadata.name) regions.add(s.document.spec.regions[0]);
+  }
+  return [...regions].sort();
+}
+
+function vendorQuery(doc: ImageSpec): DescribeImagesInput | undefined {
+  const source = doc.spec.source;
+  if (!source?.owners || !source.name) return undefined;
+  const filters: Filter[] = [
+    { name: "name", values: [source.name] },
+    { name: "state", values: ["available"] },
+  ];
+  if (source.architecture) filters.push({ name: "architecture", values: [source.architecture] });
+  return { owners: source.owners, filters, ...(source.includeDeprecated ? { includeDeprecated: true } : {}) };
+}
+
+const ownerFilter: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+
+/** Phase one of a pass: Leaven's images in every region (one paginated walk each) and the vendor images. */
+export async function observeImages(
+  cloud: CloudPort,
+  specs: readonly ValidSpec[],
+  options: { now: number; vendorCache?: VendorCache },
+): Promise<Inventory> {
+  const regions = regionsOf(specs);
+  const inventory: Inventory = {
+    regions,
+    images: [],
+    instances: [],
+    instanceRegions: [],
+    consoles: new Map(),
+    vendorImages: new Map(),
+    regionErrors: new Map(),
+  };
+  const walks = regions.map(async (region) => {
+    try {
+      const images = await cloud.describeImages(region, { owners: ["self"], filters: ownerFilter, includeDeprecated: true });
+      return images.filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE);
+    } catch (error) {
+      inventory.regionErrors.set(region, errorMessage(error));
+      return [];
+    }
+  });
+  const vendorLookups = specs
+    .filter((s) => s.document.spec.layer === "foundation")
+    .map(async ({ name, document }) => {
+      const query = vendorQuery(document);
+      if (!query) return;
+      const found: CloudImage[] = [];
+      await Promise.all(
+        foundationRegions(document, specs).map(async (region) => {
+          const key = `${region} ${JSON.stringify(query)}`;
+          const cached = options.vendorCache?.get(key, options.now);
+          if (cached) {
+            found.push(...cached);
+            return;
+          }
+          try {
+            const images = await cloud.describeImages(region, query);
+            options.vendorCache?.set(key, options.now, images);
+            found.push(...images);
+          } catch (error) {
+            inventory.regionErrors.set(region, errorMessage(error));
+          }
+        }),
+      );
+      inventory.vendorImages.set(name, found);
+    });
+  const [walked] = await Promise.all([Promise.all(walks), Promise.all(vendorLookups)]);
+  inventory.images = walked.flat();
+  return inventory;
+}
+
+const bakeFilters: Filter[] = [
+  { name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
+  { name: `tag:${Tag.role}`, values: ["bake"] },
+];
+
+/**
+ * Phase two: bake instances in the given regions, and the console of every stopped bake instance whose
+ * outcome is not yet recorded in its tags. Mutates and returns the inventory.
+ */
+export async function observeBakes(cloud: CloudPort, inventory: Inventory, regions: readonly string[]): Promise<Inventory> {
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const instances = await cloud.describeInstances(region, bakeFilters);
+        const ours = instances.filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE);
+        inventory.instances.push(...ours);
+        await Promise.all(
+          ours
+            .filter((i) => i.state === "stopped" && !i.tags[Tag.bakeResult])
+            .map(async (instance) => {
+              const output = await cloud.getConsoleOutput(region, instance.instanceId);
+              inventory.consoles.set(instance.instanceId, parseBakeMarker(output, instance.tags[Tag.build] ?? ""));
+            }),
+        );
+        inventory.instanceRegions.push(region);
+      } catch (error) {
+        inventory.regionErrors.set(region, errorMessage(error));
+      }
+    }),
+  );
+  inventory.instanceRegions.sort();
+  return inventory;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

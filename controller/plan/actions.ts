@@ -1,0 +1,117 @@
+import type { LaunchPermissions, Tags } from "../cloud/port.ts";
+
+interface ActionBase {
+  /** The spec the action serves (for status and for `--retry`). */
+  spec: string;
+  region: string;
+  /** Why the planner wants this: shown by `leaven plan` and logged by `apply`. */
+  reason: string;
+}
+
+export interface LaunchBakeAction extends ActionBase {
+  kind: "launch-bake";
+  build: string;
+  parentImageId: string;
+  instanceType: string;
+  userData: string;
+  clientToken: string;
+  tags: Tags;
+  subnetId?: string;
+  securityGroupIds?: string[];
+  instanceProfile?: string;
+  rootVolume?: { deviceName: string; size?: number; type?: string };
+}
+
+export interface CreateImageAction extends ActionBase {
+  kind: "create-image";
+  build: string;
+  instanceId: string;
+  name: string;
+  description: string;
+  tags: Tags;
+}
+
+export interface TerminateInstanceAction extends ActionBase {
+  kind: "terminate-instance";
+  build?: string;
+  instanceId: string;
+  /** Tags recorded on the instance before it is terminated (e.g. the failure reason). */
+  tags?: Tags;
+}
+
+export interface CopyImageAction extends ActionBase {
+  kind: "copy-image";
+  build: string;
+  sourceRegion: string;
+  sourceImageId: string;
+  name: string;
+  description: string;
+  clientToken: string;
+  kmsKeyId?: string;
+  tags: Tags;
+}
+
+export interface SetTagsAction extends ActionBase {
+  kind: "set-tags";
+  build: string;
+  imageId: string;
+  tags: Tags;
+}
+
+export interface RemoveTagsAction extends ActionBase {
+  kind: "remove-tags";
+  build: string;
+  imageId: string;
+  keys: string[];
+}
+
+export interface ShareImageAction extends ActionBase {
+  kind: "share-image";
+  build: string;
+  imageId: string;
+  permissions: LaunchPermissions;
+  /** Recorded in the leaven.dev/shared tag once shared, so the next pass sees it is done. */
+  shareHash: string;
+}
+
+export interface DeregisterImageAction extends ActionBase {
+  kind: "deregister-image";
+  build: string;
+  imageId: string;
+  snapshotIds: string[];
+}
+
+/** Everything the executor can do. A discriminated union: the plan is a value. */
+export type Action =
+  | LaunchBakeAction
+  | CreateImageAction
+  | TerminateInstanceAction
+  | CopyImageAction
+  | SetTagsAction
+  | RemoveTagsAction
+  | ShareImageAction
+  | DeregisterImageAction;
+
+export type ActionKind = Action["kind"];
+
+/** A stable, human-readable identity for logs and idempotency checks. */
+export function actionKey(action: Action): string {
+  switch (action.kind) {
+    case "launch-bake":
+      return `launch-bake/${action.spec}/${action.build}`;
+    case "create-image":
+      return `create-image/${action.spec}/${action.build}`;
+    case "terminate-instance":
+      return `terminate/${action.region}/${action.instanceId}`;
+    case "copy-image":
+      return `copy/${action.spec}/${action.build}/${action.region}`;
+    case "set-tags":
+      return `set-tags/${action.region}/${action.imageId}/${Object.keys(action.tags).join(",")}`;
+    case "remove-tags":
+      return `remove-tags/${action.region}/${action.imageId}/${action.keys.join(",")}`;
+    case "share-image":
+      return `share/${action.region}/${action.imageId}`;
+    case "deregister-image":
+      return `deregister/${action.region}/${action.imageId}`;
+  }
+}

@@ -1,0 +1,257 @@
+import { Tag } from "../api/tags.ts";
+import type { ImageSpec } from "../api/types.generated.ts";
+import type { CloudImage, CloudInstance, Tags } from "../cloud/port.ts";
+import { renderUserData } from "../execute/user-data.ts";
+import type { Inventory } from "../observe/inventory.ts";
+import { parseDuration } from "../validation/durations.ts";
+import type { Action } from "./actions.ts";
+import { imageNameFor, launchToken } from "./recipe.ts";
+
+export const DEFAULT_INSTANCE_TYPE = "t3.medium";
+export const DEFAULT_BAKE_TIMEOUT = "45m";
+
+/** Where one build's bake stands, decided from what is observed — never from memory. */
+export type BakeState =
+  | { step: "done"; image: CloudImage }
+  | { step: "in-progress"; message: string }
+  | { step: "failed"; message: string }
+  | { step: "blind"; message: string };
+
+export interface BakeContext {
+  doc: ImageSpec;
+  build: string;
+  recipe: string;
+  homeRegion: string;
+  parent: { spec: string; channel: string; build: string; imageId: string; rootDeviceName?: string };
+  homeImage?: CloudImage;
+  instances: readonly CloudInstance[];
+  inventory: Inventory;
+  now: number;
+  retry: boolean;
+  commit?: string;
+}
+
+export function buildTags(ctx: Pick<BakeContext, "doc" | "build" | "recipe" | "homeRegion" | "parent" | "commit">): Tags {
+  const tags: Tags = {
+    [Tag.managedBy]: "leaven",
+    [Tag.spec]: ctx.doc.metadata.name,
+    [Tag.layer]: ctx.doc.spec.layer,
+    [Tag.version]: ctx.doc.spec.version ?? "",
+    [Tag.build]: ctx.build,
+    [Tag.recipe]: ctx.recipe,
+    [Tag.parentSpec]: ctx.parent.spec,
+    [Tag.parentChannel]: ctx.parent.channel,
+    [Tag.parentBuild]: ctx.parent.build,
+    [Tag.parentImage]: ctx.parent.imageId,
+    [Tag.homeRegion]: ctx.homeRegion,
+    Name: `${ctx.doc.metadata.name} ${ctx.build}`,
+  };
+  if (ctx.commit) tags[Tag.commit] = ctx.commit;
+  return tags;
+}
+
+function failedReason(instance: CloudInstance): string | undefined {
+  if (instance.tags[Tag.bakeResult] !== "failed") return undefined;
+  return instance.tags[Tag.bakeReason] ?? "bake failed";
+}
+
+function minutes(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 1000)}s`;
+}
+
+/**
+ * Advances one build's bake by one step: launch → instance running → stopped with a console marker →
+ * CreateImage → image available → terminate the instance. Returns the actions for this pass and the state.
+ */
+export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
+  const spec = ctx.doc.metadata.name;
+  const region = ctx.homeRegion;
+  const live = ctx.instances.filter((i) => i.state !== "terminated" && i.state !== "shutting-down");
+
+  if (ctx.homeImage) {
+    const image = ctx.homeImage;
+    if (image.state === "available") {
+      // The image is safe: the bake instance has served its purpose.
+      if (live.length === 0 && image.tags[Tag.bakeInstance] && ctx.inventory.instanceRegions.includes(region)) {
+        actions.push({
+          kind: "remove-tags",
+          spec,
+          build: ctx.build,
+          region,
+          imageId: image.imageId,
+          keys: [Tag.bakeInstance],
+          reason: `bake instance ${image.tags[Tag.bakeInstance]} is gone`,
+        });
+      }
+      for (const instance of live) {
+        actions.push({
+          kind: "terminate-instance",
+          spec,
+          build: ctx.build,
+          region,
+          instanceId: instance.instanceId,
+          tags: { [Tag.bakeResult]: "success" },
+          reason: `image ${image.imageId} of build ${ctx.build} is available; the bake instance is no longer needed`,
+        });
+      }
+      return { step: "done", image };
+    }
+    if (image.state === "pending") return { step: "in-progress", message: `image ${image.imageId} is pending` };
+    const why = `image ${image.imageId} is ${image.state}${image.stateReason ? `: ${image.stateReason}` : ""}`;
+    if (ctx.retry) {
+      actions.push({
+        kind: "deregister-image",
+        spec,
+        build: ctx.build,
+        region,
+        imageId: image.imageId,
+        snapshotIds: image.snapshotIds,
+        reason: `retry requested: ${why}`,
+      });
+      return { step: "in-progress", message: `retrying: deregistering ${image.imageId}` };
+    }
+    return { step: "failed", message: why };
+  }
+
+  if (!ctx.inventory.instanceRegions.includes(region)) {
+    return { step: "blind", message: `bake instances in ${region} were not observed this pass` };
+  }
+
+  const failures = ctx.instances.map(failedReason).filter((r): r is string => r !== undefined);
+  const active = live.filter((i) => failedReason(i) === undefined);
+
+  for (const instance of live) {
+    if (failedReason(instance) !== undefined) {
+      actions.push({
+        kind: "terminate-instance",
+        spec,
+        build: ctx.build,
+        region,
+        instanceId: instance.instanceId,
+        reason: `bake of ${ctx.build} failed; cleaning up its instance`,
+      });
+    }
+  }
+
+  const instance = active[0];
+  for (const extra of active.slice(1)) {
+    actions.push({
+      kind: "terminate-instance",
+      spec,
+      build: ctx.build,
+      region,
+      instanceId: extra.instanceId,
+      reason: `duplicate bake instance for ${ctx.build} (keeping ${instance!.instanceId})`,
+    });
+  }
+
+  if (instance) return advanceInstance(ctx, instance, actions);
+
+  const lostInstance = ctx.instances.find((i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success");
+  if (failures.length > 0 || lostInstance) {
+    const reason = failures.at(-1) ?? `bake instance ${lostInstance!.instanceId} was terminated before its image was created`;
+    if (!ctx.retry) return { step: "failed", message: reason };
+    actions.push(launchAction(ctx, `retry requested after: ${reason}`, `retry-${ctx.now}`));
+    return { step: "in-progress", message: "retrying the bake" };
+  }
+
+  actions.push(
+    launchAction(
+      ctx,
+      `no image of build ${ctx.build} exists (recipe ${ctx.recipe.slice(0, 8)} on ${ctx.parent.spec}/${ctx.parent.channel} = ${ctx.parent.build})`,
+      "0",
+    ),
+  );
+  return { step: "in-progress", message: "launching the bake instance" };
+}
+
+function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Action[]): BakeState {
+  const spec = ctx.doc.metadata.name;
+  const region = ctx.homeRegion;
+  const timeoutMs = parseDuration(ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT);
+  const elapsed = ctx.now - Date.parse(instance.launchTime);
+
+  if (instance.state === "pending" || instance.state === "running") {
+    if (elapsed > timeoutMs) {
+      const reason = `bake timed out after ${ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT} (instance ${instance.instanceId} still ${instance.state})`;
+      actions.push({
+        kind: "terminate-instance",
+        spec,
+        build: ctx.build,
+        region,
+        instanceId: instance.instanceId,
+        tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason },
+        reason,
+      });
+      return { step: "failed", message: reason };
+    }
+    return { step: "in-progress", message: `baking on ${instance.instanceId} (${minutes(elapsed)} of ${minutes(timeoutMs)})` };
+  }
+  if (instance.state === "stopping") return { step: "in-progress", message: `bake instance ${instance.instanceId} is stopping` };
+
+  // stopped: the console says how the bake ended.
+  const outcome = ctx.inventory.consoles.get(instance.instanceId);
+  if (outcome?.result === "success") {
+    actions.push({
+      kind: "create-image",
+      spec,
+      build: ctx.build,
+      region,
+      instanceId: instance.instanceId,
+      name: imageNameFor(spec, ctx.build),
+      description: `Leaven ${spec} ${ctx.build} on ${ctx.parent.spec}/${ctx.parent.build}`,
+      tags: { ...buildTags(ctx), [Tag.bakeInstance]: instance.instanceId },
+      reason: `bake of ${ctx.build} succeeded on ${instance.instanceId}`,
+    });
+    return { step: "in-progress", message: `creating the image from ${instance.instanceId}` };
+  }
+  const reason =
+    outcome?.result === "failure"
+      ? `bake script failed: ${outcome.reason ?? "no reason given"}`
+      : `bake instance ${instance.instanceId} stopped without a result marker on its console`;
+  if (outcome === undefined && elapsed <= timeoutMs) {
+    // EC2 may publish the console output minutes after the instance stopped.
+    return { step: "in-progress", message: `waiting for the console output of ${instance.instanceId}` };
+  }
+  actions.push({
+    kind: "terminate-instance",
+    spec,
+    build: ctx.build,
+    region,
+    instanceId: instance.instanceId,
+    tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason.slice(0, 250) },
+    reason,
+  });
+  return { step: "failed", message: reason };
+}
+
+function launchAction(ctx: BakeContext, reason: string, attempt: string): Action {
+  const bake = ctx.doc.spec.bake ?? {};
+  const rootVolume = bake.rootVolume
+    ? {
+        deviceName: ctx.parent.rootDeviceName ?? "/dev/xvda",
+        ...(bake.rootVolume.size ? { size: bake.rootVolume.size } : {}),
+        ...(bake.rootVolume.type ? { type: bake.rootVolume.type } : {}),
+      }
+    : undefined;
+  return {
+    kind: "launch-bake",
+    spec: ctx.doc.metadata.name,
+    build: ctx.build,
+    region: ctx.homeRegion,
+    parentImageId: ctx.parent.imageId,
+    instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,
+    userData: renderUserData({
+      buildId: ctx.build,
+      spec: ctx.doc.metadata.name,
+      ...(ctx.doc.spec.provision ? { provision: ctx.doc.spec.provision } : {}),
+    }),
+    clientToken: launchToken(ctx.build, attempt),
+    tags: { ...buildTags(ctx), [Tag.role]: "bake" },
+    ...(bake.subnetId ? { subnetId: bake.subnetId } : {}),
+    ...(bake.securityGroupIds ? { securityGroupIds: bake.securityGroupIds } : {}),
+    ...(bake.instanceProfile ? { instanceProfile: bake.instanceProfile } : {}),
+    ...(rootVolume ? { rootVolume } : {}),
+    reason,
+  };
+}

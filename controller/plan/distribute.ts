@@ -1,0 +1,175 @@
+import { CHANNEL_TAG_PREFIX, channelTag, channelsFromTags, Tag } from "../api/tags.ts";
+import type { ImageSpec } from "../api/types.generated.ts";
+import type { CloudImage, Tags } from "../cloud/port.ts";
+import type { Action } from "./actions.ts";
+import type { ResolvedChannel } from "./foundation.ts";
+import type { ObservedBuild } from "./index-inventory.ts";
+import { canonicalJson, copyToken, imageNameFor, sha256 } from "./recipe.ts";
+
+export type CopyState = { step: "done" } | { step: "in-progress"; message: string } | { step: "failed"; message: string };
+
+/** Tags a copy carries besides the source's: where its home image is. */
+function copyTags(home: CloudImage, homeRegion: string): Tags {
+  const tags: Tags = {};
+  for (const [key, value] of Object.entries(home.tags)) {
+    // Channel and share tags are per image: a copy earns its own.
+    if (key.startsWith(CHANNEL_TAG_PREFIX) || key === Tag.shared || key === Tag.bakeInstance) continue;
+    tags[key] = value;
+  }
+  tags[Tag.homeRegion] = homeRegion;
+  tags[Tag.homeImage] = home.imageId;
+  return tags;
+}
+
+/** Copies an available home image to every other region of the spec, one CopyImage per missing region. */
+export function planCopies(doc: ImageSpec, build: ObservedBuild, homeRegion: string, actions: Action[]): CopyState {
+  const spec = doc.metadata.name;
+  const home = build.images.get(homeRegion);
+  if (!home || home.state !== "available") return { step: "in-progress", message: "home image not available yet" };
+  const pending: string[] = [];
+  const failed: string[] = [];
+  for (const region of doc.spec.regions.slice(1)) {
+    const copy = build.images.get(region);
+    if (!copy) {
+      const kmsKeyId = doc.spec.share?.kmsKeys?.[region];
+      actions.push({
+        kind: "copy-image",
+        spec,
+        build: build.build,
+        region,
+        sourceRegion: homeRegion,
+        sourceImageId: home.imageId,
+        name: imageNameFor(spec, build.build),
+        description: `Leaven ${spec} ${build.build} copied from ${homeRegion} ${home.imageId}`,
+        clientToken: copyToken(build.build, spec, region),
+        ...(kmsKeyId ? { kmsKeyId } : {}),
+        tags: copyTags(home, homeRegion),
+        reason: `build ${build.build} has no image in ${region}`,
+      });
+      pending.push(region);
+    } else if (copy.state === "pending") {
+      pending.push(region);
+    } else if (copy.state !== "available") {
+      failed.push(`${region} (${copy.imageId} is ${copy.state}${copy.stateReason ? `: ${copy.stateReason}` : ""})`);
+    }
+  }
+  if (failed.length > 0) return { step: "failed", message: `copy failed in ${failed.join(", ")}` };
+  if (pending.length > 0) return { step: "in-progress", message: `copying to ${pending.join(", ")}` };
+  return { step: "done" };
+}
+
+/** A build is ready when its image is available in every region of the spec. */
+export function isReady(doc: ImageSpec, build: ObservedBuild): boolean {
+  return doc.spec.regions.every((region) => build.images.get(region)?.state === "available");
+}
+
+export function resolvedImages(doc: ImageSpec, build: ObservedBuild): Map<string, string> {
+  const images = new Map<string, string>();
+  for (const region of doc.spec.regions) {
+    const image = build.images.get(region);
+    if (image?.state === "available") images.set(region, image.imageId);
+  }
+  return images;
+}
+
+/**
+ * Moves channel tags so that, in every region, exactly the selected build's image carries
+ * leaven.dev/channel/<name>. Channels that could not be resolved keep their current tags: a channel that
+ * points at an old build is safer than one that points at nothing.
+ */
+export function planChannelTags(
+  doc: ImageSpec,
+  builds: ReadonlyMap<string, ObservedBuild>,
+  resolved: ReadonlyMap<string, ResolvedChannel>,
+  actions: Action[],
+): number {
+  const spec = doc.metadata.name;
+  const toSet = new Map<string, { image: CloudImage; build: string; tags: Tags; channels: string[] }>();
+  const toRemove = new Map<string, { image: CloudImage; build: string; keys: string[]; channels: string[] }>();
+  const regions = new Set(doc.spec.regions);
+  for (const build of builds.values()) {
+    for (const [region, image] of build.images) {
+      const current = new Set(channelsFromTags(image.tags));
+      for (const [channel, target] of resolved) {
+        const wanted = regions.has(region) && target.images.get(region) === image.imageId;
+        if (wanted && !current.has(channel)) {
+          const entry = toSet.get(image.imageId) ?? { image, build: build.build, tags: {}, channels: [] };
+          entry.tags[channelTag(channel)] = "true";
+          entry.channels.push(channel);
+          toSet.set(image.imageId, entry);
+        } else if (!wanted && current.has(channel)) {
+          const entry = toRemove.get(image.imageId) ?? { image, build: build.build, keys: [], channels: [] };
+          entry.keys.push(channelTag(channel));
+          entry.channels.push(channel);
+          toRemove.set(image.imageId, entry);
+        }
+      }
+    }
+  }
+  for (const { image, build, tags, channels } of toSet.values()) {
+    actions.push({
+      kind: "set-tags",
+      spec,
+      build,
+      region: image.region,
+      imageId: image.imageId,
+      tags,
+      reason: `channel ${channels.join(", ")} of ${spec} selects ${build}`,
+    });
+  }
+  for (const { image, build, keys, channels } of toRemove.values()) {
+    actions.push({
+      kind: "remove-tags",
+      spec,
+      build,
+      region: image.region,
+      imageId: image.imageId,
+      keys,
+      reason: `channel ${channels.join(", ")} of ${spec} no longer selects ${build}`,
+    });
+  }
+  return toSet.size + toRemove.size;
+}
+
+export function shareHash(doc: ImageSpec): string | undefined {
+  const share = doc.spec.share;
+  if (!share) return undefined;
+  const permissions = {
+    accounts: [...(share.accounts ?? [])].sort(),
+    organizationArns: [...(share.organizationArns ?? [])].sort(),
+    organizationalUnitArns: [...(share.organizationalUnitArns ?? [])].sort(),
+  };
+  if (permissions.accounts.length + permissions.organizationArns.length + permissions.organizationalUnitArns.length === 0) {
+    return undefined;
+  }
+  return sha256(canonicalJson(permissions)).slice(0, 12);
+}
+
+/** Grants launch permission on every available image of the spec whose leaven.dev/shared tag is stale. */
+export function planSharing(doc: ImageSpec, builds: ReadonlyMap<string, ObservedBuild>, actions: Action[]): number {
+  const hash = shareHash(doc);
+  const share = doc.spec.share;
+  if (!hash || !share) return 0;
+  let count = 0;
+  for (const build of builds.values()) {
+    for (const image of build.images.values()) {
+      if (image.state !== "available" || image.tags[Tag.shared] === hash) continue;
+      actions.push({
+        kind: "share-image",
+        spec: doc.metadata.name,
+        build: build.build,
+        region: image.region,
+        imageId: image.imageId,
+        permissions: {
+          ...(share.accounts?.length ? { accounts: share.accounts } : {}),
+          ...(share.organizationArns?.length ? { organizationArns: share.organizationArns } : {}),
+          ...(share.organizationalUnitArns?.length ? { organizationalUnitArns: share.organizationalUnitArns } : {}),
+        },
+        shareHash: hash,
+        reason: `share settings of ${doc.metadata.name} are not applied to ${image.imageId}`,
+      });
+      count++;
+    }
+  }
+  return count;
+}

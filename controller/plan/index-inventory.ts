@@ -1,0 +1,94 @@
+import { Tag } from "../api/tags.ts";
+import type { CloudImage, CloudInstance } from "../cloud/port.ts";
+import type { Inventory } from "../observe/inventory.ts";
+
+/** A build of a spec as observed: its image per region. */
+export interface ObservedBuild {
+  spec: string;
+  build: string;
+  version?: string;
+  parentBuild?: string;
+  homeRegion?: string;
+  images: Map<string, CloudImage>;
+}
+
+/** The inventory grouped the way the planner asks questions of it. Built once per pass: O(images). */
+export interface IndexedInventory {
+  /** spec → build → observed build. */
+  builds: Map<string, Map<string, ObservedBuild>>;
+  /** `spec/build` → bake instances. */
+  instancesByBuild: Map<string, CloudInstance[]>;
+  /** Bake instances grouped by spec. */
+  instancesBySpec: Map<string, CloudInstance[]>;
+  /** Every observed image (Leaven's and the vendors'), by id. */
+  imagesById: Map<string, CloudImage>;
+  /** More than one image for the same build in one region: reported, never acted on blindly. */
+  duplicates: CloudImage[];
+}
+
+function isLive(image: CloudImage): boolean {
+  return image.state !== "deregistered";
+}
+
+function better(a: CloudImage, b: CloudImage): CloudImage {
+  // Prefer the available one; otherwise the older (the first one created wins, as with a ClientToken).
+  if (a.state === "available" && b.state !== "available") return a;
+  if (b.state === "available" && a.state !== "available") return b;
+  return a.creationDate <= b.creationDate ? a : b;
+}
+
+export function indexInventory(inventory: Inventory): IndexedInventory {
+  const builds = new Map<string, Map<string, ObservedBuild>>();
+  const duplicates: CloudImage[] = [];
+  const imagesById = new Map<string, CloudImage>();
+  for (const images of inventory.vendorImages.values()) {
+    for (const image of images) imagesById.set(image.imageId, image);
+  }
+  for (const image of inventory.images) {
+    imagesById.set(image.imageId, image);
+    if (!isLive(image)) continue;
+    const spec = image.tags[Tag.spec];
+    const build = image.tags[Tag.build];
+    if (!spec || !build) continue;
+    let bySpec = builds.get(spec);
+    if (!bySpec) {
+      bySpec = new Map();
+      builds.set(spec, bySpec);
+    }
+    let observed = bySpec.get(build);
+    if (!observed) {
+      observed = {
+        spec,
+        build,
+        version: image.tags[Tag.version],
+        parentBuild: image.tags[Tag.parentBuild],
+        homeRegion: image.tags[Tag.homeRegion],
+        images: new Map(),
+      };
+      bySpec.set(build, observed);
+    }
+    const existing = observed.images.get(image.region);
+    if (existing) {
+      duplicates.push(image);
+      observed.images.set(image.region, better(existing, image));
+    } else {
+      observed.images.set(image.region, image);
+    }
+  }
+
+  const instancesByBuild = new Map<string, CloudInstance[]>();
+  const instancesBySpec = new Map<string, CloudInstance[]>();
+  for (const instance of inventory.instances) {
+    const spec = instance.tags[Tag.spec] ?? "";
+    const build = instance.tags[Tag.build] ?? "";
+    push(instancesByBuild, `${spec}/${build}`, instance);
+    push(instancesBySpec, spec, instance);
+  }
+  return { builds, instancesByBuild, instancesBySpec, imagesById, duplicates };
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

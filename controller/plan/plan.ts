@@ -1,0 +1,264 @@
+import { Tag } from "../api/tags.ts";
+import type { ImageSpec } from "../api/types.generated.ts";
+import type { Inventory } from "../observe/inventory.ts";
+import type { ValidSpec } from "../validation/result.ts";
+import type { Action } from "./actions.ts";
+import { planBake } from "./bake.ts";
+import { isReady, planChannelTags, planCopies, planSharing, resolvedImages } from "./distribute.ts";
+import { type ChannelResolution, type ResolvedChannel, resolveFoundation } from "./foundation.ts";
+import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
+import { buildIdFor, recipeHash } from "./recipe.ts";
+import { type Candidate, selectCandidate } from "./select.ts";
+import type { ChannelStatus, Phase, SpecStatus } from "./status.ts";
+
+export interface PlanInput {
+  /** Valid specs in topological order (parents first). */
+  specs: readonly ValidSpec[];
+  /** Invalid specs and their descendants: reported, never touched. */
+  blocked?: ReadonlyMap<string, string>;
+  inventory: Inventory;
+  now: number;
+  /** Specs whose failed build may be tried again (`leaven apply --retry SPEC`). */
+  retry?: ReadonlySet<string>;
+  /** Git commit of the specs, recorded in the leaven.dev/commit tag. */
+  commit?: string;
+}
+
+export interface Plan {
+  actions: Action[];
+  statuses: SpecStatus[];
+  /** Home regions with a desired build that has no available image: where bake instances must be observed. */
+  bakeRegions: string[];
+}
+
+interface SpecOutcome {
+  channels: Map<string, ChannelResolution>;
+}
+
+/**
+ * The one planner: a pure function from specs, what is observed and the time to the actions that move
+ * the world one step closer to the specs, each with its reason, and every spec's status.
+ */
+export function plan(input: PlanInput): Plan {
+  const index = indexInventory(input.inventory);
+  const actions: Action[] = [];
+  const statuses: SpecStatus[] = [];
+  const outcomes = new Map<string, SpecOutcome>();
+  const bakeRegions = new Set<string>();
+  const known = new Set(input.specs.map((s) => s.name));
+
+  for (const { name, document: doc } of input.specs) {
+    if (doc.spec.layer === "foundation") {
+      const vendor = input.inventory.vendorImages.get(name) ?? [];
+      const result = resolveFoundation(doc, vendor, input.now);
+      outcomes.set(name, { channels: result.channels });
+      const unresolved = Object.entries(result.status).filter(([, c]) => c.message);
+      statuses.push({
+        name,
+        layer: "foundation",
+        phase: result.problem ? "Stalled" : unresolved.length > 0 ? "Waiting" : "Ready",
+        message:
+          result.problem ??
+          (unresolved.length > 0
+            ? unresolved.map(([c, s]) => `${c}: ${s.message}`).join("; ")
+            : `${result.names.length} vendor images match`),
+        channels: result.status,
+        builds: result.names,
+      });
+      continue;
+    }
+    const scoped: Action[] = [];
+    const status = planLayer(doc, index, outcomes, input, scoped, bakeRegions);
+    statuses.push(status.status);
+    outcomes.set(name, { channels: status.channels });
+    if (doc.spec.suspend) continue;
+    actions.push(...scoped);
+  }
+
+  for (const [name, why] of input.blocked ?? []) {
+    statuses.push({ name, layer: "app", phase: "Blocked", message: why, channels: {}, builds: [] });
+  }
+
+  // Bake instances of specs that no longer exist cost money and serve nobody: terminate them.
+  // Specs that are merely invalid right now are left alone, with everything they own.
+  for (const [spec, instances] of index.instancesBySpec) {
+    if (known.has(spec) || input.blocked?.has(spec)) continue;
+    for (const instance of instances) {
+      if (instance.state === "terminated" || instance.state === "shutting-down") continue;
+      actions.push({
+        kind: "terminate-instance",
+        spec,
+        ...(instance.tags[Tag.build] ? { build: instance.tags[Tag.build] } : {}),
+        region: instance.region,
+        instanceId: instance.instanceId,
+        reason: spec ? `spec ${spec} no longer exists` : "bake instance has no leaven.dev/spec tag",
+      });
+    }
+  }
+  return { actions, statuses, bakeRegions: [...bakeRegions].sort() };
+}
+
+function planLayer(
+  doc: ImageSpec,
+  index: IndexedInventory,
+  outcomes: ReadonlyMap<string, SpecOutcome>,
+  input: PlanInput,
+  actions: Action[],
+  bakeRegions: Set<string>,
+): { status: SpecStatus; channels: Map<string, ChannelResolution> } {
+  const name = doc.metadata.name;
+  const spec = doc.spec;
+  const home = spec.regions[0];
+  const builds: ReadonlyMap<string, ObservedBuild> = index.builds.get(name) ?? new Map<string, ObservedBuild>();
+  const parentRef = spec.parent!;
+  const parentChannel = outcomes.get(parentRef.spec)?.channels.get(parentRef.channel);
+  const problems: { phase: Phase; message: string }[] = [];
+  let desiredBuild: string | undefined;
+  let parentBuild: string | undefined;
+
+  if (!parentChannel || !parentChannel.ok) {
+    problems.push({
+      phase: "Waiting",
+      message: `waiting for ${parentRef.spec}/${parentRef.channel}: ${parentChannel?.ok === false ? parentChannel.message : "not resolved"}`,
+    });
+  } else {
+    parentBuild = parentChannel.value.build;
+    const parentImageId = parentChannel.value.images.get(home);
+    if (!parentImageId) {
+      problems.push({
+        phase: "Stalled",
+        message: `${parentRef.spec}/${parentRef.channel} (${parentBuild}) has no image in ${home}, this spec's home region; add ${home} to ${parentRef.spec}'s regions`,
+      });
+    } else {
+      const recipe = recipeHash(spec);
+      desiredBuild = buildIdFor(name, spec.version ?? "0.0.0", recipe, parentBuild);
+      const observed = builds.get(desiredBuild);
+      const homeImage = observed?.images.get(home);
+      if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance]) bakeRegions.add(home);
+      const rootDeviceName = index.imagesById.get(parentImageId)?.rootDeviceName;
+      const bake = spec.suspend
+        ? undefined
+        : planBake(
+            {
+              doc,
+              build: desiredBuild,
+              recipe,
+              homeRegion: home,
+              parent: {
+                spec: parentRef.spec,
+                channel: parentRef.channel,
+                build: parentBuild,
+                imageId: parentImageId,
+                ...(rootDeviceName ? { rootDeviceName } : {}),
+              },
+              ...(homeImage ? { homeImage } : {}),
+              instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
+              inventory: input.inventory,
+              now: input.now,
+              retry: input.retry?.has(name) === true,
+              ...(input.commit ? { commit: input.commit } : {}),
+            },
+            actions,
+          );
+      if (bake?.step === "in-progress") problems.push({ phase: "Baking", message: `${desiredBuild}: ${bake.message}` });
+      if (bake?.step === "failed") problems.push({ phase: "Failed", message: `build ${desiredBuild} failed: ${bake.message}` });
+      if (bake?.step === "blind") problems.push({ phase: "Baking", message: bake.message });
+    }
+  }
+
+  // Instances of builds this spec no longer wants (recipe or parent changed mid-bake).
+  if (desiredBuild && !spec.suspend) {
+    for (const instance of index.instancesBySpec.get(name) ?? []) {
+      if (instance.tags[Tag.build] === desiredBuild) continue;
+      if (instance.state === "terminated" || instance.state === "shutting-down") continue;
+      actions.push({
+        kind: "terminate-instance",
+        spec: name,
+        build: instance.tags[Tag.build] ?? "",
+        region: instance.region,
+        instanceId: instance.instanceId,
+        reason: `build ${instance.tags[Tag.build]} is no longer wanted (${name} now wants ${desiredBuild})`,
+      });
+    }
+  }
+
+  // Distribution: the desired build, and any build a channel currently points at (a region may be new).
+  const toDistribute = new Set<string>();
+  if (desiredBuild) toDistribute.add(desiredBuild);
+  for (const build of builds.values()) {
+    if ([...build.images.values()].some((image) => Object.keys(image.tags).some((k) => k.startsWith("leaven.dev/channel/")))) {
+      toDistribute.add(build.build);
+    }
+  }
+  for (const selector of Object.values(spec.channels ?? {})) {
+    if (selector.build) toDistribute.add(selector.build);
+  }
+  if (!spec.suspend) {
+    for (const buildId of toDistribute) {
+      const build = builds.get(buildId);
+      if (!build || build.images.get(home)?.state !== "available") continue;
+      const copies = planCopies(doc, build, home, actions);
+      if (copies.step === "in-progress" && buildId === desiredBuild) problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
+      if (copies.step === "failed") problems.push({ phase: "Failed", message: `build ${buildId}: ${copies.message}` });
+    }
+  }
+
+  // Channels select among ready builds.
+  const candidates: Candidate[] = [];
+  for (const build of builds.values()) {
+    if (!isReady(doc, build)) continue;
+    const homeImage = build.images.get(home)!;
+    candidates.push({
+      id: build.build,
+      ...(build.version ? { version: build.version } : {}),
+      createdAt: Date.parse(homeImage.creationDate),
+    });
+  }
+  candidates.sort((a, b) => b.createdAt - a.createdAt);
+  const channels = new Map<string, ChannelResolution>();
+  const resolved = new Map<string, ResolvedChannel>();
+  const channelStatus: Record<string, ChannelStatus> = {};
+  for (const [channel, selector] of Object.entries(spec.channels ?? {})) {
+    const picked = selectCandidate(selector, candidates, input.now);
+    if (picked.ok) {
+      const images = resolvedImages(doc, builds.get(picked.candidate.id)!);
+      const value = { build: picked.candidate.id, images };
+      channels.set(channel, { ok: true, value });
+      resolved.set(channel, value);
+      channelStatus[channel] = { build: value.build, images: Object.fromEntries(images) };
+    } else {
+      channels.set(channel, { ok: false, message: picked.message });
+      channelStatus[channel] = { images: {}, message: picked.message };
+      problems.push({ phase: "Waiting", message: `channel ${channel}: ${picked.message}` });
+    }
+  }
+  if (!spec.suspend) {
+    const moves = planChannelTags(doc, builds, resolved, actions);
+    planSharing(doc, builds, actions);
+    if (moves > 0) problems.push({ phase: "Promoting", message: `moving ${moves} channel tag(s)` });
+  }
+
+  const order: Phase[] = ["Failed", "Stalled", "Baking", "Copying", "Promoting", "Waiting"];
+  problems.sort((a, b) => order.indexOf(a.phase) - order.indexOf(b.phase));
+  const phase: Phase = spec.suspend ? "Suspended" : (problems[0]?.phase ?? "Ready");
+  const message = spec.suspend
+    ? "suspended: observed, not changed"
+    : problems.length > 0
+      ? problems.map((p) => p.message).join("; ")
+      : `${desiredBuild} is ready in ${spec.regions.length} region(s)`;
+  return {
+    status: {
+      name,
+      layer: spec.layer,
+      phase,
+      message,
+      ...(desiredBuild ? { desiredBuild } : {}),
+      parent: { spec: parentRef.spec, channel: parentRef.channel, ...(parentBuild ? { build: parentBuild } : {}) },
+      channels: channelStatus,
+      builds: [...builds.values()]
+        .sort((a, b) => (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? ""))
+        .map((b) => b.build),
+    },
+    channels,
+  };
+}

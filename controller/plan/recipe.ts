@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+import type { ImageSpecSpec } from "../api/types.generated.ts";
+
+/** JSON with object keys sorted, so the same recipe always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * The recipe is what changes the bytes of the image: the version, the provisioning and the root volume.
+ * Where and how the bake instance runs (instance type, subnet, security groups, profile, timeout) does not,
+ * so changing those never rebakes.
+ */
+export function recipeHash(spec: ImageSpecSpec): string {
+  return sha256(
+    canonicalJson({
+      version: spec.version,
+      provision: spec.provision ?? {},
+      rootVolume: spec.bake?.rootVolume ?? {},
+    }),
+  ).slice(0, 16);
+}
+
+/** Deterministic build id: same spec, recipe and parent build give the same id, `VERSION+HASH8`. */
+export function buildIdFor(specName: string, version: string, recipe: string, parentBuild: string): string {
+  return `${version}+${sha256(`${specName}\n${recipe}\n${parentBuild}`).slice(0, 8)}`;
+}
+
+/** AMI names allow letters, digits, ( ) [ ] . / - ' @ _ and spaces; the build id's + is not among them. */
+export function imageNameFor(specName: string, buildId: string): string {
+  return `leaven/${specName}/${buildId.replace("+", "_")}`;
+}
+
+/** Idempotency token for a bake launch (≤ 64 ASCII chars): a retry gets a new attempt, so a new token. */
+export function launchToken(buildId: string, attempt: string): string {
+  return `leaven-bake-${sha256(`${buildId}#${attempt}`).slice(0, 40)}`;
+}
+
+export function copyToken(buildId: string, specName: string, region: string): string {
+  return `leaven-copy-${sha256(`${specName}/${buildId}/${region}`).slice(0, 40)}`;
+}

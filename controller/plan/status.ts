@@ -1,0 +1,29 @@
+/** What the planner reports per spec; the status stage renders it to stdout, a file or a custom resource. */
+export type Phase = "Ready" | "Baking" | "Copying" | "Promoting" | "Waiting" | "Stalled" | "Failed" | "Suspended" | "Blocked";
+
+export interface ChannelStatus {
+  /** Build the selector resolves to (for a foundation: the vendor image name). */
+  build?: string;
+  /** Image per region (only regions where that build has an available image). */
+  images: Record<string, string>;
+  /** Why the channel could not be resolved, when it could not. */
+  message?: string;
+}
+
+export interface SpecStatus {
+  name: string;
+  layer: "foundation" | "base" | "app";
+  phase: Phase;
+  message: string;
+  /** The build the spec wants on its current recipe and parent. */
+  desiredBuild?: string;
+  parent?: { spec: string; channel: string; build?: string };
+  channels: Record<string, ChannelStatus>;
+  /** Builds (or vendor images) observed for the spec, newest first. */
+  builds: string[];
+}
+
+/** Phases in which the planner expects the world to change without the user acting. */
+export function isProgressing(phase: Phase): boolean {
+  return phase === "Baking" || phase === "Copying" || phase === "Promoting";
+}

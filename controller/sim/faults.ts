@@ -1,0 +1,105 @@
+// Faults a test (sim.setFaults) or the CLI (--fault) switches on. Random choices come from a seeded
+// PRNG so a given seed always fails the same requests.
+import { Tag } from "../api/tags.ts";
+
+export interface BakeFaultMatch {
+  /** Matched against the `leaven.dev/spec` tag of the bake instance. */
+  specs?: string[];
+  /** Matched against the build id declared in the user data. */
+  builds?: string[];
+}
+
+export interface Faults {
+  bakeFailure?: BakeFaultMatch & { reason?: string };
+  bakeHang?: BakeFaultMatch;
+  /** Fraction (0..1) of requests answered with InternalError (500) or Unavailable (503). */
+  serverErrorRate?: number;
+  /** Fraction (0..1) of requests throttled on top of the token buckets. */
+  throttleRate?: number;
+  /** Wall-clock milliseconds added to every response. */
+  latencyMs?: number;
+  /** PRNG seed for the error and throttle rates; same seed, same failing requests. */
+  seed?: number;
+}
+
+/** mulberry32: small, fast and good enough for fault sampling. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function matches(match: BakeFaultMatch | undefined, tags: Readonly<Record<string, string>>, build: string): boolean {
+  if (!match) return false;
+  const spec = tags[Tag.spec];
+  return (spec !== undefined && (match.specs ?? []).includes(spec)) || (match.builds ?? []).includes(build);
+}
+
+export type BakeBehaviour = { kind: "success" } | { kind: "failure"; reason: string } | { kind: "hang" };
+
+/** What the simulated bake script does for an instance with these tags and build id. */
+export function bakeBehaviour(faults: Faults, tags: Readonly<Record<string, string>>, build: string): BakeBehaviour {
+  if (matches(faults.bakeHang, tags, build)) return { kind: "hang" };
+  if (matches(faults.bakeFailure, tags, build)) {
+    return { kind: "failure", reason: faults.bakeFailure?.reason ?? "provision script exited with status 1" };
+  }
+  return { kind: "success" };
+}
+
+/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, 5xx=0.1, throttle=0.05, latency=50ms. */
+export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
+  const eq = flag.indexOf("=");
+  const kind = eq === -1 ? flag : flag.slice(0, eq);
+  const value = eq === -1 ? "" : flag.slice(eq + 1);
+  const rate = (): number => {
+    const n = Number(value);
+    if (value === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+      throw new Error(`--fault ${kind}=${value}: expected a rate between 0 and 1, e.g. ${kind}=0.1.`);
+    }
+    return n;
+  };
+  const need = (): string => {
+    if (value === "") throw new Error(`--fault ${kind}: expected a spec name or build id, e.g. ${kind}=my-spec.`);
+    return value;
+  };
+  switch (kind) {
+    case "bake-fail": {
+      const name = need();
+      into.bakeFailure = {
+        ...into.bakeFailure,
+        specs: [...(into.bakeFailure?.specs ?? []), name],
+        builds: [...(into.bakeFailure?.builds ?? []), name],
+      };
+      return into;
+    }
+    case "bake-hang": {
+      const name = need();
+      into.bakeHang = {
+        specs: [...(into.bakeHang?.specs ?? []), name],
+        builds: [...(into.bakeHang?.builds ?? []), name],
+      };
+      return into;
+    }
+    case "5xx":
+      into.serverErrorRate = rate();
+      return into;
+    case "throttle":
+      into.throttleRate = rate();
+      return into;
+    case "latency": {
+      const match = /^(\d+)(ms|s)?$/.exec(value);
+      if (!match) throw new Error(`--fault latency=${value}: expected a duration such as 50ms or 1s.`);
+      into.latencyMs = Number(match[1]) * (match[2] === "s" ? 1000 : 1);
+      return into;
+    }
+    default:
+      throw new Error(
+        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.`,
+      );
+  }
+}

@@ -1,0 +1,101 @@
+// Vendor foundation images seeded in every region: Canonical's Ubuntu LTS and Amazon Linux 2023, each
+// with several dated releases before the simulator's epoch, the oldest already deprecated. Ids are
+// derived from region + name, so they are stable across restarts and distinct per region.
+import { createHash } from "node:crypto";
+import type { SimImage } from "./world.ts";
+
+export const CANONICAL_OWNER_ID = "099720109477";
+export const AMAZON_OWNER_ID = "137112412989";
+
+/** Owner aliases accepted in `Owner.N` and the `owner-alias` filter. */
+export const OWNER_ALIASES: Readonly<Record<string, string>> = { amazon: AMAZON_OWNER_ID };
+
+const DAY = 86_400_000;
+const RELEASES = 6;
+const RELEASE_SPACING_DAYS = 21;
+/** The oldest releases are deprecated; AWS deprecates the rest two years after creation. */
+const DEPRECATED_RELEASES = 2;
+const TWO_YEARS = 730 * DAY;
+
+interface Family {
+  ownerId: string;
+  ownerAlias?: string;
+  offsetDays: number;
+  architecture: "x86_64" | "arm64";
+  name(date: string, release: number): string;
+  description(date: string, release: number): string;
+}
+
+const ubuntuArch = (architecture: "x86_64" | "arm64") => (architecture === "x86_64" ? "amd64" : "arm64");
+
+function ubuntu(series: string, version: string, volume: string, architecture: "x86_64" | "arm64", offsetDays: number): Family {
+  const arch = ubuntuArch(architecture);
+  return {
+    ownerId: CANONICAL_OWNER_ID,
+    offsetDays,
+    architecture,
+    name: (date) => `ubuntu/images/${volume}/ubuntu-${series}-${version}-${arch}-server-${date}`,
+    description: (date) =>
+      `Canonical, Ubuntu, ${version} LTS, ${arch} ${series} image build on ${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6)}`,
+  };
+}
+
+function al2023(architecture: "x86_64" | "arm64", offsetDays: number): Family {
+  const version = (date: string, release: number) => `2023.${6 - Math.floor(release / 2)}.${date}.0`;
+  return {
+    ownerId: AMAZON_OWNER_ID,
+    ownerAlias: "amazon",
+    offsetDays,
+    architecture,
+    name: (date, release) => `al2023-ami-${version(date, release)}-kernel-6.1-${architecture}`,
+    description: (date, release) => `Amazon Linux 2023 AMI ${version(date, release)} ${architecture} HVM kernel-6.1`,
+  };
+}
+
+const FAMILIES: readonly Family[] = [
+  ubuntu("jammy", "22.04", "hvm-ssd", "x86_64", 2),
+  ubuntu("jammy", "22.04", "hvm-ssd", "arm64", 2),
+  ubuntu("noble", "24.04", "hvm-ssd-gp3", "x86_64", 5),
+  ubuntu("noble", "24.04", "hvm-ssd-gp3", "arm64", 5),
+  al2023("x86_64", 9),
+  al2023("arm64", 9),
+];
+
+function hashId(prefix: string, input: string): string {
+  return `${prefix}-${createHash("sha256").update(input).digest("hex").slice(0, 17)}`;
+}
+
+function yyyymmdd(time: number): string {
+  return new Date(time).toISOString().slice(0, 10).replaceAll("-", "");
+}
+
+/** The vendor images of one region, created `RELEASE_SPACING_DAYS` apart before `epoch`. */
+export function vendorImages(region: string, epoch: number): SimImage[] {
+  const images: SimImage[] = [];
+  for (const family of FAMILIES) {
+    for (let release = 0; release < RELEASES; release++) {
+      const creationDate = epoch - (family.offsetDays + release * RELEASE_SPACING_DAYS) * DAY;
+      const date = yyyymmdd(creationDate);
+      const name = family.name(date, release);
+      const deprecated = release >= RELEASES - DEPRECATED_RELEASES;
+      images.push({
+        imageId: hashId("ami", `${region}/${name}`),
+        name,
+        description: family.description(date, release),
+        ownerId: family.ownerId,
+        ...(family.ownerAlias ? { ownerAlias: family.ownerAlias } : {}),
+        architecture: family.architecture,
+        isPublic: true,
+        creationDate,
+        timeline: [{ at: creationDate, state: "available" }],
+        deprecationTime: deprecated ? epoch - DAY : creationDate + TWO_YEARS,
+        rootDeviceName: family.ownerId === AMAZON_OWNER_ID ? "/dev/xvda" : "/dev/sda1",
+        volumeSize: 8,
+        snapshotIds: [hashId("snap", `${region}/${name}`)],
+        tags: {},
+        launchPermissions: [{ group: "all" }],
+      });
+    }
+  }
+  return images;
+}

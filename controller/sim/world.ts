@@ -1,0 +1,258 @@
+// The simulated EC2 world: per-region images, snapshots, instances and idempotency tokens. Resources
+// carry timelines of (time, state) computed when they are created or acted on, so the current state is
+// read lazily from the clock — no timers — and a manual clock makes every transition deterministic.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Clock } from "../cloud/clock.ts";
+import { SIM_REGIONS } from "./regions.ts";
+
+export type Tags = Record<string, string>;
+
+export interface TimelineEntry<S extends string> {
+  at: number;
+  state: S;
+}
+
+export type SimImageState = "pending" | "available" | "disabled" | "failed";
+export type SimInstanceState = "pending" | "running" | "stopping" | "stopped" | "shutting-down" | "terminated";
+
+export interface LaunchPermission {
+  userId?: string;
+  group?: string;
+  organizationArn?: string;
+  organizationalUnitArn?: string;
+}
+
+export interface SimImage {
+  imageId: string;
+  name: string;
+  description?: string;
+  ownerId: string;
+  ownerAlias?: string;
+  architecture: string;
+  isPublic: boolean;
+  creationDate: number;
+  timeline: TimelineEntry<SimImageState>[];
+  deprecationTime?: number;
+  rootDeviceName: string;
+  volumeSize: number;
+  snapshotIds: string[];
+  tags: Tags;
+  launchPermissions: LaunchPermission[];
+  sourceInstanceId?: string;
+  sourceImageId?: string;
+  sourceRegion?: string;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+}
+
+export interface SimSnapshot {
+  snapshotId: string;
+  ownerId: string;
+  volumeId: string;
+  volumeSize: number;
+  description: string;
+  startTime: number;
+  completedAt: number;
+  encrypted: boolean;
+  kmsKeyId?: string;
+  tags: Tags;
+}
+
+export interface BlockDevice {
+  deviceName: string;
+  volumeSize?: number;
+  volumeType?: string;
+  deleteOnTermination?: boolean;
+  encrypted?: boolean;
+}
+
+export interface SimInstance {
+  instanceId: string;
+  reservationId: string;
+  imageId: string;
+  instanceType: string;
+  architecture: string;
+  launchTime: number;
+  timeline: TimelineEntry<SimInstanceState>[];
+  userData: string;
+  buildId?: string;
+  /** What the simulated bake script does; "none" when the user data declares no build. */
+  bake: "success" | "failure" | "hang" | "none";
+  bakeReason?: string;
+  /** When the bake script printed its marker and powered off; unset if it never finished. */
+  scriptDoneAt?: number;
+  stateReason?: { code: string; message: string };
+  stateTransitionReason?: string;
+  tags: Tags;
+  volumeTags: Tags;
+  subnetId?: string;
+  securityGroupIds: string[];
+  iamInstanceProfile?: string;
+  blockDevices: BlockDevice[];
+  clientToken?: string;
+}
+
+export interface IdempotencyRecord {
+  fingerprint: string;
+  /** Instance ids of a RunInstances reservation, or the image id of a CopyImage. */
+  ids: string[];
+}
+
+export interface RegionState {
+  images: Map<string, SimImage>;
+  snapshots: Map<string, SimSnapshot>;
+  instances: Map<string, SimInstance>;
+  /** `${action}:${clientToken}` → what the first request created. */
+  tokens: Map<string, IdempotencyRecord>;
+  /** Bumped on every change to the region's images, so cached listings know when they are stale. */
+  imageVersion: number;
+}
+
+/** How long simulated transitions take, in the simulator clock's milliseconds. */
+export interface SimTimings {
+  instancePending: number;
+  bakeScript: number;
+  instanceStopping: number;
+  instanceShuttingDown: number;
+  terminatedVisible: number;
+  imagePending: number;
+  copyPending: number;
+}
+
+export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
+  instancePending: 15_000,
+  bakeScript: 4 * 60_000,
+  instanceStopping: 20_000,
+  instanceShuttingDown: 20_000,
+  terminatedVisible: 60 * 60_000,
+  imagePending: 3 * 60_000,
+  copyPending: 8 * 60_000,
+};
+
+export function stateAt<S extends string>(timeline: readonly TimelineEntry<S>[], now: number): S {
+  let state = timeline[0]!.state;
+  for (const entry of timeline) {
+    if (entry.at > now) break;
+    state = entry.state;
+  }
+  return state;
+}
+
+/** Drops the transitions scheduled after `now`: an action replaces the resource's future. */
+export function truncateTimeline<S extends string>(timeline: TimelineEntry<S>[], now: number): void {
+  while (timeline.length > 1 && timeline[timeline.length - 1]!.at > now) timeline.pop();
+}
+
+interface PersistedRegion {
+  images: SimImage[];
+  snapshots: SimSnapshot[];
+  instances: SimInstance[];
+  tokens: [string, IdempotencyRecord][];
+}
+
+interface PersistedWorld {
+  format: "leaven-sim/v1";
+  clockNow: number;
+  epoch: number;
+  idCounter: number;
+  regions: Record<string, PersistedRegion>;
+}
+
+function emptyRegion(): RegionState {
+  return { images: new Map(), snapshots: new Map(), instances: new Map(), tokens: new Map(), imageVersion: 0 };
+}
+
+export class World {
+  readonly regions = new Map<string, RegionState>();
+  readonly clock: Clock;
+  readonly timings: SimTimings;
+  /** The simulated time the world was created; vendor image dates are spread before it. */
+  epoch: number;
+  private idCounter = 0;
+
+  constructor(clock: Clock, timings: SimTimings, epoch: number) {
+    this.clock = clock;
+    this.timings = timings;
+    this.epoch = epoch;
+    for (const region of SIM_REGIONS) this.regions.set(region, emptyRegion());
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  region(name: string): RegionState {
+    let state = this.regions.get(name);
+    if (!state) {
+      state = emptyRegion();
+      this.regions.set(name, state);
+    }
+    return state;
+  }
+
+  /** A new resource id like AWS's (`ami-` + 17 hex digits), deterministic for a given sequence of calls. */
+  newId(prefix: string): string {
+    this.idCounter += 1;
+    return `${prefix}-${createHash("sha256").update(`${prefix}:${this.idCounter}`).digest("hex").slice(0, 17)}`;
+  }
+
+  addImage(region: string, image: SimImage): void {
+    const state = this.region(region);
+    state.images.set(image.imageId, image);
+    state.imageVersion += 1;
+  }
+
+  touchImages(region: string): void {
+    this.region(region).imageVersion += 1;
+  }
+
+  toJSON(): PersistedWorld {
+    const regions: Record<string, PersistedRegion> = {};
+    for (const [name, state] of this.regions) {
+      regions[name] = {
+        images: [...state.images.values()],
+        snapshots: [...state.snapshots.values()],
+        instances: [...state.instances.values()],
+        tokens: [...state.tokens],
+      };
+    }
+    return { format: "leaven-sim/v1", clockNow: this.now(), epoch: this.epoch, idCounter: this.idCounter, regions };
+  }
+
+  /** Writes the whole world to `path` atomically (temp file + rename), so a crash leaves the old or the new file. */
+  save(path: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(this.toJSON()));
+    renameSync(temp, path);
+  }
+
+  static readPersisted(path: string): PersistedWorld | undefined {
+    if (!existsSync(path)) return undefined;
+    let parsed: PersistedWorld;
+    try {
+      parsed = JSON.parse(readFileSync(path, "utf8")) as PersistedWorld;
+    } catch (error) {
+      throw new Error(`Simulator state file ${path} is not valid JSON (${(error as Error).message}); move it away to start fresh.`);
+    }
+    if (parsed.format !== "leaven-sim/v1") {
+      throw new Error(`Simulator state file ${path} has an unknown format; move it away to start fresh.`);
+    }
+    return parsed;
+  }
+
+  static fromPersisted(data: PersistedWorld, clock: Clock, timings: SimTimings): World {
+    const world = new World(clock, timings, data.epoch);
+    world.idCounter = data.idCounter;
+    for (const [name, persisted] of Object.entries(data.regions)) {
+      const state = world.region(name);
+      for (const image of persisted.images) state.images.set(image.imageId, image);
+      for (const snapshot of persisted.snapshots) state.snapshots.set(snapshot.snapshotId, snapshot);
+      for (const instance of persisted.instances) state.instances.set(instance.instanceId, instance);
+      for (const [key, record] of persisted.tokens) state.tokens.set(key, record);
+    }
+    return world;
+  }
+}

@@ -1,0 +1,255 @@
+// Checks within one spec that JSON Schema cannot express: layer rules, semver, build ids, regions,
+// durations and selectors. Written defensively: they run on documents the schema may also reject, so
+// that every problem is reported in one pass.
+import semver from "semver";
+import { BUILD_ID_EXPECTED, isBuildId } from "./build-id.ts";
+import { DURATION_PATTERN, parseDuration } from "./durations.ts";
+import { type Fields, fields, type Problem, text } from "./problem.ts";
+import { closestRegion, isAwsRegion } from "./regions.ts";
+import { show } from "./schema-messages.ts";
+
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
+const ACCOUNT_ID = /^[0-9]{12}$/;
+const OWNER_ALIASES = ["amazon", "aws-marketplace", "self"];
+const BAKED_ONLY = ["version", "provision", "bake"] as const;
+
+export function checkSpecRules(document: unknown): Problem[] {
+  const spec = fields(fields(document)?.spec);
+  if (spec === undefined) return [];
+  const problems: Problem[] = [];
+  const layer = text(spec.layer);
+  checkLayer(spec, layer, problems);
+  checkSource(spec, problems);
+  checkVersion(spec, problems);
+  const regions = checkRegions(spec, problems);
+  checkBake(spec, problems);
+  checkRetention(spec, problems);
+  checkChannels(spec, layer, problems);
+  checkKmsKeys(spec, regions, problems);
+  return problems;
+}
+
+function checkLayer(spec: Fields, layer: string | undefined, problems: Problem[]): void {
+  if (layer === "foundation") {
+    if (spec.source === undefined) {
+      problems.push({ path: ["spec", "source"], target: "value", message: "a foundation needs a source: owners and name, or ssmParameter" });
+    }
+    if (spec.parent !== undefined) {
+      problems.push({
+        path: ["spec", "parent"],
+        target: "key",
+        message: "a foundation has no parent (it selects a vendor AMI); remove parent, or use layer base",
+      });
+    }
+    for (const field of BAKED_ONLY) {
+      if (spec[field] === undefined) continue;
+      problems.push({
+        path: ["spec", field],
+        target: "key",
+        message: `a foundation is never baked, so it takes no ${field}; remove it, or use layer base`,
+      });
+    }
+  } else if (layer === "base" || layer === "app") {
+    if (spec.source !== undefined) {
+      problems.push({
+        path: ["spec", "source"],
+        target: "key",
+        message: `only a foundation takes a source; a ${layer} is baked on its parent, so remove source`,
+      });
+    }
+    if (spec.parent === undefined) {
+      const example = layer === "base" ? "{ spec: ubuntu-jammy, channel: release }" : "{ spec: base, channel: release }";
+      problems.push({ path: ["spec", "parent"], target: "value", message: `a ${layer} needs a parent to bake on, e.g. ${example}` });
+    }
+    if (spec.version === undefined) {
+      problems.push({ path: ["spec", "version"], target: "value", message: `a ${layer} needs a version (semver, e.g. 1.0.0)` });
+    }
+  }
+}
+
+function checkSource(spec: Fields, problems: Problem[]): void {
+  const source = fields(spec.source);
+  if (source === undefined) return;
+  const hasOwners = source.owners !== undefined;
+  const hasName = source.name !== undefined;
+  if (source.ssmParameter !== undefined) {
+    if (hasOwners || hasName) {
+      problems.push({
+        path: ["spec", "source", "ssmParameter"],
+        target: "key",
+        message: "set either ssmParameter or owners and name, not both",
+      });
+    }
+  } else if (hasOwners && !hasName) {
+    problems.push({
+      path: ["spec", "source", "name"],
+      target: "value",
+      message: "owners needs a name pattern too, e.g. ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+    });
+  } else if (hasName && !hasOwners) {
+    problems.push({
+      path: ["spec", "source", "owners"],
+      target: "value",
+      message: "a name pattern needs owners too: account ids or aliases such as amazon",
+    });
+  } else if (!hasOwners && !hasName) {
+    problems.push({ path: ["spec", "source"], target: "value", message: "set owners and name, or ssmParameter" });
+  }
+  if (Array.isArray(source.owners)) {
+    source.owners.forEach((owner, i) => {
+      if (typeof owner !== "string" || ACCOUNT_ID.test(owner) || OWNER_ALIASES.includes(owner)) return;
+      problems.push({
+        path: ["spec", "source", "owners", i],
+        target: "value",
+        message: `${show(owner)} is not an account id or owner alias (expected 12 digits, or ${OWNER_ALIASES.join(", ")})`,
+      });
+    });
+  }
+}
+
+function checkVersion(spec: Fields, problems: Problem[]): void {
+  const version = text(spec.version);
+  // semver.valid normalises ("v1.2.3" → "1.2.3"); the version goes into build ids, so it must be exact.
+  if (version === undefined || semver.valid(version) === version) return;
+  problems.push({
+    path: ["spec", "version"],
+    target: "value",
+    message: `${show(version)} is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 2.3.0)`,
+  });
+}
+
+function checkRegions(spec: Fields, problems: Problem[]): string[] {
+  if (!Array.isArray(spec.regions)) return [];
+  const regions: string[] = [];
+  spec.regions.forEach((region, i) => {
+    if (typeof region !== "string") return;
+    regions.push(region);
+    if (isAwsRegion(region)) return;
+    problems.push({
+      path: ["spec", "regions", i],
+      target: "value",
+      message: `${show(region)} is not an AWS region; did you mean "${closestRegion(region)}"?`,
+    });
+  });
+  return regions;
+}
+
+function checkBake(spec: Fields, problems: Problem[]): void {
+  const timeout = text(fields(spec.bake)?.timeout);
+  if (timeout === undefined || !DURATION_PATTERN.test(timeout) || parseDuration(timeout) > 0) return;
+  problems.push({
+    path: ["spec", "bake", "timeout"],
+    target: "value",
+    message: `${show(timeout)} is not a positive duration; a bake needs time to run, e.g. 30m`,
+  });
+}
+
+function checkRetention(spec: Fields, problems: Problem[]): void {
+  const retention = fields(spec.retention);
+  if (retention === undefined) return;
+  checkPositive(retention.deprecateAfter, ["spec", "retention", "deprecateAfter"], "14d", problems);
+  checkPositive(retention.deregisterAfter, ["spec", "retention", "deregisterAfter"], "30d", problems);
+  const deprecate = durationMs(retention.deprecateAfter);
+  const deregister = durationMs(retention.deregisterAfter);
+  if (deprecate === undefined || deregister === undefined || deregister >= deprecate) return;
+  problems.push({
+    path: ["spec", "retention", "deregisterAfter"],
+    target: "value",
+    message:
+      `${String(retention.deregisterAfter)} is shorter than deprecateAfter ${String(retention.deprecateAfter)}; ` +
+      `images are deprecated before they are deregistered, so use at least ${String(retention.deprecateAfter)}`,
+  });
+}
+
+function checkChannels(spec: Fields, layer: string | undefined, problems: Problem[]): void {
+  const channels = fields(spec.channels);
+  if (channels === undefined) return;
+  for (const [name, value] of Object.entries(channels)) {
+    const selector = fields(value);
+    if (selector === undefined) continue;
+    const at = (field?: string): Array<string> => (field === undefined ? ["spec", "channels", name] : ["spec", "channels", name, field]);
+    const set = (field: string): boolean => (field === "latest" ? selector.latest === true : selector[field] !== undefined);
+    if (layer === "foundation") {
+      for (const field of ["build", "version"]) {
+        if (!set(field)) continue;
+        problems.push({
+          path: at(field),
+          target: "key",
+          message: `a foundation channel selects a vendor AMI: use latest or image, not ${field}`,
+        });
+      }
+      checkExactlyOne(["latest", "image"], set, at(), problems);
+    } else if (layer === "base" || layer === "app") {
+      if (set("image")) {
+        problems.push({
+          path: at("image"),
+          target: "key",
+          message: "image selects a vendor AMI, so only a foundation channel takes it; use latest, build or version",
+        });
+      }
+      checkExactlyOne(["latest", "build", "version"], set, at(), problems);
+    }
+    const build = text(selector.build);
+    if (build !== undefined && !isBuildId(build)) {
+      problems.push({ path: at("build"), target: "value", message: `${show(build)} is not a build id (expected ${BUILD_ID_EXPECTED})` });
+    }
+    const range = text(selector.version);
+    if (range !== undefined && semver.validRange(range) === null) {
+      problems.push({
+        path: at("version"),
+        target: "value",
+        message: `${show(range)} is not a semver range (expected e.g. ^1.14.0, ~2.3 or >=1.0.0 <2.0.0)`,
+      });
+    }
+    const image = text(selector.image);
+    if (image !== undefined && !AMI_ID.test(image)) {
+      problems.push({
+        path: at("image"),
+        target: "value",
+        message: `${show(image)} is not an AMI id (expected ami- and 8 to 17 hex digits, e.g. ami-0abcdef1234567890)`,
+      });
+    }
+    if (selector.minAge !== undefined) {
+      checkPositive(selector.minAge, at("minAge"), "7d", problems);
+      const exact = set("build") ? "build" : set("image") ? "image" : undefined;
+      if (exact !== undefined) {
+        problems.push({
+          path: at("minAge"),
+          target: "key",
+          severity: "warning",
+          message: `minAge has no effect with ${exact}; it narrows latest and version`,
+        });
+      }
+    }
+  }
+}
+
+function checkExactlyOne(choices: string[], set: (field: string) => boolean, path: string[], problems: Problem[]): void {
+  const found = choices.filter(set);
+  if (found.length === 1) return;
+  const what = found.length === 0 ? "none" : found.join(" and ");
+  problems.push({ path, target: "value", message: `set exactly one of ${choices.join(", ")} (found ${what})` });
+}
+
+function checkKmsKeys(spec: Fields, regions: string[], problems: Problem[]): void {
+  const keys = fields(fields(spec.share)?.kmsKeys);
+  if (keys === undefined) return;
+  for (const region of Object.keys(keys)) {
+    if (regions.includes(region)) continue;
+    problems.push({
+      path: ["spec", "share", "kmsKeys", region],
+      target: "key",
+      message: `region "${region}" is not one of this spec's regions (${regions.join(", ")}); add it to regions or remove this key`,
+    });
+  }
+}
+
+function checkPositive(value: unknown, path: string[], example: string, problems: Problem[]): void {
+  const ms = durationMs(value);
+  if (ms === undefined || ms > 0) return;
+  problems.push({ path, target: "value", message: `${show(value)} is not a positive duration (e.g. ${example})` });
+}
+
+function durationMs(value: unknown): number | undefined {
+  return typeof value === "string" && DURATION_PATTERN.test(value) ? parseDuration(value) : undefined;
+}
