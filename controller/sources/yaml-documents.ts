@@ -79,7 +79,7 @@ function nameOf(value: unknown): string | undefined {
 
 function locateOffset(doc: Document, path: FieldPath, target: "value" | "key"): number {
   let node: unknown = doc.contents;
-  let offset = startOf(node) ?? doc.range[0];
+  let offset = startOf(node) ?? doc.range?.[0] ?? 0;
   for (let i = 0; i < path.length; i++) {
     const segment = path[i]!;
     if (isAlias(node)) node = node.resolve(doc);

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parse } from "yaml";
+import type { Clock } from "../cloud/clock.ts";
+import { systemClock } from "../cloud/clock.ts";
+import { type AwsCloud, createAwsCloud } from "../cloud/aws-adapter.ts";
+import type { CloudPort } from "../cloud/port.ts";
+import { RegionRateLimiter, rateLimitedCloud } from "../cloud/rate-limited-cloud.ts";
+import type { Logger } from "../log/logger.ts";
+import { parseFaultFlag, type Faults } from "../sim/faults.ts";
+import { type Simulator, startSimulator } from "../sim/server.ts";
+import { UserError } from "./command.ts";
+
+/** Options shared by every command that talks to a cloud. */
+export const cloudOptions = {
+  cloud: { type: "string" },
+  region: { type: "string" },
+  profile: { type: "string" },
+  endpoint: { type: "string" },
+  "sim-state": { type: "string" },
+  "sim-speed": { type: "string" },
+  "sim-endpoint": { type: "string" },
+  fault: { type: "string", multiple: true },
+} as const;
+
+export const cloudHelp = `Cloud:
+  --cloud sim|aws        Where images live. Default: sim (the embedded EC2 simulator), or what leaven.yaml says.
+  --region REGION        Default region for AWS credentials and endpoints (aws).
+  --profile NAME         Named AWS profile (aws); otherwise the default credential chain.
+  --endpoint URL         EC2 endpoint override (aws), e.g. a VPC endpoint or a standalone \`leaven sim\`.
+  --sim-state FILE       Simulator state file. Default: .leaven/sim-state.json beside the specs.
+  --sim-speed N          Simulator clock speed relative to wall time. Default: 60.
+  --sim-endpoint URL     Use a running \`leaven sim\` instead of starting one in-process.
+  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, 5xx=0.1, throttle=0.05, latency=50ms.
+`;
+
+export interface CloudTarget {
+  /** Rate-limited port used by the observer and the executor. */
+  cloud: CloudPort;
+  /** The adapter underneath, with its request statistics. */
+  adapter: AwsCloud;
+  clock: Clock;
+  kind: "sim" | "aws";
+  banner: string;
+  simulator?: Simulator;
+  close(): Promise<void>;
+}
+
+interface LeavenConfig {
+  cloud?: "sim" | "aws";
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  sim?: { state?: string; speed?: number };
+}
+
+/** leaven.yaml beside the specs (in the first path, or its directory) configures the target. */
+export function readLeavenConfig(firstPath: string): { config: LeavenConfig; dir: string } {
+  const dir = existsSync(firstPath) && statSync(firstPath).isDirectory() ? firstPath : dirname(firstPath);
+  const file = join(dir, "leaven.yaml");
+  if (!existsSync(file)) return { config: {}, dir };
+  const config = parse(readFileSync(file, "utf8")) as LeavenConfig | null;
+  if (config !== null && typeof config !== "object") throw new UserError(`${file}: expected a mapping with cloud, region, profile, endpoint, sim.`);
+  return { config: config ?? {}, dir };
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+export async function openCloud(values: Values, paths: string[], cwd: string, logger: Logger): Promise<CloudTarget> {
+  const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."));
+  const kind = (values.cloud as string | undefined) ?? config.cloud ?? "sim";
+  if (kind !== "sim" && kind !== "aws") throw new UserError(`--cloud must be sim or aws, not "${kind}".`);
+
+  if (kind === "aws") {
+    const endpoint = (values.endpoint as string | undefined) ?? config.endpoint;
+    const profile = (values.profile as string | undefined) ?? config.profile;
+    const region = (values.region as string | undefined) ?? config.region;
+    if (region) process.env.AWS_REGION ??= region;
+    const adapter = createAwsCloud({ ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}), logger });
+    const clock = systemClock;
+    return {
+      cloud: rateLimitedCloud(adapter, new RegionRateLimiter(clock)),
+      adapter,
+      clock,
+      kind,
+      banner: `Cloud: AWS${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
+      close: async () => adapter.close(),
+    };
+  }
+
+  const speedText = (values["sim-speed"] as string | undefined) ?? String(config.sim?.speed ?? 60);
+  const speed = Number(speedText);
+  if (!Number.isFinite(speed) || speed <= 0) throw new UserError(`--sim-speed must be a positive number, not "${speedText}".`);
+  let faults: Faults = {};
+  try {
+    for (const flag of (values.fault as string[] | undefined) ?? []) faults = parseFaultFlag(flag, faults);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  const external = values["sim-endpoint"] as string | undefined;
+  if (external) {
+    const adapter = createAwsCloud({ endpoint: external, credentials: simCredentials, logger });
+    return {
+      cloud: rateLimitedCloud(adapter, new RegionRateLimiter(systemClock)),
+      adapter,
+      clock: systemClock,
+      kind: "sim",
+      banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
+      close: async () => adapter.close(),
+    };
+  }
+  const statePath = resolve(cwd, (values["sim-state"] as string | undefined) ?? config.sim?.state ?? join(dir, ".leaven", "sim-state.json"));
+  const simulator = await startSimulator({ statePath, speed, faults });
+  const adapter = createAwsCloud({ endpoint: simulator.endpoint, credentials: simCredentials, clock: simulator.clock, logger });
+  return {
+    cloud: rateLimitedCloud(adapter, new RegionRateLimiter(simulator.clock)),
+    adapter,
+    clock: simulator.clock,
+    kind: "sim",
+    simulator,
+    banner:
+      `Cloud: embedded EC2 simulator at ${simulator.endpoint} — not AWS. State: ${statePath}.\n` +
+      `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.`,
+    close: async () => {
+      adapter.close();
+      await simulator.close();
+    },
+  };
+}
+
+/** The simulator checks the SigV4 scope for the region, not the secret. */
+const simCredentials = { accessKeyId: "AKIDLEAVENSIM", secretAccessKey: "leaven-sim" };

@@ -1,0 +1,201 @@
+import type { Clock } from "../cloud/clock.ts";
+import type { CloudPort } from "../cloud/port.ts";
+import { type ActionResult, execute } from "../execute/executor.ts";
+import type { Logger } from "../log/logger.ts";
+import { homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
+import type { Inventory } from "../observe/inventory.ts";
+import { type Action, actionKey } from "../plan/actions.ts";
+import { type Plan, plan } from "../plan/plan.ts";
+import { isProgressing, type SpecStatus } from "../plan/status.ts";
+import type { ValidationResult } from "../validation/result.ts";
+
+export interface ReconcilerOptions {
+  cloud: CloudPort;
+  clock: Clock;
+  logger: Logger;
+  /** Git commit of the specs, recorded on every image. */
+  commit?: string;
+  /** Specs whose failed build may be tried again, once. */
+  retry?: Iterable<string>;
+  /** How long to wait between passes while bakes and copies are in flight (clock time). */
+  pollIntervalMs?: number;
+  /** How often every home region's bake instances are swept for leaks (clock time). */
+  sweepIntervalMs?: number;
+  vendorTtlMs?: number;
+  concurrencyPerRegion?: number;
+  onPass?: (pass: PassResult) => void;
+  onActionResult?: (result: ActionResult) => void;
+}
+
+export interface PassResult {
+  number: number;
+  startedAt: number;
+  plan: Plan;
+  /** Statuses after the pass, with action failures folded in. */
+  statuses: SpecStatus[];
+  results: ActionResult[];
+  inventory: Inventory;
+  /** The actions that were executed (the plan's, minus those given up on). */
+  executed: Action[];
+}
+
+export type Outcome = "converged" | "stalled" | "interrupted";
+
+/** An action that failed with an error retrying cannot fix is not repeated in the same run. */
+interface Failure {
+  error: string;
+  retryable: boolean;
+  count: number;
+}
+
+const MAX_RETRYABLE_FAILURES = 3;
+
+/**
+ * The loop: observe → plan → execute, one step per pass, until nothing is left to do. Level-based: every
+ * pass starts from what is observed, so a killed process resumes from the cloud's state.
+ */
+export class Reconciler {
+  private readonly options: ReconcilerOptions;
+  private readonly vendorCache: VendorCache;
+  private readonly failures = new Map<string, Failure>();
+  private readonly retry: Set<string>;
+  private lastSweep = Number.NEGATIVE_INFINITY;
+  private passes = 0;
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+    this.vendorCache = new VendorCache(options.vendorTtlMs ?? 10 * 60_000);
+    this.retry = new Set(options.retry ?? []);
+  }
+
+  /** Observes and plans without changing anything (for `leaven plan`). */
+  async plan(validation: ValidationResult): Promise<{ plan: Plan; inventory: Inventory }> {
+    const now = this.options.clock.now();
+    const inventory = await this.observe(validation, now, true);
+    return { plan: this.makePlan(validation, inventory, now), inventory };
+  }
+
+  private makePlan(validation: ValidationResult, inventory: Inventory, now: number): Plan {
+    return plan({
+      specs: validation.specs,
+      blocked: validation.blocked,
+      inventory,
+      now,
+      retry: this.retry,
+      ...(this.options.commit ? { commit: this.options.commit } : {}),
+    });
+  }
+
+  private async observe(validation: ValidationResult, now: number, sweep: boolean): Promise<Inventory> {
+    const { cloud } = this.options;
+    const inventory = await observeImages(cloud, validation.specs, { now, vendorCache: this.vendorCache });
+    // Bake instances are only looked at where a bake can be in flight, plus a periodic sweep for leaks:
+    // a steady-state pass costs one image walk per region and nothing else.
+    let regions: string[];
+    if (sweep) {
+      regions = homeRegionsOf(validation.specs);
+    } else {
+      regions = this.makePlan(validation, inventory, now).bakeRegions;
+    }
+    return observeBakes(cloud, inventory, regions);
+  }
+
+  /** One pass: observe, plan, execute. */
+  async pass(validation: ValidationResult): Promise<PassResult> {
+    const { clock, logger } = this.options;
+    const startedAt = clock.now();
+    const sweepDue = startedAt - this.lastSweep >= (this.options.sweepIntervalMs ?? 30 * 60_000);
+    const inventory = await this.observe(validation, startedAt, sweepDue);
+    if (sweepDue) this.lastSweep = startedAt;
+    const planned = this.makePlan(validation, inventory, startedAt);
+    for (const [region, error] of inventory.regionErrors) logger.warn("region not observed", { region, error });
+
+    const executed: Action[] = [];
+    const givenUp = new Map<string, Failure>();
+    for (const action of planned.actions) {
+      const failure = this.failures.get(actionKey(action));
+      if (failure && (!failure.retryable || failure.count >= MAX_RETRYABLE_FAILURES)) givenUp.set(action.spec, failure);
+      else executed.push(action);
+    }
+    for (const action of executed) {
+      if (action.kind === "launch-bake") this.retry.delete(action.spec);
+    }
+    const results = await execute(this.options.cloud, executed, {
+      ...(this.options.concurrencyPerRegion ? { concurrencyPerRegion: this.options.concurrencyPerRegion } : {}),
+      onResult: (result) => {
+        for (const action of result.actions) {
+          const key = actionKey(action);
+          if (result.ok) {
+            this.failures.delete(key);
+            logger.info(`${action.kind} ${action.spec}`, {
+              region: action.region,
+              ...("build" in action && action.build ? { build: action.build } : {}),
+              ...(result.created ? { created: result.created } : {}),
+            });
+          } else {
+            const previous = this.failures.get(key);
+            this.failures.set(key, {
+              error: result.error ?? "unknown error",
+              retryable: result.retryable !== false,
+              count: (previous?.count ?? 0) + 1,
+            });
+            logger.error(`${action.kind} ${action.spec} failed`, { region: action.region, error: result.error });
+          }
+        }
+        this.options.onActionResult?.(result);
+      },
+    });
+
+    const statuses = planned.statuses.map((status) => {
+      const failure = givenUp.get(status.name) ?? this.lastFailureOf(status.name, results);
+      if (!failure) return status;
+      return {
+        ...status,
+        phase: "Stalled" as const,
+        message: `${failure.error}${failure.retryable ? " (retried; still failing)" : ""} — fix the cause and run apply again; ${status.message}`,
+      };
+    });
+    const result: PassResult = { number: ++this.passes, startedAt, plan: planned, statuses, results, inventory, executed };
+    this.options.onPass?.(result);
+    return result;
+  }
+
+  private lastFailureOf(spec: string, results: readonly ActionResult[]): Failure | undefined {
+    for (const result of results) {
+      if (result.ok || result.retryable !== false) continue;
+      if (result.actions.some((a) => a.spec === spec)) return { error: result.error ?? "", retryable: false, count: 1 };
+    }
+    return undefined;
+  }
+
+  /**
+   * Passes until converged (nothing to do, everything ready), stalled (nothing to do, nothing in flight,
+   * something not ready) or `shouldStop` says so. `reload` gives the specs for each pass.
+   */
+  async run(
+    reload: () => Promise<ValidationResult> | ValidationResult,
+    options: { once?: boolean; shouldStop?: () => boolean; maxPasses?: number } = {},
+  ): Promise<{ outcome: Outcome; last: PassResult }> {
+    const { clock } = this.options;
+    const poll = this.options.pollIntervalMs ?? 15_000;
+    for (;;) {
+      const last = await this.pass(await reload());
+      if (options.once) return { outcome: settled(last) ?? "interrupted", last };
+      const done = settled(last);
+      if (done) return { outcome: done, last };
+      if (options.shouldStop?.() || (options.maxPasses !== undefined && last.number >= options.maxPasses)) {
+        return { outcome: "interrupted", last };
+      }
+      if (last.executed.length === 0) await clock.sleep(poll);
+    }
+  }
+}
+
+/** converged / stalled when the pass had nothing to do and nothing is in flight; undefined otherwise. */
+export function settled(pass: PassResult): Outcome | undefined {
+  if (pass.executed.length > 0) return undefined;
+  if (pass.statuses.some((s) => isProgressing(s.phase))) return undefined;
+  // A spec waiting on a parent that is still progressing is not stalled.
+  const ready = pass.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");
+  return ready ? "converged" : "stalled";
+}

@@ -1,0 +1,35 @@
+// One call from paths to validated specs and their lineage: sources → validation → lineage graph.
+import { LineageGraph } from "../lineage/graph.ts";
+import { readFileSources } from "../sources/file-source.ts";
+import type { ValidationResult } from "./result.ts";
+import { sortDiagnostics, validateDocuments } from "./validate.ts";
+
+export interface LoadResult extends ValidationResult {
+  /** Non-empty YAML documents read, including skipped and unparsable ones. */
+  documentsRead: number;
+  /** Files read, as shown in diagnostics, in reading order. */
+  files: string[];
+  /** Lineage of the valid specs (result.specs). */
+  graph: LineageGraph;
+}
+
+/**
+ * Reads every ImageSpec under `paths` (YAML files or directories, relative to `cwd`), validates them and
+ * builds their lineage. Never throws for bad content (that is in diagnostics); throws a UserError for a
+ * path that does not exist.
+ */
+export async function loadSpecs(paths: string[], options: { cwd?: string } = {}): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const read = await readFileSources(paths, cwd);
+  const validated = validateDocuments(read.documents, { broken: read.broken });
+  const graph = LineageGraph.fromSpecs(
+    validated.specs.map((s) => ({ name: s.name, parent: s.document.spec.parent?.spec })),
+  );
+  return {
+    ...validated,
+    diagnostics: sortDiagnostics([...read.diagnostics, ...validated.diagnostics], read.files),
+    documentsRead: read.documentsRead,
+    files: read.files,
+    graph,
+  };
+}
