@@ -110,3 +110,117 @@ export async function renderTypes(schema: JsonObject = loadSchema()): Promise<st
   });
   return body;
 }
+
+export const referencePath = fileURLToPath(new URL("../docs/api-reference.md", import.meta.url));
+
+interface FieldRow {
+  path: string;
+  type: string;
+  required: boolean;
+  description: string;
+  allowed: string;
+}
+
+function resolveRef(node: JsonObject, definitions: JsonObject): JsonObject {
+  const ref = node.$ref;
+  if (typeof ref !== "string") return node;
+  const { $ref: _ignored, ...siblings } = node;
+  return { ...(definitions[ref.replace("#/definitions/", "")] as JsonObject), ...siblings };
+}
+
+function typeOf(node: JsonObject): string {
+  if (node.type === "array") {
+    const items = node.items as JsonObject | undefined;
+    return `list of ${items?.type === "object" || items?.$ref !== undefined ? "objects" : `${String(items?.type ?? "values")}s`}`;
+  }
+  if (node.type === "object" && node.properties === undefined && typeof node.additionalProperties === "object") {
+    return "map";
+  }
+  return String(node.type ?? "any");
+}
+
+function allowedOf(node: JsonObject): string {
+  const parts: string[] = [];
+  if (Array.isArray(node.enum)) parts.push(`one of ${node.enum.map((v) => `\`${String(v)}\``).join(", ")}`);
+  if (typeof node.pattern === "string") parts.push(`pattern \`${node.pattern}\``);
+  if (typeof node.minimum === "number") parts.push(`≥ ${node.minimum}`);
+  if (typeof node.maximum === "number") parts.push(`≤ ${node.maximum}`);
+  if (typeof node.minItems === "number") parts.push(`at least ${node.minItems} item${node.minItems === 1 ? "" : "s"}`);
+  if (node.uniqueItems === true) parts.push("no duplicates");
+  if (typeof node.minLength === "number") parts.push("not empty");
+  const items = node.items as JsonObject | undefined;
+  if (items && typeof items.pattern === "string") parts.push(`items match \`${items.pattern}\``);
+  return parts.join("; ");
+}
+
+// Walks the schema depth first, one row per field; map values are shown as `<name>` and list items as `[]`.
+function collectFields(node: JsonObject, path: string, required: boolean, definitions: JsonObject, rows: FieldRow[]): void {
+  const resolved = resolveRef(node, definitions);
+  if (path !== "") {
+    rows.push({
+      path,
+      type: typeOf(resolved),
+      required,
+      description: String(resolved.description ?? ""),
+      allowed: allowedOf(resolved),
+    });
+  }
+  const properties = resolved.properties as JsonObject | undefined;
+  const requiredNames = new Set((resolved.required as string[] | undefined) ?? []);
+  for (const [name, child] of Object.entries(properties ?? {})) {
+    collectFields(child as JsonObject, path === "" ? name : `${path}.${name}`, requiredNames.has(name), definitions, rows);
+  }
+  const additional = resolved.additionalProperties;
+  if (properties === undefined && additional !== null && typeof additional === "object" && !Array.isArray(additional)) {
+    const value = resolveRef(additional, definitions);
+    if (value.properties !== undefined) collectFields(value, `${path}.<name>`, false, definitions, rows);
+  }
+  const items = resolved.items;
+  if (resolved.type === "array" && items !== null && typeof items === "object" && !Array.isArray(items)) {
+    const item = resolveRef(items as JsonObject, definitions);
+    if (item.properties !== undefined) collectFields(item, `${path}[]`, false, definitions, rows);
+  }
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** docs/api-reference.md: every field of ImageSpec with its type, whether it is required, and what is allowed. */
+export function renderApiReference(schema: JsonObject = loadSchema()): string {
+  const definitions = schema.definitions as JsonObject;
+  const rows: FieldRow[] = [];
+  collectFields(schema, "", true, definitions, rows);
+  const sections: Array<{ title: string; intro: string; rows: FieldRow[] }> = [
+    { title: "Document", intro: "The top-level fields of every ImageSpec document.", rows: [] },
+    { title: "spec", intro: String((definitions.ImageSpecSpec as JsonObject).description), rows: [] },
+    { title: "status", intro: String((definitions.ImageSpecStatus as JsonObject).description), rows: [] },
+  ];
+  for (const row of rows) {
+    const section = row.path.startsWith("spec.") ? sections[1]! : row.path.startsWith("status.") ? sections[2]! : sections[0]!;
+    section.rows.push(row);
+  }
+  const out = [
+    `<!-- ${header} -->`,
+    "",
+    "# ImageSpec API reference (leaven.dev/v1alpha1)",
+    "",
+    String(schema.description),
+    "",
+    "Field paths use `.` for nested fields, `<name>` for a key you choose (a channel or region name) and",
+    "`[]` for each item of a list. Durations are a whole number followed by `s`, `m`, `h`, `d` or `w`",
+    "(e.g. `30m`, `7d`). Build ids are `VERSION+HASH`, e.g. `2.3.0+5f2c91ab`. `leaven validate` checks",
+    "everything below and also the rules between fields (layers, parents, regions, semver, selectors).",
+    "",
+  ];
+  for (const section of sections) {
+    out.push(`## ${section.title}`, "", section.intro, "", "| Field | Type | Required | Description | Allowed |", "| --- | --- | --- | --- | --- |");
+    for (const row of section.rows) {
+      out.push(
+        `| \`${row.path}\` | ${row.type} | ${row.required ? "yes" : "no"} | ${cell(row.description)} | ${cell(row.allowed)} |`,
+      );
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}

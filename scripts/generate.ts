@@ -1,11 +1,12 @@
-// `npm run generate`: writes the CRD and the TypeScript types from the JSON Schema.
+// `npm run generate`: writes the CRD, the TypeScript types and the API reference from the JSON Schema.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { crdPath, renderCrd, renderTypes, typesPath } from "./api-artifacts.ts";
+import { crdPath, referencePath, renderApiReference, renderCrd, renderTypes, typesPath } from "./api-artifacts.ts";
 
 for (const [path, content] of [
   [crdPath, renderCrd()],
   [typesPath, await renderTypes()],
+  [referencePath, renderApiReference()],
 ] as const) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content);

@@ -15,12 +15,12 @@ import {
   DisableImageCommand,
   EC2Client,
   type EC2ClientConfig,
-  EnableImageDeprecationCommand,
   type Filter as Ec2Filter,
   type Image as Ec2Image,
   type Instance as Ec2Instance,
   type Snapshot as Ec2Snapshot,
   type Tag as Ec2Tag,
+  EnableImageDeprecationCommand,
   GetConsoleOutputCommand,
   type LaunchPermission,
   ModifyImageAttributeCommand,
@@ -36,6 +36,7 @@ import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import {
+  CloudError,
   type CloudImage,
   type CloudInstance,
   type CloudPort,
@@ -44,7 +45,6 @@ import {
   type ImageState,
   type InstanceState,
   type Tags,
-  CloudError,
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
 import { classifyError, DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.ts";
@@ -250,7 +250,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
 
     async stopInstances(region, instanceIds) {
       if (instanceIds.length === 0) return;
-      await call(region, "StopInstances", (c) => c.send(new StopInstancesCommand({ InstanceIds: instanceIds })));
+      await call(region, "StopInstances", (c) =>
+        c.send(new StopInstancesCommand({ InstanceIds: instanceIds })),
+      );
     },
 
     async terminateInstances(region, instanceIds) {
@@ -313,7 +315,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       const add: LaunchPermission[] = [
         ...(permissions.accounts ?? []).map((UserId) => ({ UserId })),
         ...(permissions.organizationArns ?? []).map((OrganizationArn) => ({ OrganizationArn })),
-        ...(permissions.organizationalUnitArns ?? []).map((OrganizationalUnitArn) => ({ OrganizationalUnitArn })),
+        ...(permissions.organizationalUnitArns ?? []).map((OrganizationalUnitArn) => ({
+          OrganizationalUnitArn,
+        })),
       ];
       if (add.length === 0) return;
       await call(region, "ModifyImageAttribute", (c) =>
@@ -336,7 +340,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     },
 
     async deleteSnapshot(region, snapshotId) {
-      await call(region, "DeleteSnapshot", (c) => c.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+      await call(region, "DeleteSnapshot", (c) =>
+        c.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })),
+      );
     },
 
     stats: () => recorder.snapshot(),
@@ -380,7 +386,9 @@ function isoDate(value: string | Date | undefined): string | undefined {
 }
 
 export function toCloudImage(region: string, image: Ec2Image): CloudImage {
-  const snapshotIds = (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
+  const snapshotIds = (image.BlockDeviceMappings ?? []).flatMap((m) =>
+    m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
+  );
   const deprecationTime = isoDate(image.DeprecationTime);
   const description = image.Description;
   const stateReason = image.StateReason?.Message ?? image.StateReason?.Code;
@@ -393,6 +401,7 @@ export function toCloudImage(region: string, image: Ec2Image): CloudImage {
     creationDate: isoDate(image.CreationDate) ?? "",
     ...(image.Architecture ? { architecture: image.Architecture } : {}),
     ...(description ? { description } : {}),
+    ...(image.RootDeviceName ? { rootDeviceName: image.RootDeviceName } : {}),
     ...(deprecationTime ? { deprecationTime } : {}),
     snapshotIds,
     tags: fromTagList(image.Tags),
@@ -401,7 +410,8 @@ export function toCloudImage(region: string, image: Ec2Image): CloudImage {
 }
 
 export function toCloudInstance(region: string, instance: Ec2Instance): CloudInstance {
-  const stateReason = instance.StateReason?.Message ?? instance.StateReason?.Code ?? instance.StateTransitionReason;
+  const stateReason =
+    instance.StateReason?.Message ?? instance.StateReason?.Code ?? instance.StateTransitionReason;
   return {
     instanceId: instance.InstanceId ?? "",
     region,

@@ -3,7 +3,15 @@
 
 export type Tags = Record<string, string>;
 
-export type ImageState = "pending" | "available" | "invalid" | "deregistered" | "transient" | "failed" | "error" | "disabled";
+export type ImageState =
+  | "pending"
+  | "available"
+  | "invalid"
+  | "deregistered"
+  | "transient"
+  | "failed"
+  | "error"
+  | "disabled";
 export type InstanceState = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
 
 export interface CloudImage {

@@ -11,7 +11,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 20_000 };
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: 8,
+  baseDelayMs: 200,
+  maxDelayMs: 20_000,
+};
 
 /** throttle: EC2 asked us to slow down; transient: the service or network failed; client: our request is wrong. */
 export type ErrorKind = "throttle" | "transient" | "client";
@@ -107,7 +111,11 @@ export function classifyError(error: unknown): ClassifiedError {
   const network = networkCodeOf(e);
   if (network && statusCode === 0) return { code: network, message, statusCode, kind: "transient" };
   const code =
-    typeof e.Code === "string" ? e.Code : typeof e.name === "string" && e.name !== "Error" ? e.name : "UnknownError";
+    typeof e.Code === "string"
+      ? e.Code
+      : typeof e.name === "string" && e.name !== "Error"
+        ? e.name
+        : "UnknownError";
   if (THROTTLE_CODES.has(code) || statusCode === 429) return { code, message, statusCode, kind: "throttle" };
   if (TRANSIENT_CODES.has(code) || statusCode >= 500) return { code, message, statusCode, kind: "transient" };
   if (statusCode === 0 && code === "UnknownError") {
@@ -125,7 +133,11 @@ export function isRetryable(error: unknown): boolean {
  * Full-jitter exponential backoff: the wait after failed attempt `attempt` (1-based) is uniform in
  * [0, min(maxDelayMs, baseDelayMs * 2^(attempt-1))).
  */
-export function retryDelay(attempt: number, random: () => number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): number {
+export function retryDelay(
+  attempt: number,
+  random: () => number,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): number {
   const exponent = Math.max(0, attempt - 1);
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
   const r = Math.min(Math.max(random(), 0), 1);
@@ -154,7 +166,10 @@ export interface RetryOptions {
 }
 
 /** Runs `operation` until it succeeds, fails with a client error, or runs out of attempts. */
-export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function withRetries<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);

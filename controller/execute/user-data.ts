@@ -88,20 +88,26 @@ function validate(input: UserDataInput): void {
   }
   for (const repo of provision?.repositories ?? []) {
     const where = `repository ${JSON.stringify(repo.name)}`;
-    check(/^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(repo.name), spec, `${where}: name must be letters, digits, - _ .`);
+    check(
+      /^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(repo.name),
+      spec,
+      `${where}: name must be letters, digits, - _ .`,
+    );
     for (const [field, value] of [
       ["url", repo.url],
       ["gpgKey", repo.gpgKey],
       ["distribution", repo.distribution],
       ...(repo.components ?? []).map((c) => ["components", c] as const),
     ] as const) {
-      if (value !== undefined) check(NO_WHITESPACE.test(value), spec, `${where}: ${field} must not contain spaces`);
+      if (value !== undefined)
+        check(NO_WHITESPACE.test(value), spec, `${where}: ${field} must not contain spaces`);
     }
   }
   for (const file of provision?.files ?? []) {
     const where = `file ${JSON.stringify(file.path)}`;
     check(path.posix.isAbsolute(file.path), spec, `${where}: path must be absolute`);
-    if (file.mode !== undefined) check(MODE_PATTERN.test(file.mode), spec, `${where}: mode must be octal like 0644`);
+    if (file.mode !== undefined)
+      check(MODE_PATTERN.test(file.mode), spec, `${where}: mode must be octal like 0644`);
     if (file.owner !== undefined) {
       check(
         NO_WHITESPACE.test(file.owner) && !file.owner.startsWith("-"),
@@ -120,7 +126,10 @@ function aptRepository(repo: Repository): string[] {
   return [
     step(`add apt repository ${repo.name}`),
     ...(repo.gpgKey
-      ? [`mkdir -p ${rooted("/etc/apt/keyrings")}`, `leaven_fetch ${shellQuote(repo.gpgKey)} ${rooted(keyring)}`]
+      ? [
+          `mkdir -p ${rooted("/etc/apt/keyrings")}`,
+          `leaven_fetch ${shellQuote(repo.gpgKey)} ${rooted(keyring)}`,
+        ]
       : []),
     `mkdir -p ${rooted("/etc/apt/sources.list.d")}`,
     `printf '%s\\n' ${shellQuote(`deb${options} ${repo.url} ${suite}`)} >${rooted(`/etc/apt/sources.list.d/${repo.name}.list`)}`,
@@ -162,7 +171,10 @@ function packagesSection(provision: Provision): string[] {
   const rpm = [
     ...repositories.flatMap(rpmRepository),
     ...(packages.length
-      ? [step("install packages"), `"$leaven_pm" install -y ${packages.map(rpmPackageName).map(shellQuote).join(" ")}`]
+      ? [
+          step("install packages"),
+          `"$leaven_pm" install -y ${packages.map(rpmPackageName).map(shellQuote).join(" ")}`,
+        ]
       : []),
   ];
   return [
@@ -314,9 +326,13 @@ export function renderUserData(input: UserDataInput): string {
     PRELUDE,
     ...finishFunction(failurePrefix, failureSuffix),
     ...packagesSection(provision),
-    ...((provision.files ?? []).length ? ["", "# Files, after packages so they override packaged defaults."] : []),
+    ...((provision.files ?? []).length
+      ? ["", "# Files, after packages so they override packaged defaults."]
+      : []),
     ...(provision.files ?? []).flatMap(fileSection),
-    ...(provision.script !== undefined && provision.script.trim() !== "" ? scriptSection(provision.script) : []),
+    ...(provision.script !== undefined && provision.script.trim() !== ""
+      ? scriptSection(provision.script)
+      : []),
     "",
     "# Clean the instance for imaging: nothing of this boot may leak into instances launched from it.",
     step("clean the instance for imaging"),

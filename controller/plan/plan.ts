@@ -1,4 +1,4 @@
-import { Tag } from "../api/tags.ts";
+import { channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
@@ -182,27 +182,6 @@ function planLayer(
     }
   }
 
-  // Distribution: the desired build, and any build a channel currently points at (a region may be new).
-  const toDistribute = new Set<string>();
-  if (desiredBuild) toDistribute.add(desiredBuild);
-  for (const build of builds.values()) {
-    if ([...build.images.values()].some((image) => Object.keys(image.tags).some((k) => k.startsWith("leaven.dev/channel/")))) {
-      toDistribute.add(build.build);
-    }
-  }
-  for (const selector of Object.values(spec.channels ?? {})) {
-    if (selector.build) toDistribute.add(selector.build);
-  }
-  if (!spec.suspend) {
-    for (const buildId of toDistribute) {
-      const build = builds.get(buildId);
-      if (!build || build.images.get(home)?.state !== "available") continue;
-      const copies = planCopies(doc, build, home, actions);
-      if (copies.step === "in-progress" && buildId === desiredBuild) problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
-      if (copies.step === "failed") problems.push({ phase: "Failed", message: `build ${buildId}: ${copies.message}` });
-    }
-  }
-
   // Channels select among ready builds.
   const candidates: Candidate[] = [];
   for (const build of builds.values()) {
@@ -232,6 +211,28 @@ function planLayer(
       problems.push({ phase: "Waiting", message: `channel ${channel}: ${picked.message}` });
     }
   }
+  // Distribution: the desired build, builds named exactly by a selector, and — for a channel that cannot
+  // resolve because no build is in every region (a region was added) — the build the channel is on now.
+  const toDistribute = new Set<string>();
+  if (desiredBuild) toDistribute.add(desiredBuild);
+  for (const [channel, selector] of Object.entries(spec.channels ?? {})) {
+    if (selector.build) toDistribute.add(selector.build);
+    if (channels.get(channel)?.ok !== false) continue;
+    const key = channelTag(channel);
+    for (const build of builds.values()) {
+      if ([...build.images.values()].some((image) => image.tags[key])) toDistribute.add(build.build);
+    }
+  }
+  if (!spec.suspend) {
+    for (const buildId of toDistribute) {
+      const build = builds.get(buildId);
+      if (!build || build.images.get(home)?.state !== "available") continue;
+      const copies = planCopies(doc, build, home, actions);
+      if (copies.step === "in-progress" && buildId === desiredBuild) problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
+      if (copies.step === "failed") problems.push({ phase: "Failed", message: `build ${buildId}: ${copies.message}` });
+    }
+  }
+
   if (!spec.suspend) {
     const moves = planChannelTags(doc, builds, resolved, actions);
     planSharing(doc, builds, actions);

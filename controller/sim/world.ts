@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../cloud/clock.ts";
-import { SIM_REGIONS } from "./regions.ts";
+import { SIM_ACCOUNT_ID, SIM_REGIONS } from "./regions.ts";
 
 export type Tags = Record<string, string>;
 
@@ -91,6 +91,7 @@ export interface SimInstance {
   securityGroupIds: string[];
   iamInstanceProfile?: string;
   blockDevices: BlockDevice[];
+  volumeId: string;
   clientToken?: string;
 }
 
@@ -106,6 +107,8 @@ export interface RegionState {
   instances: Map<string, SimInstance>;
   /** `${action}:${clientToken}` → what the first request created. */
   tokens: Map<string, IdempotencyRecord>;
+  /** Name → image id of the caller's images: AMI names are unique per region and account. */
+  ownNames: Map<string, string>;
   /** Bumped on every change to the region's images, so cached listings know when they are stale. */
   imageVersion: number;
 }
@@ -161,7 +164,7 @@ interface PersistedWorld {
 }
 
 function emptyRegion(): RegionState {
-  return { images: new Map(), snapshots: new Map(), instances: new Map(), tokens: new Map(), imageVersion: 0 };
+  return { images: new Map(), snapshots: new Map(), instances: new Map(), tokens: new Map(), ownNames: new Map(), imageVersion: 0 };
 }
 
 export class World {
@@ -201,6 +204,16 @@ export class World {
   addImage(region: string, image: SimImage): void {
     const state = this.region(region);
     state.images.set(image.imageId, image);
+    if (image.ownerId === SIM_ACCOUNT_ID) state.ownNames.set(image.name, image.imageId);
+    state.imageVersion += 1;
+  }
+
+  removeImage(region: string, imageId: string): void {
+    const state = this.region(region);
+    const image = state.images.get(imageId);
+    if (!image) return;
+    state.images.delete(imageId);
+    if (state.ownNames.get(image.name) === imageId) state.ownNames.delete(image.name);
     state.imageVersion += 1;
   }
 
@@ -248,7 +261,7 @@ export class World {
     world.idCounter = data.idCounter;
     for (const [name, persisted] of Object.entries(data.regions)) {
       const state = world.region(name);
-      for (const image of persisted.images) state.images.set(image.imageId, image);
+      for (const image of persisted.images) world.addImage(name, image);
       for (const snapshot of persisted.snapshots) state.snapshots.set(snapshot.snapshotId, snapshot);
       for (const instance of persisted.instances) state.instances.set(instance.instanceId, instance);
       for (const [key, record] of persisted.tokens) state.tokens.set(key, record);

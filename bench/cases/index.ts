@@ -1,0 +1,5 @@
+import type { BenchCase } from "../case.ts";
+import { loadValidateGraphCase } from "./load-validate-graph.ts";
+
+/** Every benchmark case, in the order the table lists them. */
+export const cases: BenchCase[] = [loadValidateGraphCase];

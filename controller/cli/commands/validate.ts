@@ -1,0 +1,76 @@
+// `leaven validate [paths…]`: load and validate specs; diagnostics to stderr, exit 1 when any is an error.
+import { type LoadResult, loadSpecs } from "../../validation/load-specs.ts";
+import { formatDiagnostic } from "../../validation/result.ts";
+import type { Command } from "../command.ts";
+import { UserError } from "../command.ts";
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** One line: how many specs are valid, invalid and blocked, from how many files and documents. */
+export function summaryLine(result: LoadResult): string {
+  const errors = result.diagnostics.filter((d) => d.severity === "error").length;
+  const warnings = result.diagnostics.filter((d) => d.severity === "warning").length;
+  const invalid = [...result.blocked.values()].filter((why) => why.startsWith("invalid")).length;
+  const blocked = result.blocked.size - invalid;
+  const read = `${plural(result.files.length, "file")}, ${plural(result.documentsRead, "document")}`;
+  const counts = [`${plural(result.specs.length, "spec")} valid`];
+  if (invalid > 0) counts.push(`${invalid} invalid`);
+  if (blocked > 0) counts.push(`${blocked} blocked by an invalid ancestor`);
+  if (warnings > 0) counts.push(plural(warnings, "warning"));
+  if (errors === 0) return `ok: ${counts.join(", ")} (${read})`;
+  return `${plural(errors, "error")}: ${counts.join(", ")} (${read})`;
+}
+
+export const validateCommand: Command = {
+  name: "validate",
+  summary: "Check ImageSpec files: schema, layers, parents, cycles, versions, regions, durations.",
+  usage: "validate [paths…] [--output text|json]",
+  help: `Reads every *.yaml/*.yml file under the given files and directories (default: the current
+directory), validates the ImageSpec documents in them and reports every problem at once, as
+file:line:column field.path: message. Documents of other kinds are skipped with a note.
+Exits 0 when all specs are valid, 1 otherwise.
+
+Options:
+  -o, --output <format>  text (default): diagnostics and a summary on stderr.
+                         json: one JSON document on stdout with diagnostics, specs and blocked specs.
+
+Examples:
+  leaven validate examples
+  leaven validate specs/base.yaml specs/apps --output json
+`,
+  options: { output: { type: "string", short: "o", default: "text" } },
+  async run({ values, positionals }, io) {
+    const output = values.output;
+    if (output !== "text" && output !== "json") {
+      throw new UserError(`--output must be text or json, not "${String(output)}"`);
+    }
+    const result = await loadSpecs(positionals.length > 0 ? positionals : ["."], { cwd: io.cwd });
+    const valid = !result.diagnostics.some((d) => d.severity === "error");
+    if (output === "json") {
+      const document = {
+        valid,
+        files: result.files,
+        documentsRead: result.documentsRead,
+        specs: result.specs.map((s) => s.name),
+        blocked: Object.fromEntries(result.blocked),
+        diagnostics: result.diagnostics.map((d) => ({
+          severity: d.severity,
+          file: d.position.file,
+          line: d.position.line,
+          column: d.position.column,
+          path: d.path,
+          message: d.message,
+          ...(d.spec === undefined ? {} : { spec: d.spec }),
+          text: formatDiagnostic(d),
+        })),
+      };
+      io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      return valid ? 0 : 1;
+    }
+    for (const diagnostic of result.diagnostics) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+    (valid ? io.stdout : io.stderr).write(`${summaryLine(result)}\n`);
+    return valid ? 0 : 1;
+  },
+};

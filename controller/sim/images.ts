@@ -1,0 +1,525 @@
+// Image actions: DescribeImages, CreateImage, CopyImage, DeregisterImage, the launch-permission
+// attribute, deprecation and disabling. Names are unique per region among the caller's images.
+import type { ActionHandler, RequestContext } from "./context.ts";
+import { invalidParameterValue, SimError } from "./errors.ts";
+import { compileFilters, type FieldReader } from "./filters.ts";
+import { checkImageId, findImage, findInstance, findOwnImage, imageNotFound, resolveOwner } from "./ids.ts";
+import { instanceState } from "./instances.ts";
+import { checkMaxResults } from "./pagination.ts";
+import { filtersOf } from "./query-protocol.ts";
+import { isSimRegion, SIM_ACCOUNT_ID } from "./regions.ts";
+import { parseTagSpecifications, tagSetXml } from "./tags.ts";
+import {
+  type LaunchPermission,
+  type RegionState,
+  type SimImage,
+  type SimImageState,
+  type SimSnapshot,
+  stateAt,
+  type Tags,
+  type World,
+} from "./world.ts";
+import type { XmlObject } from "./xml.ts";
+
+export function imageState(image: SimImage, now: number): SimImageState {
+  return stateAt(image.timeline, now);
+}
+
+function isDeprecated(image: SimImage, now: number): boolean {
+  return image.deprecationTime !== undefined && image.deprecationTime <= now;
+}
+
+function visibleToCaller(image: SimImage): boolean {
+  return (
+    image.ownerId === SIM_ACCOUNT_ID ||
+    image.isPublic ||
+    image.launchPermissions.some((p) => p.userId === SIM_ACCOUNT_ID)
+  );
+}
+
+export function imageXml(image: SimImage, region: string, world: World, now: number): XmlObject {
+  const state = imageState(image, now);
+  const own = image.ownerId === SIM_ACCOUNT_ID;
+  const snapshots = world.region(region).snapshots;
+  return {
+    imageId: image.imageId,
+    imageLocation: `${image.ownerAlias ?? image.ownerId}/${image.name}`,
+    imageState: state,
+    imageOwnerId: image.ownerId,
+    creationDate: new Date(image.creationDate).toISOString(),
+    isPublic: image.isPublic,
+    architecture: image.architecture,
+    imageType: "machine",
+    sourceInstanceId: own ? image.sourceInstanceId : undefined,
+    imageOwnerAlias: image.ownerAlias,
+    name: image.name,
+    description: image.description,
+    rootDeviceType: "ebs",
+    rootDeviceName: image.rootDeviceName,
+    blockDeviceMapping: image.snapshotIds.map((snapshotId, index) => ({
+      deviceName: index === 0 ? image.rootDeviceName : `/dev/sd${String.fromCharCode(98 + index)}`,
+      ebs: {
+        deleteOnTermination: true,
+        snapshotId,
+        volumeSize: snapshots.get(snapshotId)?.volumeSize ?? image.volumeSize,
+        volumeType: "gp3",
+        encrypted: image.encrypted ?? false,
+      },
+    })),
+    virtualizationType: "hvm",
+    tagSet: own ? tagSetXml(image.tags) : undefined,
+    hypervisor: "xen",
+    enaSupport: true,
+    sriovNetSupport: "simple",
+    platformDetails: "Linux/UNIX",
+    usageOperation: "RunInstances",
+    deprecationTime: image.deprecationTime === undefined ? undefined : new Date(image.deprecationTime).toISOString(),
+    sourceImageId: own ? image.sourceImageId : undefined,
+    sourceImageRegion: own ? image.sourceRegion : undefined,
+    stateReason: state === "failed" ? { code: "Client.ImageFailed", message: "The image failed to register." } : undefined,
+  };
+}
+
+const imageFields: FieldReader<{ image: SimImage; state: SimImageState }> = {
+  "image-id": (r) => r.image.imageId,
+  name: (r) => r.image.name,
+  state: (r) => r.state,
+  architecture: (r) => r.image.architecture,
+  "owner-id": (r) => r.image.ownerId,
+  "owner-alias": (r) => r.image.ownerAlias,
+  description: (r) => r.image.description,
+  "is-public": (r) => String(r.image.isPublic),
+  "image-type": () => "machine",
+  "root-device-type": () => "ebs",
+  "virtualization-type": () => "hvm",
+  hypervisor: () => "xen",
+  "platform-details": () => "Linux/UNIX",
+  "block-device-mapping.snapshot-id": (r) => r.image.snapshotIds,
+  "source-instance-id": (r) => r.image.sourceInstanceId,
+  "creation-date": (r) => new Date(r.image.creationDate).toISOString(),
+};
+
+export const describeImages: ActionHandler = (ctx) => {
+  const { params, now } = ctx;
+  const region = ctx.world.region(ctx.region);
+  const owners = new Set(params.list("Owner").map(resolveOwner));
+  const imageIds = params.list("ImageId");
+  for (const id of imageIds) checkImageId(id);
+  const maxResults = params.int("MaxResults");
+  checkMaxResults(maxResults, 5, 1000);
+  if (maxResults !== undefined && imageIds.length > 0) {
+    throw new SimError("InvalidParameterCombination", "The parameter imageIdsSet cannot be used with the parameter maxResults");
+  }
+  const includeDeprecated = params.bool("IncludeDeprecated") ?? false;
+  const includeDisabled = params.bool("IncludeDisabled") ?? false;
+  const predicate = compileFilters(filtersOf(params), imageFields, (r) => r.image.tags);
+
+  const compute = (): string[] => {
+    const ids: string[] = [];
+    if (imageIds.length > 0) {
+      const missing = imageIds.filter((id) => {
+        const image = region.images.get(id);
+        return !image || !visibleToCaller(image);
+      });
+      if (missing.length > 0) throw imageNotFound(missing);
+    }
+    const candidates = imageIds.length > 0 ? imageIds.map((id) => region.images.get(id)!) : region.images.values();
+    for (const image of candidates) {
+      if (!visibleToCaller(image)) continue;
+      if (owners.size > 0 && !owners.has(image.ownerId)) continue;
+      const state = imageState(image, now);
+      if (imageIds.length === 0) {
+        // As on AWS: deprecated images of other owners only on request; disabled ones only on request.
+        if (!includeDeprecated && image.ownerId !== SIM_ACCOUNT_ID && isDeprecated(image, now)) continue;
+        if (!includeDisabled && state === "disabled") continue;
+      }
+      if (!predicate({ image, state })) continue;
+      ids.push(image.imageId);
+    }
+    return ids;
+  };
+  const key = `DescribeImages:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
+  const items: XmlObject[] = [];
+  for (const id of page.ids) {
+    const image = region.images.get(id);
+    if (image) items.push(imageXml(image, ctx.region, ctx.world, now));
+  }
+  return { imagesSet: items, nextToken: page.nextToken };
+};
+
+const namePattern = /^[a-zA-Z0-9()[\] ./\-'@_]{3,128}$/;
+
+function checkName(region: RegionState, name: string): void {
+  if (!namePattern.test(name)) {
+    throw new SimError(
+      "InvalidAMIName.Malformed",
+      `AMI name '${name}' is invalid: names are 3 to 128 characters of letters, numbers, spaces and ( ) [ ] . / - ' @ _`,
+    );
+  }
+  const existing = region.ownNames.get(name);
+  if (existing !== undefined) {
+    throw new SimError("InvalidAMIName.Duplicate", `AMI name ${name} is already in use by AMI ${existing}`);
+  }
+}
+
+function newSnapshot(
+  ctx: RequestContext,
+  fields: Omit<SimSnapshot, "snapshotId" | "ownerId" | "startTime">,
+): SimSnapshot {
+  const snapshot: SimSnapshot = {
+    snapshotId: ctx.world.newId("snap"),
+    ownerId: SIM_ACCOUNT_ID,
+    startTime: ctx.now,
+    ...fields,
+  };
+  ctx.world.region(ctx.region).snapshots.set(snapshot.snapshotId, snapshot);
+  return snapshot;
+}
+
+export const createImage: ActionHandler = (ctx) => {
+  const { params, now, world } = ctx;
+  const region = world.region(ctx.region);
+  const instanceId = params.require("InstanceId");
+  const name = params.require("Name");
+  const instance = findInstance(region, instanceId, (i) => instanceState(i, now) !== "terminated");
+  const state = instanceState(instance, now);
+  if (state !== "running" && state !== "stopped") {
+    throw new SimError(
+      "IncorrectInstanceState",
+      `The instance '${instanceId}' is not in a state from which an image can be created (it is ${state}); wait until it is running or stopped.`,
+    );
+  }
+  const tagSpecs = parseTagSpecifications(params, ["image", "snapshot"]);
+  checkName(region, name);
+  const source = region.images.get(instance.imageId);
+  const rootSize = instance.blockDevices[0]?.volumeSize ?? source?.volumeSize ?? 8;
+  const imageId = world.newId("ami");
+  const snapshot = newSnapshot(ctx, {
+    volumeId: instance.volumeId,
+    volumeSize: rootSize,
+    description: `Created by CreateImage(${instanceId}) for ${imageId}`,
+    completedAt: now + world.timings.imagePending,
+    encrypted: false,
+    tags: tagSpecs.snapshot ?? {},
+  });
+  world.addImage(ctx.region, {
+    imageId,
+    name,
+    description: params.get("Description"),
+    ownerId: SIM_ACCOUNT_ID,
+    architecture: instance.architecture,
+    isPublic: false,
+    creationDate: now,
+    timeline: [
+      { at: now, state: "pending" },
+      { at: now + world.timings.imagePending, state: "available" },
+    ],
+    rootDeviceName: source?.rootDeviceName ?? "/dev/xvda",
+    volumeSize: rootSize,
+    snapshotIds: [snapshot.snapshotId],
+    tags: tagSpecs.image ?? {},
+    launchPermissions: [],
+    sourceInstanceId: instanceId,
+  });
+  return { imageId };
+};
+
+export const copyImage: ActionHandler = (ctx) => {
+  const { params, now, world } = ctx;
+  const region = world.region(ctx.region);
+  const sourceRegion = params.require("SourceRegion");
+  const sourceImageId = params.require("SourceImageId");
+  const name = params.require("Name");
+  const clientToken = params.get("ClientToken");
+  const fingerprint = params.fingerprint(["ClientToken", "Action", "Version"]);
+  if (clientToken) {
+    const previous = region.tokens.get(`CopyImage:${clientToken}`);
+    if (previous) {
+      if (previous.fingerprint !== fingerprint) {
+        throw new SimError(
+          "IdempotentParameterMismatch",
+          "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+        );
+      }
+      return { imageId: previous.ids[0] };
+    }
+  }
+  if (!isSimRegion(sourceRegion)) {
+    throw invalidParameterValue(`Invalid value '${sourceRegion}' for SourceRegion: not an enabled region.`);
+  }
+  const sourceRegionState = world.region(sourceRegion);
+  const source = findImage(sourceRegionState, sourceImageId);
+  if (!visibleToCaller(source)) throw imageNotFound([sourceImageId]);
+  const sourceState = imageState(source, now);
+  if (sourceState !== "available") {
+    throw new SimError(
+      "IncorrectState",
+      `Image ${sourceImageId} is in state ${sourceState}; only available images can be copied. Retry once it is available.`,
+    );
+  }
+  const encrypted = params.bool("Encrypted") ?? false;
+  const kmsKeyId = params.get("KmsKeyId");
+  if (kmsKeyId && !encrypted) {
+    throw new SimError("InvalidParameterCombination", "KmsKeyId is specified, but Encrypted is not set to true.");
+  }
+  const tagSpecs = parseTagSpecifications(params, ["image", "snapshot"]);
+  checkName(region, name);
+  const imageId = world.newId("ami");
+  const ready = now + world.timings.copyPending;
+  const snapshotIds = source.snapshotIds.map((sourceSnapshot) => {
+    const size = sourceRegionState.snapshots.get(sourceSnapshot)?.volumeSize ?? source.volumeSize;
+    return newSnapshot(ctx, {
+      volumeId: "vol-ffffffff",
+      volumeSize: size,
+      description: `Copied for DestinationAmi ${imageId} from SourceAmi ${sourceImageId} for SourceSnapshot ${sourceSnapshot}`,
+      completedAt: ready,
+      encrypted: encrypted || (source.encrypted ?? false),
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+      tags: { ...(tagSpecs.snapshot ?? {}) },
+    }).snapshotId;
+  });
+  const copiedTags: Tags = params.bool("CopyImageTags") && source.ownerId === SIM_ACCOUNT_ID ? { ...source.tags } : {};
+  world.addImage(ctx.region, {
+    imageId,
+    name,
+    description: params.get("Description"),
+    ownerId: SIM_ACCOUNT_ID,
+    architecture: source.architecture,
+    isPublic: false,
+    creationDate: now,
+    timeline: [
+      { at: now, state: "pending" },
+      { at: ready, state: "available" },
+    ],
+    rootDeviceName: source.rootDeviceName,
+    volumeSize: source.volumeSize,
+    snapshotIds,
+    tags: { ...copiedTags, ...(tagSpecs.image ?? {}) },
+    launchPermissions: [],
+    sourceImageId,
+    sourceRegion,
+    encrypted: encrypted || (source.encrypted ?? false),
+    ...(kmsKeyId ? { kmsKeyId } : {}),
+  });
+  if (clientToken) region.tokens.set(`CopyImage:${clientToken}`, { fingerprint, ids: [imageId] });
+  return { imageId };
+};
+
+export const deregisterImage: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  ctx.world.removeImage(ctx.region, image.imageId);
+  if (!ctx.params.bool("DeleteAssociatedSnapshots")) return { return: true };
+  const results = image.snapshotIds.map((snapshotId) => {
+    const inUse = [...region.images.values()].some((other) => other.snapshotIds.includes(snapshotId));
+    if (!inUse) region.snapshots.delete(snapshotId);
+    return { snapshotId, returnCode: inUse ? "error-generic" : "success" };
+  });
+  return { return: true, deleteSnapshotResultSet: results };
+};
+
+function checkPermission(permission: LaunchPermission): LaunchPermission {
+  if (permission.userId !== undefined && !/^\d{12}$/.test(permission.userId)) {
+    throw new SimError(
+      "InvalidAMIAttributeItemValue",
+      `Invalid attribute item value "${permission.userId}" for userId item type.`,
+    );
+  }
+  if (permission.group !== undefined && permission.group !== "all") {
+    throw new SimError("InvalidAMIAttributeItemValue", `Invalid attribute item value "${permission.group}" for group item type.`);
+  }
+  if (permission.organizationArn !== undefined && !permission.organizationArn.startsWith("arn:aws:organizations::")) {
+    throw invalidParameterValue(`Invalid organization ARN: ${permission.organizationArn}`);
+  }
+  if (
+    permission.organizationalUnitArn !== undefined &&
+    !permission.organizationalUnitArn.startsWith("arn:aws:organizations::")
+  ) {
+    throw invalidParameterValue(`Invalid organizational unit ARN: ${permission.organizationalUnitArn}`);
+  }
+  return permission;
+}
+
+function permissionsFrom(ctx: RequestContext, operation: "Add" | "Remove"): LaunchPermission[] {
+  const structured = ctx.params.structs(`LaunchPermission.${operation}`).map((p) => {
+    const permission: LaunchPermission = {};
+    const userId = p.get("UserId");
+    const group = p.get("Group");
+    const organizationArn = p.get("OrganizationArn");
+    const organizationalUnitArn = p.get("OrganizationalUnitArn");
+    if (userId !== undefined) permission.userId = userId;
+    if (group !== undefined) permission.group = group;
+    if (organizationArn !== undefined) permission.organizationArn = organizationArn;
+    if (organizationalUnitArn !== undefined) permission.organizationalUnitArn = organizationalUnitArn;
+    return permission;
+  });
+  // The older flat form: Attribute=launchPermission, OperationType=add|remove, UserId.N, UserGroup.N, …
+  const legacy: LaunchPermission[] = [];
+  if (ctx.params.get("OperationType")?.toLowerCase() === operation.toLowerCase()) {
+    for (const userId of ctx.params.list("UserId")) legacy.push({ userId });
+    for (const group of ctx.params.list("UserGroup")) legacy.push({ group });
+    for (const organizationArn of ctx.params.list("OrganizationArn")) legacy.push({ organizationArn });
+    for (const organizationalUnitArn of ctx.params.list("OrganizationalUnitArn")) legacy.push({ organizationalUnitArn });
+  }
+  return [...structured, ...legacy].map(checkPermission);
+}
+
+const samePermission = (a: LaunchPermission, b: LaunchPermission) =>
+  a.userId === b.userId &&
+  a.group === b.group &&
+  a.organizationArn === b.organizationArn &&
+  a.organizationalUnitArn === b.organizationalUnitArn;
+
+export const modifyImageAttribute: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const add = permissionsFrom(ctx, "Add");
+  const remove = permissionsFrom(ctx, "Remove");
+  const description = ctx.params.get("Description.Value");
+  if (add.length === 0 && remove.length === 0 && description === undefined) {
+    throw new SimError(
+      "InvalidParameterCombination",
+      "No attributes specified: give LaunchPermission.Add.N / LaunchPermission.Remove.N or Description.Value.",
+    );
+  }
+  image.launchPermissions = image.launchPermissions.filter((p) => !remove.some((r) => samePermission(p, r)));
+  for (const permission of add) {
+    if (!image.launchPermissions.some((p) => samePermission(p, permission))) image.launchPermissions.push(permission);
+  }
+  image.isPublic = image.launchPermissions.some((p) => p.group === "all");
+  if (description !== undefined) image.description = description;
+  ctx.world.touchImages(ctx.region);
+  return { return: true };
+};
+
+export const describeImageAttribute: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const attribute = ctx.params.require("Attribute");
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  switch (attribute) {
+    case "launchPermission":
+      return {
+        imageId: image.imageId,
+        launchPermission: image.launchPermissions.map((p) => ({
+          group: p.group,
+          userId: p.userId,
+          organizationArn: p.organizationArn,
+          organizationalUnitArn: p.organizationalUnitArn,
+        })),
+      };
+    case "description":
+      return { imageId: image.imageId, description: { value: image.description } };
+    case "blockDeviceMapping":
+      return {
+        imageId: image.imageId,
+        blockDeviceMapping: image.snapshotIds.map((snapshotId) => ({
+          deviceName: image.rootDeviceName,
+          ebs: { snapshotId, volumeSize: image.volumeSize, deleteOnTermination: true, volumeType: "gp3" },
+        })),
+      };
+    case "bootMode":
+      return { imageId: image.imageId, bootMode: { value: "uefi-preferred" } };
+    default:
+      throw invalidParameterValue(
+        `Value (${attribute}) for parameter attribute is invalid. Use launchPermission, description, blockDeviceMapping or bootMode.`,
+      );
+  }
+};
+
+const MINUTE = 60_000;
+const TEN_YEARS = 3650 * 86_400_000;
+
+export const enableImageDeprecation: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const raw = ctx.params.require("DeprecateAt");
+  const parsed = Date.parse(raw);
+  if (Number.isNaN(parsed)) throw invalidParameterValue(`Value (${raw}) for parameter DeprecateAt is not a valid timestamp.`);
+  // EC2 rounds to the nearest minute and refuses dates in the past or more than 10 years ahead.
+  const deprecateAt = Math.round(parsed / MINUTE) * MINUTE;
+  if (deprecateAt < ctx.now - MINUTE) {
+    throw invalidParameterValue(`The DeprecateAt time ${raw} is in the past; specify a time in the future.`);
+  }
+  if (deprecateAt > ctx.now + TEN_YEARS) {
+    throw invalidParameterValue(`The DeprecateAt time ${raw} is more than 10 years in the future.`);
+  }
+  image.deprecationTime = deprecateAt;
+  ctx.world.touchImages(ctx.region);
+  return { return: true };
+};
+
+export const disableImage: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const state = imageState(image, ctx.now);
+  if (state === "disabled") return { return: true };
+  if (state !== "available") {
+    throw new SimError(
+      "IncorrectState",
+      `Image ${image.imageId} is in state ${state}; only available images can be disabled.`,
+    );
+  }
+  image.timeline.push({ at: ctx.now, state: "disabled" });
+  ctx.world.touchImages(ctx.region);
+  return { return: true };
+};
+
+export interface SeedImage {
+  region: string;
+  name: string;
+  tags?: Tags;
+  description?: string;
+  architecture?: string;
+  /** Default now; the image is available from then on. */
+  creationDate?: number;
+  deprecationTime?: number;
+  /** Default true: one completed snapshot backs the image, as for a baked image. */
+  withSnapshot?: boolean;
+}
+
+/** Creates available, caller-owned images directly (no HTTP, no name-uniqueness scan): for benchmarks. */
+export function seedImages(world: World, images: readonly SeedImage[]): string[] {
+  const ids: string[] = [];
+  const now = world.now();
+  for (const seed of images) {
+    const region = world.region(seed.region);
+    const created = seed.creationDate ?? now;
+    const imageId = world.newId("ami");
+    const snapshotIds: string[] = [];
+    if (seed.withSnapshot ?? true) {
+      const snapshotId = world.newId("snap");
+      region.snapshots.set(snapshotId, {
+        snapshotId,
+        ownerId: SIM_ACCOUNT_ID,
+        volumeId: "vol-ffffffff",
+        volumeSize: 8,
+        description: `Created by seedImages for ${imageId}`,
+        startTime: created,
+        completedAt: created,
+        encrypted: false,
+        tags: {},
+      });
+      snapshotIds.push(snapshotId);
+    }
+    world.addImage(seed.region, {
+      imageId,
+      name: seed.name,
+      ...(seed.description !== undefined ? { description: seed.description } : {}),
+      ownerId: SIM_ACCOUNT_ID,
+      architecture: seed.architecture ?? "x86_64",
+      isPublic: false,
+      creationDate: created,
+      timeline: [{ at: created, state: "available" }],
+      ...(seed.deprecationTime !== undefined ? { deprecationTime: seed.deprecationTime } : {}),
+      rootDeviceName: "/dev/xvda",
+      volumeSize: 8,
+      snapshotIds,
+      tags: { ...seed.tags },
+      launchPermissions: [],
+    });
+    ids.push(imageId);
+  }
+  return ids;
+}
+
