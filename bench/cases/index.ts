@@ -1,5 +1,6 @@
 import type { BenchCase } from "../case.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
+import { planLargeCase } from "./plan-large.ts";
 
 /** Every benchmark case, in the order the table lists them. */
-export const cases: BenchCase[] = [loadValidateGraphCase];
+export const cases: BenchCase[] = [loadValidateGraphCase, planLargeCase];

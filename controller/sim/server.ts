@@ -1,0 +1,262 @@
+// The embedded EC2-compatible simulator: an HTTP server on loopback that speaks the EC2 Query protocol,
+// so the unchanged @aws-sdk/client-ec2 talks to it with only the endpoint changed.
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { acceleratedClock, type Clock } from "../cloud/clock.ts";
+import { type ActionClass, actionClassOf, EC2_BUCKETS } from "../cloud/rate-limits.ts";
+import { TokenBucket } from "../cloud/token-bucket.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
+import type { ActionHandler, RequestContext } from "./context.ts";
+import { describeRegions } from "./describe-regions.ts";
+import { SimError } from "./errors.ts";
+import { type Faults, seededRandom } from "./faults.ts";
+import {
+  copyImage,
+  createImage,
+  deregisterImage,
+  describeImageAttribute,
+  describeImages,
+  disableImage,
+  enableImageDeprecation,
+  modifyImageAttribute,
+  type SeedImage,
+  seedImages,
+} from "./images.ts";
+import { describeInstances, getConsoleOutput, runInstances, stopInstances, terminateInstances } from "./instances.ts";
+import { ListingCache } from "./pagination.ts";
+import { Params, regionFromAuthorization } from "./query-protocol.ts";
+import { isSimRegion, SIM_REGIONS } from "./regions.ts";
+import { deleteSnapshot, describeSnapshots } from "./snapshots.ts";
+import { createTags, deleteTags } from "./tags.ts";
+import { vendorImages } from "./vendor-images.ts";
+import { DEFAULT_TIMINGS, type SimTimings, World } from "./world.ts";
+import { errorXml, responseXml } from "./xml.ts";
+
+const HANDLERS: Readonly<Record<string, ActionHandler>> = {
+  DescribeRegions: describeRegions,
+  DescribeImages: describeImages,
+  CreateImage: createImage,
+  CopyImage: copyImage,
+  DeregisterImage: deregisterImage,
+  ModifyImageAttribute: modifyImageAttribute,
+  DescribeImageAttribute: describeImageAttribute,
+  EnableImageDeprecation: enableImageDeprecation,
+  DisableImage: disableImage,
+  CreateTags: createTags,
+  DeleteTags: deleteTags,
+  RunInstances: runInstances,
+  DescribeInstances: describeInstances,
+  StopInstances: stopInstances,
+  TerminateInstances: terminateInstances,
+  GetConsoleOutput: getConsoleOutput,
+  DescribeSnapshots: describeSnapshots,
+  DeleteSnapshot: deleteSnapshot,
+};
+
+/** The actions the simulator implements. */
+export const SIM_ACTIONS: readonly string[] = Object.keys(HANDLERS);
+
+export interface SimulatorOptions {
+  /** Default 0: any free port. Always bound to 127.0.0.1. */
+  port?: number;
+  /** Persist the world here (atomically, after every mutating request); in memory when absent. */
+  statePath?: string;
+  /** An injected clock (tests); otherwise a clock `speed` times faster than wall time. */
+  clock?: Clock;
+  /** Default 1. Ignored when `clock` is given. */
+  speed?: number;
+  /** Default true: per-region token buckets with EC2's sizes. */
+  throttle?: boolean;
+  faults?: Faults;
+  timings?: Partial<SimTimings>;
+  logger?: Logger;
+}
+
+export interface SimStats {
+  requests: number;
+  byAction: Record<string, number>;
+  byRegion: Record<string, number>;
+  /** Requests answered RequestLimitExceeded (by a bucket or an injected fault). */
+  throttled: number;
+  /** Requests for actions that change state (anything but Describe and Get calls), whatever their outcome. */
+  mutating: number;
+  /** Error responses by error code. */
+  errors: Record<string, number>;
+}
+
+export interface Simulator {
+  /** `http://127.0.0.1:<port>`: pass as `endpoint` to EC2Client. */
+  endpoint: string;
+  port: number;
+  clock: Clock;
+  statePath: string | undefined;
+  world: World;
+  setFaults(faults: Faults): void;
+  faults(): Faults;
+  stats(): SimStats;
+  resetStats(): void;
+  /** Creates available, caller-owned images without HTTP (benchmarks); returns their ids. */
+  seedImages(images: readonly SeedImage[]): string[];
+  /** Persists the world (when a state path is set) and stops listening. */
+  close(): Promise<void>;
+}
+
+function emptyStats(): SimStats {
+  return { requests: 0, byAction: {}, byRegion: {}, throttled: 0, mutating: 0, errors: {} };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
+  const persisted = options.statePath ? World.readPersisted(options.statePath) : undefined;
+  // Time never goes backwards across restarts: an accelerated clock resumes where the last run left off.
+  const clock = options.clock ?? acceleratedClock(options.speed ?? 1, persisted?.clockNow ?? Date.now());
+  if (persisted) return World.fromPersisted(persisted, clock, timings);
+  const world = new World(clock, timings, clock.now());
+  for (const region of SIM_REGIONS) {
+    for (const image of vendorImages(region, world.epoch)) world.addImage(region, image);
+  }
+  return world;
+}
+
+/** Starts the simulator; resolves once it is listening. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const timings: SimTimings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const world = makeWorld(options, timings);
+  const clock = world.clock;
+  const logger = options.logger ?? silentLogger;
+  const statePath = options.statePath;
+  const throttle = options.throttle ?? true;
+  const listings = new ListingCache();
+  const buckets = new Map<string, TokenBucket>();
+  let faults: Faults = { ...options.faults };
+  let random = seededRandom(faults.seed ?? 1);
+  let stats = emptyStats();
+  let requestCounter = 0;
+
+  const save = () => {
+    if (statePath) world.save(statePath);
+  };
+  if (statePath) save();
+
+  const bucket = (region: string, actionClass: ActionClass): TokenBucket => {
+    const key = `${region}/${actionClass}`;
+    let found = buckets.get(key);
+    if (!found) {
+      found = new TokenBucket(EC2_BUCKETS[actionClass], clock);
+      buckets.set(key, found);
+    }
+    return found;
+  };
+
+  const count = (record: Record<string, number>, key: string) => {
+    record[key] = (record[key] ?? 0) + 1;
+  };
+
+  const handle = async (req: IncomingMessage, requestId: string): Promise<{ status: number; body: string }> => {
+    if (faults.latencyMs) await sleep(faults.latencyMs);
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const body = req.method === "POST" ? await readBody(req) : url.search.slice(1);
+    const params = Params.fromForm(body);
+    const action = params.get("Action") ?? "";
+    const region = regionFromAuthorization(req.headers.authorization);
+    stats.requests += 1;
+    count(stats.byAction, action || "(none)");
+    count(stats.byRegion, region);
+    if (!isSimRegion(region)) {
+      throw new SimError("AuthFailure", "AWS was not able to validate the provided access credentials", 401);
+    }
+    const handler = HANDLERS[action];
+    if (!handler) throw new SimError("InvalidAction", `The action ${action || "(none)"} is not valid for this web service.`);
+    const actionClass = actionClassOf(action);
+    const mutating = actionClass !== "describe";
+    if (mutating) stats.mutating += 1;
+    if ((throttle && !bucket(region, actionClass).tryTake()) || (faults.throttleRate && random() < faults.throttleRate)) {
+      stats.throttled += 1;
+      throw new SimError("RequestLimitExceeded", "Request limit exceeded.", 503);
+    }
+    if (faults.serverErrorRate && random() < faults.serverErrorRate) {
+      throw random() < 0.5
+        ? new SimError("InternalError", "An internal error has occurred", 500)
+        : new SimError("Unavailable", "The server is overloaded and can't handle the request.", 503);
+    }
+    const ctx: RequestContext = { world, region, params, faults, listings, now: clock.now() };
+    const result = handler(ctx);
+    // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
+    if (mutating) save();
+    return { status: 200, body: responseXml(action, requestId, result) };
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    requestCounter += 1;
+    const hex = createHash("sha256").update(`request:${requestCounter}`).digest("hex");
+    const requestId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    handle(req, requestId)
+      .catch((error: unknown) => {
+        if (error instanceof SimError) {
+          count(stats.errors, error.code);
+          return { status: error.status, body: errorXml(error.code, error.message, requestId) };
+        }
+        logger.error("simulator request failed", { error: String((error as Error)?.stack ?? error) });
+        count(stats.errors, "InternalError");
+        return { status: 500, body: errorXml("InternalError", "An internal error has occurred", requestId) };
+      })
+      .then(({ status, body }) => {
+        res.writeHead(status, {
+          "content-type": "text/xml;charset=UTF-8",
+          "content-length": Buffer.byteLength(body),
+          "x-amzn-requestid": requestId,
+        });
+        res.end(body);
+      });
+  };
+
+  const server = createServer(onRequest);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.debug("simulator listening", { port, statePath });
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    clock,
+    statePath,
+    world,
+    setFaults(next) {
+      faults = { ...next };
+      random = seededRandom(faults.seed ?? 1);
+    },
+    faults: () => ({ ...faults }),
+    stats: () => structuredClone(stats),
+    resetStats() {
+      stats = emptyStats();
+    },
+    seedImages(images) {
+      const ids = seedImages(world, images);
+      save();
+      return ids;
+    },
+    close: async () => {
+      save();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
