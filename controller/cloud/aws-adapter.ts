@@ -90,7 +90,12 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   const clientFor = (region: string): EC2Client => {
     const existing = clients.get(region);
     if (existing) return existing;
-    const config: EC2ClientConfig = { region, maxAttempts: 1 };
+    const config: EC2ClientConfig = {
+      region,
+      maxAttempts: 1,
+      // A request that hangs must fail (and be retried by us) rather than stall a reconcile pass forever.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
+    };
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
     else if (options.profile) config.profile = options.profile;

@@ -99,7 +99,9 @@ describe("describeImages", () => {
     server.reply("DescribeImages", ok("DescribeImages", `<imagesSet>${imageXml("ami-9")}</imagesSet>`));
     const images = await cloud.describeImages("eu-west-1", { imageIds: ["ami-9"] });
     expect(images.map((i) => i.imageId)).toEqual(["ami-9"]);
-    expect(server.requests).toEqual([{ action: "DescribeImages", region: "eu-west-1", params: { "ImageId.1": "ami-9" } }]);
+    expect(server.requests).toEqual([
+      { action: "DescribeImages", region: "eu-west-1", params: { "ImageId.1": "ami-9" } },
+    ]);
   });
 
   it("stops with an error when EC2 hands back the same NextToken again", async () => {
@@ -121,7 +123,11 @@ describe("retries and errors", () => {
     );
     const images = await cloud.describeImages("us-east-1", { owners: ["self"] });
     expect(images.map((i) => i.imageId)).toEqual(["ami-1"]);
-    expect(server.requests.map((r) => r.action)).toEqual(["DescribeImages", "DescribeImages", "DescribeImages"]);
+    expect(server.requests.map((r) => r.action)).toEqual([
+      "DescribeImages",
+      "DescribeImages",
+      "DescribeImages",
+    ]);
     // Full jitter with random 0.5: half of 200 ms, then half of 400 ms.
     expect(sleeps).toEqual([100, 200]);
     expect(cloud.stats()).toEqual({
@@ -165,7 +171,10 @@ describe("retries and errors", () => {
   });
 
   it("surfaces a 400 InvalidAMIID.NotFound at once as a CloudError with the AWS code", async () => {
-    server.reply("DeregisterImage", ec2Error(400, "InvalidAMIID.NotFound", "The image id '[ami-404]' does not exist"));
+    server.reply(
+      "DeregisterImage",
+      ec2Error(400, "InvalidAMIID.NotFound", "The image id '[ami-404]' does not exist"),
+    );
     const error = await cloud.deregisterImage("us-east-1", "ami-404").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CloudError);
     expect(error).toMatchObject({
@@ -188,9 +197,16 @@ describe("retries and errors", () => {
       maxAttempts: 3,
     });
     try {
-      for (let i = 0; i < 3; i++) server.reply("CopyImage", ec2Error(503, "RequestLimitExceeded", "Slow down."));
+      for (let i = 0; i < 3; i++)
+        server.reply("CopyImage", ec2Error(503, "RequestLimitExceeded", "Slow down."));
       const error = await limited
-        .copyImage("eu-west-1", { sourceRegion: "us-east-1", sourceImageId: "ami-1", name: "n", clientToken: "t", tags: {} })
+        .copyImage("eu-west-1", {
+          sourceRegion: "us-east-1",
+          sourceImageId: "ami-1",
+          name: "n",
+          clientToken: "t",
+          tags: {},
+        })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({
         code: "RequestLimitExceeded",
@@ -206,7 +222,10 @@ describe("retries and errors", () => {
 
 describe("every other port method", () => {
   it("launches a bake instance with base64 user data, tags, profile, network and root volume", async () => {
-    server.reply("RunInstances", ok("RunInstances", "<instancesSet><item><instanceId>i-0abc</instanceId></item></instancesSet>"));
+    server.reply(
+      "RunInstances",
+      ok("RunInstances", "<instancesSet><item><instanceId>i-0abc</instanceId></item></instancesSet>"),
+    );
     const result = await cloud.runInstance("us-east-1", {
       imageId: "ami-parent",
       instanceType: "t3.medium",
@@ -246,7 +265,10 @@ describe("every other port method", () => {
   });
 
   it("passes an instance profile ARN as an ARN", async () => {
-    server.reply("RunInstances", ok("RunInstances", "<instancesSet><item><instanceId>i-1</instanceId></item></instancesSet>"));
+    server.reply(
+      "RunInstances",
+      ok("RunInstances", "<instancesSet><item><instanceId>i-1</instanceId></item></instancesSet>"),
+    );
     const arn = "arn:aws:iam::123456789012:instance-profile/leaven-bake";
     await cloud.runInstance("us-east-1", {
       imageId: "ami-1",
@@ -263,7 +285,13 @@ describe("every other port method", () => {
 
   it("creates an image tagging the image and its snapshots", async () => {
     server.reply("CreateImage", ok("CreateImage", "<imageId>ami-new</imageId>"));
-    expect(await cloud.createImage("us-east-1", { instanceId: "i-1", name: "leaven/base/2.3.0_abc", tags: { a: "1" } })).toEqual({
+    expect(
+      await cloud.createImage("us-east-1", {
+        instanceId: "i-1",
+        name: "leaven/base/2.3.0_abc",
+        tags: { a: "1" },
+      }),
+    ).toEqual({
       imageId: "ami-new",
     });
     expect(server.requests[0]?.params).toEqual({
@@ -337,7 +365,11 @@ describe("every other port method", () => {
           "Tag.1.Value": "true",
         },
       },
-      { action: "DeleteTags", region: r, params: { "ResourceId.1": "ami-1", "Tag.1.Key": "leaven.dev/channel/candidate" } },
+      {
+        action: "DeleteTags",
+        region: r,
+        params: { "ResourceId.1": "ami-1", "Tag.1.Key": "leaven.dev/channel/candidate" },
+      },
       {
         action: "ModifyImageAttribute",
         region: r,
@@ -348,7 +380,11 @@ describe("every other port method", () => {
           "LaunchPermission.Add.3.OrganizationalUnitArn": "arn:aws:organizations::1:ou/o-1/ou-1",
         },
       },
-      { action: "EnableImageDeprecation", region: r, params: { ImageId: "ami-1", DeprecateAt: "2030-01-02T03:04:00Z" } },
+      {
+        action: "EnableImageDeprecation",
+        region: r,
+        params: { ImageId: "ami-1", DeprecateAt: "2030-01-02T03:04:00Z" },
+      },
       { action: "DisableImage", region: r, params: { ImageId: "ami-1" } },
       { action: "DeregisterImage", region: r, params: { ImageId: "ami-1" } },
       { action: "DeleteSnapshot", region: r, params: { SnapshotId: "snap-1" } },
@@ -381,7 +417,9 @@ describe("every other port method", () => {
         `<reservationSet><item><reservationId>r-2</reservationId><instancesSet>${instance("i-3", "pending")}</instancesSet></item></reservationSet>`,
       ),
     );
-    const instances = await cloud.describeInstances("us-east-1", [{ name: "tag:leaven.dev/role", values: ["bake"] }]);
+    const instances = await cloud.describeInstances("us-east-1", [
+      { name: "tag:leaven.dev/role", values: ["bake"] },
+    ]);
     expect(instances).toEqual([
       {
         instanceId: "i-1",
@@ -396,7 +434,12 @@ describe("every other port method", () => {
     ]);
     expect(server.requests.map((r) => r.params)).toEqual([
       { MaxResults: "1000", "Filter.1.Name": "tag:leaven.dev/role", "Filter.1.Value.1": "bake" },
-      { MaxResults: "1000", "Filter.1.Name": "tag:leaven.dev/role", "Filter.1.Value.1": "bake", NextToken: "n" },
+      {
+        MaxResults: "1000",
+        "Filter.1.Name": "tag:leaven.dev/role",
+        "Filter.1.Value.1": "bake",
+        NextToken: "n",
+      },
     ]);
   });
 
@@ -418,7 +461,10 @@ describe("every other port method", () => {
     const text = "cloud-init done\nLEAVEN-BAKE-RESULT build=1.0.0+abcdef01 result=success\n";
     server.reply(
       "GetConsoleOutput",
-      ok("GetConsoleOutput", `<instanceId>i-1</instanceId><output>${Buffer.from(text).toString("base64")}</output>`),
+      ok(
+        "GetConsoleOutput",
+        `<instanceId>i-1</instanceId><output>${Buffer.from(text).toString("base64")}</output>`,
+      ),
     );
     expect(await cloud.getConsoleOutput("us-east-1", "i-1")).toBe(text);
     server.reply("GetConsoleOutput", ok("GetConsoleOutput", "<instanceId>i-1</instanceId>"));

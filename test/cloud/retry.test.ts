@@ -13,7 +13,11 @@ import {
 
 /** The shape the SDK gives an EC2 error: name = the AWS code, $metadata.httpStatusCode. */
 function sdkError(code: string, status: number, message = `${code} happened`): Error {
-  return Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: status }, $fault: "client" });
+  return Object.assign(new Error(message), {
+    name: code,
+    $metadata: { httpStatusCode: status },
+    $fault: "client",
+  });
 }
 
 function networkError(code: string): Error {
@@ -50,7 +54,13 @@ describe("retryDelay (full jitter)", () => {
 describe("classifyError", () => {
   it.each<[string, unknown, ErrorKind, string, number]>([
     ["EC2 throttling (503)", sdkError("RequestLimitExceeded", 503), "throttle", "RequestLimitExceeded", 503],
-    ["EC2 throttling even as 400", sdkError("RequestLimitExceeded", 400), "throttle", "RequestLimitExceeded", 400],
+    [
+      "EC2 throttling even as 400",
+      sdkError("RequestLimitExceeded", 400),
+      "throttle",
+      "RequestLimitExceeded",
+      400,
+    ],
     ["generic Throttling", sdkError("Throttling", 400), "throttle", "Throttling", 400],
     ["HTTP 429", sdkError("SomethingNew", 429), "throttle", "SomethingNew", 429],
     ["InternalError 500", sdkError("InternalError", 500), "transient", "InternalError", 500],
@@ -68,7 +78,13 @@ describe("classifyError", () => {
     ["not found", sdkError("InvalidAMIID.NotFound", 400), "client", "InvalidAMIID.NotFound", 400],
     ["unauthorized", sdkError("UnauthorizedOperation", 403), "client", "UnauthorizedOperation", 403],
     ["bad parameter", sdkError("InvalidParameterValue", 400), "client", "InvalidParameterValue", 400],
-    ["a non-retryable CloudError", new CloudError("MalformedResponse", "x", 0, false), "client", "MalformedResponse", 0],
+    [
+      "a non-retryable CloudError",
+      new CloudError("MalformedResponse", "x", 0, false),
+      "client",
+      "MalformedResponse",
+      0,
+    ],
   ])("%s", (_name, error, kind, code, statusCode) => {
     const classified = classifyError(error);
     expect(classified).toMatchObject({ kind, code, statusCode });
@@ -76,7 +92,9 @@ describe("classifyError", () => {
   });
 
   it("turns an SDK error into a CloudError with the AWS code and message", () => {
-    const error = toCloudError(sdkError("InvalidAMIID.NotFound", 400, "The image id '[ami-1]' does not exist"));
+    const error = toCloudError(
+      sdkError("InvalidAMIID.NotFound", 400, "The image id '[ami-1]' does not exist"),
+    );
     expect(error).toBeInstanceOf(CloudError);
     expect(error.message).toBe("InvalidAMIID.NotFound: The image id '[ami-1]' does not exist");
     expect(error).toMatchObject({ code: "InvalidAMIID.NotFound", statusCode: 400, retryable: false });

@@ -1,0 +1,100 @@
+// `leaven sim`: runs the embedded EC2-compatible simulator standalone until SIGINT/SIGTERM.
+import { resolve } from "node:path";
+import { type Faults, parseFaultFlag } from "../../sim/faults.ts";
+import { startSimulator } from "../../sim/server.ts";
+import { type Command, UserError } from "../command.ts";
+
+function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`--${flag} ${value}: expected a positive number.`);
+  return n;
+}
+
+function port(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--port ${value}: expected a port between 0 and 65535.`);
+  return n;
+}
+
+function faultsFrom(flags: string[]): Faults {
+  const faults: Faults = {};
+  for (const flag of flags) {
+    try {
+      parseFaultFlag(flag, faults);
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+  }
+  return faults;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const done = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", done);
+      process.off("SIGTERM", done);
+      resolveSignal(signal);
+    };
+    process.on("SIGINT", done);
+    process.on("SIGTERM", done);
+  });
+}
+
+export const simCommand: Command = {
+  name: "sim",
+  summary: "Run the embedded EC2-compatible simulator (for local runs, demos and tests).",
+  usage: "sim [--port N] [--state FILE] [--speed N] [--no-throttle] [--fault KIND=VALUE]...",
+  help: `Options:
+  --port N            Port on 127.0.0.1 (default: any free port).
+  --state FILE        World state file, rewritten atomically after every change (default .leaven/sim-state.json).
+  --speed N           Simulated time runs N times faster than wall time (default 60).
+  --no-throttle       Turn off EC2's per-region request token buckets.
+  --fault KIND=VALUE  Inject a fault; repeatable:
+                        bake-fail=SPEC|BUILD   bakes of that spec (leaven.dev/spec tag) or build fail
+                        bake-hang=SPEC|BUILD   those bakes never finish
+                        5xx=RATE               fraction of requests answered InternalError/Unavailable
+                        throttle=RATE          fraction of requests answered RequestLimitExceeded
+                        latency=50ms           added to every response
+Examples:
+  leaven sim --port 4566
+  leaven sim --speed 600 --fault bake-fail=api-server --fault 5xx=0.05
+`,
+  options: {
+    port: { type: "string" },
+    state: { type: "string" },
+    speed: { type: "string" },
+    "no-throttle": { type: "boolean" },
+    fault: { type: "string", multiple: true },
+  },
+  async run({ values }, io) {
+    const statePath = resolve(io.cwd, typeof values.state === "string" ? values.state : ".leaven/sim-state.json");
+    const speed = positiveNumber("speed", values.speed as string | undefined, 60);
+    const faults = faultsFrom((values.fault as string[] | undefined) ?? []);
+    const throttle = values["no-throttle"] !== true;
+    let sim: Awaited<ReturnType<typeof startSimulator>>;
+    try {
+      sim = await startSimulator({ port: port(values.port as string | undefined), statePath, speed, throttle, faults });
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      throw new UserError(`could not start the simulator: ${(error as Error).message}`);
+    }
+    io.stdout.write(
+      [
+        "EC2 simulator listening",
+        `  endpoint: ${sim.endpoint}`,
+        `  state:    ${statePath}`,
+        `  speed:    ${speed}x (simulated time now ${new Date(sim.clock.now()).toISOString()})`,
+        `  throttle: ${throttle ? "on (EC2 token buckets)" : "off"}`,
+        ...(Object.keys(faults).length > 0 ? [`  faults:   ${JSON.stringify(faults)}`] : []),
+        `Point clients at it: AWS_ENDPOINT_URL_EC2=${sim.endpoint} (any credentials). Stop with Ctrl-C.`,
+        "",
+      ].join("\n"),
+    );
+    const signal = await waitForSignal();
+    await sim.close();
+    io.stdout.write(`EC2 simulator stopped (${signal}); state saved to ${statePath}\n`);
+    return 0;
+  },
+};
