@@ -34,7 +34,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function matches(match: BakeFaultMatch | undefined, tags: Readonly<Record<string, string>>, build: string): boolean {
+function matches(
+  match: BakeFaultMatch | undefined,
+  tags: Readonly<Record<string, string>>,
+  build: string,
+): boolean {
   if (!match) return false;
   const spec = tags[Tag.spec];
   return (spec !== undefined && (match.specs ?? []).includes(spec)) || (match.builds ?? []).includes(build);
@@ -43,7 +47,11 @@ function matches(match: BakeFaultMatch | undefined, tags: Readonly<Record<string
 export type BakeBehaviour = { kind: "success" } | { kind: "failure"; reason: string } | { kind: "hang" };
 
 /** What the simulated bake script does for an instance with these tags and build id. */
-export function bakeBehaviour(faults: Faults, tags: Readonly<Record<string, string>>, build: string): BakeBehaviour {
+export function bakeBehaviour(
+  faults: Faults,
+  tags: Readonly<Record<string, string>>,
+  build: string,
+): BakeBehaviour {
   if (matches(faults.bakeHang, tags, build)) return { kind: "hang" };
   if (matches(faults.bakeFailure, tags, build)) {
     return { kind: "failure", reason: faults.bakeFailure?.reason ?? "provision script exited with status 1" };
@@ -64,7 +72,8 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     return n;
   };
   const need = (): string => {
-    if (value === "") throw new Error(`--fault ${kind}: expected a spec name or build id, e.g. ${kind}=my-spec.`);
+    if (value === "")
+      throw new Error(`--fault ${kind}: expected a spec name or build id, e.g. ${kind}=my-spec.`);
     return value;
   };
   switch (kind) {

@@ -41,7 +41,11 @@ export function findOwnImage(region: RegionState, id: string): SimImage {
   return image;
 }
 
-export function findInstance(region: RegionState, id: string, visible: (i: SimInstance) => boolean): SimInstance {
+export function findInstance(
+  region: RegionState,
+  id: string,
+  visible: (i: SimInstance) => boolean,
+): SimInstance {
   checkInstanceId(id);
   const instance = region.instances.get(id);
   if (!instance || !visible(instance)) {

@@ -73,10 +73,14 @@ export function imageXml(image: SimImage, region: string, world: World, now: num
     sriovNetSupport: "simple",
     platformDetails: "Linux/UNIX",
     usageOperation: "RunInstances",
-    deprecationTime: image.deprecationTime === undefined ? undefined : new Date(image.deprecationTime).toISOString(),
+    deprecationTime:
+      image.deprecationTime === undefined ? undefined : new Date(image.deprecationTime).toISOString(),
     sourceImageId: own ? image.sourceImageId : undefined,
     sourceImageRegion: own ? image.sourceRegion : undefined,
-    stateReason: state === "failed" ? { code: "Client.ImageFailed", message: "The image failed to register." } : undefined,
+    stateReason:
+      state === "failed"
+        ? { code: "Client.ImageFailed", message: "The image failed to register." }
+        : undefined,
   };
 }
 
@@ -108,7 +112,10 @@ export const describeImages: ActionHandler = (ctx) => {
   const maxResults = params.int("MaxResults");
   checkMaxResults(maxResults, 5, 1000);
   if (maxResults !== undefined && imageIds.length > 0) {
-    throw new SimError("InvalidParameterCombination", "The parameter imageIdsSet cannot be used with the parameter maxResults");
+    throw new SimError(
+      "InvalidParameterCombination",
+      "The parameter imageIdsSet cannot be used with the parameter maxResults",
+    );
   }
   const includeDeprecated = params.bool("IncludeDeprecated") ?? false;
   const includeDisabled = params.bool("IncludeDisabled") ?? false;
@@ -123,7 +130,8 @@ export const describeImages: ActionHandler = (ctx) => {
       });
       if (missing.length > 0) throw imageNotFound(missing);
     }
-    const candidates = imageIds.length > 0 ? imageIds.map((id) => region.images.get(id)!) : region.images.values();
+    const candidates =
+      imageIds.length > 0 ? imageIds.map((id) => region.images.get(id)!) : region.images.values();
     for (const image of candidates) {
       if (!visibleToCaller(image)) continue;
       if (owners.size > 0 && !owners.has(image.ownerId)) continue;
@@ -261,7 +269,10 @@ export const copyImage: ActionHandler = (ctx) => {
   const encrypted = params.bool("Encrypted") ?? false;
   const kmsKeyId = params.get("KmsKeyId");
   if (kmsKeyId && !encrypted) {
-    throw new SimError("InvalidParameterCombination", "KmsKeyId is specified, but Encrypted is not set to true.");
+    throw new SimError(
+      "InvalidParameterCombination",
+      "KmsKeyId is specified, but Encrypted is not set to true.",
+    );
   }
   const tagSpecs = parseTagSpecifications(params, ["image", "snapshot"]);
   checkName(region, name);
@@ -279,7 +290,8 @@ export const copyImage: ActionHandler = (ctx) => {
       tags: { ...(tagSpecs.snapshot ?? {}) },
     }).snapshotId;
   });
-  const copiedTags: Tags = params.bool("CopyImageTags") && source.ownerId === SIM_ACCOUNT_ID ? { ...source.tags } : {};
+  const copiedTags: Tags =
+    params.bool("CopyImageTags") && source.ownerId === SIM_ACCOUNT_ID ? { ...source.tags } : {};
   world.addImage(ctx.region, {
     imageId,
     name,
@@ -327,9 +339,15 @@ function checkPermission(permission: LaunchPermission): LaunchPermission {
     );
   }
   if (permission.group !== undefined && permission.group !== "all") {
-    throw new SimError("InvalidAMIAttributeItemValue", `Invalid attribute item value "${permission.group}" for group item type.`);
+    throw new SimError(
+      "InvalidAMIAttributeItemValue",
+      `Invalid attribute item value "${permission.group}" for group item type.`,
+    );
   }
-  if (permission.organizationArn !== undefined && !permission.organizationArn.startsWith("arn:aws:organizations::")) {
+  if (
+    permission.organizationArn !== undefined &&
+    !permission.organizationArn.startsWith("arn:aws:organizations::")
+  ) {
     throw invalidParameterValue(`Invalid organization ARN: ${permission.organizationArn}`);
   }
   if (
@@ -360,7 +378,8 @@ function permissionsFrom(ctx: RequestContext, operation: "Add" | "Remove"): Laun
     for (const userId of ctx.params.list("UserId")) legacy.push({ userId });
     for (const group of ctx.params.list("UserGroup")) legacy.push({ group });
     for (const organizationArn of ctx.params.list("OrganizationArn")) legacy.push({ organizationArn });
-    for (const organizationalUnitArn of ctx.params.list("OrganizationalUnitArn")) legacy.push({ organizationalUnitArn });
+    for (const organizationalUnitArn of ctx.params.list("OrganizationalUnitArn"))
+      legacy.push({ organizationalUnitArn });
   }
   return [...structured, ...legacy].map(checkPermission);
 }
@@ -385,7 +404,8 @@ export const modifyImageAttribute: ActionHandler = (ctx) => {
   }
   image.launchPermissions = image.launchPermissions.filter((p) => !remove.some((r) => samePermission(p, r)));
   for (const permission of add) {
-    if (!image.launchPermissions.some((p) => samePermission(p, permission))) image.launchPermissions.push(permission);
+    if (!image.launchPermissions.some((p) => samePermission(p, permission)))
+      image.launchPermissions.push(permission);
   }
   image.isPublic = image.launchPermissions.some((p) => p.group === "all");
   if (description !== undefined) image.description = description;
@@ -435,7 +455,8 @@ export const enableImageDeprecation: ActionHandler = (ctx) => {
   const image = findOwnImage(region, ctx.params.require("ImageId"));
   const raw = ctx.params.require("DeprecateAt");
   const parsed = Date.parse(raw);
-  if (Number.isNaN(parsed)) throw invalidParameterValue(`Value (${raw}) for parameter DeprecateAt is not a valid timestamp.`);
+  if (Number.isNaN(parsed))
+    throw invalidParameterValue(`Value (${raw}) for parameter DeprecateAt is not a valid timestamp.`);
   // EC2 rounds to the nearest minute and refuses dates in the past or more than 10 years ahead.
   const deprecateAt = Math.round(parsed / MINUTE) * MINUTE;
   if (deprecateAt < ctx.now - MINUTE) {
@@ -522,4 +543,3 @@ export function seedImages(world: World, images: readonly SeedImage[]): string[]
   }
   return ids;
 }
-

@@ -81,7 +81,10 @@ function instanceXml(instance: SimInstance, index: number, ctx: RequestContext):
     instanceState: stateXml(state),
     privateDnsName: `ip-${ip.replaceAll(".", "-")}.${ctx.region}.compute.internal`,
     dnsName: "",
-    reason: stoppedOrStopping && scriptStopped ? "Client.InstanceInitiatedShutdown" : (instance.stateTransitionReason ?? ""),
+    reason:
+      stoppedOrStopping && scriptStopped
+        ? "Client.InstanceInitiatedShutdown"
+        : (instance.stateTransitionReason ?? ""),
     amiLaunchIndex: index,
     productCodes: [],
     instanceType: instance.instanceType,
@@ -94,7 +97,10 @@ function instanceXml(instance: SimInstance, index: number, ctx: RequestContext):
     groupSet: instance.securityGroupIds.map((groupId) => ({ groupId, groupName: groupId })),
     stateReason:
       stoppedOrStopping && scriptStopped
-        ? { code: "Client.InstanceInitiatedShutdown", message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown" }
+        ? {
+            code: "Client.InstanceInitiatedShutdown",
+            message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+          }
         : instance.stateReason,
     architecture: instance.architecture,
     rootDeviceType: "ebs",
@@ -119,7 +125,9 @@ function instanceXml(instance: SimInstance, index: number, ctx: RequestContext):
     hypervisor: "xen",
     iamInstanceProfile: profile
       ? {
-          arn: profile.startsWith("arn:") ? profile : `arn:aws:iam::${SIM_ACCOUNT_ID}:instance-profile/${profile}`,
+          arn: profile.startsWith("arn:")
+            ? profile
+            : `arn:aws:iam::${SIM_ACCOUNT_ID}:instance-profile/${profile}`,
           id: `AIPA${hashHex(profile).slice(0, 17).toUpperCase()}`,
         }
       : undefined,
@@ -153,14 +161,18 @@ function blockDevicesOf(params: Params): BlockDevice[] {
     const size = mapping.int("Ebs.VolumeSize");
     if (size !== undefined) {
       if (size < 1 || size > 16_384) {
-        throw invalidParameterValue(`Volume size ${size} for ${deviceName} is out of range (1 to 16384 GiB).`);
+        throw invalidParameterValue(
+          `Volume size ${size} for ${deviceName} is out of range (1 to 16384 GiB).`,
+        );
       }
       device.volumeSize = size;
     }
     const type = mapping.get("Ebs.VolumeType");
     if (type !== undefined) {
       if (!["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"].includes(type)) {
-        throw invalidParameterValue(`Value (${type}) for parameter volumeType is invalid. Use gp3, gp2, io1, io2, st1, sc1 or standard.`);
+        throw invalidParameterValue(
+          `Value (${type}) for parameter volumeType is invalid. Use gp3, gp2, io1, io2, st1, sc1 or standard.`,
+        );
       }
       device.volumeType = type;
     }
@@ -198,13 +210,17 @@ export const runInstances: ActionHandler = (ctx) => {
   if (minCount === undefined) throw missingParameter("MinCount");
   if (maxCount === undefined) throw missingParameter("MaxCount");
   if (minCount < 1 || maxCount < minCount) {
-    throw invalidParameterValue(`MinCount (${minCount}) must be at least 1 and not more than MaxCount (${maxCount}).`);
+    throw invalidParameterValue(
+      `MinCount (${minCount}) must be at least 1 and not more than MaxCount (${maxCount}).`,
+    );
   }
   checkImageId(imageId);
   const image = region.images.get(imageId);
   const visible =
     image &&
-    (image.ownerId === SIM_ACCOUNT_ID || image.isPublic || image.launchPermissions.some((p) => p.userId === SIM_ACCOUNT_ID));
+    (image.ownerId === SIM_ACCOUNT_ID ||
+      image.isPublic ||
+      image.launchPermissions.some((p) => p.userId === SIM_ACCOUNT_ID));
   if (!image || !visible) throw imageNotFound([imageId]);
   const imageStateNow = imageState(image, now);
   if (imageStateNow !== "available") {
@@ -278,14 +294,20 @@ export const runInstances: ActionHandler = (ctx) => {
       if (behaviour.kind !== "hang") {
         const done = running + timings.bakeScript;
         instance.scriptDoneAt = done;
-        instance.timeline.push({ at: done, state: "stopping" }, { at: done + timings.instanceStopping, state: "stopped" });
+        instance.timeline.push(
+          { at: done, state: "stopping" },
+          { at: done + timings.instanceStopping, state: "stopped" },
+        );
       }
     }
     region.instances.set(instance.instanceId, instance);
     instances.push(instance);
   }
   if (clientToken) {
-    region.tokens.set(`RunInstances:${clientToken}`, { fingerprint, ids: instances.map((i) => i.instanceId) });
+    region.tokens.set(`RunInstances:${clientToken}`, {
+      fingerprint,
+      ids: instances.map((i) => i.instanceId),
+    });
   }
   return reservationXml(reservationId, instances, ctx);
 };
@@ -313,7 +335,10 @@ export const describeInstances: ActionHandler = (ctx) => {
   const maxResults = params.int("MaxResults");
   checkMaxResults(maxResults, 5, 1000);
   if (maxResults !== undefined && instanceIds.length > 0) {
-    throw new SimError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
+    throw new SimError(
+      "InvalidParameterCombination",
+      "The parameter instancesSet cannot be used with the parameter maxResults",
+    );
   }
   const predicate = compileFilters(filtersOf(params), instanceFields, (r) => r.instance.tags);
   const compute = (): string[] => {
@@ -326,7 +351,8 @@ export const describeInstances: ActionHandler = (ctx) => {
           : `The instance IDs '${missing.join(", ")}' do not exist`,
       );
     }
-    const candidates = instanceIds.length > 0 ? instanceIds.map((id) => region.instances.get(id)!) : region.instances.values();
+    const candidates =
+      instanceIds.length > 0 ? instanceIds.map((id) => region.instances.get(id)!) : region.instances.values();
     const ids: string[] = [];
     for (const instance of candidates) {
       if (predicate({ instance, state: instanceState(instance, now) })) ids.push(instance.instanceId);
@@ -344,7 +370,9 @@ export const describeInstances: ActionHandler = (ctx) => {
     byReservation.set(instance.reservationId, group);
   }
   return {
-    reservationSet: [...byReservation].map(([reservationId, instances]) => reservationXml(reservationId, instances, ctx)),
+    reservationSet: [...byReservation].map(([reservationId, instances]) =>
+      reservationXml(reservationId, instances, ctx),
+    ),
     nextToken: page.nextToken,
   };
 };
@@ -379,7 +407,10 @@ export const stopInstances: ActionHandler = (ctx) => {
     const previous = instanceState(instance, now);
     if (previous === "running") {
       interruptScript(instance, now);
-      instance.timeline.push({ at: now, state: "stopping" }, { at: now + timings.instanceStopping, state: "stopped" });
+      instance.timeline.push(
+        { at: now, state: "stopping" },
+        { at: now + timings.instanceStopping, state: "stopped" },
+      );
       instance.stateTransitionReason = `User initiated (${new Date(now).toISOString().replace("T", " ").slice(0, 19)} GMT)`;
     }
     return {
@@ -404,7 +435,10 @@ export const terminateInstances: ActionHandler = (ctx) => {
         { at: now + timings.instanceShuttingDown, state: "terminated" },
       );
       instance.stateTransitionReason = `User initiated (${new Date(now).toISOString().replace("T", " ").slice(0, 19)} GMT)`;
-      instance.stateReason = { code: "Client.UserInitiatedShutdown", message: "Client.UserInitiatedShutdown: User initiated shutdown" };
+      instance.stateReason = {
+        code: "Client.UserInitiatedShutdown",
+        message: "Client.UserInitiatedShutdown: User initiated shutdown",
+      };
     }
     return {
       instanceId: instance.instanceId,
@@ -440,14 +474,22 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
     if (done) {
       const outcome =
         instance.bake === "failure"
-          ? { build: instance.buildId, result: "failure" as const, reason: instance.bakeReason ?? "bake failed" }
+          ? {
+              build: instance.buildId,
+              result: "failure" as const,
+              reason: instance.bakeReason ?? "bake failed",
+            }
           : { build: instance.buildId, result: "success" as const };
       if (outcome.result === "failure") lines.push(`cloud-init[731]: leaven: ${outcome.reason}`);
       lines.push(formatBakeMarker(outcome));
     }
   }
   if (done || state === "stopped" || state === "terminated") {
-    lines.push("         Stopping cloud-init-final.service...", "[  OK  ] Reached target poweroff.target.", "reboot: Power down");
+    lines.push(
+      "         Stopping cloud-init-final.service...",
+      "[  OK  ] Reached target poweroff.target.",
+      "reboot: Power down",
+    );
   }
   return {
     instanceId: instance.instanceId,
@@ -455,4 +497,3 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
     output: Buffer.from(`${lines.join("\r\n")}\r\n`, "utf8").toString("base64"),
   };
 };
-

@@ -24,7 +24,8 @@ export class ManualClock implements Clock {
   }
 
   set(time: number): void {
-    if (time < this.current) throw new Error(`ManualClock cannot go backwards (from ${this.current} to ${time}).`);
+    if (time < this.current)
+      throw new Error(`ManualClock cannot go backwards (from ${this.current} to ${time}).`);
     this.current = time;
     const due = this.sleepers.filter((s) => s.until <= time);
     this.sleepers = this.sleepers.filter((s) => s.until > time);

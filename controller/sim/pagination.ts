@@ -22,7 +22,12 @@ export class ListingCache {
   private counter = 0;
 
   /** One page of ids; `key` identifies the query (region + parameters). */
-  page(key: string, token: string | undefined, maxResults: number | undefined, compute: () => string[]): Page {
+  page(
+    key: string,
+    token: string | undefined,
+    maxResults: number | undefined,
+    compute: () => string[],
+  ): Page {
     if (maxResults === undefined && token === undefined) return { ids: compute() };
     const size = maxResults ?? 1000;
     let listingId: string;
@@ -36,7 +41,8 @@ export class ListingCache {
       this.remember(listingId, listing);
     } else {
       const parsed = /^([0-9a-f]{16})\.(\d+)$/.exec(Buffer.from(token, "base64url").toString("utf8"));
-      if (!parsed) throw new SimError("InvalidPaginationToken", `The pagination token '${token}' is invalid.`);
+      if (!parsed)
+        throw new SimError("InvalidPaginationToken", `The pagination token '${token}' is invalid.`);
       listingId = parsed[1]!;
       offset = Number(parsed[2]);
       listing = this.listings.get(listingId);

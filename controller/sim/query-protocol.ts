@@ -1,6 +1,6 @@
 // The request side of the EC2 Query protocol: a form-encoded body of flattened parameters
 // (`Filter.1.Name`, `Filter.1.Value.1`, `ImageId.1`, …) and the region from the SigV4 credential scope.
-import { missingParameter, invalidParameterValue, SimError } from "./errors.ts";
+import { invalidParameterValue, missingParameter, SimError } from "./errors.ts";
 
 /** A view over the flattened parameters, optionally below a prefix such as `Filter.1`. */
 export class Params {
@@ -28,7 +28,9 @@ export class Params {
     if (value === undefined) return undefined;
     if (value === "true") return true;
     if (value === "false") return false;
-    throw invalidParameterValue(`Value (${value}) for parameter ${name} is invalid. Expected 'true' or 'false'.`);
+    throw invalidParameterValue(
+      `Value (${value}) for parameter ${name} is invalid. Expected 'true' or 'false'.`,
+    );
   }
 
   int(name: string): number | undefined {
@@ -83,7 +85,9 @@ export class Params {
   /** A stable fingerprint of the parameters, minus the named ones (used for ClientToken idempotency). */
   fingerprint(exclude: readonly string[]): string {
     return JSON.stringify(
-      [...this.entries].filter(([key]) => !exclude.includes(key)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      [...this.entries]
+        .filter(([key]) => !exclude.includes(key))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     );
   }
 }
@@ -94,7 +98,9 @@ export interface EC2Filter {
 }
 
 export function filtersOf(params: Params): EC2Filter[] {
-  return params.structs("Filter").map((f) => ({ name: f.require("Name", "Filter.N.Name"), values: f.list("Value") }));
+  return params
+    .structs("Filter")
+    .map((f) => ({ name: f.require("Name", "Filter.N.Name"), values: f.list("Value") }));
 }
 
 const credentialPattern = /Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request/;

@@ -24,7 +24,13 @@ import {
   type SeedImage,
   seedImages,
 } from "./images.ts";
-import { describeInstances, getConsoleOutput, runInstances, stopInstances, terminateInstances } from "./instances.ts";
+import {
+  describeInstances,
+  getConsoleOutput,
+  runInstances,
+  stopInstances,
+  terminateInstances,
+} from "./instances.ts";
 import { ListingCache } from "./pagination.ts";
 import { Params, regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_REGIONS } from "./regions.ts";
@@ -162,7 +168,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     record[key] = (record[key] ?? 0) + 1;
   };
 
-  const handle = async (req: IncomingMessage, requestId: string): Promise<{ status: number; body: string }> => {
+  const handle = async (
+    req: IncomingMessage,
+    requestId: string,
+  ): Promise<{ status: number; body: string }> => {
     if (faults.latencyMs) await sleep(faults.latencyMs);
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const body = req.method === "POST" ? await readBody(req) : url.search.slice(1);
@@ -176,11 +185,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       throw new SimError("AuthFailure", "AWS was not able to validate the provided access credentials", 401);
     }
     const handler = HANDLERS[action];
-    if (!handler) throw new SimError("InvalidAction", `The action ${action || "(none)"} is not valid for this web service.`);
+    if (!handler)
+      throw new SimError(
+        "InvalidAction",
+        `The action ${action || "(none)"} is not valid for this web service.`,
+      );
     const actionClass = actionClassOf(action);
     const mutating = actionClass !== "describe";
     if (mutating) stats.mutating += 1;
-    if ((throttle && !bucket(region, actionClass).tryTake()) || (faults.throttleRate && random() < faults.throttleRate)) {
+    if (
+      (throttle && !bucket(region, actionClass).tryTake()) ||
+      (faults.throttleRate && random() < faults.throttleRate)
+    ) {
       stats.throttled += 1;
       throw new SimError("RequestLimitExceeded", "Request limit exceeded.", 503);
     }

@@ -57,7 +57,10 @@ export const describeSnapshots: ActionHandler = (ctx) => {
   const maxResults = params.int("MaxResults");
   checkMaxResults(maxResults, 5, 1000);
   if (maxResults !== undefined && snapshotIds.length > 0) {
-    throw new SimError("InvalidParameterCombination", "The parameter snapshotSet cannot be used with the parameter maxResults");
+    throw new SimError(
+      "InvalidParameterCombination",
+      "The parameter snapshotSet cannot be used with the parameter maxResults",
+    );
   }
   const predicate = compileFilters(filtersOf(params), snapshotFields, (s) => s.tags);
   const compute = (): string[] => {
@@ -65,10 +68,13 @@ export const describeSnapshots: ActionHandler = (ctx) => {
     if (missing.length > 0) {
       throw new SimError(
         "InvalidSnapshot.NotFound",
-        missing.length === 1 ? `The snapshot '${missing[0]}' does not exist.` : `The snapshots '${missing.join(", ")}' do not exist.`,
+        missing.length === 1
+          ? `The snapshot '${missing[0]}' does not exist.`
+          : `The snapshots '${missing.join(", ")}' do not exist.`,
       );
     }
-    const candidates = snapshotIds.length > 0 ? snapshotIds.map((id) => region.snapshots.get(id)!) : region.snapshots.values();
+    const candidates =
+      snapshotIds.length > 0 ? snapshotIds.map((id) => region.snapshots.get(id)!) : region.snapshots.values();
     const ids: string[] = [];
     for (const snapshot of candidates) {
       if (owners.size > 0 && !owners.has(snapshot.ownerId)) continue;
@@ -91,7 +97,11 @@ export const deleteSnapshot: ActionHandler = (ctx) => {
   const region = ctx.world.region(ctx.region);
   const snapshot = findSnapshot(region, ctx.params.require("SnapshotId"));
   if (snapshot.ownerId !== SIM_ACCOUNT_ID) {
-    throw new SimError("UnauthorizedOperation", `You are not authorized to delete snapshot ${snapshot.snapshotId}.`, 403);
+    throw new SimError(
+      "UnauthorizedOperation",
+      `You are not authorized to delete snapshot ${snapshot.snapshotId}.`,
+      403,
+    );
   }
   for (const image of region.images.values()) {
     if (image.snapshotIds.includes(snapshot.snapshotId)) {

@@ -14,8 +14,10 @@ export function tagSetXml(tags: Tags): XmlObject[] | undefined {
 }
 
 function checkTag(key: string, value: string): void {
-  if (key.length > 128) throw invalidParameterValue(`Tag key exceeds the maximum length of 128 characters: ${key}`);
-  if (value.length > 256) throw invalidParameterValue(`Tag value exceeds the maximum length of 256 characters: ${value}`);
+  if (key.length > 128)
+    throw invalidParameterValue(`Tag key exceeds the maximum length of 128 characters: ${key}`);
+  if (value.length > 256)
+    throw invalidParameterValue(`Tag value exceeds the maximum length of 256 characters: ${value}`);
   if (key.toLowerCase().startsWith("aws:")) {
     throw invalidParameterValue("Tag keys starting with 'aws:' are reserved for internal use");
   }
@@ -32,7 +34,10 @@ export function parseTags(params: Params, shownPrefix = "Tag"): Tags {
     tags[key] = value;
   }
   if (Object.keys(tags).length > MAX_TAGS) {
-    throw new SimError("TagLimitExceeded", `The maximum number of tags for a resource (${MAX_TAGS}) has been exceeded.`);
+    throw new SimError(
+      "TagLimitExceeded",
+      `The maximum number of tags for a resource (${MAX_TAGS}) has been exceeded.`,
+    );
   }
   return tags;
 }
@@ -56,7 +61,10 @@ interface Taggable {
 }
 
 /** Resolves every resource id first, so a request with one bad id changes nothing (as EC2 does). */
-function resolveResources(ctx: RequestContext, ids: string[]): { resources: Taggable[]; touchesImages: boolean } {
+function resolveResources(
+  ctx: RequestContext,
+  ids: string[],
+): { resources: Taggable[]; touchesImages: boolean } {
   const region = ctx.world.region(ctx.region);
   const resources: Taggable[] = [];
   let touchesImages = false;
@@ -93,7 +101,10 @@ export const createTags: ActionHandler = (ctx) => {
   for (const resource of resources) {
     const merged = { ...resource.tags, ...tags };
     if (Object.keys(merged).length > MAX_TAGS) {
-      throw new SimError("TagLimitExceeded", `The maximum number of Tags for a resource has been reached (${MAX_TAGS}).`);
+      throw new SimError(
+        "TagLimitExceeded",
+        `The maximum number of Tags for a resource has been reached (${MAX_TAGS}).`,
+      );
     }
   }
   for (const resource of resources) Object.assign(resource.tags, tags);
@@ -117,10 +128,10 @@ export const deleteTags: ActionHandler = (ctx) => {
     }
     // With a value, the tag is deleted only if its value matches; without one, whatever its value.
     for (const { key, value } of specs) {
-      if (key in resource.tags && (value === undefined || resource.tags[key] === value)) delete resource.tags[key];
+      if (key in resource.tags && (value === undefined || resource.tags[key] === value))
+        delete resource.tags[key];
     }
   }
   if (touchesImages) ctx.world.touchImages(ctx.region);
   return { return: true };
 };
-

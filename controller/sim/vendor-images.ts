@@ -28,7 +28,13 @@ interface Family {
 
 const ubuntuArch = (architecture: "x86_64" | "arm64") => (architecture === "x86_64" ? "amd64" : "arm64");
 
-function ubuntu(series: string, version: string, volume: string, architecture: "x86_64" | "arm64", offsetDays: number): Family {
+function ubuntu(
+  series: string,
+  version: string,
+  volume: string,
+  architecture: "x86_64" | "arm64",
+  offsetDays: number,
+): Family {
   const arch = ubuntuArch(architecture);
   return {
     ownerId: CANONICAL_OWNER_ID,
@@ -48,7 +54,8 @@ function al2023(architecture: "x86_64" | "arm64", offsetDays: number): Family {
     offsetDays,
     architecture,
     name: (date, release) => `al2023-ami-${version(date, release)}-kernel-6.1-${architecture}`,
-    description: (date, release) => `Amazon Linux 2023 AMI ${version(date, release)} ${architecture} HVM kernel-6.1`,
+    description: (date, release) =>
+      `Amazon Linux 2023 AMI ${version(date, release)} ${architecture} HVM kernel-6.1`,
   };
 }
 

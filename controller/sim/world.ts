@@ -2,7 +2,7 @@
 // carry timelines of (time, state) computed when they are created or acted on, so the current state is
 // read lazily from the clock — no timers — and a manual clock makes every transition deterministic.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../cloud/clock.ts";
 import { SIM_ACCOUNT_ID, SIM_REGIONS } from "./regions.ts";
@@ -15,7 +15,13 @@ export interface TimelineEntry<S extends string> {
 }
 
 export type SimImageState = "pending" | "available" | "disabled" | "failed";
-export type SimInstanceState = "pending" | "running" | "stopping" | "stopped" | "shutting-down" | "terminated";
+export type SimInstanceState =
+  | "pending"
+  | "running"
+  | "stopping"
+  | "stopped"
+  | "shutting-down"
+  | "terminated";
 
 export interface LaunchPermission {
   userId?: string;
@@ -164,7 +170,14 @@ interface PersistedWorld {
 }
 
 function emptyRegion(): RegionState {
-  return { images: new Map(), snapshots: new Map(), instances: new Map(), tokens: new Map(), ownNames: new Map(), imageVersion: 0 };
+  return {
+    images: new Map(),
+    snapshots: new Map(),
+    instances: new Map(),
+    tokens: new Map(),
+    ownNames: new Map(),
+    imageVersion: 0,
+  };
 }
 
 export class World {
@@ -231,7 +244,13 @@ export class World {
         tokens: [...state.tokens],
       };
     }
-    return { format: "leaven-sim/v1", clockNow: this.now(), epoch: this.epoch, idCounter: this.idCounter, regions };
+    return {
+      format: "leaven-sim/v1",
+      clockNow: this.now(),
+      epoch: this.epoch,
+      idCounter: this.idCounter,
+      regions,
+    };
   }
 
   /** Writes the whole world to `path` atomically (temp file + rename), so a crash leaves the old or the new file. */
@@ -248,7 +267,9 @@ export class World {
     try {
       parsed = JSON.parse(readFileSync(path, "utf8")) as PersistedWorld;
     } catch (error) {
-      throw new Error(`Simulator state file ${path} is not valid JSON (${(error as Error).message}); move it away to start fresh.`);
+      throw new Error(
+        `Simulator state file ${path} is not valid JSON (${(error as Error).message}); move it away to start fresh.`,
+      );
     }
     if (parsed.format !== "leaven-sim/v1") {
       throw new Error(`Simulator state file ${path} has an unknown format; move it away to start fresh.`);

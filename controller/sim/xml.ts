@@ -8,7 +8,13 @@ export interface XmlObject {
 
 export const EC2_XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+const escapes: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+};
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => escapes[c]!);

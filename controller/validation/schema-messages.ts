@@ -114,7 +114,7 @@ function translate(error: ErrorObject, path: FieldPath, root: SchemaNode): Schem
     case "type": {
       const expected = TYPE_WORDS[String(params.type)] ?? String(params.type);
       const quote =
-        params.type === "string" && (typeof data === "number" || typeof data === "boolean") ? ` (quote it: "${String(data)}")` : "";
+        params.type === "string" && (typeof data === "number" || typeof data === "boolean") ? " (put the value in quotes)" : "";
       return { path, target: "value", message: `expected ${expected}, got ${describe(data)}${quote}` };
     }
     case "pattern": {

@@ -35,7 +35,12 @@ async function jammyImageId(): Promise<string> {
 /** Launches an instance and lets it run, so CreateImage can image it. */
 async function runningInstance(): Promise<string> {
   const run = await t.client.send(
-    new RunInstancesCommand({ ImageId: await jammyImageId(), InstanceType: "t3.micro", MinCount: 1, MaxCount: 1 }),
+    new RunInstancesCommand({
+      ImageId: await jammyImageId(),
+      InstanceType: "t3.micro",
+      MinCount: 1,
+      MaxCount: 1,
+    }),
   );
   t.clock.advance(MINUTE);
   return run.Instances![0]!.InstanceId!;
@@ -44,7 +49,10 @@ async function runningInstance(): Promise<string> {
 describe("DescribeImages", () => {
   it("returns the vendor images of an owner, deprecated ones hidden unless asked for", async () => {
     const visible = await t.client.send(
-      new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID], Filters: [{ Name: "name", Values: [JAMMY] }] }),
+      new DescribeImagesCommand({
+        Owners: [CANONICAL_OWNER_ID],
+        Filters: [{ Name: "name", Values: [JAMMY] }],
+      }),
     );
     expect(visible.Images).toHaveLength(4);
     for (const image of visible.Images!) {
@@ -85,16 +93,20 @@ describe("DescribeImages", () => {
 
   it("gives each region its own deterministic image ids", async () => {
     const names = async (region: string) =>
-      (await t.clientFor(region).send(new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID] }))).Images!.map(
-        (i) => `${i.Name}=${i.ImageId}`,
-      );
+      (
+        await t.clientFor(region).send(new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID] }))
+      ).Images!.map((i) => `${i.Name}=${i.ImageId}`);
     const west = await names("eu-west-1");
     const east = await names("us-east-1");
     expect(west.length).toBe(east.length);
     expect(west).not.toEqual(east);
     const again = await startTestSim();
     try {
-      expect((await again.client.send(new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID] }))).Images!.map((i) => `${i.Name}=${i.ImageId}`)).toEqual(west);
+      expect(
+        (await again.client.send(new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID] }))).Images!.map(
+          (i) => `${i.Name}=${i.ImageId}`,
+        ),
+      ).toEqual(west);
     } finally {
       await again.sim.close();
     }
@@ -106,7 +118,9 @@ describe("DescribeImages", () => {
       status: 400,
       message: 'Invalid id: "ami-nothex" (expecting "ami-...")',
     });
-    expect(await ec2Error(t.client.send(new DescribeImagesCommand({ ImageIds: ["ami-0123456789abcdef0"] })))).toEqual({
+    expect(
+      await ec2Error(t.client.send(new DescribeImagesCommand({ ImageIds: ["ami-0123456789abcdef0"] }))),
+    ).toEqual({
       code: "InvalidAMIID.NotFound",
       status: 400,
       message: "The image id '[ami-0123456789abcdef0]' does not exist",
@@ -114,7 +128,9 @@ describe("DescribeImages", () => {
   });
 
   it("rejects an unknown filter and an out-of-range MaxResults", async () => {
-    const bad = await ec2Error(t.client.send(new DescribeImagesCommand({ Filters: [{ Name: "colour", Values: ["red"] }] })));
+    const bad = await ec2Error(
+      t.client.send(new DescribeImagesCommand({ Filters: [{ Name: "colour", Values: ["red"] }] })),
+    );
     expect(bad).toMatchObject({ code: "InvalidParameterValue", message: "The filter 'colour' is invalid" });
     const max = await ec2Error(t.client.send(new DescribeImagesCommand({ MaxResults: 2 })));
     expect(max.code).toBe("InvalidParameterValue");
@@ -142,13 +158,20 @@ describe("DescribeImages", () => {
     expect(pages).toBe(5);
     expect(seen.sort()).toEqual([...ids].sort());
     const odd = await t.client.send(
-      new DescribeImagesCommand({ Filters: [{ Name: "tag:leaven.dev/spec", Values: ["od?"] }, { Name: "tag-key", Values: ["leaven.dev/*"] }] }),
+      new DescribeImagesCommand({
+        Filters: [
+          { Name: "tag:leaven.dev/spec", Values: ["od?"] },
+          { Name: "tag-key", Values: ["leaven.dev/*"] },
+        ],
+      }),
     );
     expect(odd.Images).toHaveLength(11);
   });
 
   it("rejects a forged NextToken", async () => {
-    const err = await ec2Error(t.client.send(new DescribeImagesCommand({ MaxResults: 5, NextToken: "garbage" })));
+    const err = await ec2Error(
+      t.client.send(new DescribeImagesCommand({ MaxResults: 5, NextToken: "garbage" })),
+    );
     expect(err.code).toBe("InvalidPaginationToken");
   });
 });
@@ -180,7 +203,10 @@ describe("CreateImage", () => {
     });
     const snapshotId = pending.BlockDeviceMappings![0]!.Ebs!.SnapshotId!;
     const snapshots = await t.client.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
-    expect(snapshots.Snapshots![0]).toMatchObject({ State: "pending", Tags: [{ Key: "leaven.dev/spec", Value: "base-snap" }] });
+    expect(snapshots.Snapshots![0]).toMatchObject({
+      State: "pending",
+      Tags: [{ Key: "leaven.dev/spec", Value: "base-snap" }],
+    });
     t.clock.advance(3 * MINUTE - 1);
     expect((await describe()).State).toBe("pending");
     t.clock.advance(1);
@@ -192,7 +218,9 @@ describe("CreateImage", () => {
   it("keeps AMI names unique per region among the account's images", async () => {
     const instanceId = await runningInstance();
     const first = await t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "dup-name" }));
-    expect(await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "dup-name" })))).toEqual({
+    expect(
+      await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "dup-name" }))),
+    ).toEqual({
       code: "InvalidAMIName.Duplicate",
       status: 400,
       message: `AMI name dup-name is already in use by AMI ${first.ImageId}`,
@@ -203,17 +231,29 @@ describe("CreateImage", () => {
 
   it("refuses a pending instance, a bad name and missing parameters", async () => {
     const run = await t.client.send(
-      new RunInstancesCommand({ ImageId: await jammyImageId(), InstanceType: "t3.micro", MinCount: 1, MaxCount: 1 }),
+      new RunInstancesCommand({
+        ImageId: await jammyImageId(),
+        InstanceType: "t3.micro",
+        MinCount: 1,
+        MaxCount: 1,
+      }),
     );
     const instanceId = run.Instances![0]!.InstanceId!;
-    expect((await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "x-image" })))).code).toBe(
-      "IncorrectInstanceState",
-    );
+    expect(
+      (await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "x-image" }))))
+        .code,
+    ).toBe("IncorrectInstanceState");
     t.clock.advance(MINUTE);
-    expect((await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "a" })))).code).toBe(
-      "InvalidAMIName.Malformed",
-    );
-    expect(await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: undefined as unknown as string })))).toEqual({
+    expect(
+      (await ec2Error(t.client.send(new CreateImageCommand({ InstanceId: instanceId, Name: "a" })))).code,
+    ).toBe("InvalidAMIName.Malformed");
+    expect(
+      await ec2Error(
+        t.client.send(
+          new CreateImageCommand({ InstanceId: instanceId, Name: undefined as unknown as string }),
+        ),
+      ),
+    ).toEqual({
       code: "MissingParameter",
       status: 400,
       message: "The request must contain the parameter Name",
@@ -246,30 +286,44 @@ describe("CopyImage", () => {
       CopyImageTags: true,
       Encrypted: true,
       KmsKeyId: "alias/leaven",
-      TagSpecifications: [{ ResourceType: "image" as const, Tags: [{ Key: "leaven.dev/home-region", Value: "eu-west-1" }] }],
+      TagSpecifications: [
+        { ResourceType: "image" as const, Tags: [{ Key: "leaven.dev/home-region", Value: "eu-west-1" }] },
+      ],
     };
     const copy = await east.send(new CopyImageCommand(input));
     const again = await east.send(new CopyImageCommand(input));
     expect(again.ImageId).toBe(copy.ImageId);
     const image = (await east.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images![0]!;
-    expect(image).toMatchObject({ State: "pending", Name: "src-image", SourceImageId: source, SourceImageRegion: "eu-west-1" });
+    expect(image).toMatchObject({
+      State: "pending",
+      Name: "src-image",
+      SourceImageId: source,
+      SourceImageRegion: "eu-west-1",
+    });
     expect(Object.fromEntries(image.Tags!.map((tag) => [tag.Key, tag.Value]))).toEqual({
       "leaven.dev/build": "b1",
       "leaven.dev/home-region": "eu-west-1",
     });
     expect(image.BlockDeviceMappings![0]!.Ebs!.Encrypted).toBe(true);
     t.clock.advance(8 * MINUTE - 1);
-    expect((await east.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images![0]!.State).toBe("pending");
+    expect(
+      (await east.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images![0]!.State,
+    ).toBe("pending");
     t.clock.advance(1);
-    expect((await east.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images![0]!.State).toBe("available");
+    expect(
+      (await east.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images![0]!.State,
+    ).toBe("available");
 
     const mismatch = await ec2Error(east.send(new CopyImageCommand({ ...input, Description: "different" })));
     expect(mismatch).toEqual({
       code: "IdempotentParameterMismatch",
       status: 400,
-      message: "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+      message:
+        "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
     });
-    const duplicate = await ec2Error(east.send(new CopyImageCommand({ ...input, ClientToken: "copy-token-2" })));
+    const duplicate = await ec2Error(
+      east.send(new CopyImageCommand({ ...input, ClientToken: "copy-token-2" })),
+    );
     expect(duplicate.code).toBe("InvalidAMIName.Duplicate");
   });
 
@@ -277,21 +331,54 @@ describe("CopyImage", () => {
     const source = await availableImage();
     const east = t.clientFor("us-east-1");
     expect(
-      (await ec2Error(east.send(new CopyImageCommand({ SourceRegion: "eu-west-1", SourceImageId: "ami-0123456789abcdef0", Name: "n-1" })))).code,
+      (
+        await ec2Error(
+          east.send(
+            new CopyImageCommand({
+              SourceRegion: "eu-west-1",
+              SourceImageId: "ami-0123456789abcdef0",
+              Name: "n-1",
+            }),
+          ),
+        )
+      ).code,
     ).toBe("InvalidAMIID.NotFound");
     expect(
-      (await ec2Error(east.send(new CopyImageCommand({ SourceRegion: "eu-west-1", SourceImageId: source, Name: "n-2", KmsKeyId: "alias/k" })))).code,
+      (
+        await ec2Error(
+          east.send(
+            new CopyImageCommand({
+              SourceRegion: "eu-west-1",
+              SourceImageId: source,
+              Name: "n-2",
+              KmsKeyId: "alias/k",
+            }),
+          ),
+        )
+      ).code,
     ).toBe("InvalidParameterCombination");
   });
 });
 
 describe("image lifecycle attributes", () => {
   async function ownImage(): Promise<string> {
-    const created = await t.client.send(new CreateImageCommand({ InstanceId: await (async () => {
-      const run = await t.client.send(new RunInstancesCommand({ ImageId: await jammyImageId(), InstanceType: "t3.micro", MinCount: 1, MaxCount: 1 }));
-      t.clock.advance(MINUTE);
-      return run.Instances![0]!.InstanceId!;
-    })(), Name: "life-image" }));
+    const created = await t.client.send(
+      new CreateImageCommand({
+        InstanceId: await (async () => {
+          const run = await t.client.send(
+            new RunInstancesCommand({
+              ImageId: await jammyImageId(),
+              InstanceType: "t3.micro",
+              MinCount: 1,
+              MaxCount: 1,
+            }),
+          );
+          t.clock.advance(MINUTE);
+          return run.Instances![0]!.InstanceId!;
+        })(),
+        Name: "life-image",
+      }),
+    );
     t.clock.advance(3 * MINUTE);
     return created.ImageId!;
   }
@@ -310,17 +397,28 @@ describe("image lifecycle attributes", () => {
         },
       }),
     );
-    const attribute = await t.client.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" }));
+    const attribute = await t.client.send(
+      new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" }),
+    );
     expect(attribute.LaunchPermissions).toEqual([
       { UserId: "111122223333" },
       { OrganizationArn: "arn:aws:organizations::123456789012:organization/o-abc123" },
       { OrganizationalUnitArn: "arn:aws:organizations::123456789012:ou/o-abc123/ou-ab12-cdef" },
     ]);
-    await t.client.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Remove: [{ UserId: "111122223333" }] } }));
-    const after = await t.client.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" }));
+    await t.client.send(
+      new ModifyImageAttributeCommand({
+        ImageId: imageId,
+        LaunchPermission: { Remove: [{ UserId: "111122223333" }] },
+      }),
+    );
+    const after = await t.client.send(
+      new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" }),
+    );
     expect(after.LaunchPermissions).toHaveLength(2);
     const bad = await ec2Error(
-      t.client.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: "12" }] } })),
+      t.client.send(
+        new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: "12" }] } }),
+      ),
     );
     expect(bad.code).toBe("InvalidAMIAttributeItemValue");
   });
@@ -333,22 +431,35 @@ describe("image lifecycle attributes", () => {
     expect(image.DeprecationTime).toBe(deprecateAt.toISOString());
     t.clock.advance(3 * 86_400_000);
     // The owner still sees its own deprecated images without IncludeDeprecated, as on AWS.
-    expect((await t.client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images!.map((i) => i.ImageId)).toEqual([imageId]);
+    expect(
+      (await t.client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images!.map((i) => i.ImageId),
+    ).toEqual([imageId]);
     const past = await ec2Error(
-      t.client.send(new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: new Date(t.clock.now() - 86_400_000) })),
+      t.client.send(
+        new EnableImageDeprecationCommand({
+          ImageId: imageId,
+          DeprecateAt: new Date(t.clock.now() - 86_400_000),
+        }),
+      ),
     );
     expect(past.code).toBe("InvalidParameterValue");
 
     await t.client.send(new DisableImageCommand({ ImageId: imageId }));
     expect((await t.client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images).toEqual([]);
-    const disabled = await t.client.send(new DescribeImagesCommand({ Owners: ["self"], IncludeDisabled: true }));
+    const disabled = await t.client.send(
+      new DescribeImagesCommand({ Owners: ["self"], IncludeDisabled: true }),
+    );
     expect(disabled.Images![0]!.State).toBe("disabled");
 
     const snapshotId = disabled.Images![0]!.BlockDeviceMappings![0]!.Ebs!.SnapshotId!;
     await t.client.send(new DeregisterImageCommand({ ImageId: imageId }));
-    expect((await ec2Error(t.client.send(new DescribeImagesCommand({ ImageIds: [imageId] })))).code).toBe("InvalidAMIID.NotFound");
+    expect((await ec2Error(t.client.send(new DescribeImagesCommand({ ImageIds: [imageId] })))).code).toBe(
+      "InvalidAMIID.NotFound",
+    );
     // Deregistering leaves the snapshot behind, as on AWS.
-    expect((await t.client.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots).toHaveLength(1);
+    expect(
+      (await t.client.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots,
+    ).toHaveLength(1);
   });
 
   it("refuses to change a vendor's image", async () => {

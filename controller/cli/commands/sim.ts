@@ -14,7 +14,8 @@ function positiveNumber(flag: string, value: string | undefined, fallback: numbe
 function port(value: string | undefined): number {
   if (value === undefined) return 0;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--port ${value}: expected a port between 0 and 65535.`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UserError(`--port ${value}: expected a port between 0 and 65535.`);
   return n;
 }
 
@@ -69,13 +70,22 @@ Examples:
     fault: { type: "string", multiple: true },
   },
   async run({ values }, io) {
-    const statePath = resolve(io.cwd, typeof values.state === "string" ? values.state : ".leaven/sim-state.json");
+    const statePath = resolve(
+      io.cwd,
+      typeof values.state === "string" ? values.state : ".leaven/sim-state.json",
+    );
     const speed = positiveNumber("speed", values.speed as string | undefined, 60);
     const faults = faultsFrom((values.fault as string[] | undefined) ?? []);
     const throttle = values["no-throttle"] !== true;
     let sim: Awaited<ReturnType<typeof startSimulator>>;
     try {
-      sim = await startSimulator({ port: port(values.port as string | undefined), statePath, speed, throttle, faults });
+      sim = await startSimulator({
+        port: port(values.port as string | undefined),
+        statePath,
+        speed,
+        throttle,
+        faults,
+      });
     } catch (error) {
       if (error instanceof UserError) throw error;
       throw new UserError(`could not start the simulator: ${(error as Error).message}`);

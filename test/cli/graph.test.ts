@@ -1,0 +1,107 @@
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../controller/cli/run-cli.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+function sink() {
+  let text = "";
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function run(args: string[], cwd = root) {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, cwd, env: {} });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe("leaven graph", () => {
+  it("draws the examples as a tree with each spec's channels", async () => {
+    expect(await run(["graph", "examples"])).toEqual({
+      code: 0,
+      stderr: "",
+      stdout: [
+        "al2023 (foundation)  candidate: latest; release: latest, minAge 7d",
+        "└── al2023-base (base 1.8.1, on release)  candidate: latest; release: latest, minAge 3d",
+        "    ├── ledger (app 2.0.3, on release)  candidate: latest; release: version ^2.0.0",
+        "    └── payments (app 5.1.0, on release)  candidate: latest; release: version >=5.0.0 <6.0.0, minAge 2d",
+        "ubuntu-jammy (foundation)  candidate: latest; release: latest, minAge 7d",
+        "└── ubuntu-base (base 2.3.0, on release)  candidate: latest; release: latest, minAge 3d",
+        "    ├── api-server (app 1.14.2, on candidate)  candidate: latest; release: version ^1.14.0, minAge 1d",
+        "    ├── order-worker (app 0.9.4, on release)  release: latest",
+        "    └── web-frontend (app 3.2.0, on release)  candidate: latest; release: version ~3.2.0",
+        "",
+      ].join("\n"),
+    });
+  });
+
+  it("draws Mermaid", async () => {
+    const result = await run(["graph", "test/fixtures/valid", "--format", "mermaid"]);
+    expect(result).toEqual({
+      code: 0,
+      stderr: "",
+      stdout: [
+        "flowchart TD",
+        '  s_ubuntu["<b>ubuntu</b><br/>foundation<br/>release: latest"]',
+        '  s_base["<b>base</b><br/>base 1.0.0<br/>release: latest"]',
+        '  s_app["<b>app</b><br/>app 1.0.0<br/>release: latest"]',
+        "  s_ubuntu -->|release| s_base",
+        "  s_base -->|release| s_app",
+        "  classDef foundation fill:#e8f0fe,stroke:#4a6fa5",
+        "  classDef base fill:#e6f4ea,stroke:#3c8d5a",
+        "  classDef app fill:#fef7e0,stroke:#b08a1e",
+        "  class s_ubuntu foundation",
+        "  class s_base base",
+        "  class s_app app",
+        "",
+      ].join("\n"),
+    });
+  });
+
+  it("draws DOT", async () => {
+    const result = await run(["graph", "test/fixtures/valid", "-f", "dot"]);
+    expect(result.stdout).toBe(
+      [
+        "digraph lineage {",
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        '  "ubuntu" [label="ubuntu\\nfoundation\\nrelease: latest", fillcolor="#e8f0fe"];',
+        '  "base" [label="base\\nbase 1.0.0\\nrelease: latest", fillcolor="#e6f4ea"];',
+        '  "app" [label="app\\napp 1.0.0\\nrelease: latest", fillcolor="#fef7e0"];',
+        '  "ubuntu" -> "base" [label="release"];',
+        '  "base" -> "app" [label="release"];',
+        "}",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("omits invalid specs and their descendants with a note, exit 1", async () => {
+    expect(await run(["graph", "invalid/duplicates"], `${root}test/fixtures`)).toEqual({
+      code: 1,
+      stdout: "ubuntu (foundation)  release: latest\n",
+      stderr: [
+        'invalid/duplicates/b.yaml:3:19 metadata.name: spec "base" is already defined at invalid/duplicates/a.yaml:13:19; give each spec a unique name',
+        "note: app is not drawn: parent base is invalid",
+        "note: base is not drawn: invalid: defined more than once (invalid/duplicates/a.yaml:13:19, invalid/duplicates/b.yaml:3:19)",
+        "",
+      ].join("\n"),
+    });
+  });
+
+  it("rejects an unknown format", async () => {
+    expect(await run(["graph", "--format", "svg"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'leaven graph: --format must be one of tree, mermaid, dot, not "svg"\n',
+    });
+  });
+});

@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateTagsCommand, DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { afterEach, expect, it } from "vitest";
+
+const main = join(import.meta.dirname, "../../controller/cli/main.ts");
+const children: ChildProcess[] = [];
+let dir: string | undefined;
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function startCli(args: string[]): Promise<{ child: ChildProcess; endpoint: string; output: () => string }> {
+  const child = spawn(process.execPath, [main, "sim", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let output = "";
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /endpoint: (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) resolve({ child, endpoint: match[1]!, output: () => output });
+    });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on("exit", (code) => reject(new Error(`leaven sim exited with ${code}: ${output}`)));
+  });
+}
+
+const client = (endpoint: string) =>
+  new EC2Client({
+    region: "us-east-1",
+    endpoint,
+    credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
+    maxAttempts: 1,
+  });
+
+it("keeps every acknowledged change across a kill -9 of `leaven sim`", async () => {
+  dir = mkdtempSync(join(tmpdir(), "leaven-sim-cli-"));
+  const state = join(dir, "state.json");
+  const first = await startCli(["--state", state, "--speed", "60", "--no-throttle"]);
+  expect(first.output()).toContain(`state:    ${state}`);
+  expect(first.output()).toContain("speed:    60x");
+  const ec2 = client(first.endpoint);
+  const image = (await ec2.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images![0]!;
+  await ec2.send(
+    new CreateTagsCommand({ Resources: [image.ImageId!], Tags: [{ Key: "seen", Value: "yes" }] }),
+  );
+  first.child.kill("SIGKILL");
+  await new Promise((resolve) => first.child.once("exit", resolve));
+
+  const second = await startCli(["--state", state]);
+  const tagged = await client(second.endpoint).send(
+    new DescribeImagesCommand({ Filters: [{ Name: "tag:seen", Values: ["yes"] }], IncludeDeprecated: true }),
+  );
+  expect(tagged.Images!.map((i) => i.ImageId)).toEqual([image.ImageId]);
+}, 30_000);
+
+it("rejects a bad --fault flag with a helpful message", async () => {
+  const child = spawn(process.execPath, [main, "sim", "--fault", "meteor=1"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise((resolve) => child.once("exit", resolve));
+  expect(code).toBe(1);
+  expect(stderr).toBe(
+    'leaven sim: --fault meteor=1: unknown fault "meteor". Use bake-fail=SPEC, bake-hang=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.\n',
+  );
+}, 30_000);

@@ -1,0 +1,18 @@
+import { EC2Client, paginateDescribeImages } from "@aws-sdk/client-ec2";
+import { startSimulator } from "../../controller/sim/server.ts";
+import { ManualClock } from "../../controller/sim/manual-clock.ts";
+const sim = await startSimulator({ clock: new ManualClock(), throttle: false });
+let t0 = performance.now();
+const seeds = [];
+for (let r = 0; r < 10; r++) for (let s = 0; s < 2000; s++) for (let b = 0; b < 20; b++) seeds.push({ region: ["us-east-1","us-east-2","us-west-1","us-west-2","eu-west-1","eu-west-2","eu-west-3","eu-central-1","eu-north-1","ap-south-1"][r]!, name: `spec-${s}-build-${b}`, withSnapshot: false, tags: { "leaven.dev/managed-by": "leaven", "leaven.dev/spec": `spec-${s}`, "leaven.dev/build": `b${b}`, "leaven.dev/version": "1.0.0", "leaven.dev/layer": "app", "leaven.dev/recipe": "abc", "leaven.dev/parent-build": "x" } });
+sim.seedImages(seeds);
+console.log("seed ms", performance.now() - t0, "heap MB", process.memoryUsage().heapUsed / 1e6);
+const c = new EC2Client({ region: "eu-west-1", endpoint: sim.endpoint, credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" } });
+t0 = performance.now();
+let n = 0;
+for await (const p of paginateDescribeImages({ client: c, pageSize: 1000 }, { Owners: ["self"], Filters: [{ Name: "tag:leaven.dev/managed-by", Values: ["leaven"] }] })) n += p.Images!.length;
+console.log("walk one region", n, "ms", performance.now() - t0);
+t0 = performance.now();
+sim.world.save("/tmp/perf-state.json");
+console.log("save ms", performance.now() - t0);
+await sim.close();

@@ -1,0 +1,52 @@
+// Runs the leaven CLI as a user would: a child process of the same Node, output captured.
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const cliPath = join(repoRoot, "controller/cli/main.ts");
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startCli(args: string[], cwd: string): { child: ChildProcess; done: Promise<CliRun>; output: () => string } {
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const done = new Promise<CliRun>((resolve) => {
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done, output: () => stdout };
+}
+
+export function runCli(args: string[], cwd: string): Promise<CliRun> {
+  return startCli(args, cwd).done;
+}
+
+/** A scratch copy of examples/ (or of a fixture folder) that a test may edit. */
+export function scratchEstate(from = join(repoRoot, "examples")): string {
+  const dir = mkdtempSync(join(tmpdir(), "leaven-test-"));
+  cpSync(from, join(dir, "specs"), { recursive: true });
+  return dir;
+}
+
+/** Resolves when `predicate(output())` holds, polling; rejects after `timeoutMs`. */
+export async function waitFor(output: () => string, predicate: (text: string) => boolean, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now();
+  while (!predicate(output())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting; output so far:\n${output().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
