@@ -23,7 +23,12 @@ export const BENCH_REGIONS = [
 ];
 
 export function makeSpec(name: string, spec: ImageSpecSpec): ValidSpec {
-  const document: ImageSpec = { apiVersion: "leaven.dev/v1alpha1", kind: "ImageSpec", metadata: { name }, spec };
+  const document: ImageSpec = {
+    apiVersion: "leaven.dev/v1alpha1",
+    kind: "ImageSpec",
+    metadata: { name },
+    spec,
+  };
   return { name, document, position: { file: `${name}.yaml`, line: 1, column: 1 } };
 }
 
@@ -32,7 +37,11 @@ export function estateSpecs(total: number, regions: readonly string[], bases = 2
   const specs: ValidSpec[] = [
     makeSpec("ubuntu-jammy", {
       layer: "foundation",
-      source: { owners: ["099720109477"], name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*", architecture: "x86_64" },
+      source: {
+        owners: ["099720109477"],
+        name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+        architecture: "x86_64",
+      },
       regions: [...regions] as [string, ...string[]],
       channels: { candidate: { latest: true }, release: { latest: true } },
     }),
@@ -70,7 +79,13 @@ export function nextImageId(): string {
   return `ami-${imageCounter.toString(16).padStart(17, "0")}`;
 }
 
-function imageFor(region: string, homeRegion: string, tags: Tags, createdAt: number, homeImage?: string): CloudImage {
+function imageFor(
+  region: string,
+  homeRegion: string,
+  tags: Tags,
+  createdAt: number,
+  homeImage?: string,
+): CloudImage {
   const buildTags: Tags = {};
   for (const [k, v] of Object.entries(tags)) if (k !== Tag.role && k !== Tag.bakeInstance) buildTags[k] = v;
   if (homeImage) buildTags[Tag.homeImage] = homeImage;
@@ -88,7 +103,12 @@ function imageFor(region: string, homeRegion: string, tags: Tags, createdAt: num
 }
 
 /** Applies what the executor would do, instantly: a launch yields a ready build in every region. */
-function applyInstantly(inventory: Inventory, specs: Map<string, ValidSpec>, actions: readonly Action[], createdAt: number): void {
+function applyInstantly(
+  inventory: Inventory,
+  specs: Map<string, ValidSpec>,
+  actions: readonly Action[],
+  createdAt: number,
+): void {
   const byId = new Map(inventory.images.map((i) => [i.imageId, i]));
   for (const action of actions) {
     switch (action.kind) {
@@ -96,7 +116,8 @@ function applyInstantly(inventory: Inventory, specs: Map<string, ValidSpec>, act
         const regions = specs.get(action.spec)!.document.spec.regions;
         const home = imageFor(regions[0], regions[0], action.tags, createdAt);
         inventory.images.push(home);
-        for (const region of regions.slice(1)) inventory.images.push(imageFor(region, regions[0], action.tags, createdAt, home.imageId));
+        for (const region of regions.slice(1))
+          inventory.images.push(imageFor(region, regions[0], action.tags, createdAt, home.imageId));
         break;
       }
       case "set-tags":
@@ -122,7 +143,12 @@ export function convergedEstate(
   buildsPerSpec: number,
 ): Inventory {
   const regions = [...new Set(specs.flatMap((s) => s.document.spec.regions))];
-  const inventory: Inventory = { ...emptyInventory(), regions, instanceRegions: regions, vendorImages: vendor };
+  const inventory: Inventory = {
+    ...emptyInventory(),
+    regions,
+    instanceRegions: regions,
+    vendorImages: vendor,
+  };
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (let round = 0; round < 10; round++) {
     const p = plan({ specs, inventory, now });
@@ -135,7 +161,12 @@ export function convergedEstate(
     const home = spec.document.spec.regions[0];
     for (let b = 1; b < buildsPerSpec; b++) {
       const build = `0.9.${b}+${(b * 2654435761 + spec.name.length).toString(16).slice(-8).padStart(8, "0")}`;
-      const tags: Tags = { [Tag.managedBy]: "leaven", [Tag.spec]: spec.name, [Tag.build]: build, [Tag.version]: `0.9.${b}` };
+      const tags: Tags = {
+        [Tag.managedBy]: "leaven",
+        [Tag.spec]: spec.name,
+        [Tag.build]: build,
+        [Tag.version]: `0.9.${b}`,
+      };
       const createdAt = now - (40 + b) * 24 * 3600_000;
       const homeImage = imageFor(home, home, tags, createdAt);
       inventory.images.push(homeImage);
@@ -152,7 +183,11 @@ export function channelTagged(images: readonly CloudImage[], channel: string): n
 }
 
 /** Canonical-style vendor images, one per release date, in every region. */
-export function fakeVendorImages(regions: readonly string[], now: number, releases = 6): Map<string, CloudImage[]> {
+export function fakeVendorImages(
+  regions: readonly string[],
+  now: number,
+  releases = 6,
+): Map<string, CloudImage[]> {
   const images: CloudImage[] = [];
   for (const region of regions) {
     for (let r = 0; r < releases; r++) {

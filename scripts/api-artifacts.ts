@@ -36,11 +36,20 @@ function toStructural(node: Json, definitions: JsonObject): Json {
   }
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(source)) {
-    if (key === "$schema" || key === "$id" || key === "title" || key === "definitions" || key === "uniqueItems") {
+    if (
+      key === "$schema" ||
+      key === "$id" ||
+      key === "title" ||
+      key === "definitions" ||
+      key === "uniqueItems"
+    ) {
       continue;
     }
     if (key === "additionalProperties" && typeof value === "boolean") continue;
-    out[key] = key === "properties" ? mapValues(value as JsonObject, (v) => toStructural(v, definitions)) : toStructural(value, definitions);
+    out[key] =
+      key === "properties"
+        ? mapValues(value as JsonObject, (v) => toStructural(v, definitions))
+        : toStructural(value, definitions);
   }
   return out;
 }
@@ -133,7 +142,11 @@ function typeOf(node: JsonObject): string {
     const items = node.items as JsonObject | undefined;
     return `list of ${items?.type === "object" || items?.$ref !== undefined ? "objects" : `${String(items?.type ?? "values")}s`}`;
   }
-  if (node.type === "object" && node.properties === undefined && typeof node.additionalProperties === "object") {
+  if (
+    node.type === "object" &&
+    node.properties === undefined &&
+    typeof node.additionalProperties === "object"
+  ) {
     return "map";
   }
   return String(node.type ?? "any");
@@ -145,7 +158,8 @@ function allowedOf(node: JsonObject): string {
   if (typeof node.pattern === "string") parts.push(`pattern \`${node.pattern}\``);
   if (typeof node.minimum === "number") parts.push(`≥ ${node.minimum}`);
   if (typeof node.maximum === "number") parts.push(`≤ ${node.maximum}`);
-  if (typeof node.minItems === "number") parts.push(`at least ${node.minItems} item${node.minItems === 1 ? "" : "s"}`);
+  if (typeof node.minItems === "number")
+    parts.push(`at least ${node.minItems} item${node.minItems === 1 ? "" : "s"}`);
   if (node.uniqueItems === true) parts.push("no duplicates");
   if (typeof node.minLength === "number") parts.push("not empty");
   const items = node.items as JsonObject | undefined;
@@ -154,7 +168,13 @@ function allowedOf(node: JsonObject): string {
 }
 
 // Walks the schema depth first, one row per field; map values are shown as `<name>` and list items as `[]`.
-function collectFields(node: JsonObject, path: string, required: boolean, definitions: JsonObject, rows: FieldRow[]): void {
+function collectFields(
+  node: JsonObject,
+  path: string,
+  required: boolean,
+  definitions: JsonObject,
+  rows: FieldRow[],
+): void {
   const resolved = resolveRef(node, definitions);
   if (path !== "") {
     rows.push({
@@ -168,10 +188,21 @@ function collectFields(node: JsonObject, path: string, required: boolean, defini
   const properties = resolved.properties as JsonObject | undefined;
   const requiredNames = new Set((resolved.required as string[] | undefined) ?? []);
   for (const [name, child] of Object.entries(properties ?? {})) {
-    collectFields(child as JsonObject, path === "" ? name : `${path}.${name}`, requiredNames.has(name), definitions, rows);
+    collectFields(
+      child as JsonObject,
+      path === "" ? name : `${path}.${name}`,
+      requiredNames.has(name),
+      definitions,
+      rows,
+    );
   }
   const additional = resolved.additionalProperties;
-  if (properties === undefined && additional !== null && typeof additional === "object" && !Array.isArray(additional)) {
+  if (
+    properties === undefined &&
+    additional !== null &&
+    typeof additional === "object" &&
+    !Array.isArray(additional)
+  ) {
     const value = resolveRef(additional, definitions);
     if (value.properties !== undefined) collectFields(value, `${path}.<name>`, false, definitions, rows);
   }
@@ -197,7 +228,11 @@ export function renderApiReference(schema: JsonObject = loadSchema()): string {
     { title: "status", intro: String((definitions.ImageSpecStatus as JsonObject).description), rows: [] },
   ];
   for (const row of rows) {
-    const section = row.path.startsWith("spec.") ? sections[1]! : row.path.startsWith("status.") ? sections[2]! : sections[0]!;
+    const section = row.path.startsWith("spec.")
+      ? sections[1]!
+      : row.path.startsWith("status.")
+        ? sections[2]!
+        : sections[0]!;
     section.rows.push(row);
   }
   const out = [
@@ -214,7 +249,14 @@ export function renderApiReference(schema: JsonObject = loadSchema()): string {
     "",
   ];
   for (const section of sections) {
-    out.push(`## ${section.title}`, "", section.intro, "", "| Field | Type | Required | Description | Allowed |", "| --- | --- | --- | --- | --- |");
+    out.push(
+      `## ${section.title}`,
+      "",
+      section.intro,
+      "",
+      "| Field | Type | Required | Description | Allowed |",
+      "| --- | --- | --- | --- | --- |",
+    );
     for (const row of section.rows) {
       out.push(
         `| \`${row.path}\` | ${row.type} | ${row.required ? "yes" : "no"} | ${cell(row.description)} | ${cell(row.allowed)} |`,

@@ -1,7 +1,14 @@
 // `npm run generate`: writes the CRD, the TypeScript types and the API reference from the JSON Schema.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { crdPath, referencePath, renderApiReference, renderCrd, renderTypes, typesPath } from "./api-artifacts.ts";
+import {
+  crdPath,
+  referencePath,
+  renderApiReference,
+  renderCrd,
+  renderTypes,
+  typesPath,
+} from "./api-artifacts.ts";
 
 for (const [path, content] of [
   [crdPath, renderCrd()],

@@ -62,10 +62,12 @@ export function generateEstate(): Map<string, string> {
   for (let i = 0; i < FOUNDATIONS; i++) docs.push(foundation(i));
   for (let i = 0; i < BASES; i++) {
     // Every fifth base is layered on another base, so the lineage is more than two levels deep.
-    const parent = i >= FOUNDATIONS && i % 5 === 0 ? `base-${i - FOUNDATIONS}` : `foundation-${i % FOUNDATIONS}`;
+    const parent =
+      i >= FOUNDATIONS && i % 5 === 0 ? `base-${i - FOUNDATIONS}` : `foundation-${i % FOUNDATIONS}`;
     docs.push(baked(`base-${i}`, "base", parent, "release", i));
   }
-  for (let i = 0; i < APPS; i++) docs.push(baked(`app-${i}`, "app", `base-${i % BASES}`, i % 3 === 0 ? "candidate" : "release", i));
+  for (let i = 0; i < APPS; i++)
+    docs.push(baked(`app-${i}`, "app", `base-${i % BASES}`, i % 3 === 0 ? "candidate" : "release", i));
   const files = new Map<string, string[]>();
   docs.forEach((doc, i) => {
     const file = `specs-${String(i % FILES).padStart(2, "0")}.yaml`;
@@ -87,9 +89,14 @@ export const loadValidateGraphCase: BenchCase = {
       const wallMs = performance.now() - start;
       const errors = result.diagnostics.filter((d) => d.severity === "error").length;
       if (errors > 0 || order.length !== FOUNDATIONS + BASES + APPS) {
-        throw new Error(`bench estate did not validate clean: ${errors} errors, ${order.length} specs in order`);
+        throw new Error(
+          `bench estate did not validate clean: ${errors} errors, ${order.length} specs in order`,
+        );
       }
-      return { wallMs, extra: { specs: String(result.specs.length), documents: String(result.documentsRead) } };
+      return {
+        wallMs,
+        extra: { specs: String(result.specs.length), documents: String(result.documentsRead) },
+      };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

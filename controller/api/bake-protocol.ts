@@ -18,7 +18,8 @@ export function formatBakeMarker(outcome: BakeOutcome): string {
   return `${BAKE_MARKER} build=${outcome.build} result=${outcome.result}${reason}`;
 }
 
-const markerPattern = /LEAVEN-BAKE-RESULT build=(\S+) result=(success|failure)(?: reason=("(?:[^"\\]|\\.)*"))?/g;
+const markerPattern =
+  /LEAVEN-BAKE-RESULT build=(\S+) result=(success|failure)(?: reason=("(?:[^"\\]|\\.)*"))?/g;
 
 /** The last marker in the console output for the given build, if any (earlier bakes may share a console). */
 export function parseBakeMarker(consoleOutput: string, build: string): BakeOutcome | undefined {

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
+import { type AwsCloud, createAwsCloud } from "../cloud/aws-adapter.ts";
 import type { Clock } from "../cloud/clock.ts";
 import { systemClock } from "../cloud/clock.ts";
-import { type AwsCloud, createAwsCloud } from "../cloud/aws-adapter.ts";
 import type { CloudPort } from "../cloud/port.ts";
 import { RegionRateLimiter, rateLimitedCloud } from "../cloud/rate-limited-cloud.ts";
 import type { Logger } from "../log/logger.ts";
-import { parseFaultFlag, type Faults } from "../sim/faults.ts";
+import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import { type Simulator, startSimulator } from "../sim/server.ts";
 import { UserError } from "./command.ts";
 
@@ -60,13 +60,19 @@ export function readLeavenConfig(firstPath: string): { config: LeavenConfig; dir
   const file = join(dir, "leaven.yaml");
   if (!existsSync(file)) return { config: {}, dir };
   const config = parse(readFileSync(file, "utf8")) as LeavenConfig | null;
-  if (config !== null && typeof config !== "object") throw new UserError(`${file}: expected a mapping with cloud, region, profile, endpoint, sim.`);
+  if (config !== null && typeof config !== "object")
+    throw new UserError(`${file}: expected a mapping with cloud, region, profile, endpoint, sim.`);
   return { config: config ?? {}, dir };
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-export async function openCloud(values: Values, paths: string[], cwd: string, logger: Logger): Promise<CloudTarget> {
+export async function openCloud(
+  values: Values,
+  paths: string[],
+  cwd: string,
+  logger: Logger,
+): Promise<CloudTarget> {
   const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."));
   const kind = (values.cloud as string | undefined) ?? config.cloud ?? "sim";
   if (kind !== "sim" && kind !== "aws") throw new UserError(`--cloud must be sim or aws, not "${kind}".`);
@@ -76,7 +82,11 @@ export async function openCloud(values: Values, paths: string[], cwd: string, lo
     const profile = (values.profile as string | undefined) ?? config.profile;
     const region = (values.region as string | undefined) ?? config.region;
     if (region) process.env.AWS_REGION ??= region;
-    const adapter = createAwsCloud({ ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}), logger });
+    const adapter = createAwsCloud({
+      ...(endpoint ? { endpoint } : {}),
+      ...(profile ? { profile } : {}),
+      logger,
+    });
     const clock = systemClock;
     return {
       cloud: rateLimitedCloud(adapter, new RegionRateLimiter(clock)),
@@ -90,7 +100,8 @@ export async function openCloud(values: Values, paths: string[], cwd: string, lo
 
   const speedText = (values["sim-speed"] as string | undefined) ?? String(config.sim?.speed ?? 60);
   const speed = Number(speedText);
-  if (!Number.isFinite(speed) || speed <= 0) throw new UserError(`--sim-speed must be a positive number, not "${speedText}".`);
+  if (!Number.isFinite(speed) || speed <= 0)
+    throw new UserError(`--sim-speed must be a positive number, not "${speedText}".`);
   let faults: Faults = {};
   try {
     for (const flag of (values.fault as string[] | undefined) ?? []) faults = parseFaultFlag(flag, faults);
@@ -109,9 +120,19 @@ export async function openCloud(values: Values, paths: string[], cwd: string, lo
       close: async () => adapter.close(),
     };
   }
-  const statePath = resolve(cwd, (values["sim-state"] as string | undefined) ?? config.sim?.state ?? join(dir, ".leaven", "sim-state.json"));
+  const statePath = resolve(
+    cwd,
+    (values["sim-state"] as string | undefined) ??
+      config.sim?.state ??
+      join(dir, ".leaven", "sim-state.json"),
+  );
   const simulator = await startSimulator({ statePath, speed, faults });
-  const adapter = createAwsCloud({ endpoint: simulator.endpoint, credentials: simCredentials, clock: simulator.clock, logger });
+  const adapter = createAwsCloud({
+    endpoint: simulator.endpoint,
+    credentials: simCredentials,
+    clock: simulator.clock,
+    logger,
+  });
   return {
     cloud: rateLimitedCloud(adapter, new RegionRateLimiter(simulator.clock)),
     adapter,

@@ -19,7 +19,10 @@ export interface Command {
   help: string;
   options: OptionsConfig;
   /** Returns the process exit code. */
-  run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }, io: CliIo): Promise<number>;
+  run(
+    args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] },
+    io: CliIo,
+  ): Promise<number>;
 }
 
 /** An error the user caused (bad flag, missing file): printed without a stack trace, exit 1. */

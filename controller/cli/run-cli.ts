@@ -36,7 +36,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.stderr.write(`leaven: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(", ")}.\n`);
+    io.stderr.write(
+      `leaven: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(", ")}.\n`,
+    );
     return 1;
   }
   try {

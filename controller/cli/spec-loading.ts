@@ -7,7 +7,11 @@ import { formatDiagnostic, type ValidationResult } from "../validation/result.ts
 import type { CliIo } from "./command.ts";
 
 /** Loads and validates the specs, printing diagnostics; invalid specs are reported and left out. */
-export async function loadForReconcile(paths: string[], io: CliIo, logger: Logger): Promise<ValidationResult> {
+export async function loadForReconcile(
+  paths: string[],
+  io: CliIo,
+  logger: Logger,
+): Promise<ValidationResult> {
   const result = await loadSpecs(paths.length > 0 ? paths : ["."], { cwd: io.cwd });
   for (const diagnostic of result.diagnostics) {
     if (diagnostic.severity === "note") continue;
@@ -22,7 +26,10 @@ export function specsCommit(paths: string[], cwd: string): string | undefined {
   const first = resolve(cwd, paths[0] ?? ".");
   const dir = existsSync(first) && statSync(first).isDirectory() ? first : dirname(first);
   try {
-    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: dir, stdio: ["ignore", "pipe", "ignore"] })
+    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "ignore"],
+    })
       .toString()
       .trim();
   } catch {

@@ -1,6 +1,6 @@
 import type { Clock } from "./clock.ts";
 import type { CloudPort } from "./port.ts";
-import { type ActionClass, type BucketSize, EC2_BUCKETS, actionClassOf } from "./rate-limits.ts";
+import { type ActionClass, actionClassOf, type BucketSize, EC2_BUCKETS } from "./rate-limits.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** The EC2 action each port method sends first (paginated walks draw one token per page in the adapter). */

@@ -152,7 +152,11 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
  * Runs a plan's actions: bounded concurrency per region (the rate-limited cloud paces the calls), and one
  * failing action never stops the others. Returns one result per job, in completion order.
  */
-export async function execute(cloud: CloudPort, actions: readonly Action[], options: ExecuteOptions = {}): Promise<ActionResult[]> {
+export async function execute(
+  cloud: CloudPort,
+  actions: readonly Action[],
+  options: ExecuteOptions = {},
+): Promise<ActionResult[]> {
   const concurrency = options.concurrencyPerRegion ?? 32;
   const byRegion = new Map<string, Job[]>();
   for (const job of toJobs(actions)) {
@@ -176,7 +180,12 @@ export async function execute(cloud: CloudPort, actions: readonly Action[], opti
             record({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
           } catch (error) {
             const retryable = error instanceof CloudError ? error.retryable : true;
-            record({ actions: job.actions, ok: false, error: error instanceof Error ? error.message : String(error), retryable });
+            record({
+              actions: job.actions,
+              ok: false,
+              error: error instanceof Error ? error.message : String(error),
+              retryable,
+            });
           }
         }
       };

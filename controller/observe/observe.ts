@@ -29,7 +29,9 @@ export function regionsOf(specs: readonly ValidSpec[]): string[] {
 /** Home regions of the specs that bake (base and app). */
 export function homeRegionsOf(specs: readonly ValidSpec[]): string[] {
   return [
-    ...new Set(specs.filter((s) => s.document.spec.layer !== "foundation").map((s) => s.document.spec.regions[0])),
+    ...new Set(
+      specs.filter((s) => s.document.spec.layer !== "foundation").map((s) => s.document.spec.regions[0]),
+    ),
   ].sort();
 }
 
@@ -73,7 +75,11 @@ export async function observeImages(
   };
   const walks = regions.map(async (region) => {
     try {
-      const images = await cloud.describeImages(region, { owners: ["self"], filters: ownerFilter, includeDeprecated: true });
+      const images = await cloud.describeImages(region, {
+        owners: ["self"],
+        filters: ownerFilter,
+        includeDeprecated: true,
+      });
       return images.filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE);
     } catch (error) {
       inventory.regionErrors.set(region, errorMessage(error));
@@ -119,7 +125,11 @@ const bakeFilters: Filter[] = [
  * Phase two: bake instances in the given regions, and the console of every stopped bake instance whose
  * outcome is not yet recorded in its tags. Mutates and returns the inventory.
  */
-export async function observeBakes(cloud: CloudPort, inventory: Inventory, regions: readonly string[]): Promise<Inventory> {
+export async function observeBakes(
+  cloud: CloudPort,
+  inventory: Inventory,
+  regions: readonly string[],
+): Promise<Inventory> {
   await Promise.all(
     regions.map(async (region) => {
       try {
@@ -131,7 +141,10 @@ export async function observeBakes(cloud: CloudPort, inventory: Inventory, regio
             .filter((i) => i.state === "stopped" && !i.tags[Tag.bakeResult])
             .map(async (instance) => {
               const output = await cloud.getConsoleOutput(region, instance.instanceId);
-              inventory.consoles.set(instance.instanceId, parseBakeMarker(output, instance.tags[Tag.build] ?? ""));
+              inventory.consoles.set(
+                instance.instanceId,
+                parseBakeMarker(output, instance.tags[Tag.build] ?? ""),
+              );
             }),
         );
         inventory.instanceRegions.push(region);

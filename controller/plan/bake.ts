@@ -31,7 +31,9 @@ export interface BakeContext {
   commit?: string;
 }
 
-export function buildTags(ctx: Pick<BakeContext, "doc" | "build" | "recipe" | "homeRegion" | "parent" | "commit">): Tags {
+export function buildTags(
+  ctx: Pick<BakeContext, "doc" | "build" | "recipe" | "homeRegion" | "parent" | "commit">,
+): Tags {
   const tags: Tags = {
     [Tag.managedBy]: "leaven",
     [Tag.spec]: ctx.doc.metadata.name,
@@ -72,7 +74,11 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
     const image = ctx.homeImage;
     if (image.state === "available") {
       // The image is safe: the bake instance has served its purpose.
-      if (live.length === 0 && image.tags[Tag.bakeInstance] && ctx.inventory.instanceRegions.includes(region)) {
+      if (
+        live.length === 0 &&
+        image.tags[Tag.bakeInstance] &&
+        ctx.inventory.instanceRegions.includes(region)
+      ) {
         actions.push({
           kind: "remove-tags",
           spec,
@@ -96,7 +102,8 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
       }
       return { step: "done", image };
     }
-    if (image.state === "pending") return { step: "in-progress", message: `image ${image.imageId} is pending` };
+    if (image.state === "pending")
+      return { step: "in-progress", message: `image ${image.imageId} is pending` };
     const why = `image ${image.imageId} is ${image.state}${image.stateReason ? `: ${image.stateReason}` : ""}`;
     if (ctx.retry) {
       actions.push({
@@ -147,9 +154,13 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
 
   if (instance) return advanceInstance(ctx, instance, actions);
 
-  const lostInstance = ctx.instances.find((i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success");
+  const lostInstance = ctx.instances.find(
+    (i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success",
+  );
   if (failures.length > 0 || lostInstance) {
-    const reason = failures.at(-1) ?? `bake instance ${lostInstance!.instanceId} was terminated before its image was created`;
+    const reason =
+      failures.at(-1) ??
+      `bake instance ${lostInstance!.instanceId} was terminated before its image was created`;
     if (!ctx.retry) return { step: "failed", message: reason };
     actions.push(launchAction(ctx, `retry requested after: ${reason}`, `retry-${ctx.now}`));
     return { step: "in-progress", message: "retrying the bake" };
@@ -185,9 +196,13 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
       });
       return { step: "failed", message: reason };
     }
-    return { step: "in-progress", message: `baking on ${instance.instanceId} (${minutes(elapsed)} of ${minutes(timeoutMs)})` };
+    return {
+      step: "in-progress",
+      message: `baking on ${instance.instanceId} (${minutes(elapsed)} of ${minutes(timeoutMs)})`,
+    };
   }
-  if (instance.state === "stopping") return { step: "in-progress", message: `bake instance ${instance.instanceId} is stopping` };
+  if (instance.state === "stopping")
+    return { step: "in-progress", message: `bake instance ${instance.instanceId} is stopping` };
 
   // stopped: the console says how the bake ended.
   const outcome = ctx.inventory.consoles.get(instance.instanceId);

@@ -1,4 +1,4 @@
-import { CHANNEL_TAG_PREFIX, channelTag, channelsFromTags, Tag } from "../api/tags.ts";
+import { CHANNEL_TAG_PREFIX, channelsFromTags, channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, Tags } from "../cloud/port.ts";
 import type { Action } from "./actions.ts";
@@ -6,7 +6,10 @@ import type { ResolvedChannel } from "./foundation.ts";
 import type { ObservedBuild } from "./index-inventory.ts";
 import { canonicalJson, copyToken, imageNameFor, sha256 } from "./recipe.ts";
 
-export type CopyState = { step: "done" } | { step: "in-progress"; message: string } | { step: "failed"; message: string };
+export type CopyState =
+  | { step: "done" }
+  | { step: "in-progress"; message: string }
+  | { step: "failed"; message: string };
 
 /** Tags a copy carries besides the source's: where its home image is. */
 function copyTags(home: CloudImage, homeRegion: string): Tags {
@@ -22,10 +25,16 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
 }
 
 /** Copies an available home image to every other region of the spec, one CopyImage per missing region. */
-export function planCopies(doc: ImageSpec, build: ObservedBuild, homeRegion: string, actions: Action[]): CopyState {
+export function planCopies(
+  doc: ImageSpec,
+  build: ObservedBuild,
+  homeRegion: string,
+  actions: Action[],
+): CopyState {
   const spec = doc.metadata.name;
   const home = build.images.get(homeRegion);
-  if (!home || home.state !== "available") return { step: "in-progress", message: "home image not available yet" };
+  if (!home || home.state !== "available")
+    return { step: "in-progress", message: "home image not available yet" };
   const pending: string[] = [];
   const failed: string[] = [];
   for (const region of doc.spec.regions.slice(1)) {
@@ -50,7 +59,9 @@ export function planCopies(doc: ImageSpec, build: ObservedBuild, homeRegion: str
     } else if (copy.state === "pending") {
       pending.push(region);
     } else if (copy.state !== "available") {
-      failed.push(`${region} (${copy.imageId} is ${copy.state}${copy.stateReason ? `: ${copy.stateReason}` : ""})`);
+      failed.push(
+        `${region} (${copy.imageId} is ${copy.state}${copy.stateReason ? `: ${copy.stateReason}` : ""})`,
+      );
     }
   }
   if (failed.length > 0) return { step: "failed", message: `copy failed in ${failed.join(", ")}` };
@@ -85,7 +96,10 @@ export function planChannelTags(
 ): number {
   const spec = doc.metadata.name;
   const toSet = new Map<string, { image: CloudImage; build: string; tags: Tags; channels: string[] }>();
-  const toRemove = new Map<string, { image: CloudImage; build: string; keys: string[]; channels: string[] }>();
+  const toRemove = new Map<
+    string,
+    { image: CloudImage; build: string; keys: string[]; channels: string[] }
+  >();
   const regions = new Set(doc.spec.regions);
   for (const build of builds.values()) {
     for (const [region, image] of build.images) {
@@ -139,14 +153,23 @@ export function shareHash(doc: ImageSpec): string | undefined {
     organizationArns: [...(share.organizationArns ?? [])].sort(),
     organizationalUnitArns: [...(share.organizationalUnitArns ?? [])].sort(),
   };
-  if (permissions.accounts.length + permissions.organizationArns.length + permissions.organizationalUnitArns.length === 0) {
+  if (
+    permissions.accounts.length +
+      permissions.organizationArns.length +
+      permissions.organizationalUnitArns.length ===
+    0
+  ) {
     return undefined;
   }
   return sha256(canonicalJson(permissions)).slice(0, 12);
 }
 
 /** Grants launch permission on every available image of the spec whose leaven.dev/shared tag is stale. */
-export function planSharing(doc: ImageSpec, builds: ReadonlyMap<string, ObservedBuild>, actions: Action[]): number {
+export function planSharing(
+  doc: ImageSpec,
+  builds: ReadonlyMap<string, ObservedBuild>,
+  actions: Action[],
+): number {
   const hash = shareHash(doc);
   const share = doc.spec.share;
   if (!hash || !share) return 0;
@@ -163,7 +186,9 @@ export function planSharing(doc: ImageSpec, builds: ReadonlyMap<string, Observed
         permissions: {
           ...(share.accounts?.length ? { accounts: share.accounts } : {}),
           ...(share.organizationArns?.length ? { organizationArns: share.organizationArns } : {}),
-          ...(share.organizationalUnitArns?.length ? { organizationalUnitArns: share.organizationalUnitArns } : {}),
+          ...(share.organizationalUnitArns?.length
+            ? { organizationalUnitArns: share.organizationalUnitArns }
+            : {}),
         },
         shareHash: hash,
         reason: `share settings of ${doc.metadata.name} are not applied to ${image.imageId}`,

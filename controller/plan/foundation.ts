@@ -1,7 +1,7 @@
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage } from "../cloud/port.ts";
-import type { ChannelStatus } from "./status.ts";
 import { type Candidate, selectCandidate } from "./select.ts";
+import type { ChannelStatus } from "./status.ts";
 
 /** A resolved channel: the build it points at and that build's available image per region. */
 export interface ResolvedChannel {
@@ -23,14 +23,19 @@ export interface FoundationResult {
  * A foundation's "builds" are the vendor's AMIs, identified across regions by name (vendors publish the
  * same name in every region). A name is a candidate when it is available in every region of the spec.
  */
-export function resolveFoundation(doc: ImageSpec, vendor: readonly CloudImage[], now: number): FoundationResult {
+export function resolveFoundation(
+  doc: ImageSpec,
+  vendor: readonly CloudImage[],
+  now: number,
+): FoundationResult {
   const spec = doc.spec;
   const includeDeprecated = spec.source?.includeDeprecated === true;
   const byName = new Map<string, Map<string, CloudImage>>();
   for (const image of vendor) {
     if (image.state !== "available") continue;
     if (!includeDeprecated && image.deprecationTime && Date.parse(image.deprecationTime) <= now) continue;
-    if (spec.source?.architecture && image.architecture && image.architecture !== spec.source.architecture) continue;
+    if (spec.source?.architecture && image.architecture && image.architecture !== spec.source.architecture)
+      continue;
     let regions = byName.get(image.name);
     if (!regions) {
       regions = new Map();
@@ -84,7 +89,10 @@ function pickByImageId(
     const images = imagesByName.get(candidate.id);
     if (images && [...images.values()].includes(imageId)) return { ok: true, candidate };
   }
-  return { ok: false, message: `image ${imageId} does not match the source or is not available in every region` };
+  return {
+    ok: false,
+    message: `image ${imageId} does not match the source or is not available in every region`,
+  };
 }
 
 export function describeSource(doc: ImageSpec): string {

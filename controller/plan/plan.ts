@@ -1,9 +1,10 @@
 import { channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
+import { UserDataError } from "../execute/user-data.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
-import { planBake } from "./bake.ts";
+import { type BakeState, planBake } from "./bake.ts";
 import { isReady, planChannelTags, planCopies, planSharing, resolvedImages } from "./distribute.ts";
 import { type ChannelResolution, type ResolvedChannel, resolveFoundation } from "./foundation.ts";
 import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
@@ -109,7 +110,8 @@ function planLayer(
   const name = doc.metadata.name;
   const spec = doc.spec;
   const home = spec.regions[0];
-  const builds: ReadonlyMap<string, ObservedBuild> = index.builds.get(name) ?? new Map<string, ObservedBuild>();
+  const builds: ReadonlyMap<string, ObservedBuild> =
+    index.builds.get(name) ?? new Map<string, ObservedBuild>();
   const parentRef = spec.parent!;
   const parentChannel = outcomes.get(parentRef.spec)?.channels.get(parentRef.channel);
   const problems: { phase: Phase; message: string }[] = [];
@@ -134,34 +136,44 @@ function planLayer(
       desiredBuild = buildIdFor(name, spec.version ?? "0.0.0", recipe, parentBuild);
       const observed = builds.get(desiredBuild);
       const homeImage = observed?.images.get(home);
-      if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance]) bakeRegions.add(home);
+      if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance])
+        bakeRegions.add(home);
       const rootDeviceName = index.imagesById.get(parentImageId)?.rootDeviceName;
-      const bake = spec.suspend
-        ? undefined
-        : planBake(
-            {
-              doc,
-              build: desiredBuild,
-              recipe,
-              homeRegion: home,
-              parent: {
-                spec: parentRef.spec,
-                channel: parentRef.channel,
-                build: parentBuild,
-                imageId: parentImageId,
-                ...(rootDeviceName ? { rootDeviceName } : {}),
+      let bake: BakeState | undefined;
+      try {
+        bake = spec.suspend
+          ? undefined
+          : planBake(
+              {
+                doc,
+                build: desiredBuild,
+                recipe,
+                homeRegion: home,
+                parent: {
+                  spec: parentRef.spec,
+                  channel: parentRef.channel,
+                  build: parentBuild,
+                  imageId: parentImageId,
+                  ...(rootDeviceName ? { rootDeviceName } : {}),
+                },
+                ...(homeImage ? { homeImage } : {}),
+                instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
+                inventory: input.inventory,
+                now: input.now,
+                retry: input.retry?.has(name) === true,
+                ...(input.commit ? { commit: input.commit } : {}),
               },
-              ...(homeImage ? { homeImage } : {}),
-              instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
-              inventory: input.inventory,
-              now: input.now,
-              retry: input.retry?.has(name) === true,
-              ...(input.commit ? { commit: input.commit } : {}),
-            },
-            actions,
-          );
-      if (bake?.step === "in-progress") problems.push({ phase: "Baking", message: `${desiredBuild}: ${bake.message}` });
-      if (bake?.step === "failed") problems.push({ phase: "Failed", message: `build ${desiredBuild} failed: ${bake.message}` });
+              actions,
+            );
+      } catch (error) {
+        // A recipe that cannot be rendered (e.g. user data over EC2's 16 KB) waits for the user to fix it.
+        if (!(error instanceof UserDataError)) throw error;
+        problems.push({ phase: "Stalled", message: error.message });
+      }
+      if (bake?.step === "in-progress")
+        problems.push({ phase: "Baking", message: `${desiredBuild}: ${bake.message}` });
+      if (bake?.step === "failed")
+        problems.push({ phase: "Failed", message: `build ${desiredBuild} failed: ${bake.message}` });
       if (bake?.step === "blind") problems.push({ phase: "Baking", message: bake.message });
     }
   }
@@ -228,8 +240,10 @@ function planLayer(
       const build = builds.get(buildId);
       if (!build || build.images.get(home)?.state !== "available") continue;
       const copies = planCopies(doc, build, home, actions);
-      if (copies.step === "in-progress" && buildId === desiredBuild) problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
-      if (copies.step === "failed") problems.push({ phase: "Failed", message: `build ${buildId}: ${copies.message}` });
+      if (copies.step === "in-progress" && buildId === desiredBuild)
+        problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
+      if (copies.step === "failed")
+        problems.push({ phase: "Failed", message: `build ${buildId}: ${copies.message}` });
     }
   }
 
@@ -254,10 +268,16 @@ function planLayer(
       phase,
       message,
       ...(desiredBuild ? { desiredBuild } : {}),
-      parent: { spec: parentRef.spec, channel: parentRef.channel, ...(parentBuild ? { build: parentBuild } : {}) },
+      parent: {
+        spec: parentRef.spec,
+        channel: parentRef.channel,
+        ...(parentBuild ? { build: parentBuild } : {}),
+      },
       channels: channelStatus,
       builds: [...builds.values()]
-        .sort((a, b) => (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? ""))
+        .sort((a, b) =>
+          (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? ""),
+        )
         .map((b) => b.build),
     },
     channels,

@@ -26,28 +26,47 @@ function newestFirst(a: Candidate, b: Candidate): number {
  * `latest`: the newest; `build`/`image`: exactly that one; `version`: the highest version in range
  * (newest build of it); `minAge` keeps only candidates at least that old.
  */
-export function selectCandidate(selector: ChannelSelector, candidates: readonly Candidate[], now: number): Selection {
+export function selectCandidate(
+  selector: ChannelSelector,
+  candidates: readonly Candidate[],
+  now: number,
+): Selection {
   const minAgeMs = selector.minAge ? parseDuration(selector.minAge) : 0;
   const oldEnough = minAgeMs > 0 ? candidates.filter((c) => c.createdAt <= now - minAgeMs) : [...candidates];
-  const soaking = minAgeMs > 0 && oldEnough.length < candidates.length ? `; ${candidates.length - oldEnough.length} younger than minAge ${selector.minAge}` : "";
+  const soaking =
+    minAgeMs > 0 && oldEnough.length < candidates.length
+      ? `; ${candidates.length - oldEnough.length} younger than minAge ${selector.minAge}`
+      : "";
 
   if (selector.build !== undefined) {
     const found = candidates.find((c) => c.id === selector.build);
-    return found ? { ok: true, candidate: found } : { ok: false, message: `build ${selector.build} is not ready (not baked, still copying, or failed)` };
+    return found
+      ? { ok: true, candidate: found }
+      : { ok: false, message: `build ${selector.build} is not ready (not baked, still copying, or failed)` };
   }
   if (selector.image !== undefined) {
     const found = candidates.find((c) => c.imageId === selector.image || c.id === selector.image);
-    return found ? { ok: true, candidate: found } : { ok: false, message: `image ${selector.image} does not match the source or is not available in every region` };
+    return found
+      ? { ok: true, candidate: found }
+      : {
+          ok: false,
+          message: `image ${selector.image} does not match the source or is not available in every region`,
+        };
   }
   if (selector.version !== undefined) {
     const range = selector.version;
     const inRange = oldEnough.filter((c) => c.version !== undefined && semver.satisfies(c.version, range));
-    if (inRange.length === 0) return { ok: false, message: `no ready build has a version in ${range}${soaking}` };
+    if (inRange.length === 0)
+      return { ok: false, message: `no ready build has a version in ${range}${soaking}` };
     inRange.sort((a, b) => semver.rcompare(a.version!, b.version!) || newestFirst(a, b));
     return { ok: true, candidate: inRange[0]! };
   }
   if (selector.latest) {
-    if (oldEnough.length === 0) return { ok: false, message: candidates.length === 0 ? "no ready build yet" : `no candidate is old enough${soaking}` };
+    if (oldEnough.length === 0)
+      return {
+        ok: false,
+        message: candidates.length === 0 ? "no ready build yet" : `no candidate is old enough${soaking}`,
+      };
     oldEnough.sort(newestFirst);
     return { ok: true, candidate: oldEnough[0]! };
   }

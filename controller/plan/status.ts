@@ -1,5 +1,14 @@
 /** What the planner reports per spec; the status stage renders it to stdout, a file or a custom resource. */
-export type Phase = "Ready" | "Baking" | "Copying" | "Promoting" | "Waiting" | "Stalled" | "Failed" | "Suspended" | "Blocked";
+export type Phase =
+  | "Ready"
+  | "Baking"
+  | "Copying"
+  | "Promoting"
+  | "Waiting"
+  | "Stalled"
+  | "Failed"
+  | "Suspended"
+  | "Blocked";
 
 export interface ChannelStatus {
   /** Build the selector resolves to (for a foundation: the vendor image name). */

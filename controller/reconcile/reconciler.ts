@@ -2,8 +2,8 @@ import type { Clock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
-import { homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import type { Inventory } from "../observe/inventory.ts";
+import { homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { type Plan, plan } from "../plan/plan.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
@@ -108,20 +108,24 @@ export class Reconciler {
     const inventory = await this.observe(validation, startedAt, sweepDue);
     if (sweepDue) this.lastSweep = startedAt;
     const planned = this.makePlan(validation, inventory, startedAt);
-    for (const [region, error] of inventory.regionErrors) logger.warn("region not observed", { region, error });
+    for (const [region, error] of inventory.regionErrors)
+      logger.warn("region not observed", { region, error });
 
     const executed: Action[] = [];
     const givenUp = new Map<string, Failure>();
     for (const action of planned.actions) {
       const failure = this.failures.get(actionKey(action));
-      if (failure && (!failure.retryable || failure.count >= MAX_RETRYABLE_FAILURES)) givenUp.set(action.spec, failure);
+      if (failure && (!failure.retryable || failure.count >= MAX_RETRYABLE_FAILURES))
+        givenUp.set(action.spec, failure);
       else executed.push(action);
     }
     for (const action of executed) {
       if (action.kind === "launch-bake") this.retry.delete(action.spec);
     }
     const results = await execute(this.options.cloud, executed, {
-      ...(this.options.concurrencyPerRegion ? { concurrencyPerRegion: this.options.concurrencyPerRegion } : {}),
+      ...(this.options.concurrencyPerRegion
+        ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
+        : {}),
       onResult: (result) => {
         for (const action of result.actions) {
           const key = actionKey(action);
@@ -139,7 +143,10 @@ export class Reconciler {
               retryable: result.retryable !== false,
               count: (previous?.count ?? 0) + 1,
             });
-            logger.error(`${action.kind} ${action.spec} failed`, { region: action.region, error: result.error });
+            logger.error(`${action.kind} ${action.spec} failed`, {
+              region: action.region,
+              error: result.error,
+            });
           }
         }
         this.options.onActionResult?.(result);
@@ -155,7 +162,15 @@ export class Reconciler {
         message: `${failure.error}${failure.retryable ? " (retried; still failing)" : ""} — fix the cause and run apply again; ${status.message}`,
       };
     });
-    const result: PassResult = { number: ++this.passes, startedAt, plan: planned, statuses, results, inventory, executed };
+    const result: PassResult = {
+      number: ++this.passes,
+      startedAt,
+      plan: planned,
+      statuses,
+      results,
+      inventory,
+      executed,
+    };
     this.options.onPass?.(result);
     return result;
   }
@@ -163,7 +178,8 @@ export class Reconciler {
   private lastFailureOf(spec: string, results: readonly ActionResult[]): Failure | undefined {
     for (const result of results) {
       if (result.ok || result.retryable !== false) continue;
-      if (result.actions.some((a) => a.spec === spec)) return { error: result.error ?? "", retryable: false, count: 1 };
+      if (result.actions.some((a) => a.spec === spec))
+        return { error: result.error ?? "", retryable: false, count: 1 };
     }
     return undefined;
   }

@@ -13,7 +13,15 @@ export function renderChannelTable(statuses: readonly SpecStatus[]): string {
     for (const [channel, info] of channels) {
       const regions = Object.entries(info.images);
       if (regions.length === 0) {
-        rows.push([status.name, status.layer, channel, info.build ?? "-", "-", "-", info.message ?? status.phase]);
+        rows.push([
+          status.name,
+          status.layer,
+          channel,
+          info.build ?? "-",
+          "-",
+          "-",
+          info.message ?? status.phase,
+        ]);
         continue;
       }
       for (const [region, image] of regions) {

@@ -9,7 +9,17 @@ export function progressCounts(pass: PassResult): Record<string, number> {
 
 export function progressLine(pass: PassResult, simSeconds?: number): string {
   const counts = progressCounts(pass);
-  const order = ["Ready", "Baking", "Copying", "Promoting", "Waiting", "Failed", "Stalled", "Blocked", "Suspended"];
+  const order = [
+    "Ready",
+    "Baking",
+    "Copying",
+    "Promoting",
+    "Waiting",
+    "Failed",
+    "Stalled",
+    "Blocked",
+    "Suspended",
+  ];
   const parts = order.filter((p) => counts[p]).map((p) => `${p.toLowerCase()} ${counts[p]}`);
   const time = simSeconds !== undefined ? ` t+${formatElapsed(simSeconds)}` : "";
   return `pass ${pass.number}${time}: ${parts.join(", ")}; ${pass.executed.length} action(s) run`;

@@ -79,7 +79,8 @@ export function renderPlan(plan: Plan): string {
   const notReady = plan.statuses.filter((s) => s.phase !== "Ready");
   if (notReady.length > 0) {
     lines.push("", "Specs not ready:");
-    for (const status of notReady) lines.push(`  ${status.name.padEnd(20)} ${status.phase.padEnd(9)} ${status.message}`);
+    for (const status of notReady)
+      lines.push(`  ${status.name.padEnd(20)} ${status.phase.padEnd(9)} ${status.message}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -11,9 +11,17 @@ const fast = (dir: string) => ["--sim-state", join(dir, "sim.json"), "--sim-spee
 
 /** The final summary line: "Converged after N pass(es) …; R EC2 requests (M mutating, T throttled)." */
 function summary(stdout: string): { outcome: string; requests: number; mutating: number; throttled: number } {
-  const match = /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; (\d+) EC2 requests \((\d+) mutating, (\d+) throttled\)\.$/m.exec(stdout);
+  const match =
+    /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; (\d+) EC2 requests \((\d+) mutating, (\d+) throttled\)\.$/m.exec(
+      stdout,
+    );
   if (!match) throw new Error(`no summary line in:\n${stdout.slice(-3000)}`);
-  return { outcome: match[1]!, requests: Number(match[2]), mutating: Number(match[3]), throttled: Number(match[4]) };
+  return {
+    outcome: match[1]!,
+    requests: Number(match[2]),
+    mutating: Number(match[3]),
+    throttled: Number(match[4]),
+  };
 }
 
 function channelRow(stdout: string, spec: string, channel: string, region: string): string[] | undefined {
@@ -31,10 +39,20 @@ describe("leaven apply on the simulator", () => {
     expect(first.stderr).toContain("faster than AWS's");
     expect(summary(first.stdout).outcome).toBe("Converged");
     expect(first.code).toBe(0);
-    for (const spec of ["ubuntu-base", "al2023-base", "api-server", "ledger", "payments", "web-frontend", "order-worker"]) {
+    for (const spec of [
+      "ubuntu-base",
+      "al2023-base",
+      "api-server",
+      "ledger",
+      "payments",
+      "web-frontend",
+      "order-worker",
+    ]) {
       expect(channelRow(first.stdout, spec, "release", "us-east-1")?.[6], spec).toBe("Ready");
     }
-    expect(channelRow(first.stdout, "payments", "release", "ap-southeast-2")?.[5]).toMatch(/^ami-[0-9a-f]{17}$/);
+    expect(channelRow(first.stdout, "payments", "release", "ap-southeast-2")?.[5]).toMatch(
+      /^ami-[0-9a-f]{17}$/,
+    );
 
     const second = await runCli(["apply", "specs", ...fast(dir)], dir);
     expect(summary(second.stdout)).toMatchObject({ outcome: "Converged", mutating: 0, throttled: 0 });
@@ -56,7 +74,12 @@ describe("leaven apply on the simulator", () => {
     // A new base recipe makes a new candidate; release stays pinned on the old build.
     const basePath = join(dir, "specs/bases/ubuntu-base.yaml");
     const base = readFileSync(basePath, "utf8");
-    writeFileSync(basePath, base.replace("version: 2.3.0", "version: 2.4.0").replace("release: { latest: true }", `release: { build: "${releaseBefore}" }`));
+    writeFileSync(
+      basePath,
+      base
+        .replace("version: 2.3.0", "version: 2.4.0")
+        .replace("release: { latest: true }", `release: { build: "${releaseBefore}" }`),
+    );
     const candidate = await runCli(["apply", "specs", ...fast(dir)], dir);
     expect(candidate.code).toBe(0);
     const newBase = channelRow(candidate.stdout, "ubuntu-base", "candidate", "us-east-1")![3]!;
@@ -64,16 +87,28 @@ describe("leaven apply on the simulator", () => {
     expect(channelRow(candidate.stdout, "ubuntu-base", "release", "us-east-1")![3]).toBe(releaseBefore);
 
     // Promotion is a one-line edit.
-    writeFileSync(basePath, readFileSync(basePath, "utf8").replace(`release: { build: "${releaseBefore}" }`, `release: { build: "${newBase}" }`));
+    writeFileSync(
+      basePath,
+      readFileSync(basePath, "utf8").replace(
+        `release: { build: "${releaseBefore}" }`,
+        `release: { build: "${newBase}" }`,
+      ),
+    );
     const plan = await runCli(["plan", "specs", "--output", "json", ...fast(dir)], dir);
     const planned = JSON.parse(plan.stdout) as { actions: { kind: string; spec: string }[] };
-    expect(planned.actions.filter((a) => a.kind === "launch-bake").map((a) => a.spec).sort()).toEqual(["order-worker", "web-frontend"]);
+    expect(
+      planned.actions
+        .filter((a) => a.kind === "launch-bake")
+        .map((a) => a.spec)
+        .sort(),
+    ).toEqual(["order-worker", "web-frontend"]);
 
     const promoted = await runCli(["apply", "specs", ...fast(dir)], dir);
     expect(promoted.code).toBe(0);
     expect(channelRow(promoted.stdout, "ubuntu-base", "release", "us-east-1")![3]).toBe(newBase);
     const world = await readWorld(join(dir, "sim.json"), REGIONS);
-    const parentsOf = (spec: string) => new Set(world.images.filter((i) => i.spec === spec).map((i) => i.tags[Tag.parentBuild]));
+    const parentsOf = (spec: string) =>
+      new Set(world.images.filter((i) => i.spec === spec).map((i) => i.tags[Tag.parentBuild]));
     expect(parentsOf("web-frontend")).toEqual(new Set([releaseBefore, newBase]));
     expect(parentsOf("order-worker")).toEqual(new Set([releaseBefore, newBase]));
     // api-server bakes on the candidate: it followed the candidate, once per base build.
@@ -87,7 +122,9 @@ describe("leaven apply on the simulator", () => {
     const run = await runCli(["apply", "specs", ...fast(dir), "--fault", "bake-fail=ledger"], dir);
     expect(run.code).toBe(1);
     expect(summary(run.stdout).outcome).toBe("Stalled");
-    expect(run.stdout).toMatch(/^ledger: Failed — build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: provision script exited with status 1/m);
+    expect(run.stdout).toMatch(
+      /^ledger: Failed — build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: provision script exited with status 1/m,
+    );
     for (const spec of ["payments", "api-server", "web-frontend", "order-worker"]) {
       expect(channelRow(run.stdout, spec, "release", "us-east-1")?.[6], spec).toBe("Ready");
     }
@@ -104,7 +141,10 @@ describe("leaven apply on the simulator", () => {
 
   it("converges through injected 5xx errors and throttling", async () => {
     const dir = scratchEstate();
-    const run = await runCli(["apply", "specs", ...fast(dir), "--fault", "5xx=0.1", "--fault", "throttle=0.05"], dir);
+    const run = await runCli(
+      ["apply", "specs", ...fast(dir), "--fault", "5xx=0.1", "--fault", "throttle=0.05"],
+      dir,
+    );
     expect(summary(run.stdout).outcome).toBe("Converged");
     expect(run.code).toBe(0);
     const world = await readWorld(join(dir, "sim.json"), REGIONS);
@@ -143,7 +183,8 @@ describe("leaven apply on the simulator", () => {
     expect(duplicateImages(world.images)).toEqual([]);
     expect(world.instances.filter((i) => i.state !== "terminated")).toEqual([]);
     const perBuild = new Map<string, number>();
-    for (const instance of world.instances) perBuild.set(instance.build, (perBuild.get(instance.build) ?? 0) + 1);
+    for (const instance of world.instances)
+      perBuild.set(instance.build, (perBuild.get(instance.build) ?? 0) + 1);
     expect([...perBuild.values()].every((n) => n === 1)).toBe(true);
   });
 });

@@ -81,8 +81,8 @@ describe("leaven validate", () => {
     });
   });
 
-  it("defaults to the current directory", async () => {
-    expect(await run(["validate"], `${root}test/fixtures/valid`)).toEqual({
+  it("reads the files it is given, relative to the working directory", async () => {
+    expect(await run(["validate", "estate.yaml"], `${root}test/fixtures/valid`)).toEqual({
       code: 0,
       stdout: "ok: 3 specs valid (1 file, 3 documents)\n",
       stderr: "",

@@ -80,7 +80,13 @@ export function bakeInstance(
     imageId: "ami-parent",
     state,
     launchTime: new Date(options.launchedAt ?? T0).toISOString(),
-    tags: { [Tag.managedBy]: "leaven", [Tag.spec]: specName, [Tag.build]: build, [Tag.role]: "bake", ...options.tags },
+    tags: {
+      [Tag.managedBy]: "leaven",
+      [Tag.spec]: specName,
+      [Tag.build]: build,
+      [Tag.role]: "bake",
+      ...options.tags,
+    },
   };
 }
 

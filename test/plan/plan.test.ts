@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { formatBakeMarker } from "../../controller/api/bake-protocol.ts";
+import { formatBakeMarker, parseBakeMarker } from "../../controller/api/bake-protocol.ts";
 import { Tag } from "../../controller/api/tags.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { buildIdFor, launchToken, recipeHash } from "../../controller/plan/recipe.ts";
-import { parseBakeMarker } from "../../controller/api/bake-protocol.ts";
 import { bakeInstance, DAY, inventory, leavenImage, MIN, spec, T0, ubuntu } from "./builders.ts";
 
 const base = spec("base", {
@@ -64,13 +63,18 @@ describe("plan: the bake state machine, one step per observation", () => {
   });
 
   it("terminates a bake that outlives its timeout and fails the build with the reason", () => {
-    const inv = inventory({ instances: [bakeInstance("us-east-1", "base", baseBuild, "running", { id: "i-slow" })] });
+    const inv = inventory({
+      instances: [bakeInstance("us-east-1", "base", baseBuild, "running", { id: "i-slow" })],
+    });
     const p = plan({ specs: [ubuntu, base], inventory: inv, now: T0 + 31 * MIN });
     expect(p.actions).toMatchObject([
       {
         kind: "terminate-instance",
         instanceId: "i-slow",
-        tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "bake timed out after 30m (instance i-slow still running)" },
+        tags: {
+          [Tag.bakeResult]: "failed",
+          [Tag.bakeReason]: "bake timed out after 30m (instance i-slow still running)",
+        },
       },
     ]);
     expect(statusOf(p, "base")).toMatchObject({
@@ -81,8 +85,14 @@ describe("plan: the bake state machine, one step per observation", () => {
 
   it("creates the image when the console carries the success marker", () => {
     const instance = bakeInstance("us-east-1", "base", baseBuild, "stopped", { id: "i-done" });
-    const consoles = new Map([["i-done", parseBakeMarker(formatBakeMarker({ build: baseBuild, result: "success" }), baseBuild)]]);
-    const p = plan({ specs: [ubuntu, base], inventory: inventory({ instances: [instance], consoles }), now: T0 + 10 * MIN });
+    const consoles = new Map([
+      ["i-done", parseBakeMarker(formatBakeMarker({ build: baseBuild, result: "success" }), baseBuild)],
+    ]);
+    const p = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [instance], consoles }),
+      now: T0 + 10 * MIN,
+    });
     expect(p.actions).toMatchObject([
       {
         kind: "create-image",
@@ -97,9 +107,17 @@ describe("plan: the bake state machine, one step per observation", () => {
     const instance = bakeInstance("us-east-1", "base", baseBuild, "stopped", { id: "i-bad" });
     const marker = formatBakeMarker({ build: baseBuild, result: "failure", reason: "step script exited 3" });
     const consoles = new Map([["i-bad", parseBakeMarker(marker, baseBuild)]]);
-    const p = plan({ specs: [ubuntu, base], inventory: inventory({ instances: [instance], consoles }), now: T0 + 10 * MIN });
+    const p = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [instance], consoles }),
+      now: T0 + 10 * MIN,
+    });
     expect(p.actions).toMatchObject([
-      { kind: "terminate-instance", instanceId: "i-bad", tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "bake script failed: step script exited 3" } },
+      {
+        kind: "terminate-instance",
+        instanceId: "i-bad",
+        tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "bake script failed: step script exited 3" },
+      },
     ]);
     expect(statusOf(p, "base").phase).toBe("Failed");
   });
@@ -107,9 +125,17 @@ describe("plan: the bake state machine, one step per observation", () => {
   it("waits for a late console until the timeout, then fails", () => {
     const instance = bakeInstance("us-east-1", "base", baseBuild, "stopped", { id: "i-quiet" });
     const consoles = new Map([["i-quiet", undefined]]);
-    const early = plan({ specs: [ubuntu, base], inventory: inventory({ instances: [instance], consoles }), now: T0 + 10 * MIN });
+    const early = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [instance], consoles }),
+      now: T0 + 10 * MIN,
+    });
     expect(early.actions).toEqual([]);
-    const late = plan({ specs: [ubuntu, base], inventory: inventory({ instances: [instance], consoles }), now: T0 + 40 * MIN });
+    const late = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [instance], consoles }),
+      now: T0 + 40 * MIN,
+    });
     expect(late.actions).toMatchObject([{ kind: "terminate-instance", instanceId: "i-quiet" }]);
     expect(statusOf(late, "base").message).toContain("stopped without a result marker on its console");
   });
@@ -118,11 +144,22 @@ describe("plan: the bake state machine, one step per observation", () => {
     const failed = bakeInstance("us-east-1", "base", baseBuild, "terminated", {
       tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "bake script failed: boom" },
     });
-    const p = plan({ specs: [ubuntu, base], inventory: inventory({ instances: [failed] }), now: T0 + 60 * MIN });
+    const p = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [failed] }),
+      now: T0 + 60 * MIN,
+    });
     expect(p.actions).toEqual([]);
-    expect(statusOf(p, "base").message).toBe(`build ${baseBuild} failed: bake script failed: boom; channel candidate: no ready build yet`);
+    expect(statusOf(p, "base").message).toBe(
+      `build ${baseBuild} failed: bake script failed: boom; channel candidate: no ready build yet`,
+    );
 
-    const retried = plan({ specs: [ubuntu, base], inventory: inventory({ instances: [failed] }), now: T0 + 60 * MIN, retry: new Set(["base"]) });
+    const retried = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [failed] }),
+      now: T0 + 60 * MIN,
+      retry: new Set(["base"]),
+    });
     expect(kinds(retried.actions)).toEqual(["launch-bake base us-east-1"]);
     const launch = retried.actions[0] as Extract<Action, { kind: "launch-bake" }>;
     expect(launch.clientToken).not.toBe(launchToken(baseBuild, "0"));
@@ -130,14 +167,28 @@ describe("plan: the bake state machine, one step per observation", () => {
 
   it("waits while the image is pending, then terminates the instance and copies to the other regions", () => {
     const instance = bakeInstance("us-east-1", "base", baseBuild, "stopped", { id: "i-baked" });
-    const pending = leavenImage("us-east-1", "base", baseBuild, { state: "pending", tags: { [Tag.bakeInstance]: "i-baked" } });
-    const p1 = plan({ specs: [ubuntu, base], inventory: inventory({ images: [pending], instances: [instance] }), now: T0 });
+    const pending = leavenImage("us-east-1", "base", baseBuild, {
+      state: "pending",
+      tags: { [Tag.bakeInstance]: "i-baked" },
+    });
+    const p1 = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ images: [pending], instances: [instance] }),
+      now: T0,
+    });
     expect(p1.actions).toEqual([]);
     expect(statusOf(p1, "base").message).toContain("is pending");
 
     const available = { ...pending, state: "available" as const, imageId: "ami-home" };
-    const p2 = plan({ specs: [ubuntu, base], inventory: inventory({ images: [available], instances: [instance] }), now: T0 });
-    expect(kinds(p2.actions).sort()).toEqual(["copy-image base eu-west-1", "terminate-instance base us-east-1"]);
+    const p2 = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ images: [available], instances: [instance] }),
+      now: T0,
+    });
+    expect(kinds(p2.actions).sort()).toEqual([
+      "copy-image base eu-west-1",
+      "terminate-instance base us-east-1",
+    ]);
     const copy = p2.actions.find((a) => a.kind === "copy-image") as Extract<Action, { kind: "copy-image" }>;
     expect(copy).toMatchObject({ sourceRegion: "us-east-1", sourceImageId: "ami-home" });
     expect(copy.tags[Tag.homeImage]).toBe("ami-home");
@@ -146,32 +197,69 @@ describe("plan: the bake state machine, one step per observation", () => {
   });
 
   it("removes the bake-instance marker once the instance is gone", () => {
-    const image = leavenImage("us-east-1", "base", baseBuild, { id: "ami-home", tags: { [Tag.bakeInstance]: "i-old" } });
-    const gone = bakeInstance("us-east-1", "base", baseBuild, "terminated", { id: "i-old", tags: { [Tag.bakeResult]: "success" } });
-    const p = plan({ specs: [ubuntu, base], inventory: inventory({ images: [image], instances: [gone] }), now: T0 });
-    expect(p.actions).toContainEqual(expect.objectContaining({ kind: "remove-tags", imageId: "ami-home", keys: [Tag.bakeInstance] }));
+    const image = leavenImage("us-east-1", "base", baseBuild, {
+      id: "ami-home",
+      tags: { [Tag.bakeInstance]: "i-old" },
+    });
+    const gone = bakeInstance("us-east-1", "base", baseBuild, "terminated", {
+      id: "i-old",
+      tags: { [Tag.bakeResult]: "success" },
+    });
+    const p = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ images: [image], instances: [gone] }),
+      now: T0,
+    });
+    expect(p.actions).toContainEqual(
+      expect.objectContaining({ kind: "remove-tags", imageId: "ami-home", keys: [Tag.bakeInstance] }),
+    );
   });
 
   it("moves channel tags once the build is available in every region", () => {
     const home = leavenImage("us-east-1", "base", baseBuild, { id: "ami-home" });
     const copy = leavenImage("eu-west-1", "base", baseBuild, { id: "ami-copy" });
     const oldBuild = "2.2.0+0000aaaa";
-    const oldHome = leavenImage("us-east-1", "base", oldBuild, { id: "ami-old", createdAt: T0 - DAY, tags: { "leaven.dev/channel/candidate": "true" } });
-    const p = plan({ specs: [ubuntu, base], inventory: inventory({ images: [home, copy, oldHome] }), now: T0 });
+    const oldHome = leavenImage("us-east-1", "base", oldBuild, {
+      id: "ami-old",
+      createdAt: T0 - DAY,
+      tags: { "leaven.dev/channel/candidate": "true" },
+    });
+    const p = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ images: [home, copy, oldHome] }),
+      now: T0,
+    });
     expect(p.actions).toEqual([
-      expect.objectContaining({ kind: "set-tags", imageId: "ami-home", tags: { "leaven.dev/channel/candidate": "true" } }),
-      expect.objectContaining({ kind: "set-tags", imageId: "ami-copy", tags: { "leaven.dev/channel/candidate": "true" } }),
-      expect.objectContaining({ kind: "remove-tags", imageId: "ami-old", keys: ["leaven.dev/channel/candidate"] }),
+      expect.objectContaining({
+        kind: "set-tags",
+        imageId: "ami-home",
+        tags: { "leaven.dev/channel/candidate": "true" },
+      }),
+      expect.objectContaining({
+        kind: "set-tags",
+        imageId: "ami-copy",
+        tags: { "leaven.dev/channel/candidate": "true" },
+      }),
+      expect.objectContaining({
+        kind: "remove-tags",
+        imageId: "ami-old",
+        keys: ["leaven.dev/channel/candidate"],
+      }),
     ]);
     expect(statusOf(p, "base")).toMatchObject({
       phase: "Promoting",
-      channels: { candidate: { build: baseBuild, images: { "us-east-1": "ami-home", "eu-west-1": "ami-copy" } } },
+      channels: {
+        candidate: { build: baseBuild, images: { "us-east-1": "ami-home", "eu-west-1": "ami-copy" } },
+      },
     });
   });
 
   it("is converged when the tags already match: no actions, Ready", () => {
     const tags = { "leaven.dev/channel/candidate": "true" };
-    const images = [leavenImage("us-east-1", "base", baseBuild, { tags }), leavenImage("eu-west-1", "base", baseBuild, { tags })];
+    const images = [
+      leavenImage("us-east-1", "base", baseBuild, { tags }),
+      leavenImage("eu-west-1", "base", baseBuild, { tags }),
+    ];
     const p = plan({ specs: [ubuntu, base], inventory: inventory({ images }), now: T0 });
     expect(p.actions).toEqual([]);
     expect(statusOf(p, "base").phase).toBe("Ready");
@@ -182,7 +270,10 @@ describe("plan: the bake state machine, one step per observation", () => {
 describe("plan: lineage", () => {
   const ready = (name: string, build: string, channels: string[], createdAt = T0) =>
     ["us-east-1", "eu-west-1"].map((region) =>
-      leavenImage(region, name, build, { createdAt, tags: Object.fromEntries(channels.map((c) => [`leaven.dev/channel/${c}`, "true"])) }),
+      leavenImage(region, name, build, {
+        createdAt,
+        tags: Object.fromEntries(channels.map((c) => [`leaven.dev/channel/${c}`, "true"])),
+      }),
     );
   const promotable = spec("base", {
     ...base.document.spec,
@@ -203,12 +294,17 @@ describe("plan: lineage", () => {
     channels: { release: { latest: true } },
   });
   const world = inventory({
-    images: [...ready("base", "2.2.0+0000aaaa", ["release"], T0 - DAY), ...ready("base", baseBuild, ["candidate"])],
+    images: [
+      ...ready("base", "2.2.0+0000aaaa", ["release"], T0 - DAY),
+      ...ready("base", baseBuild, ["candidate"]),
+    ],
   });
 
   it("bakes each child on its parent channel's build", () => {
     const p = plan({ specs: [ubuntu, promotable, onRelease, onCandidate], inventory: world, now: T0 });
-    const launches = p.actions.filter((a): a is Extract<Action, { kind: "launch-bake" }> => a.kind === "launch-bake");
+    const launches = p.actions.filter(
+      (a): a is Extract<Action, { kind: "launch-bake" }> => a.kind === "launch-bake",
+    );
     expect(launches.map((a) => [a.spec, a.tags[Tag.parentBuild]])).toEqual([
       ["api", "2.2.0+0000aaaa"],
       ["worker", baseBuild],
@@ -225,9 +321,14 @@ describe("plan: lineage", () => {
         leavenImage("us-east-1", "worker", workerBuild, { tags: { "leaven.dev/channel/release": "true" } }),
       ],
     });
-    expect(plan({ specs: [ubuntu, promotable, onRelease, onCandidate], inventory: converged, now: T0 }).actions).toEqual([]);
+    expect(
+      plan({ specs: [ubuntu, promotable, onRelease, onCandidate], inventory: converged, now: T0 }).actions,
+    ).toEqual([]);
 
-    const promoted = spec("base", { ...promotable.document.spec, channels: { candidate: { latest: true }, release: { build: baseBuild } } });
+    const promoted = spec("base", {
+      ...promotable.document.spec,
+      channels: { candidate: { latest: true }, release: { build: baseBuild } },
+    });
     const p = plan({ specs: [ubuntu, promoted, onRelease, onCandidate], inventory: converged, now: T0 });
     expect(kinds(p.actions)).toEqual([
       "set-tags base us-east-1",
@@ -242,7 +343,10 @@ describe("plan: lineage", () => {
 
   it("waits for a parent channel that does not resolve yet", () => {
     const p = plan({ specs: [ubuntu, base, onCandidate], inventory: inventory(), now: T0 });
-    expect(statusOf(p, "worker")).toMatchObject({ phase: "Waiting", message: "waiting for base/candidate: no ready build yet; channel release: no ready build yet" });
+    expect(statusOf(p, "worker")).toMatchObject({
+      phase: "Waiting",
+      message: "waiting for base/candidate: no ready build yet; channel release: no ready build yet",
+    });
   });
 
   it("stalls when the parent has no image in the child's home region", () => {
@@ -250,7 +354,9 @@ describe("plan: lineage", () => {
     const p = plan({ specs: [ubuntu, promotable, far], inventory: world, now: T0 });
     expect(statusOf(p, "far")).toMatchObject({
       phase: "Stalled",
-      message: expect.stringContaining(`base/candidate (${baseBuild}) has no image in ap-southeast-2, this spec's home region; add ap-southeast-2 to base's regions`),
+      message: expect.stringContaining(
+        `base/candidate (${baseBuild}) has no image in ap-southeast-2, this spec's home region; add ap-southeast-2 to base's regions`,
+      ),
     });
     expect(p.actions.filter((a) => a.spec === "far")).toEqual([]);
   });
@@ -263,7 +369,13 @@ describe("plan: lineage", () => {
       ],
     });
     const p = plan({ specs: [ubuntu], blocked: new Map([["broken", "invalid"]]), inventory: inv, now: T0 });
-    expect(p.actions).toEqual([expect.objectContaining({ kind: "terminate-instance", instanceId: "i-deleted", reason: "spec deleted no longer exists" })]);
+    expect(p.actions).toEqual([
+      expect.objectContaining({
+        kind: "terminate-instance",
+        instanceId: "i-deleted",
+        reason: "spec deleted no longer exists",
+      }),
+    ]);
   });
 
   it("plans nothing for a suspended spec but still reports it", () => {

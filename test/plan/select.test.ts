@@ -26,8 +26,18 @@ describe("selectCandidate", () => {
 
   it.each<[string, ChannelSelector, Candidate[], string]>([
     ["nothing ready", { latest: true }, [], "no ready build yet"],
-    ["all too young", { latest: true, minAge: "30d" }, candidates, "no candidate is old enough; 4 younger than minAge 30d"],
-    ["unknown build", { build: "9.9.9+ffffffff" }, candidates, "build 9.9.9+ffffffff is not ready (not baked, still copying, or failed)"],
+    [
+      "all too young",
+      { latest: true, minAge: "30d" },
+      candidates,
+      "no candidate is old enough; 4 younger than minAge 30d",
+    ],
+    [
+      "unknown build",
+      { build: "9.9.9+ffffffff" },
+      candidates,
+      "build 9.9.9+ffffffff is not ready (not baked, still copying, or failed)",
+    ],
     ["empty range", { version: "^2.0.0" }, candidates, "no ready build has a version in ^2.0.0"],
   ])("reports why: %s", (_name, selector, list, message) => {
     expect(selectCandidate(selector, list, now)).toEqual({ ok: false, message });

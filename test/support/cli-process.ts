@@ -15,8 +15,15 @@ export interface CliRun {
   stderr: string;
 }
 
-export function startCli(args: string[], cwd: string): { child: ChildProcess; done: Promise<CliRun>; output: () => string } {
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+export function startCli(
+  args: string[],
+  cwd: string,
+): { child: ChildProcess; done: Promise<CliRun>; output: () => string } {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => {
@@ -43,10 +50,15 @@ export function scratchEstate(from = join(repoRoot, "examples")): string {
 }
 
 /** Resolves when `predicate(output())` holds, polling; rejects after `timeoutMs`. */
-export async function waitFor(output: () => string, predicate: (text: string) => boolean, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(
+  output: () => string,
+  predicate: (text: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
   const start = Date.now();
   while (!predicate(output())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting; output so far:\n${output().slice(-2000)}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out waiting; output so far:\n${output().slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -21,17 +21,33 @@ export interface WorldInstance {
   state: string;
 }
 
-export async function readWorld(statePath: string, regions: string[]): Promise<{ images: WorldImage[]; instances: WorldInstance[] }> {
+export async function readWorld(
+  statePath: string,
+  regions: string[],
+): Promise<{ images: WorldImage[]; instances: WorldInstance[] }> {
   const sim = await startSimulator({ statePath, speed: 1, throttle: false });
   const images: WorldImage[] = [];
   const instances: WorldInstance[] = [];
   try {
     for (const region of regions) {
-      const client = new EC2Client({ region, endpoint: sim.endpoint, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" } });
-      const found = await client.send(new DescribeImagesCommand({ Owners: ["self"], IncludeDeprecated: true }));
+      const client = new EC2Client({
+        region,
+        endpoint: sim.endpoint,
+        credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" },
+      });
+      const found = await client.send(
+        new DescribeImagesCommand({ Owners: ["self"], IncludeDeprecated: true }),
+      );
       for (const image of found.Images ?? []) {
         const tags = Object.fromEntries((image.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
-        images.push({ imageId: image.ImageId ?? "", region, spec: tags[Tag.spec] ?? "", build: tags[Tag.build] ?? "", state: image.State ?? "", tags });
+        images.push({
+          imageId: image.ImageId ?? "",
+          region,
+          spec: tags[Tag.spec] ?? "",
+          build: tags[Tag.build] ?? "",
+          state: image.State ?? "",
+          tags,
+        });
       }
       const reservations = await client.send(new DescribeInstancesCommand({}));
       for (const reservation of reservations.Reservations ?? []) {

@@ -120,6 +120,6 @@ describe("validation rules", () => {
   it("accepts the valid fixtures without diagnostics", async () => {
     const result = await loadSpecs(["valid"], { cwd: fixtures });
     expect(result.diagnostics).toEqual([]);
-    expect(result.specs.map((s) => s.name)).toEqual(["ubuntu", "base", "app"]);
+    expect(result.specs.map((s) => s.name)).toEqual(["ubuntu", "vendor", "base", "platform", "app"]);
   });
 });

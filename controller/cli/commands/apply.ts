@@ -1,7 +1,7 @@
 import { createLogger } from "../../log/logger.ts";
 import { type PassResult, Reconciler } from "../../reconcile/reconciler.ts";
 import { renderChannelTable } from "../../status/channel-table.ts";
-import { LiveView, formatElapsed, progressLine } from "../../status/progress.ts";
+import { formatElapsed, LiveView, progressLine } from "../../status/progress.ts";
 import { summarize } from "../../status/render-plan.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import type { Command } from "../command.ts";
@@ -88,7 +88,11 @@ ${cloudHelp}`,
         `\n${outcome === "converged" ? "Converged" : outcome === "stalled" ? "Stalled" : "Stopped"} after ${last.number} pass(es), ${timing}; ${requests.requests} EC2 requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n`,
       );
       const invalid = first.diagnostics.some((d) => d.severity === "error");
-      return outcome === "converged" && !invalid ? 0 : values.once && outcome === "interrupted" && !invalid ? 0 : 1;
+      return outcome === "converged" && !invalid
+        ? 0
+        : values.once && outcome === "interrupted" && !invalid
+          ? 0
+          : 1;
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

@@ -25,7 +25,8 @@ ${cloudHelp}`,
   },
   async run({ values, positionals }, io) {
     const output = (values.output as string | undefined) ?? "text";
-    if (output !== "text" && output !== "json") throw new UserError(`--output must be text or json, not "${output}".`);
+    if (output !== "text" && output !== "json")
+      throw new UserError(`--output must be text or json, not "${output}".`);
     const logger = createLogger(io.stderr, { level: "warn" });
     const validation = await loadForReconcile(positionals, io, logger);
     const target = await openCloud(values, positionals, io.cwd, logger);
@@ -40,7 +41,9 @@ ${cloudHelp}`,
         retry: (values.retry as string[] | undefined) ?? [],
       });
       const { plan } = await reconciler.plan(validation);
-      io.stdout.write(output === "json" ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : renderPlan(plan));
+      io.stdout.write(
+        output === "json" ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : renderPlan(plan),
+      );
       const invalid = validation.diagnostics.some((d) => d.severity === "error");
       if (values["detailed-exitcode"]) return invalid ? 1 : plan.actions.length > 0 ? 2 : 0;
       return invalid ? 1 : 0;
