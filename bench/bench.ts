@@ -17,10 +17,16 @@ const self = fileURLToPath(import.meta.url);
 
 async function child(name: string): Promise<void> {
   const found = cases.find((c) => c.name === name);
-  if (found === undefined) throw new Error(`no bench case "${name}"; cases: ${cases.map((c) => c.name).join(", ")}`);
+  if (found === undefined)
+    throw new Error(`no bench case "${name}"; cases: ${cases.map((c) => c.name).join(", ")}`);
   const result = await found.run();
   // resourceUsage().maxRSS is in kilobytes.
-  const measured: Measured = { ...result, name: found.name, size: found.size, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  const measured: Measured = {
+    ...result,
+    name: found.name,
+    size: found.size,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 }
 
@@ -34,7 +40,11 @@ async function runCase(name: string): Promise<Measured> {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(rows[0]!), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
 }
 
@@ -52,7 +62,13 @@ async function main(): Promise<void> {
     const notes = Object.entries(m.extra ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(" ");
-    rows.push([m.name, m.size, `${m.wallMs.toFixed(0)} ms`, `${(m.maxRssBytes / 1024 / 1024).toFixed(0)} MB`, notes]);
+    rows.push([
+      m.name,
+      m.size,
+      `${m.wallMs.toFixed(0)} ms`,
+      `${(m.maxRssBytes / 1024 / 1024).toFixed(0)} MB`,
+      notes,
+    ]);
   }
   process.stdout.write(`${table(rows)}\n`);
 }

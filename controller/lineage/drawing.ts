@@ -30,7 +30,10 @@ export function drawnSpec(spec: ValidSpec): DrawnSpec {
   const drawn: DrawnSpec = {
     name: spec.name,
     layer: s.layer,
-    channels: Object.entries(s.channels ?? {}).map(([name, selector]) => ({ name, summary: selectorSummary(selector) })),
+    channels: Object.entries(s.channels ?? {}).map(([name, selector]) => ({
+      name,
+      summary: selectorSummary(selector),
+    })),
   };
   if (s.version !== undefined) drawn.version = s.version;
   if (s.parent !== undefined) drawn.parent = { spec: s.parent.spec, channel: s.parent.channel };
@@ -43,7 +46,7 @@ export function drawingOrder(graph: LineageGraph): Array<{ name: string; depth: 
   const visit = (name: string, last: boolean[]) => {
     out.push({ name, depth: last.length, last });
     const children = graph.children(name);
-    children.forEach((child, i) => visit(child, [...last, i === children.length - 1]));
+    for (const [i, child] of children.entries()) visit(child, [...last, i === children.length - 1]);
   };
   for (const root of graph.roots()) visit(root, []);
   return out;

@@ -31,7 +31,8 @@ export class LineageGraph {
   static fromSpecs(specs: Iterable<{ name: string; parent?: string | undefined }>): LineageGraph {
     const list = [...specs];
     const edges: LineageEdge[] = [];
-    for (const spec of list) if (spec.parent !== undefined) edges.push({ parent: spec.parent, child: spec.name });
+    for (const spec of list)
+      if (spec.parent !== undefined) edges.push({ parent: spec.parent, child: spec.name });
     return new LineageGraph(
       list.map((s) => s.name),
       edges,

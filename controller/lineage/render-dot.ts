@@ -9,14 +9,20 @@ function quote(text: string): string {
 const FILL: Record<string, string> = { foundation: "#e8f0fe", base: "#e6f4ea", app: "#fef7e0" };
 
 export function renderDot(graph: LineageGraph, specs: ReadonlyMap<string, DrawnSpec>): string {
-  const lines = ["digraph lineage {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];'];
+  const lines = [
+    "digraph lineage {",
+    "  rankdir=TB;",
+    '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+  ];
   const edges: string[] = [];
   for (const { name } of drawingOrder(graph)) {
     const spec = specs.get(name);
     if (spec === undefined) continue;
     const facts = [spec.layer, spec.version].filter((x) => x !== undefined).join(" ");
     const label = [name, facts, ...spec.channels.map((c) => `${c.name}: ${c.summary}`)].join("\n");
-    lines.push(`  ${quote(name)} [label=${quote(label)}, fillcolor=${quote(FILL[spec.layer] ?? "#ffffff")}];`);
+    lines.push(
+      `  ${quote(name)} [label=${quote(label)}, fillcolor=${quote(FILL[spec.layer] ?? "#ffffff")}];`,
+    );
     if (spec.parent !== undefined && specs.has(spec.parent.spec)) {
       edges.push(`  ${quote(spec.parent.spec)} -> ${quote(name)} [label=${quote(spec.parent.channel)}];`);
     }

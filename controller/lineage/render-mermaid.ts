@@ -7,7 +7,7 @@ function nodeId(name: string): string {
   return `s_${name.replace(/[^a-zA-Z0-9]/g, "_")}`;
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
@@ -18,12 +18,12 @@ export function renderMermaid(graph: LineageGraph, specs: ReadonlyMap<string, Dr
   for (const { name } of drawingOrder(graph)) {
     const spec = specs.get(name);
     if (spec === undefined) continue;
-    const title = `<b>${escape(name)}</b>`;
-    const facts = escape([spec.layer, spec.version].filter((x) => x !== undefined).join(" "));
-    const channels = spec.channels.map((c) => escape(`${c.name}: ${c.summary}`));
+    const title = `<b>${escapeHtml(name)}</b>`;
+    const facts = escapeHtml([spec.layer, spec.version].filter((x) => x !== undefined).join(" "));
+    const channels = spec.channels.map((c) => escapeHtml(`${c.name}: ${c.summary}`));
     lines.push(`  ${nodeId(name)}["${[title, facts, ...channels].join("<br/>")}"]`);
     if (spec.parent !== undefined && specs.has(spec.parent.spec)) {
-      edges.push(`  ${nodeId(spec.parent.spec)} -->|${escape(spec.parent.channel)}| ${nodeId(name)}`);
+      edges.push(`  ${nodeId(spec.parent.spec)} -->|${escapeHtml(spec.parent.channel)}| ${nodeId(name)}`);
     }
     byLayer.set(spec.layer, [...(byLayer.get(spec.layer) ?? []), nodeId(name)]);
   }

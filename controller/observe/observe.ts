@@ -78,7 +78,9 @@ export async function observeImages(
       const images = await cloud.describeImages(region, {
         owners: ["self"],
         filters: ownerFilter,
+        // Deprecated and disabled images are still Leaven's: retirement must keep seeing them.
         includeDeprecated: true,
+        includeDisabled: true,
       });
       return images.filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE);
     } catch (error) {

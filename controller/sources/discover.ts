@@ -24,7 +24,9 @@ export async function discoverFiles(paths: readonly string[], cwd: string): Prom
     const absolute = resolve(cwd, path);
     const info = await stat(absolute).catch(() => undefined);
     if (info === undefined) {
-      throw new UserError(`${path}: no such file or directory; pass YAML files or directories that contain them`);
+      throw new UserError(
+        `${path}: no such file or directory; pass YAML files or directories that contain them`,
+      );
     }
     if (info.isDirectory()) {
       await walk(absolute, found);
@@ -40,7 +42,9 @@ async function walk(dir: string, found: Set<string>): Promise<void> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    throw new UserError(`${dir}: cannot read directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new UserError(
+      `${dir}: cannot read directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
   for (const entry of entries) {
     const path = join(dir, entry.name);

@@ -27,7 +27,13 @@ export async function readFileSources(paths: readonly string[], cwd: string): Pr
       }
     }),
   );
-  const result: ReadSourcesResult = { files: [], documents: [], diagnostics: [], broken: [], documentsRead: 0 };
+  const result: ReadSourcesResult = {
+    files: [],
+    documents: [],
+    diagnostics: [],
+    broken: [],
+    documentsRead: 0,
+  };
   files.forEach((file, i) => {
     const read = texts[i]!;
     result.files.push(file.display);

@@ -6,7 +6,16 @@
 // exactly as the yaml package would (syntax errors, anchors, unusual document markers) take the
 // reference path: yaml's parseAllDocuments with a LineCounter.
 import { CORE_SCHEMA, loadAll } from "js-yaml";
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+} from "yaml";
 import type { Diagnostic, Position } from "../validation/result.ts";
 import type { FieldPath, SourceDocument } from "./source-document.ts";
 
@@ -61,7 +70,10 @@ function parseFast(text: string, file: string): ParsedYaml | undefined {
       locate: (path, target = "value") => {
         if (ast === undefined) {
           const lineCounter = new LineCounter();
-          ast = { docs: parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document[], lineCounter };
+          ast = {
+            docs: parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document[],
+            lineCounter,
+          };
         }
         const doc = ast.docs.find((d) => startOf(d.contents) === offset);
         return doc === undefined ? at(offset) : at(locateOffset(doc, path, target));
@@ -122,7 +134,8 @@ export function parseYamlDocumentsWithAst(text: string, file: string): ParsedYam
   const out: ParsedYaml = { documents: [], diagnostics: [], broken: [] };
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    for (const error of (parsed as { errors?: Array<{ message: string; pos: [number, number] }> }).errors ?? []) {
+    for (const error of (parsed as { errors?: Array<{ message: string; pos: [number, number] }> }).errors ??
+      []) {
       out.diagnostics.push(yamlDiagnostic(at(error.pos[0]), error.message));
     }
     return out;
@@ -130,7 +143,12 @@ export function parseYamlDocumentsWithAst(text: string, file: string): ParsedYam
   parsed.forEach((doc, index) => {
     const start = at(doc.contents?.range?.[0] ?? doc.range[0]);
     for (const warning of doc.warnings) {
-      out.diagnostics.push({ severity: "warning", position: at(warning.pos[0]), path: "", message: warning.message });
+      out.diagnostics.push({
+        severity: "warning",
+        position: at(warning.pos[0]),
+        path: "",
+        message: warning.message,
+      });
     }
     let value: unknown;
     let conversionError: string | undefined;

@@ -20,14 +20,18 @@ const PATTERN_WORDS: Record<string, { noun: string; expected: string }> = {
   "^[0-9]+(s|m|h|d|w)$": { noun: "a duration", expected: DURATION_EXPECTED },
   "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": {
     noun: "a valid name",
-    expected: "lower-case letters, digits and '-', starting with a letter, not ending with '-', at most 63 characters",
+    expected:
+      "lower-case letters, digits and '-', starting with a letter, not ending with '-', at most 63 characters",
   },
   "^/": { noun: "an absolute path", expected: "a path starting with /" },
   "^[a-zA-Z0-9][-a-zA-Z0-9_.]*$": {
     noun: "a valid repository name",
     expected: "letters, digits, '-', '_' and '.', starting with a letter or digit",
   },
-  "^0?[0-7]{3}$": { noun: "a permission mode", expected: 'three octal digits, optionally after a 0, e.g. "0644"' },
+  "^0?[0-7]{3}$": {
+    noun: "a permission mode",
+    expected: 'three octal digits, optionally after a 0, e.g. "0644"',
+  },
   "^[a-z][a-z0-9-]*\\.[a-z0-9]+$": { noun: "an instance type", expected: "FAMILY.SIZE, e.g. t3.medium" },
   "^subnet-[0-9a-f]+$": { noun: "a subnet id", expected: "subnet- and hex digits, e.g. subnet-0abc1234" },
   "^sg-[0-9a-f]+$": { noun: "a security group id", expected: "sg- and hex digits, e.g. sg-0abc1234" },
@@ -66,14 +70,19 @@ export function pointerToPath(pointer: string, data: unknown): FieldPath {
       node = node[index];
     } else {
       out.push(segment);
-      node = node !== null && typeof node === "object" ? (node as Record<string, unknown>)[segment] : undefined;
+      node =
+        node !== null && typeof node === "object" ? (node as Record<string, unknown>)[segment] : undefined;
     }
   }
   return out;
 }
 
 /** Turns ajv errors for one document into problems; one per field, the most basic first (type beats enum). */
-export function translateSchemaErrors(errors: readonly ErrorObject[], data: unknown, root: SchemaNode): SchemaProblem[] {
+export function translateSchemaErrors(
+  errors: readonly ErrorObject[],
+  data: unknown,
+  root: SchemaNode,
+): SchemaProblem[] {
   const typeErrorAt = new Set(errors.filter((e) => e.keyword === "type").map((e) => e.instancePath));
   const problems: SchemaProblem[] = [];
   for (const error of errors) {
@@ -91,7 +100,11 @@ function translate(error: ErrorObject, path: FieldPath, root: SchemaNode): Schem
     case "required": {
       const missing = String(params.missingProperty);
       const property = resolve(propertiesOf(parentSchema)[missing], root);
-      return { path: [...path, missing], target: "value", message: `missing required field "${missing}" (${expectation(property)})` };
+      return {
+        path: [...path, missing],
+        target: "value",
+        message: `missing required field "${missing}" (${expectation(property)})`,
+      };
     }
     case "additionalProperties": {
       const unknown = String(params.additionalProperty);
@@ -104,7 +117,8 @@ function translate(error: ErrorObject, path: FieldPath, root: SchemaNode): Schem
     }
     case "enum": {
       const allowed = (params.allowedValues as unknown[]).map(String);
-      if (allowed.length === 1) return { path, target: "value", message: `must be ${allowed[0]} (got ${show(data)})` };
+      if (allowed.length === 1)
+        return { path, target: "value", message: `must be ${allowed[0]} (got ${show(data)})` };
       return {
         path,
         target: "value",
@@ -114,18 +128,33 @@ function translate(error: ErrorObject, path: FieldPath, root: SchemaNode): Schem
     case "type": {
       const expected = TYPE_WORDS[String(params.type)] ?? String(params.type);
       const quote =
-        params.type === "string" && (typeof data === "number" || typeof data === "boolean") ? " (put the value in quotes)" : "";
+        params.type === "string" && (typeof data === "number" || typeof data === "boolean")
+          ? " (put the value in quotes)"
+          : "";
       return { path, target: "value", message: `expected ${expected}, got ${describe(data)}${quote}` };
     }
     case "pattern": {
       const pattern = String(params.pattern);
       const words = PATTERN_WORDS[pattern];
-      if (words) return { path, target: "value", message: `${show(data)} is not ${words.noun} (expected ${words.expected})` };
-      return { path, target: "value", message: `${show(data)} does not match ${pattern} (${firstSentence(parentSchema)})` };
+      if (words)
+        return {
+          path,
+          target: "value",
+          message: `${show(data)} is not ${words.noun} (expected ${words.expected})`,
+        };
+      return {
+        path,
+        target: "value",
+        message: `${show(data)} does not match ${pattern} (${firstSentence(parentSchema)})`,
+      };
     }
     case "minItems": {
       const limit = Number(params.limit);
-      return { path, target: "value", message: `must list at least ${limit} ${limit === 1 ? "item" : "items"} (${firstSentence(parentSchema)})` };
+      return {
+        path,
+        target: "value",
+        message: `must list at least ${limit} ${limit === 1 ? "item" : "items"} (${firstSentence(parentSchema)})`,
+      };
     }
     case "uniqueItems": {
       const later = Number(params.j);
@@ -141,11 +170,23 @@ function translate(error: ErrorObject, path: FieldPath, root: SchemaNode): Schem
     case "minLength":
       return { path, target: "value", message: `must not be empty (${firstSentence(parentSchema)})` };
     case "minimum":
-      return { path, target: "value", message: `must be at least ${String(params.limit)} (got ${show(data)})` };
+      return {
+        path,
+        target: "value",
+        message: `must be at least ${String(params.limit)} (got ${show(data)})`,
+      };
     case "maximum":
-      return { path, target: "value", message: `must be at most ${String(params.limit)} (got ${show(data)})` };
+      return {
+        path,
+        target: "value",
+        message: `must be at most ${String(params.limit)} (got ${show(data)})`,
+      };
     default:
-      return { path, target: "value", message: `${error.message ?? "is invalid"} (${firstSentence(parentSchema)})` };
+      return {
+        path,
+        target: "value",
+        message: `${error.message ?? "is invalid"} (${firstSentence(parentSchema)})`,
+      };
   }
 }
 
@@ -170,7 +211,8 @@ function expectation(schema: SchemaNode): string {
 }
 
 function firstSentence(schema: SchemaNode): string {
-  const description = typeof schema.description === "string" ? schema.description : "see docs/api-reference.md";
+  const description =
+    typeof schema.description === "string" ? schema.description : "see docs/api-reference.md";
   const end = description.search(/\.(\s|$)/);
   const sentence = end === -1 ? description : description.slice(0, end);
   // A selector's build field is described with an example that is itself the expected form.

@@ -32,7 +32,11 @@ export function checkSpecRules(document: unknown): Problem[] {
 function checkLayer(spec: Fields, layer: string | undefined, problems: Problem[]): void {
   if (layer === "foundation") {
     if (spec.source === undefined) {
-      problems.push({ path: ["spec", "source"], target: "value", message: "a foundation needs a source: owners and name, or ssmParameter" });
+      problems.push({
+        path: ["spec", "source"],
+        target: "value",
+        message: "a foundation needs a source: owners and name, or ssmParameter",
+      });
     }
     if (spec.parent !== undefined) {
       problems.push({
@@ -58,11 +62,20 @@ function checkLayer(spec: Fields, layer: string | undefined, problems: Problem[]
       });
     }
     if (spec.parent === undefined) {
-      const example = layer === "base" ? "{ spec: ubuntu-jammy, channel: release }" : "{ spec: base, channel: release }";
-      problems.push({ path: ["spec", "parent"], target: "value", message: `a ${layer} needs a parent to bake on, e.g. ${example}` });
+      const example =
+        layer === "base" ? "{ spec: ubuntu-jammy, channel: release }" : "{ spec: base, channel: release }";
+      problems.push({
+        path: ["spec", "parent"],
+        target: "value",
+        message: `a ${layer} needs a parent to bake on, e.g. ${example}`,
+      });
     }
     if (spec.version === undefined) {
-      problems.push({ path: ["spec", "version"], target: "value", message: `a ${layer} needs a version (semver, e.g. 1.0.0)` });
+      problems.push({
+        path: ["spec", "version"],
+        target: "value",
+        message: `a ${layer} needs a version (semver, e.g. 1.0.0)`,
+      });
     }
   }
 }
@@ -84,7 +97,8 @@ function checkSource(spec: Fields, problems: Problem[]): void {
     problems.push({
       path: ["spec", "source", "name"],
       target: "value",
-      message: "owners needs a name pattern too, e.g. ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+      message:
+        "owners needs a name pattern too, e.g. ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
     });
   } else if (hasName && !hasOwners) {
     problems.push({
@@ -93,7 +107,11 @@ function checkSource(spec: Fields, problems: Problem[]): void {
       message: "a name pattern needs owners too: account ids or aliases such as amazon",
     });
   } else if (!hasOwners && !hasName) {
-    problems.push({ path: ["spec", "source"], target: "value", message: "set owners and name, or ssmParameter" });
+    problems.push({
+      path: ["spec", "source"],
+      target: "value",
+      message: "set owners and name, or ssmParameter",
+    });
   }
   if (Array.isArray(source.owners)) {
     source.owners.forEach((owner, i) => {
@@ -167,8 +185,10 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
   for (const [name, value] of Object.entries(channels)) {
     const selector = fields(value);
     if (selector === undefined) continue;
-    const at = (field?: string): Array<string> => (field === undefined ? ["spec", "channels", name] : ["spec", "channels", name, field]);
-    const set = (field: string): boolean => (field === "latest" ? selector.latest === true : selector[field] !== undefined);
+    const at = (field?: string): Array<string> =>
+      field === undefined ? ["spec", "channels", name] : ["spec", "channels", name, field];
+    const set = (field: string): boolean =>
+      field === "latest" ? selector.latest === true : selector[field] !== undefined;
     if (layer === "foundation") {
       for (const field of ["build", "version"]) {
         if (!set(field)) continue;
@@ -184,14 +204,19 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
         problems.push({
           path: at("image"),
           target: "key",
-          message: "image selects a vendor AMI, so only a foundation channel takes it; use latest, build or version",
+          message:
+            "image selects a vendor AMI, so only a foundation channel takes it; use latest, build or version",
         });
       }
       checkExactlyOne(["latest", "build", "version"], set, at(), problems);
     }
     const build = text(selector.build);
     if (build !== undefined && !isBuildId(build)) {
-      problems.push({ path: at("build"), target: "value", message: `${show(build)} is not a build id (expected ${BUILD_ID_EXPECTED})` });
+      problems.push({
+        path: at("build"),
+        target: "value",
+        message: `${show(build)} is not a build id (expected ${BUILD_ID_EXPECTED})`,
+      });
     }
     const range = text(selector.version);
     if (range !== undefined && semver.validRange(range) === null) {
@@ -224,11 +249,20 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
   }
 }
 
-function checkExactlyOne(choices: string[], set: (field: string) => boolean, path: string[], problems: Problem[]): void {
+function checkExactlyOne(
+  choices: string[],
+  set: (field: string) => boolean,
+  path: string[],
+  problems: Problem[],
+): void {
   const found = choices.filter(set);
   if (found.length === 1) return;
   const what = found.length === 0 ? "none" : found.join(" and ");
-  problems.push({ path, target: "value", message: `set exactly one of ${choices.join(", ")} (found ${what})` });
+  problems.push({
+    path,
+    target: "value",
+    message: `set exactly one of ${choices.join(", ")} (found ${what})`,
+  });
 }
 
 function checkKmsKeys(spec: Fields, regions: string[], problems: Problem[]): void {
@@ -247,7 +281,11 @@ function checkKmsKeys(spec: Fields, regions: string[], problems: Problem[]): voi
 function checkPositive(value: unknown, path: string[], example: string, problems: Problem[]): void {
   const ms = durationMs(value);
   if (ms === undefined || ms > 0) return;
-  problems.push({ path, target: "value", message: `${show(value)} is not a positive duration (e.g. ${example})` });
+  problems.push({
+    path,
+    target: "value",
+    message: `${show(value)} is not a positive duration (e.g. ${example})`,
+  });
 }
 
 function durationMs(value: unknown): number | undefined {

@@ -1,7 +1,11 @@
 // "Did you mean" hints: the closest spelling among the valid choices.
 
 /** The candidate with the smallest edit distance to `word` (ties: first in the list), or undefined if none. */
-export function closest(word: string, candidates: Iterable<string>, maxDistance = Number.POSITIVE_INFINITY): string | undefined {
+export function closest(
+  word: string,
+  candidates: Iterable<string>,
+  maxDistance = Number.POSITIVE_INFINITY,
+): string | undefined {
   let best: string | undefined;
   let bestDistance = maxDistance + 1;
   for (const candidate of candidates) {

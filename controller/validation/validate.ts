@@ -26,7 +26,10 @@ interface Candidate {
 
 const MAX_LISTED_NAMES = 8;
 
-export function validateDocuments(documents: readonly SourceDocument[], options: ValidateOptions = {}): ValidationResult {
+export function validateDocuments(
+  documents: readonly SourceDocument[],
+  options: ValidateOptions = {},
+): ValidationResult {
   const diagnostics: Diagnostic[] = [];
   /** Invalid specs, with why: their first error, or a problem of the whole spec (duplicate, cycle, bad YAML). */
   const invalid = new Map<string, string>();
@@ -43,7 +46,8 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
     diagnostics.push(diagnostic);
     if (severity !== "error" || spec === undefined) return;
     errorCount.set(spec, (errorCount.get(spec) ?? 0) + 1);
-    if (!invalid.has(spec)) invalid.set(spec, `invalid: ${diagnostic.path ? `${diagnostic.path}: ` : ""}${problem.message}`);
+    if (!invalid.has(spec))
+      invalid.set(spec, `invalid: ${diagnostic.path ? `${diagnostic.path}: ` : ""}${problem.message}`);
   };
 
   const candidates: Candidate[] = [];
@@ -120,7 +124,8 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
     if (parent === undefined) continue; // duplicated or unparsable: already reported, blocks this one below
     const channel = candidate.parentChannel;
     if (channel !== undefined && !parent.channels.includes(channel)) {
-      const list = parent.channels.length === 0 ? "it has no channels" : `its channels: ${parent.channels.join(", ")}`;
+      const list =
+        parent.channels.length === 0 ? "it has no channels" : `its channels: ${parent.channels.join(", ")}`;
       report(
         candidate.source,
         {
@@ -151,7 +156,8 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
       },
       first.name,
     );
-    for (const member of cycle) if (!invalid.has(member)) invalid.set(member, `invalid: part of the parent cycle ${path}`);
+    for (const member of cycle)
+      if (!invalid.has(member)) invalid.set(member, `invalid: part of the parent cycle ${path}`);
   }
 
   const blocked = new Map<string, string>();
@@ -165,7 +171,8 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
     let current = parentOf(name);
     let direct = true;
     while (current !== undefined) {
-      if (invalid.has(current)) return direct ? `parent ${current} is invalid` : `ancestor ${current} is invalid`;
+      if (invalid.has(current))
+        return direct ? `parent ${current} is invalid` : `ancestor ${current} is invalid`;
       current = parentOf(current);
       direct = false;
     }
@@ -184,24 +191,47 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
     const candidate = unique.get(name)!;
     return { name, document: candidate.source.value as ImageSpec, position: candidate.source.position };
   });
-  return { specs, diagnostics: sortDiagnostics(diagnostics, documents.map((d) => d.file)), blocked };
+  return {
+    specs,
+    diagnostics: sortDiagnostics(
+      diagnostics,
+      documents.map((d) => d.file),
+    ),
+    blocked,
+  };
 }
 
 function unknownParent(name: string, known: Set<string>): Problem {
   const hint = didYouMean(name, known);
   const list = known.size <= MAX_LISTED_NAMES ? ` (defined specs: ${[...known].sort().join(", ")})` : "";
-  return { path: ["spec", "parent", "spec"], target: "value", message: `no spec named "${name}"${hint || list}` };
+  return {
+    path: ["spec", "parent", "spec"],
+    target: "value",
+    message: `no spec named "${name}"${hint || list}`,
+  };
 }
 
-function layerMismatch(layer: string | undefined, parentName: string, parentLayer: string | undefined): Problem | undefined {
+function layerMismatch(
+  layer: string | undefined,
+  parentName: string,
+  parentLayer: string | undefined,
+): Problem | undefined {
   if (parentLayer === undefined) return undefined;
   const article = (l: string) => (l === "app" ? "an app" : `a ${l}`);
   const path: FieldPath = ["spec", "parent", "spec"];
   if (layer === "base" && parentLayer !== "foundation" && parentLayer !== "base") {
-    return { path, target: "value", message: `a base is baked on a foundation or a base, but "${parentName}" is ${article(parentLayer)}` };
+    return {
+      path,
+      target: "value",
+      message: `a base is baked on a foundation or a base, but "${parentName}" is ${article(parentLayer)}`,
+    };
   }
   if (layer === "app" && parentLayer !== "base") {
-    return { path, target: "value", message: `an app is baked on a base, but "${parentName}" is ${article(parentLayer)}` };
+    return {
+      path,
+      target: "value",
+      message: `an app is baked on a base, but "${parentName}" is ${article(parentLayer)}`,
+    };
   }
   return undefined;
 }

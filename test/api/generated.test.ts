@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { crdPath, referencePath, renderApiReference, renderCrd, renderTypes, typesPath } from "../../scripts/api-artifacts.ts";
+import {
+  crdPath,
+  referencePath,
+  renderApiReference,
+  renderCrd,
+  renderTypes,
+  typesPath,
+} from "../../scripts/api-artifacts.ts";
 
 describe("files generated from schemas/imagespec.schema.json", () => {
   it.each([
@@ -18,6 +25,8 @@ describe("files generated from schemas/imagespec.schema.json", () => {
     );
     expect(reference).toContain("| `spec.channels.<name>.minAge` | string | no |");
     expect(reference).toContain("pattern `^[0-9]+(s\\|m\\|h\\|d\\|w)$`");
-    expect(reference).toContain("| `spec.provision.files[].path` | string | yes | Absolute path of the file. | pattern `^/` |");
+    expect(reference).toContain(
+      "| `spec.provision.files[].path` | string | yes | Absolute path of the file. | pattern `^/` |",
+    );
   });
 });

@@ -41,7 +41,9 @@ describe("leaven graph", () => {
       "    └── web-frontend (app 3.2.0, on release",
       "",
     ]);
-    expect(result.stdout).toContain("ubuntu-jammy (foundation)  candidate: latest; release: latest, minAge 7d\n");
+    expect(result.stdout).toContain(
+      "ubuntu-jammy (foundation)  candidate: latest; release: latest, minAge 7d\n",
+    );
   });
 
   it("summarises each kind of selector", async () => {

@@ -89,8 +89,19 @@ describe("leaven validate", () => {
     });
   });
 
+  it("defaults to the current directory", async () => {
+    expect(await run(["validate"], `${root}test/fixtures/valid`)).toEqual({
+      code: 0,
+      stdout: "ok: 5 specs valid (2 files, 5 documents)\n",
+      stderr: "",
+    });
+  });
+
   it.each([
-    [["validate", "no/such/dir"], "leaven validate: no/such/dir: no such file or directory; pass YAML files or directories that contain them\n"],
+    [
+      ["validate", "no/such/dir"],
+      "leaven validate: no/such/dir: no such file or directory; pass YAML files or directories that contain them\n",
+    ],
     [["validate", "--output", "xml"], 'leaven validate: --output must be text or json, not "xml"\n'],
   ])("%j is a user error without a stack trace", async (args, stderr) => {
     expect(await run(args)).toEqual({ code: 1, stdout: "", stderr });

@@ -25,15 +25,21 @@ describe("LineageGraph", () => {
     ["a3", ["c"], [], ["c", "g"], []],
     ["z", [], [], [], []],
     ["unknown", [], [], [], []],
-  ])("%s: parents %j, children %j, ancestors %j, descendants %j", (name, parents, children, ancestors, descendants) => {
-    expect(graph.parents(name)).toEqual(parents);
-    expect(graph.children(name)).toEqual(children);
-    expect(graph.ancestors(name)).toEqual(ancestors);
-    expect(graph.descendants(name)).toEqual(descendants);
-  });
+  ])(
+    "%s: parents %j, children %j, ancestors %j, descendants %j",
+    (name, parents, children, ancestors, descendants) => {
+      expect(graph.parents(name)).toEqual(parents);
+      expect(graph.children(name)).toEqual(children);
+      expect(graph.ancestors(name)).toEqual(ancestors);
+      expect(graph.descendants(name)).toEqual(descendants);
+    },
+  );
 
   it("lists roots and ignores edges to unknown nodes", () => {
-    expect(LineageGraph.fromSpecs([{ name: "x", parent: "missing" }, { name: "y" }]).roots()).toEqual(["x", "y"]);
+    expect(LineageGraph.fromSpecs([{ name: "x", parent: "missing" }, { name: "y" }]).roots()).toEqual([
+      "x",
+      "y",
+    ]);
     expect(graph.findCycle()).toBeUndefined();
   });
 
@@ -76,7 +82,9 @@ describe("LineageGraph", () => {
   });
 
   it("handles deep lineages without recursion limits", () => {
-    const chain = Array.from({ length: 20_000 }, (_, i) => (i === 0 ? { name: "n0" } : { name: `n${i}`, parent: `n${i - 1}` }));
+    const chain = Array.from({ length: 20_000 }, (_, i) =>
+      i === 0 ? { name: "n0" } : { name: `n${i}`, parent: `n${i - 1}` },
+    );
     const deep = LineageGraph.fromSpecs(chain);
     expect(deep.topologicalOrder()[19_999]).toBe("n19999");
     expect(deep.ancestors("n19999")).toHaveLength(19_999);

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { parseYamlDocuments, parseYamlDocumentsWithAst } from "../../controller/sources/yaml-documents.ts";
 import { validateDocuments } from "../../controller/validation/validate.ts";
 
@@ -28,7 +28,9 @@ function view(text: string, parse: typeof parseYamlDocuments) {
 
 describe("parseYamlDocuments", () => {
   it.each(
-    [...yamlFiles(join(root, "test/fixtures")), ...yamlFiles(join(root, "examples"))].map((p) => [p.slice(root.length)]),
+    [...yamlFiles(join(root, "test/fixtures")), ...yamlFiles(join(root, "examples"))].map((p) => [
+      p.slice(root.length),
+    ]),
   )("the fast path reads %s exactly as the yaml package does", (path) => {
     const text = readFileSync(join(root, path), "utf8");
     expect(view(text, parseYamlDocuments)).toEqual(view(text, parseYamlDocumentsWithAst));
@@ -61,7 +63,12 @@ describe("parseYamlDocuments", () => {
 
   it("caps alias expansion instead of exhausting memory", () => {
     const laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
-    for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    for (let i = 1; i < 9; i++)
+      laughs.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(", ")}]`,
+      );
     const parsed = parseYamlDocuments(laughs.join("\n"), "f.yaml");
     expect(parsed.documents).toEqual([]);
     expect(parsed.diagnostics[0]!.message).toMatch(/^invalid YAML: Excessive alias count/);
@@ -83,16 +90,71 @@ describe("the loader and validator never throw", () => {
   });
 
   it("on YAML-ish text built from arbitrary fragments", () => {
-    const fragment = fc.constantFrom("---\n", "a: ", "- ", "  ", "{", "}", "[", "]", ": ", "\n", "&x ", "*x", "!!binary ", '"', "'", "|\n", "<<: ", "#");
-    fc.assert(fc.property(fc.array(fc.oneof(fragment, fc.string({ maxLength: 5 })), { maxLength: 40 }), (parts) => check(parts.join(""))), {
-      numRuns: 300,
-    });
+    const fragment = fc.constantFrom(
+      "---\n",
+      "a: ",
+      "- ",
+      "  ",
+      "{",
+      "}",
+      "[",
+      "]",
+      ": ",
+      "\n",
+      "&x ",
+      "*x",
+      "!!binary ",
+      '"',
+      "'",
+      "|\n",
+      "<<: ",
+      "#",
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fragment, fc.string({ maxLength: 5 })), { maxLength: 40 }), (parts) =>
+        check(parts.join("")),
+      ),
+      {
+        numRuns: 300,
+      },
+    );
   });
 
   it("on arbitrary objects shaped like ImageSpecs", () => {
-    const scalar = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom("us-east-1", "7d", "0m", "1.0.0", "2.3", "latest"));
+    const scalar = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom("us-east-1", "7d", "0m", "1.0.0", "2.3", "latest"),
+    );
     const value = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: "small" }, scalar, fc.array(tie("node"), { maxLength: 3 }), fc.dictionary(fc.constantFrom("spec", "layer", "parent", "channels", "release", "regions", "version", "build", "minAge", "source", "owners", "name", "kmsKeys", "__proto__", "constructor"), tie("node"), { maxKeys: 4 })),
+      node: fc.oneof(
+        { depthSize: "small" },
+        scalar,
+        fc.array(tie("node"), { maxLength: 3 }),
+        fc.dictionary(
+          fc.constantFrom(
+            "spec",
+            "layer",
+            "parent",
+            "channels",
+            "release",
+            "regions",
+            "version",
+            "build",
+            "minAge",
+            "source",
+            "owners",
+            "name",
+            "kmsKeys",
+            "__proto__",
+            "constructor",
+          ),
+          tie("node"),
+          { maxKeys: 4 },
+        ),
+      ),
     })).node;
     const document = fc.record({
       apiVersion: fc.constantFrom("leaven.dev/v1alpha1", "leaven.dev/v2", "v1"),
@@ -101,7 +163,9 @@ describe("the loader and validator never throw", () => {
       spec: value,
     });
     fc.assert(
-      fc.property(fc.array(document, { maxLength: 4 }), (docs) => check(docs.map((d) => stringify(d)).join("---\n"))),
+      fc.property(fc.array(document, { maxLength: 4 }), (docs) =>
+        check(docs.map((d) => stringify(d)).join("---\n")),
+      ),
       { numRuns: 300 },
     );
   });

@@ -25,15 +25,21 @@ describe("an invalid spec blocks only itself and its descendants", () => {
         app: "parent base is invalid",
       },
     ],
-    ["invalid/syntax.yaml", ["ubuntu"], { base: "invalid: its document is not valid YAML", app: "parent base is invalid" }],
+    [
+      "invalid/syntax.yaml",
+      ["ubuntu"],
+      { base: "invalid: its document is not valid YAML", app: "parent base is invalid" },
+    ],
     [
       "invalid/layers.yaml",
       ["ubuntu", "good-base", "good-app"],
       {
         orphan:
           "invalid: spec.source: only a foundation takes a source; a base is baked on its parent, so remove source (and 2 more errors)",
-        "app-on-foundation": 'invalid: spec.parent.spec: an app is baked on a base, but "ubuntu" is a foundation',
-        "base-on-app": 'invalid: spec.parent.spec: a base is baked on a foundation or a base, but "good-app" is an app',
+        "app-on-foundation":
+          'invalid: spec.parent.spec: an app is baked on a base, but "ubuntu" is a foundation',
+        "base-on-app":
+          'invalid: spec.parent.spec: a base is baked on a foundation or a base, but "good-app" is an app',
       },
     ],
   ])("%s", async (fixture, valid, blocked) => {
@@ -47,9 +53,16 @@ describe("an invalid spec blocks only itself and its descendants", () => {
     const { validateDocuments } = await import("../../controller/validation/validate.ts");
     const spec = (name: string, layer: string, parent?: string) =>
       `apiVersion: leaven.dev/v1alpha1\nkind: ImageSpec\nmetadata: { name: ${name} }\nspec:\n  layer: ${layer}\n` +
-      (parent ? `  parent: { spec: ${parent}, channel: release }\n  version: 1.0.0\n` : "  source: { ssmParameter: /x }\n") +
+      (parent
+        ? `  parent: { spec: ${parent}, channel: release }\n  version: 1.0.0\n`
+        : "  source: { ssmParameter: /x }\n") +
       `  regions: [${layer === "base" && parent === "f" ? "nowhere-1" : "us-east-1"}]\n  channels: { release: { latest: true } }\n`;
-    const text = [spec("f", "foundation"), spec("b1", "base", "f"), spec("b2", "base", "b1"), spec("x", "app", "b2")].join("---\n");
+    const text = [
+      spec("f", "foundation"),
+      spec("b1", "base", "f"),
+      spec("b2", "base", "b1"),
+      spec("x", "app", "b2"),
+    ].join("---\n");
     const result = validateDocuments(parseYamlDocuments(text, "t.yaml").documents);
     expect(result.specs.map((s) => s.name)).toEqual(["f"]);
     expect(result.blocked.get("b2")).toBe("parent b1 is invalid");

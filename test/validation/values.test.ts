@@ -14,7 +14,9 @@ describe("parseDuration", () => {
   ])("%s is %d ms", (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   it.each(["7 days", "1.5h", "-1d", "", "10y", "d"])("rejects %j", (text) => {
-    expect(() => parseDuration(text)).toThrow(`"${text}" is not a duration (expected a whole number followed by s, m, h, d or w, e.g. 30m, 7d)`);
+    expect(() => parseDuration(text)).toThrow(
+      `"${text}" is not a duration (expected a whole number followed by s, m, h, d or w, e.g. 30m, 7d)`,
+    );
   });
 });
 
