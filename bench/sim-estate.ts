@@ -1,7 +1,7 @@
 // Helpers for the benchmarks that run the real controller against the simulator over HTTP.
 import { createAwsCloud } from "../controller/cloud/aws-adapter.ts";
 import type { CloudImage } from "../controller/cloud/port.ts";
-import { RegionRateLimiter, rateLimitedCloud } from "../controller/cloud/rate-limited-cloud.ts";
+import { RegionRateLimiter } from "../controller/cloud/region-rate-limiter.ts";
 import { silentLogger } from "../controller/log/logger.ts";
 import { observeImages } from "../controller/observe/observe.ts";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../controller/sim/server.ts";
@@ -13,8 +13,9 @@ export async function simTarget(options: SimulatorOptions) {
     endpoint: sim.endpoint,
     credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
     clock: sim.clock,
+    limiter: new RegionRateLimiter(sim.clock),
   });
-  const cloud = rateLimitedCloud(adapter, new RegionRateLimiter(sim.clock));
+  const cloud = adapter;
   return { sim, adapter, cloud, close: async () => (adapter.close(), await sim.close()) };
 }
 

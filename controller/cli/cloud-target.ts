@@ -5,7 +5,7 @@ import { type AwsCloud, createAwsCloud } from "../cloud/aws-adapter.ts";
 import type { Clock } from "../cloud/clock.ts";
 import { systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
-import { RegionRateLimiter, rateLimitedCloud } from "../cloud/rate-limited-cloud.ts";
+import { RegionRateLimiter } from "../cloud/region-rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import { type Simulator, startSimulator } from "../sim/server.ts";
@@ -86,10 +86,11 @@ export async function openCloud(
       ...(endpoint ? { endpoint } : {}),
       ...(profile ? { profile } : {}),
       logger,
+      limiter: new RegionRateLimiter(systemClock),
     });
     const clock = systemClock;
     return {
-      cloud: rateLimitedCloud(adapter, new RegionRateLimiter(clock)),
+      cloud: adapter,
       adapter,
       clock,
       kind,
@@ -110,9 +111,14 @@ export async function openCloud(
   }
   const external = values["sim-endpoint"] as string | undefined;
   if (external) {
-    const adapter = createAwsCloud({ endpoint: external, credentials: simCredentials, logger });
+    const adapter = createAwsCloud({
+      endpoint: external,
+      credentials: simCredentials,
+      logger,
+      limiter: new RegionRateLimiter(systemClock),
+    });
     return {
-      cloud: rateLimitedCloud(adapter, new RegionRateLimiter(systemClock)),
+      cloud: adapter,
       adapter,
       clock: systemClock,
       kind: "sim",
@@ -120,21 +126,21 @@ export async function openCloud(
       close: async () => adapter.close(),
     };
   }
-  const statePath = resolve(
-    cwd,
-    (values["sim-state"] as string | undefined) ??
-      config.sim?.state ??
-      join(dir, ".leaven", "sim-state.json"),
-  );
+  // A flag is relative to where the command runs; a path in leaven.yaml to the file that names it.
+  const simStateFlag = values["sim-state"] as string | undefined;
+  const statePath = simStateFlag
+    ? resolve(cwd, simStateFlag)
+    : resolve(dir, config.sim?.state ?? join(".leaven", "sim-state.json"));
   const simulator = await startSimulator({ statePath, speed, faults });
   const adapter = createAwsCloud({
     endpoint: simulator.endpoint,
     credentials: simCredentials,
     clock: simulator.clock,
     logger,
+    limiter: new RegionRateLimiter(simulator.clock),
   });
   return {
-    cloud: rateLimitedCloud(adapter, new RegionRateLimiter(simulator.clock)),
+    cloud: adapter,
     adapter,
     clock: simulator.clock,
     kind: "sim",

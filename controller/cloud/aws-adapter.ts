@@ -62,6 +62,8 @@ export interface AwsCloudOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   logger?: Logger;
+  /** Paces requests per region and action class (see region-rate-limiter.ts); none when absent. */
+  limiter?: { take(region: string, action: string): Promise<void> };
 }
 
 export interface AwsCloud extends CloudPort {
@@ -120,7 +122,14 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
 
   /** One EC2 call with our retries; `send` builds a fresh command per attempt. */
   const call = <T>(region: string, action: string, send: (client: EC2Client) => Promise<T>): Promise<T> =>
-    withRetries(() => send(clientFor(region)), {
+    withRetries(
+      async () => {
+        // Every attempt — retries and later pages included — draws from the client-side bucket, so a
+        // throttled retry cannot steal the token the next paced request counted on.
+        await options.limiter?.take(region, action);
+        return send(clientFor(region));
+      },
+      {
       policy,
       clock,
       random,
@@ -128,7 +137,8 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
         recorder.retried(region, action);
         logger.debug("retrying EC2 call", { region, action, attempt, delayMs, code: error.code });
       },
-    });
+    },
+    );
 
   /** Walks NextToken to the end; a token that repeats would loop forever, so it is an error. */
   const paginate = async <T>(
@@ -290,7 +300,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
             SourceImageId: input.sourceImageId,
             Name: input.name,
             ClientToken: input.clientToken,
-            CopyImageTags: true,
+            // Off: the source's channel, share and bake-instance tags must not leak onto the copy (the
+            // planner gives the copy its complete tag set in TagSpecifications).
+            CopyImageTags: false,
             ...(input.description ? { Description: input.description } : {}),
             ...(input.kmsKeyId ? { KmsKeyId: input.kmsKeyId, Encrypted: true } : {}),
             TagSpecifications: tagSpecifications(["image", "snapshot"], input.tags),

@@ -1,4 +1,4 @@
-import { parseBakeMarker } from "../api/bake-protocol.ts";
+import { type BakeOutcome, parseBakeMarker } from "../api/bake-protocol.ts";
 import { MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudPort, DescribeImagesInput, Filter } from "../cloud/port.ts";
@@ -131,6 +131,7 @@ export async function observeBakes(
   cloud: CloudPort,
   inventory: Inventory,
   regions: readonly string[],
+  consoleCache?: Map<string, BakeOutcome>,
 ): Promise<Inventory> {
   await Promise.all(
     regions.map(async (region) => {
@@ -142,11 +143,16 @@ export async function observeBakes(
           ours
             .filter((i) => i.state === "stopped" && !i.tags[Tag.bakeResult])
             .map(async (instance) => {
+              // A stopped instance's console does not change: once a marker is read, it is kept.
+              const cached = consoleCache?.get(instance.instanceId);
+              if (cached) {
+                inventory.consoles.set(instance.instanceId, cached);
+                return;
+              }
               const output = await cloud.getConsoleOutput(region, instance.instanceId);
-              inventory.consoles.set(
-                instance.instanceId,
-                parseBakeMarker(output, instance.tags[Tag.build] ?? ""),
-              );
+              const outcome = parseBakeMarker(output, instance.tags[Tag.build] ?? "");
+              if (outcome) consoleCache?.set(instance.instanceId, outcome);
+              inventory.consoles.set(instance.instanceId, outcome);
             }),
         );
         inventory.instanceRegions.push(region);

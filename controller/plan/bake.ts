@@ -96,7 +96,6 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
           build: ctx.build,
           region,
           instanceId: instance.instanceId,
-          tags: { [Tag.bakeResult]: "success" },
           reason: `image ${image.imageId} of build ${ctx.build} is available; the bake instance is no longer needed`,
         });
       }

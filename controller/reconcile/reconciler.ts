@@ -1,3 +1,4 @@
+import type { BakeOutcome } from "../api/bake-protocol.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
@@ -6,6 +7,7 @@ import type { Inventory } from "../observe/inventory.ts";
 import { homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { type Plan, plan } from "../plan/plan.ts";
+import { canonicalJson } from "../plan/recipe.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import type { ValidationResult } from "../validation/result.ts";
 
@@ -46,6 +48,13 @@ interface Failure {
   error: string;
   retryable: boolean;
   count: number;
+  /** The failed action's content: once the spec changes what the action asks for, it is tried again. */
+  fingerprint: string;
+}
+
+/** Everything an action asks EC2 for; its reason is prose and may change without the request changing. */
+function fingerprintOf(action: Action): string {
+  return canonicalJson({ ...action, reason: undefined });
 }
 
 const MAX_RETRYABLE_FAILURES = 3;
@@ -58,6 +67,7 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   private readonly vendorCache: VendorCache;
   private readonly failures = new Map<string, Failure>();
+  private readonly consoles = new Map<string, BakeOutcome>();
   private readonly retry: Set<string>;
   private lastSweep = Number.NEGATIVE_INFINITY;
   private passes = 0;
@@ -97,7 +107,7 @@ export class Reconciler {
     } else {
       regions = this.makePlan(validation, inventory, now).bakeRegions;
     }
-    return observeBakes(cloud, inventory, regions);
+    return observeBakes(cloud, inventory, regions, this.consoles);
   }
 
   /** One pass: observe, plan, execute. */
@@ -115,7 +125,13 @@ export class Reconciler {
     const givenUp = new Map<string, Failure>();
     for (const action of planned.actions) {
       const failure = this.failures.get(actionKey(action));
-      if (failure && (!failure.retryable || failure.count >= MAX_RETRYABLE_FAILURES))
+      // The key stays the same when the user fixes e.g. the instance type (not part of the build id):
+      // only the very same request is given up on.
+      if (
+        failure &&
+        failure.fingerprint === fingerprintOf(action) &&
+        (!failure.retryable || failure.count >= MAX_RETRYABLE_FAILURES)
+      )
         givenUp.set(action.spec, failure);
       else executed.push(action);
     }
@@ -138,10 +154,12 @@ export class Reconciler {
             });
           } else {
             const previous = this.failures.get(key);
+            const fingerprint = fingerprintOf(action);
             this.failures.set(key, {
               error: result.error ?? "unknown error",
               retryable: result.retryable !== false,
-              count: (previous?.count ?? 0) + 1,
+              count: (previous?.fingerprint === fingerprint ? previous.count : 0) + 1,
+              fingerprint,
             });
             logger.error(`${action.kind} ${action.spec} failed`, {
               region: action.region,
@@ -179,7 +197,7 @@ export class Reconciler {
     for (const result of results) {
       if (result.ok || result.retryable !== false) continue;
       if (result.actions.some((a) => a.spec === spec))
-        return { error: result.error ?? "", retryable: false, count: 1 };
+        return { error: result.error ?? "", retryable: false, count: 1, fingerprint: "" };
     }
     return undefined;
   }

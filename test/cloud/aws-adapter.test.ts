@@ -327,7 +327,7 @@ describe("every other port method", () => {
         Name: "leaven/base/2.3.0_abc",
         Description: "copy",
         ClientToken: "copy-token",
-        CopyImageTags: "true",
+        CopyImageTags: "false",
         Encrypted: "true",
         KmsKeyId: "alias/images",
         "TagSpecification.1.ResourceType": "image",

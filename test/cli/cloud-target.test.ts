@@ -1,0 +1,96 @@
+// Choosing the cloud: flags, leaven.yaml beside the specs, and the exact errors for bad values.
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type CloudTarget, openCloud } from "../../controller/cli/cloud-target.ts";
+import { UserError } from "../../controller/cli/command.ts";
+import { silentLogger } from "../../controller/log/logger.ts";
+
+let opened: CloudTarget | undefined;
+afterEach(async () => {
+  await opened?.close();
+  opened = undefined;
+});
+
+/** A scratch checkout: `root/specs/leaven.yaml` with the given content (none when undefined). */
+function checkout(config?: string): string {
+  const root = mkdtempSync(join(tmpdir(), "leaven-target-"));
+  mkdirSync(join(root, "specs"));
+  if (config !== undefined) writeFileSync(join(root, "specs", "leaven.yaml"), config);
+  return root;
+}
+
+async function open(values: Record<string, string | string[]>, root: string): Promise<CloudTarget> {
+  opened = await openCloud(values, ["specs"], root, silentLogger);
+  return opened;
+}
+
+function simBanner(target: CloudTarget, statePath: string, speed: number, bakeSeconds: number): string {
+  return (
+    `Cloud: embedded EC2 simulator at ${target.simulator!.endpoint} — not AWS. State: ${statePath}.\n` +
+    `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${bakeSeconds} s); --cloud aws targets AWS.`
+  );
+}
+
+describe("openCloud", () => {
+  it("takes the cloud, the state file (relative to leaven.yaml) and the speed from leaven.yaml", async () => {
+    const root = checkout("cloud: sim\nsim: { state: x.json, speed: 600 }\n");
+    const target = await open({}, root);
+    const statePath = join(root, "specs", "x.json");
+    expect(target.kind).toBe("sim");
+    expect(target.banner).toBe(simBanner(target, statePath, 600, 1));
+    expect(target.simulator?.statePath).toBe(statePath);
+    expect(existsSync(statePath)).toBe(true);
+    expect(target.clock).toBe(target.simulator?.clock);
+  });
+
+  it("lets flags override leaven.yaml; a flag's path is relative to the working directory", async () => {
+    const root = checkout("cloud: sim\nsim: { state: x.json, speed: 600 }\n");
+    const target = await open({ "sim-state": "other.json", "sim-speed": "120" }, root);
+    expect(target.banner).toBe(simBanner(target, join(root, "other.json"), 120, 3));
+  });
+
+  it("keeps the simulator state beside the specs by default", async () => {
+    const root = checkout();
+    const target = await open({}, root);
+    expect(target.banner).toBe(simBanner(target, join(root, "specs", ".leaven", "sim-state.json"), 60, 5));
+  });
+
+  it("selects AWS from leaven.yaml without contacting it", async () => {
+    const root = checkout("cloud: aws\nprofile: ci-images\n");
+    const target = await open({}, root);
+    expect(target.kind).toBe("aws");
+    expect(target.banner).toBe("Cloud: AWS (profile ci-images)");
+    expect(target.simulator).toBeUndefined();
+    expect(target.adapter.stats().requests).toBe(0);
+  });
+
+  it("passes --fault flags to the simulator", async () => {
+    const target = await open({ fault: ["bake-hang=base", "throttle=0.25"] }, checkout());
+    expect(target.simulator?.faults()).toEqual({
+      bakeHang: { specs: ["base"], builds: ["base"] },
+      throttleRate: 0.25,
+    });
+  });
+
+  it.each([
+    [{ cloud: "gcp" }, '--cloud must be sim or aws, not "gcp".'],
+    [
+      { fault: ["bad=1"] },
+      '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, bake-hang=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.',
+    ],
+    [{ fault: ["5xx=2"] }, "--fault 5xx=2: expected a rate between 0 and 1, e.g. 5xx=0.1."],
+    [{ "sim-speed": "0" }, '--sim-speed must be a positive number, not "0".'],
+  ])("rejects %j with a UserError", async (values, message) => {
+    const error = await openCloud(values, ["specs"], checkout(), silentLogger).then(
+      (target) => {
+        opened = target;
+        throw new Error("expected openCloud to fail");
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe(message);
+  });
+});

@@ -1,0 +1,58 @@
+// The controller's view of the simulator, as the CLI wires it: the real AWS adapter over loopback HTTP,
+// pacing its requests with the client-side rate limiter, with one ManualClock driving the simulator, the adapter's
+// retries and the rate limiter — so a test moves time explicitly and never sleeps on the wall clock.
+import { type AwsCloud, createAwsCloud } from "../../controller/cloud/aws-adapter.ts";
+import type { CloudPort } from "../../controller/cloud/port.ts";
+import { RegionRateLimiter } from "../../controller/cloud/region-rate-limiter.ts";
+import { ManualClock } from "../../controller/sim/manual-clock.ts";
+import { type Simulator, type SimulatorOptions, startSimulator } from "../../controller/sim/server.ts";
+
+export const SIM_START = Date.UTC(2026, 5, 1, 12, 0, 0);
+export const MINUTE = 60_000;
+
+export interface SimCloud {
+  sim: Simulator;
+  clock: ManualClock;
+  /** The adapter underneath, with its per-region, per-action request counts. */
+  adapter: AwsCloud;
+  /** What the observer and the executor are given. */
+  cloud: CloudPort;
+  close(): Promise<void>;
+}
+
+export async function startSimCloud(options: Omit<SimulatorOptions, "clock"> = {}): Promise<SimCloud> {
+  const clock = new ManualClock(SIM_START);
+  // The simulator's own token buckets are off: the client-side limiter is what these tests exercise.
+  const sim = await startSimulator({ throttle: false, ...options, clock });
+  const adapter = createAwsCloud({
+    endpoint: sim.endpoint,
+    credentials: { accessKeyId: "AKIDLEAVENSIM", secretAccessKey: "leaven-sim" },
+    clock,
+    limiter: new RegionRateLimiter(clock),
+  });
+  return {
+    sim,
+    clock,
+    adapter,
+    cloud: adapter,
+    close: async () => {
+      adapter.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Requests the adapter sent for one region and action (0 when none). */
+export function requestsOf(adapter: AwsCloud, region: string, action: string): number {
+  return adapter.stats().byRegion[region]?.byAction[action]?.requests ?? 0;
+}
+
+/** Every (region, action) the adapter sent requests for, as `region Action` → count, for exact asserts. */
+export function requestTable(adapter: AwsCloud): Record<string, number> {
+  const table: Record<string, number> = {};
+  for (const [region, stats] of Object.entries(adapter.stats().byRegion)) {
+    for (const [action, counts] of Object.entries(stats.byAction))
+      table[`${region} ${action}`] = counts.requests;
+  }
+  return table;
+}
