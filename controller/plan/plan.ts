@@ -49,6 +49,16 @@ export function plan(input: PlanInput): Plan {
   const known = new Set(input.specs.map((s) => s.name));
 
   for (const { name, document: doc } of input.specs) {
+    // What could not be observed is not known to be missing: plan nothing for a spec with a blind region.
+    const blind = doc.spec.regions.filter((region) => input.inventory.regionErrors.has(region));
+    if (blind.length > 0) {
+      const message = `cannot observe ${blind.map((r) => `${r} (${input.inventory.regionErrors.get(r)})`).join(", ")}; nothing is changed for this spec until it can`;
+      outcomes.set(name, {
+        channels: new Map(Object.keys(doc.spec.channels ?? {}).map((c) => [c, { ok: false as const, message }])),
+      });
+      statuses.push({ name, layer: doc.spec.layer, phase: "Waiting", message, channels: {}, builds: [] });
+      continue;
+    }
     if (doc.spec.layer === "foundation") {
       const vendor = input.inventory.vendorImages.get(name) ?? [];
       const result = resolveFoundation(doc, vendor, input.now);

@@ -385,3 +385,24 @@ describe("plan: lineage", () => {
     expect(statusOf(p, "base").phase).toBe("Suspended");
   });
 });
+
+describe("plan: regions that could not be observed", () => {
+  it("plans nothing for a spec with a blind region, and its children wait", () => {
+    const app = spec("app", {
+      layer: "app",
+      parent: { spec: "base", channel: "candidate" },
+      version: "1.0.0",
+      regions: ["us-east-1"],
+      channels: { release: { latest: true } },
+    });
+    const inv = inventory({ regionErrors: new Map([["eu-west-1", "RequestLimitExceeded: Request limit exceeded."]]) });
+    const p = plan({ specs: [ubuntu, base, app], inventory: inv, now: T0 });
+    expect(p.actions).toEqual([]);
+    expect(statusOf(p, "base")).toMatchObject({
+      phase: "Waiting",
+      message:
+        "cannot observe eu-west-1 (RequestLimitExceeded: Request limit exceeded.); nothing is changed for this spec until it can",
+    });
+    expect(statusOf(p, "app").message).toContain("waiting for base/candidate: cannot observe eu-west-1");
+  });
+});
