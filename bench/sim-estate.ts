@@ -4,7 +4,7 @@ import type { CloudImage } from "../controller/cloud/port.ts";
 import { RegionRateLimiter } from "../controller/cloud/region-rate-limiter.ts";
 import { silentLogger } from "../controller/log/logger.ts";
 import { observeImages } from "../controller/observe/observe.ts";
-import { startSimulator, type Simulator, type SimulatorOptions } from "../controller/sim/server.ts";
+import { type Simulator, type SimulatorOptions, startSimulator } from "../controller/sim/server.ts";
 import type { ValidSpec } from "../controller/validation/result.ts";
 
 export async function simTarget(options: SimulatorOptions) {
@@ -15,8 +15,11 @@ export async function simTarget(options: SimulatorOptions) {
     clock: sim.clock,
     limiter: new RegionRateLimiter(sim.clock),
   });
-  const cloud = adapter;
-  return { sim, adapter, cloud, close: async () => (adapter.close(), await sim.close()) };
+  const close = async () => {
+    adapter.close();
+    await sim.close();
+  };
+  return { sim, adapter, cloud: adapter, close };
 }
 
 /** The simulator's vendor images for the specs' foundations, as the observer sees them. */

@@ -15,7 +15,11 @@ function fanOutSpecs(baseVersion: string, release: { latest: true } | { build: s
   const specs = [
     makeSpec("ubuntu-jammy", {
       layer: "foundation",
-      source: { owners: ["099720109477"], name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*", architecture: "x86_64" },
+      source: {
+        owners: ["099720109477"],
+        name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+        architecture: "x86_64",
+      },
       regions: ["us-east-1"],
       channels: { release: { latest: true } },
     }),
@@ -43,7 +47,10 @@ function fanOutSpecs(baseVersion: string, release: { latest: true } | { build: s
 }
 
 /** Grant times of a token bucket (full at t=0) for requests arriving at the given sorted times, in seconds. */
-function grants(arrivals: readonly number[], bucket: { capacity: number; refillPerSecond: number }): number[] {
+function grants(
+  arrivals: readonly number[],
+  bucket: { capacity: number; refillPerSecond: number },
+): number[] {
   let tokens = bucket.capacity;
   let at = 0;
   return arrivals.map((arrival) => {
@@ -94,12 +101,21 @@ export const fanOutCase: BenchCase = {
       const now = target.sim.clock.now();
       // The world before: base 2.3.0 released, every app baked on it; base 2.4.0 baked as a candidate.
       const world = convergedEstate(before, vendor, now - 3600_000, 1);
-      const candidate = convergedEstate(fanOutSpecs("2.4.0", { latest: true }).slice(0, 2), vendor, now - 1800_000, 1);
+      const candidate = convergedEstate(
+        fanOutSpecs("2.4.0", { latest: true }).slice(0, 2),
+        vendor,
+        now - 1800_000,
+        1,
+      );
       const newBase = candidate.images.find((i) => i.tags["leaven.dev/spec"] === "base")!;
       for (const image of candidate.images) {
-        for (const key of Object.keys(image.tags)) if (key.startsWith("leaven.dev/channel/")) delete image.tags[key];
+        for (const key of Object.keys(image.tags))
+          if (key.startsWith("leaven.dev/channel/")) delete image.tags[key];
       }
-      seed(target.sim, [...world.images, ...candidate.images.filter((i) => i.tags["leaven.dev/spec"] === "base")]);
+      seed(target.sim, [
+        ...world.images,
+        ...candidate.images.filter((i) => i.tags["leaven.dev/spec"] === "base"),
+      ]);
       const promoted = fanOutSpecs("2.4.0", { build: newBase.tags["leaven.dev/build"]! });
       const validation = { specs: promoted, diagnostics: [], blocked: new Map<string, string>() };
       const reconciler = new Reconciler({

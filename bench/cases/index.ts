@@ -1,6 +1,6 @@
 import type { BenchCase } from "../case.ts";
-import { loadValidateGraphCase } from "./load-validate-graph.ts";
 import { fanOutCase } from "./fan-out.ts";
+import { loadValidateGraphCase } from "./load-validate-graph.ts";
 import { planLargeCase } from "./plan-large.ts";
 import { steadyStateRequestsCase } from "./steady-state-requests.ts";
 

@@ -21,7 +21,11 @@ export const steadyStateRequestsCase: BenchCase = {
       const estate = convergedEstate(specs, await vendorImagesOf(target, specs), now, BUILDS);
       seed(target.sim, estate.images);
       const validation = { specs, diagnostics: [], blocked: new Map<string, string>() };
-      const reconciler = new Reconciler({ cloud: target.cloud, clock: target.sim.clock, logger: silentLogger });
+      const reconciler = new Reconciler({
+        cloud: target.cloud,
+        clock: target.sim.clock,
+        logger: silentLogger,
+      });
       await reconciler.pass(validation); // the first pass also sweeps for leaked bake instances and fills the vendor cache
       target.adapter.resetStats();
       const start = performance.now();
@@ -31,7 +35,10 @@ export const steadyStateRequestsCase: BenchCase = {
       const perRegion = new Map<string, number>();
       for (const image of estate.images) perRegion.set(image.region, (perRegion.get(image.region) ?? 0) + 1);
       const bound = [...perRegion.values()].reduce((sum, n) => sum + Math.ceil(n / 1000), 0);
-      const describeImages = Object.values(stats.byRegion).reduce((sum, r) => sum + (r.byAction.DescribeImages?.requests ?? 0), 0);
+      const describeImages = Object.values(stats.byRegion).reduce(
+        (sum, r) => sum + (r.byAction.DescribeImages?.requests ?? 0),
+        0,
+      );
       return {
         wallMs,
         extra: {

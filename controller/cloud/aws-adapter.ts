@@ -130,14 +130,14 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
         return send(clientFor(region));
       },
       {
-      policy,
-      clock,
-      random,
-      onRetry: ({ attempt, delayMs, error }) => {
-        recorder.retried(region, action);
-        logger.debug("retrying EC2 call", { region, action, attempt, delayMs, code: error.code });
+        policy,
+        clock,
+        random,
+        onRetry: ({ attempt, delayMs, error }) => {
+          recorder.retried(region, action);
+          logger.debug("retrying EC2 call", { region, action, attempt, delayMs, code: error.code });
+        },
       },
-    },
     );
 
   /** Walks NextToken to the end; a token that repeats would loop forever, so it is an error. */

@@ -54,7 +54,9 @@ export function plan(input: PlanInput): Plan {
     if (blind.length > 0) {
       const message = `cannot observe ${blind.map((r) => `${r} (${input.inventory.regionErrors.get(r)})`).join(", ")}; nothing is changed for this spec until it can`;
       outcomes.set(name, {
-        channels: new Map(Object.keys(doc.spec.channels ?? {}).map((c) => [c, { ok: false as const, message }])),
+        channels: new Map(
+          Object.keys(doc.spec.channels ?? {}).map((c) => [c, { ok: false as const, message }]),
+        ),
       });
       statuses.push({ name, layer: doc.spec.layer, phase: "Waiting", message, channels: {}, builds: [] });
       continue;

@@ -395,7 +395,9 @@ describe("plan: regions that could not be observed", () => {
       regions: ["us-east-1"],
       channels: { release: { latest: true } },
     });
-    const inv = inventory({ regionErrors: new Map([["eu-west-1", "RequestLimitExceeded: Request limit exceeded."]]) });
+    const inv = inventory({
+      regionErrors: new Map([["eu-west-1", "RequestLimitExceeded: Request limit exceeded."]]),
+    });
     const p = plan({ specs: [ubuntu, base, app], inventory: inv, now: T0 });
     expect(p.actions).toEqual([]);
     expect(statusOf(p, "base")).toMatchObject({
