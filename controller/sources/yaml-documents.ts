@@ -71,7 +71,11 @@ function parseFast(text: string, file: string): ParsedYaml | undefined {
         if (ast === undefined) {
           const lineCounter = new LineCounter();
           ast = {
-            docs: parseAllDocuments(text, { lineCounter, prettyErrors: false, logLevel: "error" }) as Document[],
+            docs: parseAllDocuments(text, {
+              lineCounter,
+              prettyErrors: false,
+              logLevel: "error",
+            }) as Document[],
             lineCounter,
           };
         }
@@ -132,7 +136,12 @@ export function parseYamlDocumentsWithAst(text: string, file: string): ParsedYam
     return { file, line, column: col };
   };
   const out: ParsedYaml = { documents: [], diagnostics: [], broken: [] };
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: "error" });
+  const parsed = parseAllDocuments(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: "error",
+  });
   if (!Array.isArray(parsed) || parsed.length === 0) {
     for (const error of (parsed as { errors?: Array<{ message: string; pos: [number, number] }> }).errors ??
       []) {
