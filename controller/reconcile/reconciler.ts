@@ -174,10 +174,14 @@ export class Reconciler {
     const statuses = planned.statuses.map((status) => {
       const failure = givenUp.get(status.name) ?? this.lastFailureOf(status.name, results);
       if (!failure) return status;
+      // EC2 refuses a launch token whose instance is gone: that bake ended earlier without an image.
+      const hint = failure.error.startsWith("IdempotentInstanceTerminated")
+        ? ` — an earlier bake of this build ended without an image; run apply --retry ${status.name} to bake it again`
+        : "";
       return {
         ...status,
         phase: "Stalled" as const,
-        message: `${failure.error}${failure.retryable ? " (retried; still failing)" : ""} — fix the cause and run apply again; ${status.message}`,
+        message: `${failure.error}${failure.retryable ? " (retried; still failing)" : ""}${hint || " — fix the cause and run apply again"}; ${status.message}`,
       };
     });
     const result: PassResult = {

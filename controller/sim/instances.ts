@@ -201,6 +201,14 @@ export const runInstances: ActionHandler = (ctx) => {
     if (previous) {
       if (previous.fingerprint !== fingerprint) throw idempotentMismatch();
       const instances = previous.ids.map((id) => region.instances.get(id)).filter((i) => i !== undefined);
+      const ended = (state: string) => state === "terminated" || state === "shutting-down";
+      if (instances.every((i) => ended(instanceState(i, now)))) {
+        // As EC2 does: a token whose instance is gone cannot launch again; a new token is needed.
+        throw new SimError(
+          "IdempotentInstanceTerminated",
+          "The client token has already been used for an instance that has been terminated. Use a new client token.",
+        );
+      }
       return reservationXml(instances[0]?.reservationId ?? previous.ids[0]!, instances, ctx);
     }
   }

@@ -227,6 +227,22 @@ describe("StopInstances, TerminateInstances, DescribeInstances", () => {
     );
   });
 
+  it("refuses a client token whose instance was terminated, even after it vanished", async () => {
+    const id = await launch(bakeInput("base", "4+d", "used-token"));
+    await t.client.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    for (const wait of [0, 2 * 60 * MINUTE]) {
+      t.clock.advance(wait);
+      expect(
+        await ec2Error(t.client.send(new RunInstancesCommand(bakeInput("base", "4+d", "used-token")))),
+      ).toEqual({
+        code: "IdempotentInstanceTerminated",
+        status: 400,
+        message:
+          "The client token has already been used for an instance that has been terminated. Use a new client token.",
+      });
+    }
+  });
+
   it("filters by tag, tag-key and state, and paginates", async () => {
     const ids: string[] = [];
     for (let n = 0; n < 7; n++) ids.push(await launch(bakeInput(n < 3 ? "alpha" : "beta", `b${n}`)));
