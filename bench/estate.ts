@@ -114,10 +114,10 @@ function applyInstantly(
     switch (action.kind) {
       case "launch-bake": {
         const regions = specs.get(action.spec)!.document.spec.regions;
-        const home = imageFor(regions[0], regions[0], action.tags, createdAt);
+        const home = imageFor(regions[0], regions[0], action.launch.tags, createdAt);
         inventory.images.push(home);
         for (const region of regions.slice(1))
-          inventory.images.push(imageFor(region, regions[0], action.tags, createdAt, home.imageId));
+          inventory.images.push(imageFor(region, regions[0], action.launch.tags, createdAt, home.imageId));
         break;
       }
       case "set-tags":

@@ -87,27 +87,12 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
   const region = action.region;
   switch (action.kind) {
     case "launch-bake": {
-      const { instanceId } = await cloud.runInstance(region, {
-        imageId: action.parentImageId,
-        instanceType: action.instanceType,
-        userData: action.userData,
-        clientToken: action.clientToken,
-        tags: action.tags,
-        ...(action.subnetId ? { subnetId: action.subnetId } : {}),
-        ...(action.securityGroupIds ? { securityGroupIds: action.securityGroupIds } : {}),
-        ...(action.instanceProfile ? { instanceProfile: action.instanceProfile } : {}),
-        ...(action.rootVolume ? { rootVolume: action.rootVolume } : {}),
-      });
+      const { instanceId } = await cloud.runInstance(region, action.launch);
       return instanceId;
     }
     case "create-image": {
       try {
-        const { imageId } = await cloud.createImage(region, {
-          instanceId: action.instanceId,
-          name: action.name,
-          description: action.description,
-          tags: action.tags,
-        });
+        const { imageId } = await cloud.createImage(region, action.image);
         return imageId;
       } catch (error) {
         // The name is deterministic: a duplicate means an earlier attempt (before a crash) already made it.
@@ -120,15 +105,7 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
       await cloud.terminateInstances(region, [action.instanceId]);
       return undefined;
     case "copy-image": {
-      const { imageId } = await cloud.copyImage(region, {
-        sourceRegion: action.sourceRegion,
-        sourceImageId: action.sourceImageId,
-        name: action.name,
-        description: action.description,
-        clientToken: action.clientToken,
-        ...(action.kmsKeyId ? { kmsKeyId: action.kmsKeyId } : {}),
-        tags: action.tags,
-      });
+      const { imageId } = await cloud.copyImage(region, action.copy);
       return imageId;
     }
     case "set-tags":

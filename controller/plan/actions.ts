@@ -1,4 +1,10 @@
-import type { LaunchPermissions, Tags } from "../cloud/port.ts";
+import type {
+  CopyImageInput,
+  CreateImageInput,
+  LaunchPermissions,
+  RunInstanceInput,
+  Tags,
+} from "../cloud/port.ts";
 
 interface ActionBase {
   /** The spec the action serves (for status and for `--retry`). */
@@ -11,24 +17,14 @@ interface ActionBase {
 export interface LaunchBakeAction extends ActionBase {
   kind: "launch-bake";
   build: string;
-  parentImageId: string;
-  instanceType: string;
-  userData: string;
-  clientToken: string;
-  tags: Tags;
-  subnetId?: string;
-  securityGroupIds?: string[];
-  instanceProfile?: string;
-  rootVolume?: { deviceName: string; size?: number; type?: string };
+  /** Exactly what RunInstances is sent: the parent image, user data, ClientToken, tags. */
+  launch: RunInstanceInput;
 }
 
 export interface CreateImageAction extends ActionBase {
   kind: "create-image";
   build: string;
-  instanceId: string;
-  name: string;
-  description: string;
-  tags: Tags;
+  image: CreateImageInput;
 }
 
 export interface TerminateInstanceAction extends ActionBase {
@@ -42,13 +38,8 @@ export interface TerminateInstanceAction extends ActionBase {
 export interface CopyImageAction extends ActionBase {
   kind: "copy-image";
   build: string;
-  sourceRegion: string;
-  sourceImageId: string;
-  name: string;
-  description: string;
-  clientToken: string;
-  kmsKeyId?: string;
-  tags: Tags;
+  /** Sent to the destination region (`region`). */
+  copy: CopyImageInput;
 }
 
 export interface SetTagsAction extends ActionBase {

@@ -211,10 +211,12 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
       spec,
       build: ctx.build,
       region,
-      instanceId: instance.instanceId,
-      name: imageNameFor(spec, ctx.build),
-      description: `Leaven ${spec} ${ctx.build} on ${ctx.parent.spec}/${ctx.parent.build}`,
-      tags: { ...buildTags(ctx), [Tag.bakeInstance]: instance.instanceId },
+      image: {
+        instanceId: instance.instanceId,
+        name: imageNameFor(spec, ctx.build),
+        description: `Leaven ${spec} ${ctx.build} on ${ctx.parent.spec}/${ctx.parent.build}`,
+        tags: { ...buildTags(ctx), [Tag.bakeInstance]: instance.instanceId },
+      },
       reason: `bake of ${ctx.build} succeeded on ${instance.instanceId}`,
     });
     return { step: "in-progress", message: `creating the image from ${instance.instanceId}` };
@@ -253,19 +255,21 @@ function launchAction(ctx: BakeContext, reason: string, attempt: string): Action
     spec: ctx.doc.metadata.name,
     build: ctx.build,
     region: ctx.homeRegion,
-    parentImageId: ctx.parent.imageId,
-    instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,
-    userData: renderUserData({
-      buildId: ctx.build,
-      spec: ctx.doc.metadata.name,
-      ...(ctx.doc.spec.provision ? { provision: ctx.doc.spec.provision } : {}),
-    }),
-    clientToken: launchToken(ctx.build, attempt),
-    tags: { ...buildTags(ctx), [Tag.role]: "bake" },
-    ...(bake.subnetId ? { subnetId: bake.subnetId } : {}),
-    ...(bake.securityGroupIds ? { securityGroupIds: bake.securityGroupIds } : {}),
-    ...(bake.instanceProfile ? { instanceProfile: bake.instanceProfile } : {}),
-    ...(rootVolume ? { rootVolume } : {}),
+    launch: {
+      imageId: ctx.parent.imageId,
+      instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,
+      userData: renderUserData({
+        buildId: ctx.build,
+        spec: ctx.doc.metadata.name,
+        ...(ctx.doc.spec.provision ? { provision: ctx.doc.spec.provision } : {}),
+      }),
+      clientToken: launchToken(ctx.build, attempt),
+      tags: { ...buildTags(ctx), [Tag.role]: "bake" },
+      ...(bake.subnetId ? { subnetId: bake.subnetId } : {}),
+      ...(bake.securityGroupIds ? { securityGroupIds: bake.securityGroupIds } : {}),
+      ...(bake.instanceProfile ? { instanceProfile: bake.instanceProfile } : {}),
+      ...(rootVolume ? { rootVolume } : {}),
+    },
     reason,
   };
 }

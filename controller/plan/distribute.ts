@@ -46,13 +46,15 @@ export function planCopies(
         spec,
         build: build.build,
         region,
-        sourceRegion: homeRegion,
-        sourceImageId: home.imageId,
-        name: imageNameFor(spec, build.build),
-        description: `Leaven ${spec} ${build.build} copied from ${homeRegion} ${home.imageId}`,
-        clientToken: copyToken(build.build, spec, region),
-        ...(kmsKeyId ? { kmsKeyId } : {}),
-        tags: copyTags(home, homeRegion),
+        copy: {
+          sourceRegion: homeRegion,
+          sourceImageId: home.imageId,
+          name: imageNameFor(spec, build.build),
+          description: `Leaven ${spec} ${build.build} copied from ${homeRegion} ${home.imageId}`,
+          clientToken: copyToken(build.build, spec, region),
+          ...(kmsKeyId ? { kmsKeyId } : {}),
+          tags: copyTags(home, homeRegion),
+        },
         reason: `build ${build.build} has no image in ${region}`,
       });
       pending.push(region);

@@ -1,6 +1,5 @@
 import type { Action, ActionKind } from "../plan/actions.ts";
 import type { Plan } from "../plan/plan.ts";
-import type { SpecStatus } from "../plan/status.ts";
 
 const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "launch-bake": { sign: "+", label: "bake" },
@@ -16,11 +15,11 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
 function target(action: Action): string {
   switch (action.kind) {
     case "launch-bake":
-      return `${action.build} on ${action.parentImageId} (${action.instanceType})`;
+      return `${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
     case "create-image":
-      return `${action.build} from ${action.instanceId} as "${action.name}"`;
+      return `${action.build} from ${action.image.instanceId} as "${action.image.name}"`;
     case "copy-image":
-      return `${action.build} from ${action.sourceRegion} ${action.sourceImageId}`;
+      return `${action.build} from ${action.copy.sourceRegion} ${action.copy.sourceImageId}`;
     case "set-tags":
       return `${action.imageId} (${action.build}) +${Object.keys(action.tags).join(", +")}`;
     case "remove-tags":
@@ -87,11 +86,13 @@ export function renderPlan(plan: Plan): string {
 
 export function planToJson(plan: Plan): unknown {
   return {
-    actions: plan.actions.map((a) => {
-      const { userData: _userData, ...rest } = a as Action & { userData?: string };
-      return rest;
-    }),
+    // The user data is long and derived from the spec: shown by size, not in full.
+    actions: plan.actions.map((a) =>
+      a.kind === "launch-bake"
+        ? { ...a, launch: { ...a.launch, userData: `(${Buffer.byteLength(a.launch.userData)} bytes)` } }
+        : a,
+    ),
     summary: summarize(plan.actions),
-    statuses: plan.statuses as SpecStatus[],
+    statuses: plan.statuses,
   };
 }

@@ -1,27 +1,5 @@
-import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../controller/cli/run-cli.ts";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-function sink() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function run(args: string[], cwd = root) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, cwd, env: {} });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+import { root, run } from "../support/in-process-cli.ts";
 
 describe("leaven graph", () => {
   it("draws the examples as a foundation → base → app tree", async () => {

@@ -35,7 +35,7 @@ describe("leaven plan on the simulator", () => {
       ["launch-bake", "al2023-base", "us-east-1"],
       ["launch-bake", "ubuntu-base", "us-east-1"],
     ]);
-    expect(plan.actions[0]).not.toHaveProperty("userData");
+    expect(plan.actions[0]).toMatchObject({ launch: { userData: expect.stringMatching(/^\(\d+ bytes\)$/) } });
   });
 
   it("rejects an unknown output format with the exact message", async () => {

@@ -66,11 +66,13 @@ function launchAction(parent: CloudImage, clientToken: string): LaunchBakeAction
     spec: "base",
     build: BUILD,
     region: parent.region,
-    parentImageId: parent.imageId,
-    instanceType: "t3.medium",
-    userData: renderUserData({ buildId: BUILD, spec: "base" }),
-    clientToken,
-    tags: { ...ownedTags(), [Tag.role]: "bake" },
+    launch: {
+      imageId: parent.imageId,
+      instanceType: "t3.medium",
+      userData: renderUserData({ buildId: BUILD, spec: "base" }),
+      clientToken,
+      tags: { ...ownedTags(), [Tag.role]: "bake" },
+    },
     reason: "test",
   };
 }
@@ -110,12 +112,14 @@ describe("execute", () => {
       spec: "base",
       build: BUILD,
       region: "eu-west-1",
-      sourceRegion: "us-east-1",
-      sourceImageId,
-      name,
-      description: "copy",
-      clientToken: `token-${name}`,
-      tags: { ...ownedTags(), [Tag.homeImage]: sourceImageId },
+      copy: {
+        sourceRegion: "us-east-1",
+        sourceImageId,
+        name,
+        description: "copy",
+        clientToken: `token-${name}`,
+        tags: { ...ownedTags(), [Tag.homeImage]: sourceImageId },
+      },
       reason: "test",
     });
     const missing = "ami-0123456789abcdef0";
@@ -128,7 +132,12 @@ describe("execute", () => {
     const failed = results.filter((r) => !r.ok);
     expect(failed).toEqual([
       {
-        actions: [expect.objectContaining({ kind: "copy-image", sourceImageId: missing })],
+        actions: [
+          expect.objectContaining({
+            kind: "copy-image",
+            copy: expect.objectContaining({ sourceImageId: missing }),
+          }),
+        ],
         ok: false,
         retryable: false,
         error: `InvalidAMIID.NotFound: The image id '[${missing}]' does not exist`,
@@ -157,12 +166,14 @@ describe("execute", () => {
         spec: "base",
         build: BUILD,
         region: "eu-west-1",
-        sourceRegion: "us-east-1",
-        sourceImageId: home!,
-        name: "leaven/base/1.0.0_0badcafe",
-        description: "copy",
-        clientToken: "copy-token",
-        tags,
+        copy: {
+          sourceRegion: "us-east-1",
+          sourceImageId: home!,
+          name: "leaven/base/1.0.0_0badcafe",
+          description: "copy",
+          clientToken: "copy-token",
+          tags,
+        },
         reason: "test",
       },
     ]);
@@ -182,10 +193,7 @@ describe("execute", () => {
       spec: "base",
       build: BUILD,
       region: "us-east-1",
-      instanceId,
-      name: "leaven/base/1.0.0_0badcafe",
-      description: "baked",
-      tags: ownedTags(),
+      image: { instanceId, name: "leaven/base/1.0.0_0badcafe", description: "baked", tags: ownedTags() },
       reason: "test",
     };
     const [first] = await execute(t.cloud, [create]);

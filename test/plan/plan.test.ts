@@ -27,11 +27,11 @@ describe("plan: the bake state machine, one step per observation", () => {
     expect(kinds(p.actions)).toEqual(["launch-bake base us-east-1"]);
     const launch = p.actions[0]!;
     if (launch.kind !== "launch-bake") throw new Error("expected launch-bake");
-    expect(launch.parentImageId).toBe("ami-0e2");
+    expect(launch.launch.imageId).toBe("ami-0e2");
     expect(launch.build).toBe(baseBuild);
-    expect(launch.clientToken).toBe(launchToken(baseBuild, "0"));
-    expect(launch.instanceType).toBe("t3.medium");
-    expect(launch.tags).toMatchObject({
+    expect(launch.launch.clientToken).toBe(launchToken(baseBuild, "0"));
+    expect(launch.launch.instanceType).toBe("t3.medium");
+    expect(launch.launch.tags).toMatchObject({
       [Tag.managedBy]: "leaven",
       [Tag.spec]: "base",
       [Tag.build]: baseBuild,
@@ -40,7 +40,7 @@ describe("plan: the bake state machine, one step per observation", () => {
       [Tag.parentImage]: "ami-0e2",
       [Tag.role]: "bake",
     });
-    expect(launch.userData).toContain(`LEAVEN_BUILD_ID=${baseBuild}`);
+    expect(launch.launch.userData).toContain(`LEAVEN_BUILD_ID=${baseBuild}`);
     expect(statusOf(p, "base")).toMatchObject({ phase: "Baking", desiredBuild: baseBuild });
     expect(p.bakeRegions).toEqual(["us-east-1"]);
   });
@@ -96,9 +96,11 @@ describe("plan: the bake state machine, one step per observation", () => {
     expect(p.actions).toMatchObject([
       {
         kind: "create-image",
-        instanceId: "i-done",
-        name: `leaven/base/${baseBuild.replace("+", "_")}`,
-        tags: { [Tag.build]: baseBuild, [Tag.bakeInstance]: "i-done" },
+        image: {
+          instanceId: "i-done",
+          name: `leaven/base/${baseBuild.replace("+", "_")}`,
+          tags: { [Tag.build]: baseBuild, [Tag.bakeInstance]: "i-done" },
+        },
       },
     ]);
   });
@@ -162,7 +164,7 @@ describe("plan: the bake state machine, one step per observation", () => {
     });
     expect(kinds(retried.actions)).toEqual(["launch-bake base us-east-1"]);
     const launch = retried.actions[0] as Extract<Action, { kind: "launch-bake" }>;
-    expect(launch.clientToken).not.toBe(launchToken(baseBuild, "0"));
+    expect(launch.launch.clientToken).not.toBe(launchToken(baseBuild, "0"));
   });
 
   it("waits while the image is pending, then terminates the instance and copies to the other regions", () => {
@@ -190,9 +192,9 @@ describe("plan: the bake state machine, one step per observation", () => {
       "terminate-instance base us-east-1",
     ]);
     const copy = p2.actions.find((a) => a.kind === "copy-image") as Extract<Action, { kind: "copy-image" }>;
-    expect(copy).toMatchObject({ sourceRegion: "us-east-1", sourceImageId: "ami-home" });
-    expect(copy.tags[Tag.homeImage]).toBe("ami-home");
-    expect(copy.tags[Tag.bakeInstance]).toBeUndefined();
+    expect(copy.copy).toMatchObject({ sourceRegion: "us-east-1", sourceImageId: "ami-home" });
+    expect(copy.copy.tags[Tag.homeImage]).toBe("ami-home");
+    expect(copy.copy.tags[Tag.bakeInstance]).toBeUndefined();
     expect(statusOf(p2, "base").phase).toBe("Copying");
   });
 
@@ -305,7 +307,7 @@ describe("plan: lineage", () => {
     const launches = p.actions.filter(
       (a): a is Extract<Action, { kind: "launch-bake" }> => a.kind === "launch-bake",
     );
-    expect(launches.map((a) => [a.spec, a.tags[Tag.parentBuild]])).toEqual([
+    expect(launches.map((a) => [a.spec, a.launch.tags[Tag.parentBuild]])).toEqual([
       ["api", "2.2.0+0000aaaa"],
       ["worker", baseBuild],
     ]);
