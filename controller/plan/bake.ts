@@ -52,6 +52,21 @@ export function buildTags(
   return tags;
 }
 
+/** Terminates a bake instance; with `failure`, records why on the instance first (the build's failure record). */
+function terminate(ctx: BakeContext, instanceId: string, reason: string, failure?: string): Action {
+  return {
+    kind: "terminate-instance",
+    spec: ctx.doc.metadata.name,
+    build: ctx.build,
+    region: ctx.homeRegion,
+    instanceId,
+    ...(failure !== undefined
+      ? { tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: failure.slice(0, 250) } }
+      : {}),
+    reason,
+  };
+}
+
 function failedReason(instance: CloudInstance): string | undefined {
   if (instance.tags[Tag.bakeResult] !== "failed") return undefined;
   return instance.tags[Tag.bakeReason] ?? "bake failed";
@@ -90,14 +105,13 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
         });
       }
       for (const instance of live) {
-        actions.push({
-          kind: "terminate-instance",
-          spec,
-          build: ctx.build,
-          region,
-          instanceId: instance.instanceId,
-          reason: `image ${image.imageId} of build ${ctx.build} is available; the bake instance is no longer needed`,
-        });
+        actions.push(
+          terminate(
+            ctx,
+            instance.instanceId,
+            `image ${image.imageId} of build ${ctx.build} is available; the bake instance is no longer needed`,
+          ),
+        );
       }
       return { step: "done", image };
     }
@@ -128,27 +142,21 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
 
   for (const instance of live) {
     if (failedReason(instance) !== undefined) {
-      actions.push({
-        kind: "terminate-instance",
-        spec,
-        build: ctx.build,
-        region,
-        instanceId: instance.instanceId,
-        reason: `bake of ${ctx.build} failed; cleaning up its instance`,
-      });
+      actions.push(
+        terminate(ctx, instance.instanceId, `bake of ${ctx.build} failed; cleaning up its instance`),
+      );
     }
   }
 
   const instance = active[0];
   for (const extra of active.slice(1)) {
-    actions.push({
-      kind: "terminate-instance",
-      spec,
-      build: ctx.build,
-      region,
-      instanceId: extra.instanceId,
-      reason: `duplicate bake instance for ${ctx.build} (keeping ${instance!.instanceId})`,
-    });
+    actions.push(
+      terminate(
+        ctx,
+        extra.instanceId,
+        `duplicate bake instance for ${ctx.build} (keeping ${instance!.instanceId})`,
+      ),
+    );
   }
 
   if (instance) return advanceInstance(ctx, instance, actions);
@@ -184,15 +192,7 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
   if (instance.state === "pending" || instance.state === "running") {
     if (elapsed > timeoutMs) {
       const reason = `bake timed out after ${ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT} (instance ${instance.instanceId} still ${instance.state})`;
-      actions.push({
-        kind: "terminate-instance",
-        spec,
-        build: ctx.build,
-        region,
-        instanceId: instance.instanceId,
-        tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason },
-        reason,
-      });
+      actions.push(terminate(ctx, instance.instanceId, reason, reason));
       return { step: "failed", message: reason };
     }
     return {
@@ -229,15 +229,7 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
     // EC2 may publish the console output minutes after the instance stopped.
     return { step: "in-progress", message: `waiting for the console output of ${instance.instanceId}` };
   }
-  actions.push({
-    kind: "terminate-instance",
-    spec,
-    build: ctx.build,
-    region,
-    instanceId: instance.instanceId,
-    tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason.slice(0, 250) },
-    reason,
-  });
+  actions.push(terminate(ctx, instance.instanceId, reason, reason));
   return { step: "failed", message: reason };
 }
 
