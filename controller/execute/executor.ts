@@ -157,6 +157,12 @@ export async function execute(
             record({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
           } catch (error) {
             const retryable = error instanceof CloudError ? error.retryable : true;
+            if (!retryable && job.actions.length > 1) {
+              // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
+              // deregistered meanwhile): split the batch so that one id does not hold back the rest.
+              jobs.push(...job.actions.map(single));
+              continue;
+            }
             record({
               actions: job.actions,
               ok: false,

@@ -23,6 +23,11 @@ export interface PlanInput {
   retry?: ReadonlySet<string>;
   /** Git commit of the specs, recorded in the leaven.dev/commit tag. */
   commit?: string;
+  /**
+   * Some document was too broken to tell which spec it is (e.g. unparseable YAML). Then a bake instance
+   * whose spec is not among the known ones may belong to it, so deleted-spec clean-up waits.
+   */
+  unattributedErrors?: boolean;
 }
 
 export interface Plan {
@@ -94,7 +99,7 @@ export function plan(input: PlanInput): Plan {
 
   // Bake instances of specs that no longer exist cost money and serve nobody: terminate them.
   // Specs that are merely invalid right now are left alone, with everything they own.
-  for (const [spec, instances] of index.instancesBySpec) {
+  for (const [spec, instances] of input.unattributedErrors ? [] : index.instancesBySpec) {
     if (known.has(spec) || input.blocked?.has(spec)) continue;
     for (const instance of instances) {
       if (instance.state === "terminated" || instance.state === "shutting-down") continue;

@@ -92,6 +92,7 @@ export class Reconciler {
       inventory,
       now,
       retry: this.retry,
+      unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
       ...(this.options.commit ? { commit: this.options.commit } : {}),
     });
   }

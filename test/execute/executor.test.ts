@@ -104,6 +104,28 @@ describe("execute", () => {
     expect(tagged.get(east[5]!)?.[channelTag("release")]).toBeUndefined();
   });
 
+  it("splits a batch that EC2 rejects for one bad id, so the other images still get their tags", async () => {
+    const good = seed("us-east-1", 2);
+    const gone = "ami-0000000000000dead";
+    const release = { [channelTag("release")]: "true" };
+    t.sim.resetStats();
+    const results = await execute(
+      t.cloud,
+      [...good, gone].map((id) => setTags("us-east-1", id, release)),
+    );
+    expect(t.sim.stats().byAction).toEqual({ CreateTags: 4 });
+    expect(results.map((r) => [r.ok, r.actions.map((a) => (a as SetTagsAction).imageId)])).toEqual(
+      expect.arrayContaining([
+        [true, [good[0]]],
+        [true, [good[1]]],
+        [false, [gone]],
+      ]),
+    );
+    expect(results.find((r) => !r.ok)?.error).toMatch(/^InvalidAMIID\.NotFound: /);
+    const tagged = new Map((await imagesIn("us-east-1")).map((i) => [i.imageId, i.tags]));
+    for (const id of good) expect(tagged.get(id)?.[channelTag("release")]).toBe("true");
+  });
+
   it("reports a failing action with its AWS code and still runs the others", async () => {
     const [home] = seed("us-east-1", 1);
     const [other] = seed("us-east-1", 1, { [Tag.version]: "other" });

@@ -378,6 +378,15 @@ describe("plan: lineage", () => {
         reason: "spec deleted no longer exists",
       }),
     ]);
+    // A document too broken to name its spec might be the "deleted" one: then nothing is cleaned up.
+    const unsure = plan({
+      specs: [ubuntu],
+      blocked: new Map([["broken", "invalid"]]),
+      inventory: inv,
+      now: T0,
+      unattributedErrors: true,
+    });
+    expect(unsure.actions).toEqual([]);
   });
 
   it("plans nothing for a suspended spec but still reports it", () => {
