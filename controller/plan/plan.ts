@@ -5,12 +5,12 @@ import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
 import { type BakeState, planBake } from "./bake.ts";
-import { isReady, planChannelTags, planCopies, planSharing, resolvedImages } from "./distribute.ts";
-import { type ChannelResolution, type ResolvedChannel, resolveFoundation } from "./foundation.ts";
+import { resolveChannels } from "./channels.ts";
+import { planChannelTags, planCopies, planSharing } from "./distribute.ts";
+import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
 import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
-import { type Candidate, selectCandidate } from "./select.ts";
-import type { ChannelStatus, Phase, SpecStatus } from "./status.ts";
+import type { Phase, SpecStatus } from "./status.ts";
 
 export interface PlanInput {
   /** Valid specs in topological order (parents first). */
@@ -211,35 +211,13 @@ function planLayer(
     }
   }
 
-  // Channels select among ready builds.
-  const candidates: Candidate[] = [];
-  for (const build of builds.values()) {
-    if (!isReady(doc, build)) continue;
-    const homeImage = build.images.get(home)!;
-    candidates.push({
-      id: build.build,
-      ...(build.version ? { version: build.version } : {}),
-      createdAt: Date.parse(homeImage.creationDate),
-    });
-  }
-  candidates.sort((a, b) => b.createdAt - a.createdAt);
-  const channels = new Map<string, ChannelResolution>();
-  const resolved = new Map<string, ResolvedChannel>();
-  const channelStatus: Record<string, ChannelStatus> = {};
-  for (const [channel, selector] of Object.entries(spec.channels ?? {})) {
-    const picked = selectCandidate(selector, candidates, input.now);
-    if (picked.ok) {
-      const images = resolvedImages(doc, builds.get(picked.candidate.id)!);
-      const value = { build: picked.candidate.id, images };
-      channels.set(channel, { ok: true, value });
-      resolved.set(channel, value);
-      channelStatus[channel] = { build: value.build, images: Object.fromEntries(images) };
-    } else {
-      channels.set(channel, { ok: false, message: picked.message });
-      channelStatus[channel] = { images: {}, message: picked.message };
-      problems.push({ phase: "Waiting", message: `channel ${channel}: ${picked.message}` });
-    }
-  }
+  const {
+    channels,
+    resolved,
+    status: channelStatus,
+    problems: channelProblems,
+  } = resolveChannels(doc, builds, input.now);
+  problems.push(...channelProblems);
   // Distribution: the desired build, builds named exactly by a selector, and — for a channel that cannot
   // resolve because no build is in every region (a region was added) — the build the channel is on now.
   const toDistribute = new Set<string>();
