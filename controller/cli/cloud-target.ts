@@ -3,12 +3,12 @@ import { dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
 import { type AwsCloud, createAwsCloud } from "../cloud/aws-adapter.ts";
 import type { Clock } from "../cloud/clock.ts";
-import { systemClock } from "../cloud/clock.ts";
+import { acceleratedClock, systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
 import { RegionRateLimiter } from "../cloud/region-rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
-import { type Simulator, startSimulator } from "../sim/server.ts";
+import { CLOCK_PATH, type Simulator, startSimulator } from "../sim/server.ts";
 import { UserError } from "./command.ts";
 
 /** Options shared by every command that talks to a cloud. */
@@ -111,16 +111,20 @@ export async function openCloud(
   }
   const external = values["sim-endpoint"] as string | undefined;
   if (external) {
+    if (values.fault)
+      throw new UserError("--fault configures the embedded simulator; pass it to `leaven sim` instead.");
+    const clock = await simulatorClock(external);
     const adapter = createAwsCloud({
       endpoint: external,
       credentials: simCredentials,
       logger,
-      limiter: new RegionRateLimiter(systemClock),
+      clock,
+      limiter: new RegionRateLimiter(clock),
     });
     return {
       cloud: adapter,
       adapter,
-      clock: systemClock,
+      clock,
       kind: "sim",
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
       close: async () => adapter.close(),
@@ -153,6 +157,20 @@ export async function openCloud(
       await simulator.close();
     },
   };
+}
+
+/** A standalone simulator runs its own accelerated clock: follow it, so timeouts and ages agree. */
+async function simulatorClock(endpoint: string): Promise<Clock> {
+  let answer: { now: number; speed: number };
+  try {
+    const response = await fetch(new URL(CLOCK_PATH, endpoint));
+    answer = (await response.json()) as { now: number; speed: number };
+  } catch (error) {
+    throw new UserError(
+      `cannot reach the simulator at ${endpoint} (${(error as Error).message}); start it with \`leaven sim\`.`,
+    );
+  }
+  return acceleratedClock(answer.speed, answer.now);
 }
 
 /** The simulator checks the SigV4 scope for the region, not the secret. */

@@ -61,6 +61,9 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   DeleteSnapshot: deleteSnapshot,
 };
 
+/** GET here answers the simulator's clock: `{"now": epoch ms, "speed": n}`. */
+export const CLOCK_PATH = "/leaven/clock";
+
 /** The actions the simulator implements. */
 export const SIM_ACTIONS: readonly string[] = Object.keys(HANDLERS);
 
@@ -213,6 +216,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "GET" && req.url === CLOCK_PATH) {
+      // Not EC2: lets a controller attached to a standalone simulator share its accelerated clock.
+      const body = JSON.stringify({ now: clock.now(), speed: options.clock ? 1 : (options.speed ?? 1) });
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     requestCounter += 1;
     const hex = createHash("sha256").update(`request:${requestCounter}`).digest("hex");
     const requestId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
+import { startSimulator } from "../../controller/sim/server.ts";
 import { runCli, scratchEstate, startCli, waitFor } from "../support/cli-process.ts";
 import { duplicateImages, readWorld } from "../support/sim-world.ts";
 
@@ -161,6 +162,20 @@ describe("leaven apply on the simulator", () => {
     expect(channelRow(run.stdout, "payments", "release", "us-east-1")?.[6]).toBe("Ready");
     const world = await readWorld(join(dir, "sim.json"), REGIONS);
     expect(world.images.filter((i) => i.spec === "ledger")).toEqual([]);
+  });
+
+  it("reconciles against a simulator started separately, on that simulator's clock", async () => {
+    const dir = scratchEstate();
+    const sim = await startSimulator({ speed: 600, statePath: join(dir, "standalone.json") });
+    try {
+      const run = await runCli(["apply", "specs", "--sim-endpoint", sim.endpoint], dir);
+      expect(run.stderr).toContain(`Cloud: Leaven EC2 simulator at ${sim.endpoint} (started separately)`);
+      expect(summary(run.stdout).outcome).toBe("Converged");
+      // Simulated minutes passed, not wall-clock ones: the controller followed the simulator's clock.
+      expect(run.stdout).toMatch(/Converged after \d+ pass\(es\), \d+m\d+s of simulated time/);
+    } finally {
+      await sim.close();
+    }
   });
 
   it("resumes after kill -9 mid-bake and mid-copy with no duplicate and no leaked instance", async () => {
