@@ -268,8 +268,9 @@ describe("persistence", () => {
     const { startSimulator } = await import("../../controller/sim/server.ts");
     const first = await startSimulator({ statePath, speed: 3600 });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await first.close();
+    // Read before close: close persists a time at least this late, and the clock keeps running after.
     const stopped = first.clock.now();
+    await first.close();
     const second = await startSimulator({ statePath, speed: 3600 });
     try {
       expect(second.clock.now()).toBeGreaterThanOrEqual(stopped);
