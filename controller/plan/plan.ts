@@ -94,7 +94,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   for (const [name, why] of input.blocked ?? []) {
-    statuses.push({ name, layer: "app", phase: "Blocked", message: why, channels: {}, builds: [] });
+    statuses.push({ name, layer: "unknown", phase: "Blocked", message: why, channels: {}, builds: [] });
   }
 
   // Bake instances of specs that no longer exist cost money and serve nobody: terminate them.

@@ -21,7 +21,8 @@ export interface ChannelStatus {
 
 export interface SpecStatus {
   name: string;
-  layer: "foundation" | "base" | "app";
+  /** "unknown" for a blocked spec whose document could not be read as a valid ImageSpec. */
+  layer: "foundation" | "base" | "app" | "unknown";
   phase: Phase;
   message: string;
   /** The build the spec wants on its current recipe and parent. */
