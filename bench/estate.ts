@@ -32,20 +32,23 @@ export function makeSpec(name: string, spec: ImageSpecSpec): ValidSpec {
   return { name, document, position: { file: `${name}.yaml`, line: 1, column: 1 } };
 }
 
+/** Ubuntu 22.04 as the simulator seeds it (Canonical's owner id and name pattern). */
+export function ubuntuFoundation(regions: readonly string[]): ValidSpec {
+  return makeSpec("ubuntu-jammy", {
+    layer: "foundation",
+    source: {
+      owners: ["099720109477"],
+      name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+      architecture: "x86_64",
+    },
+    regions: [...regions] as [string, ...string[]],
+    channels: { candidate: { latest: true }, release: { latest: true } },
+  });
+}
+
 /** One Ubuntu foundation (as seeded in the simulator), `bases` bases on it, the rest apps on the bases. */
 export function estateSpecs(total: number, regions: readonly string[], bases = 20): ValidSpec[] {
-  const specs: ValidSpec[] = [
-    makeSpec("ubuntu-jammy", {
-      layer: "foundation",
-      source: {
-        owners: ["099720109477"],
-        name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
-        architecture: "x86_64",
-      },
-      regions: [...regions] as [string, ...string[]],
-      channels: { candidate: { latest: true }, release: { latest: true } },
-    }),
-  ];
+  const specs: ValidSpec[] = [ubuntuFoundation(regions)];
   for (let b = 0; b < bases; b++) {
     specs.push(
       makeSpec(`base-${b}`, {

@@ -3,7 +3,7 @@ import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import { DEFAULT_TIMINGS } from "../../controller/sim/world.ts";
 import type { ValidSpec } from "../../controller/validation/result.ts";
 import type { BenchCase } from "../case.ts";
-import { convergedEstate, makeSpec } from "../estate.ts";
+import { convergedEstate, makeSpec, ubuntuFoundation } from "../estate.ts";
 import { seed, silentLogger, simTarget, vendorImagesOf } from "../sim-estate.ts";
 
 const APPS = 200;
@@ -13,16 +13,7 @@ const SPEED = 10;
 
 function fanOutSpecs(baseVersion: string, release: { latest: true } | { build: string }): ValidSpec[] {
   const specs = [
-    makeSpec("ubuntu-jammy", {
-      layer: "foundation",
-      source: {
-        owners: ["099720109477"],
-        name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
-        architecture: "x86_64",
-      },
-      regions: ["us-east-1"],
-      channels: { release: { latest: true } },
-    }),
+    ubuntuFoundation(["us-east-1"]),
     makeSpec("base", {
       layer: "base",
       parent: { spec: "ubuntu-jammy", channel: "release" },

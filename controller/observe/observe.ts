@@ -3,7 +3,7 @@ import { MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudPort, DescribeImagesInput, Filter } from "../cloud/port.ts";
 import type { ValidSpec } from "../validation/result.ts";
-import type { Inventory } from "./inventory.ts";
+import { emptyInventory, type Inventory } from "./inventory.ts";
 
 /** Vendor AMIs change a few times a month: one lookup per source and region per TTL is plenty. */
 export class VendorCache {
@@ -64,15 +64,7 @@ export async function observeImages(
   options: { now: number; vendorCache?: VendorCache },
 ): Promise<Inventory> {
   const regions = regionsOf(specs);
-  const inventory: Inventory = {
-    regions,
-    images: [],
-    instances: [],
-    instanceRegions: [],
-    consoles: new Map(),
-    vendorImages: new Map(),
-    regionErrors: new Map(),
-  };
+  const inventory: Inventory = { ...emptyInventory(), regions };
   const walks = regions.map(async (region) => {
     try {
       const images = await cloud.describeImages(region, {
