@@ -1,7 +1,7 @@
 // A large, converged estate for the reconcile benchmarks: specs, and the images a converged world holds
 // (the desired build of every spec, ready in every region with its channel tags, plus older builds).
 // It is built by running the real planner against an in-memory world until it has nothing left to do.
-import { channelTag, Tag } from "../controller/api/tags.ts";
+import { Tag } from "../controller/api/tags.ts";
 import type { ImageSpec, ImageSpecSpec } from "../controller/api/types.generated.ts";
 import type { CloudImage, Tags } from "../controller/cloud/port.ts";
 import { emptyInventory, type Inventory } from "../controller/observe/inventory.ts";
@@ -179,10 +179,6 @@ export function convergedEstate(
     }
   }
   return inventory;
-}
-
-export function channelTagged(images: readonly CloudImage[], channel: string): number {
-  return images.filter((i) => i.tags[channelTag(channel)]).length;
 }
 
 /** Canonical-style vendor images, one per release date, in every region. */

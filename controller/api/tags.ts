@@ -1,5 +1,4 @@
-// Leaven keeps all of its state in AWS tags under this prefix (see docs/state-model.md).
-export const TAG_PREFIX = "leaven.dev/";
+// Leaven keeps all of its state in AWS tags under leaven.dev/ (see docs/architecture.md).
 
 export const Tag = {
   /** Owner marker: Leaven never changes or deletes a resource without it. */

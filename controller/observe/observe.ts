@@ -1,5 +1,5 @@
 import { type BakeOutcome, parseBakeMarker } from "../api/bake-protocol.ts";
-import { MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudPort, DescribeImagesInput, Filter } from "../cloud/port.ts";
 import type { ValidSpec } from "../validation/result.ts";
@@ -74,7 +74,7 @@ export async function observeImages(
         includeDeprecated: true,
         includeDisabled: true,
       });
-      return images.filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE);
+      return images.filter((i) => isLeavenOwned(i.tags));
     } catch (error) {
       inventory.regionErrors.set(region, errorMessage(error));
       return [];
@@ -129,7 +129,7 @@ export async function observeBakes(
     regions.map(async (region) => {
       try {
         const instances = await cloud.describeInstances(region, bakeFilters);
-        const ours = instances.filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE);
+        const ours = instances.filter((i) => isLeavenOwned(i.tags));
         inventory.instances.push(...ours);
         await Promise.all(
           ours
