@@ -24,6 +24,11 @@ export const Tag = {
   bakeInstance: "leaven.dev/bake-instance",
   /** Hash of the share settings applied to an image, so sharing is level-based. */
   shared: "leaven.dev/shared",
+  /**
+   * The installation that owns the resource. Absent on resources made before installations existed: the
+   * default installation adopts those.
+   */
+  installation: "leaven.dev/installation",
 } as const;
 
 export const MANAGED_BY_VALUE = "leaven";
@@ -42,6 +47,31 @@ export function channelsFromTags(tags: Readonly<Record<string, string>>): string
     .sort();
 }
 
-export function isLeavenOwned(tags: Readonly<Record<string, string>>): boolean {
-  return tags[Tag.managedBy] === MANAGED_BY_VALUE;
+export const DEFAULT_INSTALLATION = "default";
+
+/** Tags that say who owns a resource: Leaven never sets or removes them on an existing resource. */
+export const OWNERSHIP_TAGS: readonly string[] = [Tag.managedBy, Tag.installation];
+
+/**
+ * Why a resource with these tags is not this installation's to change, or undefined when it is. This is
+ * the one ownership rule: the planner, the executor and the observer all ask it.
+ */
+export function ownershipProblem(
+  tags: Readonly<Record<string, string>>,
+  installation: string = DEFAULT_INSTALLATION,
+): string | undefined {
+  const owner = tags[Tag.managedBy];
+  if (owner === undefined) return `it has no ${Tag.managedBy} tag`;
+  if (owner !== MANAGED_BY_VALUE) return `its ${Tag.managedBy} tag is "${owner}", not "${MANAGED_BY_VALUE}"`;
+  const owningInstallation = tags[Tag.installation] ?? DEFAULT_INSTALLATION;
+  if (owningInstallation !== installation)
+    return `it belongs to installation "${owningInstallation}", not "${installation}"`;
+  return undefined;
+}
+
+export function isLeavenOwned(
+  tags: Readonly<Record<string, string>>,
+  installation: string = DEFAULT_INSTALLATION,
+): boolean {
+  return ownershipProblem(tags, installation) === undefined;
 }

@@ -1,6 +1,7 @@
 import { Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type { Action } from "../plan/actions.ts";
+import { targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
   /** The actions this result covers (tag and terminate calls are batched per region). */
@@ -17,6 +18,8 @@ export interface ExecuteOptions {
   /** Actions in flight per region; the token buckets set the rate, this bounds memory and sockets. */
   concurrencyPerRegion?: number;
   onResult?: (result: ActionResult) => void;
+  /** This controller's installation: the executor refuses to touch any other's resources. */
+  installation?: string;
 }
 
 /** A unit of work: one action, or several tag/terminate actions that one EC2 call can serve. */
@@ -125,9 +128,15 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
   }
 }
 
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Runs a plan's actions: bounded concurrency per region (the rate-limited cloud paces the calls), and one
- * failing action never stops the others. Returns one result per job, in completion order.
+ * failing action never stops the others. Every resource an action changes is first read back from EC2 and
+ * the action refused unless the resource is this installation's. Returns one result per job, in
+ * completion order.
  */
 export async function execute(
   cloud: CloudPort,
@@ -135,17 +144,37 @@ export async function execute(
   options: ExecuteOptions = {},
 ): Promise<ActionResult[]> {
   const concurrency = options.concurrencyPerRegion ?? 32;
-  const byRegion = new Map<string, Job[]>();
-  for (const job of toJobs(actions)) {
-    const list = byRegion.get(job.region) ?? [];
-    list.push(job);
-    byRegion.set(job.region, list);
-  }
   const results: ActionResult[] = [];
   const record = (result: ActionResult) => {
     results.push(result);
     options.onResult?.(result);
   };
+  let allowed: Action[];
+  try {
+    const { refused } = await verifyOwnership(cloud, actions, options.installation);
+    for (const [action, why] of refused)
+      record({ actions: [action], ok: false, error: why, retryable: false });
+    allowed = actions.filter((action) => !refused.has(action));
+  } catch (error) {
+    // Ownership could not be read back: nothing that changes an existing resource runs blind.
+    allowed = [];
+    for (const action of actions) {
+      if (targetsOf(action).length === 0) allowed.push(action);
+      else
+        record({
+          actions: [action],
+          ok: false,
+          error: `not run: could not verify ownership: ${errorText(error)}`,
+          retryable: true,
+        });
+    }
+  }
+  const byRegion = new Map<string, Job[]>();
+  for (const job of toJobs(allowed)) {
+    const list = byRegion.get(job.region) ?? [];
+    list.push(job);
+    byRegion.set(job.region, list);
+  }
   await Promise.all(
     [...byRegion.values()].map(async (jobs) => {
       let next = 0;
@@ -166,7 +195,7 @@ export async function execute(
             record({
               actions: job.actions,
               ok: false,
-              error: error instanceof Error ? error.message : String(error),
+              error: errorText(error),
               retryable,
             });
           }

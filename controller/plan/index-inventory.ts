@@ -1,4 +1,4 @@
-import { Tag } from "../api/tags.ts";
+import { DEFAULT_INSTALLATION, isLeavenOwned, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudInstance } from "../cloud/port.ts";
 import type { Inventory } from "../observe/inventory.ts";
 
@@ -37,7 +37,15 @@ function better(a: CloudImage, b: CloudImage): CloudImage {
   return a.creationDate <= b.creationDate ? a : b;
 }
 
-export function indexInventory(inventory: Inventory): IndexedInventory {
+/**
+ * Only this installation's resources are indexed, so no planner rule can ever pick a foreign image or
+ * instance (a look-alike with the right spec and build tags but another owner) as its target. The observer
+ * filters the same way; this is the planner's own check, not a trust in the observer's.
+ */
+export function indexInventory(
+  inventory: Inventory,
+  installation: string = DEFAULT_INSTALLATION,
+): IndexedInventory {
   const builds = new Map<string, Map<string, ObservedBuild>>();
   const duplicates: CloudImage[] = [];
   const imagesById = new Map<string, CloudImage>();
@@ -45,6 +53,7 @@ export function indexInventory(inventory: Inventory): IndexedInventory {
     for (const image of images) imagesById.set(image.imageId, image);
   }
   for (const image of inventory.images) {
+    if (!isLeavenOwned(image.tags, installation)) continue;
     imagesById.set(image.imageId, image);
     if (!isLive(image)) continue;
     const spec = image.tags[Tag.spec];
@@ -79,6 +88,7 @@ export function indexInventory(inventory: Inventory): IndexedInventory {
   const instancesByBuild = new Map<string, CloudInstance[]>();
   const instancesBySpec = new Map<string, CloudInstance[]>();
   for (const instance of inventory.instances) {
+    if (!isLeavenOwned(instance.tags, installation)) continue;
     const spec = instance.tags[Tag.spec] ?? "";
     const build = instance.tags[Tag.build] ?? "";
     push(instancesByBuild, `${spec}/${build}`, instance);

@@ -28,6 +28,8 @@ export interface PlanInput {
    * whose spec is not among the known ones may belong to it, so deleted-spec clean-up waits.
    */
   unattributedErrors?: boolean;
+  /** This controller's installation: resources of any other are foreign (default: "default"). */
+  installation?: string;
 }
 
 export interface Plan {
@@ -46,7 +48,7 @@ interface SpecOutcome {
  * the world one step closer to the specs, each with its reason, and every spec's status.
  */
 export function plan(input: PlanInput): Plan {
-  const index = indexInventory(input.inventory);
+  const index = indexInventory(input.inventory, input.installation);
   const actions: Action[] = [];
   const statuses: SpecStatus[] = [];
   const outcomes = new Map<string, SpecOutcome>();

@@ -2,7 +2,7 @@
 // the requests the simulator actually received.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { channelTag, MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
-import type { CloudImage } from "../../controller/cloud/port.ts";
+import type { CloudImage, CloudPort } from "../../controller/cloud/port.ts";
 import { execute } from "../../controller/execute/executor.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
 import { observeImages } from "../../controller/observe/observe.ts";
@@ -39,6 +39,18 @@ function seed(region: string, count: number, tags: Record<string, string> = {}):
       tags: { ...ownedTags(`1.0.${i}+0badcafe`), ...tags },
     })),
   );
+}
+
+/** A cloud on which `imageId` is deregistered just after the executor read back its ownership: a race. */
+function deregisteredAfterCheck(imageId: string): CloudPort {
+  return {
+    ...t.cloud,
+    describeImages: async (region, input) => {
+      const images = await t.cloud.describeImages(region, input);
+      await t.cloud.deregisterImage(region, imageId);
+      return images;
+    },
+  };
 }
 
 async function imagesIn(region: string): Promise<CloudImage[]> {
@@ -91,8 +103,9 @@ describe("execute", () => {
     t.sim.resetStats();
     const results = await execute(t.cloud, actions);
 
-    expect(t.sim.stats().byAction).toEqual({ CreateTags: 3 });
-    expect(t.sim.stats().byRegion).toEqual({ "us-east-1": 2, "eu-west-1": 1 });
+    // One DescribeImages per region reads ownership back first (see ownership-guard.test.ts).
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 2, CreateTags: 3 });
+    expect(t.sim.stats().byRegion).toEqual({ "us-east-1": 3, "eu-west-1": 2 });
     expect(results.every((r) => r.ok)).toBe(true);
     expect(results.map((r) => r.actions.length).sort()).toEqual([1, 2, 5]);
     const tagged = new Map(
@@ -106,14 +119,14 @@ describe("execute", () => {
 
   it("splits a batch that EC2 rejects for one bad id, so the other images still get their tags", async () => {
     const good = seed("us-east-1", 2);
-    const gone = "ami-0000000000000dead";
+    const [gone] = seed("us-east-1", 1);
     const release = { [channelTag("release")]: "true" };
     t.sim.resetStats();
     const results = await execute(
-      t.cloud,
-      [...good, gone].map((id) => setTags("us-east-1", id, release)),
+      deregisteredAfterCheck(gone!),
+      [...good, gone!].map((id) => setTags("us-east-1", id, release)),
     );
-    expect(t.sim.stats().byAction).toEqual({ CreateTags: 4 });
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 1, DeregisterImage: 1, CreateTags: 4 });
     expect(results.map((r) => [r.ok, r.actions.map((a) => (a as SetTagsAction).imageId)])).toEqual(
       expect.arrayContaining([
         [true, [good[0]]],
@@ -129,6 +142,7 @@ describe("execute", () => {
   it("reports a failing action with its AWS code and still runs the others", async () => {
     const [home] = seed("us-east-1", 1);
     const [other] = seed("us-east-1", 1, { [Tag.version]: "other" });
+    const [missing] = seed("us-east-1", 1);
     const copy = (sourceImageId: string, name: string): CopyImageAction => ({
       kind: "copy-image",
       spec: "base",
@@ -144,9 +158,8 @@ describe("execute", () => {
       },
       reason: "test",
     });
-    const missing = "ami-0123456789abcdef0";
-    const results = await execute(t.cloud, [
-      copy(missing, "leaven/base/missing"),
+    const results = await execute(deregisteredAfterCheck(missing!), [
+      copy(missing!, "leaven/base/missing"),
       copy(home!, "leaven/base/present"),
       setTags("us-east-1", other!, { [channelTag("release")]: "true" }),
     ]);
