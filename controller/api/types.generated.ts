@@ -52,7 +52,7 @@ export interface ImageSpecSpec {
   source?: Source;
   parent?: Parent;
   /**
-   * Semantic version of the recipe (e.g. 2.3.0). Part of every build id of this spec; required for base and app layers.
+   * Semantic version of the recipe: MAJOR.MINOR.PATCH with an optional -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1, without a leading v. Part of every build id of this spec (VERSION+HASH), so it takes no +BUILD metadata of its own; required for base and app layers.
    */
   version?: string;
   provision?: Provision;

@@ -3,6 +3,7 @@ import type { ErrorObject } from "ajv";
 import type { FieldPath } from "../sources/source-document.ts";
 import { BUILD_ID_EXPECTED } from "./build-id.ts";
 import { DURATION_EXPECTED } from "./durations.ts";
+import { intendedVersion, SEMVER_PATTERN, VERSION_EXPECTED } from "./semantic-version.ts";
 import { didYouMean } from "./suggest.ts";
 
 type SchemaNode = Record<string, unknown>;
@@ -15,9 +16,22 @@ export interface SchemaProblem {
   message: string;
 }
 
+interface PatternWords {
+  noun: string;
+  expected: string;
+  /** The value the user probably meant, when one can be guessed: the message ends with "did you mean". */
+  intended?: (value: string) => string | undefined;
+}
+
 // Patterns of the schema explained in words: what the value is not, and what it should look like.
-const PATTERN_WORDS: Record<string, { noun: string; expected: string }> = {
+// Exported so a test can check that every pattern of the schema is explained.
+export const PATTERN_WORDS: Record<string, PatternWords> = {
   "^[0-9]+(s|m|h|d|w)$": { noun: "a duration", expected: DURATION_EXPECTED },
+  [SEMVER_PATTERN.source]: {
+    noun: "a semantic version",
+    expected: VERSION_EXPECTED,
+    intended: intendedVersion,
+  },
   "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": {
     noun: "a valid name",
     expected:
@@ -136,12 +150,15 @@ function translate(error: ErrorObject, path: FieldPath, root: SchemaNode): Schem
     case "pattern": {
       const pattern = String(params.pattern);
       const words = PATTERN_WORDS[pattern];
-      if (words)
+      if (words) {
+        const intended = typeof data === "string" ? words.intended?.(data) : undefined;
+        const hint = intended === undefined ? "" : `; did you mean "${intended}"?`;
         return {
           path,
           target: "value",
-          message: `${show(data)} is not ${words.noun} (expected ${words.expected})`,
+          message: `${show(data)} is not ${words.noun} (expected ${words.expected})${hint}`,
         };
+      }
       return {
         path,
         target: "value",
@@ -213,7 +230,8 @@ function expectation(schema: SchemaNode): string {
 function firstSentence(schema: SchemaNode): string {
   const description =
     typeof schema.description === "string" ? schema.description : "see docs/api-reference.md";
-  const end = description.search(/\.(\s|$)/);
+  // The first full stop that ends a sentence: not the one of an "e.g." or "i.e." inside it.
+  const end = description.search(/(?<!\b(e\.g|i\.e))\.(\s|$)/);
   const sentence = end === -1 ? description : description.slice(0, end);
   // A selector's build field is described with an example that is itself the expected form.
   return sentence.includes("VERSION+HASH") ? `expected ${BUILD_ID_EXPECTED}` : sentence;

@@ -7,6 +7,7 @@ import { DURATION_PATTERN, parseDuration } from "./durations.ts";
 import { type Fields, fields, type Problem, text } from "./problem.ts";
 import { closestRegion, isAwsRegion } from "./regions.ts";
 import { show } from "./schema-messages.ts";
+import { SEMVER_PATTERN } from "./semantic-version.ts";
 
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const ACCOUNT_ID = /^[0-9]{12}$/;
@@ -54,11 +55,12 @@ function checkLayer(spec: Fields, layer: string | undefined, problems: Problem[]
       });
     }
   } else if (layer === "base" || layer === "app") {
+    const aLayer = layer === "app" ? "an app" : "a base";
     if (spec.source !== undefined) {
       problems.push({
         path: ["spec", "source"],
         target: "key",
-        message: `only a foundation takes a source; a ${layer} is baked on its parent, so remove source`,
+        message: `only a foundation takes a source; ${aLayer} is baked on its parent, so remove source`,
       });
     }
     if (spec.parent === undefined) {
@@ -67,14 +69,14 @@ function checkLayer(spec: Fields, layer: string | undefined, problems: Problem[]
       problems.push({
         path: ["spec", "parent"],
         target: "value",
-        message: `a ${layer} needs a parent to bake on, e.g. ${example}`,
+        message: `${aLayer} needs a parent to bake on, e.g. ${example}`,
       });
     }
     if (spec.version === undefined) {
       problems.push({
         path: ["spec", "version"],
         target: "value",
-        message: `a ${layer} needs a version (semver, e.g. 1.0.0)`,
+        message: `${aLayer} needs a version (semver, e.g. 1.0.0)`,
       });
     }
   }
@@ -127,12 +129,26 @@ function checkSource(spec: Fields, problems: Problem[]): void {
 
 function checkVersion(spec: Fields, problems: Problem[]): void {
   const version = text(spec.version);
-  // semver.valid normalises ("v1.2.3" → "1.2.3"); the version goes into build ids, so it must be exact.
-  if (version === undefined || semver.valid(version) === version) return;
+  // A malformed version is the schema's to report (its pattern); these are the versions it lets through.
+  if (version === undefined || !SEMVER_PATTERN.test(version)) return;
+  const plus = version.indexOf("+");
+  if (plus !== -1) {
+    // A build id is VERSION+HASH, split at its last "+", and AMI names replace only one "+": a second
+    // one would make build ids that do not parse and image names EC2 refuses.
+    problems.push({
+      path: ["spec", "version"],
+      target: "value",
+      message: `${show(version)} carries build metadata (${version.slice(plus)}), but Leaven appends its own +HASH to make each build id; remove it, e.g. ${version.slice(0, plus)}`,
+    });
+    return;
+  }
+  // The semver package refuses numbers past 2^53 and strings over 256 characters, and the planner
+  // compares versions with it, so such a version would have no order.
+  if (semver.valid(version) === version) return;
   problems.push({
     path: ["spec", "version"],
     target: "value",
-    message: `${show(version)} is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 2.3.0)`,
+    message: `${show(version)} is too large to compare as a version (numbers up to ${Number.MAX_SAFE_INTEGER}, at most 256 characters)`,
   });
 }
 
@@ -187,8 +203,12 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
     if (selector === undefined) continue;
     const at = (field?: string): Array<string> =>
       field === undefined ? ["spec", "channels", name] : ["spec", "channels", name, field];
+    // latest: false selects nothing; any other value (even a wrong type, which the schema reports)
+    // was meant as a choice, so it must not also be reported as "found none".
     const set = (field: string): boolean =>
-      field === "latest" ? selector.latest === true : selector[field] !== undefined;
+      field === "latest"
+        ? selector.latest !== undefined && selector.latest !== false
+        : selector[field] !== undefined;
     if (layer === "foundation") {
       for (const field of ["build", "version"]) {
         if (!set(field)) continue;

@@ -42,6 +42,45 @@ describe("an invalid spec blocks only itself and its descendants", () => {
           'invalid: spec.parent.spec: a base is baked on a foundation or a base, but "good-app" is an app',
       },
     ],
+    [
+      // A warning (minAge beside image or build) does not make a spec invalid.
+      "invalid/selectors.yaml",
+      ["pinned", "base"],
+      {
+        vendor:
+          "invalid: spec.channels.ranged.version: a foundation channel selects a vendor AMI: use latest or image, not version (and 2 more errors)",
+      },
+    ],
+    [
+      "invalid/parent-variants.yaml",
+      ["bare", "ubuntu", "good-base", "good-app"],
+      {
+        "on-bare": 'invalid: spec.parent.channel: spec "bare" has no channel "release" (it has no channels)',
+        "stable-seeker":
+          'invalid: spec.parent.channel: spec "ubuntu" has no channel "stable" (its channels: release)',
+        "app-on-app": 'invalid: spec.parent.spec: an app is baked on a base, but "good-app" is an app',
+        self: "invalid: spec.parent.spec: parent cycle self → self (each spec is baked on the next); change one parent to break it",
+        "two-errors": "invalid: spec.version: a base needs a version (semver, e.g. 1.0.0) (and 1 more error)",
+      },
+    ],
+    [
+      "invalid/versions.yaml",
+      ["ubuntu", "prerelease"],
+      {
+        "leading-v":
+          'invalid: spec.version: "v2.3.0" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "2.3.0"?',
+        "no-patch":
+          'invalid: spec.version: "2.3" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "2.3.0"?',
+        "leading-zero":
+          'invalid: spec.version: "01.2.3" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "1.2.3"?',
+        "four-parts":
+          'invalid: spec.version: "1.2.3.4" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1)',
+        "build-metadata":
+          'invalid: spec.version: "2.3.0-rc.1+abc" carries build metadata (+abc), but Leaven appends its own +HASH to make each build id; remove it, e.g. 2.3.0-rc.1',
+        "too-large":
+          'invalid: spec.version: "9007199254740992.0.0" is too large to compare as a version (numbers up to 9007199254740991, at most 256 characters)',
+      },
+    ],
   ])("%s", async (fixture, valid, blocked) => {
     const result = await loadSpecs([fixture], { cwd: fixtures });
     expect(result.specs.map((s) => s.name)).toEqual(valid);

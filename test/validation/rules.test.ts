@@ -1,3 +1,6 @@
+import { copyFile, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadSpecs } from "../../controller/validation/load-specs.ts";
@@ -39,7 +42,7 @@ const rules: [string, string][] = [
   ["invalid/schema.yaml", "invalid/schema.yaml:8:31 spec.bake.rootVolume.size: must be at least 1 (got 0)"],
   [
     "invalid/values.yaml",
-    'invalid/values.yaml:17:12 spec.version: "2.3" is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 2.3.0)',
+    'invalid/values.yaml:17:12 spec.version: "2.3" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "2.3.0"?',
   ],
   [
     "invalid/values.yaml",
@@ -177,6 +180,239 @@ const rules: [string, string][] = [
     "invalid/syntax.yaml",
     "invalid/syntax.yaml:29:1 note: skipped: ConfigMap (v1) is not a leaven.dev ImageSpec",
   ],
+  // spec.version: the schema's semver pattern, then what the pattern lets through but Leaven cannot use.
+  [
+    "invalid/versions.yaml",
+    'invalid/versions.yaml:17:12 spec.version: "v2.3.0" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "2.3.0"?',
+  ],
+  [
+    "invalid/versions.yaml",
+    'invalid/versions.yaml:26:12 spec.version: "2.3" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "2.3.0"?',
+  ],
+  [
+    "invalid/versions.yaml",
+    'invalid/versions.yaml:35:12 spec.version: "01.2.3" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1); did you mean "1.2.3"?',
+  ],
+  [
+    "invalid/versions.yaml",
+    'invalid/versions.yaml:44:12 spec.version: "1.2.3.4" is not a semantic version (expected MAJOR.MINOR.PATCH, optionally with -PRERELEASE, e.g. 2.3.0 or 2.3.0-rc.1)',
+  ],
+  [
+    "invalid/versions.yaml",
+    'invalid/versions.yaml:53:12 spec.version: "2.3.0-rc.1+abc" carries build metadata (+abc), but Leaven appends its own +HASH to make each build id; remove it, e.g. 2.3.0-rc.1',
+  ],
+  [
+    "invalid/versions.yaml",
+    'invalid/versions.yaml:62:12 spec.version: "9007199254740992.0.0" is too large to compare as a version (numbers up to 9007199254740991, at most 256 characters)',
+  ],
+  // Foundation sources: exactly one of owners+name or ssmParameter.
+  [
+    "invalid/sources.yaml",
+    "invalid/sources.yaml:6:11 spec.source.owners: a name pattern needs owners too: account ids or aliases such as amazon",
+  ],
+  ["invalid/sources.yaml", "invalid/sources.yaml:14:11 spec.source: set owners and name, or ssmParameter"],
+  ["invalid/sources.yaml", "invalid/sources.yaml:22:11 spec.source: set owners and name, or ssmParameter"],
+  [
+    "invalid/sources.yaml",
+    "invalid/sources.yaml:30:35 spec.source.ssmParameter: set either ssmParameter or owners and name, not both",
+  ],
+  // Fields a layer does not take or needs, for the layers the older fixtures leave out.
+  [
+    "invalid/layer-fields.yaml",
+    "invalid/layer-fields.yaml:7:3 spec.provision: a foundation is never baked, so it takes no provision; remove it, or use layer base",
+  ],
+  [
+    "invalid/layer-fields.yaml",
+    "invalid/layer-fields.yaml:8:3 spec.bake: a foundation is never baked, so it takes no bake; remove it, or use layer base",
+  ],
+  [
+    "invalid/layer-fields.yaml",
+    "invalid/layer-fields.yaml:17:3 spec.parent: an app needs a parent to bake on, e.g. { spec: base, channel: release }",
+  ],
+  [
+    "invalid/layer-fields.yaml",
+    "invalid/layer-fields.yaml:17:3 spec.version: an app needs a version (semver, e.g. 1.0.0)",
+  ],
+  [
+    "invalid/layer-fields.yaml",
+    "invalid/layer-fields.yaml:18:3 spec.source: only a foundation takes a source; an app is baked on its parent, so remove source",
+  ],
+  // Channel selectors of a foundation, and the minAge warning (which does not make a spec invalid).
+  [
+    "invalid/selectors.yaml",
+    "invalid/selectors.yaml:9:13 spec.channels.ranged: set exactly one of latest, image (found none)",
+  ],
+  [
+    "invalid/selectors.yaml",
+    "invalid/selectors.yaml:9:15 spec.channels.ranged.version: a foundation channel selects a vendor AMI: use latest or image, not version",
+  ],
+  [
+    "invalid/selectors.yaml",
+    "invalid/selectors.yaml:10:11 spec.channels.both: set exactly one of latest, image (found latest and image)",
+  ],
+  [
+    "invalid/selectors.yaml",
+    "invalid/selectors.yaml:20:46 warning: spec.channels.release.minAge: minAge has no effect with image; it narrows latest and version",
+  ],
+  [
+    "invalid/selectors.yaml",
+    "invalid/selectors.yaml:31:39 warning: spec.channels.release.minAge: minAge has no effect with build; it narrows latest and version",
+  ],
+  [
+    "invalid/retention.yaml",
+    'invalid/retention.yaml:10:47 spec.retention.deprecateAfter: "0d" is not a positive duration (e.g. 14d)',
+  ],
+  [
+    "invalid/retention.yaml",
+    'invalid/retention.yaml:10:68 spec.retention.deregisterAfter: "0s" is not a positive duration (e.g. 30d)',
+  ],
+  // Every pattern of the schema, explained in words.
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:6:27 spec.source.ssmParameter: "aws/service/ami-id" is not an absolute path (expected a path starting with /)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    "invalid/patterns.yaml:20:28 spec.provision.repositories[0].name: \"-docker\" is not a valid repository name (expected letters, digits, '-', '_' and '.', starting with a letter or digit)",
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:21:21 spec.provision.files[0].path: "etc/motd" is not an absolute path (expected a path starting with /)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:21:53 spec.provision.files[0].mode: "0999" is not a permission mode (expected three octal digits, optionally after a 0, e.g. "0644")',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:23:19 spec.bake.instanceType: "t3" is not an instance type (expected FAMILY.SIZE, e.g. t3.medium)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:24:15 spec.bake.subnetId: "subnet-XYZ" is not a subnet id (expected subnet- and hex digits, e.g. subnet-0abc1234)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:25:24 spec.bake.securityGroupIds[0]: "sg_0abc" is not a security group id (expected sg- and hex digits, e.g. sg-0abc1234)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:27:16 spec.share.accounts[0]: "11112222333" is not an AWS account id (expected 12 digits, e.g. 111122223333)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:28:24 spec.share.organizationArns[0]: "arn:aws:organizations::111122223333:o-abc" is not an organization ARN (expected arn:aws:organizations::ACCOUNT:organization/o-ID)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:29:30 spec.share.organizationalUnitArns[0]: "arn:aws:organizations::111122223333:ou/o-abc/ou-1" is not an organizational unit ARN (expected arn:aws:organizations::ACCOUNT:ou/o-ID/ou-ROOT-ID)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:30:27 spec.share.kmsKeys.eu-west-1: "alias/images" is not a KMS key ARN (expected arn:aws:kms:REGION:ACCOUNT:key/ID)',
+  ],
+  // Schema limits: list and string lengths, number bounds, nested required fields, wrong types.
+  [
+    "invalid/schema-limits.yaml",
+    "invalid/schema-limits.yaml:6:21 spec.source.owners: must list at least 1 item (AWS account ids (12 digits) or aliases (amazon, aws-marketplace) that publish the AMIs)",
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    "invalid/schema-limits.yaml:6:31 spec.source.name: must not be empty (AMI name pattern; * matches any run of characters and ? one character, as in the EC2 name filter)",
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    "invalid/schema-limits.yaml:7:12 spec.regions: must list at least 1 item (AWS regions the images must exist in)",
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    'invalid/schema-limits.yaml:9:24 spec.channels.release.latest: expected true or false, got the string "yes"',
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    'invalid/schema-limits.yaml:16:11 spec.parent.channel: missing required field "channel" (Channel of the parent whose build to bake on, e.g. release or candidate)',
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    'invalid/schema-limits.yaml:18:12 spec.regions: expected a list, got the string "us-east-1"',
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    "invalid/schema-limits.yaml:19:31 spec.bake.rootVolume.size: must be at most 16384 (got 20000)",
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    "invalid/schema-limits.yaml:19:44 spec.bake.rootVolume.type: expected a string, got the number 3 (put the value in quotes)",
+  ],
+  [
+    "invalid/schema-limits.yaml",
+    "invalid/schema-limits.yaml:20:28 spec.retention.keepBuilds: must be at least 0 (got -1)",
+  ],
+  // Documents that are not ImageSpecs are skipped with a note; near misses are validated.
+  [
+    "invalid/documents.yaml",
+    "invalid/documents.yaml:1:1 note: skipped: the document is a list, not a leaven.dev ImageSpec",
+  ],
+  [
+    "invalid/documents.yaml",
+    "invalid/documents.yaml:4:1 note: skipped: the document is a string, not a leaven.dev ImageSpec",
+  ],
+  [
+    "invalid/documents.yaml",
+    "invalid/documents.yaml:6:1 note: skipped: no apiVersion or kind; an ImageSpec starts with apiVersion: leaven.dev/v1alpha1 and kind: ImageSpec",
+  ],
+  [
+    "invalid/documents.yaml",
+    'invalid/documents.yaml:9:13 apiVersion: must be leaven.dev/v1alpha1 (got "example.com/v1")',
+  ],
+  [
+    "invalid/documents.yaml",
+    'invalid/documents.yaml:17:1 spec: missing required field "spec" (Desired state of one image layer)',
+  ],
+  [
+    "invalid/documents.yaml",
+    'invalid/documents.yaml:17:13 apiVersion: must be leaven.dev/v1alpha1 (got "leaven.dev/v1beta1")',
+  ],
+  ["invalid/documents.yaml", 'invalid/documents.yaml:18:7 kind: must be ImageSpec (got "ImageSet")'],
+  [
+    "invalid/documents.yaml",
+    "invalid/documents.yaml:21:1 note: skipped: Deployment (no apiVersion) is not a leaven.dev ImageSpec",
+  ],
+  [
+    "invalid/documents.yaml",
+    "invalid/documents.yaml:24:1 note: skipped: no kind (v1) is not a leaven.dev ImageSpec",
+  ],
+  // Parents: the other wordings of a missing channel and of a layer mismatch, and a spec its own parent.
+  [
+    "invalid/parent-variants.yaml",
+    'invalid/parent-variants.yaml:24:34 spec.parent.channel: spec "bare" has no channel "release" (it has no channels)',
+  ],
+  [
+    "invalid/parent-variants.yaml",
+    'invalid/parent-variants.yaml:33:36 spec.parent.channel: spec "ubuntu" has no channel "stable" (its channels: release)',
+  ],
+  [
+    "invalid/parent-variants.yaml",
+    'invalid/parent-variants.yaml:64:19 spec.parent.spec: an app is baked on a base, but "good-app" is an app',
+  ],
+  [
+    "invalid/parent-variants.yaml",
+    "invalid/parent-variants.yaml:73:19 spec.parent.spec: parent cycle self \u2192 self (each spec is baked on the next); change one parent to break it",
+  ],
+  [
+    "invalid/parent-variants.yaml",
+    "invalid/parent-variants.yaml:83:3 spec.version: a base needs a version (semver, e.g. 1.0.0)",
+  ],
+  [
+    "invalid/parent-variants.yaml",
+    'invalid/parent-variants.yaml:85:13 spec.regions[0]: "nowhere-1" is not an AWS region; did you mean "ca-west-1"?',
+  ],
+  // An unknown parent lists the defined specs up to eight names, and only names the missing one beyond.
+  [
+    "invalid/eight-specs.yaml",
+    'invalid/eight-specs.yaml:39:37 spec.parent.spec: no spec named "platform" (defined specs: app, f1, f2, f3, f4, f5, f6, f7)',
+  ],
+  ["invalid/nine-specs.yaml", 'invalid/nine-specs.yaml:44:37 spec.parent.spec: no spec named "platform"'],
 ];
 
 describe("validation rules", () => {
@@ -184,17 +420,35 @@ describe("validation rules", () => {
     expect(await messages(fixture)).toContain(expected);
   });
 
-  it.each([
-    "invalid/schema.yaml",
-    "invalid/values.yaml",
-    "invalid/foundation.yaml",
-    "invalid/layers.yaml",
-    "invalid/parents.yaml",
-    "invalid/duplicates",
-    "invalid/syntax.yaml",
-  ])("%s reports every problem at once and nothing else", async (fixture) => {
-    const expected = rules.filter(([file]) => file === fixture).map(([, message]) => message);
-    expect(await messages(fixture)).toEqual(expected);
+  it.each([...new Set(rules.map(([file]) => file))])(
+    "%s reports every problem at once and nothing else",
+    async (fixture) => {
+      const expected = rules.filter(([file]) => file === fixture).map(([, message]) => message);
+      expect(await messages(fixture)).toEqual(expected);
+    },
+  );
+
+  it("has a row for every invalid fixture", async () => {
+    // A fixture without rows would only be checked for not crashing: its diagnostics must be pinned here.
+    const files = await readdir(join(fixtures, "invalid"), { withFileTypes: true });
+    const tested = new Set(rules.map(([file]) => file));
+    expect(files.map((f) => `invalid/${f.name}`).filter((f) => !tested.has(f))).toEqual([]);
+  });
+
+  it("reports a file it cannot read at its first line, and reads the others", async () => {
+    // A dangling symlink is listed like a file but fails to read; as root, permissions cannot be used.
+    const dir = await mkdtemp(join(tmpdir(), "leaven-unreadable-"));
+    try {
+      await symlink(join(dir, "missing.yaml"), join(dir, "gone.yaml"));
+      await copyFile(join(fixtures, "valid", "estate.yaml"), join(dir, "estate.yaml"));
+      const result = await loadSpecs(["."], { cwd: dir });
+      expect(result.diagnostics.map(formatDiagnostic)).toEqual([
+        "gone.yaml:1:1 cannot read file (ENOENT); check its permissions",
+      ]);
+      expect(result.specs.map((s) => s.name)).toEqual(["ubuntu", "base", "app"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("accepts the valid fixtures without diagnostics", async () => {
