@@ -1,11 +1,11 @@
 // Choosing the cloud: flags, leaven.yaml beside the specs, and the exact errors for bad values.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CloudTarget, openCloud } from "../../controller/cli/cloud-target.ts";
 import { UserError } from "../../controller/cli/command.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
 let opened: CloudTarget | undefined;
 afterEach(async () => {
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 /** A scratch checkout: `root/specs/leaven.yaml` with the given content (none when undefined). */
 function checkout(config?: string): string {
-  const root = mkdtempSync(join(tmpdir(), "leaven-target-"));
+  const root = tempDir("leaven-target-");
   mkdirSync(join(root, "specs"));
   if (config !== undefined) writeFileSync(join(root, "specs", "leaven.yaml"), config);
   return root;

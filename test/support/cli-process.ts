@@ -1,9 +1,11 @@
 // Runs the leaven CLI as a user would: a child process of the same Node, output captured.
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { once } from "node:events";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { onTestFinished } from "vitest";
+import { tempDir } from "./temp-dir.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const cliPath = join(repoRoot, "controller/cli/main.ts");
@@ -35,6 +37,17 @@ export function startCli(
   const done = new Promise<CliRun>((resolve) => {
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  // A test that fails before it stops its CLI must not leave it running (and writing into a scratch
+  // folder being removed): onTestFinished runs in reverse order, so this comes before that removal.
+  try {
+    onTestFinished(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    });
+  } catch {
+    // Started outside a test: its caller stops it.
+  }
   return { child, done, output: () => stdout };
 }
 
@@ -42,9 +55,9 @@ export function runCli(args: string[], cwd: string): Promise<CliRun> {
   return startCli(args, cwd).done;
 }
 
-/** A scratch copy of examples/ (or of a fixture folder) that a test may edit. */
+/** A scratch copy of examples/ (or of a fixture folder) that a test may edit; removed after the test. */
 export function scratchEstate(from = join(repoRoot, "examples")): string {
-  const dir = mkdtempSync(join(tmpdir(), "leaven-test-"));
+  const dir = tempDir("leaven-test-");
   cpSync(from, join(dir, "specs"), { recursive: true });
   return dir;
 }
