@@ -98,9 +98,11 @@ function networkCodeOf(error: ErrorLike, depth = 0): string | undefined {
 /** What an error from the SDK (or the network under it) means for retrying. */
 export function classifyError(error: unknown): ClassifiedError {
   if (error instanceof CloudError) {
+    // CloudError's message already starts with its code; keep the bare message so it is not doubled.
+    const prefix = `${error.code}: `;
     return {
       code: error.code,
-      message: error.message,
+      message: error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message,
       statusCode: error.statusCode,
       kind: error.retryable ? "transient" : "client",
     };

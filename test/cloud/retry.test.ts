@@ -371,7 +371,7 @@ describe("classifyError: every error shape", () => {
     ["undefined as text", undefined, "undefined"],
     ["null as text", null, "null"],
     ["an object with a non-string message", { message: 7 }, "[object Object]"],
-    ["a CloudError's full message", new CloudError("Flaky", "x", 0, true), "Flaky: x"],
+    ["a CloudError's message without its code", new CloudError("Flaky", "x", 0, true), "x"],
   ])("keeps %s as the message", (_name, error, message) => {
     expect(classifyError(error).message).toBe(message);
   });
@@ -480,6 +480,17 @@ describe("withRetries: attempts, give-up and events", () => {
     };
     return { clock, log };
   };
+
+  it("gives up on a retryable CloudError with its code once, not twice", async () => {
+    const { clock } = recordingClock();
+    const error = await withRetries(
+      async () => {
+        throw new CloudError("Flaky", "x", 0, true);
+      },
+      { policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, clock, random: () => 0 },
+    ).catch((e: unknown) => e);
+    expect((error as Error).message).toBe("Flaky: x (gave up after 2 attempts)");
+  });
 
   it.each([1, 2, 3, 8])("a transient error is tried exactly maxAttempts = %i times", async (maxAttempts) => {
     const { clock, log } = recordingClock();
