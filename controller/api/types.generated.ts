@@ -72,6 +72,10 @@ export interface ImageSpecSpec {
   };
   retention?: Retention;
   /**
+   * Builds withdrawn from use, each with the reason. A revoked build leaves every channel at once and is never a parent; its images are tagged leaven.dev/revoked and disabled once no channel uses them, and builds baked on it are tagged leaven.dev/revoked-parent. For a foundation, name the vendor image (its name or AMI id).
+   */
+  revoked?: Revocation[];
+  /**
    * When true, Leaven observes and reports this spec but makes no change for it (children still see its channels).
    */
   suspend?: boolean;
@@ -245,7 +249,7 @@ export interface Share {
   };
 }
 /**
- * Selects one build for a channel. Set exactly one of latest, build, version (base/app) or latest, image (foundation); minAge narrows latest and version.
+ * Selects one build for a channel. Set exactly one of latest, build, version, follow (base/app) or latest, image (foundation); minAge narrows latest, version and follow; parentIn gates a base or app channel on its parent's channel.
  */
 export interface ChannelSelector {
   /**
@@ -261,13 +265,21 @@ export interface ChannelSelector {
    */
   version?: string;
   /**
+   * Base/app only: select the newest build that has been in this other channel of the same spec for at least minAge, e.g. follow: candidate with minAge: 3d (promotion from an upstream stage).
+   */
+  follow?: string;
+  /**
    * Foundation only: select exactly this vendor AMI id, e.g. ami-0abcdef1234567890.
    */
   image?: string;
   /**
-   * Only consider builds (or vendor AMIs) at least this old, e.g. 7d, so a release soaks before it is chosen.
+   * Only consider builds (or vendor AMIs) at least this old, e.g. 7d, so a release soaks before it is chosen. With follow: at least this long in the followed channel.
    */
   minAge?: string;
+  /**
+   * Base/app only: admit only builds baked on the build that this channel of the parent spec selects now, e.g. release, so a build on a candidate parent never reaches this channel.
+   */
+  parentIn?: string;
 }
 /**
  * When builds that no channel, child build or running instance uses are retired.
@@ -285,6 +297,19 @@ export interface Retention {
    * Deregister an unused build's images and delete their snapshots this long after it stopped being used, e.g. 30d.
    */
   deregisterAfter?: string;
+}
+/**
+ * One revoked build and why.
+ */
+export interface Revocation {
+  /**
+   * The build id (base/app, e.g. 2.3.0+5f2c91ab) or the vendor image name or AMI id (foundation).
+   */
+  build: string;
+  /**
+   * Why, e.g. CVE-2026-1234 in openssl; shown in the status and recorded on the images.
+   */
+  reason: string;
 }
 /**
  * Observed state, written by Leaven.

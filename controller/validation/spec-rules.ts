@@ -8,6 +8,7 @@ import { type Fields, fields, type Problem, text } from "./problem.ts";
 import { closestRegion, isAwsRegion } from "./regions.ts";
 import { show } from "./schema-messages.ts";
 import { SEMVER_PATTERN } from "./semantic-version.ts";
+import { didYouMean } from "./suggest.ts";
 
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const ACCOUNT_ID = /^[0-9]{12}$/;
@@ -26,6 +27,7 @@ export function checkSpecRules(document: unknown): Problem[] {
   checkBake(spec, problems);
   checkRetention(spec, problems);
   checkChannels(spec, layer, problems);
+  checkRevoked(spec, layer, problems);
   checkKmsKeys(spec, regions, problems);
   return problems;
 }
@@ -210,12 +212,15 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
         ? selector.latest !== undefined && selector.latest !== false
         : selector[field] !== undefined;
     if (layer === "foundation") {
-      for (const field of ["build", "version"]) {
+      for (const field of ["build", "version", "follow", "parentIn"]) {
         if (!set(field)) continue;
         problems.push({
           path: at(field),
           target: "key",
-          message: `a foundation channel selects a vendor AMI: use latest or image, not ${field}`,
+          message:
+            field === "parentIn"
+              ? "a foundation has no parent, so its channels take no parentIn"
+              : `a foundation channel selects a vendor AMI: use latest or image, not ${field}`,
         });
       }
       checkExactlyOne(["latest", "image"], set, at(), problems);
@@ -228,7 +233,22 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
             "image selects a vendor AMI, so only a foundation channel takes it; use latest, build or version",
         });
       }
-      checkExactlyOne(["latest", "build", "version"], set, at(), problems);
+      checkExactlyOne(["latest", "build", "version", "follow"], set, at(), problems);
+      const follow = text(selector.follow);
+      if (follow !== undefined && follow === name) {
+        problems.push({
+          path: at("follow"),
+          target: "value",
+          message: `channel ${name} cannot follow itself; name another channel of this spec, e.g. candidate`,
+        });
+      } else if (follow !== undefined && !(follow in channels)) {
+        const others = Object.keys(channels).filter((c) => c !== name);
+        problems.push({
+          path: at("follow"),
+          target: "value",
+          message: `this spec has no channel "${follow}" (${others.length === 0 ? "it has no other channels" : `its other channels: ${others.join(", ")}`})${didYouMean(follow, others)}`,
+        });
+      }
     }
     const build = text(selector.build);
     if (build !== undefined && !isBuildId(build)) {
@@ -257,6 +277,7 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
     if (selector.minAge !== undefined) {
       checkPositive(selector.minAge, at("minAge"), "7d", problems);
       const exact = set("build") ? "build" : set("image") ? "image" : undefined;
+      // minAge with follow means "this long in the followed channel": meaningful, no warning.
       if (exact !== undefined) {
         problems.push({
           path: at("minAge"),
@@ -267,6 +288,32 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
       }
     }
   }
+}
+
+function checkRevoked(spec: Fields, layer: string | undefined, problems: Problem[]): void {
+  const revoked = spec.revoked;
+  if (!Array.isArray(revoked)) return;
+  const seen = new Map<string, number>();
+  revoked.forEach((entry, index) => {
+    const build = text(fields(entry)?.build);
+    if (build === undefined) return;
+    const at = ["spec", "revoked", index, "build"];
+    if ((layer === "base" || layer === "app") && !isBuildId(build)) {
+      problems.push({
+        path: at,
+        target: "value",
+        message: `${show(build)} is not a build id (expected ${BUILD_ID_EXPECTED})`,
+      });
+    }
+    const first = seen.get(build);
+    if (first !== undefined) {
+      problems.push({
+        path: at,
+        target: "value",
+        message: `${show(build)} is already revoked by entry ${first + 1}; list each build once`,
+      });
+    } else seen.set(build, index);
+  });
 }
 
 function checkExactlyOne(

@@ -22,6 +22,8 @@ interface Candidate {
   parentSpec: string | undefined;
   parentChannel: string | undefined;
   channels: string[];
+  /** Channel → the parent channel its selector's parentIn names. */
+  parentIn: Map<string, string>;
 }
 
 const MAX_LISTED_NAMES = 8;
@@ -71,6 +73,12 @@ export function validateDocuments(
       parentSpec: text(parent?.spec),
       parentChannel: text(parent?.channel),
       channels: Object.keys(fields(spec?.channels) ?? {}),
+      parentIn: new Map(
+        Object.entries(fields(spec?.channels) ?? {}).flatMap(([channel, selector]) => {
+          const gate = text(fields(selector)?.parentIn);
+          return gate === undefined ? [] : [[channel, gate] as const];
+        }),
+      ),
     });
   }
 
@@ -132,6 +140,20 @@ export function validateDocuments(
           path: ["spec", "parent", "channel"],
           target: "value",
           message: `spec "${parentName}" has no channel "${channel}" (${list})${didYouMean(channel, parent.channels)}`,
+        },
+        candidate.name,
+      );
+    }
+    for (const [own, gate] of candidate.parentIn) {
+      if (parent.channels.includes(gate)) continue;
+      const list =
+        parent.channels.length === 0 ? "it has no channels" : `its channels: ${parent.channels.join(", ")}`;
+      report(
+        candidate.source,
+        {
+          path: ["spec", "channels", own, "parentIn"],
+          target: "value",
+          message: `parent spec "${parentName}" has no channel "${gate}" (${list})${didYouMean(gate, parent.channels)}`,
         },
         candidate.name,
       );

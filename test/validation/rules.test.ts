@@ -37,7 +37,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/schema.yaml",
-    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, channels, retention, suspend); did you mean "channels"?',
+    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, channels, retention, revoked, suspend); did you mean "channels"?',
   ],
   ["invalid/schema.yaml", "invalid/schema.yaml:8:31 spec.bake.rootVolume.size: must be at least 1 (got 0)"],
   [
@@ -74,11 +74,11 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/values.yaml",
-    "invalid/values.yaml:26:13 spec.channels.stable: set exactly one of latest, build, version (found latest and version)",
+    "invalid/values.yaml:26:13 spec.channels.stable: set exactly one of latest, build, version, follow (found latest and version)",
   ],
   [
     "invalid/values.yaml",
-    "invalid/values.yaml:27:11 spec.channels.none: set exactly one of latest, build, version (found none)",
+    "invalid/values.yaml:27:11 spec.channels.none: set exactly one of latest, build, version, follow (found none)",
   ],
   [
     "invalid/values.yaml",
@@ -86,7 +86,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/values.yaml",
-    "invalid/values.yaml:28:13 spec.channels.vendor: set exactly one of latest, build, version (found none)",
+    "invalid/values.yaml:28:13 spec.channels.vendor: set exactly one of latest, build, version, follow (found none)",
   ],
   [
     "invalid/values.yaml",
@@ -265,6 +265,39 @@ const rules: [string, string][] = [
   [
     "invalid/retention.yaml",
     'invalid/retention.yaml:10:68 spec.retention.deregisterAfter: "0s" is not a positive duration (e.g. 30d)',
+  ],
+  // Channel gates and revocation.
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:9:30 spec.channels.release.parentIn: a foundation has no parent, so its channels take no parentIn",
+  ],
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:10:13 spec.channels.soaked: set exactly one of latest, image (found none)",
+  ],
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:10:15 spec.channels.soaked.follow: a foundation channel selects a vendor AMI: use latest or image, not follow",
+  ],
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:22:21 spec.channels.loop.follow: channel loop cannot follow itself; name another channel of this spec, e.g. candidate",
+  ],
+  [
+    "invalid/gates.yaml",
+    'invalid/gates.yaml:23:24 spec.channels.release.follow: this spec has no channel "candidat" (its other channels: candidate, loop); did you mean "candidate"?',
+  ],
+  [
+    "invalid/gates.yaml",
+    'invalid/gates.yaml:23:56 spec.channels.release.parentIn: parent spec "vendor" has no channel "relase" (its channels: release, soaked); did you mean "release"?',
+  ],
+  [
+    "invalid/gates.yaml",
+    'invalid/gates.yaml:26:16 spec.revoked[1].build: "v1.0.0" is not a build id (expected VERSION+HASH, e.g. 2.3.0+5f2c91ab)',
+  ],
+  [
+    "invalid/gates.yaml",
+    'invalid/gates.yaml:27:16 spec.revoked[2].build: "1.0.0+5f2c91ab" is already revoked by entry 1; list each build once',
   ],
   // Every pattern of the schema, explained in words.
   [
