@@ -29,6 +29,10 @@ export const Tag = {
    * default installation adopts those.
    */
   installation: "leaven.dev/installation",
+  /** On every image of a revoked build: the reason (spec.revoked). */
+  revoked: "leaven.dev/revoked",
+  /** On every image of a build baked (directly or further up) on a revoked build: `spec/build` of that build. */
+  revokedParent: "leaven.dev/revoked-parent",
 } as const;
 
 export const MANAGED_BY_VALUE = "leaven";
@@ -38,6 +42,13 @@ export const CHANNEL_TAG_PREFIX = "leaven.dev/channel/";
 
 export function channelTag(channel: string): string {
   return CHANNEL_TAG_PREFIX + channel;
+}
+
+/** When the build entered a channel (ISO 8601), beside the channel tag: what `follow` with `minAge` reads. */
+export const CHANNEL_SINCE_TAG_PREFIX = "leaven.dev/channel-since/";
+
+export function channelSinceTag(channel: string): string {
+  return CHANNEL_SINCE_TAG_PREFIX + channel;
 }
 
 export function channelsFromTags(tags: Readonly<Record<string, string>>): string[] {

@@ -121,6 +121,9 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
       await cloud.addLaunchPermissions(region, action.imageId, action.permissions);
       await cloud.createTags(region, [action.imageId], { [Tag.shared]: action.shareHash });
       return undefined;
+    case "disable-image":
+      await cloud.disableImage(region, action.imageId);
+      return undefined;
     case "deregister-image":
       await cloud.deregisterImage(region, action.imageId);
       for (const snapshotId of action.snapshotIds) await cloud.deleteSnapshot(region, snapshotId);

@@ -35,6 +35,7 @@ export function targetsOf(action: Action): Target[] {
     case "set-tags":
     case "remove-tags":
     case "share-image":
+    case "disable-image":
       return [{ kind: "image", region, id: action.imageId }];
     case "deregister-image":
       return [

@@ -72,6 +72,13 @@ export interface DeregisterImageAction extends ActionBase {
   snapshotIds: string[];
 }
 
+/** Stops new launches from an image (DisableImage) while keeping it, e.g. a revoked build nothing uses. */
+export interface DisableImageAction extends ActionBase {
+  kind: "disable-image";
+  build: string;
+  imageId: string;
+}
+
 /** Everything the executor can do. A discriminated union: the plan is a value. */
 export type Action =
   | LaunchBakeAction
@@ -81,7 +88,8 @@ export type Action =
   | SetTagsAction
   | RemoveTagsAction
   | ShareImageAction
-  | DeregisterImageAction;
+  | DeregisterImageAction
+  | DisableImageAction;
 
 export type ActionKind = Action["kind"];
 
@@ -104,5 +112,7 @@ export function actionKey(action: Action): string {
       return `share/${action.region}/${action.imageId}`;
     case "deregister-image":
       return `deregister/${action.region}/${action.imageId}`;
+    case "disable-image":
+      return `disable/${action.region}/${action.imageId}`;
   }
 }

@@ -1,4 +1,11 @@
-import { CHANNEL_TAG_PREFIX, channelsFromTags, channelTag, Tag } from "../api/tags.ts";
+import {
+  CHANNEL_SINCE_TAG_PREFIX,
+  CHANNEL_TAG_PREFIX,
+  channelSinceTag,
+  channelsFromTags,
+  channelTag,
+  Tag,
+} from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, Tags } from "../cloud/port.ts";
 import type { Action } from "./actions.ts";
@@ -16,7 +23,13 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
   const tags: Tags = {};
   for (const [key, value] of Object.entries(home.tags)) {
     // Channel and share tags are per image: a copy earns its own.
-    if (key.startsWith(CHANNEL_TAG_PREFIX) || key === Tag.shared || key === Tag.bakeInstance) continue;
+    if (
+      key.startsWith(CHANNEL_TAG_PREFIX) ||
+      key.startsWith(CHANNEL_SINCE_TAG_PREFIX) ||
+      key === Tag.shared ||
+      key === Tag.bakeInstance
+    )
+      continue;
     tags[key] = value;
   }
   tags[Tag.homeRegion] = homeRegion;
@@ -87,14 +100,17 @@ export function resolvedImages(doc: ImageSpec, build: ObservedBuild): Map<string
 
 /**
  * Moves channel tags so that, in every region, exactly the selected build's image carries
- * leaven.dev/channel/<name>. Channels that could not be resolved keep their current tags: a channel that
- * points at an old build is safer than one that points at nothing.
+ * leaven.dev/channel/<name> (with leaven.dev/channel-since/<name>, when it entered). Channels that could not
+ * be resolved keep their current tags: a channel that points at an old build is safer than one that points
+ * at nothing — unless that build is revoked, which leaves every channel at once.
  */
 export function planChannelTags(
   doc: ImageSpec,
   builds: ReadonlyMap<string, ObservedBuild>,
   resolved: ReadonlyMap<string, ResolvedChannel>,
   actions: Action[],
+  now: number,
+  revoked: ReadonlyMap<string, string> = new Map(),
 ): number {
   const spec = doc.metadata.name;
   const toSet = new Map<string, { image: CloudImage; build: string; tags: Tags; channels: string[] }>();
@@ -104,21 +120,29 @@ export function planChannelTags(
   >();
   const regions = new Set(doc.spec.regions);
   for (const build of builds.values()) {
+    const isRevoked = revoked.has(build.build);
     for (const [region, image] of build.images) {
       const current = new Set(channelsFromTags(image.tags));
+      const remove = (channel: string) => {
+        const entry = toRemove.get(image.imageId) ?? { image, build: build.build, keys: [], channels: [] };
+        entry.keys.push(channelTag(channel));
+        if (image.tags[channelSinceTag(channel)] !== undefined) entry.keys.push(channelSinceTag(channel));
+        entry.channels.push(channel);
+        toRemove.set(image.imageId, entry);
+      };
+      if (isRevoked) {
+        for (const channel of current) remove(channel);
+        continue;
+      }
       for (const [channel, target] of resolved) {
         const wanted = regions.has(region) && target.images.get(region) === image.imageId;
         if (wanted && !current.has(channel)) {
           const entry = toSet.get(image.imageId) ?? { image, build: build.build, tags: {}, channels: [] };
           entry.tags[channelTag(channel)] = "true";
+          entry.tags[channelSinceTag(channel)] = new Date(now).toISOString();
           entry.channels.push(channel);
           toSet.set(image.imageId, entry);
-        } else if (!wanted && current.has(channel)) {
-          const entry = toRemove.get(image.imageId) ?? { image, build: build.build, keys: [], channels: [] };
-          entry.keys.push(channelTag(channel));
-          entry.channels.push(channel);
-          toRemove.set(image.imageId, entry);
-        }
+        } else if (!wanted && current.has(channel)) remove(channel);
       }
     }
   }
@@ -141,7 +165,9 @@ export function planChannelTags(
       region: image.region,
       imageId: image.imageId,
       keys,
-      reason: `channel ${channels.join(", ")} of ${spec} no longer selects ${build}`,
+      reason: revoked.has(build)
+        ? `build ${build} is revoked (${revoked.get(build)}): it leaves channel ${channels.join(", ")}`
+        : `channel ${channels.join(", ")} of ${spec} no longer selects ${build}`,
     });
   }
   return toSet.size + toRemove.size;

@@ -17,6 +17,8 @@ export interface FoundationResult {
   /** Vendor image names, newest first. */
   names: string[];
   problem?: string;
+  /** Channels that cannot resolve until the user acts (e.g. every matching image is revoked). */
+  stalled: string[];
 }
 
 /**
@@ -61,23 +63,37 @@ export function resolveFoundation(
     candidates.length === 0
       ? `no available vendor image matches ${describeSource(doc)} in all of ${spec.regions.join(", ")}`
       : undefined;
+  const stalled: string[] = [];
+  // A revoked vendor image is named by its name or by its AMI id in any region.
+  const revoked = new Map<string, string>();
+  for (const { build, reason } of spec.revoked ?? []) {
+    for (const [name, images] of imagesByName) {
+      if (name === build || [...images.values()].includes(build)) revoked.set(name, reason);
+    }
+  }
   for (const [channel, selector] of Object.entries(spec.channels ?? {})) {
     // The exact image selector may name the image in any region; match it against every region's id.
+    const byId =
+      selector.image !== undefined ? pickByImageId(selector.image, candidates, imagesByName) : undefined;
     const picked =
-      selector.image !== undefined
-        ? pickByImageId(selector.image, candidates, imagesByName)
-        : selectCandidate(selector, candidates, now);
+      byId?.ok === true && revoked.has(byId.candidate.id)
+        ? {
+            ok: false as const,
+            message: `image ${selector.image} is revoked (${revoked.get(byId.candidate.id)})`,
+          }
+        : (byId ?? selectCandidate(selector, candidates, now, { revoked }));
     if (picked.ok) {
       const images = imagesByName.get(picked.candidate.id)!;
       channels.set(channel, { ok: true, value: { build: picked.candidate.id, images } });
       status[channel] = { build: picked.candidate.id, images: Object.fromEntries(images) };
     } else {
       const message = problem ?? picked.message;
+      if (!("stalled" in picked) || picked.stalled) stalled.push(channel);
       channels.set(channel, { ok: false, message });
       status[channel] = { images: {}, message };
     }
   }
-  return { channels, status, names, ...(problem ? { problem } : {}) };
+  return { channels, status, names, stalled, ...(problem ? { problem } : {}) };
 }
 
 function pickByImageId(

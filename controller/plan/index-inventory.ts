@@ -7,6 +7,7 @@ export interface ObservedBuild {
   spec: string;
   build: string;
   version?: string;
+  parentSpec?: string;
   parentBuild?: string;
   homeRegion?: string;
   images: Map<string, CloudImage>;
@@ -70,6 +71,7 @@ export function indexInventory(
         spec,
         build,
         version: image.tags[Tag.version],
+        parentSpec: image.tags[Tag.parentSpec],
         parentBuild: image.tags[Tag.parentBuild],
         homeRegion: image.tags[Tag.homeRegion],
         images: new Map(),

@@ -5,11 +5,12 @@ import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
 import { type BakeState, planBake } from "./bake.ts";
-import { resolveChannels } from "./channels.ts";
+import { resolveChannels, revokedBuilds } from "./channels.ts";
 import { planChannelTags, planCopies, planSharing } from "./distribute.ts";
 import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
 import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
+import { planRevocations } from "./revocation.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 
 export interface PlanInput {
@@ -76,7 +77,12 @@ export function plan(input: PlanInput): Plan {
       statuses.push({
         name,
         layer: "foundation",
-        phase: result.problem ? "Stalled" : unresolved.length > 0 ? "Waiting" : "Ready",
+        phase:
+          result.problem || result.stalled.length > 0
+            ? "Stalled"
+            : unresolved.length > 0
+              ? "Waiting"
+              : "Ready",
         message:
           result.problem ??
           (unresolved.length > 0
@@ -93,6 +99,18 @@ export function plan(input: PlanInput): Plan {
     outcomes.set(name, { channels: status.channels });
     if (doc.spec.suspend) continue;
     actions.push(...scoped);
+  }
+
+  const revocation = planRevocations(
+    input.specs,
+    index,
+    input.inventory.vendorImages,
+    input.inventory.instances,
+    actions,
+  );
+  for (const status of statuses) {
+    const notes = revocation.notes.get(status.name);
+    if (notes) status.message = [status.message, ...notes].join("; ");
   }
 
   for (const [name, why] of input.blocked ?? []) {
@@ -153,6 +171,12 @@ function planLayer(
     } else {
       const recipe = recipeHash(spec);
       desiredBuild = buildIdFor(name, spec.version ?? "0.0.0", recipe, parentBuild);
+      const revokedReason = revokedBuilds(doc).get(desiredBuild);
+      if (revokedReason !== undefined)
+        problems.push({
+          phase: "Stalled",
+          message: `the build this recipe and parent make, ${desiredBuild}, is revoked (${revokedReason}); change the recipe (e.g. bump version) to bake a new one`,
+        });
       const observed = builds.get(desiredBuild);
       const homeImage = observed?.images.get(home);
       if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance])
@@ -213,16 +237,26 @@ function planLayer(
     }
   }
 
+  const parentOutcome = outcomes.get(parentRef.spec);
   const {
     channels,
     resolved,
     status: channelStatus,
     problems: channelProblems,
-  } = resolveChannels(doc, builds, input.now);
+  } = resolveChannels(doc, builds, input.now, {
+    spec: parentRef.spec,
+    channels: new Map(
+      [...(parentOutcome?.channels ?? [])].map(([channel, r]) => [
+        channel,
+        r.ok ? { build: r.value.build } : { message: r.message },
+      ]),
+    ),
+  });
   problems.push(...channelProblems);
   // Distribution: the desired build, builds named exactly by a selector, and — for a channel that cannot
   // resolve because no build is in every region (a region was added) — the build the channel is on now.
   const toDistribute = new Set<string>();
+  const revoked = revokedBuilds(doc);
   if (desiredBuild) toDistribute.add(desiredBuild);
   for (const [channel, selector] of Object.entries(spec.channels ?? {})) {
     if (selector.build) toDistribute.add(selector.build);
@@ -232,6 +266,7 @@ function planLayer(
       if ([...build.images.values()].some((image) => image.tags[key])) toDistribute.add(build.build);
     }
   }
+  for (const buildId of revoked.keys()) toDistribute.delete(buildId);
   if (!spec.suspend) {
     for (const buildId of toDistribute) {
       const build = builds.get(buildId);
@@ -245,7 +280,7 @@ function planLayer(
   }
 
   if (!spec.suspend) {
-    const moves = planChannelTags(doc, builds, resolved, actions);
+    const moves = planChannelTags(doc, builds, resolved, actions, input.now, revoked);
     planSharing(doc, builds, actions);
     if (moves > 0) problems.push({ phase: "Promoting", message: `moving ${moves} channel tag(s)` });
   }

@@ -1,6 +1,7 @@
 import semver from "semver";
 import type { ChannelSelector } from "../api/types.generated.ts";
 import { parseDuration } from "../validation/durations.ts";
+import { didYouMean } from "../validation/suggest.ts";
 
 /** One choosable item: a ready build of a spec, or a vendor image of a foundation. */
 export interface Candidate {
@@ -12,63 +13,133 @@ export interface Candidate {
   createdAt: number;
   /** Vendor image id, for the foundation `image` selector. */
   imageId?: string;
+  /** The parent build it was baked on (base/app): what `parentIn` checks. */
+  parentBuild?: string;
+  /** The channels the build is in now, with when it entered each (epoch ms): what `follow` checks. */
+  inChannels?: ReadonlyMap<string, number>;
 }
 
-export type Selection = { ok: true; candidate: Candidate } | { ok: false; message: string };
+/** What a selector's gates are checked against, besides the candidates themselves. */
+export interface SelectionContext {
+  /** Revoked builds of this spec → why. A revoked build is never selected. */
+  revoked?: ReadonlyMap<string, string>;
+  /** For `parentIn`: the parent spec and, per channel of it, the build it selects now (or why none). */
+  parent?: { spec: string; channels: ReadonlyMap<string, { build?: string; message?: string }> };
+  /** Every build of the spec that exists, ready or not, newest first: "not ready yet" vs "does not exist". */
+  known?: readonly string[];
+}
+
+export type Selection =
+  | { ok: true; candidate: Candidate }
+  /** `stalled`: nothing will change this without the user (a build that does not exist, only revoked builds). */
+  | { ok: false; message: string; stalled: boolean };
 
 function newestFirst(a: Candidate, b: Candidate): number {
   if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
+/** 2d, 5h, 12m, 30s: the largest whole unit, for "younger than minAge 7d (2d old)". */
+export function formatAge(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, "d"],
+    [3_600_000, "h"],
+    [60_000, "m"],
+  ];
+  for (const [size, unit] of units) if (ms >= size) return `${Math.floor(ms / size)}${unit}`;
+  return `${Math.max(0, Math.floor(ms / 1000))}s`;
+}
+
+const waiting = (message: string): Selection => ({ ok: false, message, stalled: false });
+const stalled = (message: string): Selection => ({ ok: false, message, stalled: true });
+
 /**
  * Resolves a channel selector among candidates — a pure function, as in Flux's image policies.
- * `latest`: the newest; `build`/`image`: exactly that one; `version`: the highest version in range
- * (newest build of it); `minAge` keeps only candidates at least that old.
+ * `latest`: the newest; `build`/`image`: exactly that one; `version`: the highest version in range (newest
+ * build of it); `follow`: the newest build that has been in another channel for at least `minAge`.
+ * `minAge` otherwise keeps only candidates at least that old, `parentIn` only builds baked on what the
+ * parent's channel selects now, and revoked builds are never chosen. When nothing is admitted, the message
+ * names the newest build and the rule it fails.
  */
 export function selectCandidate(
   selector: ChannelSelector,
   candidates: readonly Candidate[],
   now: number,
+  context: SelectionContext = {},
 ): Selection {
   const minAgeMs = selector.minAge ? parseDuration(selector.minAge) : 0;
-  const oldEnough = minAgeMs > 0 ? candidates.filter((c) => c.createdAt <= now - minAgeMs) : [...candidates];
-  const soaking =
-    minAgeMs > 0 && oldEnough.length < candidates.length
-      ? `; ${candidates.length - oldEnough.length} younger than minAge ${selector.minAge}`
-      : "";
+  const gate = selector.parentIn;
+  const parentTarget = gate !== undefined ? context.parent?.channels.get(gate) : undefined;
+  if (gate !== undefined && parentTarget?.build === undefined) {
+    const parent = context.parent?.spec ?? "the parent";
+    return waiting(`waiting for ${parent}/${gate} (parentIn): ${parentTarget?.message ?? "not resolved"}`);
+  }
+
+  /** The first rule a candidate fails, or undefined when it is admitted. */
+  const rejection = (c: Candidate): string | undefined => {
+    const revoked = context.revoked?.get(c.id);
+    if (revoked !== undefined) return `is revoked (${revoked})`;
+    if (
+      selector.version !== undefined &&
+      (c.version === undefined || !semver.satisfies(c.version, selector.version))
+    )
+      return `has version ${c.version ?? "(none)"}, not in ${selector.version}`;
+    if (gate !== undefined && c.parentBuild !== parentTarget!.build) {
+      const parent = context.parent!.spec;
+      return `is baked on ${parent} ${c.parentBuild ?? "(unknown)"}, not on ${parent}/${gate} (${parentTarget!.build})`;
+    }
+    if (selector.follow !== undefined) {
+      const since = c.inChannels?.get(selector.follow);
+      if (since === undefined) return `is not in ${selector.follow}`;
+      if (now - since < minAgeMs)
+        return `has been in ${selector.follow} for ${formatAge(now - since)} of minAge ${selector.minAge}`;
+    } else if (selector.build === undefined && selector.image === undefined && now - c.createdAt < minAgeMs) {
+      return `is ${formatAge(now - c.createdAt)} old, younger than minAge ${selector.minAge}`;
+    }
+    return undefined;
+  };
 
   if (selector.build !== undefined) {
-    const found = candidates.find((c) => c.id === selector.build);
-    return found
-      ? { ok: true, candidate: found }
-      : { ok: false, message: `build ${selector.build} is not ready (not baked, still copying, or failed)` };
+    const wanted = selector.build;
+    const found = candidates.find((c) => c.id === wanted);
+    const revoked = context.revoked?.get(wanted);
+    if (revoked !== undefined)
+      return stalled(`build ${wanted} is revoked (${revoked}); pin another build or remove it from revoked`);
+    if (!found) {
+      const known = context.known ?? candidates.map((c) => c.id);
+      if (known.includes(wanted))
+        return waiting(`build ${wanted} is not ready yet (baking, copying or failed)`);
+      const list =
+        known.length === 0 ? "none yet" : known.slice(0, 5).join(", ") + (known.length > 5 ? ", …" : "");
+      return stalled(
+        `build ${wanted} does not exist (builds of this spec, newest first: ${list})${didYouMean(wanted, known)}`,
+      );
+    }
+    const why = rejection(found);
+    return why === undefined ? { ok: true, candidate: found } : waiting(`build ${wanted} ${why}`);
   }
   if (selector.image !== undefined) {
     const found = candidates.find((c) => c.imageId === selector.image || c.id === selector.image);
-    return found
-      ? { ok: true, candidate: found }
-      : {
-          ok: false,
-          message: `image ${selector.image} does not match the source or is not available in every region`,
-        };
+    if (!found)
+      return stalled(`image ${selector.image} does not match the source or is not available in every region`);
+    const why = rejection(found);
+    return why === undefined ? { ok: true, candidate: found } : stalled(`image ${selector.image} ${why}`);
   }
-  if (selector.version !== undefined) {
-    const range = selector.version;
-    const inRange = oldEnough.filter((c) => c.version !== undefined && semver.satisfies(c.version, range));
-    if (inRange.length === 0)
-      return { ok: false, message: `no ready build has a version in ${range}${soaking}` };
-    inRange.sort((a, b) => semver.rcompare(a.version!, b.version!) || newestFirst(a, b));
-    return { ok: true, candidate: inRange[0]! };
+  if (selector.version === undefined && !selector.latest && selector.follow === undefined)
+    return stalled("the selector sets none of latest, build, version, follow, image");
+
+  const sorted = [...candidates].sort(newestFirst);
+  if (sorted.length === 0) return waiting("no ready build yet");
+  const admitted = sorted.filter((c) => rejection(c) === undefined);
+  if (admitted.length === 0) {
+    const newest = sorted[0]!;
+    const message = `no ready build is admitted; the newest, ${newest.id}, ${rejection(newest)}`;
+    const onlyRevoked = sorted.every((c) => context.revoked?.has(c.id));
+    return onlyRevoked
+      ? stalled(`${message}; every ready build is revoked, so bake a new one or un-revoke one`)
+      : waiting(message);
   }
-  if (selector.latest) {
-    if (oldEnough.length === 0)
-      return {
-        ok: false,
-        message: candidates.length === 0 ? "no ready build yet" : `no candidate is old enough${soaking}`,
-      };
-    oldEnough.sort(newestFirst);
-    return { ok: true, candidate: oldEnough[0]! };
-  }
-  return { ok: false, message: "the selector sets none of latest, build, version, image" };
+  if (selector.version !== undefined)
+    admitted.sort((a, b) => semver.rcompare(a.version!, b.version!) || newestFirst(a, b));
+  return { ok: true, candidate: admitted[0]! };
 }

@@ -10,6 +10,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "share-image": { sign: "~", label: "share" },
   "terminate-instance": { sign: "-", label: "terminate" },
   "deregister-image": { sign: "-", label: "deregister" },
+  "disable-image": { sign: "-", label: "disable" },
 };
 
 function target(action: Action): string {
@@ -29,6 +30,7 @@ function target(action: Action): string {
     case "terminate-instance":
       return `${action.instanceId}${action.build ? ` (${action.build})` : ""}`;
     case "deregister-image":
+    case "disable-image":
       return `${action.imageId} (${action.build})`;
   }
 }
@@ -43,6 +45,7 @@ export function summarize(actions: readonly Action[]): string {
     [count(["set-tags", "remove-tags"]), "tag changes"],
     [count(["share-image"]), "to share"],
     [count(["terminate-instance"]), "to terminate"],
+    [count(["disable-image"]), "to disable"],
     [count(["deregister-image"]), "to deregister"],
   ] as const;
   return parts

@@ -111,6 +111,8 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       bakeInstance: "leaven.dev/bake-instance",
       shared: "leaven.dev/shared",
       installation: "leaven.dev/installation",
+      revoked: "leaven.dev/revoked",
+      revokedParent: "leaven.dev/revoked-parent",
     });
   });
 

@@ -235,12 +235,18 @@ describe("plan: the bake state machine, one step per observation", () => {
       expect.objectContaining({
         kind: "set-tags",
         imageId: "ami-home",
-        tags: { "leaven.dev/channel/candidate": "true" },
+        tags: {
+          "leaven.dev/channel/candidate": "true",
+          "leaven.dev/channel-since/candidate": "2026-06-01T00:00:00.000Z",
+        },
       }),
       expect.objectContaining({
         kind: "set-tags",
         imageId: "ami-copy",
-        tags: { "leaven.dev/channel/candidate": "true" },
+        tags: {
+          "leaven.dev/channel/candidate": "true",
+          "leaven.dev/channel-since/candidate": "2026-06-01T00:00:00.000Z",
+        },
       }),
       expect.objectContaining({
         kind: "remove-tags",
