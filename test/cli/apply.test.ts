@@ -79,20 +79,32 @@ describe("leaven apply on the simulator", () => {
       basePath,
       base
         .replace("version: 2.3.0", "version: 2.4.0")
-        .replace("release: { latest: true }", `release: { build: "${releaseBefore}" }`),
+        .replace(
+          "release: { latest: true, parentIn: release }",
+          `release: { build: "${releaseBefore}", parentIn: release }`,
+        ),
     );
     const candidate = await runCli(["apply", "specs", ...fast(dir)], dir);
     expect(candidate.code).toBe(0);
     const newBase = channelRow(candidate.stdout, "ubuntu-base", "candidate", "us-east-1")![3]!;
     expect(newBase).toMatch(/^2\.4\.0\+[0-9a-f]{8}$/);
     expect(channelRow(candidate.stdout, "ubuntu-base", "release", "us-east-1")![3]).toBe(releaseBefore);
+    // api-server bakes on the candidate base, but its release requires the base's release (parentIn):
+    // the new build enters its candidate channel only.
+    const parentOfChannel = async (spec: string, channel: string) => {
+      const images = (await readWorld(join(dir, "sim.json"), REGIONS)).images;
+      const tagged = images.filter((i) => i.spec === spec && i.tags[`leaven.dev/channel/${channel}`]);
+      return [...new Set(tagged.map((i) => i.tags[Tag.parentBuild]))];
+    };
+    expect(await parentOfChannel("api-server", "candidate")).toEqual([newBase]);
+    expect(await parentOfChannel("api-server", "release")).toEqual([releaseBefore]);
 
     // Promotion is a one-line edit.
     writeFileSync(
       basePath,
       readFileSync(basePath, "utf8").replace(
-        `release: { build: "${releaseBefore}" }`,
-        `release: { build: "${newBase}" }`,
+        `release: { build: "${releaseBefore}", parentIn: release }`,
+        `release: { build: "${newBase}", parentIn: release }`,
       ),
     );
     const plan = await runCli(["plan", "specs", "--output", "json", ...fast(dir)], dir);
@@ -107,6 +119,7 @@ describe("leaven apply on the simulator", () => {
     const promoted = await runCli(["apply", "specs", ...fast(dir)], dir);
     expect(promoted.code).toBe(0);
     expect(channelRow(promoted.stdout, "ubuntu-base", "release", "us-east-1")![3]).toBe(newBase);
+    expect(await parentOfChannel("api-server", "release")).toEqual([newBase]);
     const world = await readWorld(join(dir, "sim.json"), REGIONS);
     const parentsOf = (spec: string) =>
       new Set(world.images.filter((i) => i.spec === spec).map((i) => i.tags[Tag.parentBuild]));
