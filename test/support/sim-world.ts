@@ -36,7 +36,7 @@ export async function readWorld(
         credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" },
       });
       const found = await client.send(
-        new DescribeImagesCommand({ Owners: ["self"], IncludeDeprecated: true }),
+        new DescribeImagesCommand({ Owners: ["self"], IncludeDeprecated: true, IncludeDisabled: true }),
       );
       for (const image of found.Images ?? []) {
         const tags = Object.fromEntries((image.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
