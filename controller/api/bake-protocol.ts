@@ -11,7 +11,12 @@ export interface BakeOutcome {
   build: string;
   result: "success" | "failure";
   reason?: string;
+  /** The last console lines before the marker: what the failure looked like. */
+  tail?: string[];
 }
+
+/** How many console lines before a failure marker are kept for the status. */
+export const CONSOLE_TAIL_LINES = 10;
 
 export function formatBakeMarker(outcome: BakeOutcome): string {
   const reason = outcome.reason ? ` reason=${JSON.stringify(outcome.reason)}` : "";
@@ -27,7 +32,17 @@ export function parseBakeMarker(consoleOutput: string, build: string): BakeOutco
   for (const match of consoleOutput.matchAll(markerPattern)) {
     if (match[1] !== build) continue;
     const reason = match[3] ? (JSON.parse(match[3]) as string) : undefined;
-    found = { build, result: match[2] as "success" | "failure", ...(reason ? { reason } : {}) };
+    const result = match[2] as "success" | "failure";
+    const tail =
+      result === "failure"
+        ? consoleOutput
+            .slice(0, match.index)
+            .split(/\r?\n/)
+            .map((line) => line.trimEnd())
+            .filter((line) => line.length > 0)
+            .slice(-CONSOLE_TAIL_LINES)
+        : [];
+    found = { build, result, ...(reason ? { reason } : {}), ...(tail.length > 0 ? { tail } : {}) };
   }
   return found;
 }

@@ -224,6 +224,10 @@ export interface Bake {
    * How long a bake may run before its instance is terminated and the build fails, e.g. 30m. Default 45m.
    */
   timeout?: string;
+  /**
+   * When true, a failed bake's instance is stopped and kept (tagged with the failure) for debugging instead of terminated, like Packer's -on-error=abort. It is terminated by apply --retry or when the spec no longer wants that build.
+   */
+  keepFailedInstance?: boolean;
 }
 /**
  * Who else may launch this spec's images.

@@ -124,6 +124,10 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
     case "disable-image":
       await cloud.disableImage(region, action.imageId);
       return undefined;
+    case "keep-instance":
+      await cloud.createTags(region, [action.instanceId], action.tags);
+      if (action.stop) await cloud.stopInstances(region, [action.instanceId]);
+      return undefined;
     case "deregister-image":
       await cloud.deregisterImage(region, action.imageId);
       for (const snapshotId of action.snapshotIds) await cloud.deleteSnapshot(region, snapshotId);

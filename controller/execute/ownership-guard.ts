@@ -29,6 +29,7 @@ export function targetsOf(action: Action): Target[] {
       // Imaging an instance reboots it unless told not to: only Leaven's own bake instances.
       return [{ kind: "instance", region, id: action.image.instanceId }];
     case "terminate-instance":
+    case "keep-instance":
       return [{ kind: "instance", region, id: action.instanceId }];
     case "copy-image":
       return [{ kind: "image", region: action.copy.sourceRegion, id: action.copy.sourceImageId }];
@@ -63,7 +64,10 @@ function createdTags(action: Action): Tags | undefined {
 function changedKeys(action: Action): string[] {
   switch (action.kind) {
     case "set-tags":
+    case "keep-instance":
       return Object.keys(action.tags);
+    case "terminate-instance":
+      return Object.keys(action.tags ?? {});
     case "remove-tags":
       return action.keys;
     default:

@@ -72,6 +72,16 @@ export interface DeregisterImageAction extends ActionBase {
   snapshotIds: string[];
 }
 
+/** Records a failed bake on its instance and keeps it (stopped) for debugging: bake.keepFailedInstance. */
+export interface KeepInstanceAction extends ActionBase {
+  kind: "keep-instance";
+  build: string;
+  instanceId: string;
+  tags: Tags;
+  /** Stop it first (a bake that timed out is still running). */
+  stop: boolean;
+}
+
 /** Stops new launches from an image (DisableImage) while keeping it, e.g. a revoked build nothing uses. */
 export interface DisableImageAction extends ActionBase {
   kind: "disable-image";
@@ -89,7 +99,8 @@ export type Action =
   | RemoveTagsAction
   | ShareImageAction
   | DeregisterImageAction
-  | DisableImageAction;
+  | DisableImageAction
+  | KeepInstanceAction;
 
 export type ActionKind = Action["kind"];
 
@@ -114,5 +125,7 @@ export function actionKey(action: Action): string {
       return `deregister/${action.region}/${action.imageId}`;
     case "disable-image":
       return `disable/${action.region}/${action.imageId}`;
+    case "keep-instance":
+      return `keep/${action.region}/${action.instanceId}`;
   }
 }

@@ -14,7 +14,7 @@ export const DEFAULT_BAKE_TIMEOUT = "45m";
 export type BakeState =
   | { step: "done"; image: CloudImage }
   | { step: "in-progress"; message: string }
-  | { step: "failed"; message: string }
+  | { step: "failed"; message: string; console?: string[] }
   | { step: "blind"; message: string };
 
 export interface BakeContext {
@@ -52,8 +52,29 @@ export function buildTags(
   return tags;
 }
 
-/** Terminates a bake instance; with `failure`, records why on the instance first (the build's failure record). */
-function terminate(ctx: BakeContext, instanceId: string, reason: string, failure?: string): Action {
+/**
+ * Terminates a bake instance; with `failure`, records why on the instance first (the build's failure
+ * record) — and with bake.keepFailedInstance, records it and keeps the instance, stopped, for debugging.
+ */
+function terminate(
+  ctx: BakeContext,
+  instanceId: string,
+  reason: string,
+  failure?: string,
+  running = false,
+): Action {
+  if (failure !== undefined && ctx.doc.spec.bake?.keepFailedInstance === true) {
+    return {
+      kind: "keep-instance",
+      spec: ctx.doc.metadata.name,
+      build: ctx.build,
+      region: ctx.homeRegion,
+      instanceId,
+      tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: failure.slice(0, 250) },
+      stop: running,
+      reason: `${reason}; keeping ${instanceId} for debugging (bake.keepFailedInstance)`,
+    };
+  }
   return {
     kind: "terminate-instance",
     spec: ctx.doc.metadata.name,
@@ -140,8 +161,10 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
   const failures = ctx.instances.map(failedReason).filter((r): r is string => r !== undefined);
   const active = live.filter((i) => failedReason(i) === undefined);
 
+  const keep = ctx.doc.spec.bake?.keepFailedInstance === true && !ctx.retry;
   for (const instance of live) {
-    if (failedReason(instance) !== undefined) {
+    // A kept failed instance stays (stopped) until the user retries or the build is no longer wanted.
+    if (failedReason(instance) !== undefined && !(keep && instance.state === "stopped")) {
       actions.push(
         terminate(ctx, instance.instanceId, `bake of ${ctx.build} failed; cleaning up its instance`),
       );
@@ -192,7 +215,7 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
   if (instance.state === "pending" || instance.state === "running") {
     if (elapsed > timeoutMs) {
       const reason = `bake timed out after ${ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT} (instance ${instance.instanceId} still ${instance.state})`;
-      actions.push(terminate(ctx, instance.instanceId, reason, reason));
+      actions.push(terminate(ctx, instance.instanceId, reason, reason, true));
       return { step: "failed", message: reason };
     }
     return {
@@ -230,7 +253,7 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
     return { step: "in-progress", message: `waiting for the console output of ${instance.instanceId}` };
   }
   actions.push(terminate(ctx, instance.instanceId, reason, reason));
-  return { step: "failed", message: reason };
+  return { step: "failed", message: reason, ...(outcome?.tail ? { console: outcome.tail } : {}) };
 }
 
 function launchAction(ctx: BakeContext, reason: string, attempt: string): Action {

@@ -154,6 +154,7 @@ function planLayer(
   const problems: { phase: Phase; message: string }[] = [];
   let desiredBuild: string | undefined;
   let parentBuild: string | undefined;
+  let failure: SpecStatus["failure"];
 
   if (!parentChannel || !parentChannel.ok) {
     problems.push({
@@ -215,8 +216,14 @@ function planLayer(
       }
       if (bake?.step === "in-progress")
         problems.push({ phase: "Baking", message: `${desiredBuild}: ${bake.message}` });
-      if (bake?.step === "failed")
+      if (bake?.step === "failed") {
         problems.push({ phase: "Failed", message: `build ${desiredBuild} failed: ${bake.message}` });
+        failure = {
+          build: desiredBuild,
+          reason: bake.message,
+          ...(bake.console ? { console: bake.console } : {}),
+        };
+      }
       if (bake?.step === "blind") problems.push({ phase: "Baking", message: bake.message });
     }
   }
@@ -306,6 +313,7 @@ function planLayer(
         ...(parentBuild ? { build: parentBuild } : {}),
       },
       channels: channelStatus,
+      ...(failure ? { failure } : {}),
       builds: [...builds.values()]
         .sort((a, b) =>
           (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? ""),

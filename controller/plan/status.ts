@@ -29,6 +29,8 @@ export interface SpecStatus {
   desiredBuild?: string;
   parent?: { spec: string; channel: string; build?: string };
   channels: Record<string, ChannelStatus>;
+  /** The desired build's failed bake: why, and the last console lines before it failed. */
+  failure?: { build: string; reason: string; console?: string[] };
   /** Builds (or vendor images) observed for the spec, newest first. */
   builds: string[];
 }

@@ -1,5 +1,6 @@
 import type { Action, ActionKind } from "../plan/actions.ts";
 import type { Plan } from "../plan/plan.ts";
+import type { Verdict } from "./verdict.ts";
 
 const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "launch-bake": { sign: "+", label: "bake" },
@@ -11,6 +12,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "terminate-instance": { sign: "-", label: "terminate" },
   "deregister-image": { sign: "-", label: "deregister" },
   "disable-image": { sign: "-", label: "disable" },
+  "keep-instance": { sign: "~", label: "keep" },
 };
 
 function target(action: Action): string {
@@ -29,6 +31,8 @@ function target(action: Action): string {
       return `${action.imageId} (${action.build})`;
     case "terminate-instance":
       return `${action.instanceId}${action.build ? ` (${action.build})` : ""}`;
+    case "keep-instance":
+      return `${action.instanceId} (${action.build}) stopped for debugging`;
     case "deregister-image":
     case "disable-image":
       return `${action.imageId} (${action.build})`;
@@ -54,8 +58,11 @@ export function summarize(actions: readonly Action[]): string {
     .join(", ");
 }
 
-/** The plan as `leaven plan` prints it, grouped by spec like Terraform: what, where, why. */
-export function renderPlan(plan: Plan): string {
+/**
+ * The plan as `leaven plan` prints it, grouped by spec like Terraform: what, where, why; then the specs
+ * not ready; then the verdict's headline, last, once.
+ */
+export function renderPlan(plan: Plan, verdict: Verdict): string {
   const lines: string[] = [];
   const bySpec = new Map<string, Action[]>();
   for (const action of plan.actions) {
@@ -63,9 +70,7 @@ export function renderPlan(plan: Plan): string {
     list.push(action);
     bySpec.set(action.spec, list);
   }
-  if (plan.actions.length === 0) {
-    lines.push("No changes. The images match the specs.");
-  } else {
+  if (plan.actions.length > 0) {
     lines.push("Leaven will perform the following actions:", "");
     for (const [spec, actions] of bySpec) {
       lines.push(`  # ${spec}`);
@@ -76,19 +81,37 @@ export function renderPlan(plan: Plan): string {
       }
       lines.push("");
     }
-    lines.push(`Plan: ${summarize(plan.actions)}.`);
   }
   const notReady = plan.statuses.filter((s) => s.phase !== "Ready");
   if (notReady.length > 0) {
-    lines.push("", "Specs not ready:");
+    if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
+    lines.push("Specs not ready:");
     for (const status of notReady)
-      lines.push(`  ${status.name.padEnd(20)} ${status.phase.padEnd(9)} ${status.message}`);
+      lines.push(
+        `  ${status.name.padEnd(20)} ${status.phase.padEnd(9)} ${withoutRegionErrors(status.message, verdict)}`,
+      );
   }
+  if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
+  const summary = plan.actions.length > 0 ? `Plan: ${summarize(plan.actions)}.` : undefined;
+  if (summary) lines.push(summary);
+  if (verdict.headline !== summary) lines.push(verdict.headline);
   return lines.join("\n") + "\n";
 }
 
-export function planToJson(plan: Plan): unknown {
+/** A blind spec's status repeats its regions' errors; the headline says each once, so the list need not. */
+export function withoutRegionErrors(message: string, verdict: Verdict): string {
+  let text = message;
+  for (const problem of verdict.problems) {
+    if (problem.kind === "unobservable" && problem.error !== undefined)
+      text = text.replaceAll(` (${problem.error})`, "");
+  }
+  return text;
+}
+
+/** The plan for `--output json`; `exitCode` is the status this run exits with. */
+export function planToJson(plan: Plan, verdict: Verdict, exitCode: number): unknown {
   return {
+    verdict: { state: verdict.state, exitCode, headline: verdict.headline, problems: verdict.problems },
     // The user data is long and derived from the spec: shown by size, not in full.
     actions: plan.actions.map((a) =>
       a.kind === "launch-bake"

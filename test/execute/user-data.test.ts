@@ -414,7 +414,13 @@ describe("the rendered script, run by bash in a sandbox", () => {
     expect(read(box.root, "dev/console")).toBe(
       `${formatBakeMarker({ build: BUILD, result: "failure", reason })}\n`,
     );
-    expect(parseBakeMarker(stdout, BUILD)).toEqual({ build: BUILD, result: "failure", reason });
+    // What the script printed before it failed comes back as the console tail shown in the status.
+    expect(parseBakeMarker(stdout, BUILD)).toEqual({
+      build: BUILD,
+      result: "failure",
+      reason,
+      tail: ["working"],
+    });
     expect(calls).toEqual(["sync", "shutdown -h now"]);
     // Nothing was cleaned: the failed instance is kept as it was for debugging.
     expect(read(box.root, "etc/machine-id")).not.toBe("");

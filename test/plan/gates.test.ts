@@ -11,7 +11,7 @@ const B1 = "2.3.0+00000001";
 const B2 = "2.4.0+00000002";
 const A1 = "1.0.0+a0000001";
 const A2 = "1.0.0+a0000002";
-const REGIONS = ["us-east-1", "eu-west-1"];
+const REGIONS: [string, ...string[]] = ["us-east-1", "eu-west-1"];
 
 const base = (extra: Record<string, unknown> = {}) =>
   spec("base", {
