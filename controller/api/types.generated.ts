@@ -71,6 +71,7 @@ export interface ImageSpecSpec {
     [k: string]: ChannelSelector;
   };
   retention?: Retention;
+  checks?: Checks;
   /**
    * Builds withdrawn from use, each with the reason. A revoked build leaves every channel at once and is never a parent; its images are tagged leaven.dev/revoked and disabled once no channel uses them, and builds baked on it are tagged leaven.dev/revoked-parent. For a foundation, name the vendor image (its name or AMI id).
    */
@@ -284,6 +285,10 @@ export interface ChannelSelector {
    * Base/app only: admit only builds baked on the build that this channel of the parent spec selects now, e.g. release, so a build on a candidate parent never reaches this channel.
    */
   parentIn?: string;
+  /**
+   * Base/app only: admit only builds that passed these checks of the spec (spec.checks), e.g. [smoke].
+   */
+  requires?: "smoke"[];
 }
 /**
  * When builds that no channel, child build or running instance uses are retired.
@@ -301,6 +306,28 @@ export interface Retention {
    * Deregister an unused build's images and delete their snapshots this long after it stopped being used, e.g. 30d.
    */
   deregisterAfter?: string;
+}
+/**
+ * Verification of each new build before a channel that requires it admits the build.
+ */
+export interface Checks {
+  /**
+   * Smoke launch: boot one instance from the new image in the home region, run script, read its verdict from the console, terminate it. The result is recorded on the image's tags, so a build is checked once.
+   */
+  smoke?: {
+    /**
+     * Bash run as root on the check instance; exit status 0 passes the check.
+     */
+    script: string;
+    /**
+     * EC2 instance type of the check instance. Default: the bake's instance type.
+     */
+    instanceType?: string;
+    /**
+     * How long the check may run before it fails, e.g. 10m. Default 15m.
+     */
+    timeout?: string;
+  };
 }
 /**
  * One revoked build and why.

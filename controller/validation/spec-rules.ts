@@ -13,7 +13,7 @@ import { didYouMean } from "./suggest.ts";
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const ACCOUNT_ID = /^[0-9]{12}$/;
 const OWNER_ALIASES = ["amazon", "aws-marketplace", "self"];
-const BAKED_ONLY = ["version", "provision", "bake"] as const;
+const BAKED_ONLY = ["version", "provision", "bake", "checks"] as const;
 
 export function checkSpecRules(document: unknown): Problem[] {
   const spec = fields(fields(document)?.spec);
@@ -212,7 +212,7 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
         ? selector.latest !== undefined && selector.latest !== false
         : selector[field] !== undefined;
     if (layer === "foundation") {
-      for (const field of ["build", "version", "follow", "parentIn"]) {
+      for (const field of ["build", "version", "follow", "parentIn", "requires"]) {
         if (!set(field)) continue;
         problems.push({
           path: at(field),
@@ -220,7 +220,9 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
           message:
             field === "parentIn"
               ? "a foundation has no parent, so its channels take no parentIn"
-              : `a foundation channel selects a vendor AMI: use latest or image, not ${field}`,
+              : field === "requires"
+                ? "a foundation is not baked, so there is nothing for its channels to require checks of"
+                : `a foundation channel selects a vendor AMI: use latest or image, not ${field}`,
         });
       }
       checkExactlyOne(["latest", "image"], set, at(), problems);
@@ -234,6 +236,15 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
         });
       }
       checkExactlyOne(["latest", "build", "version", "follow"], set, at(), problems);
+      const checks = fields(spec.checks) ?? {};
+      for (const check of Array.isArray(selector.requires) ? selector.requires : []) {
+        if (typeof check !== "string" || checks[check] !== undefined) continue;
+        problems.push({
+          path: at("requires"),
+          target: "value",
+          message: `requires the ${check} check, but this spec declares no checks.${check}; add it under spec.checks`,
+        });
+      }
       const follow = text(selector.follow);
       if (follow !== undefined && follow === name) {
         problems.push({

@@ -37,7 +37,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/schema.yaml",
-    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, channels, retention, revoked, suspend); did you mean "channels"?',
+    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, channels, retention, checks, revoked, suspend); did you mean "channels"?',
   ],
   ["invalid/schema.yaml", "invalid/schema.yaml:8:31 spec.bake.rootVolume.size: must be at least 1 (got 0)"],
   [
@@ -298,6 +298,18 @@ const rules: [string, string][] = [
   [
     "invalid/gates.yaml",
     'invalid/gates.yaml:27:16 spec.revoked[2].build: "1.0.0+5f2c91ab" is already revoked by entry 1; list each build once',
+  ],
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:38:40 spec.channels.release.requires: requires the smoke check, but this spec declares no checks.smoke; add it under spec.checks",
+  ],
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:47:3 spec.checks: a foundation is never baked, so it takes no checks; remove it, or use layer base",
+  ],
+  [
+    "invalid/gates.yaml",
+    "invalid/gates.yaml:49:30 spec.channels.release.requires: a foundation is not baked, so there is nothing for its channels to require checks of",
   ],
   // Every pattern of the schema, explained in words.
   [
