@@ -166,9 +166,9 @@ function findDocument(docs: Document.Parsed[], edit: ChannelEdit): Document.Pars
   const named = (doc: Document.Parsed): boolean => {
     if (!isMap(doc.contents)) return false;
     // Other kinds may share the name (a ConfigMap beside the spec): only the ImageSpec is the spec.
-    if (doc.contents.get("kind") !== "ImageSpec") return false;
+    if (scalarValue(doc.contents.get("kind", true)) !== "ImageSpec") return false;
     const metadata = doc.contents.get("metadata", true);
-    return isMap(metadata) && metadata.get("name") === edit.spec;
+    return isMap(metadata) && scalarValue(metadata.get("name", true)) === edit.spec;
   };
   let doc: Document.Parsed | undefined;
   if (edit.documentIndex !== undefined) {
@@ -208,6 +208,10 @@ function pairOf(map: YAMLMap, key: string): Pair<Node, Node | null> | undefined 
       throw new EditError(`the mapping uses a << merge key; edit it by hand`);
   }
   return undefined;
+}
+
+function scalarValue(node: unknown): unknown {
+  return isScalar(node) ? (node.value as unknown) : undefined;
 }
 
 function isNull(node: Node | null): boolean {
