@@ -15,7 +15,7 @@ export const Tag = {
   homeRegion: "leaven.dev/home-region",
   homeImage: "leaven.dev/home-image",
   commit: "leaven.dev/commit",
-  /** On bake instances: "bake". */
+  /** On bake instances: "bake"; on check instances: the check's name, e.g. "smoke". */
   role: "leaven.dev/role",
   /** On bake instances after the outcome is known: "success" | "failed". */
   bakeResult: "leaven.dev/bake-result",
@@ -49,6 +49,14 @@ export const CHANNEL_SINCE_TAG_PREFIX = "leaven.dev/channel-since/";
 
 export function channelSinceTag(channel: string): string {
   return CHANNEL_SINCE_TAG_PREFIX + channel;
+}
+
+/** A check's result on a build's images: leaven.dev/check/<name> = passed | failed, with -at and -reason. */
+export const CHECK_TAG_PREFIX = "leaven.dev/check/";
+
+export function checkTags(check: string): { result: string; at: string; reason: string } {
+  const key = CHECK_TAG_PREFIX + check;
+  return { result: key, at: `${key}-at`, reason: `${key}-reason` };
 }
 
 export function channelsFromTags(tags: Readonly<Record<string, string>>): string[] {

@@ -31,7 +31,7 @@ export const cloudHelp = `Cloud:
   --sim-state FILE       Simulator state file. Default: .leaven/sim-state.json beside the specs.
   --sim-speed N          Simulator clock speed relative to wall time. Default: 60.
   --sim-endpoint URL     Use a running \`leaven sim\` instead of starting one in-process.
-  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, 5xx=0.1, throttle=0.05, latency=50ms.
+  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms.
 `;
 
 export interface CloudTarget {

@@ -89,7 +89,8 @@ function single(action: Action): Job {
 async function runAction(cloud: CloudPort, action: Action): Promise<string | undefined> {
   const region = action.region;
   switch (action.kind) {
-    case "launch-bake": {
+    case "launch-bake":
+    case "launch-check": {
       const { instanceId } = await cloud.runInstance(region, action.launch);
       return instanceId;
     }

@@ -24,6 +24,7 @@ export function targetsOf(action: Action): Target[] {
   const region = action.region;
   switch (action.kind) {
     case "launch-bake":
+    case "launch-check":
       return [];
     case "create-image":
       // Imaging an instance reboots it unless told not to: only Leaven's own bake instances.
@@ -50,6 +51,7 @@ export function targetsOf(action: Action): Target[] {
 function createdTags(action: Action): Tags | undefined {
   switch (action.kind) {
     case "launch-bake":
+    case "launch-check":
       return action.launch.tags;
     case "create-image":
       return action.image.tags;

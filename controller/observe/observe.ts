@@ -1,4 +1,5 @@
 import { type BakeOutcome, parseBakeMarker } from "../api/bake-protocol.ts";
+import { asConsoleOutcome, CHECKS, parseCheckMarker } from "../api/check-protocol.ts";
 import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudPort, DescribeImagesInput, Filter } from "../cloud/port.ts";
@@ -112,7 +113,7 @@ export async function observeImages(
 
 const bakeFilters: Filter[] = [
   { name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
-  { name: `tag:${Tag.role}`, values: ["bake"] },
+  { name: `tag:${Tag.role}`, values: ["bake", ...CHECKS] },
 ];
 
 /**
@@ -142,7 +143,11 @@ export async function observeBakes(
                 return;
               }
               const output = await cloud.getConsoleOutput(region, instance.instanceId);
-              const outcome = parseBakeMarker(output, instance.tags[Tag.build] ?? "");
+              const role = instance.tags[Tag.role] ?? "bake";
+              const build = instance.tags[Tag.build] ?? "";
+              const checked = role === "bake" ? undefined : parseCheckMarker(output, role, build);
+              const outcome =
+                role === "bake" ? parseBakeMarker(output, build) : checked && asConsoleOutcome(checked);
               if (outcome) consoleCache?.set(instance.instanceId, outcome);
               inventory.consoles.set(instance.instanceId, outcome);
             }),

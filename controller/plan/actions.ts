@@ -21,6 +21,14 @@ export interface LaunchBakeAction extends ActionBase {
   launch: RunInstanceInput;
 }
 
+/** Launches a check instance from a new image (spec.checks): the check's script is its user data. */
+export interface LaunchCheckAction extends ActionBase {
+  kind: "launch-check";
+  check: string;
+  build: string;
+  launch: RunInstanceInput;
+}
+
 export interface CreateImageAction extends ActionBase {
   kind: "create-image";
   build: string;
@@ -92,6 +100,7 @@ export interface DisableImageAction extends ActionBase {
 /** Everything the executor can do. A discriminated union: the plan is a value. */
 export type Action =
   | LaunchBakeAction
+  | LaunchCheckAction
   | CreateImageAction
   | TerminateInstanceAction
   | CopyImageAction
@@ -109,6 +118,8 @@ export function actionKey(action: Action): string {
   switch (action.kind) {
     case "launch-bake":
       return `launch-bake/${action.spec}/${action.build}`;
+    case "launch-check":
+      return `launch-check/${action.check}/${action.spec}/${action.build}`;
     case "create-image":
       return `create-image/${action.spec}/${action.build}`;
     case "terminate-instance":

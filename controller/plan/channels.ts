@@ -1,3 +1,4 @@
+import { CHECKS } from "../api/check-protocol.ts";
 import { CHANNEL_SINCE_TAG_PREFIX, CHANNEL_TAG_PREFIX, channelTag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage } from "../cloud/port.ts";
@@ -6,6 +7,7 @@ import type { ChannelResolution, ResolvedChannel } from "./foundation.ts";
 import type { ObservedBuild } from "./index-inventory.ts";
 import { type Candidate, type SelectionContext, selectCandidate } from "./select.ts";
 import type { ChannelStatus, Phase } from "./status.ts";
+import { recordedCheck } from "./verify.ts";
 
 export interface ChannelsResult {
   /** Every channel, resolved or with why not: what children of this spec bake on. */
@@ -67,6 +69,12 @@ export function resolveChannels(
       ...(build.parentBuild ? { parentBuild: build.parentBuild } : {}),
       createdAt: Date.parse(homeImage.creationDate),
       inChannels: channelsOf(homeImage),
+      checks: new Map(
+        CHECKS.flatMap((check) => {
+          const recorded = recordedCheck(homeImage, check);
+          return recorded ? [[check, recorded] as const] : [];
+        }),
+      ),
     });
   }
   const revoked = revokedBuilds(doc);

@@ -1,3 +1,4 @@
+import { CHECKS } from "../api/check-protocol.ts";
 import { DEFAULT_INSTALLATION, isLeavenOwned, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudInstance } from "../cloud/port.ts";
 import type { Inventory } from "../observe/inventory.ts";
@@ -21,6 +22,10 @@ export interface IndexedInventory {
   instancesByBuild: Map<string, CloudInstance[]>;
   /** Bake instances grouped by spec. */
   instancesBySpec: Map<string, CloudInstance[]>;
+  /** `spec/build` → check instances (role = a check's name), which verify an image rather than bake one. */
+  checksByBuild: Map<string, CloudInstance[]>;
+  /** Check instances grouped by spec. */
+  checksBySpec: Map<string, CloudInstance[]>;
   /** Every observed image (Leaven's and the vendors'), by id. */
   imagesById: Map<string, CloudImage>;
   /** More than one image for the same build in one region: reported, never acted on blindly. */
@@ -89,14 +94,17 @@ export function indexInventory(
 
   const instancesByBuild = new Map<string, CloudInstance[]>();
   const instancesBySpec = new Map<string, CloudInstance[]>();
+  const checksByBuild = new Map<string, CloudInstance[]>();
+  const checksBySpec = new Map<string, CloudInstance[]>();
   for (const instance of inventory.instances) {
     if (!isLeavenOwned(instance.tags, installation)) continue;
     const spec = instance.tags[Tag.spec] ?? "";
     const build = instance.tags[Tag.build] ?? "";
-    push(instancesByBuild, `${spec}/${build}`, instance);
-    push(instancesBySpec, spec, instance);
+    const isCheck = (CHECKS as readonly string[]).includes(instance.tags[Tag.role] ?? "");
+    push(isCheck ? checksByBuild : instancesByBuild, `${spec}/${build}`, instance);
+    push(isCheck ? checksBySpec : instancesBySpec, spec, instance);
   }
-  return { builds, instancesByBuild, instancesBySpec, imagesById, duplicates };
+  return { builds, instancesByBuild, instancesBySpec, checksByBuild, checksBySpec, imagesById, duplicates };
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

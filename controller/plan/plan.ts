@@ -12,6 +12,7 @@ import { type IndexedInventory, indexInventory, type ObservedBuild } from "./ind
 import { buildIdFor, recipeHash } from "./recipe.ts";
 import { planRevocations } from "./revocation.ts";
 import type { Phase, SpecStatus } from "./status.ts";
+import { planCheck } from "./verify.ts";
 
 export interface PlanInput {
   /** Valid specs in topological order (parents first). */
@@ -119,7 +120,8 @@ export function plan(input: PlanInput): Plan {
 
   // Bake instances of specs that no longer exist cost money and serve nobody: terminate them.
   // Specs that are merely invalid right now are left alone, with everything they own.
-  for (const [spec, instances] of input.unattributedErrors ? [] : index.instancesBySpec) {
+  const leftovers = [...index.instancesBySpec, ...index.checksBySpec];
+  for (const [spec, instances] of input.unattributedErrors ? [] : leftovers) {
     if (known.has(spec) || input.blocked?.has(spec)) continue;
     for (const instance of instances) {
       if (instance.state === "terminated" || instance.state === "shutting-down") continue;
@@ -286,13 +288,59 @@ function planLayer(
     }
   }
 
+  if (!spec.suspend && spec.checks?.smoke) {
+    for (const buildId of toDistribute) {
+      const build = builds.get(buildId);
+      if (!build || build.images.get(home)?.state !== "available") continue;
+      const check = planCheck(
+        {
+          doc,
+          check: "smoke",
+          build,
+          homeRegion: home,
+          instances: index.checksByBuild.get(`${name}/${buildId}`) ?? [],
+          inventory: input.inventory,
+          now: input.now,
+          retry: input.retry?.has(name) === true,
+        },
+        actions,
+      );
+      if ((check.step === "running" || check.step === "blind") && buildId === desiredBuild)
+        problems.push({ phase: "Verifying", message: check.message });
+      if (check.step === "failed" && buildId === desiredBuild) {
+        problems.push({ phase: "Failed", message: check.message });
+        failure = {
+          build: buildId,
+          reason: check.message,
+          ...(check.console ? { console: check.console } : {}),
+        };
+      }
+    }
+  }
+  // Check instances of builds no longer checked (the spec moved on, or dropped its checks).
+  if (!spec.suspend) {
+    for (const instance of index.checksBySpec.get(name) ?? []) {
+      const buildId = instance.tags[Tag.build] ?? "";
+      if (spec.checks?.smoke && toDistribute.has(buildId)) continue;
+      if (instance.state === "terminated" || instance.state === "shutting-down") continue;
+      actions.push({
+        kind: "terminate-instance",
+        spec: name,
+        build: buildId,
+        region: instance.region,
+        instanceId: instance.instanceId,
+        reason: `the check of build ${buildId} is no longer wanted`,
+      });
+    }
+  }
+
   if (!spec.suspend) {
     const moves = planChannelTags(doc, builds, resolved, actions, input.now, revoked);
     planSharing(doc, builds, actions);
     if (moves > 0) problems.push({ phase: "Promoting", message: `moving ${moves} channel tag(s)` });
   }
 
-  const order: Phase[] = ["Failed", "Stalled", "Baking", "Copying", "Promoting", "Waiting"];
+  const order: Phase[] = ["Failed", "Stalled", "Baking", "Copying", "Verifying", "Promoting", "Waiting"];
   problems.sort((a, b) => order.indexOf(a.phase) - order.indexOf(b.phase));
   const phase: Phase = spec.suspend ? "Suspended" : (problems[0]?.phase ?? "Ready");
   const message = spec.suspend

@@ -17,6 +17,8 @@ export interface Candidate {
   parentBuild?: string;
   /** The channels the build is in now, with when it entered each (epoch ms): what `follow` checks. */
   inChannels?: ReadonlyMap<string, number>;
+  /** Recorded check results (passed | failed, with the reason): what `requires` checks. */
+  checks?: ReadonlyMap<string, { result: string; reason?: string }>;
 }
 
 /** What a selector's gates are checked against, besides the candidates themselves. */
@@ -79,6 +81,13 @@ export function selectCandidate(
   const rejection = (c: Candidate): string | undefined => {
     const revoked = context.revoked?.get(c.id);
     if (revoked !== undefined) return `is revoked (${revoked})`;
+    for (const check of selector.requires ?? []) {
+      const recorded = c.checks?.get(check);
+      if (recorded?.result === "passed") continue;
+      return recorded === undefined
+        ? `has not been through its ${check} check yet`
+        : `failed its ${check} check (${recorded.reason ?? "no reason recorded"})`;
+    }
     if (
       selector.version !== undefined &&
       (c.version === undefined || !semver.satisfies(c.version, selector.version))

@@ -4,6 +4,7 @@ export type Phase =
   | "Baking"
   | "Copying"
   | "Promoting"
+  | "Verifying"
   | "Waiting"
   | "Stalled"
   | "Failed"
@@ -37,5 +38,5 @@ export interface SpecStatus {
 
 /** Phases in which the planner expects the world to change without the user acting. */
 export function isProgressing(phase: Phase): boolean {
-  return phase === "Baking" || phase === "Copying" || phase === "Promoting";
+  return phase === "Baking" || phase === "Copying" || phase === "Promoting" || phase === "Verifying";
 }

@@ -12,6 +12,8 @@ export interface BakeFaultMatch {
 export interface Faults {
   bakeFailure?: BakeFaultMatch & { reason?: string };
   bakeHang?: BakeFaultMatch;
+  /** Smoke checks of matching specs or builds fail (the check script exits non-zero). */
+  smokeFailure?: BakeFaultMatch & { reason?: string };
   /** Fraction (0..1) of requests answered with InternalError (500) or Unavailable (503). */
   serverErrorRate?: number;
   /** Fraction (0..1) of requests throttled on top of the token buckets. */
@@ -44,6 +46,16 @@ function matches(
   return (spec !== undefined && (match.specs ?? []).includes(spec)) || (match.builds ?? []).includes(build);
 }
 
+/** Whether a simulated check of this build passes, and why not. */
+export function checkBehaviour(
+  faults: Faults,
+  tags: Readonly<Record<string, string>>,
+  build: string,
+): { passed: boolean; reason?: string } {
+  if (!matches(faults.smokeFailure, tags, build)) return { passed: true };
+  return { passed: false, reason: faults.smokeFailure?.reason ?? "the check script exited with status 1" };
+}
+
 export type BakeBehaviour = { kind: "success" } | { kind: "failure"; reason: string } | { kind: "hang" };
 
 /** What the simulated bake script does for an instance with these tags and build id. */
@@ -59,7 +71,7 @@ export function bakeBehaviour(
   return { kind: "success" };
 }
 
-/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, 5xx=0.1, throttle=0.05, latency=50ms. */
+/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms. */
 export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
   const eq = flag.indexOf("=");
   const kind = eq === -1 ? flag : flag.slice(0, eq);
@@ -94,6 +106,15 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
       };
       return into;
     }
+    case "smoke-fail": {
+      const name = need();
+      into.smokeFailure = {
+        ...into.smokeFailure,
+        specs: [...(into.smokeFailure?.specs ?? []), name],
+        builds: [...(into.smokeFailure?.builds ?? []), name],
+      };
+      return into;
+    }
     case "5xx":
       into.serverErrorRate = rate();
       return into;
@@ -108,7 +129,7 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     }
     default:
       throw new Error(
-        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.`,
+        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.`,
       );
   }
 }

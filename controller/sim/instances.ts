@@ -3,9 +3,10 @@
 // (stopping → stopped), leaving the bake marker on the console — or never finishes under a hang fault.
 import { createHash } from "node:crypto";
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
+import { checkFromUserData, formatCheckMarker } from "../api/check-protocol.ts";
 import type { ActionHandler, RequestContext } from "./context.ts";
 import { invalidParameterValue, missingParameter, SimError } from "./errors.ts";
-import { bakeBehaviour } from "./faults.ts";
+import { bakeBehaviour, checkBehaviour } from "./faults.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
 import { checkImageId, checkInstanceId, findInstance, imageNotFound } from "./ids.ts";
 import { imageState } from "./images.ts";
@@ -294,7 +295,18 @@ export const runInstances: ActionHandler = (ctx) => {
       ...(profile !== undefined ? { iamInstanceProfile: profile } : {}),
       ...(clientToken ? { clientToken } : {}),
     };
-    if (buildId !== undefined) {
+    const check = checkFromUserData(userData);
+    if (check !== undefined) {
+      const build = /^LEAVEN_CHECK_BUILD=(.*)$/m.exec(userData)?.[1]?.replace(/^'|'$/g, "") ?? "";
+      instance.check = { name: check, build, ...checkBehaviour(ctx.faults, tags, build) };
+      // A check boots the image and runs a short script: a quarter of a bake.
+      const done = running + Math.round(timings.bakeScript / 4);
+      instance.scriptDoneAt = done;
+      instance.timeline.push(
+        { at: done, state: "stopping" },
+        { at: done + timings.instanceStopping, state: "stopped" },
+      );
+    } else if (buildId !== undefined) {
       instance.buildId = buildId;
       const behaviour = bakeBehaviour(ctx.faults, tags, buildId);
       instance.bake = behaviour.kind;
@@ -490,6 +502,22 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
           : { build: instance.buildId, result: "success" as const };
       if (outcome.result === "failure") lines.push(`cloud-init[731]: leaven: ${outcome.reason}`);
       lines.push(formatBakeMarker(outcome));
+    }
+  }
+  if (instance.check !== undefined) {
+    lines.push(
+      `cloud-init[731]: leaven: running the ${instance.check.name} check of ${instance.check.build}`,
+    );
+    if (done) {
+      if (!instance.check.passed) lines.push(`check.sh: ${instance.check.reason ?? "failed"}`);
+      lines.push(
+        formatCheckMarker({
+          check: instance.check.name,
+          build: instance.check.build,
+          result: instance.check.passed ? "passed" : "failed",
+          ...(instance.check.passed ? {} : { reason: instance.check.reason ?? "the check script failed" }),
+        }),
+      );
     }
   }
   if (done || state === "stopped" || state === "terminated") {

@@ -87,6 +87,8 @@ export interface SimInstance {
   /** What the simulated bake script does; "none" when the user data declares no build. */
   bake: "success" | "failure" | "hang" | "none";
   bakeReason?: string;
+  /** A check instance (user data declares LEAVEN_CHECK): which check, of which build. */
+  check?: { name: string; build: string; passed: boolean; reason?: string };
   /** When the bake script printed its marker and powered off; unset if it never finished. */
   scriptDoneAt?: number;
   stateReason?: { code: string; message: string };

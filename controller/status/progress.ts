@@ -13,6 +13,7 @@ export function progressLine(pass: PassResult, simSeconds?: number): string {
     "Ready",
     "Baking",
     "Copying",
+    "Verifying",
     "Promoting",
     "Waiting",
     "Failed",

@@ -196,7 +196,16 @@ describe("observeBakes", () => {
     expect(inventory.consoles).toEqual(
       new Map([
         [ok, { build: BUILD_OK, result: "success" }],
-        [bad, { build: BUILD_BAD, result: "failure", reason: "apt-get install exited with status 100" }],
+        [
+          bad,
+          {
+            build: BUILD_BAD,
+            result: "failure",
+            reason: "apt-get install exited with status 100",
+            // The console's last lines before the marker, for the status.
+            tail: expect.arrayContaining(["cloud-init[731]: leaven: apt-get install exited with status 100"]),
+          },
+        ],
       ]),
     );
   });

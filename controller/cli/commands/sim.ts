@@ -55,6 +55,7 @@ export const simCommand: Command = {
   --fault KIND=VALUE  Inject a fault; repeatable:
                         bake-fail=SPEC|BUILD   bakes of that spec (leaven.dev/spec tag) or build fail
                         bake-hang=SPEC|BUILD   those bakes never finish
+                        smoke-fail=SPEC|BUILD  smoke checks of that spec's (or build's) images fail
                         5xx=RATE               fraction of requests answered InternalError/Unavailable
                         throttle=RATE          fraction of requests answered RequestLimitExceeded
                         latency=50ms           added to every response
