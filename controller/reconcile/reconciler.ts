@@ -78,20 +78,32 @@ export class Reconciler {
     this.retry = new Set(options.retry ?? []);
   }
 
-  /** Observes and plans without changing anything (for `leaven plan`). */
-  async plan(validation: ValidationResult): Promise<{ plan: Plan; inventory: Inventory }> {
+  /**
+   * Observes and plans without changing anything (for `leaven plan`). `withoutRetry` is the same plan
+   * with no spec re-armed: what `--retry` is judged on (only a Failed spec has a build to retry).
+   */
+  async plan(
+    validation: ValidationResult,
+  ): Promise<{ plan: Plan; inventory: Inventory; withoutRetry: Plan }> {
     const now = this.options.clock.now();
     const inventory = await this.observe(validation, now, true);
-    return { plan: this.makePlan(validation, inventory, now), inventory };
+    const planned = this.makePlan(validation, inventory, now);
+    const withoutRetry = this.retry.size > 0 ? this.makePlan(validation, inventory, now, new Set()) : planned;
+    return { plan: planned, inventory, withoutRetry };
   }
 
-  private makePlan(validation: ValidationResult, inventory: Inventory, now: number): Plan {
+  private makePlan(
+    validation: ValidationResult,
+    inventory: Inventory,
+    now: number,
+    retry: ReadonlySet<string> = this.retry,
+  ): Plan {
     return plan({
       specs: validation.specs,
       blocked: validation.blocked,
       inventory,
       now,
-      retry: this.retry,
+      retry,
       unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
       ...(this.options.commit ? { commit: this.options.commit } : {}),
     });

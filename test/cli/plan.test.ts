@@ -1,6 +1,17 @@
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runCli, scratchEstate } from "../support/cli-process.ts";
+
+function lastLine(text: string): string | undefined {
+  return text.trimEnd().split("\n").at(-1);
+}
+
+/** Edits one spec file of a scratch estate. */
+function edit(dir: string, file: string, change: (text: string) => string): void {
+  const path = join(dir, "specs", file);
+  writeFileSync(path, change(readFileSync(path, "utf8")));
+}
 
 describe("leaven plan on the simulator", () => {
   it("renders what apply would do, where and why, and exits 2 with --detailed-exitcode", async () => {
@@ -16,6 +27,8 @@ describe("leaven plan on the simulator", () => {
       /^ {2}# ubuntu-base\n {2}\+ bake {9}us-east-1 {6}2\.3\.0\+[0-9a-f]{8} on ami-[0-9a-f]{17} \(t3\.medium\)\n {6}because no image of build 2\.3\.0\+[0-9a-f]{8} exists \(recipe [0-9a-f]{8} on ubuntu-jammy\/release = ubuntu\/images\/hvm-ssd\/ubuntu-jammy-22\.04-amd64-server-\d{8}\)$/m,
     );
     expect(run.stdout).toContain("Plan: 2 to bake.");
+    expect(lastLine(run.stdout)).toBe("Plan: 2 to bake.");
+    expect(run.stdout.split("Plan: ")).toHaveLength(2);
     expect(run.stdout).toMatch(
       /^ {2}order-worker {9}Waiting {3}waiting for ubuntu-base\/release: no ready build yet/m,
     );
@@ -29,7 +42,17 @@ describe("leaven plan on the simulator", () => {
       dir,
     );
     expect(run.code).toBe(0);
-    const plan = JSON.parse(run.stdout) as { actions: Record<string, unknown>[]; summary: string };
+    const plan = JSON.parse(run.stdout) as {
+      verdict: unknown;
+      actions: Record<string, unknown>[];
+      summary: string;
+    };
+    expect(plan.verdict).toEqual({
+      state: "changes",
+      exitCode: 0,
+      headline: "Plan: 2 to bake.",
+      problems: [],
+    });
     expect(plan.summary).toBe("2 to bake");
     expect(plan.actions.map((a) => [a.kind, a.spec, a.region])).toEqual([
       ["launch-bake", "al2023-base", "us-east-1"],
@@ -43,5 +66,135 @@ describe("leaven plan on the simulator", () => {
     const run = await runCli(["plan", "specs", "--output", "yaml"], dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('leaven plan: --output must be text or json, not "yaml".\n');
+  });
+});
+
+describe("leaven plan's exit status and headline", () => {
+  // Two simulator states, made once: the examples after an apply whose ledger bake failed (the rest
+  // converged), and after the retry that converged everything.
+  let failedState: string;
+  let convergedState: string;
+  beforeAll(async () => {
+    const dir = scratchEstate();
+    const sim = ["--sim-state", join(dir, "sim.json"), "--sim-speed", "600"];
+    const failed = await runCli(["apply", "specs", ...sim, "--fault", "bake-fail=ledger"], dir);
+    if (failed.code !== 1)
+      throw new Error(`apply with a failing bake exited ${failed.code}:\n${failed.stdout}`);
+    failedState = join(dir, "failed.json");
+    copyFileSync(join(dir, "sim.json"), failedState);
+    const retried = await runCli(["apply", "specs", ...sim, "--retry", "ledger"], dir);
+    if (retried.code !== 0)
+      throw new Error(`apply --retry ledger exited ${retried.code}:\n${retried.stdout}`);
+    convergedState = join(dir, "converged.json");
+    copyFileSync(join(dir, "sim.json"), convergedState);
+  }, 120_000);
+
+  /** A scratch copy of the examples on a copy of `state`, and the flags that use it. */
+  function estateOn(state: string): { dir: string; sim: string[] } {
+    const dir = scratchEstate();
+    copyFileSync(state, join(dir, "sim.json"));
+    return { dir, sim: ["--sim-state", join(dir, "sim.json")] };
+  }
+
+  it('says "No changes." and exits 0 only once everything is Ready and nothing is to be done', async () => {
+    const { dir, sim } = estateOn(convergedState);
+    const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe("No changes. The images match the specs.\n");
+
+    const json = await runCli(["plan", "specs", "--output", "json", "--detailed-exitcode", ...sim], dir);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { verdict: unknown }).verdict).toEqual({
+      state: "converged",
+      exitCode: 0,
+      headline: "No changes. The images match the specs.",
+      problems: [],
+    });
+  });
+
+  it("exits 1 and names the spec whose bake failed, with or without --detailed-exitcode", async () => {
+    const { dir, sim } = estateOn(failedState);
+    const detailed = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
+    expect(detailed.code).toBe(1);
+    expect(detailed.stdout).not.toContain("No changes");
+    expect(detailed.stdout).toMatch(
+      /^ {2}ledger {15}Failed {4}build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: /m,
+    );
+    expect(lastLine(detailed.stdout)).toBe("1 spec failed: ledger.");
+
+    const plain = await runCli(["plan", "specs", ...sim], dir);
+    expect(plain.code).toBe(1);
+    expect(lastLine(plain.stdout)).toBe("1 spec failed: ledger.");
+  });
+
+  it("exits 1 and names the spec stalled when a channel's build: names a build that does not exist", async () => {
+    const { dir, sim } = estateOn(convergedState);
+    edit(dir, "apps/payments.yaml", (text) =>
+      text.replace(/release: \{.*\}/, 'release: { build: "5.1.0+00000000" }'),
+    );
+    const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
+    expect(run.stdout).toMatch(/^ {2}payments {13}Stalled {3}.*build 5\.1\.0\+00000000 does not exist/m);
+    expect(lastLine(run.stdout)).toBe("1 spec stalled: payments.");
+    expect(run.code).toBe(1);
+  });
+
+  it("exits 1 and names the spec stalled when its recipe cannot be rendered", async () => {
+    const { dir, sim } = estateOn(convergedState);
+    // Over EC2's 16 KB user-data limit once rendered.
+    edit(dir, "apps/ledger.yaml", (text) =>
+      text.replace("systemctl enable ledger", `systemctl enable ledger\n      # ${"x".repeat(17_000)}`),
+    );
+    const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /^ {2}ledger {15}Stalled {3}spec "ledger": the bake script is \d+ bytes, over EC2's 16384-byte user-data limit/m,
+    );
+    expect(lastLine(run.stdout)).toBe("1 spec stalled: ledger.");
+  });
+
+  it("exits 1 on invalid input even when there are changes to plan", async () => {
+    const dir = scratchEstate();
+    edit(dir, "apps/ledger.yaml", (text) => text.replace("version: 2.0.3", "version: two"));
+    const run = await runCli(
+      ["plan", "specs", "--detailed-exitcode", "--sim-state", join(dir, "sim.json")],
+      dir,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("Plan: 2 to bake.\n");
+    expect(lastLine(run.stdout)).toBe("1 spec blocked by invalid input: ledger.");
+  });
+
+  it("plans the retry of a failed bake with --retry", async () => {
+    const { dir, sim } = estateOn(failedState);
+    const run = await runCli(["plan", "specs", "--detailed-exitcode", "--retry", "ledger", ...sim], dir);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/^ {2}\+ bake {9}us-east-1 {6}2\.0\.3\+[0-9a-f]{8} on /m);
+    expect(lastLine(run.stdout)).toBe("Plan: 1 to bake.");
+  });
+
+  it("refuses --retry of a spec that does not exist, with the nearest name", async () => {
+    const { dir, sim } = estateOn(failedState);
+    const run = await runCli(["plan", "specs", "--retry", "ledgr", ...sim], dir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(
+      'leaven plan: --retry ledgr: there is no spec named "ledgr"; did you mean "ledger"?\n',
+    );
+
+    const far = await runCli(["plan", "specs", "--retry", "nothing-like-it", ...sim], dir);
+    expect(far.code).toBe(1);
+    expect(far.stderr).toBe(
+      'leaven plan: --retry nothing-like-it: there is no spec named "nothing-like-it"; `leaven graph` lists the specs\n',
+    );
+  });
+
+  it("refuses --retry of a spec with no failed build, and says its phase", async () => {
+    const { dir, sim } = estateOn(failedState);
+    const run = await runCli(["plan", "specs", "--retry", "payments", "--retry", "ledger", ...sim], dir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(lastLine(run.stderr)).toBe(
+      "leaven plan: --retry payments: payments has no failed build to retry (its phase is Ready); --retry re-arms a spec whose phase is Failed",
+    );
   });
 });

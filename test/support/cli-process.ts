@@ -17,14 +17,16 @@ export interface CliRun {
   stderr: string;
 }
 
+/** `env`, when given, is the child's whole environment (plus NO_COLOR), not an addition to this one's. */
 export function startCli(
   args: string[],
   cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): { child: ChildProcess; done: Promise<CliRun>; output: () => string } {
   const child = spawn(process.execPath, [cliPath, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1" },
   });
   let stdout = "";
   let stderr = "";
@@ -51,8 +53,8 @@ export function startCli(
   return { child, done, output: () => stdout };
 }
 
-export function runCli(args: string[], cwd: string): Promise<CliRun> {
-  return startCli(args, cwd).done;
+export function runCli(args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<CliRun> {
+  return startCli(args, cwd, env).done;
 }
 
 /** A scratch copy of examples/ (or of a fixture folder) that a test may edit; removed after the test. */

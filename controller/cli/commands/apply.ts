@@ -2,9 +2,12 @@ import { createLogger } from "../../log/logger.ts";
 import { type PassResult, Reconciler } from "../../reconcile/reconciler.ts";
 import { renderChannelTable } from "../../status/channel-table.ts";
 import { formatElapsed, LiveView, progressLine } from "../../status/progress.ts";
-import { summarize } from "../../status/render-plan.ts";
+import { summarize, withoutRegionErrors } from "../../status/render-plan.ts";
+import { verdictOf } from "../../status/verdict.ts";
+import type { ValidationResult } from "../../validation/result.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import type { Command } from "../command.ts";
+import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 
 export const applyCommand: Command = {
@@ -13,7 +16,9 @@ export const applyCommand: Command = {
   usage: "apply [paths…] [--once] [--retry SPEC] [cloud options]",
   help: `Loops observe → plan → execute until every spec is converged or nothing more can happen without you
 (a failed bake, a channel waiting for a build that does not exist). Re-reads the spec files every pass.
-Exit 0 when converged, 1 when something failed or is stalled.
+Ends with one line that says why it stopped. Exit 0 when every spec is ready (or suspended) and nothing
+is left to do (with --once: or still in progress); 1 when a region could not be observed, the input is
+invalid, a spec is failed, stalled or blocked, or the run was stopped before it converged.
 
 Options:
   --once                 Run a single pass and exit.
@@ -32,6 +37,8 @@ ${cloudHelp}`,
     const json = format ? format === "json" : !tty;
     const logger = createLogger(tty ? io.stderr : io.stdout, { json, level: tty ? "warn" : "info" });
     const first = await loadForReconcile(positionals, io, logger);
+    const retry = (values.retry as string[] | undefined) ?? [];
+    checkRetryNames(retry, first);
     const target = await openCloud(values, positionals, io.cwd, logger);
     let stop = false;
     const onSignal = () => {
@@ -50,7 +57,7 @@ ${cloudHelp}`,
         clock: target.clock,
         logger,
         ...(commit ? { commit } : {}),
-        retry: (values.retry as string[] | undefined) ?? [],
+        retry,
         pollIntervalMs: target.kind === "sim" ? 10_000 : 15_000,
         onPass: (pass: PassResult) => {
           const elapsed = (target.clock.now() - startedAt) / 1000;
@@ -63,36 +70,54 @@ ${cloudHelp}`,
             });
         },
       });
+      if (retry.length > 0) {
+        // Judged before anything changes: a refused --retry must not leave a half-run apply behind.
+        const { withoutRetry } = await reconciler.plan(first);
+        checkRetryPhases(retry, withoutRetry.statuses);
+      }
       let firstPass = true;
+      // The specs the last pass was planned from: the verdict judges those, not the first load.
+      let latest: ValidationResult = first;
       const { outcome, last } = await reconciler.run(
         async () => {
           if (firstPass) {
             firstPass = false;
             return first;
           }
-          return loadForReconcile(positionals, { ...io, stderr: devNull }, logger);
+          latest = await loadForReconcile(positionals, { ...io, stderr: devNull }, logger);
+          return latest;
         },
         { once: values.once === true, shouldStop: () => stop },
       );
       const simElapsed = (target.clock.now() - startedAt) / 1000;
       const wall = (Date.now() - wallStart) / 1000;
-      io.stdout.write(`\n${renderChannelTable(last.statuses)}`);
-      const notReady = last.statuses.filter((s) => s.phase !== "Ready" && s.phase !== "Suspended");
-      for (const status of notReady) io.stdout.write(`${status.name}: ${status.phase} — ${status.message}\n`);
       const timing =
         target.kind === "sim"
           ? `${formatElapsed(simElapsed)} of simulated time in ${formatElapsed(wall)}`
           : `${formatElapsed(wall)}`;
       const requests = target.adapter.stats();
+      const verdict = verdictOf({
+        command: "apply",
+        diagnostics: latest.diagnostics,
+        statuses: last.statuses,
+        actions: last.executed,
+        regionErrors: last.inventory.regionErrors,
+      });
+      io.stdout.write(`\n${renderChannelTable(last.statuses)}`);
+      const notReady = last.statuses.filter((s) => s.phase !== "Ready" && s.phase !== "Suspended");
+      for (const status of notReady)
+        io.stdout.write(
+          `${status.name}: ${status.phase} — ${withoutRegionErrors(status.message, verdict)}\n`,
+        );
+      // The reconciler converges on the valid specs; the verdict also weighs invalid input and blindness.
+      const ended =
+        outcome === "interrupted" ? "Stopped" : verdict.state === "problems" ? "Stalled" : "Converged";
       io.stdout.write(
-        `\n${outcome === "converged" ? "Converged" : outcome === "stalled" ? "Stalled" : "Stopped"} after ${last.number} pass(es), ${timing}; ${requests.requests} EC2 requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n`,
+        `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} EC2 requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${verdict.headline}\n`,
       );
-      const invalid = first.diagnostics.some((d) => d.severity === "error");
-      return outcome === "converged" && !invalid
-        ? 0
-        : values.once && outcome === "interrupted" && !invalid
-          ? 0
-          : 1;
+      if (verdict.state === "problems") return 1;
+      // Stopped by a signal (or a pass limit) before converging is not success; --once asks for one pass.
+      return outcome === "interrupted" && !values.once ? 1 : 0;
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

@@ -1,8 +1,10 @@
 import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
+import { exitCodeOf, verdictOf } from "../../status/verdict.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
+import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 
 export const planCommand: Command = {
@@ -13,8 +15,10 @@ export const planCommand: Command = {
 specs, like terraform plan. Changes nothing.
 
 Options:
-  --detailed-exitcode    Exit 0 when there are no changes, 2 when there are, 1 on error.
-  --output text|json     Output format. Default: text.
+  --detailed-exitcode    Exit 0 when every spec is ready and nothing is to be done, 2 when there are
+                         changes or work in progress, 1 when a region could not be observed, the input
+                         is invalid, or a spec is failed, stalled or blocked. Without it: 0 or 1.
+  --output text|json     Output format. Default: text. JSON carries the verdict (exit code, headline, problems).
   --retry SPEC           Plan as if \`apply --retry SPEC\` (re-arm a failed build). Repeatable.
 ${cloudHelp}`,
   options: {
@@ -29,6 +33,8 @@ ${cloudHelp}`,
       throw new UserError(`--output must be text or json, not "${output}".`);
     const logger = createLogger(io.stderr, { level: "warn" });
     const validation = await loadForReconcile(positionals, io, logger);
+    const retry = (values.retry as string[] | undefined) ?? [];
+    checkRetryNames(retry, validation);
     const target = await openCloud(values, positionals, io.cwd, logger);
     try {
       if (output === "text") io.stderr.write(`${target.banner}\n`);
@@ -38,15 +44,24 @@ ${cloudHelp}`,
         clock: target.clock,
         logger,
         ...(commit ? { commit } : {}),
-        retry: (values.retry as string[] | undefined) ?? [],
+        retry,
       });
-      const { plan } = await reconciler.plan(validation);
+      const { plan, inventory, withoutRetry } = await reconciler.plan(validation);
+      checkRetryPhases(retry, withoutRetry.statuses);
+      const verdict = verdictOf({
+        command: "plan",
+        diagnostics: validation.diagnostics,
+        statuses: plan.statuses,
+        actions: plan.actions,
+        regionErrors: inventory.regionErrors,
+      });
+      const exitCode = exitCodeOf(verdict, values["detailed-exitcode"] === true);
       io.stdout.write(
-        output === "json" ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : renderPlan(plan),
+        output === "json"
+          ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n`
+          : renderPlan(plan, verdict),
       );
-      const invalid = validation.diagnostics.some((d) => d.severity === "error");
-      if (values["detailed-exitcode"]) return invalid ? 1 : plan.actions.length > 0 ? 2 : 0;
-      return invalid ? 1 : 0;
+      return exitCode;
     } finally {
       await target.close();
     }

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import type { Action } from "../../controller/plan/actions.ts";
+import type { Plan } from "../../controller/plan/plan.ts";
+import type { Phase, SpecStatus } from "../../controller/plan/status.ts";
+import { planToJson, renderPlan } from "../../controller/status/render-plan.ts";
+import { verdictOf } from "../../controller/status/verdict.ts";
+
+function status(name: string, phase: Phase, message = `${name} is ${phase}`): SpecStatus {
+  return { name, layer: "app", phase, message, channels: {}, builds: [] };
+}
+
+const terminate: Action = {
+  kind: "terminate-instance",
+  spec: "gone",
+  region: "us-east-1",
+  instanceId: "i-0123456789abcdef0",
+  reason: "spec gone no longer exists",
+};
+
+function render(plan: Plan, regionErrors = new Map<string, string>()): string {
+  const verdict = verdictOf({ command: "plan", diagnostics: [], ...plan, regionErrors });
+  return renderPlan(plan, verdict);
+}
+
+describe("renderPlan", () => {
+  it('says "No changes." and nothing else only when every spec is Ready and nothing is to be done', () => {
+    expect(render({ actions: [], statuses: [status("a", "Ready")], bakeRegions: [] })).toBe(
+      "No changes. The images match the specs.\n",
+    );
+  });
+
+  it("ends with the plan's summary once when there are changes", () => {
+    expect(render({ actions: [terminate], statuses: [status("a", "Ready")], bakeRegions: [] })).toBe(
+      [
+        "Leaven will perform the following actions:",
+        "",
+        "  # gone",
+        "  - terminate    us-east-1      i-0123456789abcdef0",
+        "      because spec gone no longer exists",
+        "",
+        "Plan: 1 to terminate.",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("ends with the problem after the summary when there are changes and a failed spec", () => {
+    const text = render({ actions: [terminate], statuses: [status("x", "Failed")], bakeRegions: [] });
+    expect(
+      text.endsWith(
+        "\n  x                    Failed    x is Failed\n\nPlan: 1 to terminate.\n1 spec failed: x.\n",
+      ),
+    ).toBe(true);
+  });
+
+  it("says a region's error once, in the headline, not in every blind spec's line", () => {
+    const error = "CredentialsProviderError: Could not load credentials from any providers";
+    const blind = `cannot observe us-east-1 (${error}), eu-west-1 (${error}); nothing is changed for this spec until it can`;
+    const text = render(
+      {
+        actions: [],
+        statuses: [status("a", "Waiting", blind), status("b", "Waiting", blind)],
+        bakeRegions: [],
+      },
+      new Map([
+        ["us-east-1", error],
+        ["eu-west-1", error],
+      ]),
+    );
+    expect(text).toBe(
+      [
+        "Specs not ready:",
+        "  a                    Waiting   cannot observe us-east-1, eu-west-1; nothing is changed for this spec until it can",
+        "  b                    Waiting   cannot observe us-east-1, eu-west-1; nothing is changed for this spec until it can",
+        "",
+        `Cannot observe eu-west-1, us-east-1: no AWS credentials (${error}) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile.`,
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("planToJson", () => {
+  it("carries the verdict with the exit code of the run beside actions, summary and statuses", () => {
+    const plan: Plan = { actions: [terminate], statuses: [status("a", "Ready")], bakeRegions: [] };
+    const verdict = verdictOf({ command: "plan", diagnostics: [], ...plan, regionErrors: new Map() });
+    expect(planToJson(plan, verdict, 2)).toEqual({
+      verdict: { state: "changes", exitCode: 2, headline: "Plan: 1 to terminate.", problems: [] },
+      actions: [terminate],
+      summary: "1 to terminate",
+      statuses: plan.statuses,
+    });
+  });
+});
