@@ -99,8 +99,10 @@ function apply(text: string, edit: ChannelEdit): ChannelEditResult {
     if (channelsPair !== undefined) {
       // `channels:` with nothing (or an explicit null) after it: the channel goes on the next line.
       const value = channelsPair.value;
-      if (value !== null && value.range && value.range[1] > value.range[0])
-        replacements.push({ start: value.range[0], end: value.range[1], text: "" });
+      if (value !== null && value.range && value.range[1] > value.range[0]) {
+        const [start, end] = value.range;
+        replacements.push({ start: text[start - 1] === " " ? start - 1 : start, end, text: "" });
+      }
       const at = lineEndAfter(text, keyEnd(text, channelsPair) + 1);
       const newline = at === text.length && !text.endsWith("\n") ? eol : "";
       const indent = `${columnOf(text, keyStart(channelsPair))}${indentUnit(text, specNode, root)}`;

@@ -228,6 +228,25 @@ describe("editChannel", () => {
     expect(result.ok && result.text).toBe(`${text}\n    release:\n      build: "1.0.0+cccccccc"\n`);
   });
 
+  it.each([
+    ["channels with no value", "  channels:\n", "  channels:\n    release: { latest: true }\n"],
+    [
+      "channels: ~ with a comment",
+      "  channels: ~ # none yet\n",
+      "  channels: # none yet\n    release: { latest: true }\n",
+    ],
+  ])("fills in %s", (_what, line, replaced) => {
+    const text = `kind: ImageSpec\nmetadata: { name: a }\nspec:\n  layer: app\n${line}  regions: [us-east-1]\n`;
+    const result = editChannel(text, { spec: "a", channel: "release", selector: { latest: true } });
+    expect(result).toEqual({
+      ok: true,
+      text: text.replace(line, replaced),
+      changed: true,
+      added: true,
+      dropped: [],
+    });
+  });
+
   it("uses the document index when given, and checks it is the named spec", () => {
     const text = fixture("multi.yaml");
     const edit = { spec: "order-worker", channel: "release", selector: { build: "0.9.5+33333333" } } as const;
