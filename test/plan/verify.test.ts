@@ -75,10 +75,8 @@ describe("the smoke check", () => {
     if (launch?.kind !== "launch-check") throw new Error("expected launch-check");
     expect(launch.launch.userData).toContain("LEAVEN_CHECK=smoke");
     expect(launch.launch.userData).toContain("systemctl is-active acme-agent");
-    expect(statusOf(p)).toMatchObject({
-      phase: "Verifying",
-      message: `launching the smoke check of ${build}`,
-    });
+    expect(statusOf(p).phase).toBe("Verifying");
+    expect(statusOf(p).message.startsWith(`launching the smoke check of ${build};`)).toBe(true);
     // Not admitted to release until it passed.
     expect(statusOf(p).channels.release?.message).toBe(
       `no ready build is admitted; the newest, ${build}, has not been through its smoke check yet`,
