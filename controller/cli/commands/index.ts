@@ -2,8 +2,16 @@ import type { Command } from "../command.ts";
 import { applyCommand } from "./apply.ts";
 import { graphCommand } from "./graph.ts";
 import { planCommand } from "./plan.ts";
+import { promoteCommand } from "./promote.ts";
 import { simCommand } from "./sim.ts";
 import { validateCommand } from "./validate.ts";
 
 /** Every CLI command, in the order `leaven --help` lists them. Each lives in its own module. */
-export const commands: Command[] = [validateCommand, graphCommand, planCommand, applyCommand, simCommand];
+export const commands: Command[] = [
+  validateCommand,
+  graphCommand,
+  planCommand,
+  promoteCommand,
+  applyCommand,
+  simCommand,
+];
