@@ -1,9 +1,10 @@
 import type { Command } from "../command.ts";
 import { applyCommand } from "./apply.ts";
+import { buildsCommand } from "./builds.ts";
 import { graphCommand } from "./graph.ts";
 import { planCommand } from "./plan.ts";
-import { promoteCommand } from "./promote.ts";
 import { simCommand } from "./sim.ts";
+import { statusCommand } from "./status.ts";
 import { validateCommand } from "./validate.ts";
 
 /** Every CLI command, in the order `leaven --help` lists them. Each lives in its own module. */
@@ -11,7 +12,8 @@ export const commands: Command[] = [
   validateCommand,
   graphCommand,
   planCommand,
-  promoteCommand,
   applyCommand,
+  statusCommand,
+  buildsCommand,
   simCommand,
 ];

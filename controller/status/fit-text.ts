@@ -1,0 +1,86 @@
+// Fitting text into terminal columns: shortened vendor image names, truncation at a word boundary.
+import type { ValidSpec } from "../validation/result.ts";
+
+const SEPARATORS = "/-_";
+
+/**
+ * A vendor image name shortened to what tells it apart from the vendor's other releases, e.g.
+ * `ubuntu/images/…-20261120` for `ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20261120` under the
+ * source pattern `ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*`. The part the pattern's wildcards
+ * match (widened to whole tokens) is kept; the constant text around it is elided, except the first two path
+ * segments, which say whose image it is. Without a pattern, or when the name does not match it, the name is
+ * returned unchanged: an elision the reader cannot undo in their head is worse than a long line.
+ */
+export function shortVendorName(name: string, pattern: string | undefined): string {
+  if (pattern === undefined) return name;
+  const first = pattern.search(/[*?]/);
+  if (first === -1) return name;
+  const last = Math.max(pattern.lastIndexOf("*"), pattern.lastIndexOf("?"));
+  let prefix = pattern.slice(0, first);
+  let suffix = pattern.slice(last + 1);
+  if (!globMatches(name, pattern) || prefix.length + suffix.length >= name.length) return name;
+  // Widen the varying part to whole tokens: "al2023-ami-2023.*" varies in "2023.6.20261113.0", not "6.2…".
+  while (prefix.length > 0 && !SEPARATORS.includes(prefix.at(-1)!)) prefix = prefix.slice(0, -1);
+  while (suffix.length > 0 && !SEPARATORS.includes(suffix[0]!)) suffix = suffix.slice(1);
+  const varying = name.slice(prefix.length, name.length - suffix.length);
+  const slashes = [...prefix.matchAll(/\//g)].map((m) => m.index);
+  const lead = slashes.length >= 2 ? prefix.slice(0, slashes[1]! + 1) : "";
+  // The separator before the varying part stays, so "…-20261120" still reads as the end of a name.
+  const joint = prefix.length > lead.length ? prefix.at(-1)! : "";
+  if (lead === "" && joint === "" && suffix === "") return name;
+  return `${lead}…${joint}${varying}${suffix ? "…" : ""}`;
+}
+
+/** Each foundation's source name pattern (what `shortVendorName` shortens against), by spec name. */
+export function vendorPatternsOf(specs: readonly ValidSpec[]): Map<string, string> {
+  const patterns = new Map<string, string>();
+  for (const { name, document } of specs) {
+    const pattern = document.spec.layer === "foundation" ? document.spec.source?.name : undefined;
+    if (pattern) patterns.set(name, pattern);
+  }
+  return patterns;
+}
+
+/** Whether `name` matches the EC2 name filter `pattern` (`*` any run, `?` any one character). */
+export function globMatches(name: string, pattern: string): boolean {
+  const source = pattern
+    .split(/([*?])/)
+    .map((part) => (part === "*" ? ".*" : part === "?" ? "." : part.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${source}$`, "s").test(name);
+}
+
+/**
+ * `text` cut to at most `width` characters at a word boundary, with an ellipsis when anything was cut. A
+ * single word longer than the width is cut inside it: the line limit wins.
+ */
+export function truncateAtWord(text: string, width: number): string {
+  if (text.length <= width) return text;
+  if (width <= 1) return "…".slice(0, width);
+  const room = text.slice(0, width - 1);
+  // A space right after the room means its last word ends there, whole.
+  const space = text[width - 1] === " " ? room.length : room.lastIndexOf(" ");
+  // Cutting at a space that leaves almost nothing says less than cutting inside the word.
+  const cut = space >= Math.floor(width / 2) ? room.slice(0, space) : room;
+  return `${cut.replace(/[\s,;:]+$/, "")}…`;
+}
+
+/**
+ * Items laid out left to right, `separator` between them, starting a new line when the next one would pass
+ * `width`; an item wider than `width` alone is truncated. Returns the lines (at least one).
+ */
+export function flowItems(items: readonly string[], width: number, separator: string): string[] {
+  const lines: string[] = [];
+  let current = "";
+  for (const raw of items) {
+    const item = truncateAtWord(raw, width);
+    if (current === "") current = item;
+    else if (current.length + separator.length + item.length <= width) current += separator + item;
+    else {
+      lines.push(current);
+      current = item;
+    }
+  }
+  lines.push(current);
+  return lines;
+}
