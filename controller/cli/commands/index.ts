@@ -3,6 +3,7 @@ import { applyCommand } from "./apply.ts";
 import { buildsCommand } from "./builds.ts";
 import { graphCommand } from "./graph.ts";
 import { planCommand } from "./plan.ts";
+import { promoteCommand } from "./promote.ts";
 import { simCommand } from "./sim.ts";
 import { statusCommand } from "./status.ts";
 import { validateCommand } from "./validate.ts";
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   validateCommand,
   graphCommand,
   planCommand,
+  promoteCommand,
   applyCommand,
   statusCommand,
   buildsCommand,
