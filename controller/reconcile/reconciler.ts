@@ -149,7 +149,7 @@ export class Reconciler {
       else executed.push(action);
     }
     for (const action of executed) {
-      if (action.kind === "launch-bake") this.retry.delete(action.spec);
+      if (action.kind === "launch-bake" || action.kind === "launch-check") this.retry.delete(action.spec);
     }
     const results = await execute(this.options.cloud, executed, {
       ...(this.options.concurrencyPerRegion

@@ -4,6 +4,7 @@ import type { Verdict } from "./verdict.ts";
 
 const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "launch-bake": { sign: "+", label: "bake" },
+  "launch-check": { sign: "+", label: "check" },
   "create-image": { sign: "+", label: "create image" },
   "copy-image": { sign: "+", label: "copy" },
   "set-tags": { sign: "~", label: "tag" },
@@ -19,6 +20,8 @@ function target(action: Action): string {
   switch (action.kind) {
     case "launch-bake":
       return `${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
+    case "launch-check":
+      return `${action.check} check of ${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
     case "create-image":
       return `${action.build} from ${action.image.instanceId} as "${action.image.name}"`;
     case "copy-image":
@@ -45,6 +48,7 @@ export function summarize(actions: readonly Action[]): string {
   const parts = [
     [count(["launch-bake"]), "to bake"],
     [count(["create-image"]), "to image"],
+    [count(["launch-check"]), "to check"],
     [count(["copy-image"]), "to copy"],
     [count(["set-tags", "remove-tags"]), "tag changes"],
     [count(["share-image"]), "to share"],
@@ -114,7 +118,7 @@ export function planToJson(plan: Plan, verdict: Verdict, exitCode: number): unkn
     verdict: { state: verdict.state, exitCode, headline: verdict.headline, problems: verdict.problems },
     // The user data is long and derived from the spec: shown by size, not in full.
     actions: plan.actions.map((a) =>
-      a.kind === "launch-bake"
+      a.kind === "launch-bake" || a.kind === "launch-check"
         ? { ...a, launch: { ...a.launch, userData: `(${Buffer.byteLength(a.launch.userData)} bytes)` } }
         : a,
     ),
