@@ -120,6 +120,12 @@ describe("the README's promotion walkthrough", () => {
     expect(channelBuild(candidate.stdout, "api-server", "candidate")).not.toBe(
       channelBuild(converge.stdout, "api-server", "candidate"),
     );
+    // its two builds, newest first: 2.4.0+… in candidate, 2.3.0+… in release.
+    const builds = steps.find((s) => s.line.startsWith("npx . builds ubuntu-base"))!;
+    const rows = builds.stdout.split("\n").filter((line) => line.startsWith(next) || line.startsWith(first));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(new RegExp(`^${next.replace("+", "\\+")} .* candidate `));
+    expect(rows[1]).toMatch(new RegExp(`^${first.replace("+", "\\+")} .* release `));
     // the diff, and the plan: web-frontend and order-worker rebake.
     expect(dryRun.line).toContain("--dry-run");
     expect(dryRun.stdout).toContain(`+    release: { build: "${next}", parentIn: release }`);
