@@ -25,7 +25,7 @@ async function child(name: string): Promise<void> {
     ...result,
     name: found.name,
     size: found.size,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxRssBytes: result.maxRssBytes ?? process.resourceUsage().maxRSS * 1024,
   };
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 }
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const rows = [["operation", "size", "wall time", "peak RSS", "notes"]];
   for (const c of cases) {
-    if (only.length > 0 && !only.some((o) => c.name.includes(o))) continue;
+    if (only.length > 0 ? !only.some((o) => c.name.includes(o)) : c.optIn) continue;
     const m = await runCase(c.name);
     const notes = Object.entries(m.extra ?? {})
       .map(([k, v]) => `${k}=${v}`)

@@ -5,6 +5,8 @@ export interface BenchResult {
   wallMs: number;
   /** Extra columns or notes, e.g. { specs: "5000", diagnostics: "0" }. */
   extra?: Record<string, string>;
+  /** Peak RSS of what was measured, when that is another process (default: the case's own process). */
+  maxRssBytes?: number;
 }
 
 export interface BenchCase {
@@ -12,5 +14,7 @@ export interface BenchCase {
   name: string;
   /** Input size in words, e.g. "5,000 specs / 20 files". */
   size: string;
+  /** Too slow for every run: only when a `npm run bench -- <filter>` names it. */
+  optIn?: boolean;
   run(): Promise<BenchResult>;
 }

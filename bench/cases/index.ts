@@ -1,8 +1,20 @@
 import type { BenchCase } from "../case.ts";
 import { fanOutCase } from "./fan-out.ts";
+import { leavenBuildsCase } from "./leaven-builds.ts";
+import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
+import { leavenStatusCase } from "./leaven-status.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
 import { planLargeCase } from "./plan-large.ts";
 import { steadyStateRequestsCase } from "./steady-state-requests.ts";
 
-/** Every benchmark case, in the order the table lists them. */
-export const cases: BenchCase[] = [loadValidateGraphCase, planLargeCase, steadyStateRequestsCase, fanOutCase];
+/** Every benchmark case, in the order the table lists them (opt-in ones only when named). */
+export const cases: BenchCase[] = [
+  loadValidateGraphCase,
+  planLargeCase,
+  steadyStateRequestsCase,
+  fanOutCase,
+  leavenBuildsCase,
+  leavenStatusCase,
+  leavenBuildsWholeCase,
+  leavenStatusWholeCase,
+];

@@ -65,6 +65,29 @@ export function truncateAtWord(text: string, width: number): string {
   return `${cut.replace(/[\s,;:]+$/, "")}…`;
 }
 
+/** `text` wrapped at spaces into lines of at most `width` characters (a longer word is cut). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = "";
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    for (let rest = word; rest !== ""; ) {
+      const room = current === "" ? width : width - current.length - 1;
+      if (rest.length <= room) {
+        current = current === "" ? rest : `${current} ${rest}`;
+        rest = "";
+      } else if (current !== "") {
+        lines.push(current);
+        current = "";
+      } else {
+        lines.push(rest.slice(0, width));
+        rest = rest.slice(width);
+      }
+    }
+  }
+  if (current !== "" || lines.length === 0) lines.push(current);
+  return lines;
+}
+
 /**
  * Items laid out left to right, `separator` between them, starting a new line when the next one would pass
  * `width`; an item wider than `width` alone is truncated. Returns the lines (at least one).

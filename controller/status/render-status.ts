@@ -3,7 +3,7 @@
 // listing. Pure: functions of the plan's statuses.
 import type { Phase, SpecStatus } from "../plan/status.ts";
 import { renderChannelTable } from "./channel-table.ts";
-import { flowItems, shortVendorName, truncateAtWord } from "./fit-text.ts";
+import { flowItems, shortVendorName, truncateAtWord, wrapWords } from "./fit-text.ts";
 
 export interface StatusViewInput {
   statuses: readonly SpecStatus[];
@@ -11,6 +11,8 @@ export interface StatusViewInput {
   regions: ReadonlyMap<string, readonly string[]>;
   /** Each foundation's source name pattern, so vendor image names can be shortened to what varies. */
   vendorPatterns?: ReadonlyMap<string, string>;
+  /** What is wrong beyond the phases, e.g. a region that could not be observed: the last line(s). */
+  problems?: string;
 }
 
 export interface RegionsReady {
@@ -21,9 +23,13 @@ export interface RegionsReady {
   notReady: string[];
 }
 
-/** Every channel has an image in the region: consumers of any channel find one there. */
-export function regionsReady(status: SpecStatus, regions: readonly string[]): RegionsReady {
+/**
+ * A region is ready when every channel has an image there: consumers of any channel find one. Undefined
+ * without channels (none declared, or none known because the spec's regions could not be observed).
+ */
+export function regionsReady(status: SpecStatus, regions: readonly string[]): RegionsReady | undefined {
   const channels = Object.values(status.channels);
+  if (channels.length === 0) return undefined;
   const notReady = regions.filter((region) => channels.some((c) => c.images[region] === undefined));
   return { ready: regions.length - notReady.length, total: regions.length, notReady };
 }
@@ -74,7 +80,7 @@ export function renderStatus(input: StatusViewInput, width = 80): string {
   const header = ["SPEC", "PHASE", "READY"];
   const rows = input.statuses.map((status) => {
     const regions = input.regions.get(status.name);
-    const ready = regions ? regionsReady(status, regions) : undefined;
+    const ready = regions && regionsReady(status, regions);
     return [status.name, status.phase, ready ? `${ready.ready}/${ready.total}` : "-"];
   });
   const widths = header.map((h) => h.length);
@@ -94,6 +100,7 @@ export function renderStatus(input: StatusViewInput, width = 80): string {
     if (status.phase !== "Ready") out.push(`  ${truncateAtWord(status.message, width - 2)}`);
   });
   out.push("", phaseSummary(input.statuses));
+  if (input.problems) out.push(...wrapWords(input.problems, width));
   return `${out.join("\n")}\n`;
 }
 
@@ -108,6 +115,7 @@ export function renderStatusWide(input: StatusViewInput): string {
       out.push(`  ${status.name.padEnd(width)}  ${status.phase.padEnd(9)}  ${status.message}`);
   }
   out.push("", phaseSummary(input.statuses));
+  if (input.problems) out.push(input.problems);
   return `${out.join("\n")}\n`;
 }
 
@@ -115,8 +123,9 @@ export function renderStatusWide(input: StatusViewInput): string {
 export function statusToJson(input: StatusViewInput): unknown {
   return {
     specs: input.statuses.map((status) => {
-      const regions = input.regions.get(status.name);
-      return { ...status, ...(regions ? { regions: regionsReady(status, regions) } : {}) };
+      const specRegions = input.regions.get(status.name);
+      const regions = specRegions && regionsReady(status, specRegions);
+      return { ...status, ...(regions ? { regions } : {}) };
     }),
     summary: phaseSummary(input.statuses),
   };

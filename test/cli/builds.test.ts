@@ -4,8 +4,9 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { BuildHistory } from "../../controller/status/build-history.ts";
-import { scratchEstate } from "../support/cli-process.ts";
+import { runCli, scratchEstate } from "../support/cli-process.ts";
 import { run } from "../support/in-process-cli.ts";
+import { offlineAwsEnv } from "../support/offline-aws-env.ts";
 import { readWorld } from "../support/sim-world.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -154,6 +155,23 @@ $`,
       ["2.4.0", ["candidate", "release"], false],
       ["2.3.0", [], false],
     ]);
+  });
+
+  it("exits 1 when a region cannot be observed, and says why and what to do", async () => {
+    // No AWS service is contacted: no credentials but the test's (none), every request to a closed port.
+    const dir = scratchEstate();
+    const result = await runCli(
+      ["builds", "order-worker", "specs", "--cloud", "aws", "--endpoint", "http://127.0.0.1:1"],
+      dir,
+      offlineAwsEnv(dir),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "leaven builds: cannot observe us-east-1: no AWS credentials (CredentialsProviderError: Could not load credentials from any providers) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile; its images are not listed.\n",
+    );
+    expect(result.stdout).toBe(
+      "Builds of order-worker (app) in us-east-1, newest first:\n\n  none observed.\n",
+    );
   });
 
   it("lists a failed bake with the reason its instance recorded", async () => {

@@ -2,8 +2,9 @@
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { scratchEstate } from "../support/cli-process.ts";
+import { runCli, scratchEstate } from "../support/cli-process.ts";
 import { run } from "../support/in-process-cli.ts";
+import { offlineAwsEnv } from "../support/offline-aws-env.ts";
 import { readWorld } from "../support/sim-world.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -82,6 +83,12 @@ describe("leaven status on the simulator", () => {
       summary: string;
     };
     expect(json.summary).toBe("9 specs: 9 Ready.");
+    expect(JSON.parse(result.stdout).verdict).toEqual({
+      state: "converged",
+      exitCode: 0,
+      headline: "No changes. The images match the specs.",
+      problems: [],
+    });
     expect(json.specs.map((s) => [s.name, s.phase, `${s.regions.ready}/${s.regions.total}`])).toEqual([
       ["al2023", "Ready", "3/3"],
       ["ubuntu-jammy", "Ready", "2/2"],
@@ -117,13 +124,37 @@ describe("leaven status on the simulator", () => {
     expect(result.stdout).toMatch(
       /^ledger {8}Failed {2}0\/2 {4}candidate,release -\n {2}build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: provision script exited with…$/m,
     );
-    expect(lines(result.stdout).at(-1)).toBe("9 specs: 8 Ready, 1 Failed.");
+    expect(lines(result.stdout).slice(-2)).toEqual(["9 specs: 8 Ready, 1 Failed.", "1 spec failed: ledger."]);
 
     const wide = await run(["status", "specs", "--wide", ...sim(dir)], dir);
     expect(wide.code).toBe(1);
     expect(wide.stdout).toMatch(
       /^ {2}ledger {2}Failed {5}build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: provision script exited with status 1; /m,
     );
+  });
+
+  it("exits 1 when Leaven cannot look, and says why once, last, within 80 columns", async () => {
+    // No AWS service is contacted: no credentials but the test's (none), every request to a closed port.
+    const dir = scratchEstate();
+    const result = await runCli(
+      ["status", "specs", "--cloud", "aws", "--endpoint", "http://127.0.0.1:1"],
+      dir,
+      offlineAwsEnv(dir),
+    );
+    expect(result.code).toBe(1);
+    for (const line of lines(result.stdout)) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(result.stdout).toContain(
+      "order-worker  Waiting  -      -\n  cannot observe us-east-1; nothing is changed for this spec until it can\n",
+    );
+    expect(result.stdout.split("CredentialsProviderError")).toHaveLength(2);
+    expect(lines(result.stdout).slice(-6)).toEqual([
+      "",
+      "9 specs: 9 Waiting.",
+      "Cannot observe ap-southeast-2, eu-west-1, us-east-1: no AWS credentials",
+      "(CredentialsProviderError: Could not load credentials from any providers) —",
+      "configure the AWS SDK's default chain (environment, profile, SSO, instance role)",
+      "or pass --profile.",
+    ]);
   });
 
   it("exits 1 when a spec is invalid, and rejects an unknown output format", async () => {

@@ -5,6 +5,7 @@ import {
   shortVendorName,
   truncateAtWord,
   vendorPatternsOf,
+  wrapWords,
 } from "../../controller/status/fit-text.ts";
 import { spec } from "../plan/builders.ts";
 
@@ -56,6 +57,24 @@ describe("truncateAtWord", () => {
     const cut = truncateAtWord(text, width);
     expect(cut).toBe(expected);
     expect(cut.length).toBeLessThanOrEqual(width);
+  });
+});
+
+describe("wrapWords", () => {
+  it.each([
+    ["fits on one line", 20, ["fits on one line"]],
+    [
+      "Cannot observe eu-west-1: no AWS credentials — pass --profile.",
+      26,
+      ["Cannot observe eu-west-1:", "no AWS credentials — pass", "--profile."],
+    ],
+    ["a  b\n c", 3, ["a b", "c"]],
+    ["x averyveryverylongword y", 8, ["x", "averyver", "yverylon", "gword y"]],
+    ["", 10, [""]],
+  ])("%j in %i columns", (text, width, expected) => {
+    const lines = wrapWords(text, width);
+    expect(lines).toEqual(expected);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
   });
 });
 

@@ -155,6 +155,26 @@ web-frontend  Blocked    -      -
     );
   });
 
+  it("ends with the verdict's problems, wrapped within the width", () => {
+    const problems =
+      "Cannot observe ap-southeast-2, eu-west-1, us-east-1: no AWS credentials (CredentialsProviderError: Could not load credentials from any providers) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile.";
+    const text = renderStatus({ statuses: [estate.statuses[6]!], regions: estate.regions, problems });
+    expect(text).toBe(
+      `SPEC          PHASE  READY  CHANNELS
+order-worker  Ready  1/1    release 0.9.4+c1aa3f60
+
+1 spec: 1 Ready.
+Cannot observe ap-southeast-2, eu-west-1, us-east-1: no AWS credentials
+(CredentialsProviderError: Could not load credentials from any providers) —
+configure the AWS SDK's default chain (environment, profile, SSO, instance role)
+or pass --profile.
+`,
+    );
+    expect(
+      renderStatusWide({ statuses: [], regions: new Map(), problems }).trimEnd().split("\n").at(-1),
+    ).toBe(problems);
+  });
+
   it("renders an empty estate", () => {
     expect(renderStatus({ statuses: [], regions: new Map() })).toBe(
       "SPEC  PHASE  READY  CHANNELS\n\nNo specs.\n",
@@ -179,7 +199,7 @@ describe("regionsReady", () => {
       { a: channel(undefined, []) },
       { ready: 0, total: 2, notReady: TWO },
     ],
-    ["no channels at all", {}, { ready: 2, total: 2, notReady: [] }],
+    ["no channels known", {}, undefined],
   ])("%s", (_, channels, expected) => {
     expect(regionsReady(status("s", "app", "Ready", channels), TWO)).toEqual(expected);
   });

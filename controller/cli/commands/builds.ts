@@ -3,6 +3,7 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { buildHistory } from "../../status/build-history.ts";
 import { vendorPatternsOf } from "../../status/fit-text.ts";
+import { explainObservationError } from "../../status/observation-error.ts";
 import { renderBuilds } from "../../status/render-builds.ts";
 import { didYouMean } from "../../validation/suggest.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
@@ -21,7 +22,7 @@ build since; failed bakes are listed with their reason while EC2 still shows the
 hour). Changes nothing.
 
 Options:
-  --region REGION        Show only this region's images (with --cloud aws, also the default region).
+  --region REGION        Show only this region's images (with --cloud aws also the default region, below).
   --output text|json     Output format. Default: text.
 ${cloudHelp}
 Examples:
@@ -62,7 +63,9 @@ Examples:
       });
       const { plan, inventory } = await reconciler.plan(validation);
       for (const [where, error] of inventory.regionErrors)
-        io.stderr.write(`leaven builds: cannot observe ${where}: ${error}; its images are not listed.\n`);
+        io.stderr.write(
+          `leaven builds: cannot observe ${where}: ${explainObservationError(error)}; its images are not listed.\n`,
+        );
       const history = buildHistory({
         spec,
         inventory,

@@ -2,27 +2,29 @@
 import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { vendorPatternsOf } from "../../status/fit-text.ts";
+import { withoutRegionErrors } from "../../status/render-plan.ts";
 import {
   renderStatus,
   renderStatusWide,
   type StatusViewInput,
   statusToJson,
 } from "../../status/render-status.ts";
+import { verdictOf } from "../../status/verdict.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 
 export const statusCommand: Command = {
   name: "status",
-  summary: "Show every spec's phase, channel builds and regions ready; exit 1 unless all are Ready.",
+  summary: "Show every spec's phase, regions ready and channel builds: one row each, in 80 columns.",
   usage: "status [paths…] [--wide] [--output text|json] [cloud options]",
   help: `Observes the images (by their leaven.dev tags) like plan and prints one row per spec: its phase,
 how many of its regions have an image for every channel, and the build each channel is on. A spec
 that is not Ready gets its message under its row. Fits 80 columns; --wide prints every channel's
 image per region and the messages in full. Changes nothing.
 
-Exit status: 0 when every spec is Ready or Suspended, 1 otherwise (or when a region could not be
-observed, or a spec is invalid).
+Exit status: 0 when every spec is Ready or Suspended, 1 otherwise, and 1 on any problem plan's
+verdict names (a region that could not be observed, invalid input), said on the last line.
 
 Options:
   --wide                 Every channel's build and image in every region, and full messages.
@@ -50,21 +52,37 @@ Examples:
         ...(commit ? { commit } : {}),
       });
       const { plan, inventory } = await reconciler.plan(validation);
-      const view: StatusViewInput = {
+      // plan's and apply's verdict names what is wrong (a region Leaven could not look at, invalid input, a
+      // failed bake) and what to do; status says it under the overview and fails on it like they do.
+      const verdict = verdictOf({
+        command: "plan",
+        diagnostics: validation.diagnostics,
         statuses: plan.statuses,
+        actions: plan.actions,
+        regionErrors: inventory.regionErrors,
+      });
+      const view: StatusViewInput = {
+        // The text says a region's error once, last: not again in every message it blinds.
+        statuses:
+          output === "json"
+            ? plan.statuses
+            : plan.statuses.map((s) => ({ ...s, message: withoutRegionErrors(s.message, verdict) })),
         regions: new Map(validation.specs.map((s) => [s.name, s.document.spec.regions])),
         vendorPatterns: vendorPatternsOf(validation.specs),
+        ...(verdict.state === "problems" ? { problems: verdict.headline } : {}),
       };
-      io.stdout.write(
-        output === "json"
-          ? `${JSON.stringify(statusToJson(view), null, 2)}\n`
-          : values.wide
-            ? renderStatusWide(view)
-            : renderStatus(view),
-      );
+      // Besides the verdict's problems, work still in flight is not "everything is fine" for a status check.
       const settled = plan.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");
-      const invalid = validation.diagnostics.some((d) => d.severity === "error");
-      return settled && !invalid && inventory.regionErrors.size === 0 ? 0 : 1;
+      const exitCode = verdict.exitCode.plain === 1 || !settled ? 1 : 0;
+      if (output === "json") {
+        // The verdict in the shape `plan --output json` gives it, then the statuses.
+        const { state, headline, problems } = verdict;
+        const json = { verdict: { state, exitCode, headline, problems }, ...(statusToJson(view) as object) };
+        io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      } else {
+        io.stdout.write(values.wide ? renderStatusWide(view) : renderStatus(view));
+      }
+      return exitCode;
     } finally {
       await target.close();
     }
