@@ -1,0 +1,313 @@
+// Distribution rules one at a time: copies to the other regions, channel tags, launch permissions.
+import { describe, expect, it } from "vitest";
+import { channelSinceTag, channelTag, Tag } from "../../controller/api/tags.ts";
+import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
+import type { CloudImage } from "../../controller/cloud/port.ts";
+import type { Action } from "../../controller/plan/actions.ts";
+import {
+  isReady,
+  planChannelTags,
+  planCopies,
+  planSharing,
+  resolvedImages,
+  shareHash,
+} from "../../controller/plan/distribute.ts";
+import type { ObservedBuild } from "../../controller/plan/index-inventory.ts";
+import { leavenImage, spec, T0 } from "./builders.ts";
+
+const doc = (extra: Partial<ImageSpecSpec> = {}) =>
+  spec("base", {
+    layer: "base",
+    parent: { spec: "ubuntu", channel: "release" },
+    version: "1.0.0",
+    regions: ["us-east-1", "eu-west-1", "ap-southeast-2"],
+    ...extra,
+  }).document;
+
+function observed(build: string, images: CloudImage[]): ObservedBuild {
+  return { spec: "base", build, images: new Map(images.map((i) => [i.region, i])) };
+}
+const img = (region: string, id: string, extra: Partial<CloudImage> = {}, tags = {}) => ({
+  ...leavenImage(region, "base", "1.0.0+aa", { id, tags }),
+  ...extra,
+});
+
+describe("planCopies", () => {
+  const home = img(
+    "us-east-1",
+    "ami-home",
+    {},
+    {
+      [channelTag("release")]: "true",
+      [channelSinceTag("release")]: "2026-01-01T00:00:00.000Z",
+      [Tag.shared]: "abc",
+      [Tag.bakeInstance]: "i-1",
+      [Tag.recipe]: "r",
+    },
+  );
+
+  it("copies the home image to each region without one, with the home's tags but not its per-image ones", () => {
+    const actions: Action[] = [];
+    const state = planCopies(
+      doc({ share: { kmsKeys: { "ap-southeast-2": "arn:aws:kms:ap-southeast-2:1:key/k" } } }),
+      observed("1.0.0+aa", [home]),
+      "us-east-1",
+      actions,
+    );
+    expect(state).toEqual({ step: "in-progress", message: "copying to eu-west-1, ap-southeast-2" });
+    expect(
+      actions.map((a) =>
+        a.kind === "copy-image" ? [a.region, a.copy.kmsKeyId, a.reason, a.copy.description] : a.kind,
+      ),
+    ).toEqual([
+      [
+        "eu-west-1",
+        undefined,
+        "build 1.0.0+aa has no image in eu-west-1",
+        "Leaven base 1.0.0+aa copied from us-east-1 ami-home",
+      ],
+      [
+        "ap-southeast-2",
+        "arn:aws:kms:ap-southeast-2:1:key/k",
+        "build 1.0.0+aa has no image in ap-southeast-2",
+        "Leaven base 1.0.0+aa copied from us-east-1 ami-home",
+      ],
+    ]);
+    const first = actions[0];
+    if (first?.kind !== "copy-image") throw new Error("expected a copy");
+    expect(first.copy.tags).toEqual({
+      [Tag.managedBy]: "leaven",
+      [Tag.spec]: "base",
+      [Tag.build]: "1.0.0+aa",
+      [Tag.version]: "1.0.0",
+      [Tag.recipe]: "r",
+      [Tag.homeRegion]: "us-east-1",
+      [Tag.homeImage]: "ami-home",
+    });
+    expect(first.copy).toMatchObject({
+      sourceRegion: "us-east-1",
+      sourceImageId: "ami-home",
+      name: "leaven/base/1.0.0_aa",
+    });
+  });
+
+  it.each<[string, CloudImage[], unknown]>([
+    ["the home image is missing", [], { step: "in-progress", message: "home image not available yet" }],
+    [
+      "the home image is pending",
+      [img("us-east-1", "ami-home", { state: "pending" })],
+      { step: "in-progress", message: "home image not available yet" },
+    ],
+    [
+      "copies are pending",
+      [
+        img("us-east-1", "ami-home"),
+        img("eu-west-1", "ami-e", { state: "pending" }),
+        img("ap-southeast-2", "ami-a"),
+      ],
+      { step: "in-progress", message: "copying to eu-west-1" },
+    ],
+    [
+      "a copy failed",
+      [
+        img("us-east-1", "ami-home"),
+        img("eu-west-1", "ami-e", { state: "failed", stateReason: "Client.ImageFailed" }),
+        img("ap-southeast-2", "ami-a", { state: "invalid" }),
+      ],
+      {
+        step: "failed",
+        message:
+          "copy failed in eu-west-1 (ami-e is failed: Client.ImageFailed), ap-southeast-2 (ami-a is invalid)",
+      },
+    ],
+    [
+      "every region has an available image",
+      [img("us-east-1", "ami-home"), img("eu-west-1", "ami-e"), img("ap-southeast-2", "ami-a")],
+      { step: "done" },
+    ],
+  ])("plans nothing when %s", (_name, images, state) => {
+    const actions: Action[] = [];
+    expect(planCopies(doc(), observed("1.0.0+aa", images), "us-east-1", actions)).toEqual(state);
+    expect(actions).toEqual([]);
+  });
+});
+
+describe("readiness", () => {
+  const build = observed("1.0.0+aa", [
+    img("us-east-1", "ami-home"),
+    img("eu-west-1", "ami-e", { state: "pending" }),
+  ]);
+  it("is ready only when available in every region of the spec", () => {
+    expect(isReady(doc(), build)).toBe(false);
+    expect(isReady(doc({ regions: ["us-east-1"] }), build)).toBe(true);
+    expect(resolvedImages(doc(), build)).toEqual(new Map([["us-east-1", "ami-home"]]));
+  });
+});
+
+describe("planChannelTags", () => {
+  const now = T0;
+  const since = { [channelSinceTag("release")]: new Date(now).toISOString() };
+  const a = observed("1.0.0+aa", [img("us-east-1", "ami-a1", {}, { [channelTag("candidate")]: "true" })]);
+  const b = observed("1.0.0+bb", [img("us-east-1", "ami-b1")]);
+  const builds = new Map([
+    ["1.0.0+aa", a],
+    ["1.0.0+bb", b],
+  ]);
+  const one = doc({ regions: ["us-east-1"] });
+
+  it("sets every channel a build gained in one call and removes those it lost, with reasons, and counts images", () => {
+    const actions: Action[] = [];
+    const resolved = new Map([
+      ["candidate", { build: "1.0.0+bb", images: new Map([["us-east-1", "ami-b1"]]) }],
+      ["release", { build: "1.0.0+bb", images: new Map([["us-east-1", "ami-b1"]]) }],
+    ]);
+    expect(planChannelTags(one, builds, resolved, actions, now)).toBe(2);
+    expect(actions).toEqual([
+      {
+        kind: "set-tags",
+        spec: "base",
+        build: "1.0.0+bb",
+        region: "us-east-1",
+        imageId: "ami-b1",
+        tags: {
+          [channelTag("candidate")]: "true",
+          [channelSinceTag("candidate")]: new Date(now).toISOString(),
+          [channelTag("release")]: "true",
+          ...since,
+        },
+        reason: "channel candidate, release of base selects 1.0.0+bb",
+      },
+      {
+        kind: "remove-tags",
+        spec: "base",
+        build: "1.0.0+aa",
+        region: "us-east-1",
+        imageId: "ami-a1",
+        keys: [channelTag("candidate")],
+        reason: "channel candidate of base no longer selects 1.0.0+aa",
+      },
+    ]);
+  });
+
+  it("removes the since tag with its channel, and every channel of a revoked build", () => {
+    const tagged = observed("1.0.0+aa", [
+      img(
+        "us-east-1",
+        "ami-a1",
+        {},
+        { [channelTag("release")]: "true", ...since, [channelTag("candidate")]: "true" },
+      ),
+    ]);
+    const actions: Action[] = [];
+    const count = planChannelTags(
+      one,
+      new Map([["1.0.0+aa", tagged]]),
+      new Map(),
+      actions,
+      now,
+      new Map([["1.0.0+aa", "CVE-1"]]),
+    );
+    expect(count).toBe(1);
+    expect(actions).toMatchObject([
+      {
+        kind: "remove-tags",
+        keys: [channelTag("candidate"), channelTag("release"), channelSinceTag("release")],
+        reason: "build 1.0.0+aa is revoked (CVE-1): it leaves channel candidate, release",
+      },
+    ]);
+  });
+
+  it("changes nothing when the tags already match, or for an image outside the spec's regions", () => {
+    const stray = observed("1.0.0+aa", [img("sa-east-1", "ami-s", {}, {})]);
+    const actions: Action[] = [];
+    const resolved = new Map([
+      ["candidate", { build: "1.0.0+aa", images: new Map([["us-east-1", "ami-a1"]]) }],
+    ]);
+    expect(planChannelTags(one, new Map([["1.0.0+aa", a]]), resolved, actions, now)).toBe(0);
+    expect(planChannelTags(one, new Map([["1.0.0+aa", stray]]), resolved, actions, now)).toBe(0);
+    expect(actions).toEqual([]);
+  });
+});
+
+describe("sharing", () => {
+  it.each<[Partial<ImageSpecSpec>, string | undefined]>([
+    [{}, undefined],
+    [{ share: {} }, undefined],
+    [{ share: { accounts: [] } }, undefined],
+    [{ share: { accounts: ["111122223333"] } }, "3d1f3b8b7e4e"],
+    [{ share: { accounts: ["444455556666", "111122223333"] } }, "c1b0d3f7f1b1"],
+    [{ share: { accounts: ["111122223333", "444455556666"] } }, "c1b0d3f7f1b1"],
+    [
+      {
+        share: {
+          organizationArns: [
+            "arn:aws:organizations::111122223333:organization/o-b",
+            "arn:aws:organizations::111122223333:organization/o-a",
+          ],
+        },
+      },
+      "SORTED-ORGS",
+    ],
+    [
+      {
+        share: {
+          organizationalUnitArns: [
+            "arn:aws:organizations::1:ou/o-a/ou-b-1",
+            "arn:aws:organizations::1:ou/o-a/ou-a-1",
+          ],
+        },
+      },
+      "SORTED-OUS",
+    ],
+  ])("hashes %j", (extra, hash) => {
+    const value = shareHash(doc(extra));
+    if (hash === "SORTED-ORGS" || hash === "SORTED-OUS") {
+      // Order does not matter: the same set in another order hashes the same.
+      const reversed = JSON.parse(JSON.stringify(extra));
+      const key = hash === "SORTED-ORGS" ? "organizationArns" : "organizationalUnitArns";
+      reversed.share[key].reverse();
+      expect(value).toMatch(/^[0-9a-f]{12}$/);
+      expect(shareHash(doc(reversed))).toBe(value);
+      expect(value).not.toBe(shareHash(doc({ share: { accounts: ["111122223333"] } })));
+    } else if (hash === undefined) expect(value).toBeUndefined();
+    else expect(value).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it("hashes accounts, organizations and OUs apart", () => {
+    const a = shareHash(doc({ share: { accounts: ["111122223333"] } }));
+    const b = shareHash(doc({ share: { accounts: ["111122223333", "444455556666"] } }));
+    expect(a).not.toBe(b);
+  });
+
+  it("shares every available image whose shared tag is stale, with exactly the spec's grantees", () => {
+    const share = {
+      accounts: ["111122223333"],
+      organizationArns: ["arn:aws:organizations::111122223333:organization/o-abc"],
+      organizationalUnitArns: ["arn:aws:organizations::111122223333:ou/o-abc/ou-ab-cdef"],
+    };
+    const d = doc({ share });
+    const hash = shareHash(d)!;
+    const build = observed("1.0.0+aa", [
+      img("us-east-1", "ami-stale", {}, { [Tag.shared]: "old" }),
+      img("eu-west-1", "ami-done", {}, { [Tag.shared]: hash }),
+      img("ap-southeast-2", "ami-pending", { state: "pending" }),
+    ]);
+    const actions: Action[] = [];
+    expect(planSharing(d, new Map([["1.0.0+aa", build]]), actions)).toBe(1);
+    expect(actions).toEqual([
+      {
+        kind: "share-image",
+        spec: "base",
+        build: "1.0.0+aa",
+        region: "us-east-1",
+        imageId: "ami-stale",
+        permissions: share,
+        shareHash: hash,
+        reason: "share settings of base are not applied to ami-stale",
+      },
+    ]);
+    const two = observed("1.0.0+aa", [img("us-east-1", "ami-1"), img("eu-west-1", "ami-2")]);
+    expect(planSharing(doc({ share: { accounts: ["111122223333"] } }), new Map([["x", two]]), [])).toBe(2);
+    expect(planSharing(doc(), new Map([["x", two]]), [])).toBe(0);
+  });
+});
