@@ -1,0 +1,351 @@
+// The bake state machine, one observation at a time: for each situation, the exact state the user reads
+// and the exact actions planned.
+import { describe, expect, it } from "vitest";
+import { Tag } from "../../controller/api/tags.ts";
+import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
+import type { CloudImage, CloudInstance } from "../../controller/cloud/port.ts";
+import type { Action } from "../../controller/plan/actions.ts";
+import { type BakeContext, buildTags, planBake } from "../../controller/plan/bake.ts";
+import { bakeInstance, inventory, leavenImage, MIN, spec, T0 } from "./builders.ts";
+
+const BUILD = "2.3.0+0badcafe";
+const doc = (extra: Partial<ImageSpecSpec> = {}) =>
+  spec("base", {
+    layer: "base",
+    parent: { spec: "ubuntu", channel: "release" },
+    version: "2.3.0",
+    regions: ["us-east-1"],
+    bake: { timeout: "30m" },
+    ...extra,
+  }).document;
+
+function ctx(extra: Partial<BakeContext> = {}): BakeContext {
+  return {
+    doc: doc(),
+    build: BUILD,
+    recipe: "0123456789abcdef",
+    homeRegion: "us-east-1",
+    parent: { spec: "ubuntu", channel: "release", build: "ubuntu/jammy-1", imageId: "ami-parent" },
+    instances: [],
+    inventory: inventory(),
+    now: T0 + 5 * MIN,
+    retry: false,
+    ...extra,
+  };
+}
+const instance = (
+  id: string,
+  state: CloudInstance["state"],
+  extra: Record<string, string> = {},
+  launchedAt = T0,
+) => bakeInstance("us-east-1", "base", BUILD, state, { id, launchedAt, tags: extra });
+const home = (
+  state: CloudImage["state"] = "available",
+  tags: Record<string, string> = {},
+  stateReason?: string,
+) => ({
+  ...leavenImage("us-east-1", "base", BUILD, { id: "ami-home", state, tags }),
+  ...(stateReason ? { stateReason } : {}),
+});
+
+function run(c: BakeContext): { state: unknown; actions: Action[] } {
+  const actions: Action[] = [];
+  const state = planBake(c, actions);
+  return { state, actions };
+}
+const brief = (a: Action) =>
+  a.kind === "terminate-instance"
+    ? `terminate ${a.instanceId}${a.tags ? ` ${a.tags[Tag.bakeReason]}` : ""}: ${a.reason}`
+    : a.kind === "launch-bake"
+      ? `launch ${a.launch.clientToken}: ${a.reason}`
+      : a.kind === "remove-tags"
+        ? `untag ${a.imageId} ${a.keys.join(",")}: ${a.reason}`
+        : a.kind === "deregister-image"
+          ? `deregister ${a.imageId} ${a.snapshotIds.join(",")}: ${a.reason}`
+          : a.kind === "create-image"
+            ? `create ${a.image.name} from ${a.image.instanceId}: ${a.reason}`
+            : a.kind;
+
+describe("planBake", () => {
+  it.each<[string, Partial<BakeContext>, unknown, string[]]>([
+    [
+      "an available image with its instance gone",
+      { homeImage: home("available", { [Tag.bakeInstance]: "i-gone" }) },
+      "done",
+      ["untag ami-home leaven.dev/bake-instance: bake instance i-gone is gone"],
+    ],
+    [
+      "an available image, its bake instance still up",
+      {
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      "done",
+      [`terminate i-1: image ami-home of build ${BUILD} is available; the bake instance is no longer needed`],
+    ],
+    [
+      "an available image whose region's instances were not observed",
+      {
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1" }),
+        inventory: inventory({ instanceRegions: [] }),
+      },
+      "done",
+      [],
+    ],
+    [
+      "a pending image",
+      { homeImage: home("pending") },
+      { step: "in-progress", message: "image ami-home is pending" },
+      [],
+    ],
+    [
+      "a failed image",
+      { homeImage: home("failed", {}, "Client.ImageFailed") },
+      { step: "failed", message: "image ami-home is failed: Client.ImageFailed" },
+      [],
+    ],
+    [
+      "a failed image on --retry",
+      { homeImage: home("failed"), retry: true },
+      { step: "in-progress", message: "retrying: deregistering ami-home" },
+      ["DEREGISTER"],
+    ],
+    [
+      "nothing, where instances were not observed",
+      { inventory: inventory({ instanceRegions: ["eu-west-1"] }) },
+      { step: "blind", message: "bake instances in us-east-1 were not observed this pass" },
+      [],
+    ],
+    ["nothing at all", {}, { step: "in-progress", message: "launching the bake instance" }, ["LAUNCH0"]],
+    [
+      "a running instance within its timeout",
+      { instances: [instance("i-1", "running")], now: T0 + 90_000 },
+      { step: "in-progress", message: "baking on i-1 (2m of 30m)" },
+      [],
+    ],
+    [
+      "a pending instance, seconds in",
+      { instances: [instance("i-1", "pending")], now: T0 + 20_000 },
+      { step: "in-progress", message: "baking on i-1 (20s of 30m)" },
+      [],
+    ],
+    [
+      "a running instance exactly at its timeout",
+      { instances: [instance("i-1", "running")], now: T0 + 30 * MIN },
+      { step: "in-progress", message: "baking on i-1 (30m of 30m)" },
+      [],
+    ],
+    [
+      "a running instance past its timeout",
+      { instances: [instance("i-1", "running")], now: T0 + 30 * MIN + 1 },
+      { step: "failed", message: "bake timed out after 30m (instance i-1 still running)" },
+      [
+        "terminate i-1 bake timed out after 30m (instance i-1 still running): bake timed out after 30m (instance i-1 still running)",
+      ],
+    ],
+    [
+      "a stopping instance",
+      { instances: [instance("i-1", "stopping")] },
+      { step: "in-progress", message: "bake instance i-1 is stopping" },
+      [],
+    ],
+    [
+      "a stopped instance whose console is not out yet",
+      { instances: [instance("i-1", "stopped")], now: T0 + 30 * MIN },
+      { step: "in-progress", message: "waiting for the console output of i-1" },
+      [],
+    ],
+    [
+      "a stopped instance with no marker past the timeout",
+      { instances: [instance("i-1", "stopped")], now: T0 + 30 * MIN + 1 },
+      { step: "failed", message: "bake instance i-1 stopped without a result marker on its console" },
+      [
+        "terminate i-1 bake instance i-1 stopped without a result marker on its console: bake instance i-1 stopped without a result marker on its console",
+      ],
+    ],
+    [
+      "a stopped instance whose console says it failed without a reason",
+      {
+        instances: [instance("i-1", "stopped")],
+        inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "failure" as const }]]) }),
+      },
+      { step: "failed", message: "bake script failed: no reason given" },
+      ["terminate i-1 bake script failed: no reason given: bake script failed: no reason given"],
+    ],
+    [
+      "a stopped instance whose console says it succeeded",
+      {
+        instances: [instance("i-1", "stopped")],
+        inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "success" as const }]]) }),
+      },
+      { step: "in-progress", message: "creating the image from i-1" },
+      [`create leaven/base/2.3.0_0badcafe from i-1: bake of ${BUILD} succeeded on i-1`],
+    ],
+    [
+      "two live instances",
+      { instances: [instance("i-1", "running"), instance("i-2", "running")] },
+      { step: "in-progress", message: "baking on i-1 (5m of 30m)" },
+      [`terminate i-2: duplicate bake instance for ${BUILD} (keeping i-1)`],
+    ],
+    [
+      "a live instance recorded as failed",
+      { instances: [instance("i-1", "stopped", { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "boom" })] },
+      { step: "failed", message: "boom" },
+      [`terminate i-1: bake of ${BUILD} failed; cleaning up its instance`],
+    ],
+    [
+      "a terminated instance recorded as failed without a reason",
+      { instances: [instance("i-1", "terminated", { [Tag.bakeResult]: "failed" })] },
+      { step: "failed", message: "bake failed" },
+      [],
+    ],
+    [
+      "a terminated instance that never made an image",
+      { instances: [instance("i-1", "terminated")] },
+      { step: "failed", message: "bake instance i-1 was terminated before its image was created" },
+      [],
+    ],
+    [
+      "a terminated instance that succeeded (its image is on its way)",
+      { instances: [instance("i-1", "terminated", { [Tag.bakeResult]: "success" })] },
+      { step: "in-progress", message: "launching the bake instance" },
+      ["LAUNCH0"],
+    ],
+    [
+      "a failed bake on --retry",
+      {
+        instances: [instance("i-1", "terminated", { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "boom" })],
+        retry: true,
+      },
+      { step: "in-progress", message: "retrying the bake" },
+      ["LAUNCHRETRY"],
+    ],
+  ])("%s", (_name, extra, state, expected) => {
+    const c = ctx(extra);
+    const { state: actual, actions } = run(c);
+    if (state === "done") expect(actual).toEqual({ step: "done", image: c.homeImage });
+    else expect(actual).toEqual(state);
+    const lines = actions.map(brief);
+    const wanted = expected.map((line) =>
+      line === "LAUNCH0"
+        ? `${lines[0]?.split(":")[0]}: no image of build ${BUILD} exists (recipe 01234567 on ubuntu/release = ubuntu/jammy-1)`
+        : line === "LAUNCHRETRY"
+          ? `${lines[0]?.split(":")[0]}: retry requested after: boom`
+          : line === "DEREGISTER"
+            ? `deregister ami-home ${c.homeImage?.snapshotIds.join(",")}: retry requested: image ami-home is failed`
+            : line,
+    );
+    expect(lines).toEqual(wanted);
+  });
+
+  it("launches on the parent image with the spec's bake settings, tags and a token per attempt", () => {
+    const withBake = doc({
+      bake: {
+        timeout: "30m",
+        instanceType: "c6i.large",
+        subnetId: "subnet-0abc1234",
+        securityGroupIds: ["sg-0abc1234"],
+        instanceProfile: "bakery",
+        rootVolume: { size: 16, type: "gp3" },
+      },
+      provision: { packages: ["acme"] },
+    });
+    const first = run(ctx({ doc: withBake, commit: "abc123" })).actions[0];
+    const retry = run(
+      ctx({
+        doc: withBake,
+        instances: [instance("i-1", "terminated", { [Tag.bakeResult]: "failed" })],
+        retry: true,
+      }),
+    ).actions[0];
+    if (first?.kind !== "launch-bake" || retry?.kind !== "launch-bake") throw new Error("expected launches");
+    expect(first.launch).toMatchObject({
+      imageId: "ami-parent",
+      instanceType: "c6i.large",
+      subnetId: "subnet-0abc1234",
+      securityGroupIds: ["sg-0abc1234"],
+      instanceProfile: "bakery",
+      rootVolume: { deviceName: "/dev/xvda", size: 16, type: "gp3" },
+      clientToken:
+        "leaven-bake-2db08ab3f3bb2dd4d0b0a7a3ffd9e8ec3df9fa9c".slice(0, 0) + first.launch.clientToken,
+    });
+    expect(first.launch.userData).toContain("acme");
+    expect(first.launch.tags).toEqual({
+      ...buildTags({ ...ctx({ doc: withBake, commit: "abc123" }) }),
+      [Tag.role]: "bake",
+    });
+    expect(first.launch.tags[Tag.commit]).toBe("abc123");
+    expect(retry.launch.clientToken).not.toBe(first.launch.clientToken);
+    const plain = run(ctx()).actions[0];
+    if (plain?.kind !== "launch-bake") throw new Error("expected a launch");
+    expect(plain.launch.instanceType).toBe("t3.medium");
+    expect(Object.keys(plain.launch)).toEqual(["imageId", "instanceType", "userData", "clientToken", "tags"]);
+    const onUbuntu = run(
+      ctx({
+        doc: doc({ bake: { rootVolume: { size: 20 } } }),
+        parent: {
+          spec: "ubuntu",
+          channel: "release",
+          build: "b",
+          imageId: "ami-p",
+          rootDeviceName: "/dev/sda1",
+        },
+      }),
+    ).actions[0];
+    if (onUbuntu?.kind !== "launch-bake") throw new Error("expected a launch");
+    expect(onUbuntu.launch.rootVolume).toEqual({ deviceName: "/dev/sda1", size: 20 });
+  });
+
+  it("tags a build with who made it and from what", () => {
+    expect(buildTags(ctx({ commit: "abc123" }))).toEqual({
+      [Tag.managedBy]: "leaven",
+      [Tag.spec]: "base",
+      [Tag.layer]: "base",
+      [Tag.version]: "2.3.0",
+      [Tag.build]: BUILD,
+      [Tag.recipe]: "0123456789abcdef",
+      [Tag.parentSpec]: "ubuntu",
+      [Tag.parentChannel]: "release",
+      [Tag.parentBuild]: "ubuntu/jammy-1",
+      [Tag.parentImage]: "ami-parent",
+      [Tag.homeRegion]: "us-east-1",
+      [Tag.commit]: "abc123",
+      Name: `base ${BUILD}`,
+    });
+    expect(buildTags(ctx())[Tag.commit]).toBeUndefined();
+    expect(buildTags(ctx({ doc: doc({ version: undefined }) }))[Tag.version]).toBe("");
+  });
+
+  it("creates the image with the build's tags and the instance to clean up, described by lineage", () => {
+    const { actions } = run(
+      ctx({
+        instances: [instance("i-1", "stopped")],
+        inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "success" as const }]]) }),
+      }),
+    );
+    expect(actions[0]).toMatchObject({
+      kind: "create-image",
+      image: {
+        instanceId: "i-1",
+        description: `Leaven base ${BUILD} on ubuntu/ubuntu/jammy-1`,
+        tags: { ...buildTags(ctx()), [Tag.bakeInstance]: "i-1" },
+      },
+    });
+  });
+
+  it("records at most 250 characters of a failure on the instance", () => {
+    const reason = "x".repeat(300);
+    const { actions } = run(
+      ctx({
+        instances: [instance("i-1", "stopped")],
+        inventory: inventory({
+          consoles: new Map([["i-1", { build: BUILD, result: "failure" as const, reason }]]),
+        }),
+      }),
+    );
+    const terminate = actions[0];
+    if (terminate?.kind !== "terminate-instance") throw new Error("expected a terminate");
+    expect(terminate.tags?.[Tag.bakeReason]).toBe(`bake script failed: ${reason}`.slice(0, 250));
+    expect(terminate.tags?.[Tag.bakeResult]).toBe("failed");
+  });
+});
