@@ -266,8 +266,6 @@ describe("planBake", () => {
       securityGroupIds: ["sg-0abc1234"],
       instanceProfile: "bakery",
       rootVolume: { deviceName: "/dev/xvda", size: 16, type: "gp3" },
-      clientToken:
-        "leaven-bake-2db08ab3f3bb2dd4d0b0a7a3ffd9e8ec3df9fa9c".slice(0, 0) + first.launch.clientToken,
     });
     expect(first.launch.userData).toContain("acme");
     expect(first.launch.tags).toEqual({
