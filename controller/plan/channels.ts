@@ -101,10 +101,12 @@ export function resolveChannels(
       const message = `stays on ${kept.build}: ${picked.message}`;
       result.channels.set(channel, { ok: true, value: { build: kept.build, images } });
       result.status[channel] = { build: kept.build, images: Object.fromEntries(images), message };
-      result.problems.push({
-        phase: picked.stalled ? "Stalled" : "Waiting",
-        message: `channel ${channel} ${message}`,
-      });
+      // A newer build soaking (minAge) is a promotion on its way, not a problem: the channel is fine.
+      if (!picked.soaking)
+        result.problems.push({
+          phase: picked.stalled ? "Stalled" : "Waiting",
+          message: `channel ${channel} ${message}`,
+        });
       continue;
     }
     result.channels.set(channel, { ok: false, message: picked.message });

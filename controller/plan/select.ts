@@ -34,7 +34,13 @@ export interface SelectionContext {
 export type Selection =
   | { ok: true; candidate: Candidate }
   /** `stalled`: nothing will change this without the user (a build that does not exist, only revoked builds). */
-  | { ok: false; message: string; stalled: boolean };
+  | {
+      ok: false;
+      message: string;
+      stalled: boolean;
+      /** Only time stands in the way (minAge): the newest build soaks and will be admitted on its own. */
+      soaking?: boolean;
+    };
 
 function newestFirst(a: Candidate, b: Candidate): number {
   if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt;
@@ -78,7 +84,7 @@ export function selectCandidate(
   }
 
   /** The first rule a candidate fails, or undefined when it is admitted. */
-  const rejection = (c: Candidate): string | undefined => {
+  const rejection = (c: Candidate, soak = minAgeMs): string | undefined => {
     const revoked = context.revoked?.get(c.id);
     if (revoked !== undefined) return `is revoked (${revoked})`;
     for (const check of selector.requires ?? []) {
@@ -100,9 +106,9 @@ export function selectCandidate(
     if (selector.follow !== undefined) {
       const since = c.inChannels?.get(selector.follow);
       if (since === undefined) return `is not in ${selector.follow}`;
-      if (now - since < minAgeMs)
+      if (now - since < soak)
         return `has been in ${selector.follow} for ${formatAge(now - since)} of minAge ${selector.minAge}`;
-    } else if (selector.build === undefined && selector.image === undefined && now - c.createdAt < minAgeMs) {
+    } else if (selector.build === undefined && selector.image === undefined && now - c.createdAt < soak) {
       return `is ${formatAge(now - c.createdAt)} old, younger than minAge ${selector.minAge}`;
     }
     return undefined;
@@ -142,7 +148,11 @@ export function selectCandidate(
   const admitted = sorted.filter((c) => rejection(c) === undefined);
   if (admitted.length === 0) {
     const newest = sorted[0]!;
-    const message = `no ready build is admitted; the newest, ${newest.id}, ${rejection(newest)}`;
+    const why = rejection(newest)!;
+    const message = `no ready build is admitted; the newest, ${newest.id}, ${why}`;
+    // Only minAge stands in the way: the newest build is soaking and will be admitted on its own.
+    if (minAgeMs > 0 && rejection(newest, 0) === undefined)
+      return { ok: false, message, stalled: false, soaking: true };
     const onlyRevoked = sorted.every((c) => context.revoked?.has(c.id));
     return onlyRevoked
       ? stalled(`${message}; every ready build is revoked, so bake a new one or un-revoke one`)

@@ -257,7 +257,13 @@ describe("selectCandidate: why nothing is selected, as the user reads it", () =>
       true,
     ],
   ])("%s", (_name, selector, list, context, message, stalled) => {
-    expect(selectCandidate(selector, list, now, context)).toEqual({ ok: false, message, stalled });
+    const soaking = / (old, younger than|for \S+ of) minAge /.test(message) ? { soaking: true } : {};
+    expect(selectCandidate(selector, list, now, context)).toEqual({
+      ok: false,
+      message,
+      stalled,
+      ...soaking,
+    });
   });
 });
 
