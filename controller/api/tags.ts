@@ -15,11 +15,15 @@ export const Tag = {
   homeRegion: "leaven.dev/home-region",
   homeImage: "leaven.dev/home-image",
   commit: "leaven.dev/commit",
-  /** On bake instances: "bake"; on check instances: the check's name, e.g. "smoke". */
+  /** On bake instances: "bake"; on check instances: the check's name, e.g. "smoke"; on failure records: "failure". */
   role: "leaven.dev/role",
-  /** On bake instances after the outcome is known: "success" | "failed". */
+  /** On bake instances after the outcome is known, and on failure records: "success" | "failed". */
   bakeResult: "leaven.dev/bake-result",
   bakeReason: "leaven.dev/bake-reason",
+  /** On a failure record: when the bake was found failed (ISO 8601). */
+  failedAt: "leaven.dev/failed-at",
+  /** On a failure record: the bake instance that failed, so a record of this attempt is told from an older one's. */
+  failedInstance: "leaven.dev/failed-instance",
   /** On a freshly created home image: the bake instance still to be terminated; removed once it is. */
   bakeInstance: "leaven.dev/bake-instance",
   /** Hash of the share settings applied to an image, so sharing is level-based. */

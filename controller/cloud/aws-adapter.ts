@@ -4,12 +4,15 @@
 import {
   CopyImageCommand,
   CreateImageCommand,
+  CreateLaunchTemplateCommand,
   CreateTagsCommand,
+  DeleteLaunchTemplateCommand,
   DeleteSnapshotCommand,
   DeleteTagsCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeRegionsCommand,
   DescribeSnapshotsCommand,
   DisableImageCommand,
@@ -18,12 +21,14 @@ import {
   type Filter as Ec2Filter,
   type Image as Ec2Image,
   type Instance as Ec2Instance,
+  type LaunchTemplate as Ec2LaunchTemplate,
   type Snapshot as Ec2Snapshot,
   type Tag as Ec2Tag,
   EnableImageDeprecationCommand,
   GetConsoleOutputCommand,
   type LaunchPermission,
   ModifyImageAttributeCommand,
+  type RequestLaunchTemplateData,
   type ResourceType,
   RunInstancesCommand,
   type RunInstancesCommandInput,
@@ -39,11 +44,13 @@ import {
   CloudError,
   type CloudImage,
   type CloudInstance,
+  type CloudLaunchTemplate,
   type CloudPort,
   type CloudSnapshot,
   type Filter,
   type ImageState,
   type InstanceState,
+  type LaunchTemplateLaunch,
   type Tags,
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
@@ -76,6 +83,8 @@ export interface AwsCloud extends CloudPort {
 
 /** EC2 pages DescribeImages/Instances/Snapshots at most 1000 at a time. */
 const PAGE_SIZE = 1000;
+/** DescribeLaunchTemplates takes MaxResults 1 to 200 (the EC2 API reference). */
+const LAUNCH_TEMPLATE_PAGE_SIZE = 200;
 
 export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   const clock = options.clock ?? systemClock;
@@ -362,6 +371,44 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       );
     },
 
+    async createLaunchTemplate(region, input) {
+      const out = await call(region, "CreateLaunchTemplate", (c) =>
+        c.send(
+          new CreateLaunchTemplateCommand({
+            LaunchTemplateName: input.name,
+            ClientToken: input.clientToken,
+            ...(input.description ? { VersionDescription: input.description } : {}),
+            LaunchTemplateData: launchTemplateData(input.launch),
+            TagSpecifications: tagSpecifications(["launch-template"], input.tags),
+          }),
+        ),
+      );
+      const launchTemplateId = out.LaunchTemplate?.LaunchTemplateId;
+      if (!launchTemplateId) throw missingField("CreateLaunchTemplate", "a launch template id");
+      return { launchTemplateId };
+    },
+
+    async describeLaunchTemplates(region, filters, launchTemplateIds) {
+      const byId = launchTemplateIds !== undefined && launchTemplateIds.length > 0;
+      const templates = await paginate(region, "DescribeLaunchTemplates", async (c, token) => {
+        const out = await c.send(
+          new DescribeLaunchTemplatesCommand({
+            ...(byId ? { LaunchTemplateIds: launchTemplateIds } : { MaxResults: LAUNCH_TEMPLATE_PAGE_SIZE }),
+            ...(filters.length ? { Filters: toFilters(filters) } : {}),
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        return { items: out.LaunchTemplates ?? [], ...(out.NextToken ? { next: out.NextToken } : {}) };
+      });
+      return templates.map((template) => toCloudLaunchTemplate(region, template));
+    },
+
+    async deleteLaunchTemplate(region, launchTemplateId) {
+      await call(region, "DeleteLaunchTemplate", (c) =>
+        c.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: launchTemplateId })),
+      );
+    },
+
     stats: () => recorder.snapshot(),
     resetStats: () => recorder.reset(),
     close() {
@@ -381,6 +428,49 @@ function toFilters(filters: Filter[]): Ec2Filter[] {
 
 function toTagList(tags: Tags): Ec2Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/**
+ * A launch template's data for a bake's launch, as RunInstances would have been sent it. With a subnet the
+ * network goes in a network interface (EC2 refuses top-level security groups beside one).
+ */
+function launchTemplateData(launch: LaunchTemplateLaunch): RequestLaunchTemplateData {
+  const data: RequestLaunchTemplateData = {
+    ImageId: launch.imageId,
+    InstanceType: launch.instanceType as RequestLaunchTemplateData["InstanceType"],
+    UserData: Buffer.from(launch.userData, "utf8").toString("base64"),
+    // As for the bake: the script powers off, and the stopped instance keeps its volume to look at.
+    InstanceInitiatedShutdownBehavior: "stop",
+  };
+  if (launch.subnetId) {
+    data.NetworkInterfaces = [
+      {
+        DeviceIndex: 0,
+        SubnetId: launch.subnetId,
+        ...(launch.securityGroupIds?.length ? { Groups: launch.securityGroupIds } : {}),
+      },
+    ];
+  } else if (launch.securityGroupIds?.length) {
+    data.SecurityGroupIds = launch.securityGroupIds;
+  }
+  if (launch.instanceProfile) {
+    data.IamInstanceProfile = launch.instanceProfile.startsWith("arn:")
+      ? { Arn: launch.instanceProfile }
+      : { Name: launch.instanceProfile };
+  }
+  if (launch.rootVolume) {
+    data.BlockDeviceMappings = [
+      {
+        DeviceName: launch.rootVolume.deviceName,
+        Ebs: {
+          DeleteOnTermination: true,
+          ...(launch.rootVolume.size !== undefined ? { VolumeSize: launch.rootVolume.size } : {}),
+          ...(launch.rootVolume.type ? { VolumeType: launch.rootVolume.type as VolumeType } : {}),
+        },
+      },
+    ];
+  }
+  return data;
 }
 
 /** EC2 rejects a TagSpecification with no tags, so none are sent when there is nothing to tag. */
@@ -446,5 +536,15 @@ export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSna
     region,
     state: snapshot.State ?? "",
     tags: fromTagList(snapshot.Tags),
+  };
+}
+
+export function toCloudLaunchTemplate(region: string, template: Ec2LaunchTemplate): CloudLaunchTemplate {
+  return {
+    launchTemplateId: template.LaunchTemplateId ?? "",
+    region,
+    name: template.LaunchTemplateName ?? "",
+    createTime: isoDate(template.CreateTime) ?? "",
+    tags: fromTagList(template.Tags),
   };
 }

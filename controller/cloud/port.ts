@@ -97,6 +97,30 @@ export interface CopyImageInput {
   tags: Tags;
 }
 
+/** What an instance launched from a launch template gets: a bake's launch without its token and tags. */
+export type LaunchTemplateLaunch = Omit<RunInstanceInput, "clientToken" | "tags">;
+
+export interface CreateLaunchTemplateInput {
+  /** 3–128 characters: letters, digits and ( ) . - / _; unique per account and region. */
+  name: string;
+  /** Idempotency token (at most 128 ASCII characters). */
+  clientToken: string;
+  /** The first version's description (at most 255 characters). */
+  description?: string;
+  launch: LaunchTemplateLaunch;
+  /** Tags on the launch template itself (not on instances launched from it). */
+  tags: Tags;
+}
+
+export interface CloudLaunchTemplate {
+  launchTemplateId: string;
+  region: string;
+  name: string;
+  /** ISO 8601. */
+  createTime: string;
+  tags: Tags;
+}
+
 export interface LaunchPermissions {
   accounts?: string[];
   organizationArns?: string[];
@@ -123,6 +147,17 @@ export interface CloudPort {
   disableImage(region: string, imageId: string): Promise<void>;
   deregisterImage(region: string, imageId: string): Promise<void>;
   deleteSnapshot(region: string, snapshotId: string): Promise<void>;
+  createLaunchTemplate(
+    region: string,
+    input: CreateLaunchTemplateInput,
+  ): Promise<{ launchTemplateId: string }>;
+  /** Always walks every page (MaxResults 200, this API's maximum); with ids, exactly those (an unknown id fails the call). */
+  describeLaunchTemplates(
+    region: string,
+    filters: Filter[],
+    launchTemplateIds?: string[],
+  ): Promise<CloudLaunchTemplate[]>;
+  deleteLaunchTemplate(region: string, launchTemplateId: string): Promise<void>;
 }
 
 /** An EC2 error surfaced to the planner/status: the AWS error code and message. */

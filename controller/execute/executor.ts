@@ -10,7 +10,7 @@ export interface ActionResult {
   error?: string;
   /** False when retrying the same call cannot help (a 4xx other than throttling). */
   retryable?: boolean;
-  /** Ids created: instance, image. */
+  /** Ids created: instance, image, launch template. */
   created?: string;
 }
 
@@ -132,6 +132,31 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
     case "deregister-image":
       await cloud.deregisterImage(region, action.imageId);
       for (const snapshotId of action.snapshotIds) await cloud.deleteSnapshot(region, snapshotId);
+      return undefined;
+    case "record-failure":
+      try {
+        const { launchTemplateId } = await cloud.createLaunchTemplate(region, action.template);
+        return launchTemplateId;
+      } catch (error) {
+        // The token is per failed instance: a mismatch means this very failure was recorded already
+        // (the same request on an earlier pass, with another failed-at time).
+        if (error instanceof CloudError && error.code === "IdempotentParameterMismatch") return undefined;
+        if (error instanceof CloudError && error.code === "InvalidLaunchTemplateName.AlreadyExistsException")
+          throw new CloudError(
+            error.code,
+            `a launch template named ${action.template.name} already exists in ${region}: an earlier failure record of ${action.build} that was not deleted, or not Leaven's. Leaven deletes its own on the next pass or on apply --retry ${action.spec}; delete another's yourself (aws ec2 delete-launch-template --region ${region} --launch-template-name ${action.template.name})`,
+            error.statusCode,
+            false,
+          );
+        throw error;
+      }
+    case "delete-failure-record":
+      try {
+        await cloud.deleteLaunchTemplate(region, action.launchTemplateId);
+      } catch (error) {
+        // Gone since the ownership check read it: deleted is what was wanted.
+        if (!(error instanceof CloudError && error.code === "InvalidLaunchTemplateId.NotFound")) throw error;
+      }
       return undefined;
   }
 }

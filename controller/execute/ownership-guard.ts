@@ -2,12 +2,12 @@
 // the executor does not take that on trust: before any call that changes or deletes a resource, it reads
 // the resource's tags back from EC2 and refuses the action unless the resource is Leaven's and this
 // installation's. A planner bug, a stale inventory or a look-alike resource therefore cannot make Leaven
-// touch an image, snapshot or instance it does not own.
+// touch an image, snapshot, instance or launch template it does not own.
 import { DEFAULT_INSTALLATION, OWNERSHIP_TAGS, ownershipProblem } from "../api/tags.ts";
-import type { CloudPort, Tags } from "../cloud/port.ts";
+import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type { Action } from "../plan/actions.ts";
 
-export type ResourceKind = "image" | "instance" | "snapshot";
+export type ResourceKind = "image" | "instance" | "snapshot" | "launch-template";
 
 /** A resource an action changes or deletes: its tags are read back before the action runs. */
 export interface Target {
@@ -25,6 +25,7 @@ export function targetsOf(action: Action): Target[] {
   switch (action.kind) {
     case "launch-bake":
     case "launch-check":
+    case "record-failure":
       return [];
     case "create-image":
       // Imaging an instance reboots it unless told not to: only Leaven's own bake instances.
@@ -44,6 +45,8 @@ export function targetsOf(action: Action): Target[] {
         { kind: "image", region, id: action.imageId },
         ...action.snapshotIds.map((id) => ({ kind: "snapshot" as const, region, id })),
       ];
+    case "delete-failure-record":
+      return [{ kind: "launch-template", region, id: action.launchTemplateId }];
   }
 }
 
@@ -57,6 +60,8 @@ function createdTags(action: Action): Tags | undefined {
       return action.image.tags;
     case "copy-image":
       return action.copy.tags;
+    case "record-failure":
+      return action.template.tags;
     default:
       return undefined;
   }
@@ -113,6 +118,9 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
             const instances = await cloud.describeInstances(region, [{ name: "instance-id", values: ids }]);
             for (const instance of instances)
               found.set(targetKey({ kind, region, id: instance.instanceId }), instance.tags);
+          } else if (kind === "launch-template") {
+            for (const template of await describeLaunchTemplatesById(cloud, region, ids))
+              found.set(targetKey({ kind, region, id: template.launchTemplateId }), template.tags);
           } else {
             const snapshots = await cloud.describeSnapshots(region, [{ name: "snapshot-id", values: ids }]);
             for (const snapshot of snapshots)
@@ -124,6 +132,34 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
   }
   await Promise.all(reads);
   return found;
+}
+
+/**
+ * DescribeLaunchTemplates has no id filter, and fails the whole call for one unknown id: when it does,
+ * each id is read alone, and the unknown ones are absent.
+ */
+async function describeLaunchTemplatesById(cloud: CloudPort, region: string, ids: string[]) {
+  const notFound = (error: unknown) =>
+    error instanceof CloudError && error.code === "InvalidLaunchTemplateId.NotFound";
+  try {
+    return await cloud.describeLaunchTemplates(region, [], ids);
+  } catch (error) {
+    if (!notFound(error) || ids.length === 1) {
+      if (notFound(error)) return [];
+      throw error;
+    }
+  }
+  const one = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        return await cloud.describeLaunchTemplates(region, [], [id]);
+      } catch (error) {
+        if (notFound(error)) return [];
+        throw error;
+      }
+    }),
+  );
+  return one.flat();
 }
 
 export interface OwnershipVerdict {

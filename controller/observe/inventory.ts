@@ -1,5 +1,22 @@
 import type { BakeOutcome } from "../api/bake-protocol.ts";
-import type { CloudImage, CloudInstance } from "../cloud/port.ts";
+import type { CloudImage, CloudInstance, Tags } from "../cloud/port.ts";
+
+/** A failed build's record (a launch template, see controller/api/failure-record.ts) as observed. */
+export interface FailureRecord {
+  spec: string;
+  build: string;
+  region: string;
+  launchTemplateId: string;
+  name: string;
+  reason: string;
+  /** ISO 8601: when the bake was found failed. */
+  at?: string;
+  /** The bake instance that failed. */
+  instanceId?: string;
+  /** The last console lines before the failure, oldest first. */
+  console: string[];
+  tags: Tags;
+}
 
 /** Everything one pass observed in the cloud. The planner reads only this (and the specs and the clock). */
 export interface Inventory {
@@ -11,6 +28,8 @@ export interface Inventory {
   instances: CloudInstance[];
   /** Regions whose bake instances were observed; the planner never launches a bake where it did not look. */
   instanceRegions: string[];
+  /** Failed builds' records in the regions listed in `instanceRegions` (observed with the instances). */
+  failures: FailureRecord[];
   /** Bake outcome read from the console of stopped bake instances, by instance id. */
   consoles: Map<string, BakeOutcome | undefined>;
   /** Vendor images matching each foundation's source, by foundation spec name (all observed regions). */
@@ -25,6 +44,7 @@ export function emptyInventory(): Inventory {
     images: [],
     instances: [],
     instanceRegions: [],
+    failures: [],
     consoles: new Map(),
     vendorImages: new Map(),
     regionErrors: new Map(),

@@ -1,10 +1,17 @@
 import { type BakeOutcome, parseBakeMarker } from "../api/bake-protocol.ts";
 import { asConsoleOutcome, CHECKS, parseCheckMarker } from "../api/check-protocol.ts";
+import { FAILURE_ROLE, readFailureTags } from "../api/failure-record.ts";
 import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
-import type { CloudImage, CloudPort, DescribeImagesInput, Filter } from "../cloud/port.ts";
+import type {
+  CloudImage,
+  CloudLaunchTemplate,
+  CloudPort,
+  DescribeImagesInput,
+  Filter,
+} from "../cloud/port.ts";
 import type { ValidSpec } from "../validation/result.ts";
-import { emptyInventory, type Inventory } from "./inventory.ts";
+import { emptyInventory, type FailureRecord, type Inventory } from "./inventory.ts";
 
 /** Vendor AMIs change a few times a month: one lookup per source and region per TTL is plenty. */
 export class VendorCache {
@@ -116,9 +123,36 @@ const bakeFilters: Filter[] = [
   { name: `tag:${Tag.role}`, values: ["bake", ...CHECKS] },
 ];
 
+const failureFilters: Filter[] = [
+  { name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
+  { name: `tag:${Tag.role}`, values: [FAILURE_ROLE] },
+];
+
+/** A failure record's launch template as the planner reads it; undefined when it names no spec and build. */
+export function toFailureRecord(template: CloudLaunchTemplate): FailureRecord | undefined {
+  const spec = template.tags[Tag.spec];
+  const build = template.tags[Tag.build];
+  if (!spec || !build) return undefined;
+  const facts = readFailureTags(template.tags);
+  return {
+    spec,
+    build,
+    region: template.region,
+    launchTemplateId: template.launchTemplateId,
+    name: template.name,
+    reason: facts.reason ?? "bake failed",
+    ...(facts.at !== undefined ? { at: facts.at } : {}),
+    ...(facts.instanceId !== undefined ? { instanceId: facts.instanceId } : {}),
+    console: facts.console,
+    tags: template.tags,
+  };
+}
+
 /**
- * Phase two: bake instances in the given regions, and the console of every stopped bake instance whose
- * outcome is not yet recorded in its tags. Mutates and returns the inventory.
+ * Phase two: bake instances and failed builds' records in the given regions, and the console of every
+ * stopped bake instance whose outcome is not yet recorded in its tags. Mutates and returns the inventory.
+ * A region counts as observed only when both its instances and its records were listed: the planner
+ * must not bake a build again because its failure record could not be read.
  */
 export async function observeBakes(
   cloud: CloudPort,
@@ -129,9 +163,16 @@ export async function observeBakes(
   await Promise.all(
     regions.map(async (region) => {
       try {
-        const instances = await cloud.describeInstances(region, bakeFilters);
+        const [instances, templates] = await Promise.all([
+          cloud.describeInstances(region, bakeFilters),
+          cloud.describeLaunchTemplates(region, failureFilters),
+        ]);
         const ours = instances.filter((i) => isLeavenOwned(i.tags));
         inventory.instances.push(...ours);
+        for (const template of templates) {
+          const record = isLeavenOwned(template.tags) ? toFailureRecord(template) : undefined;
+          if (record) inventory.failures.push(record);
+        }
         await Promise.all(
           ours
             .filter((i) => i.state === "stopped" && !i.tags[Tag.bakeResult])

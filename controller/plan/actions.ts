@@ -1,6 +1,7 @@
 import type {
   CopyImageInput,
   CreateImageInput,
+  CreateLaunchTemplateInput,
   LaunchPermissions,
   RunInstanceInput,
   Tags,
@@ -97,6 +98,23 @@ export interface DisableImageAction extends ActionBase {
   imageId: string;
 }
 
+/**
+ * Records a failed bake where it outlives the instance: a launch template in the home region, tagged
+ * with the reason and the console, whose data relaunches the same bake for debugging.
+ */
+export interface RecordFailureAction extends ActionBase {
+  kind: "record-failure";
+  build: string;
+  template: CreateLaunchTemplateInput;
+}
+
+/** Deletes a failure record: on --retry, once the build has an image, or when the build is no longer wanted. */
+export interface DeleteFailureRecordAction extends ActionBase {
+  kind: "delete-failure-record";
+  build: string;
+  launchTemplateId: string;
+}
+
 /** Everything the executor can do. A discriminated union: the plan is a value. */
 export type Action =
   | LaunchBakeAction
@@ -109,7 +127,9 @@ export type Action =
   | ShareImageAction
   | DeregisterImageAction
   | DisableImageAction
-  | KeepInstanceAction;
+  | KeepInstanceAction
+  | RecordFailureAction
+  | DeleteFailureRecordAction;
 
 export type ActionKind = Action["kind"];
 
@@ -138,5 +158,9 @@ export function actionKey(action: Action): string {
       return `disable/${action.region}/${action.imageId}`;
     case "keep-instance":
       return `keep/${action.region}/${action.instanceId}`;
+    case "record-failure":
+      return `record-failure/${action.region}/${action.spec}/${action.build}`;
+    case "delete-failure-record":
+      return `delete-failure-record/${action.region}/${action.launchTemplateId}`;
   }
 }

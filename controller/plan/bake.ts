@@ -1,10 +1,11 @@
+import { failureRecordName, failureRecordToken, failureTags } from "../api/failure-record.ts";
 import { Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
-import type { CloudImage, CloudInstance, Tags } from "../cloud/port.ts";
+import type { CloudImage, CloudInstance, LaunchTemplateLaunch, Tags } from "../cloud/port.ts";
 import { renderUserData } from "../execute/user-data.ts";
-import type { Inventory } from "../observe/inventory.ts";
+import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
-import type { Action } from "./actions.ts";
+import type { Action, DeleteFailureRecordAction, RecordFailureAction } from "./actions.ts";
 import { imageNameFor, launchToken } from "./recipe.ts";
 
 export const DEFAULT_INSTANCE_TYPE = "t3.medium";
@@ -25,6 +26,8 @@ export interface BakeContext {
   parent: { spec: string; channel: string; build: string; imageId: string; rootDeviceName?: string };
   homeImage?: CloudImage;
   instances: readonly CloudInstance[];
+  /** The build's failure records in the home region (launch templates that outlive its instances). */
+  failureRecords?: readonly FailureRecord[];
   inventory: Inventory;
   now: number;
   retry: boolean;
@@ -88,6 +91,56 @@ function terminate(
   };
 }
 
+/**
+ * Keeps a failure where it outlives the instance (EC2 forgets a terminated instance within an hour): a
+ * launch template tagged with the reason and the console, whose data relaunches this very bake.
+ */
+function recordFailure(
+  ctx: BakeContext,
+  instance: CloudInstance,
+  reason: string,
+  console?: readonly string[],
+): RecordFailureAction {
+  const spec = ctx.doc.metadata.name;
+  const launch = bakeLaunch(ctx);
+  return {
+    kind: "record-failure",
+    spec,
+    build: ctx.build,
+    region: ctx.homeRegion,
+    template: {
+      name: failureRecordName(spec, ctx.build),
+      clientToken: failureRecordToken(spec, ctx.build, instance.instanceId),
+      description: `Leaven: the failed bake of ${spec} ${ctx.build} (instance ${instance.instanceId})`.slice(
+        0,
+        255,
+      ),
+      launch: { ...launch, imageId: instance.imageId || launch.imageId },
+      tags: {
+        ...buildTags(ctx),
+        ...failureTags({
+          reason,
+          at: new Date(ctx.now).toISOString(),
+          instanceId: instance.instanceId,
+          ...(console ? { console } : {}),
+        }),
+      },
+    },
+    reason: `the failure of ${ctx.build} on ${instance.instanceId} must outlive its instance`,
+  };
+}
+
+export function deleteFailureRecord(record: FailureRecord, reason: string): DeleteFailureRecordAction {
+  return {
+    kind: "delete-failure-record",
+    spec: record.spec,
+    build: record.build,
+    region: record.region,
+    launchTemplateId: record.launchTemplateId,
+    reason,
+  };
+}
+
 function failedReason(instance: CloudInstance): string | undefined {
   if (instance.tags[Tag.bakeResult] !== "failed") return undefined;
   return instance.tags[Tag.bakeReason] ?? "bake failed";
@@ -105,6 +158,7 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
   const spec = ctx.doc.metadata.name;
   const region = ctx.homeRegion;
   const live = ctx.instances.filter((i) => i.state !== "terminated" && i.state !== "shutting-down");
+  const records = ctx.failureRecords ?? [];
 
   if (ctx.homeImage) {
     const image = ctx.homeImage;
@@ -134,6 +188,10 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
           ),
         );
       }
+      for (const record of records)
+        actions.push(
+          deleteFailureRecord(record, `build ${ctx.build} has an available image, ${image.imageId}`),
+        );
       return { step: "done", image };
     }
     if (image.state === "pending")
@@ -182,16 +240,37 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
     );
   }
 
-  if (instance) return advanceInstance(ctx, instance, actions);
+  if (instance) {
+    // An older attempt's record while the build bakes again (a retry whose deletion did not go through).
+    for (const record of records) {
+      if (active.some((i) => i.instanceId === record.instanceId)) continue;
+      actions.push(deleteFailureRecord(record, `${ctx.build} is baking again on ${instance.instanceId}`));
+    }
+    return advanceInstance(ctx, instance, actions);
+  }
 
   const lostInstance = ctx.instances.find(
     (i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success",
   );
-  if (failures.length > 0 || lostInstance) {
+  if (failures.length > 0 || lostInstance || records.length > 0) {
+    // The instance tells while EC2 still lists it; after that, the failure record does.
+    const failed = ctx.instances
+      .filter((i) => failedReason(i) !== undefined)
+      .sort((a, b) => a.launchTime.localeCompare(b.launchTime))
+      .at(-1);
+    const record = records.find((r) => r.instanceId === failed?.instanceId) ?? records.at(-1);
     const reason =
       failures.at(-1) ??
-      `bake instance ${lostInstance!.instanceId} was terminated before its image was created`;
-    if (!ctx.retry) return { step: "failed", message: reason };
+      (lostInstance
+        ? `bake instance ${lostInstance.instanceId} was terminated before its image was created`
+        : record!.reason);
+    if (!ctx.retry) {
+      // A failure recorded only on its instance (its record could not be made, or predates records).
+      if (failed && records.length === 0) actions.push(recordFailure(ctx, failed, failedReason(failed)!));
+      const console = record?.console.length ? record.console : undefined;
+      return { step: "failed", message: reason, ...(console ? { console } : {}) };
+    }
+    for (const stale of records) actions.push(deleteFailureRecord(stale, `retry requested after: ${reason}`));
     actions.push(launchAction(ctx, `retry requested after: ${reason}`, `retry-${ctx.now}`));
     return { step: "in-progress", message: "retrying the bake" };
   }
@@ -216,6 +295,7 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
     if (elapsed > timeoutMs) {
       const reason = `bake timed out after ${ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT} (instance ${instance.instanceId} still ${instance.state})`;
       actions.push(terminate(ctx, instance.instanceId, reason, reason, true));
+      if (!recorded(ctx, instance)) actions.push(recordFailure(ctx, instance, reason));
       return { step: "failed", message: reason };
     }
     return {
@@ -253,10 +333,17 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
     return { step: "in-progress", message: `waiting for the console output of ${instance.instanceId}` };
   }
   actions.push(terminate(ctx, instance.instanceId, reason, reason));
+  if (!recorded(ctx, instance)) actions.push(recordFailure(ctx, instance, reason, outcome?.tail));
   return { step: "failed", message: reason, ...(outcome?.tail ? { console: outcome.tail } : {}) };
 }
 
-function launchAction(ctx: BakeContext, reason: string, attempt: string): Action {
+/** This attempt's failure is recorded already (the record was made; tagging the instance was not). */
+function recorded(ctx: BakeContext, instance: CloudInstance): boolean {
+  return (ctx.failureRecords ?? []).some((r) => r.instanceId === instance.instanceId);
+}
+
+/** How the bake instance is launched, token and tags aside: also what a failure record relaunches. */
+function bakeLaunch(ctx: BakeContext): LaunchTemplateLaunch {
   const bake = ctx.doc.spec.bake ?? {};
   const rootVolume = bake.rootVolume
     ? {
@@ -266,24 +353,34 @@ function launchAction(ctx: BakeContext, reason: string, attempt: string): Action
       }
     : undefined;
   return {
+    imageId: ctx.parent.imageId,
+    instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,
+    userData: renderUserData({
+      buildId: ctx.build,
+      spec: ctx.doc.metadata.name,
+      ...(ctx.doc.spec.provision ? { provision: ctx.doc.spec.provision } : {}),
+    }),
+    ...(bake.subnetId ? { subnetId: bake.subnetId } : {}),
+    ...(bake.securityGroupIds ? { securityGroupIds: bake.securityGroupIds } : {}),
+    ...(bake.instanceProfile ? { instanceProfile: bake.instanceProfile } : {}),
+    ...(rootVolume ? { rootVolume } : {}),
+  };
+}
+
+function launchAction(ctx: BakeContext, reason: string, attempt: string): Action {
+  const { imageId, instanceType, userData, ...placement } = bakeLaunch(ctx);
+  return {
     kind: "launch-bake",
     spec: ctx.doc.metadata.name,
     build: ctx.build,
     region: ctx.homeRegion,
     launch: {
-      imageId: ctx.parent.imageId,
-      instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,
-      userData: renderUserData({
-        buildId: ctx.build,
-        spec: ctx.doc.metadata.name,
-        ...(ctx.doc.spec.provision ? { provision: ctx.doc.spec.provision } : {}),
-      }),
+      imageId,
+      instanceType,
+      userData,
       clientToken: launchToken(ctx.build, attempt),
       tags: { ...buildTags(ctx), [Tag.role]: "bake" },
-      ...(bake.subnetId ? { subnetId: bake.subnetId } : {}),
-      ...(bake.securityGroupIds ? { securityGroupIds: bake.securityGroupIds } : {}),
-      ...(bake.instanceProfile ? { instanceProfile: bake.instanceProfile } : {}),
-      ...(rootVolume ? { rootVolume } : {}),
+      ...placement,
     },
     reason,
   };

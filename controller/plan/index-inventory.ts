@@ -1,7 +1,7 @@
 import { CHECKS } from "../api/check-protocol.ts";
 import { DEFAULT_INSTALLATION, isLeavenOwned, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudInstance } from "../cloud/port.ts";
-import type { Inventory } from "../observe/inventory.ts";
+import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 
 /** A build of a spec as observed: its image per region. */
 export interface ObservedBuild {
@@ -26,6 +26,10 @@ export interface IndexedInventory {
   checksByBuild: Map<string, CloudInstance[]>;
   /** Check instances grouped by spec. */
   checksBySpec: Map<string, CloudInstance[]>;
+  /** `spec/build` → the build's failure records (normally one, in its home region). */
+  failuresByBuild: Map<string, FailureRecord[]>;
+  /** Failure records grouped by spec. */
+  failuresBySpec: Map<string, FailureRecord[]>;
   /** Every observed image (Leaven's and the vendors'), by id. */
   imagesById: Map<string, CloudImage>;
   /** More than one image for the same build in one region: reported, never acted on blindly. */
@@ -104,7 +108,24 @@ export function indexInventory(
     push(isCheck ? checksByBuild : instancesByBuild, `${spec}/${build}`, instance);
     push(isCheck ? checksBySpec : instancesBySpec, spec, instance);
   }
-  return { builds, instancesByBuild, instancesBySpec, checksByBuild, checksBySpec, imagesById, duplicates };
+  const failuresByBuild = new Map<string, FailureRecord[]>();
+  const failuresBySpec = new Map<string, FailureRecord[]>();
+  for (const record of inventory.failures) {
+    if (!isLeavenOwned(record.tags, installation)) continue;
+    push(failuresByBuild, `${record.spec}/${record.build}`, record);
+    push(failuresBySpec, record.spec, record);
+  }
+  return {
+    builds,
+    instancesByBuild,
+    instancesBySpec,
+    checksByBuild,
+    checksBySpec,
+    failuresByBuild,
+    failuresBySpec,
+    imagesById,
+    duplicates,
+  };
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

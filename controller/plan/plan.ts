@@ -4,7 +4,7 @@ import { UserDataError } from "../execute/user-data.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
-import { type BakeState, planBake } from "./bake.ts";
+import { type BakeState, deleteFailureRecord, planBake } from "./bake.ts";
 import { resolveChannels, revokedBuilds } from "./channels.ts";
 import { planChannelTags, planCopies, planSharing } from "./distribute.ts";
 import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
@@ -135,6 +135,10 @@ export function plan(input: PlanInput): Plan {
       });
     }
   }
+  for (const [spec, records] of input.unattributedErrors ? [] : index.failuresBySpec) {
+    if (known.has(spec) || input.blocked?.has(spec)) continue;
+    for (const record of records) actions.push(deleteFailureRecord(record, `spec ${spec} no longer exists`));
+  }
   return { actions, statuses, bakeRegions: [...bakeRegions].sort() };
 }
 
@@ -204,6 +208,9 @@ function planLayer(
                 },
                 ...(homeImage ? { homeImage } : {}),
                 instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
+                failureRecords: (index.failuresByBuild.get(`${name}/${desiredBuild}`) ?? []).filter(
+                  (r) => r.region === home,
+                ),
                 inventory: input.inventory,
                 now: input.now,
                 retry: input.retry?.has(name) === true,
@@ -243,6 +250,16 @@ function planLayer(
         instanceId: instance.instanceId,
         reason: `build ${instance.tags[Tag.build]} is no longer wanted (${name} now wants ${desiredBuild})`,
       });
+    }
+    // Failure records of builds it no longer wants: that failure is no longer what the spec asks for.
+    for (const record of index.failuresBySpec.get(name) ?? []) {
+      if (record.build === desiredBuild && record.region === home) continue;
+      actions.push(
+        deleteFailureRecord(
+          record,
+          `build ${record.build} is no longer wanted (${name} now wants ${desiredBuild} in ${home})`,
+        ),
+      );
     }
   }
 

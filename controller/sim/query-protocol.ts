@@ -78,6 +78,11 @@ export class Params {
     return this.indices(prefix).map((i) => this.sub(`${prefix}.${i}`));
   }
 
+  /** The parameters as a plain record, e.g. to keep a request's structure as it was sent. */
+  toRecord(): Record<string, string> {
+    return Object.fromEntries(this.entries);
+  }
+
   isEmpty(): boolean {
     return this.entries.size === 0;
   }

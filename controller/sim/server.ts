@@ -31,6 +31,7 @@ import {
   stopInstances,
   terminateInstances,
 } from "./instances.ts";
+import { createLaunchTemplate, deleteLaunchTemplate, describeLaunchTemplates } from "./launch-templates.ts";
 import { ListingCache } from "./pagination.ts";
 import { Params, regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_REGIONS } from "./regions.ts";
@@ -59,6 +60,9 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   GetConsoleOutput: getConsoleOutput,
   DescribeSnapshots: describeSnapshots,
   DeleteSnapshot: deleteSnapshot,
+  CreateLaunchTemplate: createLaunchTemplate,
+  DescribeLaunchTemplates: describeLaunchTemplates,
+  DeleteLaunchTemplate: deleteLaunchTemplate,
 };
 
 /** GET here answers the simulator's clock: `{"now": epoch ms, "speed": n}`. */

@@ -1,4 +1,5 @@
-// CreateTags / DeleteTags, and the tag parameters shared by RunInstances, CreateImage and CopyImage.
+// CreateTags / DeleteTags, and the tag parameters shared by RunInstances, CreateImage, CopyImage and
+// CreateLaunchTemplate.
 import type { ActionHandler, RequestContext } from "./context.ts";
 import { invalidParameterValue, missingParameter, notFound, SimError } from "./errors.ts";
 import type { Params } from "./query-protocol.ts";
@@ -84,6 +85,9 @@ function resolveResources(
     } else if (prefix === "i") {
       found = region.instances.get(id);
       if (!found) throw notFound("InvalidInstanceID.NotFound", "instance ID", [id]);
+    } else if (prefix === "lt") {
+      found = region.launchTemplates.get(id);
+      if (!found) throw notFound("InvalidLaunchTemplateId.NotFound", "launch template ID", [id]);
     } else {
       throw new SimError("InvalidID", `The ID '${id}' is not valid`);
     }

@@ -103,6 +103,18 @@ export interface SimInstance {
   clientToken?: string;
 }
 
+/** A launch template (one version): what CreateLaunchTemplate was sent, kept to describe it back. */
+export interface SimLaunchTemplate {
+  launchTemplateId: string;
+  name: string;
+  createTime: number;
+  versionDescription?: string;
+  /** The `LaunchTemplateData.*` request parameters, flattened as sent (e.g. `ImageId`, `UserData`). */
+  data: Record<string, string>;
+  tags: Tags;
+  clientToken?: string;
+}
+
 export interface IdempotencyRecord {
   fingerprint: string;
   /** Instance ids of a RunInstances reservation, or the image id of a CopyImage. */
@@ -113,6 +125,8 @@ export interface RegionState {
   images: Map<string, SimImage>;
   snapshots: Map<string, SimSnapshot>;
   instances: Map<string, SimInstance>;
+  /** By id; names are unique per region and account. */
+  launchTemplates: Map<string, SimLaunchTemplate>;
   /** `${action}:${clientToken}` → what the first request created. */
   tokens: Map<string, IdempotencyRecord>;
   /** Name → image id of the caller's images: AMI names are unique per region and account. */
@@ -160,6 +174,8 @@ interface PersistedRegion {
   images: SimImage[];
   snapshots: SimSnapshot[];
   instances: SimInstance[];
+  /** Absent in state files written before the simulator had launch templates. */
+  launchTemplates?: SimLaunchTemplate[];
   tokens: [string, IdempotencyRecord][];
 }
 
@@ -176,6 +192,7 @@ function emptyRegion(): RegionState {
     images: new Map(),
     snapshots: new Map(),
     instances: new Map(),
+    launchTemplates: new Map(),
     tokens: new Map(),
     ownNames: new Map(),
     imageVersion: 0,
@@ -243,6 +260,7 @@ export class World {
         images: [...state.images.values()],
         snapshots: [...state.snapshots.values()],
         instances: [...state.instances.values()],
+        launchTemplates: [...state.launchTemplates.values()],
         tokens: [...state.tokens],
       };
     }
@@ -287,6 +305,8 @@ export class World {
       for (const image of persisted.images) world.addImage(name, image);
       for (const snapshot of persisted.snapshots) state.snapshots.set(snapshot.snapshotId, snapshot);
       for (const instance of persisted.instances) state.instances.set(instance.instanceId, instance);
+      for (const template of persisted.launchTemplates ?? [])
+        state.launchTemplates.set(template.launchTemplateId, template);
       for (const [key, record] of persisted.tokens) state.tokens.set(key, record);
     }
     return world;

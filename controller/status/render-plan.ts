@@ -14,6 +14,8 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "deregister-image": { sign: "-", label: "deregister" },
   "disable-image": { sign: "-", label: "disable" },
   "keep-instance": { sign: "~", label: "keep" },
+  "record-failure": { sign: "+", label: "record" },
+  "delete-failure-record": { sign: "-", label: "forget" },
 };
 
 function target(action: Action): string {
@@ -39,6 +41,10 @@ function target(action: Action): string {
     case "deregister-image":
     case "disable-image":
       return `${action.imageId} (${action.build})`;
+    case "record-failure":
+      return `failure of ${action.build} as launch template "${action.template.name}"`;
+    case "delete-failure-record":
+      return `failure record ${action.launchTemplateId} (${action.build})`;
   }
 }
 
@@ -55,6 +61,8 @@ export function summarize(actions: readonly Action[]): string {
     [count(["terminate-instance"]), "to terminate"],
     [count(["disable-image"]), "to disable"],
     [count(["deregister-image"]), "to deregister"],
+    [count(["record-failure"]), "to record"],
+    [count(["delete-failure-record"]), "to forget"],
   ] as const;
   return parts
     .filter(([n]) => n > 0)
@@ -120,7 +128,18 @@ export function planToJson(plan: Plan, verdict: Verdict, exitCode: number): unkn
     actions: plan.actions.map((a) =>
       a.kind === "launch-bake" || a.kind === "launch-check"
         ? { ...a, launch: { ...a.launch, userData: `(${Buffer.byteLength(a.launch.userData)} bytes)` } }
-        : a,
+        : a.kind === "record-failure"
+          ? {
+              ...a,
+              template: {
+                ...a.template,
+                launch: {
+                  ...a.template.launch,
+                  userData: `(${Buffer.byteLength(a.template.launch.userData)} bytes)`,
+                },
+              },
+            }
+          : a,
     ),
     summary: summarize(plan.actions),
     statuses: plan.statuses,

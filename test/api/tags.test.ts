@@ -108,6 +108,8 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       role: "leaven.dev/role",
       bakeResult: "leaven.dev/bake-result",
       bakeReason: "leaven.dev/bake-reason",
+      failedAt: "leaven.dev/failed-at",
+      failedInstance: "leaven.dev/failed-instance",
       bakeInstance: "leaven.dev/bake-instance",
       shared: "leaven.dev/shared",
       installation: "leaven.dev/installation",

@@ -145,6 +145,49 @@ describe("the AWS adapter against the simulator", () => {
       [],
     );
 
+    // A failure record: a launch template that relaunches the bake, found by its tags, then deleted.
+    const recordTags = { "leaven.dev/managed-by": "leaven", "leaven.dev/role": "failure" };
+    const { launchTemplateId } = await cloud.createLaunchTemplate(HOME, {
+      name: "leaven-failed-base-1.0.0_0123abcd",
+      clientToken: `failure-${BUILD}`,
+      description: "the failed bake",
+      launch: {
+        imageId: parent.imageId,
+        instanceType: "t3.medium",
+        userData: renderUserData({ buildId: BUILD, spec: "base" }),
+        subnetId: "subnet-0123456789abcdef0",
+        securityGroupIds: ["sg-0123456789abcdef0"],
+        instanceProfile: "leaven-bake",
+        rootVolume: { deviceName: "/dev/xvda", size: 16, type: "gp3" },
+      },
+      tags: recordTags,
+    });
+    const byFailureRole = [{ name: "tag:leaven.dev/role", values: ["failure"] }];
+    expect(await cloud.describeLaunchTemplates(HOME, byFailureRole)).toEqual([
+      {
+        launchTemplateId,
+        region: HOME,
+        name: "leaven-failed-base-1.0.0_0123abcd",
+        createTime: new Date(clock.now()).toISOString(),
+        tags: recordTags,
+      },
+    ]);
+    const data = sim.world.region(HOME).launchTemplates.get(launchTemplateId)!.data;
+    expect(data).toMatchObject({
+      ImageId: parent.imageId,
+      InstanceInitiatedShutdownBehavior: "stop",
+      "NetworkInterface.1.SubnetId": "subnet-0123456789abcdef0",
+      "NetworkInterface.1.SecurityGroupId.1": "sg-0123456789abcdef0",
+      "IamInstanceProfile.Name": "leaven-bake",
+      "BlockDeviceMapping.1.Ebs.VolumeSize": "16",
+    });
+    expect(Buffer.from(data.UserData!, "base64").toString("utf8")).toContain(`LEAVEN_BUILD_ID=${BUILD}`);
+    expect((await cloud.describeLaunchTemplates(HOME, [], [launchTemplateId]))[0]?.launchTemplateId).toBe(
+      launchTemplateId,
+    );
+    await cloud.deleteLaunchTemplate(HOME, launchTemplateId);
+    expect(await cloud.describeLaunchTemplates(HOME, byFailureRole)).toEqual([]);
+
     await cloud.terminateInstances(HOME, [instanceId]);
     expect(["shutting-down", "terminated"]).toContain(
       (await cloud.describeInstances(HOME, byRole))[0]?.state,
@@ -161,12 +204,15 @@ describe("the AWS adapter against the simulator", () => {
       [
         "CopyImage",
         "CreateImage",
+        "CreateLaunchTemplate",
         "CreateTags",
+        "DeleteLaunchTemplate",
         "DeleteSnapshot",
         "DeleteTags",
         "DeregisterImage",
         "DescribeImages",
         "DescribeInstances",
+        "DescribeLaunchTemplates",
         "DescribeRegions",
         "DescribeSnapshots",
         "DisableImage",

@@ -40,6 +40,10 @@ const ACTIONS: [action: string, cls: ActionClass, capacity: number, refillPerSec
   ["DeleteTags", "tags", 100, 10],
   ["DeregisterImage", "deregister", 100, 5],
   ["DeleteSnapshot", "deregister", 100, 5],
+  // Failure records: EC2 meters launch templates like any describe and any other mutating call.
+  ["DescribeLaunchTemplates", "describe", 100, 20],
+  ["CreateLaunchTemplate", "mutate", 50, 5],
+  ["DeleteLaunchTemplate", "mutate", 50, 5],
 ];
 
 describe("actionClassOf", () => {

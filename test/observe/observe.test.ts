@@ -182,6 +182,8 @@ describe("observeBakes", () => {
 
     expect(requestTable(t.adapter)).toEqual({
       "us-east-1 DescribeInstances": 1,
+      // The failed builds' records are listed with the instances: one more request per region.
+      "us-east-1 DescribeLaunchTemplates": 1,
       "us-east-1 GetConsoleOutput": 2,
     });
     expect(inventory.instanceRegions).toEqual(["us-east-1"]);

@@ -64,7 +64,9 @@ const brief = (a: Action) =>
           ? `deregister ${a.imageId} ${a.snapshotIds.join(",")}: ${a.reason}`
           : a.kind === "create-image"
             ? `create ${a.image.name} from ${a.image.instanceId}: ${a.reason}`
-            : a.kind;
+            : a.kind === "record-failure"
+              ? `record ${a.template.tags[Tag.failedInstance]} ${a.template.tags[Tag.bakeReason]}`
+              : a.kind;
 
 describe("planBake", () => {
   it.each<[string, Partial<BakeContext>, unknown, string[]]>([
@@ -141,6 +143,7 @@ describe("planBake", () => {
       { step: "failed", message: "bake timed out after 30m (instance i-1 still running)" },
       [
         "terminate i-1 bake timed out after 30m (instance i-1 still running): bake timed out after 30m (instance i-1 still running)",
+        "record i-1 bake timed out after 30m (instance i-1 still running)",
       ],
     ],
     [
@@ -161,6 +164,7 @@ describe("planBake", () => {
       { step: "failed", message: "bake instance i-1 stopped without a result marker on its console" },
       [
         "terminate i-1 bake instance i-1 stopped without a result marker on its console: bake instance i-1 stopped without a result marker on its console",
+        "record i-1 bake instance i-1 stopped without a result marker on its console",
       ],
     ],
     [
@@ -170,7 +174,10 @@ describe("planBake", () => {
         inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "failure" as const }]]) }),
       },
       { step: "failed", message: "bake script failed: no reason given" },
-      ["terminate i-1 bake script failed: no reason given: bake script failed: no reason given"],
+      [
+        "terminate i-1 bake script failed: no reason given: bake script failed: no reason given",
+        "record i-1 bake script failed: no reason given",
+      ],
     ],
     [
       "a stopped instance whose console says it succeeded",
@@ -191,13 +198,14 @@ describe("planBake", () => {
       "a live instance recorded as failed",
       { instances: [instance("i-1", "stopped", { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "boom" })] },
       { step: "failed", message: "boom" },
-      [`terminate i-1: bake of ${BUILD} failed; cleaning up its instance`],
+      // Recorded on the instance only (an earlier pass could not make the record): recorded now.
+      [`terminate i-1: bake of ${BUILD} failed; cleaning up its instance`, "record i-1 boom"],
     ],
     [
       "a terminated instance recorded as failed without a reason",
       { instances: [instance("i-1", "terminated", { [Tag.bakeResult]: "failed" })] },
       { step: "failed", message: "bake failed" },
-      [],
+      ["record i-1 bake failed"],
     ],
     [
       "a terminated instance that never made an image",

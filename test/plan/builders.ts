@@ -2,7 +2,7 @@
 import { Tag } from "../../controller/api/tags.ts";
 import type { ImageSpec, ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import type { CloudImage, CloudInstance, Tags } from "../../controller/cloud/port.ts";
-import { emptyInventory, type Inventory } from "../../controller/observe/inventory.ts";
+import { emptyInventory, type FailureRecord, type Inventory } from "../../controller/observe/inventory.ts";
 import type { ValidSpec } from "../../controller/validation/result.ts";
 
 export const T0 = Date.UTC(2026, 5, 1);
@@ -85,6 +85,37 @@ export function bakeInstance(
       [Tag.spec]: specName,
       [Tag.build]: build,
       [Tag.role]: "bake",
+      ...options.tags,
+    },
+  };
+}
+
+/** A failed build's record (a launch template) as the observer reads it. */
+export function failureRecord(
+  region: string,
+  specName: string,
+  build: string,
+  options: { instanceId?: string; reason?: string; console?: string[]; id?: string; tags?: Tags } = {},
+): FailureRecord {
+  counter++;
+  const reason = options.reason ?? "bake script failed: boom";
+  return {
+    spec: specName,
+    build,
+    region,
+    launchTemplateId: options.id ?? `lt-${String(counter).padStart(17, "0")}`,
+    name: `leaven-failed-${specName}-${build.replace("+", "_")}`,
+    reason,
+    at: new Date(T0).toISOString(),
+    ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+    console: options.console ?? [],
+    tags: {
+      [Tag.managedBy]: "leaven",
+      [Tag.spec]: specName,
+      [Tag.build]: build,
+      [Tag.role]: "failure",
+      [Tag.bakeResult]: "failed",
+      [Tag.bakeReason]: reason,
       ...options.tags,
     },
   };

@@ -5,7 +5,7 @@ import { formatBakeMarker, parseBakeMarker } from "../../controller/api/bake-pro
 import { Tag } from "../../controller/api/tags.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { buildIdFor, recipeHash } from "../../controller/plan/recipe.ts";
-import { bakeInstance, inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
+import { bakeInstance, failureRecord, inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
 
 const make = (bake: Record<string, unknown>) =>
   spec("base", {
@@ -67,13 +67,17 @@ describe("a failed bake", () => {
         "E: Unable to locate package acme-base",
       ],
     });
-    expect(p.actions).toMatchObject([{ kind: "terminate-instance", instanceId: "i-bad" }]);
+    expect(p.actions).toMatchObject([
+      { kind: "terminate-instance", instanceId: "i-bad" },
+      { kind: "record-failure", build },
+    ]);
   });
 
   it("keeps the instance, tagged and stopped, with bake.keepFailedInstance", () => {
     const keep = make({ keepFailedInstance: true });
     const p = plan({ specs: [ubuntu, keep], inventory: failedWorld("stopped"), now: T0 + 10 * MIN });
-    expect(p.actions).toEqual([
+    expect(p.actions.map((a) => a.kind)).toEqual(["keep-instance", "record-failure"]);
+    expect(p.actions.slice(0, 1)).toEqual([
       {
         kind: "keep-instance",
         spec: "base",
@@ -91,7 +95,10 @@ describe("a failed bake", () => {
   it("stops a kept instance whose bake timed out", () => {
     const keep = make({ keepFailedInstance: true });
     const p = plan({ specs: [ubuntu, keep], inventory: failedWorld("running"), now: T0 + 31 * MIN });
-    expect(p.actions).toMatchObject([{ kind: "keep-instance", instanceId: "i-bad", stop: true }]);
+    expect(p.actions).toMatchObject([
+      { kind: "keep-instance", instanceId: "i-bad", stop: true },
+      { kind: "record-failure" },
+    ]);
   });
 
   it("leaves a kept instance alone on later passes, and terminates it on --retry", () => {
@@ -100,9 +107,10 @@ describe("a failed bake", () => {
       [Tag.bakeResult]: "failed",
       [Tag.bakeReason]: "bake script failed: step script exited 100",
     };
+    const record = failureRecord("us-east-1", "base", build, { instanceId: "i-bad" });
     const later = plan({
       specs: [ubuntu, keep],
-      inventory: failedWorld("stopped", recorded),
+      inventory: { ...failedWorld("stopped", recorded), failures: [record] },
       now: T0 + 60 * MIN,
     });
     expect(later.actions).toEqual([]);
@@ -110,12 +118,13 @@ describe("a failed bake", () => {
 
     const retried = plan({
       specs: [ubuntu, keep],
-      inventory: failedWorld("stopped", recorded),
+      inventory: { ...failedWorld("stopped", recorded), failures: [record] },
       now: T0 + 60 * MIN,
       retry: new Set(["base"]),
     });
     expect(retried.actions.map((a) => `${a.kind} ${"instanceId" in a ? a.instanceId : ""}`)).toEqual([
       "terminate-instance i-bad",
+      "delete-failure-record ",
       "launch-bake ",
     ]);
   });

@@ -4,7 +4,17 @@ import { Tag } from "../../controller/api/tags.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { buildIdFor, launchToken, recipeHash } from "../../controller/plan/recipe.ts";
-import { bakeInstance, DAY, inventory, leavenImage, MIN, spec, T0, ubuntu } from "./builders.ts";
+import {
+  bakeInstance,
+  DAY,
+  failureRecord,
+  inventory,
+  leavenImage,
+  MIN,
+  spec,
+  T0,
+  ubuntu,
+} from "./builders.ts";
 
 const base = spec("base", {
   layer: "base",
@@ -76,6 +86,15 @@ describe("plan: the bake state machine, one step per observation", () => {
           [Tag.bakeReason]: "bake timed out after 30m (instance i-slow still running)",
         },
       },
+      {
+        kind: "record-failure",
+        template: {
+          tags: {
+            [Tag.bakeReason]: "bake timed out after 30m (instance i-slow still running)",
+            [Tag.failedInstance]: "i-slow",
+          },
+        },
+      },
     ]);
     expect(statusOf(p, "base")).toMatchObject({
       phase: "Failed",
@@ -120,6 +139,7 @@ describe("plan: the bake state machine, one step per observation", () => {
         instanceId: "i-bad",
         tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "bake script failed: step script exited 3" },
       },
+      { kind: "record-failure", template: { tags: { [Tag.failedInstance]: "i-bad" } } },
     ]);
     expect(statusOf(p, "base").phase).toBe("Failed");
   });
@@ -138,7 +158,10 @@ describe("plan: the bake state machine, one step per observation", () => {
       inventory: inventory({ instances: [instance], consoles }),
       now: T0 + 40 * MIN,
     });
-    expect(late.actions).toMatchObject([{ kind: "terminate-instance", instanceId: "i-quiet" }]);
+    expect(late.actions).toMatchObject([
+      { kind: "terminate-instance", instanceId: "i-quiet" },
+      { kind: "record-failure" },
+    ]);
     expect(statusOf(late, "base").message).toContain("stopped without a result marker on its console");
   });
 
@@ -146,9 +169,10 @@ describe("plan: the bake state machine, one step per observation", () => {
     const failed = bakeInstance("us-east-1", "base", baseBuild, "terminated", {
       tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "bake script failed: boom" },
     });
+    const record = failureRecord("us-east-1", "base", baseBuild, { instanceId: failed.instanceId });
     const p = plan({
       specs: [ubuntu, base],
-      inventory: inventory({ instances: [failed] }),
+      inventory: inventory({ instances: [failed], failures: [record] }),
       now: T0 + 60 * MIN,
     });
     expect(p.actions).toEqual([]);
@@ -158,12 +182,15 @@ describe("plan: the bake state machine, one step per observation", () => {
 
     const retried = plan({
       specs: [ubuntu, base],
-      inventory: inventory({ instances: [failed] }),
+      inventory: inventory({ instances: [failed], failures: [record] }),
       now: T0 + 60 * MIN,
       retry: new Set(["base"]),
     });
-    expect(kinds(retried.actions)).toEqual(["launch-bake base us-east-1"]);
-    const launch = retried.actions[0] as Extract<Action, { kind: "launch-bake" }>;
+    expect(kinds(retried.actions)).toEqual([
+      "delete-failure-record base us-east-1",
+      "launch-bake base us-east-1",
+    ]);
+    const launch = retried.actions[1] as Extract<Action, { kind: "launch-bake" }>;
     expect(launch.launch.clientToken).not.toBe(launchToken(baseBuild, "0"));
   });
 

@@ -210,7 +210,8 @@ describe("Reconciler", () => {
     expect(statusOf(waiting, "base").message).toContain(`baking on ${instanceId} (19m of 20m)`);
 
     const timedOut = await passAfter(2 * MINUTE, r, specs);
-    expect(kinds(timedOut)).toEqual(["terminate-instance"]);
+    // The failure is recorded (a launch template) in the same pass as the instance is terminated.
+    expect(kinds(timedOut)).toEqual(["record-failure", "terminate-instance"]);
     const reason = `bake timed out after 20m (instance ${instanceId} still running)`;
     const build = statusOf(timedOut, "base").desiredBuild!;
     expect(statusOf(timedOut, "base")).toMatchObject({ phase: "Failed" });
@@ -225,6 +226,14 @@ describe("Reconciler", () => {
     const instance = t.sim.world.region("us-east-1").instances.get(instanceId)!;
     expect(instance.tags).toMatchObject({ [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason });
     expect(instance.timeline.at(-1)?.state).toBe("terminated");
+    expect(t.sim.stats().byAction.RunInstances).toBe(1);
+
+    // Two hours on, EC2 has forgotten the terminated instance; the failure record has not.
+    const forgotten = await passAfter(120 * MINUTE, r, specs);
+    expect(t.sim.world.region("us-east-1").instances.size).toBe(0);
+    expect(forgotten.executed).toEqual([]);
+    expect(statusOf(forgotten, "base")).toMatchObject({ phase: "Failed", failure: { build, reason } });
+    expect(settled(forgotten)).toBe("stalled");
     expect(t.sim.stats().byAction.RunInstances).toBe(1);
   });
 });

@@ -1,0 +1,225 @@
+// CreateLaunchTemplate, DescribeLaunchTemplates and DeleteLaunchTemplate: Leaven keeps a failed bake's
+// record as a launch template. Names are unique per region, ClientToken makes a create idempotent, and
+// the template data is validated the way EC2 refuses it, not interpreted (nothing is launched from it here).
+import type { ActionHandler, RequestContext } from "./context.ts";
+import { invalidParameterValue, malformedId, missingParameter, SimError } from "./errors.ts";
+import { compileFilters, type FieldReader } from "./filters.ts";
+import { checkImageId } from "./ids.ts";
+import { checkMaxResults } from "./pagination.ts";
+import { filtersOf, type Params } from "./query-protocol.ts";
+import { SIM_ACCOUNT_ID } from "./regions.ts";
+import { parseTagSpecifications, tagSetXml } from "./tags.ts";
+import type { RegionState, SimLaunchTemplate } from "./world.ts";
+import type { XmlObject } from "./xml.ts";
+
+const NAME_PATTERN = /^[a-zA-Z0-9().\-/_]{3,128}$/;
+const ID_PATTERN = /^lt-[0-9a-f]{17}$/;
+const USER_DATA_LIMIT = 16_384;
+/** Resource types RequestLaunchTemplateData.TagSpecifications may tag at launch. */
+const LAUNCH_TAGGABLE = ["instance", "volume", "network-interface", "spot-instances-request", "elastic-gpu"];
+
+function checkLaunchTemplateId(id: string): void {
+  if (!ID_PATTERN.test(id)) throw malformedId("InvalidLaunchTemplateId.Malformed", id, "lt");
+}
+
+function checkName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new SimError(
+      "InvalidLaunchTemplateName.MalformedException",
+      `The launch template name '${name}' is invalid: a launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _`,
+    );
+  }
+}
+
+function idNotFound(id: string): SimError {
+  return new SimError(
+    "InvalidLaunchTemplateId.NotFound",
+    `The specified launch template, with template ID ${id}, does not exist.`,
+  );
+}
+
+function nameNotFound(name: string): SimError {
+  return new SimError(
+    "InvalidLaunchTemplateName.NotFoundException",
+    `The specified launch template, with template name ${name}, does not exist.`,
+  );
+}
+
+function findByName(region: RegionState, name: string): SimLaunchTemplate | undefined {
+  for (const template of region.launchTemplates.values()) if (template.name === name) return template;
+  return undefined;
+}
+
+function launchTemplateXml(template: SimLaunchTemplate): XmlObject {
+  return {
+    launchTemplateId: template.launchTemplateId,
+    launchTemplateName: template.name,
+    createTime: new Date(template.createTime),
+    createdBy: `arn:aws:iam::${SIM_ACCOUNT_ID}:root`,
+    defaultVersionNumber: 1,
+    latestVersionNumber: 1,
+    tagSet: tagSetXml(template.tags),
+  };
+}
+
+/** Refuses template data EC2 would refuse at creation; returns it flattened, as sent. */
+function templateData(params: Params): Record<string, string> {
+  const data = params.sub("LaunchTemplateData");
+  if (data.isEmpty()) throw missingParameter("LaunchTemplateData");
+  const imageId = data.get("ImageId");
+  if (imageId !== undefined) checkImageId(imageId);
+  const instanceType = data.get("InstanceType");
+  if (instanceType !== undefined && !/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/.test(instanceType)) {
+    throw invalidParameterValue(`Invalid value '${instanceType}' for InstanceType.`);
+  }
+  const userData = data.get("UserData");
+  if (userData !== undefined && Buffer.byteLength(Buffer.from(userData, "base64")) > USER_DATA_LIMIT) {
+    throw invalidParameterValue(`User data is limited to ${USER_DATA_LIMIT} bytes.`);
+  }
+  const shutdown = data.get("InstanceInitiatedShutdownBehavior");
+  if (shutdown !== undefined && shutdown !== "stop" && shutdown !== "terminate") {
+    throw invalidParameterValue(
+      `Value (${shutdown}) for parameter InstanceInitiatedShutdownBehavior is invalid. Use stop or terminate.`,
+    );
+  }
+  if (data.indices("SecurityGroupId").length > 0 && data.indices("NetworkInterface").length > 0) {
+    throw new SimError(
+      "InvalidParameterCombination",
+      "Network interfaces and an instance-level security groups may not be specified on the same request",
+    );
+  }
+  parseTagSpecifications(data, LAUNCH_TAGGABLE);
+  return data.toRecord();
+}
+
+function idempotentMismatch(): SimError {
+  return new SimError(
+    "IdempotentParameterMismatch",
+    "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+  );
+}
+
+export const createLaunchTemplate: ActionHandler = (ctx) => {
+  const { params, world, now } = ctx;
+  const region = world.region(ctx.region);
+  const name = params.require("LaunchTemplateName");
+  const clientToken = params.get("ClientToken");
+  if (clientToken !== undefined && clientToken.length > 128) {
+    throw invalidParameterValue("The client token must be at most 128 ASCII characters.");
+  }
+  const fingerprint = params.fingerprint(["ClientToken", "Action", "Version"]);
+  if (clientToken) {
+    const previous = region.tokens.get(`CreateLaunchTemplate:${clientToken}`);
+    if (previous) {
+      if (previous.fingerprint !== fingerprint) throw idempotentMismatch();
+      const id = previous.ids[0]!;
+      const existing = region.launchTemplates.get(id);
+      // As EC2 does, the answer of the first request, even when its template was deleted since.
+      return {
+        launchTemplate: launchTemplateXml(
+          existing ?? {
+            launchTemplateId: id,
+            name,
+            createTime: now,
+            data: {},
+            tags: parseTagSpecifications(params, ["launch-template"])["launch-template"] ?? {},
+          },
+        ),
+      };
+    }
+  }
+  checkName(name);
+  const description = params.get("VersionDescription");
+  if (description !== undefined && description.length > 255) {
+    throw invalidParameterValue("The version description must be at most 255 characters.");
+  }
+  const data = templateData(params);
+  const tags = parseTagSpecifications(params, ["launch-template"])["launch-template"] ?? {};
+  if (findByName(region, name)) {
+    throw new SimError(
+      "InvalidLaunchTemplateName.AlreadyExistsException",
+      `Launch template name already in use: a launch template named '${name}' already exists in ${ctx.region}.`,
+    );
+  }
+  const template: SimLaunchTemplate = {
+    launchTemplateId: world.newId("lt"),
+    name,
+    createTime: now,
+    ...(description !== undefined ? { versionDescription: description } : {}),
+    data,
+    tags,
+    ...(clientToken ? { clientToken } : {}),
+  };
+  region.launchTemplates.set(template.launchTemplateId, template);
+  if (clientToken) {
+    region.tokens.set(`CreateLaunchTemplate:${clientToken}`, {
+      fingerprint,
+      ids: [template.launchTemplateId],
+    });
+  }
+  return { launchTemplate: launchTemplateXml(template) };
+};
+
+const templateFields: FieldReader<SimLaunchTemplate> = {
+  "launch-template-name": (t) => t.name,
+  "create-time": (t) => new Date(t.createTime).toISOString(),
+};
+
+export const describeLaunchTemplates: ActionHandler = (ctx: RequestContext) => {
+  const { params } = ctx;
+  const region = ctx.world.region(ctx.region);
+  const ids = params.list("LaunchTemplateId");
+  for (const id of ids) checkLaunchTemplateId(id);
+  const names = params.list("LaunchTemplateName");
+  const maxResults = params.int("MaxResults");
+  checkMaxResults(maxResults, 1, 200);
+  const predicate = compileFilters(filtersOf(params), templateFields, (t) => t.tags);
+  const compute = (): string[] => {
+    // EC2 fails the whole call when one id or name does not exist.
+    for (const id of ids) if (!region.launchTemplates.has(id)) throw idNotFound(id);
+    const byName = names.map((name) => findByName(region, name) ?? throwError(nameNotFound(name)));
+    const candidates =
+      ids.length > 0 || names.length > 0
+        ? [...new Set([...ids.map((id) => region.launchTemplates.get(id)!), ...byName])]
+        : [...region.launchTemplates.values()];
+    return candidates.filter(predicate).map((t) => t.launchTemplateId);
+  };
+  const key = `DescribeLaunchTemplates:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
+  const items: XmlObject[] = [];
+  for (const id of page.ids) {
+    const template = region.launchTemplates.get(id);
+    if (template) items.push(launchTemplateXml(template));
+  }
+  return { launchTemplates: items, nextToken: page.nextToken };
+};
+
+function throwError(error: SimError): never {
+  throw error;
+}
+
+export const deleteLaunchTemplate: ActionHandler = (ctx) => {
+  const { params } = ctx;
+  const region = ctx.world.region(ctx.region);
+  const id = params.get("LaunchTemplateId");
+  const name = params.get("LaunchTemplateName");
+  if (id !== undefined && name !== undefined) {
+    throw new SimError(
+      "InvalidParameterCombination",
+      "Specify either the launch template ID or the launch template name, not both.",
+    );
+  }
+  let template: SimLaunchTemplate | undefined;
+  if (id !== undefined) {
+    checkLaunchTemplateId(id);
+    template = region.launchTemplates.get(id);
+    if (!template) throw idNotFound(id);
+  } else if (name !== undefined) {
+    template = findByName(region, name);
+    if (!template) throw nameNotFound(name);
+  } else {
+    throw missingParameter("LaunchTemplateId or LaunchTemplateName");
+  }
+  region.launchTemplates.delete(template.launchTemplateId);
+  return { launchTemplate: launchTemplateXml(template) };
+};
