@@ -174,7 +174,7 @@ $`,
     );
   });
 
-  it("lists a failed bake with the reason its instance recorded", async () => {
+  it("lists a failed bake with the reason its instance recorded, and the console its failure record kept", async () => {
     const dir = scratchEstate();
     const apply = await run(["apply", "specs", ...sim(dir), "--fault", "bake-fail=ledger"], dir);
     expect(apply.code).toBe(1);
@@ -186,7 +186,8 @@ $`,
 (2\\.0\\.3\\+[0-9a-f]{8})  ${MINUTE}  failed   - {9}current
     ledger \\1 ← al2023-base 1\\.8\\.1\\+[0-9a-f]{8} ← al2023 …-2023\\.\\d+\\.\\d{8}\\.\\d+…
     failed: bake script failed: provision script exited with status 1
-$`,
+    last console lines:
+(?: {6}.*\n)+$`,
         "m",
       ),
     );

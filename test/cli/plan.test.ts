@@ -169,7 +169,11 @@ describe("leaven plan's exit status and headline", () => {
     const run = await runCli(["plan", "specs", "--detailed-exitcode", "--retry", "ledger", ...sim], dir);
     expect(run.code).toBe(2);
     expect(run.stdout).toMatch(/^ {2}\+ bake {9}us-east-1 {6}2\.0\.3\+[0-9a-f]{8} on /m);
-    expect(lastLine(run.stdout)).toBe("Plan: 1 to bake.");
+    // The failed bake's record goes with the retry.
+    expect(run.stdout).toMatch(
+      /^ {2}- forget {7}us-east-1 {6}failure record lt-[0-9a-f]{17} \(2\.0\.3\+[0-9a-f]{8}\)$/m,
+    );
+    expect(lastLine(run.stdout)).toBe("Plan: 1 to bake, 1 to forget.");
   });
 
   it("refuses --retry of a spec that does not exist, with the nearest name", async () => {

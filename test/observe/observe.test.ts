@@ -1,9 +1,11 @@
 // The observer against the simulator over HTTP, through the real adapter and the rate limiter: what one
 // pass costs in EC2 requests, what the vendor cache saves, what bake instances and consoles it reads, and
 // that a region it cannot observe is reported without hiding the others.
-import { CopyImageCommand } from "@aws-sdk/client-ec2";
+import { CopyImageCommand, CreateLaunchTemplateCommand } from "@aws-sdk/client-ec2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { failureRecordName, failureTags } from "../../controller/api/failure-record.ts";
 import { MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
+import { CloudError, type CloudPort } from "../../controller/cloud/port.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
 import { emptyInventory } from "../../controller/observe/inventory.ts";
 import { observeBakes, observeImages, VendorCache } from "../../controller/observe/observe.ts";
@@ -209,6 +211,89 @@ describe("observeBakes", () => {
           },
         ],
       ]),
+    );
+  });
+
+  it("lists failed builds' records with the instances: one paginated walk per region, owned ones only", async () => {
+    // Made straight through the SDK: 200-odd creates would wait on the paced adapter's mutate bucket.
+    const clients = {
+      "us-east-1": ec2Client(t.sim, "us-east-1"),
+      "eu-west-1": ec2Client(t.sim, "eu-west-1"),
+    };
+    const record = (spec: string, build: string, tags: Record<string, string> = {}, region = "us-east-1") => {
+      const all = {
+        ...owned(spec, build),
+        ...failureTags({
+          reason: `bake script failed: ${build}`,
+          at: "2026-06-01T12:00:00.000Z",
+          instanceId: "i-0000000000000000a",
+          console: ["step 1", "E: boom"],
+        }),
+        ...tags,
+      };
+      return clients[region as keyof typeof clients].send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: failureRecordName(spec, build),
+          LaunchTemplateData: { ImageId: "ami-0123456789abcdef0" },
+          TagSpecifications: [
+            {
+              ResourceType: "launch-template",
+              Tags: Object.entries(all).map(([Key, Value]) => ({ Key, Value })),
+            },
+          ],
+        }),
+      );
+    };
+    try {
+      // 201 records need two pages of 200.
+      for (let i = 0; i < 201; i++) await record("bad", `1.0.${i}+00000002`);
+      await record("bad", "9.0.0+00000002", {}, "eu-west-1");
+      await record("theirs", "1.0.0+00000002", { [Tag.installation]: "team-b" });
+      await record("other-role", "1.0.0+00000002", { [Tag.role]: "bake" });
+    } finally {
+      for (const client of Object.values(clients)) client.destroy();
+    }
+
+    t.adapter.resetStats();
+    const inventory = await observeBakes(t.cloud, emptyInventory(), ["us-east-1"]);
+    expect(requestTable(t.adapter)).toEqual({
+      "us-east-1 DescribeInstances": 1,
+      "us-east-1 DescribeLaunchTemplates": 2,
+    });
+    expect(inventory.instanceRegions).toEqual(["us-east-1"]);
+    expect(inventory.failures).toHaveLength(201);
+    expect(new Set(inventory.failures.map((f) => f.spec))).toEqual(new Set(["bad"]));
+    const first = inventory.failures.find((f) => f.build === "1.0.0+00000002")!;
+    expect(first).toEqual({
+      spec: "bad",
+      build: "1.0.0+00000002",
+      region: "us-east-1",
+      launchTemplateId: expect.stringMatching(/^lt-[0-9a-f]{17}$/),
+      name: "leaven-failed-bad-1.0.0_00000002",
+      reason: "bake script failed: 1.0.0+00000002",
+      at: "2026-06-01T12:00:00.000Z",
+      instanceId: "i-0000000000000000a",
+      console: ["step 1", "E: boom"],
+      tags: expect.objectContaining({ [Tag.role]: "failure", [Tag.spec]: "bad" }),
+    });
+  });
+
+  it("counts a region whose failure records cannot be listed as not observed", async () => {
+    const cloud: CloudPort = {
+      ...t.cloud,
+      describeLaunchTemplates: async () => {
+        throw new CloudError(
+          "UnauthorizedOperation",
+          "You are not authorized to perform this operation.",
+          403,
+          false,
+        );
+      },
+    };
+    const inventory = await observeBakes(cloud, emptyInventory(), ["us-east-1"]);
+    expect(inventory.instanceRegions).toEqual([]);
+    expect(inventory.regionErrors).toEqual(
+      new Map([["us-east-1", "UnauthorizedOperation: You are not authorized to perform this operation."]]),
     );
   });
 

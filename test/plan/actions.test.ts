@@ -48,6 +48,19 @@ describe("actionKey", () => {
       { ...base, kind: "keep-instance", build: "b", instanceId: "i-1", tags: {}, stop: true },
       "keep/eu-west-1/i-1",
     ],
+    [
+      {
+        ...base,
+        kind: "record-failure",
+        build: "1.0.0+aa",
+        template: { name: "n", clientToken: "t", launch, tags: {} },
+      },
+      "record-failure/eu-west-1/base/1.0.0+aa",
+    ],
+    [
+      { ...base, kind: "delete-failure-record", build: "1.0.0+aa", launchTemplateId: "lt-1" },
+      "delete-failure-record/eu-west-1/lt-1",
+    ],
   ])("%# %s", (action, key) => {
     expect(actionKey(action)).toBe(key);
   });

@@ -44,6 +44,51 @@ describe("renderPlan", () => {
     );
   });
 
+  it("shows a failure being recorded and a record being forgotten, with their counts", () => {
+    const record: Action = {
+      kind: "record-failure",
+      spec: "ledger",
+      build: "2.0.3+0badcafe",
+      region: "us-east-1",
+      template: {
+        name: "leaven-failed-ledger-2.0.3_0badcafe",
+        clientToken: "t",
+        launch: { imageId: "ami-1", instanceType: "t3.medium", userData: "#!/bin/bash\n" },
+        tags: {},
+      },
+      reason: "the failure of 2.0.3+0badcafe on i-1 must outlive its instance",
+    };
+    const forget: Action = {
+      kind: "delete-failure-record",
+      spec: "ledger",
+      build: "2.0.2+0badcafe",
+      region: "us-east-1",
+      launchTemplateId: "lt-0123456789abcdef0",
+      reason: "build 2.0.2+0badcafe is no longer wanted",
+    };
+    const plan: Plan = { actions: [record, forget], statuses: [status("ledger", "Ready")], bakeRegions: [] };
+    expect(render(plan)).toBe(
+      [
+        "Leaven will perform the following actions:",
+        "",
+        "  # ledger",
+        '  + record       us-east-1      failure of 2.0.3+0badcafe as launch template "leaven-failed-ledger-2.0.3_0badcafe"',
+        "      because the failure of 2.0.3+0badcafe on i-1 must outlive its instance",
+        "  - forget       us-east-1      failure record lt-0123456789abcdef0 (2.0.2+0badcafe)",
+        "      because build 2.0.2+0badcafe is no longer wanted",
+        "",
+        "Plan: 1 to record, 1 to forget.",
+        "",
+      ].join("\n"),
+    );
+    const verdict = verdictOf({ command: "plan", diagnostics: [], ...plan, regionErrors: new Map() });
+    const json = planToJson(plan, verdict, 2) as {
+      actions: { template?: { launch: { userData: string } } }[];
+    };
+    // The user data is shown by size, as for a launch.
+    expect(json.actions[0]?.template?.launch.userData).toBe("(12 bytes)");
+  });
+
   it("ends with the problem after the summary when there are changes and a failed spec", () => {
     const text = render({ actions: [terminate], statuses: [status("x", "Failed")], bakeRegions: [] });
     expect(
