@@ -116,6 +116,11 @@ describe("RunInstances and the bake protocol", () => {
       build: "1.0.0+aaaa",
       result: "failure",
       reason: "apt-get: package acme not found",
+      // The console's last lines before the marker, as a real instance's would show them.
+      tail: expect.arrayContaining([
+        "cloud-init[731]: leaven: baking build 1.0.0+aaaa",
+        "cloud-init[731]: leaven: apt-get: package acme not found",
+      ]),
     });
     expect(parseBakeMarker(await consoleOf(fine), "2.0.0+bbbb")?.result).toBe("success");
   });
