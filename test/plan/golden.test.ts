@@ -7,6 +7,7 @@
 // production function.
 import { describe, expect, it } from "vitest";
 import { formatBakeMarker, parseBakeMarker } from "../../controller/api/bake-protocol.ts";
+import { failureRecordName, failureRecordToken } from "../../controller/api/failure-record.ts";
 import { Tag } from "../../controller/api/tags.ts";
 import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import type { Action } from "../../controller/plan/actions.ts";
@@ -187,6 +188,24 @@ describe("ClientTokens", () => {
   ])("copyToken(%s, %s, %s) is %s", (buildId, specName, region, expected) => {
     expect(copyToken(buildId, specName, region)).toBe(expected);
     expect(expected.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe("failure records", () => {
+  it.each([
+    // spec, build id, name = leaven-failed-<spec>-<build with + as _>
+    ["base", "2.3.0+0badcafe", "leaven-failed-base-2.3.0_0badcafe"],
+    ["api", "1.4.2-rc.1+1a2b3c4d", "leaven-failed-api-1.4.2-rc.1_1a2b3c4d"],
+    // over 128 characters: leaven-failed-<spec>- + sha256(build)[0:16]
+    ["base", `2.3.0-${"a".repeat(110)}+0badcafe`, "leaven-failed-base-db26ccd98734b1a2"],
+  ])("failureRecordName(%s, %s) is %s", (specName, buildId, expected) => {
+    expect(failureRecordName(specName, buildId)).toBe(expected);
+  });
+
+  it("failureRecordToken is leaven-failure-sha256(spec/build/instance)[0:40]", () => {
+    expect(failureRecordToken("base", "2.3.0+0badcafe", "i-0123456789abcdef0")).toBe(
+      "leaven-failure-8b1f5c411752ab45640497f2c6275c3f473a468d",
+    );
   });
 });
 
