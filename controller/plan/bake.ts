@@ -103,6 +103,7 @@ function recordFailure(
 ): RecordFailureAction {
   const spec = ctx.doc.metadata.name;
   const launch = bakeLaunch(ctx);
+  const description = `Leaven: the failed bake of ${spec} ${ctx.build} (instance ${instance.instanceId})`;
   return {
     kind: "record-failure",
     spec,
@@ -111,10 +112,8 @@ function recordFailure(
     template: {
       name: failureRecordName(spec, ctx.build),
       clientToken: failureRecordToken(spec, ctx.build, instance.instanceId),
-      description: `Leaven: the failed bake of ${spec} ${ctx.build} (instance ${instance.instanceId})`.slice(
-        0,
-        255,
-      ),
+      // EC2 takes at most 255 characters of a version description.
+      description: description.slice(0, 255),
       launch: { ...launch, imageId: instance.imageId || launch.imageId },
       tags: {
         ...buildTags(ctx),
