@@ -91,15 +91,16 @@ describe("resolveChannels", () => {
     const r = resolveChannels(
       doc({ release: { build: "9.9.9+ffffffff" } }),
       builds(
-        // Only a copy left, no home image: listed last.
+        // Only a copy left, no home image: listed last, wherever they come in the inventory.
         build("1.0.0+0000000a", 0, {}, ["eu-west-1"]),
         build(B1, 3 * DAY, { [channelTag("release")]: "true" }),
         build(B2, 2 * DAY),
         build(B3, DAY),
+        build("1.0.0+0000000b", 0, {}, ["eu-west-1"]),
       ),
       NOW,
     );
-    const message = `stays on ${B1}: build 9.9.9+ffffffff does not exist (builds of this spec, newest first: ${B3}, ${B2}, ${B1}, 1.0.0+0000000a)`;
+    const message = `stays on ${B1}: build 9.9.9+ffffffff does not exist (builds of this spec, newest first: ${B3}, ${B2}, ${B1}, 1.0.0+0000000a, 1.0.0+0000000b)`;
     expect(r.status.release?.message).toBe(message);
     expect(r.problems).toEqual([{ phase: "Stalled", message: `channel release ${message}` }]);
   });
