@@ -458,6 +458,86 @@ const rules: [string, string][] = [
     'invalid/eight-specs.yaml:39:37 spec.parent.spec: no spec named "platform" (defined specs: app, f1, f2, f3, f4, f5, f6, f7)',
   ],
   ["invalid/nine-specs.yaml", 'invalid/nine-specs.yaml:44:37 spec.parent.spec: no spec named "platform"'],
+  // Edges: the values just inside each rule are accepted (12-digit owners and the aliases, AMI ids of 8 and
+  // 17 hex digits, a foundation revoking a vendor image by id or name, a 1s bake, deregisterAfter equal to
+  // deprecateAfter or either one alone, latest: false beside version, a declared check); those just outside
+  // are reported.
+  [
+    "invalid/edges.yaml",
+    'invalid/edges.yaml:7:69 spec.source.owners[4]: "1099720109477" is not an account id or owner alias (expected 12 digits, or amazon, aws-marketplace, self)',
+  ],
+  [
+    "invalid/edges.yaml",
+    'invalid/edges.yaml:13:24 spec.channels.eighteen.image: "ami-0123456789abcdef01" is not an AMI id (expected ami- and 8 to 17 hex digits, e.g. ami-0abcdef1234567890)',
+  ],
+  [
+    "invalid/edges.yaml",
+    'invalid/edges.yaml:14:24 spec.channels.prefixed.image: "my-ami-0123abcd" is not an AMI id (expected ami- and 8 to 17 hex digits, e.g. ami-0abcdef1234567890)',
+  ],
+  // latest: false selects nothing, in an app as in a base.
+  [
+    "invalid/edges.yaml",
+    "invalid/edges.yaml:45:14 spec.channels.release: set exactly one of latest, build, version, follow (found none)",
+  ],
+  [
+    "invalid/edges.yaml",
+    'invalid/edges.yaml:47:16 spec.revoked[0].build: "1.0.0" is not a build id (expected VERSION+HASH, e.g. 2.3.0+5f2c91ab)',
+  ],
+  [
+    "invalid/edges.yaml",
+    'invalid/edges.yaml:59:24 spec.channels.release.follow: this spec has no channel "candidate" (it has no other channels)',
+  ],
+  // Values of the wrong type are the schema's to report; the rules on their content say nothing more.
+  [
+    "invalid/wrong-types.yaml",
+    "invalid/wrong-types.yaml:7:22 spec.source.owners[0]: expected a string, got the number 123456 (put the value in quotes)",
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    "invalid/wrong-types.yaml:19:13 spec.regions[0]: expected a string, got the number 5 (put the value in quotes)",
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:20:20 spec.bake.timeout: "30 minutes" is not a duration (expected a whole number followed by s, m, h, d or w, e.g. 30m, 7d)',
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    "invalid/wrong-types.yaml:21:32 spec.retention.deprecateAfter: expected a string, got a list",
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:23:14 spec.channels.release: expected a mapping of fields, got the string "latest"',
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    "invalid/wrong-types.yaml:24:39 spec.channels.gated.requires[0]: expected a string, got the number 5 (put the value in quotes)",
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    "invalid/wrong-types.yaml:25:37 spec.channels.soaked.minAge: expected a string, got a list",
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:27:7 spec.revoked[0]: expected a mapping of fields, got the string "1.0.0+5f2c91ab"',
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:28:7 spec.revoked[1].build: missing required field "build" (The build id (base/app, e.g. 2.3.0+5f2c91ab) or the vendor image name or AMI id (foundation))',
+  ],
+  // An unknown layer gets no layer or channel rules (its image channel is not refused as a base's would be).
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:34:10 spec.layer: "bse" is not one of foundation, base, app; did you mean "base"?',
+  ],
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:37:12 spec.regions: expected a list, got the string "us-east-1"',
+  ],
+  // regions is not a list, so no kmsKeys region is one of them (and the list in the message is empty).
+  [
+    "invalid/wrong-types.yaml",
+    'invalid/wrong-types.yaml:40:7 spec.share.kmsKeys.us-east-1: region "us-east-1" is not one of this spec\'s regions (); add it to regions or remove this key',
+  ],
 ];
 
 describe("validation rules", () => {
