@@ -25,6 +25,7 @@ export function checkSpecRules(document: unknown): Problem[] {
   checkVersion(spec, problems);
   const regions = checkRegions(spec, problems);
   checkBake(spec, problems);
+  checkChecks(spec, problems);
   checkRetention(spec, problems);
   checkChannels(spec, layer, problems);
   checkRevoked(spec, layer, problems);
@@ -180,6 +181,16 @@ function checkBake(spec: Fields, problems: Problem[]): void {
   });
 }
 
+function checkChecks(spec: Fields, problems: Problem[]): void {
+  const timeout = text(fields(fields(spec.checks)?.smoke)?.timeout);
+  if (timeout === undefined || !DURATION_PATTERN.test(timeout) || parseDuration(timeout) > 0) return;
+  problems.push({
+    path: ["spec", "checks", "smoke", "timeout"],
+    target: "value",
+    message: `${show(timeout)} is not a positive duration; a check needs time to boot and run, e.g. 10m`,
+  });
+}
+
 function checkRetention(spec: Fields, problems: Problem[]): void {
   const retention = fields(spec.retention);
   if (retention === undefined) return;
@@ -252,7 +263,7 @@ function checkChannels(spec: Fields, layer: string | undefined, problems: Proble
           target: "value",
           message: `channel ${name} cannot follow itself; name another channel of this spec, e.g. candidate`,
         });
-      } else if (follow !== undefined && !(follow in channels)) {
+      } else if (follow !== undefined && !Object.hasOwn(channels, follow)) {
         const others = Object.keys(channels).filter((c) => c !== name);
         problems.push({
           path: at("follow"),

@@ -311,6 +311,14 @@ const rules: [string, string][] = [
     "invalid/gates.yaml",
     "invalid/gates.yaml:49:30 spec.channels.release.requires: a foundation is not baked, so there is nothing for its channels to require checks of",
   ],
+  [
+    "invalid/gates.yaml",
+    'invalid/gates.yaml:59:47 spec.checks.smoke.timeout: "0m" is not a positive duration; a check needs time to boot and run, e.g. 10m',
+  ],
+  [
+    "invalid/gates.yaml",
+    'invalid/gates.yaml:61:24 spec.channels.release.follow: this spec has no channel "constructor" (it has no other channels)',
+  ],
   // Every pattern of the schema, explained in words.
   [
     "invalid/patterns.yaml",
