@@ -63,6 +63,7 @@ export function planRevocations(
       const reason = revoked.get(build.build);
       if (reason !== undefined) {
         revokedRoots.set(id, reason);
+        note(name, `build ${build.build} is revoked (${reason})`);
         if (suspended) continue;
         const inChannels = [...build.images.values()].some((i) => channelsFromTags(i.tags).length > 0);
         for (const image of build.images.values()) {
@@ -88,7 +89,6 @@ export function planRevocations(
             });
           }
         }
-        note(name, `build ${build.build} is revoked (${reason})`);
         continue;
       }
       const parent =

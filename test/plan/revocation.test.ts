@@ -156,7 +156,7 @@ describe("planRevocations: a revoked build", () => {
     });
   });
 
-  it("of a suspended spec is left alone and not noted, but its descendants are still marked", () => {
+  it("of a suspended spec is left alone but noted, and its descendants are still marked", () => {
     const specs = [ubuntu, revoked({ suspend: true }), api()];
     const images = [...both("base", B1, ["ubuntu", JAMMY]), ...both("api", A1, ["base", B1])];
     expect(run(specs, images)).toEqual({
@@ -164,7 +164,8 @@ describe("planRevocations: a revoked build", () => {
         `tag ami-api-1-us revoked-parent=base/${B1}: build ${A1} descends from revoked base/${B1}`,
         `tag ami-api-1-eu revoked-parent=base/${B1}: build ${A1} descends from revoked base/${B1}`,
       ],
-      notes: {},
+      // The status still says what is revoked; only the changes wait for the suspend to lift.
+      notes: { base: [`build ${B1} is revoked (CVE-2026-1234 in openssl)`] },
       tainted: { [`api/${A1}`]: `base/${B1}` },
     });
   });
