@@ -321,6 +321,31 @@ export function buildHistory(input: BuildHistoryInput): BuildHistory {
     });
   }
 
+  // Failed bakes whose instance EC2 has forgotten: their failure record (a launch template) remains.
+  for (const failure of input.inventory.failures) {
+    if (failure.spec !== input.spec || builds.has(failure.build)) continue;
+    if (records.some((r) => r.build === failure.build)) continue;
+    const tags = failure.tags;
+    records.push({
+      spec: input.spec,
+      build: failure.build,
+      ...(tags[Tag.version] ? { version: tags[Tag.version] } : {}),
+      created: failure.at ?? "",
+      homeRegion: failure.region,
+      regions: regions.map((region) => ({ region, state: "missing", channels: [] })),
+      channels: [],
+      ...parentOf(tags),
+      chain: chainFrom(input.spec, failure.build, tags),
+      bake: {
+        state: "failed",
+        instanceId: failure.instanceId ?? failure.launchTemplateId,
+        reason: failure.reason,
+      },
+      failure: failure.reason,
+      ...(failure.console.length > 0 ? { console: failure.console } : {}),
+    });
+  }
+
   // The plan read the console of the desired build's failed bake: the history says what it said.
   const planned = statuses.get(input.spec)?.failure;
   const record = planned && records.find((r) => r.build === planned.build);

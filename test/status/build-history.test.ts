@@ -308,6 +308,40 @@ describe("buildHistory", () => {
     });
   });
 
+  it("lists a failed bake from its failure record once EC2 has forgotten the instance", () => {
+    const result = buildHistory({
+      spec: "app",
+      inventory: inventory({
+        images: baseImages,
+        failures: [
+          {
+            spec: "app",
+            build: "1.3.0+aaaaaaa5",
+            region: "us-east-1",
+            launchTemplateId: "lt-0123456789abcdef0",
+            name: "leaven-failed-app-1.3.0_aaaaaaa5",
+            reason: "bake script failed: exit 100",
+            at: new Date(T0).toISOString(),
+            instanceId: "i-gone",
+            console: ["E: Unable to locate package acme-agent"],
+            tags: { [Tag.version]: "1.3.0" },
+          },
+        ],
+      }),
+      statuses,
+      regions: REGIONS,
+      now: T0 + DAY,
+    });
+    expect(result.builds[0]).toMatchObject({
+      build: "1.3.0+aaaaaaa5",
+      version: "1.3.0",
+      created: new Date(T0).toISOString(),
+      bake: { state: "failed", instanceId: "i-gone", reason: "bake script failed: exit 100" },
+      failure: "bake script failed: exit 100",
+      console: ["E: Unable to locate package acme-agent"],
+    });
+  });
+
   it("orders builds newest first: image creation, or a bake's launch", () => {
     const result = history({
       images: [
