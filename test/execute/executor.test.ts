@@ -2,16 +2,22 @@
 // the requests the simulator actually received.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { channelTag, MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
-import type { CloudImage, CloudPort } from "../../controller/cloud/port.ts";
-import { execute } from "../../controller/execute/executor.ts";
+import type { CloudImage, CloudPort, Tags } from "../../controller/cloud/port.ts";
+import { type ActionResult, execute } from "../../controller/execute/executor.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
 import { observeImages } from "../../controller/observe/observe.ts";
 import type {
   Action,
   CopyImageAction,
   CreateImageAction,
+  DeregisterImageAction,
+  DisableImageAction,
+  KeepInstanceAction,
   LaunchBakeAction,
+  LaunchCheckAction,
+  RemoveTagsAction,
   SetTagsAction,
+  TerminateInstanceAction,
 } from "../../controller/plan/actions.ts";
 import { MINUTE, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 import { ubuntuFoundation } from "../support/sim-specs.ts";
@@ -256,5 +262,441 @@ describe("execute", () => {
     // A new attempt (a new token) is a new instance.
     const [third] = await execute(t.cloud, [launchAction(parent, "launch-token-2")]);
     expect(third?.created).not.toBe(first?.created);
+  });
+});
+
+// ---- Batching: which actions share one EC2 call ----------------------------------------------------------
+
+const HOUR = 60 * MINUTE;
+
+const removeTags = (region: string, imageId: string, keys: string[]): RemoveTagsAction => ({
+  kind: "remove-tags",
+  spec: "base",
+  build: BUILD,
+  region,
+  imageId,
+  keys,
+  reason: "test",
+});
+
+const terminate = (region: string, instanceId: string, tags?: Tags): TerminateInstanceAction => ({
+  kind: "terminate-instance",
+  spec: "base",
+  build: BUILD,
+  region,
+  instanceId,
+  ...(tags ? { tags } : {}),
+  reason: "test",
+});
+
+/** Bake instances of this installation, launched directly (not through the executor). */
+async function bakeInstances(region: string, count: number): Promise<string[]> {
+  const parent = await vendorParent(region);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { instanceId } = await t.cloud.runInstance(
+      region,
+      launchAction(parent, `seed-${region}-${i}`).launch,
+    );
+    ids.push(instanceId);
+  }
+  return ids;
+}
+
+async function instanceIn(region: string, instanceId: string) {
+  const [instance] = await t.adapter.describeInstances(region, [
+    { name: "instance-id", values: [instanceId] },
+  ]);
+  return instance;
+}
+
+/** Results are in completion order: compare them as a set. */
+const unordered = <T>(list: T[]): T[] =>
+  [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+const idsOf = (result: ActionResult) =>
+  result.actions.map(
+    (a) =>
+      (a as { imageId?: string; instanceId?: string }).imageId ?? (a as { instanceId: string }).instanceId,
+  );
+
+describe("execute: batching", () => {
+  it("puts set-tags with the same tags in one CreateTags call whatever order their keys were written in", async () => {
+    const ids = seed("us-east-1", 2);
+    const results = await execute(t.cloud, [
+      setTags("us-east-1", ids[0]!, { [Tag.bakeResult]: "success", [channelTag("release")]: "true" }),
+      setTags("us-east-1", ids[1]!, { [channelTag("release")]: "true", [Tag.bakeResult]: "success" }),
+    ]);
+    expect(results.map((r) => [r.ok, idsOf(r)])).toEqual([[true, ids]]);
+    expect(t.sim.stats().byAction.CreateTags).toBe(1);
+  });
+
+  it("removes the same keys from many images in one DeleteTags call, and different keys in another", async () => {
+    const release = channelTag("release");
+    const candidate = channelTag("candidate");
+    const ids = seed("us-east-1", 3, { [release]: "true", [candidate]: "true" });
+    t.sim.resetStats();
+    const results = await execute(t.cloud, [
+      removeTags("us-east-1", ids[0]!, [release, candidate]),
+      removeTags("us-east-1", ids[1]!, [candidate, release]),
+      removeTags("us-east-1", ids[2]!, [candidate]),
+    ]);
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 1, DeleteTags: 2 });
+    expect(unordered(results.map((r) => [r.ok, idsOf(r)]))).toEqual(
+      unordered([
+        [true, [ids[0], ids[1]]],
+        [true, [ids[2]]],
+      ]),
+    );
+    const tags = new Map((await imagesIn("us-east-1")).map((i) => [i.imageId, i.tags]));
+    expect(tags.get(ids[0]!)).toEqual(ownedTags("1.0.0+0badcafe"));
+    expect(tags.get(ids[1]!)).toEqual(ownedTags("1.0.1+0badcafe"));
+    expect(tags.get(ids[2]!)).toEqual({ ...ownedTags("1.0.2+0badcafe"), [release]: "true" });
+  });
+
+  it("splits a DeleteTags batch that EC2 rejects for one vanished image, so the others still lose the keys", async () => {
+    const release = channelTag("release");
+    const good = seed("us-east-1", 2, { [release]: "true" });
+    const [gone] = seed("us-east-1", 1, { [release]: "true" });
+    t.sim.resetStats();
+    const results = await execute(
+      deregisteredAfterCheck(gone!),
+      [...good, gone!].map((id) => removeTags("us-east-1", id, [release])),
+    );
+    // The batch of three, then each image alone.
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 1, DeregisterImage: 1, DeleteTags: 4 });
+    expect(results.map((r) => [r.ok, idsOf(r), r.retryable])).toEqual(
+      expect.arrayContaining([
+        [true, [good[0]], undefined],
+        [true, [good[1]], undefined],
+        [false, [gone], false],
+      ]),
+    );
+    expect(results).toHaveLength(3);
+    const tags = new Map((await imagesIn("us-east-1")).map((i) => [i.imageId, i.tags]));
+    for (const id of good) expect(tags.get(id)?.[release]).toBeUndefined();
+  });
+
+  it("tags 1000 images in two CreateTags calls of 500 ids, after reading ownership back 200 ids at a time", async () => {
+    const ids = seed("us-east-1", 1000);
+    const described: number[] = [];
+    const tagged: number[] = [];
+    const spy: CloudPort = {
+      ...t.cloud,
+      describeImages: (region, input) => {
+        described.push(input.filters?.[0]?.values.length ?? 0);
+        return t.cloud.describeImages(region, input);
+      },
+      createTags: (region, resourceIds, tags) => {
+        tagged.push(resourceIds.length);
+        return t.cloud.createTags(region, resourceIds, tags);
+      },
+    };
+    const release = { [channelTag("release")]: "true" };
+    t.sim.resetStats();
+    const results = await execute(
+      spy,
+      ids.map((id) => setTags("us-east-1", id, release)),
+    );
+    expect(results.map((r) => [r.ok, r.actions.length])).toEqual([
+      [true, 500],
+      [true, 500],
+    ]);
+    expect(described).toEqual([200, 200, 200, 200, 200]);
+    expect(tagged).toEqual([500, 500]);
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 5, CreateTags: 2 });
+    expect(new Set(results.flatMap(idsOf))).toEqual(new Set(ids));
+    const images = await imagesIn("us-east-1");
+    expect(images.filter((i) => i.tags[channelTag("release")] === "true")).toHaveLength(1000);
+  });
+
+  it("terminates untagged instances in one TerminateInstances call per region; one with tags is tagged, then terminated alone", async () => {
+    const east = await bakeInstances("us-east-1", 3);
+    const [west] = await bakeInstances("eu-west-1", 1);
+    const failed = { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "timed out" };
+    t.sim.resetStats();
+    const results = await execute(t.cloud, [
+      terminate("us-east-1", east[0]!),
+      terminate("eu-west-1", west!),
+      terminate("us-east-1", east[1]!),
+      terminate("us-east-1", east[2]!, failed),
+    ]);
+    expect(t.sim.stats().byAction).toEqual({ DescribeInstances: 2, CreateTags: 1, TerminateInstances: 3 });
+    expect(t.sim.stats().errors).toEqual({});
+    expect(unordered(results.map((r) => [r.ok, idsOf(r)]))).toEqual(
+      unordered([
+        [true, [east[0], east[1]]],
+        [true, [east[2]]],
+        [true, [west]],
+      ]),
+    );
+    for (const id of east) expect((await instanceIn("us-east-1", id))?.state).toBe("shutting-down");
+    expect((await instanceIn("eu-west-1", west!))?.state).toBe("shutting-down");
+    expect((await instanceIn("us-east-1", east[2]!))?.tags).toMatchObject(failed);
+    expect((await instanceIn("us-east-1", east[0]!))?.tags[Tag.bakeResult]).toBeUndefined();
+  });
+
+  it("splits a TerminateInstances batch that EC2 rejects for one vanished instance, so the others still terminate", async () => {
+    const [a, b, gone] = await bakeInstances("us-east-1", 3);
+    // The instance is terminated by someone else and drops out of EC2's answers between the check and the call.
+    const racing: CloudPort = {
+      ...t.cloud,
+      describeInstances: async (region, filters) => {
+        const found = await t.cloud.describeInstances(region, filters);
+        await t.cloud.terminateInstances(region, [gone!]);
+        t.clock.advance(2 * HOUR);
+        return found;
+      },
+    };
+    t.sim.resetStats();
+    const results = await execute(
+      racing,
+      [a!, b!, gone!].map((id) => terminate("us-east-1", id)),
+    );
+    // The racing call, the batch of three, then each instance alone; no tags are written.
+    expect(t.sim.stats().byAction).toEqual({ DescribeInstances: 1, TerminateInstances: 5 });
+    expect(results).toHaveLength(3);
+    expect(results.map((r) => [r.ok, idsOf(r)])).toEqual(
+      expect.arrayContaining([
+        [true, [a]],
+        [true, [b]],
+        [false, [gone]],
+      ]),
+    );
+    expect(results.find((r) => !r.ok)).toMatchObject({
+      retryable: false,
+      error: `InvalidInstanceID.NotFound: The instance ID '${gone}' does not exist`,
+    });
+    for (const id of [a!, b!]) expect((await instanceIn("us-east-1", id))?.state).toBe("shutting-down");
+  });
+
+  it("reports a batch that fails for a network error once, as retryable, without splitting it", async () => {
+    const ids = seed("us-east-1", 3);
+    let calls = 0;
+    const flaky: CloudPort = {
+      ...t.cloud,
+      createTags: async () => {
+        calls++;
+        throw new Error("socket hang up");
+      },
+    };
+    const actions = ids.map((id) => setTags("us-east-1", id, { [channelTag("release")]: "true" }));
+    const results = await execute(flaky, actions);
+    expect(results).toEqual([{ actions, ok: false, error: "socket hang up", retryable: true }]);
+    expect(calls).toBe(1);
+  });
+});
+
+// ---- What each action sends ----------------------------------------------------------------------------
+
+describe("execute: each action's requests", () => {
+  it("fails a create-image that EC2 rejects for anything but a duplicate name", async () => {
+    const parent = await vendorParent();
+    const [launched] = await execute(t.cloud, [launchAction(parent, "launch-token")]);
+    t.clock.advance(5 * MINUTE);
+    const name = "leaven/base/{1.0.0}";
+    const create: CreateImageAction = {
+      kind: "create-image",
+      spec: "base",
+      build: BUILD,
+      region: "us-east-1",
+      image: { instanceId: launched!.created!, name, description: "baked", tags: ownedTags() },
+      reason: "test",
+    };
+    const [result] = await execute(t.cloud, [create]);
+    expect(result).toEqual({
+      actions: [create],
+      ok: false,
+      retryable: false,
+      error: `InvalidAMIName.Malformed: AMI name '${name}' is invalid: names are 3 to 128 characters of letters, numbers, spaces and ( ) [ ] . / - ' @ _`,
+    });
+    expect(await imagesIn("us-east-1")).toEqual([]);
+  });
+
+  it("deregisters an image, then deletes its snapshots", async () => {
+    const [imageId] = seed("us-east-1", 1);
+    const snapshotIds = (await imagesIn("us-east-1"))[0]!.snapshotIds;
+    expect(snapshotIds.length).toBeGreaterThan(0);
+    // Seeded snapshots carry no tags; give them the owner tag as CreateImage's tag specification does.
+    await t.cloud.createTags("us-east-1", snapshotIds, ownedTags());
+    const action: DeregisterImageAction = {
+      kind: "deregister-image",
+      spec: "base",
+      build: BUILD,
+      region: "us-east-1",
+      imageId: imageId!,
+      snapshotIds,
+      reason: "test",
+    };
+    t.sim.resetStats();
+    const results = await execute(t.cloud, [action]);
+    expect(results).toEqual([{ actions: [action], ok: true }]);
+    expect(t.sim.stats().byAction).toEqual({
+      DescribeImages: 1,
+      DescribeSnapshots: 1,
+      DeregisterImage: 1,
+      DeleteSnapshot: snapshotIds.length,
+    });
+    expect(await imagesIn("us-east-1")).toEqual([]);
+    expect(
+      await t.adapter.describeSnapshots("us-east-1", [{ name: "snapshot-id", values: snapshotIds }]),
+    ).toEqual([]);
+  });
+
+  it("launches a check instance from the new image and reports its id", async () => {
+    const parent = await vendorParent();
+    const check: LaunchCheckAction = {
+      ...launchAction(parent, "check-token"),
+      kind: "launch-check",
+      check: "smoke",
+    };
+    t.sim.resetStats();
+    const [result] = await execute(t.cloud, [check]);
+    expect(result).toEqual({
+      actions: [check],
+      ok: true,
+      created: expect.stringMatching(/^i-[0-9a-f]{17}$/),
+    });
+    expect(t.sim.stats().byAction).toEqual({ RunInstances: 1 });
+    expect((await instanceIn("us-east-1", result!.created!))?.imageId).toBe(parent.imageId);
+  });
+
+  it("disables an image: it stays, but nothing new can launch from it", async () => {
+    const [imageId] = seed("us-east-1", 1);
+    const action: DisableImageAction = {
+      kind: "disable-image",
+      spec: "base",
+      build: BUILD,
+      region: "us-east-1",
+      imageId: imageId!,
+      reason: "test",
+    };
+    t.sim.resetStats();
+    expect(await execute(t.cloud, [action])).toEqual([{ actions: [action], ok: true }]);
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 1, DisableImage: 1 });
+    const images = await t.adapter.describeImages("us-east-1", { owners: ["self"], includeDisabled: true });
+    expect(images.map((i) => [i.imageId, i.state])).toEqual([[imageId, "disabled"]]);
+  });
+
+  it.each([
+    [true, "stopping", { DescribeInstances: 1, CreateTags: 1, StopInstances: 1 }],
+    [false, "running", { DescribeInstances: 1, CreateTags: 1 }],
+  ] as const)(
+    "keeps a failed bake instance with its reason tagged (stop: %s leaves it %s)",
+    async (stop, state, requests) => {
+      // A bake that hangs: its instance is still running when it is given up on.
+      t.sim.setFaults({ bakeHang: { specs: ["base"] } });
+      const [instanceId] = await bakeInstances("us-east-1", 1);
+      t.clock.advance(30 * MINUTE);
+      const tags = { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "timed out after 30m" };
+      const action: KeepInstanceAction = {
+        kind: "keep-instance",
+        spec: "base",
+        build: BUILD,
+        region: "us-east-1",
+        instanceId: instanceId!,
+        tags,
+        stop,
+        reason: "test",
+      };
+      t.sim.resetStats();
+      expect(await execute(t.cloud, [action])).toEqual([{ actions: [action], ok: true }]);
+      expect(t.sim.stats().byAction).toEqual(requests);
+      const kept = await instanceIn("us-east-1", instanceId!);
+      expect(kept?.state).toBe(state);
+      expect(kept?.tags).toMatchObject(tags);
+    },
+  );
+
+  it("still launches bakes when ownership cannot be read back, and runs nothing that changes an existing resource", async () => {
+    const parent = await vendorParent();
+    const [image] = seed("us-east-1", 1);
+    const blind: CloudPort = {
+      ...t.cloud,
+      describeImages: async () => {
+        throw new Error("connect ECONNREFUSED 127.0.0.1:1");
+      },
+    };
+    const launch = launchAction(parent, "launch-token");
+    const tag = setTags("us-east-1", image!, { [channelTag("release")]: "true" });
+    t.sim.resetStats();
+    const results = await execute(blind, [tag, launch]);
+    expect(results).toEqual([
+      {
+        actions: [tag],
+        ok: false,
+        retryable: true,
+        error: "not run: could not verify ownership: connect ECONNREFUSED 127.0.0.1:1",
+      },
+      { actions: [launch], ok: true, created: expect.stringMatching(/^i-[0-9a-f]{17}$/) },
+    ]);
+    expect(t.sim.stats().byAction).toEqual({ RunInstances: 1 });
+  });
+});
+
+// ---- Concurrency --------------------------------------------------------------------------------------
+
+/** A cloud whose RunInstances takes a moment and counts how many are in flight per region at most. */
+function countingLaunches(): { cloud: CloudPort; peak: Map<string, number> } {
+  const inFlight = new Map<string, number>();
+  const peak = new Map<string, number>();
+  let n = 0;
+  const cloud: CloudPort = {
+    ...t.cloud,
+    runInstance: async (region) => {
+      const now = (inFlight.get(region) ?? 0) + 1;
+      inFlight.set(region, now);
+      peak.set(region, Math.max(peak.get(region) ?? 0, now));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight.set(region, inFlight.get(region)! - 1);
+      n++;
+      return { instanceId: `i-${n.toString(16).padStart(17, "0")}` };
+    },
+  };
+  return { cloud, peak };
+}
+
+const fakeLaunch = (region: string, i: number): LaunchBakeAction => ({
+  kind: "launch-bake",
+  spec: `spec-${i}`,
+  build: BUILD,
+  region,
+  launch: {
+    imageId: "ami-0123456789abcdef0",
+    instanceType: "t3.medium",
+    userData: "",
+    clientToken: `token-${region}-${i}`,
+    tags: { ...ownedTags(), [Tag.role]: "bake" },
+  },
+  reason: "test",
+});
+
+describe("execute: concurrency", () => {
+  it("keeps at most concurrencyPerRegion actions in flight in each region, and reports each result as it lands", async () => {
+    const { cloud, peak } = countingLaunches();
+    const actions = [
+      ...Array.from({ length: 7 }, (_, i) => fakeLaunch("us-east-1", i)),
+      ...Array.from({ length: 5 }, (_, i) => fakeLaunch("eu-west-1", i)),
+    ];
+    const seen: ActionResult[] = [];
+    const results = await execute(cloud, actions, {
+      concurrencyPerRegion: 3,
+      onResult: (result) => seen.push(result),
+    });
+    expect(Object.fromEntries(peak)).toEqual({ "us-east-1": 3, "eu-west-1": 3 });
+    expect(results).toHaveLength(12);
+    expect(results.every((r) => r.ok && /^i-/.test(r.created ?? ""))).toBe(true);
+    expect(new Set(results.flatMap((r) => r.actions))).toEqual(new Set(actions));
+    expect(seen).toEqual(results);
+  });
+
+  it("keeps 32 actions in flight per region by default", async () => {
+    const { cloud, peak } = countingLaunches();
+    const results = await execute(
+      cloud,
+      Array.from({ length: 40 }, (_, i) => fakeLaunch("us-east-1", i)),
+    );
+    expect(peak.get("us-east-1")).toBe(32);
+    expect(results).toHaveLength(40);
   });
 });

@@ -113,7 +113,19 @@ const actionsOn: [string, "image" | "instance", (id: string, snapshots: string[]
       },
     }),
   ],
+  ["disable-image", "image", (imageId) => ({ ...common, kind: "disable-image", imageId })],
   ["terminate-instance", "instance", (instanceId) => ({ ...common, kind: "terminate-instance", instanceId })],
+  [
+    "keep-instance",
+    "instance",
+    (instanceId) => ({
+      ...common,
+      kind: "keep-instance",
+      instanceId,
+      tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "timed out" },
+      stop: true,
+    }),
+  ],
   [
     "create-image",
     "instance",
@@ -232,9 +244,55 @@ describe("execute: the ownership check before every change", () => {
       `refused: the new resource would not be this installation's (it belongs to installation "team-b", not "default"), so Leaven could never manage it`,
     ],
     [
+      "images an instance into an image without the owner tag",
+      {
+        ...common,
+        kind: "create-image",
+        image: { instanceId: "i-0", name: "leaven/base/x", tags: { [Tag.spec]: "base" } },
+      },
+      "refused: the new resource would not be this installation's (it has no leaven.dev/managed-by tag), so Leaven could never manage it",
+    ],
+    [
+      "launches a check instance owned by another tool",
+      {
+        ...common,
+        kind: "launch-check",
+        check: "smoke",
+        launch: {
+          imageId: "ami-0",
+          instanceType: "t3.micro",
+          userData: "",
+          clientToken: "x",
+          tags: { ...owned, [Tag.managedBy]: "packer" },
+        },
+      },
+      `refused: the new resource would not be this installation's (its leaven.dev/managed-by tag is "packer", not "leaven"), so Leaven could never manage it`,
+    ],
+    [
+      "keeps an instance while moving it to another installation",
+      {
+        ...common,
+        kind: "keep-instance",
+        instanceId: "i-0",
+        tags: { [Tag.bakeResult]: "failed", [Tag.installation]: "team-b" },
+        stop: false,
+      },
+      "refused: Leaven never changes the ownership tag leaven.dev/installation",
+    ],
+    [
+      "terminates an instance after retagging its owner",
+      { ...common, kind: "terminate-instance", instanceId: "i-0", tags: { [Tag.managedBy]: "nobody" } },
+      "refused: Leaven never changes the ownership tag leaven.dev/managed-by",
+    ],
+    [
       "sets the owner tag",
       { ...common, kind: "set-tags", imageId: "ami-0", tags: { [Tag.managedBy]: "leaven" } },
       "refused: Leaven never changes the ownership tag leaven.dev/managed-by",
+    ],
+    [
+      "removes both ownership tags",
+      { ...common, kind: "remove-tags", imageId: "ami-0", keys: [Tag.managedBy, Tag.installation] },
+      "refused: Leaven never changes the ownership tag leaven.dev/managed-by, leaven.dev/installation",
     ],
     [
       "removes the installation tag",
@@ -290,5 +348,100 @@ describe("execute: the ownership check before every change", () => {
       ...west.map((id) => tag("eu-west-1", id)),
     ]);
     expect(t.sim.stats().byAction).toEqual({ DescribeImages: 2, CreateTags: 2 });
+  });
+
+  it("reads each resource back once, however many actions change it", async () => {
+    const images = [seedImage(owned), seedImage(owned)];
+    const release = { [channelTag("release")]: "true" };
+    // 150 actions on each of two images: 300 targets, two resources, one describe call.
+    const actions: Action[] = Array.from({ length: 300 }, (_, i) => ({
+      ...common,
+      kind: "set-tags",
+      imageId: images[i % 2]!,
+      tags: release,
+    }));
+    t.sim.resetStats();
+    const results = await execute(t.cloud, actions);
+    expect(results.map((r) => [r.ok, r.actions.length])).toEqual([[true, 300]]);
+    expect(t.sim.stats().byAction).toEqual({ DescribeImages: 1, CreateTags: 1 });
+  });
+
+  it("reads back exactly the targeted resources by id: this account's images (disabled too), instances and snapshots", async () => {
+    const image = seedImage(owned);
+    const snapshots = (await imageIn("us-east-1", image))!.snapshotIds;
+    await t.cloud.createTags("us-east-1", snapshots, owned);
+    const instance = await launchInstance(owned);
+    const calls: unknown[] = [];
+    const spy: CloudPort = {
+      ...t.cloud,
+      describeImages: (region, input) => {
+        calls.push(["DescribeImages", region, input]);
+        return t.cloud.describeImages(region, input);
+      },
+      describeInstances: (region, filters) => {
+        calls.push(["DescribeInstances", region, filters]);
+        return t.cloud.describeInstances(region, filters);
+      },
+      describeSnapshots: (region, filters) => {
+        calls.push(["DescribeSnapshots", region, filters]);
+        return t.cloud.describeSnapshots(region, filters);
+      },
+    };
+    const results = await execute(spy, [
+      { ...common, kind: "deregister-image", imageId: image, snapshotIds: snapshots },
+      { ...common, kind: "terminate-instance", instanceId: instance },
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(calls).toHaveLength(3);
+    expect(calls).toEqual(
+      expect.arrayContaining([
+        [
+          "DescribeImages",
+          "us-east-1",
+          {
+            owners: ["self"],
+            filters: [{ name: "image-id", values: [image] }],
+            includeDeprecated: true,
+            includeDisabled: true,
+          },
+        ],
+        ["DescribeInstances", "us-east-1", [{ name: "instance-id", values: [instance] }]],
+        ["DescribeSnapshots", "us-east-1", [{ name: "snapshot-id", values: snapshots }]],
+      ]),
+    );
+  });
+
+  it("deregisters an image that was disabled earlier (a revoked build): disabled, it is still Leaven's", async () => {
+    const image = seedImage(owned);
+    const snapshots = (await imageIn("us-east-1", image))!.snapshotIds;
+    await t.cloud.createTags("us-east-1", snapshots, owned);
+    await t.cloud.disableImage("us-east-1", image);
+    expect((await imageIn("us-east-1", image))?.state).toBe("disabled");
+    const action: Action = { ...common, kind: "deregister-image", imageId: image, snapshotIds: snapshots };
+    const results = await execute(t.cloud, [action]);
+    expect(results).toEqual([{ actions: [action], ok: true }]);
+    expect(await imageIn("us-east-1", image)).toBeUndefined();
+  });
+
+  it("refuses to tag another account's public image as if it did not exist, though EC2 lists it", async () => {
+    const inventory = await observeImages(t.cloud, [ubuntuFoundation(["us-east-1"])], { now: t.clock.now() });
+    const vendor = inventory.vendorImages.get("ubuntu")![0]!.imageId;
+    const action: SetTagsAction = {
+      ...common,
+      kind: "set-tags",
+      imageId: vendor,
+      tags: { [channelTag("release")]: "true" },
+    };
+    t.sim.resetStats();
+    const results = await execute(t.cloud, [action]);
+    expect(results).toEqual([
+      {
+        actions: [action],
+        ok: false,
+        retryable: false,
+        error: `refused: image ${vendor} in us-east-1 is not Leaven's to change: it does not exist (or is not this account's). Leaven never changes or deletes a resource it does not own`,
+      },
+    ]);
+    expect(t.sim.stats().mutating).toBe(0);
   });
 });

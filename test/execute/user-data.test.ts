@@ -25,6 +25,7 @@ import {
   rpmPackageName,
   shellQuote,
   USER_DATA_LIMIT_BYTES,
+  UserDataError,
 } from "../../controller/execute/user-data.ts";
 
 const BUILD = "2.3.0+5f2c91ab";
@@ -192,8 +193,63 @@ describe("renderUserData", () => {
       { repositories: [{ name: "../r", url: "https://x" }] },
       'spec "s": repository "../r": name must be letters, digits, - _ .',
     ],
+    [
+      "a repository name that climbs out of sources.list.d after a plain start",
+      { repositories: [{ name: "acme/../../cron.d/x", url: "https://x" }] },
+      'spec "s": repository "acme/../../cron.d/x": name must be letters, digits, - _ .',
+    ],
+    [
+      "a mode with a sticky bit in front",
+      { files: [{ path: "/x", content: "", mode: "10644" }] },
+      'spec "s": file "/x": mode must be octal like 0644',
+    ],
+    [
+      "a mode with a digit too many (setuid and setgid bits)",
+      { files: [{ path: "/x", content: "", mode: "06444" }] },
+      'spec "s": file "/x": mode must be octal like 0644',
+    ],
+    [
+      "an owner that chown would read as an option",
+      { files: [{ path: "/x", content: "", owner: "-R" }] },
+      'spec "s": file "/x": owner must be user or user:group',
+    ],
+    [
+      "an owner with a space",
+      { files: [{ path: "/x", content: "", owner: "root admin" }] },
+      'spec "s": file "/x": owner must be user or user:group',
+    ],
   ])("rejects %s", (_what, provision, message) => {
     expect(() => renderUserData({ buildId: BUILD, spec: "s", provision })).toThrow(message);
+  });
+
+  it("throws a UserDataError, which prints with its name", () => {
+    let thrown: unknown;
+    try {
+      renderUserData({ buildId: BUILD, spec: "s", provision: { packages: ["-x"] } });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UserDataError);
+    expect(String(thrown)).toBe(
+      'UserDataError: spec "s": package "-x" must be name or name=version, without spaces or a leading "-"',
+    );
+  });
+
+  it("accepts a script of exactly EC2's 16384-byte limit and refuses one byte more", () => {
+    const render = (content: string) =>
+      renderUserData({ buildId: BUILD, spec: "s", provision: { files: [{ path: "/opt/f", content }] } });
+    const padding = USER_DATA_LIMIT_BYTES - Buffer.byteLength(render("x"));
+    const atLimit = "x".repeat(1 + padding);
+    expect(Buffer.byteLength(render(atLimit))).toBe(USER_DATA_LIMIT_BYTES);
+    expect(() => render(`${atLimit}x`)).toThrow(
+      `spec "s": the bake script is ${USER_DATA_LIMIT_BYTES + 1} bytes, over EC2's 16384-byte user-data limit`,
+    );
+  });
+
+  it("renders a blank provision script as no script at all", () => {
+    const none = renderUserData({ buildId: BUILD, spec: "s" });
+    expect(renderUserData({ buildId: BUILD, spec: "s", provision: { script: " \n\t\n" } })).toBe(none);
+    expect(none).not.toContain("provision.sh");
   });
 
   it("rejects a build id the marker could not carry", () => {
@@ -477,5 +533,185 @@ describe("the rendered script, run by bash in a sandbox", () => {
       result: "failure",
       reason: `write file ${file} failed with exit status 1`,
     });
+  });
+
+  it("bakes a spec without provision: cleans the machine and reports success", () => {
+    const box = createSandbox(["apt-get", "cloud-init", "sync", "shutdown"]);
+    const { status, stdout, stderr, calls } = box.run(renderUserData({ buildId: BUILD, spec: "bare" }));
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(calls).toEqual(["apt-get clean", "cloud-init clean --logs --seed", "sync", "shutdown -h now"]);
+    expect(read(box.root, "etc/machine-id")).toBe("");
+    expect(stdout).toBe(`${formatBakeMarker({ build: BUILD, result: "success" })}\n`);
+  });
+
+  const repositoriesOnly: Provision = {
+    repositories: [
+      { name: "flat", url: "https://pkg.acme.dev/flat" },
+      { name: "suite", url: "https://pkg.acme.dev/apt", distribution: "jammy" },
+    ],
+  };
+
+  it("adds apt repositories without packages: a flat one as ./, a suite without components, no key fetched", () => {
+    const box = createSandbox(["apt-get", "curl", "sync", "shutdown"]);
+    const { status, stderr, calls } = box.run(
+      renderUserData({ buildId: BUILD, spec: "base", provision: repositoriesOnly }),
+    );
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    // Nothing to install, so no index update either.
+    expect(calls).toEqual(["apt-get clean", "sync", "shutdown -h now"]);
+    expect(read(box.root, "etc/apt/sources.list.d/flat.list")).toBe("deb https://pkg.acme.dev/flat ./\n");
+    expect(read(box.root, "etc/apt/sources.list.d/suite.list")).toBe("deb https://pkg.acme.dev/apt jammy\n");
+    expect(existsSync(path.join(box.root, "etc/apt/keyrings"))).toBe(false);
+  });
+
+  it("adds a yum repository without a key with gpgcheck=0", () => {
+    const box = createSandbox(["dnf", "sync", "shutdown"]);
+    const { status, stderr, calls } = box.run(
+      renderUserData({ buildId: BUILD, spec: "base", provision: repositoriesOnly }),
+    );
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(calls).toEqual(["dnf clean all", "sync", "shutdown -h now"]);
+    expect(read(box.root, "etc/yum.repos.d/flat.repo")).toBe(
+      "[flat]\nname=flat\nbaseurl=https://pkg.acme.dev/flat\nenabled=1\ngpgcheck=0\n",
+    );
+  });
+
+  it("runs apt-get non-interactively, so no debconf prompt can hang the bake", () => {
+    const box = createSandbox(["apt-get", "sync", "shutdown"], {
+      "apt-get": `#!/bin/bash\nprintf '%s\\n' "apt-get $1 DEBIAN_FRONTEND=\${DEBIAN_FRONTEND:-unset}" >>"$LEAVEN_TEST_CALLS"\n`,
+    });
+    const { status, calls } = box.run(
+      renderUserData({ buildId: BUILD, spec: "base", provision: { packages: ["curl"] } }),
+    );
+    expect(status).toBe(0);
+    expect(calls.filter((c) => c.startsWith("apt-get"))).toEqual([
+      "apt-get update DEBIAN_FRONTEND=noninteractive",
+      "apt-get install DEBIAN_FRONTEND=noninteractive",
+      "apt-get clean DEBIAN_FRONTEND=noninteractive",
+    ]);
+  });
+
+  /** A shim that records its call and fails with `code` when its first argument is `when`. */
+  const failing = (when: string, code: number) => `${RECORD}if [ "$1" = ${when} ]; then exit ${code}; fi\n`;
+
+  it.each<[string, string[], Record<string, string>, Provision, string]>([
+    [
+      "a repository key that cannot be downloaded",
+      ["apt-get", "curl"],
+      { curl: `${RECORD}exit 22\n` },
+      fullProvision,
+      "add apt repository acme failed with exit status 22",
+    ],
+    [
+      "an apt index update that fails",
+      ["apt-get"],
+      { "apt-get": failing("update", 100) },
+      { packages: ["curl"] },
+      "update the apt package index failed with exit status 100",
+    ],
+    [
+      "a dnf install that fails",
+      ["dnf"],
+      { dnf: failing("install", 1) },
+      { packages: ["curl"] },
+      "install packages failed with exit status 1",
+    ],
+    [
+      "cloud-init's own clean that fails",
+      ["cloud-init"],
+      { "cloud-init": failing("clean", 1) },
+      {},
+      "clean the instance for imaging failed with exit status 1",
+    ],
+  ])("fails the bake naming the step for %s", (_what, tools, overrides, provision, reason) => {
+    const box = createSandbox([...tools, "sync", "shutdown"], overrides);
+    const { stdout, calls } = box.run(renderUserData({ buildId: BUILD, spec: "base", provision }));
+    expect(parseBakeMarker(stdout, BUILD)).toMatchObject({ build: BUILD, result: "failure", reason });
+    expect(calls.slice(-2)).toEqual(["sync", "shutdown -h now"]);
+  });
+
+  it("fails the bake naming the yum repository whose file cannot be written", () => {
+    const box = createSandbox(["yum", "sync", "shutdown"]);
+    writeFileSync(path.join(box.root, "etc/yum.repos.d"), "not a directory");
+    const { status, stdout } = box.run(
+      renderUserData({ buildId: BUILD, spec: "base", provision: repositoriesOnly }),
+    );
+    expect(status).toBe(1);
+    expect(parseBakeMarker(stdout, BUILD)?.reason).toBe("add yum repository flat failed with exit status 1");
+  });
+
+  it("powers off even when sync fails after a failed bake", () => {
+    const box = createSandbox(["sync", "shutdown"], { sync: `${RECORD}exit 1\n` });
+    const { status, stdout, calls } = box.run(
+      renderUserData({ buildId: BUILD, spec: "app", provision: { script: "exit 4" } }),
+    );
+    expect(status).toBe(4);
+    expect(parseBakeMarker(stdout, BUILD)?.reason).toBe("run the provision script failed with exit status 4");
+    expect(calls).toEqual(["sync", "shutdown -h now"]);
+  });
+
+  it.each([
+    ["TERM", 143],
+    ["INT", 130],
+  ])("reports a bake ended by SIG%s with exit status %i, and still powers off", (signal, code) => {
+    const box = createSandbox(["sync", "shutdown"]);
+    // The provision script signals the bake script that runs it (as shutdown or a Ctrl-C would).
+    const { status, stdout, calls } = box.run(
+      renderUserData({ buildId: BUILD, spec: "app", provision: { script: `kill -${signal} "$PPID"\n` } }),
+    );
+    expect(status).toBe(code);
+    expect(parseBakeMarker(stdout, BUILD)).toEqual({
+      build: BUILD,
+      result: "failure",
+      reason: `run the provision script failed with exit status ${code}`,
+    });
+    expect(calls).toEqual(["sync", "shutdown -h now"]);
+  });
+});
+
+// ---- Golden scripts ---------------------------------------------------------------------------------
+// The exact bytes cloud-init runs on every bake instance, for two small inputs. The files are reviewed
+// artifacts: when a change to user-data.ts changes them, read the diff, then update the file by hand
+// (or rewrite it with LEAVEN_UPDATE_GOLDEN=1 and review `git diff`).
+
+const GOLDEN = path.join(import.meta.dirname, "golden");
+
+const goldenInputs: [string, Parameters<typeof renderUserData>[0]][] = [
+  ["bake-script-minimal.sh", { buildId: "1.0.0+0badcafe", spec: "bare" }],
+  [
+    "bake-script-provisioned.sh",
+    {
+      buildId: "2.3.0+5f2c91ab",
+      spec: "api-server",
+      provision: {
+        packages: ["acme-agent=1.2.0"],
+        repositories: [
+          {
+            name: "acme",
+            url: "https://pkg.acme.dev/apt",
+            distribution: "jammy",
+            components: ["main"],
+            gpgKey: "https://pkg.acme.dev/key.asc",
+          },
+          { name: "flat", url: "https://pkg.acme.dev/flat" },
+        ],
+        files: [
+          { path: "/etc/acme/agent.conf", content: "level=1", mode: "0640", owner: "acme:acme" },
+          { path: "/etc/acme/empty", content: "" },
+        ],
+        script: "systemctl enable acme-agent\n",
+      },
+    },
+  ],
+];
+
+describe("the rendered script, byte for byte", () => {
+  it.each(goldenInputs)("matches golden/%s", (file, input) => {
+    const script = renderUserData(input);
+    if (process.env.LEAVEN_UPDATE_GOLDEN === "1") writeFileSync(path.join(GOLDEN, file), script);
+    expect(script).toBe(readFileSync(path.join(GOLDEN, file), "utf8"));
   });
 });

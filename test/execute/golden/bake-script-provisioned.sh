@@ -1,0 +1,143 @@
+#!/bin/bash
+# Leaven bake script, rendered from the ImageSpec; cloud-init runs it once on the bake instance.
+LEAVEN_BUILD_ID=2.3.0+5f2c91ab
+LEAVEN_SPEC=api-server
+set -euo pipefail
+umask 022
+LEAVEN_ROOT="${LEAVEN_ROOT:-}"
+export LEAVEN_BUILD_ID LEAVEN_SPEC
+leaven_step=start
+leaven_done=0
+
+leaven_report() {
+  printf '%s\n' "$1"
+  { printf '%s\n' "$1" >"$LEAVEN_ROOT/dev/console"; } 2>/dev/null || true
+}
+
+leaven_fetch() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --retry 5 -o "$2" "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -O "$2" "$1"
+  else
+    echo "leaven: neither curl nor wget is installed to fetch $1" >&2
+    return 1
+  fi
+}
+
+leaven_detect_pm() {
+  local pm
+  for pm in apt-get dnf yum; do
+    if command -v "$pm" >/dev/null 2>&1; then
+      echo "$pm"
+      return 0
+    fi
+  done
+}
+
+# Runs on every exit: a failure reports the step and status; either way the instance powers off.
+leaven_finish() {
+  local status=$?
+  trap - EXIT
+  set +e
+  if [ "$leaven_done" != 1 ]; then
+    [ "$status" -ne 0 ] || status=1
+    leaven_report 'LEAVEN-BAKE-RESULT build=2.3.0+5f2c91ab result=failure reason="'"$leaven_step failed with exit status $status"'"'
+  fi
+  sync
+  shutdown -h now || poweroff
+  exit "$status"
+}
+trap leaven_finish EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+leaven_pm="$(leaven_detect_pm)"
+
+# Packages, after their repositories.
+leaven_step='detect the package manager'
+if [ -z "$leaven_pm" ]; then
+  echo 'leaven: no supported package manager (apt-get, dnf or yum) on this image' >&2
+  exit 1
+fi
+if [ "$leaven_pm" = apt-get ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  leaven_step='add apt repository acme'
+  mkdir -p "$LEAVEN_ROOT"/etc/apt/keyrings
+  leaven_fetch https://pkg.acme.dev/key.asc "$LEAVEN_ROOT"/etc/apt/keyrings/acme.asc
+  mkdir -p "$LEAVEN_ROOT"/etc/apt/sources.list.d
+  printf '%s\n' 'deb [signed-by=/etc/apt/keyrings/acme.asc] https://pkg.acme.dev/apt jammy main' >"$LEAVEN_ROOT"/etc/apt/sources.list.d/acme.list
+  leaven_step='add apt repository flat'
+  mkdir -p "$LEAVEN_ROOT"/etc/apt/sources.list.d
+  printf '%s\n' 'deb https://pkg.acme.dev/flat ./' >"$LEAVEN_ROOT"/etc/apt/sources.list.d/flat.list
+  leaven_step='update the apt package index'
+  apt-get update
+  leaven_step='install packages'
+  apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold acme-agent=1.2.0
+else
+  leaven_step='add yum repository acme'
+  mkdir -p "$LEAVEN_ROOT"/etc/yum.repos.d
+  printf '%s\n' '[acme]' name=acme baseurl=https://pkg.acme.dev/apt enabled=1 gpgcheck=1 gpgkey=https://pkg.acme.dev/key.asc >"$LEAVEN_ROOT"/etc/yum.repos.d/acme.repo
+  leaven_step='add yum repository flat'
+  mkdir -p "$LEAVEN_ROOT"/etc/yum.repos.d
+  printf '%s\n' '[flat]' name=flat baseurl=https://pkg.acme.dev/flat enabled=1 gpgcheck=0 >"$LEAVEN_ROOT"/etc/yum.repos.d/flat.repo
+  leaven_step='install packages'
+  "$leaven_pm" install -y acme-agent-1.2.0
+fi
+
+# Files, after packages so they override packaged defaults.
+leaven_step='write file /etc/acme/agent.conf'
+mkdir -p "$LEAVEN_ROOT"/etc/acme
+cat >"$LEAVEN_ROOT"/etc/acme/agent.conf <<'LEAVEN_EOF'
+level=1
+LEAVEN_EOF
+truncate -s -1 "$LEAVEN_ROOT"/etc/acme/agent.conf
+chmod 0640 "$LEAVEN_ROOT"/etc/acme/agent.conf
+chown acme:acme "$LEAVEN_ROOT"/etc/acme/agent.conf
+leaven_step='write file /etc/acme/empty'
+mkdir -p "$LEAVEN_ROOT"/etc/acme
+: >"$LEAVEN_ROOT"/etc/acme/empty
+
+# The spec's script, as its own bash process: its exit status is the step's.
+leaven_step='run the provision script'
+mkdir -p "$LEAVEN_ROOT"/run/leaven
+cat >"$LEAVEN_ROOT"/run/leaven/provision.sh <<'LEAVEN_EOF'
+systemctl enable acme-agent
+LEAVEN_EOF
+bash "$LEAVEN_ROOT"/run/leaven/provision.sh </dev/null
+rm -f "$LEAVEN_ROOT"/run/leaven/provision.sh
+
+# Clean the instance for imaging: nothing of this boot may leak into instances launched from it.
+leaven_step='clean the instance for imaging'
+case "$leaven_pm" in
+  apt-get)
+    apt-get clean
+    rm -rf "$LEAVEN_ROOT"/var/lib/apt/lists/*
+    ;;
+  dnf | yum)
+    "$leaven_pm" clean all
+    ;;
+esac
+if command -v cloud-init >/dev/null 2>&1; then
+  cloud-init clean --logs --seed
+else
+  rm -rf "$LEAVEN_ROOT/var/lib/cloud"
+fi
+rm -f "$LEAVEN_ROOT"/etc/ssh/ssh_host_*
+if [ -f "$LEAVEN_ROOT/etc/machine-id" ]; then
+  truncate -s 0 "$LEAVEN_ROOT/etc/machine-id"
+fi
+if [ -d "$LEAVEN_ROOT/var/log" ]; then
+  find "$LEAVEN_ROOT/var/log" -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -delete
+  find "$LEAVEN_ROOT/var/log" -type f -exec truncate -s 0 {} +
+fi
+rm -f "$LEAVEN_ROOT"/root/.bash_history "$LEAVEN_ROOT"/home/*/.bash_history
+for leaven_tmp in "$LEAVEN_ROOT/tmp" "$LEAVEN_ROOT/var/tmp"; do
+  if [ -d "$leaven_tmp" ]; then
+    find "$leaven_tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  fi
+done
+
+leaven_step='report success'
+leaven_done=1
+leaven_report 'LEAVEN-BAKE-RESULT build=2.3.0+5f2c91ab result=success'
