@@ -1,7 +1,7 @@
 import { Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type { Action } from "../plan/actions.ts";
-import { targetsOf, verifyOwnership } from "./ownership-guard.ts";
+import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
   /** The actions this result covers (tag and terminate calls are batched per region). */
@@ -192,7 +192,10 @@ export async function execute(
     // Ownership could not be read back: nothing that changes an existing resource runs blind.
     allowed = [];
     for (const action of actions) {
-      if (targetsOf(action).length === 0) allowed.push(action);
+      // What needs no read-back still gets the checks that need none: never create an unowned resource.
+      const refusal = preflightRefusal(action, options.installation);
+      if (refusal) record({ actions: [action], ok: false, error: refusal, retryable: false });
+      else if (targetsOf(action).length === 0) allowed.push(action);
       else
         record({
           actions: [action],

@@ -162,6 +162,24 @@ async function describeLaunchTemplatesById(cloud: CloudPort, region: string, ids
   return one.flat();
 }
 
+/**
+ * Why an action is refused before anything is read from EC2: it would create a resource without this
+ * installation's ownership tags, or change an ownership tag. Undefined when it may go on to the read-back.
+ */
+export function preflightRefusal(
+  action: Action,
+  installation: string = DEFAULT_INSTALLATION,
+): string | undefined {
+  const created = createdTags(action);
+  const bornProblem = created ? ownershipProblem(created, installation) : undefined;
+  if (bornProblem)
+    return `refused: the new resource would not be this installation's (${bornProblem}), so Leaven could never manage it`;
+  const ownershipKeys = changedKeys(action).filter((key) => OWNERSHIP_TAGS.includes(key));
+  if (ownershipKeys.length > 0)
+    return `refused: Leaven never changes the ownership tag ${ownershipKeys.join(", ")}`;
+  return undefined;
+}
+
 export interface OwnershipVerdict {
   /** Why each refused action may not run, by action. Actions not in the map may run. */
   refused: Map<Action, string>;
@@ -180,18 +198,9 @@ export async function verifyOwnership(
   const refused = new Map<Action, string>();
   const toRead: Target[] = [];
   for (const action of actions) {
-    const created = createdTags(action);
-    const bornProblem = created ? ownershipProblem(created, installation) : undefined;
-    if (bornProblem) {
-      refused.set(
-        action,
-        `refused: the new resource would not be this installation's (${bornProblem}), so Leaven could never manage it`,
-      );
-      continue;
-    }
-    const ownershipKeys = changedKeys(action).filter((key) => OWNERSHIP_TAGS.includes(key));
-    if (ownershipKeys.length > 0) {
-      refused.set(action, `refused: Leaven never changes the ownership tag ${ownershipKeys.join(", ")}`);
+    const problem = preflightRefusal(action, installation);
+    if (problem) {
+      refused.set(action, problem);
       continue;
     }
     toRead.push(...targetsOf(action));

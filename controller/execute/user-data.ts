@@ -81,9 +81,10 @@ function validate(input: UserDataInput): void {
   );
   for (const pkg of provision?.packages ?? []) {
     check(
-      NO_WHITESPACE.test(pkg) && !pkg.startsWith("-"),
+      // A leading "=" would become "-…" once rewritten as name-version for dnf/yum: an option, not a package.
+      NO_WHITESPACE.test(pkg) && !pkg.startsWith("-") && !pkg.startsWith("="),
       spec,
-      `package ${JSON.stringify(pkg)} must be name or name=version, without spaces or a leading "-"`,
+      `package ${JSON.stringify(pkg)} must be name or name=version, without spaces or a leading "-" or "="`,
     );
   }
   for (const repo of provision?.repositories ?? []) {

@@ -306,6 +306,43 @@ describe("execute: the ownership check before every change", () => {
     expect(t.sim.stats().requests).toBe(0);
   });
 
+  it("still refuses to create an unowned instance when ownership cannot be read", async () => {
+    const seeded = seedImage(owned);
+    const blind: CloudPort = {
+      ...t.cloud,
+      describeImages: async () => {
+        throw new Error("connect ECONNREFUSED 127.0.0.1:1");
+      },
+    };
+    const unowned: Action = {
+      ...common,
+      kind: "launch-bake",
+      launch: {
+        imageId: "ami-0",
+        instanceType: "t3.micro",
+        userData: "",
+        clientToken: "x",
+        tags: { [Tag.spec]: "base" },
+      },
+    };
+    const tag: SetTagsAction = {
+      ...common,
+      kind: "set-tags",
+      imageId: seeded,
+      tags: { [channelTag("release")]: "true" },
+    };
+    t.sim.resetStats();
+    const results = await execute(blind, [unowned, tag]);
+    expect(results.find((r) => r.actions[0] === unowned)).toEqual({
+      actions: [unowned],
+      ok: false,
+      retryable: false,
+      error:
+        "refused: the new resource would not be this installation's (it has no leaven.dev/managed-by tag), so Leaven could never manage it",
+    });
+    expect(t.sim.stats().byAction.RunInstances).toBeUndefined();
+  });
+
   it("runs nothing that changes an existing resource when ownership cannot be read, and says so", async () => {
     const image = seedImage(owned);
     const blind: CloudPort = {

@@ -166,12 +166,17 @@ describe("renderUserData", () => {
     [
       "a package with a leading dash",
       { packages: ["--allow-unauthenticated"] },
-      'spec "s": package "--allow-unauthenticated" must be name or name=version, without spaces or a leading "-"',
+      'spec "s": package "--allow-unauthenticated" must be name or name=version, without spaces or a leading "-" or "="',
+    ],
+    [
+      "a package with a leading equals sign (dnf/yum would read name-version as an option)",
+      { packages: ["=-setopt=gpgcheck=0"] },
+      'spec "s": package "=-setopt=gpgcheck=0" must be name or name=version, without spaces or a leading "-" or "="',
     ],
     [
       "a package with spaces",
       { packages: ["a b"] },
-      'spec "s": package "a b" must be name or name=version, without spaces or a leading "-"',
+      'spec "s": package "a b" must be name or name=version, without spaces or a leading "-" or "="',
     ],
     [
       "a relative file path",
@@ -231,7 +236,7 @@ describe("renderUserData", () => {
     }
     expect(thrown).toBeInstanceOf(UserDataError);
     expect(String(thrown)).toBe(
-      'UserDataError: spec "s": package "-x" must be name or name=version, without spaces or a leading "-"',
+      'UserDataError: spec "s": package "-x" must be name or name=version, without spaces or a leading "-" or "="',
     );
   });
 
