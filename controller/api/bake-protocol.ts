@@ -18,6 +18,16 @@ export interface BakeOutcome {
 /** How many console lines before a failure marker are kept for the status. */
 export const CONSOLE_TAIL_LINES = 10;
 
+/** The last non-empty console lines before `end` (a failure marker's offset): what the failure looked like. */
+export function consoleTail(consoleOutput: string, end: number): string[] {
+  return consoleOutput
+    .slice(0, end)
+    .split(/\r?\n/)
+    .map((line) => line.trimEnd())
+    .filter((line) => line.length > 0)
+    .slice(-CONSOLE_TAIL_LINES);
+}
+
 export function formatBakeMarker(outcome: BakeOutcome): string {
   const reason = outcome.reason ? ` reason=${JSON.stringify(outcome.reason)}` : "";
   return `${BAKE_MARKER} build=${outcome.build} result=${outcome.result}${reason}`;
@@ -33,15 +43,7 @@ export function parseBakeMarker(consoleOutput: string, build: string): BakeOutco
     if (match[1] !== build) continue;
     const reason = match[3] ? (JSON.parse(match[3]) as string) : undefined;
     const result = match[2] as "success" | "failure";
-    const tail =
-      result === "failure"
-        ? consoleOutput
-            .slice(0, match.index)
-            .split(/\r?\n/)
-            .map((line) => line.trimEnd())
-            .filter((line) => line.length > 0)
-            .slice(-CONSOLE_TAIL_LINES)
-        : [];
+    const tail = result === "failure" ? consoleTail(consoleOutput, match.index) : [];
     found = { build, result, ...(reason ? { reason } : {}), ...(tail.length > 0 ? { tail } : {}) };
   }
   return found;

@@ -1,7 +1,7 @@
 // The contract between a verification check's script (the user data of a check instance launched from a
 // new image) and the controller: the script prints exactly one marker line to the console before powering
 // off, and the controller reads it back with GetConsoleOutput — the bake marker protocol, for checks.
-import type { BakeOutcome } from "./bake-protocol.ts";
+import { type BakeOutcome, consoleTail } from "./bake-protocol.ts";
 
 export const CHECK_MARKER = "LEAVEN-CHECK-RESULT";
 
@@ -29,8 +29,6 @@ export function formatCheckMarker(outcome: Omit<CheckOutcome, "tail">): string {
 const markerPattern =
   /LEAVEN-CHECK-RESULT check=(\S+) build=(\S+) result=(passed|failed)(?: reason=("(?:[^"\\]|\\.)*"))?/g;
 
-const TAIL_LINES = 10;
-
 /** The last marker of this check and build in the console output, if any. */
 export function parseCheckMarker(
   consoleOutput: string,
@@ -42,15 +40,7 @@ export function parseCheckMarker(
     if (match[1] !== check || match[2] !== build) continue;
     const reason = match[4] ? (JSON.parse(match[4]) as string) : undefined;
     const result = match[3] as "passed" | "failed";
-    const tail =
-      result === "failed"
-        ? consoleOutput
-            .slice(0, match.index)
-            .split(/\r?\n/)
-            .map((line) => line.trimEnd())
-            .filter((line) => line.length > 0)
-            .slice(-TAIL_LINES)
-        : [];
+    const tail = result === "failed" ? consoleTail(consoleOutput, match.index) : [];
     found = { check, build, result, ...(reason ? { reason } : {}), ...(tail.length > 0 ? { tail } : {}) };
   }
   return found;

@@ -16,6 +16,8 @@ export interface ChannelsResult {
   resolved: Map<string, ResolvedChannel>;
   status: Record<string, ChannelStatus>;
   problems: { phase: Phase; message: string }[];
+  /** Every build of the spec, ready or not, newest first (by home image creation). */
+  newestFirst: string[];
 }
 
 /** Revoked builds of a spec → why (spec.revoked). */
@@ -84,7 +86,13 @@ export function resolveChannels(
     )
     .map((b) => b.build);
   const context: SelectionContext = { revoked, known, ...(parent ? { parent } : {}) };
-  const result: ChannelsResult = { channels: new Map(), resolved: new Map(), status: {}, problems: [] };
+  const result: ChannelsResult = {
+    channels: new Map(),
+    resolved: new Map(),
+    status: {},
+    problems: [],
+    newestFirst: known,
+  };
   for (const [channel, selector] of Object.entries(doc.spec.channels ?? {})) {
     const picked = selectCandidate(selector, candidates, now, context);
     if (picked.ok) {

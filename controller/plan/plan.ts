@@ -158,6 +158,7 @@ function planLayer(
   const parentRef = spec.parent!;
   const parentChannel = outcomes.get(parentRef.spec)?.channels.get(parentRef.channel);
   const problems: { phase: Phase; message: string }[] = [];
+  const revoked = revokedBuilds(doc);
   let desiredBuild: string | undefined;
   let parentBuild: string | undefined;
   let failure: SpecStatus["failure"];
@@ -178,7 +179,7 @@ function planLayer(
     } else {
       const recipe = recipeHash(spec);
       desiredBuild = buildIdFor(name, spec.version ?? "0.0.0", recipe, parentBuild);
-      const revokedReason = revokedBuilds(doc).get(desiredBuild);
+      const revokedReason = revoked.get(desiredBuild);
       if (revokedReason !== undefined)
         problems.push({
           phase: "Stalled",
@@ -269,6 +270,7 @@ function planLayer(
     resolved,
     status: channelStatus,
     problems: channelProblems,
+    newestFirst,
   } = resolveChannels(doc, builds, input.now, {
     spec: parentRef.spec,
     channels: new Map(
@@ -282,7 +284,6 @@ function planLayer(
   // Distribution: the desired build, builds named exactly by a selector, and — for a channel that cannot
   // resolve because no build is in every region (a region was added) — the build the channel is on now.
   const toDistribute = new Set<string>();
-  const revoked = revokedBuilds(doc);
   if (desiredBuild) toDistribute.add(desiredBuild);
   for (const [channel, selector] of Object.entries(spec.channels ?? {})) {
     if (selector.build) toDistribute.add(selector.build);
@@ -379,11 +380,7 @@ function planLayer(
       },
       channels: channelStatus,
       ...(failure ? { failure } : {}),
-      builds: [...builds.values()]
-        .sort((a, b) =>
-          (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? ""),
-        )
-        .map((b) => b.build),
+      builds: newestFirst,
     },
     channels,
   };
