@@ -1,6 +1,6 @@
-import { Tag } from "../api/tags.ts";
+import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
-import type { Action } from "../plan/actions.ts";
+import type { Action, CreateImageAction } from "../plan/actions.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
@@ -36,7 +36,7 @@ function tagsKey(tags: Tags): string {
 /** CreateTags/DeleteTags/TerminateInstances take many resource ids: batch identical calls per region. */
 const MAX_BATCH = 500;
 
-function toJobs(actions: readonly Action[]): Job[] {
+function toJobs(actions: readonly Action[], installation: string | undefined): Job[] {
   const jobs: Job[] = [];
   const batches = new Map<string, Action[]>();
   const batch = (key: string, action: Action) => {
@@ -53,11 +53,11 @@ function toJobs(actions: readonly Action[]): Job[] {
         batch(`remove ${action.region} ${JSON.stringify([...action.keys].sort())}`, action);
         break;
       case "terminate-instance":
-        if (action.tags) jobs.push(single(action));
+        if (action.tags) jobs.push(single(action, installation));
         else batch(`terminate ${action.region}`, action);
         break;
       default:
-        jobs.push(single(action));
+        jobs.push(single(action, installation));
     }
   }
   for (const [key, list] of batches) {
@@ -81,12 +81,60 @@ function toBatchJob(key: string, actions: Action[]): Job {
   return { region, actions, run: async (cloud) => void (await cloud.terminateInstances(region, ids)) };
 }
 
-function single(action: Action): Job {
-  return { region: action.region, actions: [action], run: (cloud) => runAction(cloud, action) };
+function single(action: Action, installation: string | undefined): Job {
+  return { region: action.region, actions: [action], run: (cloud) => runAction(cloud, action, installation) };
+}
+
+/**
+ * The image name is deterministic, so a duplicate is success only when the image holding the name is this
+ * build's own (an earlier attempt, before a crash, made it). Anything else — a foreign image, another
+ * installation's or another build's — would be mistaken for progress pass after pass: fail for good,
+ * naming the image and what to do.
+ */
+async function adoptDuplicate(
+  cloud: CloudPort,
+  action: CreateImageAction,
+  error: CloudError,
+  installation: string | undefined,
+): Promise<string | undefined> {
+  const { region } = action;
+  const name = action.image.name;
+  const found = await cloud.describeImages(region, {
+    owners: ["self"],
+    filters: [{ name: "name", values: [name] }],
+    includeDeprecated: true,
+    includeDisabled: true,
+  });
+  const holder = found.find((image) => image.name === name);
+  if (!holder) {
+    // Deregistered since, or not yet visible: let the next pass try again.
+    throw new CloudError(
+      error.code,
+      `${error.message} (the image holding the name is not visible yet)`,
+      400,
+      true,
+    );
+  }
+  const problem = ownershipProblem(holder.tags, installation);
+  const sameBuild = holder.tags[Tag.spec] === action.spec && holder.tags[Tag.build] === action.build;
+  if (!problem && sameBuild) return holder.imageId;
+  const why = problem
+    ? `it is not Leaven's (${problem})`
+    : `it carries ${Tag.spec}=${holder.tags[Tag.spec] ?? "(none)"} ${Tag.build}=${holder.tags[Tag.build] ?? "(none)"}, not ${action.spec} ${action.build}`;
+  throw new CloudError(
+    error.code,
+    `image name ${name} is taken in ${region} by ${holder.imageId}: ${why}. Leaven never adopts or changes it; deregister or rename that image (aws ec2 deregister-image --region ${region} --image-id ${holder.imageId}) or bump the spec's version, then run apply again`,
+    400,
+    false,
+  );
 }
 
 /** The side effects of one action. Each is idempotent: repeating it after a crash is harmless. */
-async function runAction(cloud: CloudPort, action: Action): Promise<string | undefined> {
+async function runAction(
+  cloud: CloudPort,
+  action: Action,
+  installation: string | undefined,
+): Promise<string | undefined> {
   const region = action.region;
   switch (action.kind) {
     case "launch-bake":
@@ -99,8 +147,8 @@ async function runAction(cloud: CloudPort, action: Action): Promise<string | und
         const { imageId } = await cloud.createImage(region, action.image);
         return imageId;
       } catch (error) {
-        // The name is deterministic: a duplicate means an earlier attempt (before a crash) already made it.
-        if (error instanceof CloudError && error.code === "InvalidAMIName.Duplicate") return undefined;
+        if (error instanceof CloudError && error.code === "InvalidAMIName.Duplicate")
+          return adoptDuplicate(cloud, action, error, installation);
         throw error;
       }
     }
@@ -206,7 +254,7 @@ export async function execute(
     }
   }
   const byRegion = new Map<string, Job[]>();
-  for (const job of toJobs(allowed)) {
+  for (const job of toJobs(allowed, options.installation)) {
     const list = byRegion.get(job.region) ?? [];
     list.push(job);
     byRegion.set(job.region, list);
@@ -225,7 +273,7 @@ export async function execute(
             if (!retryable && job.actions.length > 1) {
               // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
               // deregistered meanwhile): split the batch so that one id does not hold back the rest.
-              jobs.push(...job.actions.map(single));
+              jobs.push(...job.actions.map((a) => single(a, options.installation)));
               continue;
             }
             record({

@@ -240,12 +240,59 @@ describe("execute", () => {
     const [first] = await execute(t.cloud, [create]);
     expect(first).toMatchObject({ ok: true, created: expect.stringMatching(/^ami-[0-9a-f]{17}$/) });
     const [again] = await execute(t.cloud, [create]);
-    expect(again).toEqual({ actions: [create], ok: true });
+    expect(again).toEqual({ actions: [create], ok: true, created: first!.created });
 
     expect(t.sim.stats().errors).toEqual({ "InvalidAMIName.Duplicate": 1 });
     const images = await imagesIn("us-east-1");
     expect(images.map((i) => i.imageId)).toEqual([first!.created]);
   });
+
+  it.each([
+    [
+      "no owner tag",
+      { [Tag.spec]: "base", [Tag.build]: BUILD },
+      "it is not Leaven's (it has no leaven.dev/managed-by tag)",
+    ],
+    [
+      "another owner",
+      { [Tag.managedBy]: "packer", [Tag.spec]: "base", [Tag.build]: BUILD },
+      `it is not Leaven's (its leaven.dev/managed-by tag is "packer", not "leaven")`,
+    ],
+    [
+      "another installation",
+      { ...ownedTags(), [Tag.installation]: "team-b" },
+      `it is not Leaven's (it belongs to installation "team-b", not "default")`,
+    ],
+    [
+      "another build",
+      ownedTags("1.0.1+0badcafe"),
+      "it carries leaven.dev/spec=base leaven.dev/build=1.0.1+0badcafe, not base 1.0.0+0badcafe",
+    ],
+  ])(
+    "fails create-image for good when the name is held by a look-alike (%s), naming it",
+    async (_, tags, why) => {
+      const parent = await vendorParent();
+      const [launched] = await execute(t.cloud, [launchAction(parent, "launch-token")]);
+      t.clock.advance(5 * MINUTE);
+      const name = "leaven/base/1.0.0_0badcafe";
+      const [foreign] = t.sim.seedImages([{ region: "us-east-1", name, tags }]);
+      const create: CreateImageAction = {
+        kind: "create-image",
+        spec: "base",
+        build: BUILD,
+        region: "us-east-1",
+        image: { instanceId: launched!.created!, name, description: "baked", tags: ownedTags() },
+        reason: "test",
+      };
+      const [result] = await execute(t.cloud, [create]);
+      expect(result).toEqual({
+        actions: [create],
+        ok: false,
+        retryable: false,
+        error: `InvalidAMIName.Duplicate: image name ${name} is taken in us-east-1 by ${foreign}: ${why}. Leaven never adopts or changes it; deregister or rename that image (aws ec2 deregister-image --region us-east-1 --image-id ${foreign}) or bump the spec's version, then run apply again`,
+      });
+    },
+  );
 
   it("launches one instance for a repeated launch-bake with the same client token", async () => {
     const parent = await vendorParent();
