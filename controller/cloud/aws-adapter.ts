@@ -513,6 +513,7 @@ export function toCloudImage(region: string, image: Ec2Image): CloudImage {
     snapshotIds,
     tags: fromTagList(image.Tags),
     ...(stateReason ? { stateReason } : {}),
+    ...(image.SourceImageId ? { sourceImageId: image.SourceImageId } : {}),
   };
 }
 

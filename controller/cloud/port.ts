@@ -31,6 +31,8 @@ export interface CloudImage {
   snapshotIds: string[];
   tags: Tags;
   stateReason?: string;
+  /** For a copy: the image it was copied from (EC2's SourceImageId), so a copy whose tags were lost is still known. */
+  sourceImageId?: string;
 }
 
 export interface CloudInstance {

@@ -161,6 +161,7 @@ async function runAction(
       return imageId;
     }
     case "set-tags":
+    case "tag-copy":
       await cloud.createTags(region, [action.imageId], action.tags);
       return undefined;
     case "remove-tags":

@@ -3,9 +3,9 @@
 // the resource's tags back from EC2 and refuses the action unless the resource is Leaven's and this
 // installation's. A planner bug, a stale inventory or a look-alike resource therefore cannot make Leaven
 // touch an image, snapshot, instance or launch template it does not own.
-import { DEFAULT_INSTALLATION, OWNERSHIP_TAGS, ownershipProblem } from "../api/tags.ts";
+import { DEFAULT_INSTALLATION, OWNERSHIP_TAGS, ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
-import type { Action } from "../plan/actions.ts";
+import type { Action, TagCopyAction } from "../plan/actions.ts";
 
 export type ResourceKind = "image" | "instance" | "snapshot" | "launch-template";
 
@@ -35,6 +35,9 @@ export function targetsOf(action: Action): Target[] {
       return [{ kind: "instance", region, id: action.instanceId }];
     case "copy-image":
       return [{ kind: "image", region: action.copy.sourceRegion, id: action.copy.sourceImageId }];
+    case "tag-copy":
+      // The copy itself has no owner tag yet: it is checked by name and source (see verifyOwnership).
+      return [{ kind: "image", region: action.sourceRegion, id: action.sourceImageId }];
     case "set-tags":
     case "remove-tags":
     case "share-image":
@@ -62,6 +65,8 @@ function createdTags(action: Action): Tags | undefined {
       return action.copy.tags;
     case "record-failure":
       return action.template.tags;
+    case "tag-copy":
+      return action.tags;
     default:
       return undefined;
   }
@@ -89,7 +94,14 @@ function describeTarget(target: Target): string {
 const targetKey = (target: Target) => `${target.kind} ${target.region} ${target.id}`;
 
 /** Reads the current tags of every target, a few describe calls per region and kind. Missing → absent. */
-async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<Map<string, Tags>> {
+/** What the read-back knows of a resource: its tags, and for an image its name and source. */
+interface ReadBack {
+  tags: Tags;
+  name?: string;
+  sourceImageId?: string;
+}
+
+async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<Map<string, ReadBack>> {
   const groups = new Map<string, Target[]>();
   for (const target of targets) {
     const key = `${target.kind} ${target.region}`;
@@ -98,7 +110,7 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
       if (!group.some((t) => t.id === target.id)) group.push(target);
     } else groups.set(key, [target]);
   }
-  const found = new Map<string, Tags>();
+  const found = new Map<string, ReadBack>();
   const reads: Promise<void>[] = [];
   for (const group of groups.values()) {
     const { kind, region } = group[0]!;
@@ -113,18 +125,23 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
               includeDeprecated: true,
               includeDisabled: true,
             });
-            for (const image of images) found.set(targetKey({ kind, region, id: image.imageId }), image.tags);
+            for (const image of images)
+              found.set(targetKey({ kind, region, id: image.imageId }), {
+                tags: image.tags,
+                name: image.name,
+                ...(image.sourceImageId ? { sourceImageId: image.sourceImageId } : {}),
+              });
           } else if (kind === "instance") {
             const instances = await cloud.describeInstances(region, [{ name: "instance-id", values: ids }]);
             for (const instance of instances)
-              found.set(targetKey({ kind, region, id: instance.instanceId }), instance.tags);
+              found.set(targetKey({ kind, region, id: instance.instanceId }), { tags: instance.tags });
           } else if (kind === "launch-template") {
             for (const template of await describeLaunchTemplatesById(cloud, region, ids))
-              found.set(targetKey({ kind, region, id: template.launchTemplateId }), template.tags);
+              found.set(targetKey({ kind, region, id: template.launchTemplateId }), { tags: template.tags });
           } else {
             const snapshots = await cloud.describeSnapshots(region, [{ name: "snapshot-id", values: ids }]);
             for (const snapshot of snapshots)
-              found.set(targetKey({ kind, region, id: snapshot.snapshotId }), snapshot.tags);
+              found.set(targetKey({ kind, region, id: snapshot.snapshotId }), { tags: snapshot.tags });
           }
         })(),
       );
@@ -204,12 +221,20 @@ export async function verifyOwnership(
       continue;
     }
     toRead.push(...targetsOf(action));
+    if (action.kind === "tag-copy") toRead.push(copyTarget(action));
   }
   const tags = await readTags(cloud, toRead);
   for (const action of actions) {
     if (refused.has(action)) continue;
+    if (action.kind === "tag-copy") {
+      const problem = untaggedCopyProblem(action, tags.get(targetKey(copyTarget(action))), installation);
+      if (problem) {
+        refused.set(action, `refused: ${describeTarget(copyTarget(action))} ${problem}`);
+        continue;
+      }
+    }
     for (const target of targetsOf(action)) {
-      const current = tags.get(targetKey(target));
+      const current = tags.get(targetKey(target))?.tags;
       const problem =
         current === undefined
           ? "it does not exist (or is not this account's)"
@@ -224,4 +249,27 @@ export async function verifyOwnership(
     }
   }
   return { refused };
+}
+
+function copyTarget(action: TagCopyAction): Target {
+  return { kind: "image", region: action.region, id: action.imageId };
+}
+
+/**
+ * A copy without an owner tag is tagged only when it is provably the one Leaven made: Leaven's name for it,
+ * copied from Leaven's own home image (checked as a normal target). One with an owner tag must be ours.
+ */
+function untaggedCopyProblem(
+  action: TagCopyAction,
+  current: ReadBack | undefined,
+  installation: string,
+): string | undefined {
+  if (!current) return "does not exist (or is not this account's)";
+  if (current.tags[Tag.managedBy] !== undefined) {
+    const problem = ownershipProblem(current.tags, installation);
+    return problem ? `is not Leaven's to change: ${problem}` : undefined;
+  }
+  if (current.name !== action.name || current.sourceImageId !== action.sourceImageId)
+    return `is not the copy Leaven made: it is named ${current.name ?? "(unknown)"} and copied from ${current.sourceImageId ?? "(unknown)"}, not ${action.name} from ${action.sourceImageId}`;
+  return undefined;
 }

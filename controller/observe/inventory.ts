@@ -36,6 +36,11 @@ export interface Inventory {
   vendorImages: Map<string, CloudImage[]>;
   /** Regions that could not be observed this pass, with the reason: nothing is planned there. */
   regionErrors: Map<string, string>;
+  /**
+   * Copies Leaven made (their ids came back from its CopyImage calls) that the walk did not find tagged,
+   * by `spec/build/region`: tagged by id rather than copied again.
+   */
+  untaggedCopies?: Map<string, CloudImage>;
 }
 
 export function emptyInventory(): Inventory {

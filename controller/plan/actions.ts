@@ -51,6 +51,23 @@ export interface CopyImageAction extends ActionBase {
   copy: CopyImageInput;
 }
 
+/**
+ * Tags a copy whose tags did not stick (an EC2 look-alike that ignores TagSpecifications, a lost write):
+ * its id came back from Leaven's own CopyImage, so it is tagged by id rather than copied again.
+ */
+export interface TagCopyAction extends ActionBase {
+  kind: "tag-copy";
+  build: string;
+  imageId: string;
+  /** What the executor checks before tagging an image that carries no owner tag yet: Leaven's name for it… */
+  name: string;
+  /** …and that it was copied from this (owned) home image. */
+  sourceRegion: string;
+  sourceImageId: string;
+  /** The copy's complete tag set, as CopyImage was asked to apply it. */
+  tags: Tags;
+}
+
 export interface SetTagsAction extends ActionBase {
   kind: "set-tags";
   build: string;
@@ -122,6 +139,7 @@ export type Action =
   | CreateImageAction
   | TerminateInstanceAction
   | CopyImageAction
+  | TagCopyAction
   | SetTagsAction
   | RemoveTagsAction
   | ShareImageAction
@@ -146,6 +164,8 @@ export function actionKey(action: Action): string {
       return `terminate/${action.region}/${action.instanceId}`;
     case "copy-image":
       return `copy/${action.spec}/${action.build}/${action.region}`;
+    case "tag-copy":
+      return `tag-copy/${action.region}/${action.imageId}`;
     case "set-tags":
       return `set-tags/${action.region}/${action.imageId}/${Object.keys(action.tags).join(",")}`;
     case "remove-tags":

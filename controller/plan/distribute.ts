@@ -43,6 +43,7 @@ export function planCopies(
   build: ObservedBuild,
   homeRegion: string,
   actions: Action[],
+  untaggedCopies?: ReadonlyMap<string, CloudImage>,
 ): CopyState {
   const spec = doc.metadata.name;
   const home = build.images.get(homeRegion);
@@ -52,7 +53,22 @@ export function planCopies(
   const failed: string[] = [];
   for (const region of doc.spec.regions.slice(1)) {
     const copy = build.images.get(region);
-    if (!copy) {
+    const untagged = copy ? undefined : untaggedCopies?.get(`${spec}/${build.build}/${region}`);
+    if (untagged && untagged.state !== "failed" && untagged.state !== "deregistered") {
+      actions.push({
+        kind: "tag-copy",
+        spec,
+        build: build.build,
+        region,
+        imageId: untagged.imageId,
+        name: imageNameFor(spec, build.build),
+        sourceRegion: homeRegion,
+        sourceImageId: home.imageId,
+        tags: copyTags(home, homeRegion),
+        reason: `copy ${untagged.imageId} of build ${build.build} in ${region} is not tagged as Leaven's (its tags did not stick)`,
+      });
+      pending.push(region);
+    } else if (!copy) {
       const kmsKeyId = doc.spec.share?.kmsKeys?.[region];
       actions.push({
         kind: "copy-image",

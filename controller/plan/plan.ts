@@ -298,7 +298,7 @@ function planLayer(
     for (const buildId of toDistribute) {
       const build = builds.get(buildId);
       if (!build || build.images.get(home)?.state !== "available") continue;
-      const copies = planCopies(doc, build, home, actions);
+      const copies = planCopies(doc, build, home, actions, input.inventory.untaggedCopies);
       if (copies.step === "in-progress" && buildId === desiredBuild)
         problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
       if (copies.step === "failed")

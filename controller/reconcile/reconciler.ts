@@ -1,15 +1,16 @@
 import type { BakeOutcome } from "../api/bake-protocol.ts";
+import { Tag } from "../api/tags.ts";
 import type { Clock } from "../cloud/clock.ts";
-import type { CloudPort } from "../cloud/port.ts";
+import type { CloudImage, CloudPort } from "../cloud/port.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
-import { homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
+import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { type Plan, plan } from "../plan/plan.ts";
-import { canonicalJson } from "../plan/recipe.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import type { ValidationResult } from "../validation/result.ts";
+import { fingerprintOf, ProgressTracker } from "./progress.ts";
 
 export interface ReconcilerOptions {
   cloud: CloudPort;
@@ -37,8 +38,10 @@ export interface PassResult {
   statuses: SpecStatus[];
   results: ActionResult[];
   inventory: Inventory;
-  /** The actions that were executed (the plan's, minus those given up on). */
+  /** The actions that were executed (the plan's, minus those given up on or backing off). */
   executed: Action[];
+  /** Actions that succeeded before and are planned again: held back until their backoff ends. */
+  deferred: Action[];
 }
 
 export type Outcome = "converged" | "stalled" | "interrupted";
@@ -52,11 +55,6 @@ interface Failure {
   fingerprint: string;
 }
 
-/** Everything an action asks EC2 for; its reason is prose and may change without the request changing. */
-function fingerprintOf(action: Action): string {
-  return canonicalJson({ ...action, reason: undefined });
-}
-
 const MAX_RETRYABLE_FAILURES = 3;
 
 /**
@@ -68,6 +66,9 @@ export class Reconciler {
   private readonly vendorCache: VendorCache;
   private readonly failures = new Map<string, Failure>();
   private readonly consoles = new Map<string, BakeOutcome>();
+  private readonly progress = new ProgressTracker();
+  /** Copies Leaven made, by `spec/build/region`: found by id when the walk does not find them tagged. */
+  private readonly copies = new Map<string, { region: string; imageId: string }>();
   private readonly retry: Set<string>;
   private lastSweep = Number.NEGATIVE_INFINITY;
   private passes = 0;
@@ -120,7 +121,40 @@ export class Reconciler {
     } else {
       regions = this.makePlan(validation, inventory, now).bakeRegions;
     }
+    await this.observeUntaggedCopies(inventory);
     return observeBakes(cloud, inventory, regions, this.consoles);
+  }
+
+  /** Copies whose id Leaven was given but the owner-tag walk did not find: read them by id. */
+  private async observeUntaggedCopies(inventory: Inventory): Promise<void> {
+    const found = new Set(
+      inventory.images.map((i) => `${i.tags[Tag.spec]}/${i.tags[Tag.build]}/${i.region}`),
+    );
+    for (const key of found) this.copies.delete(key);
+    const byRegion = new Map<string, Map<string, string>>();
+    for (const [key, { region, imageId }] of this.copies) {
+      if (inventory.regionErrors.has(region)) continue;
+      const ids = byRegion.get(region) ?? new Map<string, string>();
+      ids.set(imageId, key);
+      byRegion.set(region, ids);
+    }
+    const untagged = new Map<string, CloudImage>();
+    await Promise.all(
+      [...byRegion].map(async ([region, ids]) => {
+        try {
+          const images = await this.options.cloud.describeImages(region, {
+            owners: ["self"],
+            filters: [{ name: "image-id", values: [...ids.keys()] }],
+            includeDeprecated: true,
+            includeDisabled: true,
+          });
+          for (const image of images) untagged.set(ids.get(image.imageId)!, image);
+        } catch (error) {
+          inventory.regionErrors.set(region, errorMessage(error));
+        }
+      }),
+    );
+    if (untagged.size > 0) inventory.untaggedCopies = untagged;
   }
 
   /** One pass: observe, plan, execute. */
@@ -135,8 +169,18 @@ export class Reconciler {
       logger.warn("region not observed", { region, error });
 
     const executed: Action[] = [];
+    const deferred: Action[] = [];
     const givenUp = new Map<string, Failure>();
+    this.progress.keepOnly(planned.actions);
     for (const action of planned.actions) {
+      const verdict = this.progress.judge(action, startedAt);
+      if (!verdict.run) {
+        if ("stalled" in verdict) {
+          if (!givenUp.has(action.spec))
+            givenUp.set(action.spec, { error: verdict.stalled, retryable: false, count: 1, fingerprint: "" });
+        } else deferred.push(action);
+        continue;
+      }
       const failure = this.failures.get(actionKey(action));
       // The key stays the same when the user fixes e.g. the instance type (not part of the build id):
       // only the very same request is given up on.
@@ -160,6 +204,12 @@ export class Reconciler {
           const key = actionKey(action);
           if (result.ok) {
             this.failures.delete(key);
+            this.progress.succeededAt(action, clock.now());
+            if (action.kind === "copy-image" && result.created)
+              this.copies.set(`${action.spec}/${action.build}/${action.region}`, {
+                region: action.region,
+                imageId: result.created,
+              });
             logger.info(`${action.kind} ${action.spec}`, {
               region: action.region,
               ...("build" in action && action.build ? { build: action.build } : {}),
@@ -205,6 +255,7 @@ export class Reconciler {
       results,
       inventory,
       executed,
+      deferred,
     };
     this.options.onPass?.(result);
     return result;
@@ -237,14 +288,18 @@ export class Reconciler {
       if (options.shouldStop?.() || (options.maxPasses !== undefined && last.number >= options.maxPasses)) {
         return { outcome: "interrupted", last };
       }
-      if (last.executed.length === 0) await clock.sleep(poll);
+      if (last.executed.length === 0) {
+        // Backing off: wake when the first held-back action may run again, not a whole poll later.
+        const until = Math.min(...last.deferred.map((a) => this.progress.notBefore(a)));
+        await clock.sleep(Math.max(0, Math.min(poll, until - clock.now())));
+      }
     }
   }
 }
 
 /** converged / stalled when the pass had nothing to do and nothing is in flight; undefined otherwise. */
 export function settled(pass: PassResult): Outcome | undefined {
-  if (pass.executed.length > 0) return undefined;
+  if (pass.executed.length > 0 || pass.deferred.length > 0) return undefined;
   if (pass.statuses.some((s) => isProgressing(s.phase))) return undefined;
   // A spec waiting on a parent that is still progressing is not stalled.
   const ready = pass.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");

@@ -20,6 +20,10 @@ export interface Faults {
   throttleRate?: number;
   /** Wall-clock milliseconds added to every response. */
   latencyMs?: number;
+  /** CopyImage ignores TagSpecifications, as some EC2 look-alikes do: copies are born untagged. */
+  dropCopyTags?: boolean;
+  /** CreateTags answers success but silently drops tags whose key starts with one of these: a write that never sticks. */
+  dropTags?: string[];
   /** PRNG seed for the error and throttle rates; same seed, same failing requests. */
   seed?: number;
 }

@@ -274,7 +274,8 @@ export const copyImage: ActionHandler = (ctx) => {
       "KmsKeyId is specified, but Encrypted is not set to true.",
     );
   }
-  const tagSpecs = parseTagSpecifications(params, ["image", "snapshot"]);
+  const parsedTags = parseTagSpecifications(params, ["image", "snapshot"]);
+  const tagSpecs = ctx.faults.dropCopyTags ? {} : parsedTags;
   checkName(region, name);
   const imageId = world.newId("ami");
   const ready = now + world.timings.copyPending;

@@ -111,7 +111,11 @@ export const createTags: ActionHandler = (ctx) => {
       );
     }
   }
-  for (const resource of resources) Object.assign(resource.tags, tags);
+  const dropped = ctx.faults.dropTags ?? [];
+  const kept = Object.fromEntries(
+    Object.entries(tags).filter(([key]) => !dropped.some((prefix) => key.startsWith(prefix))),
+  );
+  for (const resource of resources) Object.assign(resource.tags, kept);
   if (touchesImages) ctx.world.touchImages(ctx.region);
   return { return: true };
 };

@@ -7,6 +7,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "launch-check": { sign: "+", label: "check" },
   "create-image": { sign: "+", label: "create image" },
   "copy-image": { sign: "+", label: "copy" },
+  "tag-copy": { sign: "~", label: "tag copy" },
   "set-tags": { sign: "~", label: "tag" },
   "remove-tags": { sign: "~", label: "untag" },
   "share-image": { sign: "~", label: "share" },
@@ -28,6 +29,8 @@ function target(action: Action): string {
       return `${action.build} from ${action.image.instanceId} as "${action.image.name}"`;
     case "copy-image":
       return `${action.build} from ${action.copy.sourceRegion} ${action.copy.sourceImageId}`;
+    case "tag-copy":
+      return `${action.imageId} (${action.build}) copied from ${action.sourceRegion} ${action.sourceImageId}`;
     case "set-tags":
       return `${action.imageId} (${action.build}) +${Object.keys(action.tags).join(", +")}`;
     case "remove-tags":
@@ -56,7 +59,7 @@ export function summarize(actions: readonly Action[]): string {
     [count(["create-image"]), "to image"],
     [count(["launch-check"]), "to check"],
     [count(["copy-image"]), "to copy"],
-    [count(["set-tags", "remove-tags"]), "tag changes"],
+    [count(["set-tags", "remove-tags", "tag-copy"]), "tag changes"],
     [count(["share-image"]), "to share"],
     [count(["terminate-instance"]), "to terminate"],
     [count(["disable-image"]), "to disable"],
