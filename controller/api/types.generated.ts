@@ -231,7 +231,7 @@ export interface Bake {
   keepFailedInstance?: boolean;
 }
 /**
- * Who else may launch this spec's images.
+ * Who else may launch this spec's images. Level-based, per region: Leaven adds and removes launch permissions so that every image's accounts, organizations and OUs are exactly these; removing an entry, or share itself, removes the permission from images Leaven shared. Leaven never makes an image public nor private.
  */
 export interface Share {
   /**
@@ -252,6 +252,10 @@ export interface Share {
   kmsKeys?: {
     [k: string]: string;
   };
+  /**
+   * When true, the accounts also get create-volume permission on every snapshot of every image (EC2 shares snapshots with accounts only, not with organizations or OUs). When false or absent, Leaven removes create-volume permissions from the snapshots of images it has shared. Default false.
+   */
+  snapshots?: boolean;
 }
 /**
  * Selects one build for a channel. Set exactly one of latest, build, version, follow (base/app) or latest, image (foundation); minAge narrows latest, version and follow; parentIn gates a base or app channel on its parent's channel.
