@@ -10,10 +10,12 @@ import {
   DeleteSnapshotCommand,
   DeleteTagsCommand,
   DeregisterImageCommand,
+  DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeRegionsCommand,
+  DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
   DisableImageCommand,
   EC2Client,
@@ -28,6 +30,7 @@ import {
   GetConsoleOutputCommand,
   type LaunchPermission,
   ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
   type RequestLaunchTemplateData,
   type ResourceType,
   RunInstancesCommand,
@@ -50,7 +53,9 @@ import {
   type Filter,
   type ImageState,
   type InstanceState,
+  type LaunchPermissions,
   type LaunchTemplateLaunch,
+  type ObservedLaunchPermissions,
   type Tags,
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
@@ -337,17 +342,59 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       );
     },
 
-    async addLaunchPermissions(region, imageId, permissions) {
-      const add: LaunchPermission[] = [
-        ...(permissions.accounts ?? []).map((UserId) => ({ UserId })),
-        ...(permissions.organizationArns ?? []).map((OrganizationArn) => ({ OrganizationArn })),
-        ...(permissions.organizationalUnitArns ?? []).map((OrganizationalUnitArn) => ({
-          OrganizationalUnitArn,
-        })),
-      ];
-      if (add.length === 0) return;
+    async describeLaunchPermissions(region, imageId) {
+      const out = await call(region, "DescribeImageAttribute", (c) =>
+        c.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" })),
+      );
+      return fromLaunchPermissions(out.LaunchPermissions);
+    },
+
+    async modifyLaunchPermissions(region, imageId, change) {
+      const add = toLaunchPermissions(change.add);
+      const remove = toLaunchPermissions(change.remove);
+      if (add.length === 0 && remove.length === 0) return;
       await call(region, "ModifyImageAttribute", (c) =>
-        c.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: add } })),
+        c.send(
+          new ModifyImageAttributeCommand({
+            ImageId: imageId,
+            LaunchPermission: {
+              ...(add.length > 0 ? { Add: add } : {}),
+              ...(remove.length > 0 ? { Remove: remove } : {}),
+            },
+          }),
+        ),
+      );
+    },
+
+    async describeVolumePermissions(region, snapshotId) {
+      const out = await call(region, "DescribeSnapshotAttribute", (c) =>
+        c.send(
+          new DescribeSnapshotAttributeCommand({
+            SnapshotId: snapshotId,
+            Attribute: "createVolumePermission",
+          }),
+        ),
+      );
+      const permissions = out.CreateVolumePermissions ?? [];
+      return {
+        accounts: permissions.flatMap((p) => (p.UserId ? [p.UserId] : [])),
+        public: permissions.some((p) => p.Group === "all"),
+      };
+    },
+
+    async modifyVolumePermissions(region, snapshotId, change) {
+      if (change.add.length === 0 && change.remove.length === 0) return;
+      await call(region, "ModifySnapshotAttribute", (c) =>
+        c.send(
+          new ModifySnapshotAttributeCommand({
+            SnapshotId: snapshotId,
+            Attribute: "createVolumePermission",
+            CreateVolumePermission: {
+              ...(change.add.length > 0 ? { Add: change.add.map((UserId) => ({ UserId })) } : {}),
+              ...(change.remove.length > 0 ? { Remove: change.remove.map((UserId) => ({ UserId })) } : {}),
+            },
+          }),
+        ),
       );
     },
 
@@ -424,6 +471,33 @@ function missingField(action: string, what: string): CloudError {
 
 function toFilters(filters: Filter[]): Ec2Filter[] {
   return filters.map((f) => ({ Name: f.name, Values: f.values }));
+}
+
+function toLaunchPermissions(permissions: LaunchPermissions): LaunchPermission[] {
+  return [
+    ...(permissions.accounts ?? []).map((UserId) => ({ UserId })),
+    ...(permissions.organizationArns ?? []).map((OrganizationArn) => ({ OrganizationArn })),
+    ...(permissions.organizationalUnitArns ?? []).map((OrganizationalUnitArn) => ({ OrganizationalUnitArn })),
+  ];
+}
+
+export function fromLaunchPermissions(
+  permissions: LaunchPermission[] | undefined,
+): ObservedLaunchPermissions {
+  const observed: ObservedLaunchPermissions = {
+    accounts: [],
+    organizationArns: [],
+    organizationalUnitArns: [],
+    public: false,
+  };
+  for (const permission of permissions ?? []) {
+    if (permission.UserId) observed.accounts.push(permission.UserId);
+    if (permission.OrganizationArn) observed.organizationArns.push(permission.OrganizationArn);
+    if (permission.OrganizationalUnitArn)
+      observed.organizationalUnitArns.push(permission.OrganizationalUnitArn);
+    if (permission.Group === "all") observed.public = true;
+  }
+  return observed;
 }
 
 function toTagList(tags: Tags): Ec2Tag[] {

@@ -129,6 +129,22 @@ export interface LaunchPermissions {
   organizationalUnitArns?: string[];
 }
 
+/** An image's launch permissions as EC2 reports them (DescribeImageAttribute launchPermission). */
+export interface ObservedLaunchPermissions {
+  accounts: string[];
+  organizationArns: string[];
+  organizationalUnitArns: string[];
+  /** `Group=all`: anyone may launch it. Leaven never grants nor revokes this. */
+  public: boolean;
+}
+
+/** A snapshot's create-volume permissions (DescribeSnapshotAttribute createVolumePermission). */
+export interface ObservedVolumePermissions {
+  accounts: string[];
+  /** `Group=all`: anyone may create a volume from it. Leaven never grants nor revokes this. */
+  public: boolean;
+}
+
 /** Every method takes the region first: EC2 is regional and so are its rate limits. */
 export interface CloudPort {
   describeRegions(region: string): Promise<string[]>;
@@ -144,7 +160,20 @@ export interface CloudPort {
   copyImage(region: string, input: CopyImageInput): Promise<{ imageId: string }>;
   createTags(region: string, resourceIds: string[], tags: Tags): Promise<void>;
   deleteTags(region: string, resourceIds: string[], keys: string[]): Promise<void>;
-  addLaunchPermissions(region: string, imageId: string, permissions: LaunchPermissions): Promise<void>;
+  describeLaunchPermissions(region: string, imageId: string): Promise<ObservedLaunchPermissions>;
+  /** One ModifyImageAttribute with both lists (nothing is sent when both are empty). */
+  modifyLaunchPermissions(
+    region: string,
+    imageId: string,
+    change: { add: LaunchPermissions; remove: LaunchPermissions },
+  ): Promise<void>;
+  describeVolumePermissions(region: string, snapshotId: string): Promise<ObservedVolumePermissions>;
+  /** One ModifySnapshotAttribute createVolumePermission with both lists (nothing sent when both are empty). */
+  modifyVolumePermissions(
+    region: string,
+    snapshotId: string,
+    change: { add: string[]; remove: string[] },
+  ): Promise<void>;
   enableImageDeprecation(region: string, imageId: string, deprecateAt: Date): Promise<void>;
   disableImage(region: string, imageId: string): Promise<void>;
   deregisterImage(region: string, imageId: string): Promise<void>;

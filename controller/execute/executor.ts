@@ -1,6 +1,6 @@
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
-import type { Action, CreateImageAction } from "../plan/actions.ts";
+import type { Action, CreateImageAction, ShareImageAction } from "../plan/actions.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
@@ -129,6 +129,64 @@ async function adoptDuplicate(
   );
 }
 
+/** `wanted` minus `current`, and `current` minus `wanted`. */
+function difference(wanted: readonly string[] = [], current: readonly string[] = []) {
+  const have = new Set(current);
+  const want = new Set(wanted);
+  return { add: [...want].filter((v) => !have.has(v)), remove: [...have].filter((v) => !want.has(v)) };
+}
+
+/**
+ * Makes the image's launch permissions, and its snapshots' create-volume permissions, exactly the spec's:
+ * reads what is granted now, sends one Modify call with both Add and Remove where something differs, and
+ * only then records the share hash (a crash before it repeats the level-based comparison, harmlessly).
+ * Public access (`group: all`) is never granted nor revoked: a public image or snapshot is brought in line
+ * otherwise, left public, and reported — its hash stays unwritten, so the report stands until it is private.
+ */
+async function applyShare(cloud: CloudPort, action: ShareImageAction): Promise<void> {
+  const { region, imageId } = action;
+  const current = await cloud.describeLaunchPermissions(region, imageId);
+  const accounts = difference(action.permissions.accounts, current.accounts);
+  const organizations = difference(action.permissions.organizationArns, current.organizationArns);
+  const units = difference(action.permissions.organizationalUnitArns, current.organizationalUnitArns);
+  await cloud.modifyLaunchPermissions(region, imageId, {
+    add: { accounts: accounts.add, organizationArns: organizations.add, organizationalUnitArns: units.add },
+    remove: {
+      accounts: accounts.remove,
+      organizationArns: organizations.remove,
+      organizationalUnitArns: units.remove,
+    },
+  });
+  const publicOnes: { what: string; fix: string }[] = [];
+  if (current.public)
+    publicOnes.push({
+      what: `image ${imageId}`,
+      fix: `aws ec2 modify-image-attribute --region ${region} --image-id ${imageId} --launch-permission "Remove=[{Group=all}]"`,
+    });
+  for (const snapshotId of action.snapshotIds) {
+    const volume = await cloud.describeVolumePermissions(region, snapshotId);
+    await cloud.modifyVolumePermissions(
+      region,
+      snapshotId,
+      difference(action.snapshotAccounts, volume.accounts),
+    );
+    if (volume.public)
+      publicOnes.push({
+        what: `snapshot ${snapshotId}`,
+        fix: `aws ec2 modify-snapshot-attribute --region ${region} --snapshot-id ${snapshotId} --attribute createVolumePermission --operation-type remove --group-names all`,
+      });
+  }
+  if (publicOnes.length > 0) {
+    throw new CloudError(
+      "PublicImage",
+      `${publicOnes.map((p) => p.what).join(" and ")} in ${region} ${publicOnes.length === 1 ? "is" : "are"} public (group all), which Leaven never grants nor revokes; the other permissions now match spec.share. Make ${publicOnes.length === 1 ? "it" : "them"} private unless ${publicOnes.length === 1 ? "it" : "they"} must be public: ${publicOnes.map((p) => p.fix).join("; ")}`,
+      400,
+      false,
+    );
+  }
+  await cloud.createTags(region, [imageId], { [Tag.shared]: action.shareHash });
+}
+
 /** The side effects of one action. Each is idempotent: repeating it after a crash is harmless. */
 async function runAction(
   cloud: CloudPort,
@@ -168,8 +226,7 @@ async function runAction(
       await cloud.deleteTags(region, [action.imageId], action.keys);
       return undefined;
     case "share-image":
-      await cloud.addLaunchPermissions(region, action.imageId, action.permissions);
-      await cloud.createTags(region, [action.imageId], { [Tag.shared]: action.shareHash });
+      await applyShare(cloud, action);
       return undefined;
     case "disable-image":
       await cloud.disableImage(region, action.imageId);

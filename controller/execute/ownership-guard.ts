@@ -40,9 +40,14 @@ export function targetsOf(action: Action): Target[] {
       return [{ kind: "image", region: action.sourceRegion, id: action.sourceImageId }];
     case "set-tags":
     case "remove-tags":
-    case "share-image":
     case "disable-image":
       return [{ kind: "image", region, id: action.imageId }];
+    case "share-image":
+      // Sharing changes the snapshots' create-volume permissions too: they must be Leaven's as well.
+      return [
+        { kind: "image", region, id: action.imageId },
+        ...action.snapshotIds.map((id) => ({ kind: "snapshot" as const, region, id })),
+      ];
     case "deregister-image":
       return [
         { kind: "image", region, id: action.imageId },

@@ -82,12 +82,21 @@ export interface RemoveTagsAction extends ActionBase {
   keys: string[];
 }
 
+/**
+ * Makes an image's launch permissions, and its snapshots' create-volume permissions, exactly what the spec
+ * says: the executor reads the current ones and adds and removes the difference (public access excepted).
+ */
 export interface ShareImageAction extends ActionBase {
   kind: "share-image";
   build: string;
   imageId: string;
+  /** The complete set of accounts, organizations and OUs that may launch the image (empty: nobody else). */
   permissions: LaunchPermissions;
-  /** Recorded in the leaven.dev/shared tag once shared, so the next pass sees it is done. */
+  /** The image's snapshots: their create-volume permissions are set to exactly `snapshotAccounts`. */
+  snapshotIds: string[];
+  /** share.accounts when share.snapshots is true, else none (EC2 shares snapshots with accounts only). */
+  snapshotAccounts: string[];
+  /** Recorded in the leaven.dev/shared tag once applied, so the next pass sees it is done. */
   shareHash: string;
 }
 

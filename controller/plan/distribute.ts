@@ -189,56 +189,156 @@ export function planChannelTags(
   return toSet.size + toRemove.size;
 }
 
-export function shareHash(doc: ImageSpec): string | undefined {
-  const share = doc.spec.share;
-  if (!share) return undefined;
-  const permissions = {
-    accounts: [...(share.accounts ?? [])].sort(),
-    organizationArns: [...(share.organizationArns ?? [])].sort(),
-    organizationalUnitArns: [...(share.organizationalUnitArns ?? [])].sort(),
-  };
-  if (
-    permissions.accounts.length +
-      permissions.organizationArns.length +
-      permissions.organizationalUnitArns.length ===
-    0
-  ) {
-    return undefined;
-  }
-  return sha256(canonicalJson(permissions)).slice(0, 12);
+/** What spec.share asks for: the complete set of who may launch, and who may create volumes from snapshots. */
+export interface DesiredShare {
+  /** Every account, organization and OU that may launch the images, sorted and without duplicates. */
+  permissions: { accounts: string[]; organizationArns: string[]; organizationalUnitArns: string[] };
+  /** Accounts given create-volume permission on the snapshots: the accounts when share.snapshots is true. */
+  snapshotAccounts: string[];
+  /** Recorded in leaven.dev/shared once applied: an image whose tag equals it is in sync. */
+  hash: string;
+  /** Nobody else may launch (no share, or an empty one). */
+  empty: boolean;
 }
 
-/** Grants launch permission on every available image of the spec whose leaven.dev/shared tag is stale. */
+const sortedUnique = (values: readonly string[] | undefined) => [...new Set(values ?? [])].sort();
+
+/**
+ * The desired share settings and their hash. The hash covers the sorted accounts, organization and OU ARNs,
+ * plus `snapshots: true` only when set, so specs written before share.snapshots keep their hash (and their
+ * images are not re-shared). No share, or an empty one, has a hash too — the hash of three empty lists — so
+ * that an image Leaven shared before is unshared once and then recognised as in sync.
+ */
+export function desiredShare(doc: ImageSpec): DesiredShare {
+  const share = doc.spec.share;
+  const permissions = {
+    accounts: sortedUnique(share?.accounts),
+    organizationArns: sortedUnique(share?.organizationArns),
+    organizationalUnitArns: sortedUnique(share?.organizationalUnitArns),
+  };
+  const hashed = {
+    accounts: [...(share?.accounts ?? [])].sort(),
+    organizationArns: [...(share?.organizationArns ?? [])].sort(),
+    organizationalUnitArns: [...(share?.organizationalUnitArns ?? [])].sort(),
+    ...(share?.snapshots === true ? { snapshots: true } : {}),
+  };
+  return {
+    permissions,
+    snapshotAccounts: share?.snapshots === true ? permissions.accounts : [],
+    hash: sha256(canonicalJson(hashed)).slice(0, 12),
+    empty:
+      permissions.accounts.length +
+        permissions.organizationArns.length +
+        permissions.organizationalUnitArns.length ===
+      0,
+  };
+}
+
+export function shareHash(doc: ImageSpec): string {
+  return desiredShare(doc).hash;
+}
+
+/**
+ * Level-based sharing: every available image whose leaven.dev/shared tag is not the desired hash gets one
+ * share-image action, which makes its launch permissions (and its snapshots' create-volume permissions)
+ * exactly the desired ones. An image in sync costs nothing (the tag is read with the image walk). When the
+ * spec shares with nobody, only images that carry leaven.dev/shared — Leaven shared them — are touched:
+ * an image Leaven never shared has nothing of Leaven's to remove.
+ */
 export function planSharing(
   doc: ImageSpec,
   builds: ReadonlyMap<string, ObservedBuild>,
   actions: Action[],
 ): number {
-  const hash = shareHash(doc);
-  const share = doc.spec.share;
-  if (!hash || !share) return 0;
+  const desired = desiredShare(doc);
+  const spec = doc.metadata.name;
+  const { accounts, organizationArns, organizationalUnitArns } = desired.permissions;
   let count = 0;
   for (const build of builds.values()) {
     for (const image of build.images.values()) {
-      if (image.state !== "available" || image.tags[Tag.shared] === hash) continue;
+      const current = image.tags[Tag.shared];
+      if (image.state !== "available" || current === desired.hash) continue;
+      if (desired.empty && current === undefined) continue;
       actions.push({
         kind: "share-image",
-        spec: doc.metadata.name,
+        spec,
         build: build.build,
         region: image.region,
         imageId: image.imageId,
         permissions: {
-          ...(share.accounts?.length ? { accounts: share.accounts } : {}),
-          ...(share.organizationArns?.length ? { organizationArns: share.organizationArns } : {}),
-          ...(share.organizationalUnitArns?.length
-            ? { organizationalUnitArns: share.organizationalUnitArns }
-            : {}),
+          ...(accounts.length ? { accounts } : {}),
+          ...(organizationArns.length ? { organizationArns } : {}),
+          ...(organizationalUnitArns.length ? { organizationalUnitArns } : {}),
         },
-        shareHash: hash,
-        reason: `share settings of ${doc.metadata.name} are not applied to ${image.imageId}`,
+        snapshotIds: [...image.snapshotIds],
+        snapshotAccounts: desired.snapshotAccounts,
+        shareHash: desired.hash,
+        reason: desired.empty
+          ? `${spec} shares with nobody now: permissions Leaven granted on ${image.imageId} are removed`
+          : `share settings of ${spec} are not applied to ${image.imageId}`,
       });
       count++;
     }
   }
   return count;
+}
+
+export interface CopyCap {
+  /** Copies waiting for a slot, by spec and destination region. */
+  queued: Map<string, Map<string, number>>;
+  /** Copies in flight per destination region once this plan runs: pending ones plus those it starts. */
+  copying: Map<string, number>;
+}
+
+/**
+ * EC2 runs a limited number of AMI copies into one destination region at a time, and refuses more with
+ * ResourceLimitExceeded. Keeps, per destination region, at most `limit` minus the copies already pending
+ * there of the planned copy-image actions (in plan order: parents first, each spec's desired build
+ * first) and drops the rest: they are planned again on a later pass, when copies have completed. Returns
+ * the copies dropped, by spec and region, for the status.
+ */
+export function capCopies(
+  actions: Action[],
+  images: readonly CloudImage[],
+  limit: number,
+  untaggedCopies?: ReadonlyMap<string, CloudImage>,
+): CopyCap {
+  const inFlight = new Map<string, number>();
+  const isCopy = (image: CloudImage) =>
+    image.tags[Tag.homeRegion] !== undefined
+      ? image.tags[Tag.homeRegion] !== image.region
+      : image.sourceImageId !== undefined;
+  const seen = new Set<string>();
+  for (const image of [...images, ...(untaggedCopies?.values() ?? [])]) {
+    if (seen.has(image.imageId) || image.state !== "pending" || !isCopy(image)) continue;
+    seen.add(image.imageId);
+    inFlight.set(image.region, (inFlight.get(image.region) ?? 0) + 1);
+  }
+  const queued: CopyCap["queued"] = new Map();
+  let kept = 0;
+  for (const action of actions) {
+    if (action.kind === "copy-image") {
+      const running = inFlight.get(action.region) ?? 0;
+      if (running >= limit) {
+        const bySpec = queued.get(action.spec) ?? new Map<string, number>();
+        bySpec.set(action.region, (bySpec.get(action.region) ?? 0) + 1);
+        queued.set(action.spec, bySpec);
+        continue;
+      }
+      inFlight.set(action.region, running + 1);
+    }
+    actions[kept++] = action;
+  }
+  actions.length = kept;
+  return { queued, copying: inFlight };
+}
+
+/** The status note of a spec whose copies wait, e.g. "2 copies to eu-west-1 queued: …". */
+export function queuedCopiesNote(queued: ReadonlyMap<string, number>, cap: CopyCap, limit: number): string {
+  return [...queued]
+    .map(
+      ([region, count]) =>
+        `${count} ${count === 1 ? "copy" : "copies"} to ${region} queued: EC2 runs at most ${limit} AMI copies into a region at once and ${cap.copying.get(region) ?? 0} are in progress`,
+    )
+    .join("; ");
 }

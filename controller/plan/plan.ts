@@ -1,12 +1,13 @@
 import { channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
+import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
 import { UserDataError } from "../execute/user-data.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
 import { type BakeState, deleteFailureRecord, planBake } from "./bake.ts";
 import { resolveChannels, revokedBuilds } from "./channels.ts";
-import { planChannelTags, planCopies, planSharing } from "./distribute.ts";
+import { capCopies, planChannelTags, planCopies, planSharing, queuedCopiesNote } from "./distribute.ts";
 import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
 import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
@@ -32,6 +33,11 @@ export interface PlanInput {
   unattributedErrors?: boolean;
   /** This controller's installation: resources of any other are foreign (default: "default"). */
   installation?: string;
+  /**
+   * AMI copies that may be in flight into one destination region (default: EC2's limit, 300); the copies
+   * beyond it wait for a later pass.
+   */
+  maxConcurrentCopies?: number;
 }
 
 export interface Plan {
@@ -100,6 +106,14 @@ export function plan(input: PlanInput): Plan {
     outcomes.set(name, { channels: status.channels });
     if (doc.spec.suspend) continue;
     actions.push(...scoped);
+  }
+
+  // EC2 refuses copies beyond its per-region limit: start what fits, the rest waits for a later pass.
+  const copyLimit = input.maxConcurrentCopies ?? AWS_CONCURRENT_COPY_LIMIT;
+  const copyCap = capCopies(actions, input.inventory.images, copyLimit, input.inventory.untaggedCopies);
+  for (const status of statuses) {
+    const queued = copyCap.queued.get(status.name);
+    if (queued) status.message = `${status.message}; ${queuedCopiesNote(queued, copyCap, copyLimit)}`;
   }
 
   const revocation = planRevocations(

@@ -64,6 +64,7 @@ export function imageXml(image: SimImage, region: string, world: World, now: num
         volumeSize: snapshots.get(snapshotId)?.volumeSize ?? image.volumeSize,
         volumeType: "gp3",
         encrypted: image.encrypted ?? false,
+        kmsKeyId: own ? (snapshots.get(snapshotId)?.kmsKeyId ?? image.kmsKeyId) : undefined,
       },
     })),
     virtualizationType: "hvm",
@@ -277,6 +278,16 @@ export const copyImage: ActionHandler = (ctx) => {
   const parsedTags = parseTagSpecifications(params, ["image", "snapshot"]);
   const tagSpecs = ctx.faults.dropCopyTags ? {} : parsedTags;
   checkName(region, name);
+  const copying = [...region.images.values()].filter(
+    (image) => image.sourceImageId !== undefined && imageState(image, now) === "pending",
+  ).length;
+  if (copying >= world.concurrentCopyLimit) {
+    // EC2's code for "too many snapshot copies in progress" (EC2 API error codes); the wording is ours.
+    throw new SimError(
+      "ResourceLimitExceeded",
+      `You have exceeded an Amazon EC2 resource limit: ${copying} AMI copies are in progress into ${ctx.region}, the most a destination region allows at once (${world.concurrentCopyLimit}). Retry once some have completed.`,
+    );
+  }
   const imageId = world.newId("ami");
   const ready = now + world.timings.copyPending;
   const snapshotIds = source.snapshotIds.map((sourceSnapshot) => {

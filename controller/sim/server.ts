@@ -35,7 +35,12 @@ import { createLaunchTemplate, deleteLaunchTemplate, describeLaunchTemplates } f
 import { ListingCache } from "./pagination.ts";
 import { Params, regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_REGIONS } from "./regions.ts";
-import { deleteSnapshot, describeSnapshots } from "./snapshots.ts";
+import {
+  deleteSnapshot,
+  describeSnapshotAttribute,
+  describeSnapshots,
+  modifySnapshotAttribute,
+} from "./snapshots.ts";
 import { createTags, deleteTags } from "./tags.ts";
 import { vendorImages } from "./vendor-images.ts";
 import { DEFAULT_TIMINGS, type SimTimings, World } from "./world.ts";
@@ -60,6 +65,8 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   GetConsoleOutput: getConsoleOutput,
   DescribeSnapshots: describeSnapshots,
   DeleteSnapshot: deleteSnapshot,
+  ModifySnapshotAttribute: modifySnapshotAttribute,
+  DescribeSnapshotAttribute: describeSnapshotAttribute,
   CreateLaunchTemplate: createLaunchTemplate,
   DescribeLaunchTemplates: describeLaunchTemplates,
   DeleteLaunchTemplate: deleteLaunchTemplate,
@@ -85,6 +92,8 @@ export interface SimulatorOptions {
   faults?: Faults;
   timings?: Partial<SimTimings>;
   logger?: Logger;
+  /** AMI copies that may be pending into one region (default EC2's, 300); more fail with ResourceLimitExceeded. */
+  concurrentCopyLimit?: number;
 }
 
 export interface SimStats {
@@ -145,6 +154,7 @@ function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const timings: SimTimings = { ...DEFAULT_TIMINGS, ...options.timings };
   const world = makeWorld(options, timings);
+  if (options.concurrentCopyLimit !== undefined) world.concurrentCopyLimit = options.concurrentCopyLimit;
   const clock = world.clock;
   const logger = options.logger ?? silentLogger;
   const statePath = options.statePath;

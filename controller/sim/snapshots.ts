@@ -1,14 +1,14 @@
-// DescribeSnapshots and DeleteSnapshot. A snapshot completes when its image becomes available and
-// cannot be deleted while a registered image still uses it.
-import type { ActionHandler } from "./context.ts";
-import { SimError } from "./errors.ts";
+// DescribeSnapshots, DeleteSnapshot and the create-volume permission attribute. A snapshot completes when
+// its image becomes available and cannot be deleted while a registered image still uses it.
+import type { ActionHandler, RequestContext } from "./context.ts";
+import { invalidParameterValue, SimError } from "./errors.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
 import { checkSnapshotId, findSnapshot, resolveOwner } from "./ids.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf } from "./query-protocol.ts";
 import { SIM_ACCOUNT_ID } from "./regions.ts";
 import { tagSetXml } from "./tags.ts";
-import type { SimSnapshot } from "./world.ts";
+import type { SimSnapshot, VolumePermission } from "./world.ts";
 import type { XmlObject } from "./xml.ts";
 
 function snapshotState(snapshot: SimSnapshot, now: number): "pending" | "completed" {
@@ -113,4 +113,95 @@ export const deleteSnapshot: ActionHandler = (ctx) => {
   }
   region.snapshots.delete(snapshot.snapshotId);
   return { return: true };
+};
+
+function volumePermissionsFrom(ctx: RequestContext, operation: "Add" | "Remove"): VolumePermission[] {
+  const structured = ctx.params.structs(`CreateVolumePermission.${operation}`).map((p) => {
+    const permission: VolumePermission = {};
+    const userId = p.get("UserId");
+    const group = p.get("Group");
+    if (userId !== undefined) permission.userId = userId;
+    if (group !== undefined) permission.group = group;
+    return permission;
+  });
+  // The flat form the AWS CLI sends: OperationType=add|remove, UserId.N, UserGroup.N.
+  const flat: VolumePermission[] = [];
+  if (ctx.params.get("OperationType")?.toLowerCase() === operation.toLowerCase()) {
+    for (const userId of ctx.params.list("UserId")) flat.push({ userId });
+    for (const group of ctx.params.list("UserGroup")) flat.push({ group });
+  }
+  return [...structured, ...flat].map((permission) => {
+    if (permission.userId !== undefined && !/^\d{12}$/.test(permission.userId))
+      throw invalidParameterValue(`Value (${permission.userId}) for parameter userId is invalid.`);
+    if (permission.group !== undefined && permission.group !== "all")
+      throw invalidParameterValue(`Value (${permission.group}) for parameter group is invalid.`);
+    return permission;
+  });
+}
+
+const sameVolumePermission = (a: VolumePermission, b: VolumePermission) =>
+  a.userId === b.userId && a.group === b.group;
+
+/** An own snapshot, for attribute calls: another account's answers as EC2 does for a mutation. */
+function ownSnapshot(ctx: RequestContext): SimSnapshot {
+  const snapshot = findSnapshot(ctx.world.region(ctx.region), ctx.params.require("SnapshotId"));
+  if (snapshot.ownerId !== SIM_ACCOUNT_ID) {
+    throw new SimError(
+      "UnauthorizedOperation",
+      `You are not authorized to perform this operation on snapshot ${snapshot.snapshotId}.`,
+      403,
+    );
+  }
+  return snapshot;
+}
+
+/** ModifySnapshotAttribute createVolumePermission: Add and Remove in one call, accounts or group all. */
+export const modifySnapshotAttribute: ActionHandler = (ctx) => {
+  const snapshot = ownSnapshot(ctx);
+  const attribute = ctx.params.get("Attribute") ?? "createVolumePermission";
+  if (attribute !== "createVolumePermission") {
+    throw invalidParameterValue(
+      `Value (${attribute}) for parameter attribute is invalid. Only createVolumePermission can be modified.`,
+    );
+  }
+  const add = volumePermissionsFrom(ctx, "Add");
+  const remove = volumePermissionsFrom(ctx, "Remove");
+  if (add.length === 0 && remove.length === 0) {
+    throw new SimError(
+      "MissingParameter",
+      "The request must contain CreateVolumePermission.Add.N or CreateVolumePermission.Remove.N (or OperationType with UserId.N or UserGroup.N).",
+    );
+  }
+  if (snapshot.encrypted && add.some((p) => p.group === "all")) {
+    throw invalidParameterValue(`Encrypted snapshots cannot be made public: ${snapshot.snapshotId}.`);
+  }
+  const current = (snapshot.createVolumePermissions ?? []).filter(
+    (p) => !remove.some((r) => sameVolumePermission(p, r)),
+  );
+  for (const permission of add) {
+    if (!current.some((p) => sameVolumePermission(p, permission))) current.push(permission);
+  }
+  snapshot.createVolumePermissions = current;
+  return { return: true };
+};
+
+export const describeSnapshotAttribute: ActionHandler = (ctx) => {
+  const snapshot = ownSnapshot(ctx);
+  const attribute = ctx.params.require("Attribute");
+  switch (attribute) {
+    case "createVolumePermission":
+      return {
+        snapshotId: snapshot.snapshotId,
+        createVolumePermission: (snapshot.createVolumePermissions ?? []).map((p) => ({
+          group: p.group,
+          userId: p.userId,
+        })),
+      };
+    case "productCodes":
+      return { snapshotId: snapshot.snapshotId, productCodes: [] };
+    default:
+      throw invalidParameterValue(
+        `Value (${attribute}) for parameter attribute is invalid. Use createVolumePermission or productCodes.`,
+      );
+  }
 };

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../cloud/clock.ts";
+import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
 import { SIM_ACCOUNT_ID, SIM_REGIONS } from "./regions.ts";
 
 export type Tags = Record<string, string>;
@@ -64,6 +65,14 @@ export interface SimSnapshot {
   encrypted: boolean;
   kmsKeyId?: string;
   tags: Tags;
+  /** Who may create volumes from it (ModifySnapshotAttribute createVolumePermission); absent = nobody. */
+  createVolumePermissions?: VolumePermission[];
+}
+
+/** One create-volume permission: an account, or `group: "all"` (public). */
+export interface VolumePermission {
+  userId?: string;
+  group?: string;
 }
 
 export interface BlockDevice {
@@ -205,6 +214,8 @@ export class World {
   readonly timings: SimTimings;
   /** The simulated time the world was created; vendor image dates are spread before it. */
   epoch: number;
+  /** AMI copies that may be pending into one region at once; CopyImage beyond it is ResourceLimitExceeded. */
+  concurrentCopyLimit = AWS_CONCURRENT_COPY_LIMIT;
   private idCounter = 0;
 
   constructor(clock: Clock, timings: SimTimings, epoch: number) {

@@ -117,7 +117,19 @@ describe("the AWS adapter against the simulator", () => {
     // Channels are tags; sharing, deprecation.
     await cloud.createTags(HOME, [imageId], { "leaven.dev/channel/release": "true" });
     await cloud.deleteTags(HOME, [imageId], ["leaven.dev/build"]);
-    await cloud.addLaunchPermissions(HOME, imageId, { accounts: ["111122223333"] });
+    await cloud.modifyLaunchPermissions(HOME, imageId, { add: { accounts: ["111122223333"] }, remove: {} });
+    expect(await cloud.describeLaunchPermissions(HOME, imageId)).toEqual({
+      accounts: ["111122223333"],
+      organizationArns: [],
+      organizationalUnitArns: [],
+      public: false,
+    });
+    const [snapshotId] = image!.snapshotIds;
+    await cloud.modifyVolumePermissions(HOME, snapshotId!, { add: ["111122223333"], remove: [] });
+    expect(await cloud.describeVolumePermissions(HOME, snapshotId!)).toEqual({
+      accounts: ["111122223333"],
+      public: false,
+    });
     const deprecateAt = new Date(clock.now() + 14 * 24 * 60 * MINUTE);
     await cloud.enableImageDeprecation(HOME, imageId, deprecateAt);
     const [tagged] = await cloud.describeImages(HOME, { imageIds: [imageId] });
@@ -210,15 +222,18 @@ describe("the AWS adapter against the simulator", () => {
         "DeleteSnapshot",
         "DeleteTags",
         "DeregisterImage",
+        "DescribeImageAttribute",
         "DescribeImages",
         "DescribeInstances",
         "DescribeLaunchTemplates",
         "DescribeRegions",
+        "DescribeSnapshotAttribute",
         "DescribeSnapshots",
         "DisableImage",
         "EnableImageDeprecation",
         "GetConsoleOutput",
         "ModifyImageAttribute",
+        "ModifySnapshotAttribute",
         "RunInstances",
         "StopInstances",
         "TerminateInstances",

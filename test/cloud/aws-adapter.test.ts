@@ -344,11 +344,18 @@ describe("every other port method", () => {
     const r = "us-west-2";
     await cloud.createTags(r, ["ami-1", "snap-1"], { "leaven.dev/channel/release": "true" });
     await cloud.deleteTags(r, ["ami-1"], ["leaven.dev/channel/candidate"]);
-    await cloud.addLaunchPermissions(r, "ami-1", {
-      accounts: ["111122223333"],
-      organizationArns: ["arn:aws:organizations::1:organization/o-1"],
-      organizationalUnitArns: ["arn:aws:organizations::1:ou/o-1/ou-1"],
+    await cloud.modifyLaunchPermissions(r, "ami-1", {
+      add: {
+        accounts: ["111122223333"],
+        organizationArns: ["arn:aws:organizations::1:organization/o-1"],
+        organizationalUnitArns: ["arn:aws:organizations::1:ou/o-1/ou-1"],
+      },
+      remove: {
+        accounts: ["444455556666"],
+        organizationalUnitArns: ["arn:aws:organizations::1:ou/o-1/ou-2"],
+      },
     });
+    await cloud.modifyVolumePermissions(r, "snap-1", { add: ["111122223333"], remove: ["444455556666"] });
     await cloud.enableImageDeprecation(r, "ami-1", new Date("2030-01-02T03:04:00Z"));
     await cloud.disableImage(r, "ami-1");
     await cloud.deregisterImage(r, "ami-1");
@@ -378,6 +385,18 @@ describe("every other port method", () => {
           "LaunchPermission.Add.1.UserId": "111122223333",
           "LaunchPermission.Add.2.OrganizationArn": "arn:aws:organizations::1:organization/o-1",
           "LaunchPermission.Add.3.OrganizationalUnitArn": "arn:aws:organizations::1:ou/o-1/ou-1",
+          "LaunchPermission.Remove.1.UserId": "444455556666",
+          "LaunchPermission.Remove.2.OrganizationalUnitArn": "arn:aws:organizations::1:ou/o-1/ou-2",
+        },
+      },
+      {
+        action: "ModifySnapshotAttribute",
+        region: r,
+        params: {
+          SnapshotId: "snap-1",
+          Attribute: "createVolumePermission",
+          "CreateVolumePermission.Add.1.UserId": "111122223333",
+          "CreateVolumePermission.Remove.1.UserId": "444455556666",
         },
       },
       {
@@ -390,17 +409,98 @@ describe("every other port method", () => {
       { action: "DeleteSnapshot", region: r, params: { SnapshotId: "snap-1" } },
       { action: "TerminateInstances", region: r, params: { "InstanceId.1": "i-1", "InstanceId.2": "i-2" } },
     ]);
-    expect(cloud.stats()).toMatchObject({ requests: 8, mutating: 8 });
+    expect(cloud.stats()).toMatchObject({ requests: 9, mutating: 9 });
   });
 
   it("sends nothing for calls with nothing to do", async () => {
     await cloud.createTags("us-east-1", [], { a: "b" });
     await cloud.createTags("us-east-1", ["ami-1"], {});
     await cloud.deleteTags("us-east-1", ["ami-1"], []);
-    await cloud.addLaunchPermissions("us-east-1", "ami-1", {});
+    await cloud.modifyLaunchPermissions("us-east-1", "ami-1", { add: {}, remove: {} });
+    await cloud.modifyLaunchPermissions("us-east-1", "ami-1", {
+      add: { accounts: [], organizationArns: [], organizationalUnitArns: [] },
+      remove: { accounts: [] },
+    });
+    await cloud.modifyVolumePermissions("us-east-1", "snap-1", { add: [], remove: [] });
     await cloud.stopInstances("us-east-1", []);
     await cloud.terminateInstances("us-east-1", []);
     expect(server.requests).toEqual([]);
+  });
+
+  it("sends only Remove when nothing is added, and only Add when nothing is removed", async () => {
+    await cloud.modifyLaunchPermissions("eu-west-1", "ami-1", {
+      add: {},
+      remove: { accounts: ["111122223333"] },
+    });
+    await cloud.modifyVolumePermissions("eu-west-1", "snap-1", { add: ["111122223333"], remove: [] });
+    expect(server.requests).toEqual([
+      {
+        action: "ModifyImageAttribute",
+        region: "eu-west-1",
+        params: { ImageId: "ami-1", "LaunchPermission.Remove.1.UserId": "111122223333" },
+      },
+      {
+        action: "ModifySnapshotAttribute",
+        region: "eu-west-1",
+        params: {
+          SnapshotId: "snap-1",
+          Attribute: "createVolumePermission",
+          "CreateVolumePermission.Add.1.UserId": "111122223333",
+        },
+      },
+    ]);
+  });
+
+  it("reads launch and create-volume permissions, public access included", async () => {
+    server.reply(
+      "DescribeImageAttribute",
+      ok(
+        "DescribeImageAttribute",
+        "<imageId>ami-1</imageId><launchPermission><item><userId>111122223333</userId></item><item><group>all</group></item><item><organizationArn>arn:aws:organizations::1:organization/o-1</organizationArn></item><item><organizationalUnitArn>arn:aws:organizations::1:ou/o-1/ou-1</organizationalUnitArn></item><item><userId>444455556666</userId></item></launchPermission>",
+      ),
+      ok("DescribeImageAttribute", "<imageId>ami-2</imageId><launchPermission/>"),
+    );
+    server.reply(
+      "DescribeSnapshotAttribute",
+      ok(
+        "DescribeSnapshotAttribute",
+        "<snapshotId>snap-1</snapshotId><createVolumePermission><item><userId>111122223333</userId></item><item><group>all</group></item></createVolumePermission>",
+      ),
+    );
+    expect(await cloud.describeLaunchPermissions("us-east-1", "ami-1")).toEqual({
+      accounts: ["111122223333", "444455556666"],
+      organizationArns: ["arn:aws:organizations::1:organization/o-1"],
+      organizationalUnitArns: ["arn:aws:organizations::1:ou/o-1/ou-1"],
+      public: true,
+    });
+    expect(await cloud.describeLaunchPermissions("us-east-1", "ami-2")).toEqual({
+      accounts: [],
+      organizationArns: [],
+      organizationalUnitArns: [],
+      public: false,
+    });
+    expect(await cloud.describeVolumePermissions("us-east-1", "snap-1")).toEqual({
+      accounts: ["111122223333"],
+      public: true,
+    });
+    expect(server.requests).toEqual([
+      {
+        action: "DescribeImageAttribute",
+        region: "us-east-1",
+        params: { ImageId: "ami-1", Attribute: "launchPermission" },
+      },
+      {
+        action: "DescribeImageAttribute",
+        region: "us-east-1",
+        params: { ImageId: "ami-2", Attribute: "launchPermission" },
+      },
+      {
+        action: "DescribeSnapshotAttribute",
+        region: "us-east-1",
+        params: { SnapshotId: "snap-1", Attribute: "createVolumePermission" },
+      },
+    ]);
+    expect(cloud.stats()).toMatchObject({ requests: 3, mutating: 0 });
   });
 
   it("describes instances across reservations and pages", async () => {

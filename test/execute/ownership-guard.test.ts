@@ -84,11 +84,13 @@ const actionsOn: [string, "image" | "instance", (id: string, snapshots: string[]
   [
     "share-image",
     "image",
-    (imageId) => ({
+    (imageId, snapshotIds) => ({
       ...common,
       kind: "share-image",
       imageId,
       permissions: { accounts: ["111122223333"] },
+      snapshotIds,
+      snapshotAccounts: ["111122223333"],
       shareHash: "abc",
     }),
   ],
@@ -191,6 +193,35 @@ describe("execute: the ownership check before every change", () => {
     );
     expect(t.sim.stats().mutating).toBe(0);
     expect((await imageIn("us-east-1", image))?.state).toBe("available");
+  });
+
+  it("refuses to share an image whose snapshots include one that is not Leaven's", async () => {
+    const image = seedImage(owned);
+    const foreign = seedImage({ [Tag.spec]: "base" });
+    const own = (await imageIn("us-east-1", image))!.snapshotIds;
+    const other = (await imageIn("us-east-1", foreign))!.snapshotIds;
+    await t.cloud.createTags("us-east-1", own, owned);
+    const action: Action = {
+      ...common,
+      kind: "share-image",
+      imageId: image,
+      permissions: { accounts: ["111122223333"] },
+      snapshotIds: [...own, ...other],
+      snapshotAccounts: ["111122223333"],
+      shareHash: "abc",
+    };
+    t.sim.resetStats();
+    const [result] = await execute(t.cloud, [action]);
+    expect(result?.error).toBe(
+      `refused: snapshot ${other[0]} in us-east-1 is not Leaven's to change: it has no leaven.dev/managed-by tag. Leaven never changes or deletes a resource it does not own`,
+    );
+    expect(t.sim.stats().mutating).toBe(0);
+    expect(await t.cloud.describeLaunchPermissions("us-east-1", image)).toEqual({
+      accounts: [],
+      organizationArns: [],
+      organizationalUnitArns: [],
+      public: false,
+    });
   });
 
   it("refuses a resource that does not exist, before asking EC2 to change it", async () => {

@@ -36,7 +36,16 @@ describe("actionKey", () => {
       "remove-tags/eu-west-1/ami-1/x,y",
     ],
     [
-      { ...base, kind: "share-image", build: "b", imageId: "ami-1", permissions: {}, shareHash: "h" },
+      {
+        ...base,
+        kind: "share-image",
+        build: "b",
+        imageId: "ami-1",
+        permissions: {},
+        snapshotIds: [],
+        snapshotAccounts: [],
+        shareHash: "h",
+      },
       "share/eu-west-1/ami-1",
     ],
     [

@@ -231,9 +231,11 @@ describe("planChannelTags", () => {
 
 describe("sharing", () => {
   it.each<[Partial<ImageSpecSpec>, string | undefined]>([
-    [{}, undefined],
-    [{ share: {} }, undefined],
-    [{ share: { accounts: [] } }, undefined],
+    // Sharing with nobody has a hash too: sha256 of {"accounts":[],"organizationArns":[],"organizationalUnitArns":[]}.
+    [{}, "EMPTY"],
+    [{ share: {} }, "EMPTY"],
+    [{ share: { accounts: [] } }, "EMPTY"],
+    [{ share: { snapshots: false } }, "EMPTY"],
     [{ share: { accounts: ["111122223333"] } }, "3d1f3b8b7e4e"],
     [{ share: { accounts: ["444455556666", "111122223333"] } }, "c1b0d3f7f1b1"],
     [{ share: { accounts: ["111122223333", "444455556666"] } }, "c1b0d3f7f1b1"],
@@ -269,7 +271,7 @@ describe("sharing", () => {
       expect(value).toMatch(/^[0-9a-f]{12}$/);
       expect(shareHash(doc(reversed))).toBe(value);
       expect(value).not.toBe(shareHash(doc({ share: { accounts: ["111122223333"] } })));
-    } else if (hash === undefined) expect(value).toBeUndefined();
+    } else if (hash === "EMPTY") expect(value).toBe("29083c46fe4e");
     else expect(value).toMatch(/^[0-9a-f]{12}$/);
   });
 
@@ -277,6 +279,14 @@ describe("sharing", () => {
     const a = shareHash(doc({ share: { accounts: ["111122223333"] } }));
     const b = shareHash(doc({ share: { accounts: ["111122223333", "444455556666"] } }));
     expect(a).not.toBe(b);
+  });
+
+  it("hashes share.snapshots only when true, so older specs keep their hash", () => {
+    const accounts = ["111122223333"];
+    const plain = shareHash(doc({ share: { accounts } }));
+    expect(shareHash(doc({ share: { accounts, snapshots: false } }))).toBe(plain);
+    // sha256 of {"accounts":["111122223333"],"organizationArns":[],"organizationalUnitArns":[],"snapshots":true}
+    expect(shareHash(doc({ share: { accounts, snapshots: true } }))).toBe("87c8192bb813");
   });
 
   it("shares every available image whose shared tag is stale, with exactly the spec's grantees", () => {
@@ -302,6 +312,8 @@ describe("sharing", () => {
         region: "us-east-1",
         imageId: "ami-stale",
         permissions: share,
+        snapshotIds: build.images.get("us-east-1")!.snapshotIds,
+        snapshotAccounts: [],
         shareHash: hash,
         reason: "share settings of base are not applied to ami-stale",
       },
@@ -309,5 +321,153 @@ describe("sharing", () => {
     const two = observed("1.0.0+aa", [img("us-east-1", "ami-1"), img("eu-west-1", "ami-2")]);
     expect(planSharing(doc({ share: { accounts: ["111122223333"] } }), new Map([["x", two]]), [])).toBe(2);
     expect(planSharing(doc(), new Map([["x", two]]), [])).toBe(0);
+  });
+});
+
+describe("planSharing: level-based, both ways", () => {
+  const A = "111122223333";
+  const B = "444455556666";
+  const ORG = "arn:aws:organizations::111122223333:organization/o-abc";
+  const two = doc({ share: { accounts: [B, A] } });
+  const one = doc({ share: { accounts: [A] } });
+  const none = doc();
+  const emptyHash = "29083c46fe4e";
+
+  /** One available image per region of the spec, each with its snapshot, tagged as given. */
+  const imagesTagged = (shared: string | undefined) =>
+    new Map([
+      [
+        "1.0.0+aa",
+        observed("1.0.0+aa", [
+          img(
+            "us-east-1",
+            "ami-home",
+            { snapshotIds: ["snap-home"] },
+            shared ? { [Tag.shared]: shared } : {},
+          ),
+          img(
+            "eu-west-1",
+            "ami-copy",
+            { snapshotIds: ["snap-a", "snap-b"] },
+            shared ? { [Tag.shared]: shared } : {},
+          ),
+        ]),
+      ],
+    ]);
+  const planned = (d: ReturnType<typeof doc>, shared: string | undefined) => {
+    const actions: Action[] = [];
+    planSharing(d, imagesTagged(shared), actions);
+    return actions.map((a) =>
+      a.kind === "share-image"
+        ? [a.imageId, a.permissions, a.snapshotIds, a.snapshotAccounts, a.shareHash, a.reason]
+        : a.kind,
+    );
+  };
+
+  it.each<[string, ReturnType<typeof doc>, string | undefined, unknown[]]>([
+    ["never shared, nothing asked: nothing", none, undefined, []],
+    ["in sync with two accounts: nothing (no describe either)", two, shareHash(two), []],
+    ["unshared already: nothing", none, emptyHash, []],
+    [
+      "shrunk from two accounts to one: exactly the one remains, per region",
+      one,
+      shareHash(two),
+      [
+        [
+          "ami-home",
+          { accounts: [A] },
+          ["snap-home"],
+          [],
+          shareHash(one),
+          "share settings of base are not applied to ami-home",
+        ],
+        [
+          "ami-copy",
+          { accounts: [A] },
+          ["snap-a", "snap-b"],
+          [],
+          shareHash(one),
+          "share settings of base are not applied to ami-copy",
+        ],
+      ],
+    ],
+    [
+      "share removed: images Leaven shared are unshared, to the empty hash",
+      none,
+      shareHash(two),
+      [
+        [
+          "ami-home",
+          {},
+          ["snap-home"],
+          [],
+          emptyHash,
+          "base shares with nobody now: permissions Leaven granted on ami-home are removed",
+        ],
+        [
+          "ami-copy",
+          {},
+          ["snap-a", "snap-b"],
+          [],
+          emptyHash,
+          "base shares with nobody now: permissions Leaven granted on ami-copy are removed",
+        ],
+      ],
+    ],
+    [
+      "an empty share is the same as none",
+      doc({ share: { accounts: [], organizationArns: [] } }),
+      shareHash(one),
+      [
+        [
+          "ami-home",
+          {},
+          ["snap-home"],
+          [],
+          emptyHash,
+          "base shares with nobody now: permissions Leaven granted on ami-home are removed",
+        ],
+        [
+          "ami-copy",
+          {},
+          ["snap-a", "snap-b"],
+          [],
+          emptyHash,
+          "base shares with nobody now: permissions Leaven granted on ami-copy are removed",
+        ],
+      ],
+    ],
+  ])("%s", (_name, d, shared, expected) => {
+    expect(planned(d, shared)).toEqual(expected);
+  });
+
+  it("gives the snapshots to the accounts only when share.snapshots is true, never to organizations", () => {
+    const d = doc({ share: { accounts: [B, A, A], organizationArns: [ORG], snapshots: true } });
+    const actions: Action[] = [];
+    planSharing(
+      d,
+      imagesTagged(shareHash(doc({ share: { accounts: [B, A], organizationArns: [ORG] } }))),
+      actions,
+    );
+    expect(actions.map((a) => a.kind === "share-image" && [a.permissions, a.snapshotAccounts])).toEqual([
+      [{ accounts: [A, B], organizationArns: [ORG] }, [A, B]],
+      [{ accounts: [A, B], organizationArns: [ORG] }, [A, B]],
+    ]);
+  });
+
+  it("leaves pending, failed and disabled images alone", () => {
+    const builds = new Map([
+      [
+        "1.0.0+aa",
+        observed("1.0.0+aa", [
+          img("us-east-1", "ami-p", { state: "pending" }),
+          img("eu-west-1", "ami-f", { state: "failed" }),
+          img("ap-southeast-2", "ami-d", { state: "disabled" }, { [Tag.shared]: "old" }),
+        ]),
+      ],
+    ]);
+    const actions: Action[] = [];
+    expect(planSharing(one, builds, actions)).toBe(0);
+    expect(actions).toEqual([]);
   });
 });

@@ -215,8 +215,9 @@ describe("shareHash", () => {
   const org = "arn:aws:organizations::111122223333:organization/o-abc123";
   const ou = "arn:aws:organizations::111122223333:ou/o-abc123/ou-ab12-cdef3456";
 
-  it.each<[string, ImageSpecSpec["share"], string | undefined]>([
-    // sha256(canonicalJson({accounts, organizationArns, organizationalUnitArns} each sorted))[0:12]
+  it.each<[string, ImageSpecSpec["share"], string]>([
+    // sha256(canonicalJson({accounts, organizationArns, organizationalUnitArns} each sorted, plus
+    // snapshots: true only when set))[0:12]
     ["two accounts", { accounts: ["111122223333", "444455556666"] }, "2b1b61014d92"],
     ["the same accounts in another order", { accounts: ["444455556666", "111122223333"] }, "2b1b61014d92"],
     [
@@ -234,9 +235,17 @@ describe("shareHash", () => {
       { accounts: ["111122223333"], organizationArns: [org], organizationalUnitArns: [ou] },
       "5819666239f7",
     ],
-    ["no share", undefined, undefined],
-    ["an empty share", {}, undefined],
-    ["only KMS keys", { accounts: [], kmsKeys: { "eu-west-1": "k" } }, undefined],
+    // Sharing with nobody: {"accounts":[],"organizationArns":[],"organizationalUnitArns":[]}
+    ["no share", undefined, "29083c46fe4e"],
+    ["an empty share", {}, "29083c46fe4e"],
+    ["only KMS keys", { accounts: [], kmsKeys: { "eu-west-1": "k" } }, "29083c46fe4e"],
+    [
+      "snapshots: false (the default)",
+      { accounts: ["111122223333", "444455556666"], snapshots: false },
+      "2b1b61014d92",
+    ],
+    // {"accounts":["111122223333"],"organizationArns":[],"organizationalUnitArns":[],"snapshots":true}
+    ["snapshots: true", { accounts: ["111122223333"], snapshots: true }, "87c8192bb813"],
   ])("%s: %s", (_name, share, expected) => {
     expect(shareHash(shared(share))).toBe(expected);
   });
