@@ -37,6 +37,16 @@ export const Tag = {
   revoked: "leaven.dev/revoked",
   /** On every image of a build baked (directly or further up) on a revoked build: `spec/build` of that build. */
   revokedParent: "leaven.dev/revoked-parent",
+  /** Retirement: when the build stopped being used (ISO 8601); every stage's clock starts here. */
+  unusedSince: "leaven.dev/unused-since",
+  /** Retirement: when the image was deprecated (ISO 8601). */
+  deprecatedAt: "leaven.dev/deprecated-at",
+  /** Retirement: when the image was disabled by retirement (ISO 8601). */
+  disabledAt: "leaven.dev/disabled-at",
+  /** The spec's retention.onDelete when the image was made or last reconciled: "retire" (absent: retain). */
+  onDelete: "leaven.dev/on-delete",
+  /** With on-delete=retire: the schedule that retires the image once its spec is gone, e.g. "keep=3 deprecate=14d deregister=30d". */
+  retention: "leaven.dev/retention",
 } as const;
 
 export const MANAGED_BY_VALUE = "leaven";

@@ -295,7 +295,7 @@ export interface ChannelSelector {
   requires?: "smoke"[];
 }
 /**
- * When builds that no channel, child build or running instance uses are retired.
+ * Staged retirement of builds that no channel, child build, instance or launch template uses. Each stage runs this long after the build stopped being used (recorded in the leaven.dev/unused-since tag); a stage without a duration is skipped, so without retention nothing is retired.
  */
 export interface Retention {
   /**
@@ -303,13 +303,25 @@ export interface Retention {
    */
   keepBuilds?: number;
   /**
-   * Deprecate an unused build's images this long after it stopped being used, e.g. 14d.
+   * Deprecate an unused build's images (EnableImageDeprecation) this long after it stopped being used, e.g. 14d.
    */
   deprecateAfter?: string;
+  /**
+   * Disable an unused build's images (DisableImage: no new launches, still restorable) this long after it stopped being used, e.g. 21d.
+   */
+  disableAfter?: string;
   /**
    * Deregister an unused build's images and delete their snapshots this long after it stopped being used, e.g. 30d.
    */
   deregisterAfter?: string;
+  /**
+   * When false, nothing is ever deregistered or deleted (deprecation and disabling still happen). Default true.
+   */
+  delete?: boolean;
+  /**
+   * What happens to this spec's images once the spec is deleted from the sources: retain (default) keeps and reports them as orphans; retire retires them on this retention schedule. Recorded on the images (leaven.dev/on-delete), so it is known after the spec is gone.
+   */
+  onDelete?: "retain" | "retire";
 }
 /**
  * Verification of each new build before a channel that requires it admits the build.

@@ -10,6 +10,9 @@ import {
   DeleteSnapshotCommand,
   DeleteTagsCommand,
   DeregisterImageCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DisableImageDeprecationCommand,
+  EnableImageCommand,
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
@@ -408,8 +411,54 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       await call(region, "DisableImage", (c) => c.send(new DisableImageCommand({ ImageId: imageId })));
     },
 
-    async deregisterImage(region, imageId) {
-      await call(region, "DeregisterImage", (c) => c.send(new DeregisterImageCommand({ ImageId: imageId })));
+    async deregisterImage(region, imageId, options) {
+      await call(region, "DeregisterImage", (c) =>
+        c.send(
+          new DeregisterImageCommand({
+            ImageId: imageId,
+            ...(options?.deleteSnapshots ? { DeleteAssociatedSnapshots: true } : {}),
+          }),
+        ),
+      );
+    },
+
+    async enableImage(region, imageId) {
+      await call(region, "EnableImage", (c) => c.send(new EnableImageCommand({ ImageId: imageId })));
+    },
+
+    async disableImageDeprecation(region, imageId) {
+      await call(region, "DisableImageDeprecation", (c) =>
+        c.send(new DisableImageDeprecationCommand({ ImageId: imageId })),
+      );
+    },
+
+    async describeLaunchTemplateImages(region) {
+      const versions = await paginate(region, "DescribeLaunchTemplateVersions", async (c, token) => {
+        const out = await c.send(
+          new DescribeLaunchTemplateVersionsCommand({
+            Versions: ["$Latest", "$Default"],
+            MaxResults: LAUNCH_TEMPLATE_PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        return {
+          items: out.LaunchTemplateVersions ?? [],
+          ...(out.NextToken ? { next: out.NextToken } : {}),
+        };
+      });
+      return versions.flatMap((v) =>
+        v.LaunchTemplateData?.ImageId
+          ? [
+              {
+                launchTemplateId: v.LaunchTemplateId ?? "",
+                name: v.LaunchTemplateName ?? "",
+                version: v.VersionNumber ?? 0,
+                isDefault: v.DefaultVersion === true,
+                imageId: v.LaunchTemplateData.ImageId,
+              },
+            ]
+          : [],
+      );
     },
 
     async deleteSnapshot(region, snapshotId) {

@@ -123,6 +123,15 @@ export interface CloudLaunchTemplate {
   tags: Tags;
 }
 
+/** A launch template version that launches an image: retirement keeps that image. */
+export interface LaunchTemplateImageUse {
+  launchTemplateId: string;
+  name: string;
+  version: number;
+  isDefault: boolean;
+  imageId: string;
+}
+
 export interface LaunchPermissions {
   accounts?: string[];
   organizationArns?: string[];
@@ -176,7 +185,14 @@ export interface CloudPort {
   ): Promise<void>;
   enableImageDeprecation(region: string, imageId: string, deprecateAt: Date): Promise<void>;
   disableImage(region: string, imageId: string): Promise<void>;
-  deregisterImage(region: string, imageId: string): Promise<void>;
+  /** With deleteSnapshots, EC2 deletes the image's snapshots with it (DeleteAssociatedSnapshots): one call. */
+  deregisterImage(region: string, imageId: string, options?: { deleteSnapshots?: boolean }): Promise<void>;
+  /** Undoes a retirement stage: a disabled image launches again (EnableImage)… */
+  enableImage(region: string, imageId: string): Promise<void>;
+  /** …and a deprecated one is no longer deprecated (DisableImageDeprecation). */
+  disableImageDeprecation(region: string, imageId: string): Promise<void>;
+  /** The images the $Default and $Latest versions of every launch template launch (one paginated walk). */
+  describeLaunchTemplateImages(region: string): Promise<LaunchTemplateImageUse[]>;
   deleteSnapshot(region: string, snapshotId: string): Promise<void>;
   createLaunchTemplate(
     region: string,

@@ -230,14 +230,29 @@ async function runAction(
       return undefined;
     case "disable-image":
       await cloud.disableImage(region, action.imageId);
+      if (action.tags) await cloud.createTags(region, [action.imageId], action.tags);
+      return undefined;
+    case "deprecate-image":
+      await cloud.enableImageDeprecation(region, action.imageId, new Date(action.deprecateAt));
+      await cloud.createTags(region, [action.imageId], action.tags);
+      return undefined;
+    case "restore-image":
+      if (action.enable) await cloud.enableImage(region, action.imageId);
+      if (action.undeprecate) await cloud.disableImageDeprecation(region, action.imageId);
+      if (action.keys.length > 0) await cloud.deleteTags(region, [action.imageId], action.keys);
       return undefined;
     case "keep-instance":
       await cloud.createTags(region, [action.instanceId], action.tags);
       if (action.stop) await cloud.stopInstances(region, [action.instanceId]);
       return undefined;
     case "deregister-image":
-      await cloud.deregisterImage(region, action.imageId);
-      for (const snapshotId of action.snapshotIds) await cloud.deleteSnapshot(region, snapshotId);
+      // One call: EC2 deletes the snapshots with the image (their ownership was read back beforehand).
+      try {
+        await cloud.deregisterImage(region, action.imageId, { deleteSnapshots: true });
+      } catch (error) {
+        // Gone since the ownership check read it (a lost response after it went through): done.
+        if (!(error instanceof CloudError && error.code === "InvalidAMIID.NotFound")) throw error;
+      }
       return undefined;
     case "record-failure":
       try {

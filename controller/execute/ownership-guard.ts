@@ -41,6 +41,8 @@ export function targetsOf(action: Action): Target[] {
     case "set-tags":
     case "remove-tags":
     case "disable-image":
+    case "deprecate-image":
+    case "restore-image":
       return [{ kind: "image", region, id: action.imageId }];
     case "share-image":
       // Sharing changes the snapshots' create-volume permissions too: they must be Leaven's as well.
@@ -82,7 +84,12 @@ function changedKeys(action: Action): string[] {
   switch (action.kind) {
     case "set-tags":
     case "keep-instance":
+    case "deprecate-image":
       return Object.keys(action.tags);
+    case "disable-image":
+      return Object.keys(action.tags ?? {});
+    case "restore-image":
+      return action.keys;
     case "terminate-instance":
       return Object.keys(action.tags ?? {});
     case "remove-tags":

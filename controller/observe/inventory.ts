@@ -41,6 +41,12 @@ export interface Inventory {
    * by `spec/build/region`: tagged by id rather than copied again.
    */
   untaggedCopies?: Map<string, CloudImage>;
+  /**
+   * What uses each image whose use was observed this pass (instances in any state but terminated, launch
+   * templates' $Default and $Latest versions), e.g. "instance i-0abc (running)"; empty when nothing does.
+   * Images absent here were not looked at: retirement leaves them alone.
+   */
+  usage?: Map<string, string[]>;
 }
 
 export function emptyInventory(): Inventory {

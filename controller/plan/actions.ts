@@ -122,6 +122,28 @@ export interface DisableImageAction extends ActionBase {
   kind: "disable-image";
   build: string;
   imageId: string;
+  /** Recorded on the image once disabled (retirement: leaven.dev/disabled-at). */
+  tags?: Tags;
+}
+
+/** Retirement's first stage: EnableImageDeprecation, and the date recorded in leaven.dev/deprecated-at. */
+export interface DeprecateImageAction extends ActionBase {
+  kind: "deprecate-image";
+  build: string;
+  imageId: string;
+  /** ISO 8601, in the future (EC2 refuses a past date). */
+  deprecateAt: string;
+  tags: Tags;
+}
+
+/** Undoes retirement of an image that is used again: enables it, cancels its deprecation, drops the stage tags. */
+export interface RestoreImageAction extends ActionBase {
+  kind: "restore-image";
+  build: string;
+  imageId: string;
+  enable: boolean;
+  undeprecate: boolean;
+  keys: string[];
 }
 
 /**
@@ -154,6 +176,8 @@ export type Action =
   | ShareImageAction
   | DeregisterImageAction
   | DisableImageAction
+  | DeprecateImageAction
+  | RestoreImageAction
   | KeepInstanceAction
   | RecordFailureAction
   | DeleteFailureRecordAction;
@@ -185,6 +209,10 @@ export function actionKey(action: Action): string {
       return `deregister/${action.region}/${action.imageId}`;
     case "disable-image":
       return `disable/${action.region}/${action.imageId}`;
+    case "deprecate-image":
+      return `deprecate/${action.region}/${action.imageId}`;
+    case "restore-image":
+      return `restore/${action.region}/${action.imageId}`;
     case "keep-instance":
       return `keep/${action.region}/${action.instanceId}`;
     case "record-failure":

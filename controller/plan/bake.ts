@@ -7,6 +7,7 @@ import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { Action, DeleteFailureRecordAction, RecordFailureAction } from "./actions.ts";
 import { imageNameFor, launchToken } from "./recipe.ts";
+import { deletionPolicyTags } from "./retention.ts";
 
 export const DEFAULT_INSTANCE_TYPE = "t3.medium";
 export const DEFAULT_BAKE_TIMEOUT = "45m";
@@ -52,7 +53,8 @@ export function buildTags(
     Name: `${ctx.doc.metadata.name} ${ctx.build}`,
   };
   if (ctx.commit) tags[Tag.commit] = ctx.commit;
-  return tags;
+  // The deletion policy outlives the spec: recorded on what the spec makes.
+  return { ...tags, ...deletionPolicyTags(ctx.doc) };
 }
 
 /**

@@ -27,7 +27,10 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
       key.startsWith(CHANNEL_TAG_PREFIX) ||
       key.startsWith(CHANNEL_SINCE_TAG_PREFIX) ||
       key === Tag.shared ||
-      key === Tag.bakeInstance
+      key === Tag.bakeInstance ||
+      key === Tag.unusedSince ||
+      key === Tag.deprecatedAt ||
+      key === Tag.disabledAt
     )
       continue;
     tags[key] = value;

@@ -11,6 +11,7 @@ import { capCopies, planChannelTags, planCopies, planSharing, queuedCopiesNote }
 import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
 import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
+import { planRetention, type RetentionResult } from "./retention.ts";
 import { planRevocations } from "./revocation.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 import { planCheck } from "./verify.ts";
@@ -45,6 +46,8 @@ export interface Plan {
   statuses: SpecStatus[];
   /** Home regions with a desired build that has no available image: where bake instances must be observed. */
   bakeRegions: string[];
+  /** Retirement: what is kept past its age and why, the orphans, and whose use must be observed first. */
+  retention?: RetentionResult;
 }
 
 interface SpecOutcome {
@@ -153,7 +156,24 @@ export function plan(input: PlanInput): Plan {
     if (known.has(spec) || input.blocked?.has(spec)) continue;
     for (const record of records) actions.push(deleteFailureRecord(record, `spec ${spec} no longer exists`));
   }
-  return { actions, statuses, bakeRegions: [...bakeRegions].sort() };
+  // Retirement last: it sees every other action, and never stages an image another rule acts on.
+  const acted = new Set(actions.flatMap((a) => ("imageId" in a ? [`${a.region} ${a.imageId}`] : [])));
+  const staged: Action[] = [];
+  const retention = planRetention(
+    {
+      specs: input.specs,
+      ...(input.blocked ? { blocked: input.blocked } : {}),
+      index,
+      inventory: input.inventory,
+      now: input.now,
+      desired: new Map(statuses.map((s) => [s.name, s.desiredBuild])),
+      unattributedErrors: input.unattributedErrors === true,
+    },
+    staged,
+  );
+  for (const action of staged)
+    if (!("imageId" in action) || !acted.has(`${action.region} ${action.imageId}`)) actions.push(action);
+  return { actions, statuses, bakeRegions: [...bakeRegions].sort(), retention };
 }
 
 function planLayer(

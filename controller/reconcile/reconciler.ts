@@ -6,6 +6,7 @@ import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
+import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { type Plan, plan } from "../plan/plan.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
@@ -88,7 +89,7 @@ export class Reconciler {
   ): Promise<{ plan: Plan; inventory: Inventory; withoutRetry: Plan }> {
     const now = this.options.clock.now();
     const inventory = await this.observe(validation, now, true);
-    const planned = this.makePlan(validation, inventory, now);
+    const planned = await this.planWithUsage(validation, inventory, now);
     const withoutRetry = this.retry.size > 0 ? this.makePlan(validation, inventory, now, new Set()) : planned;
     return { plan: planned, inventory, withoutRetry };
   }
@@ -108,6 +109,27 @@ export class Reconciler {
       unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
       ...(this.options.commit ? { commit: this.options.commit } : {}),
     });
+  }
+
+  /**
+   * Plans; when retirement wants to stage images whose use is not known, observes their use (instances,
+   * launch templates) and plans again: the check runs in the same pass as the retirement, right before it.
+   */
+  private async planWithUsage(
+    validation: ValidationResult,
+    inventory: Inventory,
+    now: number,
+  ): Promise<Plan> {
+    const first = this.makePlan(validation, inventory, now);
+    const needed = first.retention?.usageNeeded;
+    if (!needed || needed.size === 0) return first;
+    const failed = await observeUsage(this.options.cloud, inventory, needed);
+    for (const [region, error] of failed)
+      this.options.logger.warn("image use not observed: nothing is retired there this pass", {
+        region,
+        error,
+      });
+    return this.makePlan(validation, inventory, now);
   }
 
   private async observe(validation: ValidationResult, now: number, sweep: boolean): Promise<Inventory> {
@@ -164,7 +186,7 @@ export class Reconciler {
     const sweepDue = startedAt - this.lastSweep >= (this.options.sweepIntervalMs ?? 30 * 60_000);
     const inventory = await this.observe(validation, startedAt, sweepDue);
     if (sweepDue) this.lastSweep = startedAt;
-    const planned = this.makePlan(validation, inventory, startedAt);
+    const planned = await this.planWithUsage(validation, inventory, startedAt);
     for (const [region, error] of inventory.regionErrors)
       logger.warn("region not observed", { region, error });
 

@@ -498,6 +498,30 @@ export const disableImage: ActionHandler = (ctx) => {
   return { return: true };
 };
 
+export const enableImage: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const state = imageState(image, ctx.now);
+  if (state === "available") return { return: true };
+  if (state !== "disabled") {
+    throw new SimError(
+      "IncorrectState",
+      `Image ${image.imageId} is in state ${state}; only disabled images can be enabled.`,
+    );
+  }
+  image.timeline.push({ at: ctx.now, state: "available" });
+  ctx.world.touchImages(ctx.region);
+  return { return: true };
+};
+
+export const disableImageDeprecation: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  delete image.deprecationTime;
+  ctx.world.touchImages(ctx.region);
+  return { return: true };
+};
+
 export interface SeedImage {
   region: string;
   name: string;

@@ -56,8 +56,8 @@ function launchTemplateXml(template: SimLaunchTemplate): XmlObject {
     launchTemplateName: template.name,
     createTime: new Date(template.createTime),
     createdBy: `arn:aws:iam::${SIM_ACCOUNT_ID}:root`,
-    defaultVersionNumber: 1,
-    latestVersionNumber: 1,
+    defaultVersionNumber: template.defaultVersion ?? 1,
+    latestVersionNumber: latestVersion(template),
     tagSet: tagSetXml(template.tags),
   };
 }
@@ -222,4 +222,134 @@ export const deleteLaunchTemplate: ActionHandler = (ctx) => {
   }
   region.launchTemplates.delete(template.launchTemplateId);
   return { launchTemplate: launchTemplateXml(template) };
+};
+
+function latestVersion(template: SimLaunchTemplate): number {
+  return template.laterVersions?.at(-1)?.versionNumber ?? 1;
+}
+
+interface Version {
+  versionNumber: number;
+  createTime: number;
+  data: Record<string, string>;
+  description?: string;
+}
+
+function versionsOf(template: SimLaunchTemplate): Version[] {
+  const first: Version = {
+    versionNumber: 1,
+    createTime: template.createTime,
+    data: template.data,
+    ...(template.versionDescription !== undefined ? { description: template.versionDescription } : {}),
+  };
+  return [first, ...(template.laterVersions ?? [])];
+}
+
+/** The template a request names by LaunchTemplateId or LaunchTemplateName (exactly one). */
+function namedTemplate(ctx: RequestContext, region: RegionState): SimLaunchTemplate {
+  const id = ctx.params.get("LaunchTemplateId");
+  const name = ctx.params.get("LaunchTemplateName");
+  if (id !== undefined && name !== undefined) {
+    throw new SimError(
+      "InvalidParameterCombination",
+      "Specify either the launch template ID or the launch template name, not both.",
+    );
+  }
+  if (id !== undefined) {
+    checkLaunchTemplateId(id);
+    return region.launchTemplates.get(id) ?? throwError(idNotFound(id));
+  }
+  if (name !== undefined) return findByName(region, name) ?? throwError(nameNotFound(name));
+  throw missingParameter("LaunchTemplateId or LaunchTemplateName");
+}
+
+function versionXml(template: SimLaunchTemplate, version: Version): XmlObject {
+  const data: XmlObject = {};
+  if (version.data.ImageId !== undefined) data.imageId = version.data.ImageId;
+  if (version.data.InstanceType !== undefined) data.instanceType = version.data.InstanceType;
+  return {
+    launchTemplateId: template.launchTemplateId,
+    launchTemplateName: template.name,
+    versionNumber: version.versionNumber,
+    ...(version.description !== undefined ? { versionDescription: version.description } : {}),
+    createTime: new Date(version.createTime),
+    createdBy: `arn:aws:iam::${SIM_ACCOUNT_ID}:root`,
+    defaultVersion: version.versionNumber === (template.defaultVersion ?? 1),
+    launchTemplateData: data,
+  };
+}
+
+export const createLaunchTemplateVersion: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const template = namedTemplate(ctx, region);
+  const data = templateData(ctx.params);
+  const version: Version = {
+    versionNumber: latestVersion(template) + 1,
+    createTime: ctx.now,
+    data,
+    ...(ctx.params.get("VersionDescription") !== undefined
+      ? { description: ctx.params.get("VersionDescription")! }
+      : {}),
+  };
+  template.laterVersions = [...(template.laterVersions ?? []), version];
+  return { launchTemplateVersion: versionXml(template, version) };
+};
+
+export const modifyLaunchTemplate: ActionHandler = (ctx) => {
+  const region = ctx.world.region(ctx.region);
+  const template = namedTemplate(ctx, region);
+  const raw = ctx.params.get("SetDefaultVersion");
+  if (raw !== undefined) {
+    const wanted = Number(raw);
+    if (!versionsOf(template).some((v) => v.versionNumber === wanted)) {
+      throw new SimError(
+        "InvalidLaunchTemplateId.VersionNotFound",
+        `Could not find launch template version ${raw} for launch template ${template.launchTemplateId}.`,
+      );
+    }
+    template.defaultVersion = wanted;
+  }
+  return { launchTemplate: launchTemplateXml(template) };
+};
+
+/**
+ * Versions of one template, or — with only $Latest and $Default asked for and no template named — those
+ * versions of every template in the region, as EC2 allows.
+ */
+export const describeLaunchTemplateVersions: ActionHandler = (ctx) => {
+  const { params } = ctx;
+  const region = ctx.world.region(ctx.region);
+  const asked = params.list("LaunchTemplateVersion");
+  const maxResults = params.int("MaxResults");
+  checkMaxResults(maxResults, 1, 200);
+  const named =
+    params.get("LaunchTemplateId") !== undefined || params.get("LaunchTemplateName") !== undefined;
+  if (!named && (asked.length === 0 || asked.some((v) => v !== "$Latest" && v !== "$Default"))) {
+    throw invalidParameterValue(
+      "To describe the versions of all launch templates, specify only $Latest and/or $Default and omit the launch template ID and name.",
+    );
+  }
+  const templates = named ? [namedTemplate(ctx, region)] : [...region.launchTemplates.values()];
+  const pick = (template: SimLaunchTemplate): Version[] => {
+    const all = versionsOf(template);
+    if (asked.length === 0) return all;
+    return all.filter(
+      (v) =>
+        (asked.includes("$Latest") && v.versionNumber === latestVersion(template)) ||
+        (asked.includes("$Default") && v.versionNumber === (template.defaultVersion ?? 1)) ||
+        asked.includes(String(v.versionNumber)),
+    );
+  };
+  const compute = (): string[] =>
+    templates.flatMap((t) => pick(t).map((v) => `${t.launchTemplateId}#${v.versionNumber}`));
+  const key = `DescribeLaunchTemplateVersions:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
+  const items: XmlObject[] = [];
+  for (const entry of page.ids) {
+    const [id, number] = entry.split("#");
+    const template = region.launchTemplates.get(id!);
+    const version = template && versionsOf(template).find((v) => v.versionNumber === Number(number));
+    if (template && version) items.push(versionXml(template, version));
+  }
+  return { launchTemplateVersionSet: items, nextToken: page.nextToken };
 };

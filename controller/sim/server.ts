@@ -19,6 +19,8 @@ import {
   describeImageAttribute,
   describeImages,
   disableImage,
+  disableImageDeprecation,
+  enableImage,
   enableImageDeprecation,
   modifyImageAttribute,
   type SeedImage,
@@ -31,7 +33,14 @@ import {
   stopInstances,
   terminateInstances,
 } from "./instances.ts";
-import { createLaunchTemplate, deleteLaunchTemplate, describeLaunchTemplates } from "./launch-templates.ts";
+import {
+  createLaunchTemplate,
+  createLaunchTemplateVersion,
+  deleteLaunchTemplate,
+  describeLaunchTemplates,
+  describeLaunchTemplateVersions,
+  modifyLaunchTemplate,
+} from "./launch-templates.ts";
 import { ListingCache } from "./pagination.ts";
 import { Params, regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_REGIONS } from "./regions.ts";
@@ -56,6 +65,8 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   DescribeImageAttribute: describeImageAttribute,
   EnableImageDeprecation: enableImageDeprecation,
   DisableImage: disableImage,
+  EnableImage: enableImage,
+  DisableImageDeprecation: disableImageDeprecation,
   CreateTags: createTags,
   DeleteTags: deleteTags,
   RunInstances: runInstances,
@@ -70,6 +81,9 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   CreateLaunchTemplate: createLaunchTemplate,
   DescribeLaunchTemplates: describeLaunchTemplates,
   DeleteLaunchTemplate: deleteLaunchTemplate,
+  CreateLaunchTemplateVersion: createLaunchTemplateVersion,
+  ModifyLaunchTemplate: modifyLaunchTemplate,
+  DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
 };
 
 /** GET here answers the simulator's clock: `{"now": epoch ms, "speed": n}`. */

@@ -122,6 +122,29 @@ export interface SimLaunchTemplate {
   data: Record<string, string>;
   tags: Tags;
   clientToken?: string;
+  /** Versions after the first (CreateLaunchTemplateVersion); version 1 is `data`. */
+  laterVersions?: {
+    versionNumber: number;
+    createTime: number;
+    data: Record<string, string>;
+    description?: string;
+  }[];
+  /** Default 1 (ModifyLaunchTemplate SetDefaultVersion). */
+  defaultVersion?: number;
+}
+
+/** An SSM parameter of the caller's (Parameter Store); public `/aws/service/...` ones are derived, see ssm.ts. */
+export interface SimParameter {
+  name: string;
+  value: string;
+  /** `String` (Leaven writes only these), `StringList` or `SecureString`. */
+  type: string;
+  /** `text` or `aws:ec2:image`. */
+  dataType: string;
+  version: number;
+  lastModified: number;
+  description?: string;
+  tags: Tags;
 }
 
 export interface IdempotencyRecord {
@@ -142,6 +165,8 @@ export interface RegionState {
   ownNames: Map<string, string>;
   /** Bumped on every change to the region's images, so cached listings know when they are stale. */
   imageVersion: number;
+  /** The caller's SSM parameters, by name. */
+  parameters: Map<string, SimParameter>;
 }
 
 /** How long simulated transitions take, in the simulator clock's milliseconds. */
@@ -186,6 +211,8 @@ interface PersistedRegion {
   /** Absent in state files written before the simulator had launch templates. */
   launchTemplates?: SimLaunchTemplate[];
   tokens: [string, IdempotencyRecord][];
+  /** Absent in state files written before the simulator served SSM. */
+  parameters?: SimParameter[];
 }
 
 interface PersistedWorld {
@@ -205,6 +232,7 @@ function emptyRegion(): RegionState {
     tokens: new Map(),
     ownNames: new Map(),
     imageVersion: 0,
+    parameters: new Map(),
   };
 }
 
@@ -273,6 +301,7 @@ export class World {
         instances: [...state.instances.values()],
         launchTemplates: [...state.launchTemplates.values()],
         tokens: [...state.tokens],
+        parameters: [...state.parameters.values()],
       };
     }
     return {
@@ -319,6 +348,7 @@ export class World {
       for (const template of persisted.launchTemplates ?? [])
         state.launchTemplates.set(template.launchTemplateId, template);
       for (const [key, record] of persisted.tokens) state.tokens.set(key, record);
+      for (const parameter of persisted.parameters ?? []) state.parameters.set(parameter.name, parameter);
     }
     return world;
   }

@@ -14,6 +14,8 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "terminate-instance": { sign: "-", label: "terminate" },
   "deregister-image": { sign: "-", label: "deregister" },
   "disable-image": { sign: "-", label: "disable" },
+  "deprecate-image": { sign: "-", label: "deprecate" },
+  "restore-image": { sign: "~", label: "restore" },
   "keep-instance": { sign: "~", label: "keep" },
   "record-failure": { sign: "+", label: "record" },
   "delete-failure-record": { sign: "-", label: "forget" },
@@ -42,7 +44,10 @@ function target(action: Action): string {
     case "keep-instance":
       return `${action.instanceId} (${action.build}) stopped for debugging`;
     case "deregister-image":
+      return `${action.imageId} (${action.build})${action.snapshotIds.length > 0 ? ` and ${action.snapshotIds.join(", ")}` : ""}`;
     case "disable-image":
+    case "deprecate-image":
+    case "restore-image":
       return `${action.imageId} (${action.build})`;
     case "record-failure":
       return `failure of ${action.build} as launch template "${action.template.name}"`;
@@ -62,7 +67,9 @@ export function summarize(actions: readonly Action[]): string {
     [count(["set-tags", "remove-tags", "tag-copy"]), "tag changes"],
     [count(["share-image"]), "to share"],
     [count(["terminate-instance"]), "to terminate"],
+    [count(["deprecate-image"]), "to deprecate"],
     [count(["disable-image"]), "to disable"],
+    [count(["restore-image"]), "to restore"],
     [count(["deregister-image"]), "to deregister"],
     [count(["record-failure"]), "to record"],
     [count(["delete-failure-record"]), "to forget"],
@@ -77,7 +84,7 @@ export function summarize(actions: readonly Action[]): string {
  * The plan as `leaven plan` prints it, grouped by spec like Terraform: what, where, why; then the specs
  * not ready; then the verdict's headline, last, once.
  */
-export function renderPlan(plan: Plan, verdict: Verdict): string {
+export function renderPlan(plan: Plan, verdict: Verdict, now?: number): string {
   const lines: string[] = [];
   const bySpec = new Map<string, Action[]>();
   for (const action of plan.actions) {
@@ -97,6 +104,7 @@ export function renderPlan(plan: Plan, verdict: Verdict): string {
       lines.push("");
     }
   }
+  lines.push(...renderRetention(plan, now));
   const notReady = plan.statuses.filter((s) => s.phase !== "Ready");
   if (notReady.length > 0) {
     if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
@@ -111,6 +119,50 @@ export function renderPlan(plan: Plan, verdict: Verdict): string {
   if (summary) lines.push(summary);
   if (verdict.headline !== summary) lines.push(verdict.headline);
   return lines.join("\n") + "\n";
+}
+
+/** Whole days (or hours, under a day) between two times, for ages: "12d", "5h". */
+export function ageText(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000);
+  return hours >= 24 ? `${Math.floor(hours / 24)}d` : `${hours}h`;
+}
+
+/** What retirement keeps past its age and why, and the images of deleted specs. */
+export function renderRetention(plan: Plan, now: number | undefined): string[] {
+  const lines: string[] = [];
+  const retention = plan.retention;
+  if (!retention) return lines;
+  if (retention.paused)
+    lines.push(`Retirement paused: ${retention.paused.replace(/^retirement waits: /, "")}.`, "");
+  if (retention.kept.length > 0) {
+    lines.push("Kept past their retirement age:");
+    for (const kept of retention.kept)
+      lines.push(
+        `  ${kept.spec} ${kept.build} ${kept.region} ${kept.imageId}: ${kept.protections.join("; ")}`,
+      );
+    lines.push("");
+  }
+  if (retention.orphans.length > 0) {
+    lines.push("Orphans (images of specs no longer in the sources):");
+    for (const orphan of retention.orphans) {
+      const age = now !== undefined ? `, ${ageText(now - Date.parse(orphan.createdAt))} old` : "";
+      const use =
+        orphan.usedBy === undefined
+          ? "use not observed"
+          : orphan.usedBy.length > 0
+            ? `used by ${orphan.usedBy.join(", ")}`
+            : "unused";
+      const fate =
+        orphan.onDelete === "retire"
+          ? "retired on its schedule (onDelete: retire)"
+          : "retained (onDelete: retain)";
+      lines.push(
+        `  ${orphan.spec} ${orphan.build} in ${Object.keys(orphan.images).join(", ")}${age}, ${use}: ${fate}`,
+      );
+    }
+    lines.push("");
+  }
+  return lines;
 }
 
 /** A blind spec's status repeats its regions' errors; the headline says each once, so the list need not. */
@@ -146,5 +198,14 @@ export function planToJson(plan: Plan, verdict: Verdict, exitCode: number): unkn
     ),
     summary: summarize(plan.actions),
     statuses: plan.statuses,
+    ...(plan.retention
+      ? {
+          retention: {
+            kept: plan.retention.kept,
+            orphans: plan.retention.orphans,
+            ...(plan.retention.paused ? { paused: plan.retention.paused } : {}),
+          },
+        }
+      : {}),
   };
 }

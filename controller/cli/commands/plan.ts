@@ -59,7 +59,7 @@ ${cloudHelp}`,
       io.stdout.write(
         output === "json"
           ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n`
-          : renderPlan(plan, verdict),
+          : renderPlan(plan, verdict, target.clock.now()),
       );
       return exitCode;
     } finally {

@@ -2,7 +2,7 @@
 import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { vendorPatternsOf } from "../../status/fit-text.ts";
-import { withoutRegionErrors } from "../../status/render-plan.ts";
+import { renderRetention, withoutRegionErrors } from "../../status/render-plan.ts";
 import {
   renderStatus,
   renderStatusWide,
@@ -77,10 +77,20 @@ Examples:
       if (output === "json") {
         // The verdict in the shape `plan --output json` gives it, then the statuses.
         const { state, headline, problems } = verdict;
-        const json = { verdict: { state, exitCode, headline, problems }, ...(statusToJson(view) as object) };
+        const json = {
+          verdict: { state, exitCode, headline, problems },
+          ...(statusToJson(view) as object),
+          orphans: plan.retention?.orphans ?? [],
+        };
         io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       } else {
         io.stdout.write(values.wide ? renderStatusWide(view) : renderStatus(view));
+        // Images of deleted specs: nobody's status row shows them, so they are listed after the table.
+        const orphans = renderRetention(
+          { ...plan, ...(plan.retention ? { retention: { ...plan.retention, kept: [] } } : {}) },
+          target.clock.now(),
+        );
+        if (orphans.length > 0) io.stdout.write(`\n${orphans.join("\n")}`);
       }
       return exitCode;
     } finally {
