@@ -43,6 +43,7 @@ import {
   TerminateInstancesCommand,
   type VolumeType,
 } from "@aws-sdk/client-ec2";
+import { SSMClient, type SSMClientConfig } from "@aws-sdk/client-ssm";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -63,6 +64,7 @@ import {
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
 import { classifyError, DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.ts";
+import { createParameterPort } from "./ssm-adapter.ts";
 
 export interface AwsCloudOptions {
   /** Sends every region's requests here (the simulator serves all regions on one endpoint). */
@@ -137,14 +139,50 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     return client;
   };
 
+  // SSM Parameter Store: its own client per region, on the same endpoint (the simulator serves both), with
+  // the same request counting, pacing and retries as EC2's.
+  const ssmClients = new Map<string, SSMClient>();
+  const ssmClientFor = (region: string): SSMClient => {
+    const existing = ssmClients.get(region);
+    if (existing) return existing;
+    const config: SSMClientConfig = {
+      region,
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
+    };
+    if (options.endpoint) config.endpoint = options.endpoint;
+    if (options.credentials) config.credentials = options.credentials;
+    else if (options.profile) config.profile = options.profile;
+    const client = new SSMClient(config);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const action = (context.commandName ?? "Unknown").replace(/Command$/, "");
+        recorder.request(region, action);
+        try {
+          return await next(args);
+        } catch (error) {
+          if (classifyError(error).kind === "throttle") recorder.throttled(region, action);
+          throw error;
+        }
+      },
+      { step: "finalizeRequest", name: "leavenRequestStats", priority: "low" },
+    );
+    ssmClients.set(region, client);
+    return client;
+  };
+
   /** One EC2 call with our retries; `send` builds a fresh command per attempt. */
   const call = <T>(region: string, action: string, send: (client: EC2Client) => Promise<T>): Promise<T> =>
+    paced(region, action, () => send(clientFor(region)));
+
+  /** One call of either service: paced by the client-side buckets, retried on throttling and 5xx. */
+  const paced = <T>(region: string, action: string, attempt: () => Promise<T>): Promise<T> =>
     withRetries(
       async () => {
         // Every attempt — retries and later pages included — draws from the client-side bucket, so a
         // throttled retry cannot steal the token the next paced request counted on.
         await options.limiter?.take(region, action);
-        return send(clientFor(region));
+        return attempt();
       },
       {
         policy,
@@ -152,7 +190,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
         random,
         onRetry: ({ attempt, delayMs, error }) => {
           recorder.retried(region, action);
-          logger.debug("retrying EC2 call", { region, action, attempt, delayMs, code: error.code });
+          logger.debug("retrying AWS call", { region, action, attempt, delayMs, code: error.code });
         },
       },
     );
@@ -505,11 +543,15 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       );
     },
 
+    ...createParameterPort((region, action, send) => paced(region, action, () => send(ssmClientFor(region)))),
+
     stats: () => recorder.snapshot(),
     resetStats: () => recorder.reset(),
     close() {
       for (const client of clients.values()) client.destroy();
       clients.clear();
+      for (const client of ssmClients.values()) client.destroy();
+      ssmClients.clear();
     },
   };
 }

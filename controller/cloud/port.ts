@@ -1,6 +1,8 @@
 // The narrow cloud port: exactly the EC2 calls Leaven makes. Only the observer and the executor use it.
 // Implemented by the AWS adapter (aws-adapter.ts), which speaks to real EC2 or to the embedded simulator.
 
+import type { ParameterPort } from "./parameter-port.ts";
+
 export type Tags = Record<string, string>;
 
 export type ImageState =
@@ -154,8 +156,11 @@ export interface ObservedVolumePermissions {
   public: boolean;
 }
 
-/** Every method takes the region first: EC2 is regional and so are its rate limits. */
-export interface CloudPort {
+/**
+ * Every method takes the region first: EC2 is regional and so are its rate limits. The SSM parameter calls
+ * (parameter-port.ts) come with it: one object serves both.
+ */
+export interface CloudPort extends ParameterPort {
   describeRegions(region: string): Promise<string[]>;
   /** Always walks every page (MaxResults 1000). */
   describeImages(region: string, input: DescribeImagesInput): Promise<CloudImage[]>;

@@ -26,8 +26,62 @@ const actionClasses: Readonly<Record<string, ActionClass>> = {
   RunInstances: "runInstances",
 };
 
-/** The bucket an EC2 action draws from: Describe and Get calls are "describe", everything else "mutate". */
-export function actionClassOf(action: string): ActionClass {
+/**
+ * SSM Parameter Store's request rates per account and region. Parameter Store publishes a throughput, not a
+ * bucket ("AWS Systems Manager endpoints and quotas", Parameter Store: max throughput 40 TPS by default,
+ * shared by GetParameter, GetParameters and GetParametersByPath; PutParameter 3 TPS at the standard
+ * throughput), so each is modelled as a bucket one second deep. AWS publishes no figure for
+ * DescribeParameters, ListTagsForResource, DeleteParameter and the tag calls; they throttle well below the
+ * get calls in practice, so they are paced conservatively here.
+ */
+export type SsmActionClass = "ssmGet" | "ssmPut" | "ssmDescribe" | "ssmMutate";
+
+export const SSM_BUCKETS: Readonly<Record<SsmActionClass, BucketSize>> = {
+  ssmGet: { capacity: 40, refillPerSecond: 40 },
+  ssmPut: { capacity: 3, refillPerSecond: 3 },
+  ssmDescribe: { capacity: 10, refillPerSecond: 10 },
+  ssmMutate: { capacity: 3, refillPerSecond: 3 },
+};
+
+/** Every SSM action Leaven sends or the simulator serves, with its class. SSM and EC2 share no action name. */
+const ssmActionClasses: Readonly<Record<string, SsmActionClass>> = {
+  GetParameter: "ssmGet",
+  GetParameters: "ssmGet",
+  GetParametersByPath: "ssmGet",
+  PutParameter: "ssmPut",
+  DescribeParameters: "ssmDescribe",
+  ListTagsForResource: "ssmDescribe",
+  DeleteParameter: "ssmMutate",
+  AddTagsToResource: "ssmMutate",
+  RemoveTagsFromResource: "ssmMutate",
+};
+
+/** A bucket of either service. */
+export type ApiActionClass = ActionClass | SsmActionClass;
+
+export function isSsmAction(action: string): boolean {
+  return Object.hasOwn(ssmActionClasses, action);
+}
+
+export function isSsmClass(cls: ApiActionClass): cls is SsmActionClass {
+  return Object.hasOwn(SSM_BUCKETS, cls);
+}
+
+/** Classes of calls that only read: they count as neither mutating nor billable changes. */
+export function isReadClass(cls: ApiActionClass): boolean {
+  return cls === "describe" || cls === "ssmGet" || cls === "ssmDescribe";
+}
+
+export function bucketSizeOf(cls: ApiActionClass): BucketSize {
+  return isSsmClass(cls) ? SSM_BUCKETS[cls] : EC2_BUCKETS[cls];
+}
+
+/**
+ * The bucket an action draws from: SSM's actions by name; EC2's Describe and Get calls are "describe",
+ * everything else "mutate".
+ */
+export function actionClassOf(action: string): ApiActionClass {
+  if (Object.hasOwn(ssmActionClasses, action)) return ssmActionClasses[action]!;
   const explicit = actionClasses[action];
   if (explicit) return explicit;
   return action.startsWith("Describe") || action.startsWith("Get") ? "describe" : "mutate";

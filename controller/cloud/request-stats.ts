@@ -1,7 +1,7 @@
 // Counts the HTTP requests the AWS adapter actually sends, per region and action. The benchmark and tests
 // use it to prove budgets such as "a steady-state pass is one DescribeImages walk per region and zero
 // mutating calls".
-import { actionClassOf } from "./rate-limits.ts";
+import { actionClassOf, isReadClass } from "./rate-limits.ts";
 
 export interface ActionCounts {
   /** HTTP requests sent, retries included. */
@@ -23,9 +23,9 @@ export interface RequestStats extends ActionCounts {
   byRegion: Record<string, RegionStats>;
 }
 
-/** Describe* and Get* read; everything else changes something. */
+/** EC2's Describe* and Get*, and SSM's get, describe and list calls read; everything else changes something. */
 export function isMutatingAction(action: string): boolean {
-  return actionClassOf(action) !== "describe";
+  return !isReadClass(actionClassOf(action));
 }
 
 export interface RequestRecorder {

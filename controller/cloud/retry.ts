@@ -44,11 +44,15 @@ const THROTTLE_CODES = new Set([
   "SlowDown",
   "PriorRequestNotComplete",
   "EC2ThrottledException",
+  // SSM: concurrent updates of one parameter; wait and send again.
+  "TooManyUpdates",
 ]);
 
 const TRANSIENT_CODES = new Set([
   "InternalError",
   "InternalFailure",
+  // SSM's name for a 500.
+  "InternalServerError",
   "ServiceUnavailable",
   "Unavailable",
   "RequestTimeout",

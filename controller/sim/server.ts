@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { acceleratedClock, type Clock } from "../cloud/clock.ts";
-import { type ActionClass, actionClassOf, EC2_BUCKETS } from "../cloud/rate-limits.ts";
+import { type ApiActionClass, actionClassOf, bucketSizeOf } from "../cloud/rate-limits.ts";
 import { TokenBucket } from "../cloud/token-bucket.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { ActionHandler, RequestContext } from "./context.ts";
@@ -50,6 +50,7 @@ import {
   describeSnapshots,
   modifySnapshotAttribute,
 } from "./snapshots.ts";
+import { createSsmService, isSsmRequest, SSM_CONTENT_TYPE } from "./ssm.ts";
 import { createTags, deleteTags } from "./tags.ts";
 import { vendorImages } from "./vendor-images.ts";
 import { DEFAULT_TIMINGS, type SimTimings, World } from "./world.ts";
@@ -185,11 +186,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   if (statePath) save();
 
-  const bucket = (region: string, actionClass: ActionClass): TokenBucket => {
+  const bucket = (region: string, actionClass: ApiActionClass): TokenBucket => {
     const key = `${region}/${actionClass}`;
     let found = buckets.get(key);
     if (!found) {
-      found = new TokenBucket(EC2_BUCKETS[actionClass], clock);
+      found = new TokenBucket(bucketSizeOf(actionClass), clock);
       buckets.set(key, found);
     }
     return found;
@@ -243,6 +244,35 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return { status: 200, body: responseXml(action, requestId, result) };
   };
 
+  // SSM Parameter Store, on the same endpoint: JSON requests whose x-amz-target names an AmazonSSM action.
+  const ssm = createSsmService({
+    world,
+    clock,
+    throttle,
+    faults: () => faults,
+    random: () => random(),
+    stats: () => stats,
+    save,
+  });
+  const respondSsm = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    readBody(req)
+      .then((raw) => ssm.handle(req, raw))
+      .catch((error: unknown) => {
+        logger.error("simulator request failed", { error: String((error as Error)?.stack ?? error) });
+        count(stats.errors, "InternalServerError");
+        const body = { __type: "InternalServerError", message: "An error occurred on the server side." };
+        return { status: 500, body: JSON.stringify(body) };
+      })
+      .then(({ status, body }) => {
+        res.writeHead(status, {
+          "content-type": SSM_CONTENT_TYPE,
+          "content-length": Buffer.byteLength(body),
+          "x-amzn-requestid": requestId,
+        });
+        res.end(body);
+      });
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url === CLOCK_PATH) {
       // Not EC2: lets a controller attached to a standalone simulator share its accelerated clock.
@@ -254,6 +284,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     requestCounter += 1;
     const hex = createHash("sha256").update(`request:${requestCounter}`).digest("hex");
     const requestId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    if (isSsmRequest(req)) {
+      respondSsm(req, res, requestId);
+      return;
+    }
     handle(req, requestId)
       .catch((error: unknown) => {
         if (error instanceof SimError) {

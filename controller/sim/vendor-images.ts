@@ -24,6 +24,10 @@ interface Family {
   architecture: "x86_64" | "arm64";
   name(date: string, release: number): string;
   description(date: string, release: number): string;
+  /** The public SSM parameters (`/aws/service/...`) that point at the family's newest image. */
+  parameters: string[];
+  /** Whether an image name is one of this family's releases. */
+  matches(name: string): boolean;
 }
 
 const ubuntuArch = (architecture: "x86_64" | "arm64") => (architecture === "x86_64" ? "amd64" : "arm64");
@@ -36,11 +40,18 @@ function ubuntu(
   offsetDays: number,
 ): Family {
   const arch = ubuntuArch(architecture);
+  const prefix = `ubuntu/images/${volume}/ubuntu-${series}-${version}-${arch}-server-`;
+  // Canonical publishes the same pointer under the version and the code name.
+  const ebs = volume === "hvm-ssd-gp3" ? "ebs-gp3" : "ebs-gp2";
   return {
     ownerId: CANONICAL_OWNER_ID,
     offsetDays,
     architecture,
-    name: (date) => `ubuntu/images/${volume}/ubuntu-${series}-${version}-${arch}-server-${date}`,
+    parameters: [version, series].map(
+      (release) => `/aws/service/canonical/ubuntu/server/${release}/stable/current/${arch}/hvm/${ebs}/ami-id`,
+    ),
+    matches: (name) => name.startsWith(prefix) && /^\d{8}$/.test(name.slice(prefix.length)),
+    name: (date) => `${prefix}${date}`,
     description: (date) =>
       `Canonical, Ubuntu, ${version} LTS, ${arch} ${series} image build on ${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6)}`,
   };
@@ -53,6 +64,10 @@ function al2023(architecture: "x86_64" | "arm64", offsetDays: number): Family {
     ownerAlias: "amazon",
     offsetDays,
     architecture,
+    parameters: ["default", "6.1"].map(
+      (kernel) => `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-${kernel}-${architecture}`,
+    ),
+    matches: (name) => new RegExp(`^al2023-ami-2023\\.[0-9.]+-kernel-6\\.1-${architecture}$`).test(name),
     name: (date, release) => `al2023-ami-${version(date, release)}-kernel-6.1-${architecture}`,
     description: (date, release) =>
       `Amazon Linux 2023 AMI ${version(date, release)} ${architecture} HVM kernel-6.1`,
@@ -106,3 +121,15 @@ export function vendorImages(region: string, epoch: number): SimImage[] {
   }
   return images;
 }
+
+/** A public parameter of the vendors' (`/aws/service/...`): the newest image of its family in each region. */
+export interface PublicImageParameter {
+  name: string;
+  ownerId: string;
+  matches(imageName: string): boolean;
+}
+
+/** Every public image parameter the simulator serves, derived from the families above. */
+export const PUBLIC_IMAGE_PARAMETERS: readonly PublicImageParameter[] = FAMILIES.flatMap((family) =>
+  family.parameters.map((name) => ({ name, ownerId: family.ownerId, matches: family.matches })),
+);
