@@ -34,6 +34,11 @@ export interface Inventory {
   consoles: Map<string, BakeOutcome | undefined>;
   /** Vendor images matching each foundation's source, by foundation spec name (all observed regions). */
   vendorImages: Map<string, CloudImage[]>;
+  /**
+   * Why a foundation's source found nothing where it was looked up, by foundation spec name, e.g. an SSM
+   * parameter that does not exist in a region. Shown instead of the generic "no vendor image matches".
+   */
+  vendorProblems?: Map<string, string>;
   /** Regions that could not be observed this pass, with the reason: nothing is planned there. */
   regionErrors: Map<string, string>;
   /**

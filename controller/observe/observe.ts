@@ -113,9 +113,102 @@ export async function observeImages(
       );
       inventory.vendorImages.set(name, found);
     });
-  const [walked] = await Promise.all([Promise.all(walks), Promise.all(vendorLookups)]);
+  const [walked] = await Promise.all([
+    Promise.all(walks),
+    Promise.all(vendorLookups),
+    lookupSsmSources(cloud, specs, inventory, options),
+  ]);
   inventory.images = walked.flat();
   return inventory;
+}
+
+/**
+ * Foundations whose source is an SSM parameter (public `/aws/service/...` ones included): per region, one
+ * GetParameters for every such parameter not cached (10 names a request), then one DescribeImages of the
+ * image ids they hold. The images go into `vendorImages` like an owners+name lookup's, so channels resolve
+ * the same way; a parameter missing in a region is reported by name and region (`vendorProblems`).
+ */
+async function lookupSsmSources(
+  cloud: CloudPort,
+  specs: readonly ValidSpec[],
+  inventory: Inventory,
+  options: { now: number; vendorCache?: VendorCache },
+): Promise<void> {
+  const foundations = specs.filter(
+    (s) => s.document.spec.layer === "foundation" && s.document.spec.source?.ssmParameter !== undefined,
+  );
+  if (foundations.length === 0) return;
+  // region → parameter → the image it points at (empty when missing or unreadable).
+  const found = new Map<string, Map<string, CloudImage[]>>();
+  // `region parameter` → what is wrong there: "missing", or the image id it holds that cannot be found.
+  const missing = new Map<string, string>();
+  const wanted = new Map<string, Set<string>>();
+  for (const { document } of foundations) {
+    for (const region of foundationRegions(document, specs)) {
+      const names = wanted.get(region) ?? new Set<string>();
+      names.add(document.spec.source!.ssmParameter!);
+      wanted.set(region, names);
+    }
+  }
+  const cacheKey = (region: string, name: string) => `${region} ssm ${name}`;
+  await Promise.all(
+    [...wanted].map(async ([region, names]) => {
+      const byName = new Map<string, CloudImage[]>();
+      found.set(region, byName);
+      const uncached: string[] = [];
+      for (const name of names) {
+        const cached = options.vendorCache?.get(cacheKey(region, name), options.now);
+        if (cached) byName.set(name, cached);
+        else uncached.push(name);
+      }
+      if (uncached.length === 0) return;
+      try {
+        const { parameters, invalid } = await cloud.getParameters(region, uncached);
+        for (const name of invalid) missing.set(`${region} ${name}`, "missing");
+        const ids = [...new Set(parameters.map((p) => p.value))];
+        const images = ids.length > 0 ? await cloud.describeImages(region, { imageIds: ids }) : [];
+        for (const parameter of parameters) {
+          const image = images.filter((i) => i.imageId === parameter.value);
+          if (image.length === 0) {
+            missing.set(`${region} ${parameter.name}`, parameter.value);
+            continue;
+          }
+          byName.set(parameter.name, image);
+          // Misses are not cached: a parameter that appears is picked up on the next pass.
+          options.vendorCache?.set(cacheKey(region, parameter.name), options.now, image);
+        }
+      } catch (error) {
+        inventory.regionErrors.set(region, errorMessage(error));
+      }
+    }),
+  );
+  for (const { name, document } of foundations) {
+    const parameter = document.spec.source!.ssmParameter!;
+    const regions = foundationRegions(document, specs);
+    inventory.vendorImages.set(
+      name,
+      regions.flatMap((region) => found.get(region)?.get(parameter) ?? []),
+    );
+    const absent = regions.filter((region) => missing.get(`${region} ${parameter}`) === "missing");
+    const dangling = regions.flatMap((region) => {
+      const value = missing.get(`${region} ${parameter}`);
+      return value && value !== "missing"
+        ? [`in ${region} it holds ${value}, which DescribeImages does not find`]
+        : [];
+    });
+    const problems = [
+      ...(absent.length > 0
+        ? [
+            `SSM parameter ${parameter} does not exist in ${absent.join(", ")}: check the name (public AMI parameters live under /aws/service/) and that it is published in ${absent.length === 1 ? "that region" : "those regions"}`,
+          ]
+        : []),
+      ...(dangling.length > 0 ? [`SSM parameter ${parameter}: ${dangling.join("; ")}`] : []),
+    ];
+    if (problems.length > 0) {
+      inventory.vendorProblems ??= new Map();
+      inventory.vendorProblems.set(name, problems.join("; "));
+    }
+  }
 }
 
 const bakeFilters: Filter[] = [

@@ -29,6 +29,8 @@ export function resolveFoundation(
   doc: ImageSpec,
   vendor: readonly CloudImage[],
   now: number,
+  /** What the observer found wrong with the source (e.g. an SSM parameter missing in a region). */
+  lookupProblem?: string,
 ): FoundationResult {
   const spec = doc.spec;
   const includeDeprecated = spec.source?.includeDeprecated === true;
@@ -61,7 +63,8 @@ export function resolveFoundation(
   const status: Record<string, ChannelStatus> = {};
   const problem =
     candidates.length === 0
-      ? `no available vendor image matches ${describeSource(doc)} in all of ${spec.regions.join(", ")}`
+      ? (lookupProblem ??
+        `no available vendor image matches ${describeSource(doc)} in all of ${spec.regions.join(", ")}`)
       : undefined;
   const stalled: string[] = [];
   // A revoked vendor image is named by its name or by its AMI id in any region.

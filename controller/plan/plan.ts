@@ -81,7 +81,7 @@ export function plan(input: PlanInput): Plan {
     }
     if (doc.spec.layer === "foundation") {
       const vendor = input.inventory.vendorImages.get(name) ?? [];
-      const result = resolveFoundation(doc, vendor, input.now);
+      const result = resolveFoundation(doc, vendor, input.now, input.inventory.vendorProblems?.get(name));
       outcomes.set(name, { channels: result.channels });
       const unresolved = Object.entries(result.status).filter(([, c]) => c.message);
       statuses.push({
