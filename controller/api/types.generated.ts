@@ -64,6 +64,7 @@ export interface ImageSpecSpec {
    */
   regions: [string, ...string[]];
   share?: Share;
+  publish?: Publish;
   /**
    * Named pointers to builds of this spec, e.g. candidate and release. Each value selects one build; promotion is editing a selector.
    */
@@ -256,6 +257,19 @@ export interface Share {
    * When true, the accounts also get create-volume permission on every snapshot of every image (EC2 shares snapshots with accounts only, not with organizations or OUs). When false or absent, Leaven removes create-volume permissions from the snapshots of images it has shared. Default false.
    */
   snapshots?: boolean;
+}
+/**
+ * Where consumers find the channels: each channel is published in every region of the spec as an SSM parameter <prefix>/<spec>/<channel> (data type aws:ec2:image, the channel's AMI id in that region), tagged leaven.dev/managed-by=leaven, leaven.dev/spec and leaven.dev/channel, so other accounts and tools (launch templates with resolve:ssm:, Terraform, the console) can read it. Updated only when the channel moves; a parameter Leaven did not create is never overwritten.
+ */
+export interface Publish {
+  /**
+   * Publish the channels as SSM parameters. Default true; false deletes the parameters Leaven published for this spec.
+   */
+  ssm?: boolean;
+  /**
+   * The parameter path the spec's parameters go under, e.g. /leaven or /platform/images. It must not begin with /aws or /ssm (reserved by AWS). Default /leaven.
+   */
+  prefix?: string;
 }
 /**
  * Selects one build for a channel. Set exactly one of latest, build, version, follow (base/app) or latest, image (foundation); minAge narrows latest, version and follow; parentIn gates a base or app channel on its parent's channel.
