@@ -27,6 +27,8 @@ export interface ReconcilerOptions {
   sweepIntervalMs?: number;
   vendorTtlMs?: number;
   concurrencyPerRegion?: number;
+  /** AMI copies in flight into one region (default: EC2's limit); more wait for a later pass. */
+  maxConcurrentCopies?: number;
   onPass?: (pass: PassResult) => void;
   onActionResult?: (result: ActionResult) => void;
 }
@@ -108,6 +110,7 @@ export class Reconciler {
       retry,
       unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
       ...(this.options.commit ? { commit: this.options.commit } : {}),
+      ...(this.options.maxConcurrentCopies ? { maxConcurrentCopies: this.options.maxConcurrentCopies } : {}),
     });
   }
 

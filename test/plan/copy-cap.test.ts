@@ -2,7 +2,7 @@
 // that many minus those pending there, and the rest wait for a later pass with a status that says so.
 import { describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
-import type { CloudImage } from "../../controller/cloud/port.ts";
+import type { CloudImage, Tags } from "../../controller/cloud/port.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { capCopies } from "../../controller/plan/distribute.ts";
 import { plan } from "../../controller/plan/plan.ts";
@@ -107,7 +107,7 @@ describe("capCopies", () => {
     tags: {},
     reason: "r",
   };
-  const pendingCopy = (region: string, id: string, tags = { [Tag.homeRegion]: "us-east-1" }) =>
+  const pendingCopy = (region: string, id: string, tags: Tags = { [Tag.homeRegion]: "us-east-1" }) =>
     leavenImage(region, "s", "1.0.0+aa", { id, state: "pending", tags });
 
   it("counts pending copies per destination region, not pending home images, and keeps other actions", () => {
