@@ -37,8 +37,15 @@ function target(action: Action): string {
       return `${action.imageId} (${action.build}) +${Object.keys(action.tags).join(", +")}`;
     case "remove-tags":
       return `${action.imageId} (${action.build}) -${action.keys.join(", -")}`;
-    case "share-image":
-      return `${action.imageId} (${action.build})`;
+    case "share-image": {
+      // What the image's permissions will be, exactly: the plan cannot know what they are now.
+      const { accounts = [], organizationArns = [], organizationalUnitArns = [] } = action.permissions;
+      const who = [...accounts, ...organizationArns, ...organizationalUnitArns];
+      const snapshots = action.snapshotAccounts.length
+        ? `; its snapshots with ${action.snapshotAccounts.join(", ")}`
+        : "";
+      return `${action.imageId} (${action.build}) with ${who.length ? `exactly ${who.join(", ")}` : "nobody"}${snapshots}`;
+    }
     case "terminate-instance":
       return `${action.instanceId}${action.build ? ` (${action.build})` : ""}`;
     case "keep-instance":
