@@ -1,0 +1,430 @@
+// Random histories against the simulator, for the property test (test/reconcile/histories.test.ts) and the
+// soak (scripts/soak.ts). A history is a list of steps — version bumps (promotions), new vendor AMIs,
+// revocations, a spec deleted and brought back, somebody's instances and launch templates on Leaven's
+// images, look-alike foreign images, injected 5xx storms, kill -9 between and inside passes, days passing —
+// with a few reconcile passes after each. Then the controller converges, and the invariants are checked:
+// channels resolve everywhere, nothing used was ever deregistered, nothing unowned was touched, no action
+// was repeated past the no-progress limit, and one more pass is a no-op.
+import fc from "fast-check";
+import { channelsFromTags, MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
+import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
+import type { CloudPort } from "../../controller/cloud/port.ts";
+import { silentLogger } from "../../controller/log/logger.ts";
+import { actionKey } from "../../controller/plan/actions.ts";
+import { fingerprintOf, MAX_REPEATS } from "../../controller/reconcile/progress.ts";
+import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
+import { imageState } from "../../controller/sim/images.ts";
+import { instanceState } from "../../controller/sim/instances.ts";
+import type { SimImage } from "../../controller/sim/world.ts";
+import type { ValidationResult, ValidSpec } from "../../controller/validation/result.ts";
+import { spec } from "../plan/builders.ts";
+import { type SimCloud, startSimCloud } from "./sim-cloud.ts";
+
+const REGIONS: [string, ...string[]] = ["us-east-1", "eu-west-1"];
+const HOUR = 3_600_000;
+const PASS_STEP = 20_000;
+
+export type Step =
+  | { kind: "bump"; spec: "base" | "app" }
+  | { kind: "vendor" }
+  | { kind: "revoke"; pick: number }
+  | { kind: "delete-app" }
+  | { kind: "restore-app" }
+  | { kind: "use-instance"; pick: number; region: number }
+  | { kind: "use-template"; pick: number; region: number }
+  | { kind: "free"; pick: number }
+  | { kind: "wait"; hours: number }
+  | { kind: "lookalike"; pick: number }
+  | { kind: "storm"; passes: number; seed: number }
+  | { kind: "kill"; afterWrites: number }
+  | { kind: "restart" }
+  | { kind: "passes"; count: number };
+
+export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant("bump" as const), spec: fc.constantFrom("base" as const, "app" as const) }),
+  fc.record({ kind: fc.constant("vendor" as const) }),
+  fc.record({ kind: fc.constant("revoke" as const), pick: fc.nat(20) }),
+  fc.record({ kind: fc.constant("delete-app" as const) }),
+  fc.record({ kind: fc.constant("restore-app" as const) }),
+  fc.record({ kind: fc.constant("use-instance" as const), pick: fc.nat(20), region: fc.nat(1) }),
+  fc.record({ kind: fc.constant("use-template" as const), pick: fc.nat(20), region: fc.nat(1) }),
+  fc.record({ kind: fc.constant("free" as const), pick: fc.nat(20) }),
+  fc.record({ kind: fc.constant("wait" as const), hours: fc.constantFrom(1, 7, 30, 30) }),
+  fc.record({ kind: fc.constant("lookalike" as const), pick: fc.nat(20) }),
+  fc.record({ kind: fc.constant("storm" as const), passes: fc.integer({ min: 1, max: 4 }), seed: fc.nat() }),
+  fc.record({ kind: fc.constant("kill" as const), afterWrites: fc.integer({ min: 0, max: 6 }) }),
+  fc.record({ kind: fc.constant("restart" as const) }),
+  fc.record({ kind: fc.constant("passes" as const), count: fc.integer({ min: 1, max: 6 }) }),
+);
+
+export const historyArb = fc.array(stepArb, { minLength: 2, maxLength: 12 });
+
+interface Model {
+  base: number;
+  app: number;
+  appPresent: boolean;
+  revoked: Map<string, string>;
+}
+
+function specsOf(model: Model): ValidationResult {
+  const foundation = spec("ubuntu", {
+    layer: "foundation",
+    source: {
+      owners: ["099720109477"],
+      name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+      architecture: "x86_64",
+    },
+    regions: REGIONS,
+    channels: { release: { latest: true } },
+  });
+  const layer = (name: string, body: Partial<ImageSpecSpec>): ValidSpec =>
+    spec(name, {
+      regions: REGIONS,
+      provision: { packages: ["curl"] },
+      channels: { candidate: { latest: true }, release: { latest: true } },
+      ...body,
+    } as ImageSpecSpec & Pick<ImageSpecSpec, "layer">);
+  const base = layer("base", {
+    layer: "base",
+    parent: { spec: "ubuntu", channel: "release" },
+    version: `1.0.${model.base}`,
+    retention: { keepBuilds: 1, deprecateAfter: "1h", deregisterAfter: "1d" },
+    ...(model.revoked.size > 0
+      ? { revoked: [...model.revoked].map(([build, reason]) => ({ build, reason })) }
+      : {}),
+  });
+  const app = layer("app", {
+    layer: "app",
+    parent: { spec: "base", channel: "release" },
+    version: `2.0.${model.app}`,
+    retention: {
+      keepBuilds: 0,
+      deprecateAfter: "1h",
+      disableAfter: "6h",
+      deregisterAfter: "1d",
+      onDelete: "retire",
+    },
+  });
+  const specs = model.appPresent ? [foundation, base, app] : [foundation, base];
+  return { specs, diagnostics: [], blocked: new Map() };
+}
+
+export interface HistoryReport {
+  passes: number;
+  writes: number;
+  deregistered: number;
+}
+
+/** Why the history broke an invariant; thrown so fast-check shrinks it. */
+export class InvariantViolation extends Error {}
+
+const MUTATING = /^(run|stop|terminate|create|copy|delete|deregister|disable|enable|modify|add|put|remove)/;
+
+/** Runs one history and checks every invariant; resolves with a few counts, rejects on a violation. */
+export async function runHistory(steps: readonly Step[]): Promise<HistoryReport> {
+  const t: SimCloud = await startSimCloud({
+    timings: {
+      instancePending: 1_000,
+      bakeScript: 10_000,
+      instanceStopping: 1_000,
+      instanceShuttingDown: 1_000,
+      imagePending: 5_000,
+      copyPending: 10_000,
+    },
+  });
+  // Retries and backoffs sleep on the manual clock: let them move it rather than wait for ever.
+  const sleep = t.clock.sleep.bind(t.clock);
+  t.clock.sleep = async (ms: number) => {
+    t.clock.advance(ms);
+    await sleep(0);
+  };
+  const world = t.sim.world;
+  const violations: string[] = [];
+  const model: Model = { base: 0, app: 0, appPresent: true, revoked: new Map() };
+  const foreignInstances: { region: string; id: string }[] = [];
+  const foreignTemplates: { region: string; id: string }[] = [];
+  const lookalikes: { region: string; id: string; tags: string }[] = [];
+  let made = 0;
+  let writes = 0;
+  let deregistered = 0;
+  let passes = 0;
+  let dieAfter: number | undefined;
+  let dead = false;
+
+  /** Ground truth, read from the simulator itself: what uses an image right now. */
+  const usersOf = (region: string, imageId: string): string[] => {
+    const now = t.clock.now();
+    const users: string[] = [];
+    const state = world.region(region);
+    for (const instance of state.instances.values())
+      if (instance.imageId === imageId && instanceState(instance, now) !== "terminated")
+        users.push(`instance ${instance.instanceId}`);
+    for (const template of state.launchTemplates.values()) {
+      const versions = [
+        { n: 1, data: template.data },
+        ...(template.laterVersions ?? []).map((v) => ({ n: v.versionNumber, data: v.data })),
+      ];
+      const latest = versions.at(-1)!.n;
+      for (const v of versions)
+        if ((v.n === latest || v.n === (template.defaultVersion ?? 1)) && v.data.ImageId === imageId)
+          users.push(`launch template ${template.launchTemplateId}`);
+    }
+    const image = state.images.get(imageId);
+    // A deleted spec's channels are gone with it: its images' channel tags protect nothing.
+    const specGone = image?.tags[Tag.spec] === "app" && !model.appPresent;
+    if (image && !specGone && channelsFromTags(image.tags).length > 0)
+      users.push(`channel ${channelsFromTags(image.tags).join(",")}`);
+    if (image) {
+      for (const r of REGIONS)
+        for (const child of world.region(r).images.values())
+          if (
+            imageState(child, now) !== "failed" &&
+            child.tags[Tag.parentSpec] === image.tags[Tag.spec] &&
+            child.tags[Tag.parentBuild] === image.tags[Tag.build]
+          )
+            users.push(`child ${child.imageId}`);
+    }
+    return users;
+  };
+
+  // The controller's port, watched: a dead process makes no call; a deregistration is checked against
+  // the ground truth right before it is sent.
+  const watched: CloudPort = new Proxy(t.cloud, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function" || typeof property !== "string") return value;
+      return async (...args: unknown[]) => {
+        const mutating = MUTATING.test(property);
+        if (dead) throw new Error("killed: the process is gone");
+        if (mutating) {
+          writes++;
+          if (property === "deregisterImage") {
+            const [region, imageId] = args as [string, string];
+            const image = world.region(region).images.get(imageId);
+            const users = usersOf(region, imageId);
+            if (users.length > 0)
+              violations.push(`deregistered ${imageId} in ${region} while used by ${users.join(", ")}`);
+            if (image?.tags[Tag.managedBy] !== MANAGED_BY_VALUE)
+              violations.push(`deregistered unowned image ${imageId}`);
+            deregistered++;
+          }
+        }
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (mutating && dieAfter !== undefined && --dieAfter < 0) {
+          // kill -9 right after this call went through: its response is lost, and nothing else runs.
+          dead = true;
+          throw new Error("killed: the process is gone");
+        }
+        return result;
+      };
+    },
+  });
+
+  let repeats = new Map<string, number>();
+  /** The base build the controller wants now: revoking it would (rightly) stall the spec. */
+  let desiredBase: string | undefined;
+  const newReconciler = () => {
+    repeats = new Map();
+    return new Reconciler({
+      cloud: watched,
+      clock: t.clock,
+      logger: silentLogger,
+      pollIntervalMs: PASS_STEP,
+      onActionResult: (result) => {
+        if (!result.ok) return;
+        for (const action of result.actions) {
+          const key = `${actionKey(action)} ${fingerprintOf(action)}`;
+          const count = (repeats.get(key) ?? 0) + 1;
+          repeats.set(key, count);
+          if (count > MAX_REPEATS + 1) violations.push(`${actionKey(action)} succeeded ${count} times`);
+        }
+      },
+    });
+  };
+  let reconciler = newReconciler();
+  const pass = async (): Promise<PassResult | undefined> => {
+    t.clock.advance(PASS_STEP);
+    passes++;
+    try {
+      const result = await reconciler.pass(specsOf(model));
+      desiredBase = result.statuses.find((s) => s.name === "base")?.desiredBuild;
+      return result;
+    } finally {
+      if (dead) {
+        dead = false;
+        dieAfter = undefined;
+        reconciler = newReconciler();
+      }
+    }
+  };
+
+  const leavenImages = (): SimImage[] =>
+    REGIONS.flatMap((r) =>
+      [...world.region(r).images.values()].filter((i) => i.tags[Tag.managedBy] === MANAGED_BY_VALUE),
+    );
+  const regionOf = (imageId: string) => REGIONS.find((r) => world.region(r).images.has(imageId))!;
+
+  try {
+    for (const step of steps) {
+      switch (step.kind) {
+        case "bump":
+          model[step.spec]++;
+          break;
+        case "vendor": {
+          for (const region of REGIONS) {
+            const newest = [...world.region(region).images.values()]
+              .filter((i) => i.name.startsWith("ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-"))
+              .sort((a, b) => b.creationDate - a.creationDate)[0]!;
+            const stamp = new Date(t.clock.now()).toISOString().slice(0, 16).replace(/\D/g, "");
+            world.addImage(region, {
+              ...structuredClone(newest),
+              imageId: world.newId("ami"),
+              name: `ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-${stamp}`,
+              creationDate: t.clock.now(),
+              timeline: [{ at: t.clock.now(), state: "available" }],
+            });
+          }
+          break;
+        }
+        case "revoke": {
+          // Only a base build no channel is on: revoking the current one would (rightly) stall the spec.
+          const candidates = [
+            ...new Set(
+              leavenImages()
+                .filter(
+                  (i) =>
+                    i.tags[Tag.spec] === "base" &&
+                    channelsFromTags(i.tags).length === 0 &&
+                    i.tags[Tag.build] !== desiredBase,
+                )
+                .map((i) => i.tags[Tag.build]!),
+            ),
+          ].sort();
+          const build = candidates[step.pick % Math.max(1, candidates.length)];
+          if (build && !model.revoked.has(build)) model.revoked.set(build, "CVE-2026-0001 in the history");
+          break;
+        }
+        case "delete-app":
+          model.appPresent = false;
+          break;
+        case "restore-app":
+          // A deleted spec comes back with a new version: its old builds may be gone with their tokens.
+          if (!model.appPresent) model.app++;
+          model.appPresent = true;
+          break;
+        case "use-instance":
+        case "use-template": {
+          // Adversarial: somebody's fleet prefers an image retirement is after (no channel on it).
+          const available = leavenImages().filter((i) => imageState(i, t.clock.now()) === "available");
+          const unused = available.filter((i) => channelsFromTags(i.tags).length === 0);
+          const images = unused.length > 0 ? unused : available;
+          const image = images[step.pick % Math.max(1, images.length)];
+          if (!image) break;
+          const region = regionOf(image.imageId);
+          if (step.kind === "use-instance") {
+            const { instanceId } = await t.cloud.runInstance(region, {
+              imageId: image.imageId,
+              instanceType: "t3.micro",
+              userData: "",
+              clientToken: `fleet-${++made}`,
+              tags: {},
+            });
+            foreignInstances.push({ region, id: instanceId });
+          } else {
+            const { launchTemplateId } = await t.cloud.createLaunchTemplate(region, {
+              name: `asg-${++made}`,
+              clientToken: `asg-${made}`,
+              launch: { imageId: image.imageId, instanceType: "t3.micro", userData: "" },
+              tags: {},
+            });
+            foreignTemplates.push({ region, id: launchTemplateId });
+          }
+          break;
+        }
+        case "free": {
+          const instance = foreignInstances.splice(step.pick % Math.max(1, foreignInstances.length), 1)[0];
+          if (instance) await t.cloud.terminateInstances(instance.region, [instance.id]);
+          const template = foreignTemplates.splice(step.pick % Math.max(1, foreignTemplates.length), 1)[0];
+          if (template) await t.cloud.deleteLaunchTemplate(template.region, template.id);
+          break;
+        }
+        case "wait":
+          t.clock.advance(step.hours * HOUR);
+          break;
+        case "lookalike": {
+          // Same name scheme and leaven.dev tags as a build of Leaven's, but no owner tag.
+          const images = leavenImages();
+          const model_ = images[step.pick % Math.max(1, images.length)];
+          if (!model_) break;
+          const region = regionOf(model_.imageId);
+          const tags = { ...model_.tags };
+          delete tags[Tag.managedBy];
+          const [id] = t.sim.seedImages([{ region, name: `${model_.name}-copy`, tags }]);
+          lookalikes.push({ region, id: id!, tags: JSON.stringify(tags) });
+          break;
+        }
+        case "storm":
+          t.sim.setFaults({ serverErrorRate: 0.3, seed: step.seed });
+          for (let i = 0; i < step.passes; i++) await pass();
+          t.sim.setFaults({});
+          break;
+        case "kill":
+          dieAfter = step.afterWrites;
+          await pass();
+          dieAfter = undefined;
+          break;
+        case "restart":
+          reconciler = newReconciler();
+          break;
+        case "passes":
+          for (let i = 0; i < step.count; i++) await pass();
+          break;
+      }
+      await pass();
+    }
+
+    // Converge, then let a day and a half pass (every retirement stage comes due) and converge again.
+    let last: PassResult | undefined;
+    for (const wait of [0, 36 * HOUR]) {
+      t.clock.advance(wait);
+      for (let i = 0; i < 200; i++) {
+        last = await pass();
+        if (last && settled(last) === "converged") break;
+      }
+      if (!last || settled(last) !== "converged")
+        throw new InvariantViolation(
+          `did not converge: ${last?.statuses.map((s) => `${s.name} ${s.phase}: ${s.message}`).join(" | ")}`,
+        );
+    }
+    if (!last) throw new InvariantViolation("no pass ran");
+    const now = t.clock.now();
+    for (const status of last.statuses) {
+      for (const [channel, resolved] of Object.entries(status.channels)) {
+        for (const region of REGIONS) {
+          const id = resolved.images[region];
+          const image = id ? world.region(region).images.get(id) : undefined;
+          if (!image || imageState(image, now) !== "available")
+            violations.push(`${status.name}/${channel} has no available image in ${region}`);
+        }
+      }
+    }
+    for (const lookalike of lookalikes) {
+      const image = world.region(lookalike.region).images.get(lookalike.id);
+      if (!image || JSON.stringify(image.tags) !== lookalike.tags || imageState(image, now) !== "available")
+        violations.push(`look-alike ${lookalike.id} was touched`);
+    }
+    for (const instance of foreignInstances) {
+      const found = world.region(instance.region).instances.get(instance.id);
+      if (!found || instanceState(found, now) !== "running")
+        violations.push(`instance ${instance.id} was touched`);
+    }
+    // One more pass, at the same time: nothing to do.
+    const again = await reconciler.pass(specsOf(model));
+    if (again.executed.length > 0)
+      violations.push(`one more pass is not a no-op: ${again.executed.map(actionKey).join(", ")}`);
+    if (violations.length > 0) throw new InvariantViolation(violations.join("\n"));
+    return { passes, writes, deregistered };
+  } finally {
+    await t.close();
+  }
+}
