@@ -116,6 +116,29 @@ const actionsOn: [string, "image" | "instance", (id: string, snapshots: string[]
     }),
   ],
   ["disable-image", "image", (imageId) => ({ ...common, kind: "disable-image", imageId })],
+  [
+    "deprecate-image",
+    "image",
+    (imageId) => ({
+      ...common,
+      kind: "deprecate-image",
+      imageId,
+      deprecateAt: "2026-06-01T12:01:00.000Z",
+      tags: { [Tag.deprecatedAt]: "2026-06-01T12:00:00.000Z" },
+    }),
+  ],
+  [
+    "restore-image",
+    "image",
+    (imageId) => ({
+      ...common,
+      kind: "restore-image",
+      imageId,
+      enable: false,
+      undeprecate: false,
+      keys: [Tag.unusedSince],
+    }),
+  ],
   ["terminate-instance", "instance", (instanceId) => ({ ...common, kind: "terminate-instance", instanceId })],
   [
     "keep-instance",
