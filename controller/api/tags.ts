@@ -47,6 +47,8 @@ export const Tag = {
   onDelete: "leaven.dev/on-delete",
   /** With on-delete=retire: the schedule that retires the image once its spec is gone, e.g. "keep=3 deprecate=14d deregister=30d". */
   retention: "leaven.dev/retention",
+  /** On an SSM parameter Leaven publishes (spec.publish): the channel it points at (with leaven.dev/spec). */
+  channel: "leaven.dev/channel",
 } as const;
 
 export const MANAGED_BY_VALUE = "leaven";

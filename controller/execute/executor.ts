@@ -1,6 +1,6 @@
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
-import type { Action, CreateImageAction, ShareImageAction } from "../plan/actions.ts";
+import type { Action, CreateImageAction, PutParameterAction, ShareImageAction } from "../plan/actions.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
@@ -124,6 +124,40 @@ async function adoptDuplicate(
   throw new CloudError(
     error.code,
     `image name ${name} is taken in ${region} by ${holder.imageId}: ${why}. Leaven never adopts or changes it; deregister or rename that image (aws ec2 deregister-image --region ${region} --image-id ${holder.imageId}) or bump the spec's version, then run apply again`,
+    400,
+    false,
+  );
+}
+
+/**
+ * A create (Overwrite=false) found the name taken. Success only when the parameter there is this
+ * installation's for the same spec and channel (an earlier attempt, whose answer was lost, made it: the next
+ * pass compares its value); anyone else's is never overwritten — fail for good, naming it.
+ */
+async function adoptExistingParameter(
+  cloud: CloudPort,
+  action: PutParameterAction,
+  error: CloudError,
+  installation: string | undefined,
+): Promise<undefined> {
+  const { region } = action;
+  const name = action.parameter.name;
+  let tags: Tags | undefined;
+  try {
+    tags = await cloud.listTagsForResource(region, name);
+  } catch (readError) {
+    if (!(readError instanceof CloudError && readError.code === "InvalidResourceId")) throw readError;
+  }
+  if (tags === undefined)
+    throw new CloudError(error.code, `${error.message} (parameter ${name} is not visible yet)`, 400, true);
+  const problem = ownershipProblem(tags, installation);
+  if (!problem && tags[Tag.spec] === action.spec && tags[Tag.channel] === action.channel) return undefined;
+  const why =
+    problem ??
+    `it carries ${Tag.spec}=${tags[Tag.spec] ?? "(none)"} ${Tag.channel}=${tags[Tag.channel] ?? "(none)"}, not ${action.spec} ${action.channel}`;
+  throw new CloudError(
+    error.code,
+    `parameter ${name} already exists in ${region} and is not Leaven's to overwrite (${why}); delete it (aws ssm delete-parameter --region ${region} --name ${name}) or set spec.publish.prefix of ${action.spec} to another path`,
     400,
     false,
   );
@@ -271,6 +305,27 @@ async function runAction(
           );
         throw error;
       }
+    case "put-parameter":
+      try {
+        await cloud.putParameter(region, action.parameter);
+      } catch (error) {
+        if (
+          error instanceof CloudError &&
+          error.code === "ParameterAlreadyExists" &&
+          !action.parameter.overwrite
+        )
+          return adoptExistingParameter(cloud, action, error, installation);
+        throw error;
+      }
+      return undefined;
+    case "delete-parameter":
+      try {
+        await cloud.deleteParameter(region, action.name);
+      } catch (error) {
+        // Gone since the ownership check read it: deleted is what was wanted.
+        if (!(error instanceof CloudError && error.code === "ParameterNotFound")) throw error;
+      }
+      return undefined;
     case "delete-failure-record":
       try {
         await cloud.deleteLaunchTemplate(region, action.launchTemplateId);

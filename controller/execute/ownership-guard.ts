@@ -7,7 +7,7 @@ import { DEFAULT_INSTALLATION, OWNERSHIP_TAGS, ownershipProblem, Tag } from "../
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type { Action, TagCopyAction } from "../plan/actions.ts";
 
-export type ResourceKind = "image" | "instance" | "snapshot" | "launch-template";
+export type ResourceKind = "image" | "instance" | "snapshot" | "launch-template" | "parameter";
 
 /** A resource an action changes or deletes: its tags are read back before the action runs. */
 export interface Target {
@@ -57,6 +57,11 @@ export function targetsOf(action: Action): Target[] {
       ];
     case "delete-failure-record":
       return [{ kind: "launch-template", region, id: action.launchTemplateId }];
+    case "put-parameter":
+      // A create changes nothing that exists (and fails if something does); an overwrite replaces a value.
+      return action.parameter.overwrite ? [{ kind: "parameter", region, id: action.parameter.name }] : [];
+    case "delete-parameter":
+      return [{ kind: "parameter", region, id: action.name }];
   }
 }
 
@@ -74,6 +79,8 @@ function createdTags(action: Action): Tags | undefined {
       return action.template.tags;
     case "tag-copy":
       return action.tags;
+    case "put-parameter":
+      return action.parameter.overwrite ? undefined : (action.parameter.tags ?? {});
     default:
       return undefined;
   }
@@ -147,6 +154,14 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
             const instances = await cloud.describeInstances(region, [{ name: "instance-id", values: ids }]);
             for (const instance of instances)
               found.set(targetKey({ kind, region, id: instance.instanceId }), { tags: instance.tags });
+          } else if (kind === "parameter") {
+            // SSM has no bulk tag read: one ListTagsForResource per parameter; a missing one is absent.
+            await Promise.all(
+              ids.map(async (name) => {
+                const parameterTags = await parameterTagsOrMissing(cloud, region, name);
+                if (parameterTags) found.set(targetKey({ kind, region, id: name }), { tags: parameterTags });
+              }),
+            );
           } else if (kind === "launch-template") {
             for (const template of await describeLaunchTemplatesById(cloud, region, ids))
               found.set(targetKey({ kind, region, id: template.launchTemplateId }), { tags: template.tags });
@@ -161,6 +176,23 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
   }
   await Promise.all(reads);
   return found;
+}
+
+async function parameterTagsOrMissing(
+  cloud: CloudPort,
+  region: string,
+  name: string,
+): Promise<Tags | undefined> {
+  try {
+    return await cloud.listTagsForResource(region, name);
+  } catch (error) {
+    if (
+      error instanceof CloudError &&
+      (error.code === "InvalidResourceId" || error.code === "ParameterNotFound")
+    )
+      return undefined;
+    throw error;
+  }
 }
 
 /**

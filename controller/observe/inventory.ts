@@ -18,6 +18,18 @@ export interface FailureRecord {
   tags: Tags;
 }
 
+/** An SSM parameter under a publish prefix (spec.publish), as observed. */
+export interface ObservedParameter {
+  region: string;
+  name: string;
+  value: string;
+  version: number;
+  /** Listed by DescribeParameters with Leaven's owner and installation tags: this installation's to change. */
+  owned: boolean;
+  /** Read only for a parameter that is not owned but sits where Leaven would publish: who it belongs to. */
+  tags?: Tags;
+}
+
 /** Everything one pass observed in the cloud. The planner reads only this (and the specs and the clock). */
 export interface Inventory {
   /** Regions whose Leaven images were walked this pass. */
@@ -39,6 +51,15 @@ export interface Inventory {
    * parameter that does not exist in a region. Shown instead of the generic "no vendor image matches".
    */
   vendorProblems?: Map<string, string>;
+  /** SSM parameters under the publish prefixes in use, in the regions of `parameterRegions`. */
+  parameters?: ObservedParameter[];
+  /**
+   * Regions whose parameters were listed this pass. Publishing is blind elsewhere: no parameter is put or
+   * deleted where Leaven could not look. Absent: parameters were not observed at all (nothing is published).
+   */
+  parameterRegions?: string[];
+  /** Regions whose parameters could not be listed, with the reason. */
+  parameterErrors?: Map<string, string>;
   /** Regions that could not be observed this pass, with the reason: nothing is planned there. */
   regionErrors: Map<string, string>;
   /**

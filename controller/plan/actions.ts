@@ -1,3 +1,4 @@
+import type { PutParameterInput } from "../cloud/parameter-port.ts";
 import type {
   CopyImageInput,
   CreateImageInput,
@@ -163,6 +164,29 @@ export interface DeleteFailureRecordAction extends ActionBase {
   launchTemplateId: string;
 }
 
+/**
+ * Publishes a channel in a region as an SSM parameter (spec.publish): creates it with Leaven's tags
+ * (Overwrite false), or replaces the value of Leaven's own parameter (Overwrite true, no tags: AWS refuses
+ * both together). Planned only when the value differs, since every PutParameter makes a new version.
+ */
+export interface PutParameterAction extends ActionBase {
+  kind: "put-parameter";
+  channel: string;
+  /** The build the channel is on (for a foundation, the vendor image name). */
+  build: string;
+  parameter: PutParameterInput;
+  /** An update's observed value and version, for `leaven plan`. */
+  previous?: { value: string; version: number };
+}
+
+/** Deletes a parameter of Leaven's whose spec, channel, region or prefix is no longer published. */
+export interface DeleteParameterAction extends ActionBase {
+  kind: "delete-parameter";
+  name: string;
+  /** The value observed, for `leaven plan`. */
+  value: string;
+}
+
 /** Everything the executor can do. A discriminated union: the plan is a value. */
 export type Action =
   | LaunchBakeAction
@@ -180,7 +204,9 @@ export type Action =
   | RestoreImageAction
   | KeepInstanceAction
   | RecordFailureAction
-  | DeleteFailureRecordAction;
+  | DeleteFailureRecordAction
+  | PutParameterAction
+  | DeleteParameterAction;
 
 export type ActionKind = Action["kind"];
 
@@ -219,5 +245,9 @@ export function actionKey(action: Action): string {
       return `record-failure/${action.region}/${action.spec}/${action.build}`;
     case "delete-failure-record":
       return `delete-failure-record/${action.region}/${action.launchTemplateId}`;
+    case "put-parameter":
+      return `put-parameter/${action.region}${action.parameter.name}`;
+    case "delete-parameter":
+      return `delete-parameter/${action.region}${action.name}`;
   }
 }

@@ -10,6 +10,7 @@ import { resolveChannels, revokedBuilds } from "./channels.ts";
 import { capCopies, planChannelTags, planCopies, planSharing, queuedCopiesNote } from "./distribute.ts";
 import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
 import { type IndexedInventory, indexInventory, type ObservedBuild } from "./index-inventory.ts";
+import { planPublishing } from "./publish.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
 import { planRetention, type RetentionResult } from "./retention.ts";
 import { planRevocations } from "./revocation.ts";
@@ -129,6 +130,24 @@ export function plan(input: PlanInput): Plan {
   for (const status of statuses) {
     const notes = revocation.notes.get(status.name);
     if (notes) status.message = [status.message, ...notes].join("; ");
+  }
+
+  // Publishing: every resolved channel as an SSM parameter per region (plan/publish.ts).
+  const publishing = planPublishing({
+    specs: input.specs,
+    channels: new Map([...outcomes].map(([spec, outcome]) => [spec, outcome.channels])),
+    inventory: input.inventory,
+    ...(input.blocked ? { blocked: input.blocked } : {}),
+    ...(input.unattributedErrors ? { unattributedErrors: true } : {}),
+    ...(input.installation ? { installation: input.installation } : {}),
+  });
+  actions.push(...publishing.actions);
+  for (const status of statuses) {
+    const notes = publishing.notes.get(status.name);
+    if (notes) status.message = [status.message, ...notes].join("; ");
+    if (status.phase === "Failed" || status.phase === "Suspended") continue;
+    if (publishing.stalled.has(status.name)) status.phase = "Stalled";
+    else if (publishing.waiting.has(status.name) && status.phase === "Ready") status.phase = "Waiting";
   }
 
   for (const [name, why] of input.blocked ?? []) {

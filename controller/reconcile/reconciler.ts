@@ -6,6 +6,7 @@ import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
+import { observeParameters } from "../observe/parameters.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { type Plan, plan } from "../plan/plan.ts";
@@ -137,7 +138,11 @@ export class Reconciler {
 
   private async observe(validation: ValidationResult, now: number, sweep: boolean): Promise<Inventory> {
     const { cloud } = this.options;
-    const inventory = await observeImages(cloud, validation.specs, { now, vendorCache: this.vendorCache });
+    const [inventory, parameters] = await Promise.all([
+      observeImages(cloud, validation.specs, { now, vendorCache: this.vendorCache }),
+      observeParameters(cloud, validation.specs),
+    ]);
+    Object.assign(inventory, parameters);
     // Bake instances are only looked at where a bake can be in flight, plus a periodic sweep for leaks:
     // a steady-state pass costs one image walk per region and nothing else.
     let regions: string[];

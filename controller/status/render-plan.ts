@@ -19,6 +19,8 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "keep-instance": { sign: "~", label: "keep" },
   "record-failure": { sign: "+", label: "record" },
   "delete-failure-record": { sign: "-", label: "forget" },
+  "put-parameter": { sign: "~", label: "publish" },
+  "delete-parameter": { sign: "-", label: "unpublish" },
 };
 
 function target(action: Action): string {
@@ -60,6 +62,12 @@ function target(action: Action): string {
       return `failure of ${action.build} as launch template "${action.template.name}"`;
     case "delete-failure-record":
       return `failure record ${action.launchTemplateId} (${action.build})`;
+    case "put-parameter":
+      return action.previous
+        ? `${action.parameter.name} = ${action.parameter.value} (was ${action.previous.value}, version ${action.previous.version})`
+        : `${action.parameter.name} = ${action.parameter.value} (new)`;
+    case "delete-parameter":
+      return `${action.name} (${action.value})`;
   }
 }
 
@@ -80,6 +88,8 @@ export function summarize(actions: readonly Action[]): string {
     [count(["deregister-image"]), "to deregister"],
     [count(["record-failure"]), "to record"],
     [count(["delete-failure-record"]), "to forget"],
+    [count(["put-parameter"]), "to publish"],
+    [count(["delete-parameter"]), "to unpublish"],
   ] as const;
   return parts
     .filter(([n]) => n > 0)
@@ -128,9 +138,10 @@ export function renderPlan(plan: Plan, verdict: Verdict, now?: number): string {
   return lines.join("\n") + "\n";
 }
 
-/** Whole days (or hours, under a day) between two times, for ages: "12d", "5h". */
+/** Whole days (hours under a day, minutes under an hour) between two times, for ages: "12d", "5h", "7m". */
 export function ageText(ms: number): string {
   const hours = Math.floor(ms / 3_600_000);
+  if (hours < 1) return `${Math.max(0, Math.floor(ms / 60_000))}m`;
   return hours >= 24 ? `${Math.floor(hours / 24)}d` : `${hours}h`;
 }
 
