@@ -23,6 +23,7 @@ import { type SimCloud, startSimCloud } from "./sim-cloud.ts";
 const REGIONS: [string, ...string[]] = ["us-east-1", "eu-west-1"];
 const HOUR = 3_600_000;
 const PASS_STEP = 20_000;
+const FOREIGN_PARAMETER = "/leaven/legacy/release";
 
 export type Step =
   | { kind: "bump"; spec: "base" | "app" }
@@ -264,6 +265,16 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
     );
   const regionOf = (imageId: string) => REGIONS.find((r) => world.region(r).images.has(imageId))!;
 
+  // Somebody else's parameter under Leaven's prefix, for a spec that does not exist: never Leaven's to change.
+  world.region("us-east-1").parameters.set(FOREIGN_PARAMETER, {
+    name: FOREIGN_PARAMETER,
+    value: "ami-0123456789abcdef0",
+    type: "String",
+    dataType: "aws:ec2:image",
+    version: 1,
+    lastModified: t.clock.now(),
+    tags: { [Tag.spec]: "legacy", [Tag.channel]: "release" },
+  });
   try {
     for (const step of steps) {
       switch (step.kind) {
@@ -408,6 +419,21 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
         }
       }
     }
+    // Every SSM pointer equals its channel, in every region of the spec; the foreign one is untouched.
+    for (const status of last.statuses) {
+      for (const [channel, resolved] of Object.entries(status.channels)) {
+        for (const region of REGIONS) {
+          const parameter = world.region(region).parameters.get(`/leaven/${status.name}/${channel}`);
+          if (parameter?.value !== resolved.images[region])
+            violations.push(
+              `SSM /leaven/${status.name}/${channel} in ${region} is ${parameter?.value ?? "missing"}, the channel ${resolved.images[region]}`,
+            );
+        }
+      }
+    }
+    const foreign = world.region("us-east-1").parameters.get(FOREIGN_PARAMETER);
+    if (foreign?.value !== "ami-0123456789abcdef0" || foreign.version !== 1)
+      violations.push(`foreign parameter ${FOREIGN_PARAMETER} was touched`);
     for (const lookalike of lookalikes) {
       const image = world.region(lookalike.region).images.get(lookalike.id);
       if (!image || JSON.stringify(image.tags) !== lookalike.tags || imageState(image, now) !== "available")
