@@ -35,6 +35,8 @@ export interface PlanInput {
   unattributedErrors?: boolean;
   /** This controller's installation: resources of any other are foreign (default: "default"). */
   installation?: string;
+  /** Retirement never deregisters or deletes (`--no-delete`), whatever retention.delete says. */
+  noDelete?: boolean;
   /**
    * AMI copies that may be in flight into one destination region (default: EC2's limit, 300); the copies
    * beyond it wait for a later pass.
@@ -187,6 +189,7 @@ export function plan(input: PlanInput): Plan {
       now: input.now,
       desired: new Map(statuses.map((s) => [s.name, s.desiredBuild])),
       unattributedErrors: input.unattributedErrors === true,
+      noDelete: input.noDelete === true,
     },
     staged,
   );

@@ -59,6 +59,8 @@ export interface RetentionInput {
   desired: ReadonlyMap<string, string | undefined>;
   /** Some document could not be attributed to a spec: no orphan is retired (it might be that spec's). */
   unattributedErrors?: boolean;
+  /** Nothing is deregistered or deleted, whatever the policies say (`--no-delete`). */
+  noDelete?: boolean;
 }
 
 /** The schedule a spec's images carry once its spec may be deleted (only with onDelete: retire). */
@@ -251,7 +253,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
       });
       return;
     }
-    const due = dueStage(image, retention, now);
+    const due = dueStage(image, input.noDelete ? { ...retention, delete: false } : retention, now);
     if (!due) return;
     const users = usersOf(image);
     if (users === undefined) {

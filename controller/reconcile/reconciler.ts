@@ -20,6 +20,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** Git commit of the specs, recorded on every image. */
   commit?: string;
+  /** Retirement never deregisters or deletes anything (`--no-delete`). */
+  noDelete?: boolean;
   /** Specs whose failed build may be tried again, once. */
   retry?: Iterable<string>;
   /** How long to wait between passes while bakes and copies are in flight (clock time). */
@@ -110,6 +112,7 @@ export class Reconciler {
       now,
       retry,
       unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
+      noDelete: this.options.noDelete === true,
       ...(this.options.commit ? { commit: this.options.commit } : {}),
       ...(this.options.maxConcurrentCopies ? { maxConcurrentCopies: this.options.maxConcurrentCopies } : {}),
     });

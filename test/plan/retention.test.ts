@@ -148,6 +148,24 @@ describe("planRetention: stages", () => {
     expect(kept.summary).toEqual(["disable-image ami-b1"]);
   });
 
+  it("never deregisters under --no-delete, whatever the policy", () => {
+    const image = build(1, { ...unusedSince(since), [Tag.deprecatedAt]: iso(since + 7 * DAY) });
+    const inv = inventory({ images: [image], usage: new Map([["ami-b1", []]]) });
+    const actions: Action[] = [];
+    planRetention(
+      {
+        specs: [base(policy)],
+        index: indexInventory(inv),
+        inventory: inv,
+        now: since + 40 * DAY,
+        desired: new Map(),
+        noDelete: true,
+      },
+      actions,
+    );
+    expect(actions.map((a) => a.kind)).toEqual(["disable-image"]);
+  });
+
   it("stages nothing until the image's use is observed, and asks for it", () => {
     const { summary, result } = run([base(policy)], [build(1, unusedSince(since))], {
       now: since + 30 * DAY,

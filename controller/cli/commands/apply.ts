@@ -13,7 +13,7 @@ import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 export const applyCommand: Command = {
   name: "apply",
   summary: "Reconcile: bake, copy, promote and clean up until the images match the specs.",
-  usage: "apply [paths…] [--once] [--retry SPEC] [cloud options]",
+  usage: "apply [paths…] [--once] [--retry SPEC] [--no-delete] [cloud options]",
   help: `Loops observe → plan → execute until every spec is converged or nothing more can happen without you
 (a failed bake, a channel waiting for a build that does not exist). Re-reads the spec files every pass.
 Ends with one line that says why it stopped. Exit 0 when every spec is ready (or suspended) and nothing
@@ -23,12 +23,15 @@ invalid, a spec is failed, stalled or blocked, or the run was stopped before it 
 Options:
   --once                 Run a single pass and exit.
   --retry SPEC           Try a failed build of SPEC again (a failed build is otherwise not retried). Repeatable.
+  --no-delete            Never deregister an image or delete a snapshot, whatever retention says
+                         (deprecation and disabling still happen).
   --log-format text|json Log format. Default: text on a terminal, json otherwise.
 ${cloudHelp}`,
   options: {
     ...cloudOptions,
     once: { type: "boolean" },
     retry: { type: "string", multiple: true },
+    "no-delete": { type: "boolean" },
     "log-format": { type: "string" },
   },
   async run({ values, positionals }, io) {
@@ -58,6 +61,7 @@ ${cloudHelp}`,
         logger,
         ...(commit ? { commit } : {}),
         retry,
+        noDelete: values["no-delete"] === true,
         pollIntervalMs: target.kind === "sim" ? 10_000 : 15_000,
         onPass: (pass: PassResult) => {
           const elapsed = (target.clock.now() - startedAt) / 1000;

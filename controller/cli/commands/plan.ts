@@ -10,7 +10,7 @@ import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 export const planCommand: Command = {
   name: "plan",
   summary: "Show what apply would do: bakes, copies, channel moves, clean-ups, each with its reason.",
-  usage: "plan [paths…] [--detailed-exitcode] [--output text|json] [cloud options]",
+  usage: "plan [paths…] [--detailed-exitcode] [--output text|json] [--no-delete] [cloud options]",
   help: `Observes the images (by their leaven.dev tags) and prints the actions that would make them match the
 specs, like terraform plan. Changes nothing.
 
@@ -20,12 +20,14 @@ Options:
                          is invalid, or a spec is failed, stalled or blocked. Without it: 0 or 1.
   --output text|json     Output format. Default: text. JSON carries the verdict (exit code, headline, problems).
   --retry SPEC           Plan as if \`apply --retry SPEC\` (re-arm a failed build). Repeatable.
+  --no-delete            Plan as if \`apply --no-delete\`: no deregistration or deletion.
 ${cloudHelp}`,
   options: {
     ...cloudOptions,
     "detailed-exitcode": { type: "boolean" },
     output: { type: "string" },
     retry: { type: "string", multiple: true },
+    "no-delete": { type: "boolean" },
   },
   async run({ values, positionals }, io) {
     const output = (values.output as string | undefined) ?? "text";
@@ -45,6 +47,7 @@ ${cloudHelp}`,
         logger,
         ...(commit ? { commit } : {}),
         retry,
+        noDelete: values["no-delete"] === true,
       });
       const { plan, inventory, withoutRetry } = await reconciler.plan(validation);
       checkRetryPhases(retry, withoutRetry.statuses);
