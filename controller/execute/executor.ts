@@ -253,8 +253,10 @@ async function runAction(
       return imageId;
     }
     case "set-tags":
-    case "tag-copy":
       await cloud.createTags(region, [action.imageId], action.tags);
+      return undefined;
+    case "tag-copy":
+      await cloud.createTags(region, [action.imageId, ...action.snapshotIds], action.tags);
       return undefined;
     case "remove-tags":
       await cloud.deleteTags(region, [action.imageId], action.keys);

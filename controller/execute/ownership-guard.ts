@@ -118,6 +118,7 @@ interface ReadBack {
   tags: Tags;
   name?: string;
   sourceImageId?: string;
+  snapshotIds?: string[];
 }
 
 async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<Map<string, ReadBack>> {
@@ -149,6 +150,7 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
                 tags: image.tags,
                 name: image.name,
                 ...(image.sourceImageId ? { sourceImageId: image.sourceImageId } : {}),
+                snapshotIds: image.snapshotIds,
               });
           } else if (kind === "instance") {
             const instances = await cloud.describeInstances(region, [{ name: "instance-id", values: ids }]);
@@ -309,6 +311,9 @@ function untaggedCopyProblem(
   installation: string,
 ): string | undefined {
   if (!current) return "does not exist (or is not this account's)";
+  // Its snapshots are tagged with it only when they are the copy's own (EC2 lists them on the image).
+  const foreign = action.snapshotIds.filter((id) => !(current.snapshotIds ?? []).includes(id));
+  if (foreign.length > 0) return `does not own snapshot ${foreign.join(", ")}`;
   if (current.tags[Tag.managedBy] !== undefined) {
     const problem = ownershipProblem(current.tags, installation);
     return problem ? `is not Leaven's to change: ${problem}` : undefined;

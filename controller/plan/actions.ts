@@ -65,8 +65,10 @@ export interface TagCopyAction extends ActionBase {
   /** …and that it was copied from this (owned) home image. */
   sourceRegion: string;
   sourceImageId: string;
-  /** The copy's complete tag set, as CopyImage was asked to apply it. */
+  /** The copy's complete tag set, as CopyImage was asked to apply it (to the image and its snapshots). */
   tags: Tags;
+  /** The copy's snapshots: CopyImage tags them too, so they are tagged with it. */
+  snapshotIds: string[];
 }
 
 export interface SetTagsAction extends ActionBase {

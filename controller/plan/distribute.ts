@@ -68,6 +68,7 @@ export function planCopies(
         sourceRegion: homeRegion,
         sourceImageId: home.imageId,
         tags: copyTags(home, homeRegion),
+        snapshotIds: untagged.snapshotIds,
         reason: `copy ${untagged.imageId} of build ${build.build} in ${region} is not tagged as Leaven's (its tags did not stick)`,
       });
       pending.push(region);

@@ -34,7 +34,15 @@ async function untaggedCopy(): Promise<{ home: string; copy: string }> {
   return { home: home!, copy: imageId };
 }
 
-const tagCopy = (imageId: string, sourceImageId: string, name = NAME): TagCopyAction => ({
+const snapshotsOf = (region: string, imageId: string) =>
+  t.sim.world.region(region).images.get(imageId)?.snapshotIds ?? [];
+
+const tagCopy = (
+  imageId: string,
+  sourceImageId: string,
+  name = NAME,
+  snapshotIds = snapshotsOf("eu-west-1", imageId),
+): TagCopyAction => ({
   kind: "tag-copy",
   spec: "base",
   build: BUILD,
@@ -44,17 +52,20 @@ const tagCopy = (imageId: string, sourceImageId: string, name = NAME): TagCopyAc
   sourceRegion: "us-east-1",
   sourceImageId,
   tags: { ...owned, [Tag.homeRegion]: "us-east-1", [Tag.homeImage]: sourceImageId },
+  snapshotIds,
   reason: "test",
 });
 
 const tagsOf = (region: string, imageId: string) => t.sim.world.region(region).images.get(imageId)!.tags;
 
 describe("tag-copy", () => {
-  it("tags the copy Leaven made", async () => {
+  it("tags the copy Leaven made, and its snapshots", async () => {
     const { home, copy } = await untaggedCopy();
     expect(tagsOf("eu-west-1", copy)).toEqual({});
+    const [snapshot] = snapshotsOf("eu-west-1", copy);
     const [result] = await execute(t.cloud, [tagCopy(copy, home)]);
     expect(result).toMatchObject({ ok: true });
+    expect(t.sim.world.region("eu-west-1").snapshots.get(snapshot!)?.tags).toMatchObject(owned);
     expect(tagsOf("eu-west-1", copy)).toEqual({
       ...owned,
       [Tag.homeRegion]: "us-east-1",
@@ -65,14 +76,23 @@ describe("tag-copy", () => {
   it("refuses an untagged image of the right name that was not copied from Leaven's home image", async () => {
     const { home } = await untaggedCopy();
     const [lookAlike] = t.sim.seedImages([{ region: "eu-west-1", name: `${NAME}-x`, tags: {} }]);
-    const [result] = await execute(t.cloud, [tagCopy(lookAlike!, home, `${NAME}-x`)]);
+    const [result] = await execute(t.cloud, [tagCopy(lookAlike!, home, `${NAME}-x`, [])]);
     expect(result).toEqual({
-      actions: [tagCopy(lookAlike!, home, `${NAME}-x`)],
+      actions: [tagCopy(lookAlike!, home, `${NAME}-x`, [])],
       ok: false,
       retryable: false,
       error: `refused: image ${lookAlike} in eu-west-1 is not the copy Leaven made: it is named ${NAME}-x and copied from (unknown), not ${NAME}-x from ${home}`,
     });
     expect(tagsOf("eu-west-1", lookAlike!)).toEqual({});
+  });
+
+  it("refuses to tag a snapshot that is not the copy's", async () => {
+    const { home, copy } = await untaggedCopy();
+    const [other] = t.sim.seedImages([{ region: "eu-west-1", name: "someone-else", tags: {} }]);
+    const [otherSnapshot] = snapshotsOf("eu-west-1", other!);
+    const [result] = await execute(t.cloud, [tagCopy(copy, home, NAME, [otherSnapshot!])]);
+    expect(result?.error).toBe(`refused: image ${copy} in eu-west-1 does not own snapshot ${otherSnapshot}`);
+    expect(t.sim.world.region("eu-west-1").snapshots.get(otherSnapshot!)?.tags).toEqual({});
   });
 
   it("refuses a copy that another owner has tagged since", async () => {

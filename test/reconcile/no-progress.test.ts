@@ -49,6 +49,10 @@ describe("no busy loops", () => {
       [Tag.spec]: "base",
       [channelTag("release")]: "true",
     });
+    for (const snapshot of copies[0]!.snapshotIds)
+      expect(t.sim.world.region("eu-west-1").snapshots.get(snapshot)?.tags[Tag.managedBy]).toBe(
+        MANAGED_BY_VALUE,
+      );
     expect(last.statuses.find((s) => s.name === "base")!.phase).toBe("Ready");
   });
 
