@@ -69,17 +69,22 @@ export function planPublishing(input: PublishInput): PublishPlan {
     if (!publishesSsm(doc)) continue;
     const prefix = publishPrefix(doc);
     const resolved = input.channels.get(spec);
+    // A region not observed at all already holds the whole spec back (plan.ts says so); one whose
+    // parameters alone could not be listed holds back only publishing there.
+    const blind = doc.spec.suspend
+      ? []
+      : doc.spec.regions.filter((r) => !visible.has(r) && !input.inventory.regionErrors.has(r));
+    if (blind.length > 0) {
+      const why = blind.map((r) => `${r} (${input.inventory.parameterErrors?.get(r) ?? "not observed"})`);
+      note(spec, `cannot list parameters in ${why.join(", ")}; publishing there waits until it can`);
+      result.waiting.add(spec);
+    }
     for (const region of doc.spec.regions) {
       for (const channel of Object.keys(doc.spec.channels ?? {})) {
         const name = parameterName(prefix, spec, channel);
         kept.add(`${region} ${name}`);
         if (doc.spec.suspend) continue;
-        if (!visible.has(region)) {
-          const why = input.inventory.parameterErrors?.get(region) ?? "not observed";
-          note(spec, `parameters in ${region} could not be listed (${why}); publishing there waits`);
-          result.waiting.add(spec);
-          continue;
-        }
+        if (!visible.has(region)) continue;
         const resolution = resolved?.get(channel);
         if (!resolution?.ok) continue;
         const imageId = resolution.value.images.get(region);

@@ -115,7 +115,9 @@ export function renderPlan(plan: Plan, verdict: Verdict, now?: number): string {
       lines.push(`  # ${spec}`);
       for (const action of actions) {
         const verb = verbs[action.kind];
-        lines.push(`  ${verb.sign} ${verb.label.padEnd(12)} ${action.region.padEnd(14)} ${target(action)}`);
+        // A parameter Leaven creates is an addition; one it overwrites, a change.
+        const sign = action.kind === "put-parameter" && !action.parameter.overwrite ? "+" : verb.sign;
+        lines.push(`  ${sign} ${verb.label.padEnd(12)} ${action.region.padEnd(14)} ${target(action)}`);
         lines.push(`      because ${action.reason}`);
       }
       lines.push("");

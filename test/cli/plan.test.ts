@@ -26,8 +26,12 @@ describe("leaven plan on the simulator", () => {
     expect(run.stdout).toMatch(
       /^ {2}# ubuntu-base\n {2}\+ bake {9}us-east-1 {6}2\.3\.0\+[0-9a-f]{8} on ami-[0-9a-f]{17} \(t3\.medium\)\n {6}because no image of build 2\.3\.0\+[0-9a-f]{8} exists \(recipe [0-9a-f]{8} on ubuntu-jammy\/release = ubuntu\/images\/hvm-ssd\/ubuntu-jammy-22\.04-amd64-server-\d{8}\)$/m,
     );
-    expect(run.stdout).toContain("Plan: 2 to bake.");
-    expect(lastLine(run.stdout)).toBe("Plan: 2 to bake.");
+    // Publishing is on by default: the foundations' channels resolve at once and are published per region.
+    expect(run.stdout).toMatch(
+      /^ {2}# ubuntu-jammy\n {2}\+ publish {6}us-east-1 {6}\/leaven\/ubuntu-jammy\/candidate = (ami-[0-9a-f]{17}) \(new\)\n {6}because channel candidate of ubuntu-jammy is ubuntu\/images\/hvm-ssd\/ubuntu-jammy-22\.04-amd64-server-\d{8} \(\1\) in us-east-1 and is not published yet$/m,
+    );
+    expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish.");
+    expect(lastLine(run.stdout)).toBe("Plan: 2 to bake, 10 to publish.");
     expect(run.stdout.split("Plan: ")).toHaveLength(2);
     expect(run.stdout).toMatch(
       /^ {2}order-worker {9}Waiting {3}waiting for ubuntu-base\/release: no ready build yet/m,
@@ -50,14 +54,39 @@ describe("leaven plan on the simulator", () => {
     expect(plan.verdict).toEqual({
       state: "changes",
       exitCode: 0,
-      headline: "Plan: 2 to bake.",
+      headline: "Plan: 2 to bake, 10 to publish.",
       problems: [],
     });
-    expect(plan.summary).toBe("2 to bake");
-    expect(plan.actions.map((a) => [a.kind, a.spec, a.region])).toEqual([
-      ["launch-bake", "al2023-base", "us-east-1"],
-      ["launch-bake", "ubuntu-base", "us-east-1"],
+    expect(plan.summary).toBe("2 to bake, 10 to publish");
+    expect(
+      plan.actions.map((a) => [a.kind, a.spec, a.region, (a.parameter as { name?: string })?.name]),
+    ).toEqual([
+      ["launch-bake", "al2023-base", "us-east-1", undefined],
+      ["launch-bake", "ubuntu-base", "us-east-1", undefined],
+      ["put-parameter", "al2023", "us-east-1", "/leaven/al2023/candidate"],
+      ["put-parameter", "al2023", "us-east-1", "/leaven/al2023/release"],
+      ["put-parameter", "al2023", "eu-west-1", "/leaven/al2023/candidate"],
+      ["put-parameter", "al2023", "eu-west-1", "/leaven/al2023/release"],
+      ["put-parameter", "al2023", "ap-southeast-2", "/leaven/al2023/candidate"],
+      ["put-parameter", "al2023", "ap-southeast-2", "/leaven/al2023/release"],
+      ["put-parameter", "ubuntu-jammy", "us-east-1", "/leaven/ubuntu-jammy/candidate"],
+      ["put-parameter", "ubuntu-jammy", "us-east-1", "/leaven/ubuntu-jammy/release"],
+      ["put-parameter", "ubuntu-jammy", "eu-west-1", "/leaven/ubuntu-jammy/candidate"],
+      ["put-parameter", "ubuntu-jammy", "eu-west-1", "/leaven/ubuntu-jammy/release"],
     ]);
+    expect(plan.actions[2]).toMatchObject({
+      channel: "candidate",
+      parameter: {
+        dataType: "aws:ec2:image",
+        overwrite: false,
+        tags: {
+          "leaven.dev/managed-by": "leaven",
+          "leaven.dev/installation": "default",
+          "leaven.dev/spec": "al2023",
+          "leaven.dev/channel": "candidate",
+        },
+      },
+    });
     expect(plan.actions[0]).toMatchObject({ launch: { userData: expect.stringMatching(/^\(\d+ bytes\)$/) } });
   });
 
@@ -160,7 +189,7 @@ describe("leaven plan's exit status and headline", () => {
       dir,
     );
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("Plan: 2 to bake.\n");
+    expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish.\n");
     expect(lastLine(run.stdout)).toBe("1 spec blocked by invalid input: ledger.");
   });
 

@@ -6,7 +6,7 @@ import { channelTag, MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts"
 import { silentLogger } from "../../controller/log/logger.ts";
 import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
 import type { ValidationResult } from "../../controller/validation/result.ts";
-import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { MINUTE, requestsOf, requestTable, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 let t: SimCloud;
@@ -74,14 +74,19 @@ describe("Reconciler", () => {
     const last = await passAfter(MINUTE, r, estate);
     base = record(last);
 
+    // Publishing: the foundation's release is published on the first pass (its channel resolves at
+    // once); the base's two channels, in both regions, in the pass that moves their tags onto the build.
     expect(steps).toEqual([
-      [["launch-bake"], "Baking"],
+      [["launch-bake", "put-parameter"], "Baking"],
       [[], "Baking"],
       [["create-image"], "Baking"],
       [[], "Baking"],
       [["copy-image", "terminate-instance"], "Copying"],
       [["remove-tags"], "Copying"],
-      [["set-tags", "set-tags"], "Promoting"],
+      [
+        ["put-parameter", "put-parameter", "put-parameter", "put-parameter", "set-tags", "set-tags"],
+        "Promoting",
+      ],
       [[], "Ready"],
     ]);
     expect(settled(last)).toBe("converged");
@@ -106,6 +111,14 @@ describe("Reconciler", () => {
       [channelTag("release")]: "true",
     });
     expect(images["us-east-1"]!.tags[Tag.bakeInstance]).toBeUndefined();
+    // Every channel's parameter holds its image in each region, at version 1: nothing was put twice.
+    for (const region of ["us-east-1", "eu-west-1"]) {
+      const published = await t.adapter.getParametersByPath(region, "/leaven/base");
+      expect(published.map((p) => [p.name, p.value, p.version])).toEqual([
+        ["/leaven/base/candidate", images[region]!.imageId, 1],
+        ["/leaven/base/release", images[region]!.imageId, 1],
+      ]);
+    }
     const instances = [...t.sim.world.region("us-east-1").instances.values()];
     // One bake instance, and it is gone.
     expect(instances.map((i) => [i.tags[Tag.build], i.timeline.at(-1)?.state])).toEqual([
@@ -123,8 +136,17 @@ describe("Reconciler", () => {
     expect(quiet.executed).toEqual([]);
     expect(t.adapter.stats().mutating).toBe(0);
     expect(requestsOf(t.adapter, "us-east-1", "DescribeInstances")).toBe(0);
-    // One image walk per region (the vendor lookup is cached for ten minutes).
-    expect(t.adapter.stats().requests).toBe(2);
+    // One image walk per region (the vendor lookup is cached for ten minutes), and the published
+    // parameters listed once per region: their values (GetParametersByPath) and which are Leaven's
+    // (DescribeParameters on the owner tags), one page each.
+    expect(requestTable(t.adapter)).toEqual({
+      "eu-west-1 DescribeImages": 1,
+      "eu-west-1 DescribeParameters": 1,
+      "eu-west-1 GetParametersByPath": 1,
+      "us-east-1 DescribeImages": 1,
+      "us-east-1 DescribeParameters": 1,
+      "us-east-1 GetParametersByPath": 1,
+    });
 
     // An hour after the first pass's sweep: the home region's bake instances are listed once.
     t.adapter.resetStats();
@@ -164,7 +186,7 @@ describe("Reconciler", () => {
     const r = reconciler();
 
     const first = await r.pass(specs);
-    expect(kinds(first)).toEqual(["launch-bake", "launch-bake"]);
+    expect(kinds(first)).toEqual(["launch-bake", "launch-bake", "put-parameter"]);
     const failed = first.results.find((res) => !res.ok);
     expect(failed).toMatchObject({ ok: false, retryable: false });
     expect(failed?.actions.map((a) => a.spec)).toEqual(["arm"]);
@@ -202,8 +224,8 @@ describe("Reconciler", () => {
     const specs = validation(ubuntuFoundation(), baseSpec("base", { bake: { timeout: "20m" } }));
     const r = reconciler();
     const launched = await r.pass(specs);
-    expect(kinds(launched)).toEqual(["launch-bake"]);
-    const instanceId = launched.results[0]!.created!;
+    expect(kinds(launched)).toEqual(["launch-bake", "put-parameter"]);
+    const instanceId = launched.results.find((res) => res.actions[0]?.kind === "launch-bake")!.created!;
 
     const waiting = await passAfter(19 * MINUTE, r, specs);
     expect(waiting.executed).toEqual([]);
