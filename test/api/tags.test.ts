@@ -115,6 +115,12 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       installation: "leaven.dev/installation",
       revoked: "leaven.dev/revoked",
       revokedParent: "leaven.dev/revoked-parent",
+      unusedSince: "leaven.dev/unused-since",
+      deprecatedAt: "leaven.dev/deprecated-at",
+      disabledAt: "leaven.dev/disabled-at",
+      onDelete: "leaven.dev/on-delete",
+      retention: "leaven.dev/retention",
+      channel: "leaven.dev/channel",
     });
   });
 
