@@ -101,7 +101,7 @@ export interface Source {
    */
   architecture?: "x86_64" | "arm64";
   /**
-   * An SSM public parameter whose value is the AMI id, e.g. /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id.
+   * An SSM parameter whose value is an AMI id: a vendor's public one, e.g. /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id, or one of the account's. It is read (GetParameters) in every region the foundation is looked up in — its own and its children's home regions — and the image it holds there is described; the image's name is the build, as for owners and name. A parameter missing in a region stalls the foundation with its name and the regions.
    */
   ssmParameter?: string;
   /**
@@ -259,7 +259,7 @@ export interface Share {
   snapshots?: boolean;
 }
 /**
- * Where consumers find the channels: each channel is published in every region of the spec as an SSM parameter <prefix>/<spec>/<channel> (data type aws:ec2:image, the channel's AMI id in that region), tagged leaven.dev/managed-by=leaven, leaven.dev/spec and leaven.dev/channel, so other accounts and tools (launch templates with resolve:ssm:, Terraform, the console) can read it. Updated only when the channel moves; a parameter Leaven did not create is never overwritten.
+ * Where consumers find the channels: each channel is published in every region of the spec as an SSM parameter <prefix>/<spec>/<channel> (data type aws:ec2:image, the channel's AMI id in that region), tagged leaven.dev/managed-by=leaven, leaven.dev/spec and leaven.dev/channel, so launch templates (resolve:ssm:), CloudFormation, Terraform and people in the account find a channel's AMI by name. Updated only when the channel moves; a parameter Leaven did not create is never overwritten.
  */
 export interface Publish {
   /**
