@@ -5,6 +5,7 @@ import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-
 import { leavenStatusCase } from "./leaven-status.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
 import { planLargeCase } from "./plan-large.ts";
+import { retireExpiredCase } from "./retire-expired.ts";
 import { steadyStateRequestsCase } from "./steady-state-requests.ts";
 
 /** Every benchmark case, in the order the table lists them (opt-in ones only when named). */
@@ -13,6 +14,7 @@ export const cases: BenchCase[] = [
   planLargeCase,
   steadyStateRequestsCase,
   fanOutCase,
+  retireExpiredCase,
   leavenBuildsCase,
   leavenStatusCase,
   leavenBuildsWholeCase,

@@ -533,6 +533,8 @@ export interface SeedImage {
   deprecationTime?: number;
   /** Default true: one completed snapshot backs the image, as for a baked image. */
   withSnapshot?: boolean;
+  /** The snapshot's tags (default none); a baked image's snapshot carries the image's. */
+  snapshotTags?: Tags;
 }
 
 /** Creates available, caller-owned images directly (no HTTP, no name-uniqueness scan): for benchmarks. */
@@ -555,7 +557,7 @@ export function seedImages(world: World, images: readonly SeedImage[]): string[]
         startTime: created,
         completedAt: created,
         encrypted: false,
-        tags: {},
+        tags: { ...seed.snapshotTags },
       });
       snapshotIds.push(snapshotId);
     }
