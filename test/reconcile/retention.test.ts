@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
-import { renderRetention } from "../../controller/status/render-plan.ts";
+import { renderPlan, renderRetention } from "../../controller/status/render-plan.ts";
+import { verdictOf } from "../../controller/status/verdict.ts";
 import type { ValidationResult } from "../../controller/validation/result.ts";
 import { MINUTE, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
@@ -68,6 +69,20 @@ describe("staged retirement", () => {
     ]);
     expect(oldUs!.deprecationTime).toBeDefined();
     expect(oldUs!.tags[Tag.deprecatedAt]).toBeDefined();
+    // What `leaven plan` shows for it: the stage, where, on what, and why.
+    const text = renderPlan(
+      deprecation.plan,
+      verdictOf({
+        command: "plan",
+        diagnostics: [],
+        statuses: deprecation.plan.statuses,
+        actions: deprecation.plan.actions,
+        regionErrors: new Map(),
+      }),
+    );
+    expect(text).toContain(
+      `  - deprecate    us-east-1      ${oldUs!.imageId} (${old})\n      because build ${old} of base is not used, unused since ${oldUs!.tags[Tag.unusedSince]}: deprecateAfter 1h has passed\n`,
+    );
     // The current build is past the first stage's age too: kept, and why.
     const current = deprecation.statuses.find((s) => s.name === "base")!.desiredBuild!;
     const [currentUs] = imagesOf("us-east-1", current);
