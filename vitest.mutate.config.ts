@@ -16,5 +16,7 @@ export default defineConfig({
       "test/observe/**/*.test.ts",
       "test/reconcile/**/*.test.ts",
     ],
+    // The random-history property covers nearly every mutant: a few histories per mutant, not 200.
+    env: { ...base.test?.env, LEAVEN_HISTORIES: "20" },
   },
 });
