@@ -38,6 +38,11 @@ export const PATTERN_WORDS: Record<string, PatternWords> = {
       "lower-case letters, digits and '-', starting with a letter, not ending with '-', at most 63 characters",
   },
   "^/": { noun: "an absolute path", expected: "a path starting with /" },
+  "^(/[a-zA-Z0-9_.-]+)+$": {
+    noun: "an SSM parameter path",
+    expected:
+      "/-separated segments of letters, digits, '_', '.' and '-', no trailing /, e.g. /platform/images",
+  },
   "^[a-zA-Z0-9][-a-zA-Z0-9_.]*$": {
     noun: "a valid repository name",
     expected: "letters, digits, '-', '_' and '.', starting with a letter or digit",

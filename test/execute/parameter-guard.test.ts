@@ -11,7 +11,7 @@ import { requestTable, type SimCloud, startSimCloud } from "../support/sim-cloud
 const REGION = "us-east-1";
 const NAME = "/leaven/api/release";
 let t: SimCloud;
-let image: string;
+let image = "";
 beforeEach(async () => {
   t = await startSimCloud();
   const { parameters } = await t.cloud.getParameters(REGION, [

@@ -37,7 +37,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/schema.yaml",
-    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, channels, retention, checks, revoked, suspend); did you mean "channels"?',
+    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, publish, channels, retention, checks, revoked, suspend); did you mean "channels"?',
   ],
   ["invalid/schema.yaml", "invalid/schema.yaml:8:31 spec.bake.rootVolume.size: must be at least 1 (got 0)"],
   [
