@@ -87,7 +87,12 @@ Examples:
         io.stdout.write(values.wide ? renderStatusWide(view) : renderStatus(view));
         // Images of deleted specs: nobody's status row shows them, so they are listed after the table.
         const orphans = renderRetention(
-          { ...plan, ...(plan.retention ? { retention: { ...plan.retention, kept: [] } } : {}) },
+          {
+            ...plan,
+            ...(plan.retention
+              ? { retention: { orphans: plan.retention.orphans, kept: [], usageNeeded: new Map() } }
+              : {}),
+          },
           target.clock.now(),
         );
         if (orphans.length > 0) io.stdout.write(`\n${orphans.join("\n")}`);
