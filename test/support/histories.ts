@@ -180,6 +180,8 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
         for (const child of world.region(r).images.values())
           if (
             imageState(child, now) !== "failed" &&
+            // Only Leaven's own children count: a look-alike's tags say nothing Leaven can trust.
+            child.tags[Tag.managedBy] === MANAGED_BY_VALUE &&
             child.tags[Tag.parentSpec] === image.tags[Tag.spec] &&
             child.tags[Tag.parentBuild] === image.tags[Tag.build]
           )
