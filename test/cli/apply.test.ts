@@ -10,10 +10,10 @@ import { duplicateImages, readWorld } from "../support/sim-world.ts";
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const fast = (dir: string) => ["--sim-state", join(dir, "sim.json"), "--sim-speed", "600"];
 
-/** The final summary line: "Converged after N pass(es) …; R EC2 requests (M mutating, T throttled)." */
+/** The final summary line: "Converged after N pass(es) …; R AWS requests (M mutating, T throttled)": EC2 and SSM. */
 function summary(stdout: string): { outcome: string; requests: number; mutating: number; throttled: number } {
   const match =
-    /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; (\d+) EC2 requests \((\d+) mutating, (\d+) throttled\)\.$/m.exec(
+    /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; (\d+) AWS requests \((\d+) mutating, (\d+) throttled\)\.$/m.exec(
       stdout,
     );
   if (!match) throw new Error(`no summary line in:\n${stdout.slice(-3000)}`);

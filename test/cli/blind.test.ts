@@ -65,7 +65,7 @@ describe("plan and apply that cannot observe a region", () => {
     expect(run.code).toBe(1);
     const lines = run.stdout.trimEnd().split("\n");
     expect(lines.at(-2)).toMatch(
-      /^Stalled after 1 pass\(es\), \d+s; 0 EC2 requests \(0 mutating, 0 throttled\)\.$/,
+      /^Stalled after 1 pass\(es\), \d+s; 0 AWS requests \(0 mutating, 0 throttled\)\.$/,
     );
     expect(lines.at(-1)).toBe(NO_CREDENTIALS);
   });

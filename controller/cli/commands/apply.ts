@@ -117,7 +117,7 @@ ${cloudHelp}`,
       const ended =
         outcome === "interrupted" ? "Stopped" : verdict.state === "problems" ? "Stalled" : "Converged";
       io.stdout.write(
-        `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} EC2 requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${verdict.headline}\n`,
+        `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${verdict.headline}\n`,
       );
       if (verdict.state === "problems") return 1;
       // Stopped by a signal (or a pass limit) before converging is not success; --once asks for one pass.
