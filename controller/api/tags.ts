@@ -26,6 +26,11 @@ export const Tag = {
   failedInstance: "leaven.dev/failed-instance",
   /** On a freshly created home image: the bake instance still to be terminated; removed once it is. */
   bakeInstance: "leaven.dev/bake-instance",
+  /**
+   * On images (and bake instances) of a rebake: the home image or bake instance it replaces, which was observed
+   * gone (deregistered behind Leaven's back); its launch token derives from it.
+   */
+  rebakeOf: "leaven.dev/rebake-of",
   /** Hash of the share settings applied to an image, so sharing is level-based. */
   shared: "leaven.dev/shared",
   /**
@@ -73,6 +78,16 @@ export const CHECK_TAG_PREFIX = "leaven.dev/check/";
 export function checkTags(check: string): { result: string; at: string; reason: string } {
   const key = CHECK_TAG_PREFIX + check;
   return { result: key, at: `${key}-at`, reason: `${key}-reason` };
+}
+
+/**
+ * On a home image, one per copy: leaven.dev/copy/<region> = the copy's image id, recorded once the copy is
+ * observed. A copy that later disappears is known by this id, and its replacement's token derives from it.
+ */
+export const COPY_TAG_PREFIX = "leaven.dev/copy/";
+
+export function copyTag(region: string): string {
+  return COPY_TAG_PREFIX + region;
 }
 
 export function channelsFromTags(tags: Readonly<Record<string, string>>): string[] {

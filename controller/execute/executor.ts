@@ -1,6 +1,13 @@
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
-import type { Action, CreateImageAction, PutParameterAction, ShareImageAction } from "../plan/actions.ts";
+import type {
+  Action,
+  CreateImageAction,
+  LaunchBakeAction,
+  PutParameterAction,
+  ShareImageAction,
+} from "../plan/actions.ts";
+import { relaunchToken } from "../plan/recipe.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
@@ -20,6 +27,8 @@ export interface ExecuteOptions {
   onResult?: (result: ActionResult) => void;
   /** This controller's installation: the executor refuses to touch any other's resources. */
   installation?: string;
+  /** The clock's time, for a relaunch whose terminated instance EC2 no longer lists (default Date.now). */
+  now?: () => number;
 }
 
 /** A unit of work: one action, or several tag/terminate actions that one EC2 call can serve. */
@@ -36,7 +45,11 @@ function tagsKey(tags: Tags): string {
 /** CreateTags/DeleteTags/TerminateInstances take many resource ids: batch identical calls per region. */
 const MAX_BATCH = 500;
 
-function toJobs(actions: readonly Action[], installation: string | undefined): Job[] {
+function toJobs(
+  actions: readonly Action[],
+  installation: string | undefined,
+  now: () => number = Date.now,
+): Job[] {
   const jobs: Job[] = [];
   const batches = new Map<string, Action[]>();
   const batch = (key: string, action: Action) => {
@@ -53,11 +66,11 @@ function toJobs(actions: readonly Action[], installation: string | undefined): J
         batch(`remove ${action.region} ${JSON.stringify([...action.keys].sort())}`, action);
         break;
       case "terminate-instance":
-        if (action.tags) jobs.push(single(action, installation));
+        if (action.tags) jobs.push(single(action, installation, now));
         else batch(`terminate ${action.region}`, action);
         break;
       default:
-        jobs.push(single(action, installation));
+        jobs.push(single(action, installation, now));
     }
   }
   for (const [key, list] of batches) {
@@ -81,8 +94,37 @@ function toBatchJob(key: string, actions: Action[]): Job {
   return { region, actions, run: async (cloud) => void (await cloud.terminateInstances(region, ids)) };
 }
 
-function single(action: Action, installation: string | undefined): Job {
-  return { region: action.region, actions: [action], run: (cloud) => runAction(cloud, action, installation) };
+function single(action: Action, installation: string | undefined, now: () => number = Date.now): Job {
+  return {
+    region: action.region,
+    actions: [action],
+    run: (cloud) => runAction(cloud, action, installation, now),
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * EC2 refuses a launch token whose instance has terminated (for at least a day after). The planner launches
+ * a bake only when the build has no image, no live instance and no recorded failure, so the instance that
+ * token launched made an image that is gone since (deregistered behind Leaven's back) or ended with no trace:
+ * bake again with a token derived from that instance — deterministic, so a repeat after a crash or a lost
+ * answer reuses it. When EC2 no longer lists the instance (about an hour after termination), the token
+ * derives from the day instead; a duplicate launched across midnight is terminated by the next plan.
+ */
+async function relaunch(cloud: CloudPort, action: LaunchBakeAction, now: () => number): Promise<string> {
+  const { region, launch } = action;
+  const earlier = await cloud.describeInstances(region, [
+    { name: "client-token", values: [launch.clientToken] },
+  ]);
+  const gone = earlier.map((i) => i.instanceId).sort()[0];
+  const after = gone ?? `day-${Math.floor(now() / DAY_MS)}`;
+  const { instanceId } = await cloud.runInstance(region, {
+    ...launch,
+    clientToken: relaunchToken(launch.clientToken, after),
+    tags: { ...launch.tags, [Tag.rebakeOf]: gone ?? launch.clientToken },
+  });
+  return instanceId;
 }
 
 /**
@@ -226,10 +268,19 @@ async function runAction(
   cloud: CloudPort,
   action: Action,
   installation: string | undefined,
+  now: () => number,
 ): Promise<string | undefined> {
   const region = action.region;
   switch (action.kind) {
     case "launch-bake":
+      try {
+        const { instanceId } = await cloud.runInstance(region, action.launch);
+        return instanceId;
+      } catch (error) {
+        if (error instanceof CloudError && error.code === "IdempotentInstanceTerminated")
+          return relaunch(cloud, action, now);
+        throw error;
+      }
     case "launch-check": {
       const { instanceId } = await cloud.runInstance(region, action.launch);
       return instanceId;
@@ -384,7 +435,7 @@ export async function execute(
     }
   }
   const byRegion = new Map<string, Job[]>();
-  for (const job of toJobs(allowed, options.installation)) {
+  for (const job of toJobs(allowed, options.installation, options.now)) {
     const list = byRegion.get(job.region) ?? [];
     list.push(job);
     byRegion.set(job.region, list);
@@ -403,7 +454,7 @@ export async function execute(
             if (!retryable && job.actions.length > 1) {
               // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
               // deregistered meanwhile): split the batch so that one id does not hold back the rest.
-              jobs.push(...job.actions.map((a) => single(a, options.installation)));
+              jobs.push(...job.actions.map((a) => single(a, options.installation, options.now)));
               continue;
             }
             record({

@@ -6,7 +6,7 @@ import { renderUserData } from "../execute/user-data.ts";
 import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { Action, DeleteFailureRecordAction, RecordFailureAction } from "./actions.ts";
-import { imageNameFor, launchToken } from "./recipe.ts";
+import { imageNameFor, launchToken, rebakeAttempt } from "./recipe.ts";
 import { deletionPolicyTags } from "./retention.ts";
 
 export const DEFAULT_INSTANCE_TYPE = "t3.medium";
@@ -26,6 +26,8 @@ export interface BakeContext {
   homeRegion: string;
   parent: { spec: string; channel: string; build: string; imageId: string; rootDeviceName?: string };
   homeImage?: CloudImage;
+  /** Ids the build's home image had that are observed gone (deregistered behind Leaven's back): rebake. */
+  deadHomeImages?: readonly string[];
   instances: readonly CloudInstance[];
   /** The build's failure records in the home region (launch templates that outlive its instances). */
   failureRecords?: readonly FailureRecord[];
@@ -250,9 +252,12 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
     return advanceInstance(ctx, instance, actions);
   }
 
-  const lostInstance = ctx.instances.find(
-    (i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success",
-  );
+  const dead = ctx.deadHomeImages ?? [];
+  // With its image known gone, an earlier instance of the build ended well: it made that image.
+  const lostInstance =
+    dead.length > 0
+      ? undefined
+      : ctx.instances.find((i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success");
   if (failures.length > 0 || lostInstance || records.length > 0) {
     // The instance tells while EC2 still lists it; after that, the failure record does.
     const failed = ctx.instances
@@ -276,6 +281,17 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
     return { step: "in-progress", message: "retrying the bake" };
   }
 
+  if (dead.length > 0) {
+    actions.push(
+      launchAction(
+        ctx,
+        `the home image of build ${ctx.build} in ${region}, ${dead.join(", ")}, is gone: baking the same build again`,
+        rebakeAttempt(dead),
+        dead.join(",").slice(0, 255),
+      ),
+    );
+    return { step: "in-progress", message: `rebaking: ${dead.join(", ")} is gone` };
+  }
   actions.push(
     launchAction(
       ctx,
@@ -319,7 +335,12 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
         instanceId: instance.instanceId,
         name: imageNameFor(spec, ctx.build),
         description: `Leaven ${spec} ${ctx.build} on ${ctx.parent.spec}/${ctx.parent.build}`,
-        tags: { ...buildTags(ctx), [Tag.bakeInstance]: instance.instanceId },
+        tags: {
+          ...buildTags(ctx),
+          [Tag.bakeInstance]: instance.instanceId,
+          // A rebake says what it replaces (and its copies get tokens of a new generation from it).
+          ...(instance.tags[Tag.rebakeOf] ? { [Tag.rebakeOf]: instance.tags[Tag.rebakeOf] } : {}),
+        },
       },
       reason: `bake of ${ctx.build} succeeded on ${instance.instanceId}`,
     });
@@ -368,7 +389,7 @@ function bakeLaunch(ctx: BakeContext): LaunchTemplateLaunch {
   };
 }
 
-function launchAction(ctx: BakeContext, reason: string, attempt: string): Action {
+function launchAction(ctx: BakeContext, reason: string, attempt: string, rebakeOf?: string): Action {
   const { imageId, instanceType, userData, ...placement } = bakeLaunch(ctx);
   return {
     kind: "launch-bake",
@@ -380,7 +401,7 @@ function launchAction(ctx: BakeContext, reason: string, attempt: string): Action
       instanceType,
       userData,
       clientToken: launchToken(ctx.build, attempt),
-      tags: { ...buildTags(ctx), [Tag.role]: "bake" },
+      tags: { ...buildTags(ctx), [Tag.role]: "bake", ...(rebakeOf ? { [Tag.rebakeOf]: rebakeOf } : {}) },
       ...placement,
     },
     reason,

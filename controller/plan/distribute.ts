@@ -1,9 +1,11 @@
 import {
   CHANNEL_SINCE_TAG_PREFIX,
   CHANNEL_TAG_PREFIX,
+  COPY_TAG_PREFIX,
   channelSinceTag,
   channelsFromTags,
   channelTag,
+  copyTag,
   Tag,
 } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
@@ -28,6 +30,7 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
       key.startsWith(CHANNEL_SINCE_TAG_PREFIX) ||
       key === Tag.shared ||
       key === Tag.bakeInstance ||
+      key.startsWith(COPY_TAG_PREFIX) ||
       key === Tag.unusedSince ||
       key === Tag.deprecatedAt ||
       key === Tag.disabledAt
@@ -40,13 +43,20 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
   return tags;
 }
 
-/** Copies an available home image to every other region of the spec, one CopyImage per missing region. */
+/**
+ * Copies an available home image to every other region of the spec, one CopyImage per missing region. Each
+ * copy, once observed, is recorded on the home image (leaven.dev/copy/<region>), so that a copy which later
+ * disappears is known by its id: its replacement is requested with a token of a new generation (EC2 would
+ * answer the old token with the dead copy's id for ever). `deadParents` are further ids this build's image in
+ * a region is known to have had: what the children baked on it there record as their parent image.
+ */
 export function planCopies(
   doc: ImageSpec,
   build: ObservedBuild,
   homeRegion: string,
   actions: Action[],
   untaggedCopies?: ReadonlyMap<string, CloudImage>,
+  knownImages?: ReadonlyMap<string, ReadonlySet<string>>,
 ): CopyState {
   const spec = doc.metadata.name;
   const home = build.images.get(homeRegion);
@@ -54,8 +64,25 @@ export function planCopies(
     return { step: "in-progress", message: "home image not available yet" };
   const pending: string[] = [];
   const failed: string[] = [];
+  const record: Tags = {};
+  const rebakedSource = home.tags[Tag.rebakeOf] ? home.imageId : undefined;
   for (const region of doc.spec.regions.slice(1)) {
     const copy = build.images.get(region);
+    if (copy && copy.state !== "failed" && home.tags[copyTag(region)] !== copy.imageId)
+      record[copyTag(region)] = copy.imageId;
+    const pointsAt = copy?.tags[Tag.homeImage];
+    if (copy?.state === "available" && pointsAt && pointsAt !== home.imageId) {
+      // The home image was rebaked: the copies point at the original that exists now.
+      actions.push({
+        kind: "set-tags",
+        spec,
+        build: build.build,
+        region,
+        imageId: copy.imageId,
+        tags: { [Tag.homeImage]: home.imageId },
+        reason: `the home image of ${build.build} is now ${home.imageId} (was ${pointsAt})`,
+      });
+    }
     const untagged = copy ? undefined : untaggedCopies?.get(`${spec}/${build.build}/${region}`);
     if (untagged && untagged.state !== "failed" && untagged.state !== "deregistered") {
       actions.push({
@@ -74,6 +101,12 @@ export function planCopies(
       pending.push(region);
     } else if (!copy) {
       const kmsKeyId = doc.spec.share?.kmsKeys?.[region];
+      // Ids this build had in the region that are gone now: the copy recorded on the home image, and the
+      // parent images of children baked here.
+      const dead = new Set(knownImages?.get(region) ?? []);
+      const recorded = home.tags[copyTag(region)];
+      if (recorded) dead.add(recorded);
+      const deadCopies = [...dead].sort();
       actions.push({
         kind: "copy-image",
         spec,
@@ -84,11 +117,17 @@ export function planCopies(
           sourceImageId: home.imageId,
           name: imageNameFor(spec, build.build),
           description: `Leaven ${spec} ${build.build} copied from ${homeRegion} ${home.imageId}`,
-          clientToken: copyToken(build.build, spec, region),
+          clientToken: copyToken(build.build, spec, region, {
+            deadCopies,
+            ...(rebakedSource ? { rebakedSource } : {}),
+          }),
           ...(kmsKeyId ? { kmsKeyId } : {}),
           tags: copyTags(home, homeRegion),
         },
-        reason: `build ${build.build} has no image in ${region}`,
+        reason:
+          deadCopies.length > 0
+            ? `build ${build.build}'s image in ${region}, ${deadCopies.join(", ")}, is gone: copying it again`
+            : `build ${build.build} has no image in ${region}`,
       });
       pending.push(region);
     } else if (copy.state === "pending") {
@@ -99,6 +138,17 @@ export function planCopies(
       );
     }
   }
+  const recordedRegions = Object.keys(record).map((key) => key.slice(COPY_TAG_PREFIX.length));
+  if (recordedRegions.length > 0)
+    actions.push({
+      kind: "set-tags",
+      spec,
+      build: build.build,
+      region: homeRegion,
+      imageId: home.imageId,
+      tags: record,
+      reason: `record the copies of ${build.build} in ${recordedRegions.join(", ")} on its home image, so a lost copy is repaired`,
+    });
   if (failed.length > 0) return { step: "failed", message: `copy failed in ${failed.join(", ")}` };
   if (pending.length > 0) return { step: "in-progress", message: `copying to ${pending.join(", ")}` };
   return { step: "done" };

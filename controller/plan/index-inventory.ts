@@ -34,6 +34,11 @@ export interface IndexedInventory {
   imagesById: Map<string, CloudImage>;
   /** More than one image for the same build in one region: reported, never acted on blindly. */
   duplicates: CloudImage[];
+  /**
+   * `spec/build` → region → the image ids that children baked there record as their parent image: ids the
+   * build's image in that region has had, so one that is gone now is known by its id (drift repair).
+   */
+  parentImages: Map<string, Map<string, Set<string>>>;
 }
 
 function isLive(image: CloudImage): boolean {
@@ -62,10 +67,21 @@ export function indexInventory(
   for (const images of inventory.vendorImages.values()) {
     for (const image of images) imagesById.set(image.imageId, image);
   }
+  const parentImages = new Map<string, Map<string, Set<string>>>();
   for (const image of inventory.images) {
     if (!isLeavenOwned(image.tags, installation)) continue;
     imagesById.set(image.imageId, image);
     if (!isLive(image)) continue;
+    const parentImage = image.tags[Tag.parentImage];
+    // A child's home image was baked on its parent's image in that region (its copies repeat the tag).
+    if (parentImage && image.tags[Tag.homeRegion] === image.region && !image.tags[Tag.homeImage]) {
+      const key = `${image.tags[Tag.parentSpec]}/${image.tags[Tag.parentBuild]}`;
+      const byRegion = parentImages.get(key) ?? new Map<string, Set<string>>();
+      const ids = byRegion.get(image.region) ?? new Set<string>();
+      ids.add(parentImage);
+      byRegion.set(image.region, ids);
+      parentImages.set(key, byRegion);
+    }
     const spec = image.tags[Tag.spec];
     const build = image.tags[Tag.build];
     if (!spec || !build) continue;
@@ -125,6 +141,7 @@ export function indexInventory(
     failuresBySpec,
     imagesById,
     duplicates,
+    parentImages,
   };
 }
 

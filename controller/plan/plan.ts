@@ -246,6 +246,7 @@ function planLayer(
       if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance])
         bakeRegions.add(home);
       const rootDeviceName = index.imagesById.get(parentImageId)?.rootDeviceName;
+      const deadHomeImages = homeImage ? [] : deadHomeImagesOf(name, desiredBuild, home, observed, index);
       let bake: BakeState | undefined;
       try {
         bake = spec.suspend
@@ -264,6 +265,7 @@ function planLayer(
                   ...(rootDeviceName ? { rootDeviceName } : {}),
                 },
                 ...(homeImage ? { homeImage } : {}),
+                ...(deadHomeImages.length > 0 ? { deadHomeImages } : {}),
                 instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
                 failureRecords: (index.failuresByBuild.get(`${name}/${desiredBuild}`) ?? []).filter(
                   (r) => r.region === home,
@@ -354,7 +356,14 @@ function planLayer(
     for (const buildId of toDistribute) {
       const build = builds.get(buildId);
       if (!build || build.images.get(home)?.state !== "available") continue;
-      const copies = planCopies(doc, build, home, actions, input.inventory.untaggedCopies);
+      const copies = planCopies(
+        doc,
+        build,
+        home,
+        actions,
+        input.inventory.untaggedCopies,
+        index.parentImages.get(`${name}/${buildId}`),
+      );
       if (copies.step === "in-progress" && buildId === desiredBuild)
         problems.push({ phase: "Copying", message: `${buildId}: ${copies.message}` });
       if (copies.step === "failed")
@@ -440,4 +449,25 @@ function planLayer(
     },
     channels,
   };
+}
+
+/**
+ * The ids this build's home image is known to have had that are gone now: what its copies record as their
+ * home image, and what the children baked in the home region record as their parent image. Empty for a build
+ * that was never baked (or whose every trace is gone: then EC2's answer to the launch token tells).
+ */
+function deadHomeImagesOf(
+  spec: string,
+  build: string,
+  home: string,
+  observed: ObservedBuild | undefined,
+  index: IndexedInventory,
+): string[] {
+  const dead = new Set<string>();
+  for (const [region, image] of observed?.images ?? []) {
+    const recorded = image.tags[Tag.homeImage];
+    if (region !== home && recorded && image.tags[Tag.homeRegion] === home) dead.add(recorded);
+  }
+  for (const id of index.parentImages.get(`${spec}/${build}`)?.get(home) ?? []) dead.add(id);
+  return [...dead].sort();
 }

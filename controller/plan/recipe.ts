@@ -47,6 +47,37 @@ export function launchToken(buildId: string, attempt: string): string {
   return `leaven-bake-${sha256(`${buildId}#${attempt}`).slice(0, 40)}`;
 }
 
-export function copyToken(buildId: string, specName: string, region: string): string {
-  return `leaven-copy-${sha256(`${specName}/${buildId}/${region}`).slice(0, 40)}`;
+/**
+ * Idempotency token for copying a build into a region. The first generation's token depends only on the
+ * spec, build and region. EC2 answers a token with the copy it made the first time, even after that copy was
+ * deregistered, so a copy that is observed gone gets a token of a new generation, derived from the dead
+ * copies' ids (and from the home image when the home image itself was rebaked: a new source is a new
+ * request): still deterministic, so a repair killed half-way resumes with the same token.
+ */
+export function copyToken(
+  buildId: string,
+  specName: string,
+  region: string,
+  generation: { deadCopies?: readonly string[]; rebakedSource?: string } = {},
+): string {
+  const dead = [...new Set(generation.deadCopies ?? [])].sort();
+  const base = `${specName}/${buildId}/${region}`;
+  if (dead.length === 0 && !generation.rebakedSource) return `leaven-copy-${sha256(base).slice(0, 40)}`;
+  const from = generation.rebakedSource ? `/from-${generation.rebakedSource}` : "";
+  const after = dead.length > 0 ? `/after-${dead.join(",")}` : "";
+  return `leaven-copy-${sha256(`${base}${from}${after}`).slice(0, 40)}`;
+}
+
+/** The bake attempt that replaces home images observed gone: derived from their ids, sorted. */
+export function rebakeAttempt(deadHomeImages: readonly string[]): string {
+  return `after-${[...new Set(deadHomeImages)].sort().join(",")}`;
+}
+
+/**
+ * The token for relaunching a bake whose token EC2 refuses (`IdempotentInstanceTerminated`: the instance that
+ * token launched is gone, and so is its image). Derived from the terminated instance, or — when EC2 no longer
+ * lists it — from the day, so repeated attempts of one repair reuse one token.
+ */
+export function relaunchToken(token: string, after: string): string {
+  return `leaven-bake-${sha256(`${token}#after-${after}`).slice(0, 40)}`;
 }

@@ -229,6 +229,7 @@ export class Reconciler {
       if (action.kind === "launch-bake" || action.kind === "launch-check") this.retry.delete(action.spec);
     }
     const results = await execute(this.options.cloud, executed, {
+      now: () => clock.now(),
       ...(this.options.concurrencyPerRegion
         ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
         : {}),

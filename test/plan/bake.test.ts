@@ -6,6 +6,7 @@ import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import type { CloudImage, CloudInstance } from "../../controller/cloud/port.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { type BakeContext, buildTags, planBake } from "../../controller/plan/bake.ts";
+import { launchToken, rebakeAttempt } from "../../controller/plan/recipe.ts";
 import { bakeInstance, inventory, leavenImage, MIN, spec, T0 } from "./builders.ts";
 
 const BUILD = "2.3.0+0badcafe";
@@ -353,5 +354,41 @@ describe("planBake", () => {
     if (terminate?.kind !== "terminate-instance") throw new Error("expected a terminate");
     expect(terminate.tags?.[Tag.bakeReason]).toBe(`bake script failed: ${reason}`.slice(0, 250));
     expect(terminate.tags?.[Tag.bakeResult]).toBe("failed");
+  });
+});
+
+describe("planBake: a home image that disappeared is rebaked", () => {
+  it("launches the same build again with a token derived from the dead image ids, tagged rebake-of", () => {
+    const { state, actions } = run(ctx({ deadHomeImages: ["ami-gone2", "ami-gone1"] }));
+    expect(state).toEqual({ step: "in-progress", message: "rebaking: ami-gone2, ami-gone1 is gone" });
+    expect(actions).toHaveLength(1);
+    const launch = actions[0];
+    if (launch?.kind !== "launch-bake") throw new Error("expected a launch");
+    expect(launch.reason).toBe(
+      `the home image of build ${BUILD} in us-east-1, ami-gone2, ami-gone1, is gone: baking the same build again`,
+    );
+    expect(launch.launch.clientToken).toBe(launchToken(BUILD, rebakeAttempt(["ami-gone1", "ami-gone2"])));
+    expect(launch.launch.clientToken).not.toBe(launchToken(BUILD, "0"));
+    expect(launch.launch.tags[Tag.rebakeOf]).toBe("ami-gone2,ami-gone1");
+  });
+
+  it("does not take the terminated instance that made the dead image for a failed bake", () => {
+    const done = instance("i-old", "terminated");
+    const { state, actions } = run(ctx({ deadHomeImages: ["ami-gone"], instances: [done] }));
+    expect(state).toEqual({ step: "in-progress", message: "rebaking: ami-gone is gone" });
+    expect(actions.map((a) => a.kind)).toEqual(["launch-bake"]);
+  });
+
+  it("creates the rebake's image with the rebake-of tag its instance carries", () => {
+    const stopped = instance("i-new", "stopped", { [Tag.rebakeOf]: "ami-gone" });
+    const { actions } = run(
+      ctx({
+        instances: [stopped],
+        inventory: inventory({ consoles: new Map([["i-new", { build: BUILD, result: "success" }]]) }),
+      }),
+    );
+    const create = actions.find((a) => a.kind === "create-image");
+    if (create?.kind !== "create-image") throw new Error("expected create-image");
+    expect(create.image.tags[Tag.rebakeOf]).toBe("ami-gone");
   });
 });

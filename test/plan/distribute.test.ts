@@ -1,6 +1,6 @@
 // Distribution rules one at a time: copies to the other regions, channel tags, launch permissions.
 import { describe, expect, it } from "vitest";
-import { channelSinceTag, channelTag, Tag } from "../../controller/api/tags.ts";
+import { channelSinceTag, channelTag, copyTag, Tag } from "../../controller/api/tags.ts";
 import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import type { CloudImage } from "../../controller/cloud/port.ts";
 import type { Action } from "../../controller/plan/actions.ts";
@@ -13,6 +13,7 @@ import {
   shareHash,
 } from "../../controller/plan/distribute.ts";
 import type { ObservedBuild } from "../../controller/plan/index-inventory.ts";
+import { copyToken } from "../../controller/plan/recipe.ts";
 import { leavenImage, spec, T0 } from "./builders.ts";
 
 const doc = (extra: Partial<ImageSpecSpec> = {}) =>
@@ -101,7 +102,12 @@ describe("planCopies", () => {
     [
       "copies are pending",
       [
-        img("us-east-1", "ami-home"),
+        img(
+          "us-east-1",
+          "ami-home",
+          {},
+          { [copyTag("eu-west-1")]: "ami-e", [copyTag("ap-southeast-2")]: "ami-a" },
+        ),
         img("eu-west-1", "ami-e", { state: "pending" }),
         img("ap-southeast-2", "ami-a"),
       ],
@@ -110,7 +116,7 @@ describe("planCopies", () => {
     [
       "a copy failed",
       [
-        img("us-east-1", "ami-home"),
+        img("us-east-1", "ami-home", {}, { [copyTag("ap-southeast-2")]: "ami-a" }),
         img("eu-west-1", "ami-e", { state: "failed", stateReason: "Client.ImageFailed" }),
         img("ap-southeast-2", "ami-a", { state: "invalid" }),
       ],
@@ -122,13 +128,126 @@ describe("planCopies", () => {
     ],
     [
       "every region has an available image",
-      [img("us-east-1", "ami-home"), img("eu-west-1", "ami-e"), img("ap-southeast-2", "ami-a")],
+      [
+        img(
+          "us-east-1",
+          "ami-home",
+          {},
+          { [copyTag("eu-west-1")]: "ami-e", [copyTag("ap-southeast-2")]: "ami-a" },
+        ),
+        img("eu-west-1", "ami-e"),
+        img("ap-southeast-2", "ami-a"),
+      ],
       { step: "done" },
     ],
   ])("plans nothing when %s", (_name, images, state) => {
     const actions: Action[] = [];
     expect(planCopies(doc(), observed("1.0.0+aa", images), "us-east-1", actions)).toEqual(state);
     expect(actions).toEqual([]);
+  });
+});
+
+describe("planCopies: drift repair", () => {
+  const recorded = { [copyTag("eu-west-1")]: "ami-e", [copyTag("ap-southeast-2")]: "ami-a" };
+  const copyOf = (actions: Action[], region: string) => {
+    const found = actions.find((a) => a.kind === "copy-image" && a.region === region);
+    if (found?.kind !== "copy-image") throw new Error(`no copy to ${region}`);
+    return found;
+  };
+
+  it("records each observed copy on the home image, once, in one call", () => {
+    const actions: Action[] = [];
+    planCopies(
+      doc(),
+      observed("1.0.0+aa", [
+        img("us-east-1", "ami-home", {}, { [copyTag("eu-west-1")]: "ami-e" }),
+        img("eu-west-1", "ami-e"),
+        img("ap-southeast-2", "ami-a", { state: "pending" }),
+      ]),
+      "us-east-1",
+      actions,
+    );
+    expect(actions).toEqual([
+      {
+        kind: "set-tags",
+        spec: "base",
+        build: "1.0.0+aa",
+        region: "us-east-1",
+        imageId: "ami-home",
+        tags: { [copyTag("ap-southeast-2")]: "ami-a" },
+        reason:
+          "record the copies of 1.0.0+aa in ap-southeast-2 on its home image, so a lost copy is repaired",
+      },
+    ]);
+  });
+
+  it("copies a recorded copy that is gone again with a token of a new generation, derived from the dead id", () => {
+    const actions: Action[] = [];
+    const state = planCopies(
+      doc(),
+      observed("1.0.0+aa", [img("us-east-1", "ami-home", {}, recorded), img("eu-west-1", "ami-e")]),
+      "us-east-1",
+      actions,
+    );
+    expect(state).toEqual({ step: "in-progress", message: "copying to ap-southeast-2" });
+    const copy = copyOf(actions, "ap-southeast-2");
+    expect(copy.reason).toBe("build 1.0.0+aa's image in ap-southeast-2, ami-a, is gone: copying it again");
+    expect(copy.copy.clientToken).toBe(
+      copyToken("1.0.0+aa", "base", "ap-southeast-2", { deadCopies: ["ami-a"] }),
+    );
+    expect(copy.copy.clientToken).not.toBe(copyToken("1.0.0+aa", "base", "ap-southeast-2"));
+    expect(actions).toHaveLength(1);
+  });
+
+  it("counts the parent images children recorded in the region as dead ids too", () => {
+    const actions: Action[] = [];
+    planCopies(
+      doc(),
+      observed("1.0.0+aa", [img("us-east-1", "ami-home", {}, recorded), img("eu-west-1", "ami-e")]),
+      "us-east-1",
+      actions,
+      undefined,
+      new Map([["ap-southeast-2", new Set(["ami-older"])]]),
+    );
+    expect(copyOf(actions, "ap-southeast-2").copy.clientToken).toBe(
+      copyToken("1.0.0+aa", "base", "ap-southeast-2", { deadCopies: ["ami-a", "ami-older"] }),
+    );
+  });
+
+  it("copies a rebaked home image with a token naming the new source, and points the old copies at it", () => {
+    const actions: Action[] = [];
+    planCopies(
+      doc(),
+      observed("1.0.0+aa", [
+        img("us-east-1", "ami-new", {}, { [Tag.rebakeOf]: "ami-home", [copyTag("eu-west-1")]: "ami-e" }),
+        img("eu-west-1", "ami-e", {}, { [Tag.homeImage]: "ami-home" }),
+      ]),
+      "us-east-1",
+      actions,
+    );
+    expect(actions.map((a) => [a.kind, a.region, a.reason])).toEqual([
+      ["set-tags", "eu-west-1", "the home image of 1.0.0+aa is now ami-new (was ami-home)"],
+      ["copy-image", "ap-southeast-2", "build 1.0.0+aa has no image in ap-southeast-2"],
+    ]);
+    expect(copyOf(actions, "ap-southeast-2").copy.clientToken).toBe(
+      copyToken("1.0.0+aa", "base", "ap-southeast-2", { rebakedSource: "ami-new" }),
+    );
+  });
+
+  it.each([
+    ["the first generation", {}, "leaven-copy-"],
+    ["dead copies in any order", { deadCopies: ["ami-2", "ami-1", "ami-2"] }, "leaven-copy-"],
+  ])("derives tokens deterministically: %s", (_name, generation, prefix) => {
+    const token = copyToken("1.0.0+aa", "base", "eu-west-1", generation);
+    expect(token.startsWith(prefix)).toBe(true);
+    expect(token).toHaveLength(prefix.length + 40);
+    expect(copyToken("1.0.0+aa", "base", "eu-west-1", generation)).toBe(token);
+  });
+
+  it("gives dead copies in any order the same token", () => {
+    expect(copyToken("1.0.0+aa", "base", "eu-west-1", { deadCopies: ["ami-2", "ami-1"] })).toBe(
+      copyToken("1.0.0+aa", "base", "eu-west-1", { deadCopies: ["ami-1", "ami-2", "ami-1"] }),
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 // Channel gates and revocation through the whole planner: a three-layer lineage (ubuntu → base → api) as
 // plain values, and the exact actions and status text each rule produces.
 import { describe, expect, it } from "vitest";
-import { channelSinceTag, channelTag, Tag } from "../../controller/api/tags.ts";
+import { channelSinceTag, channelTag, copyTag, Tag } from "../../controller/api/tags.ts";
 import type { CloudImage, Tags } from "../../controller/cloud/port.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { type PlanInput, plan } from "../../controller/plan/plan.ts";
@@ -50,6 +50,12 @@ function ready(
         [Tag.parentSpec]: parentSpec,
         [Tag.parentBuild]: parentBuild,
         ...Object.fromEntries(channels.map((c) => [channelTag(c), "true"])),
+        // The home image records its copies (drift repair), as Leaven does once it observes them.
+        ...(region === REGIONS[0]
+          ? Object.fromEntries(
+              REGIONS.slice(1).map((r) => [copyTag(r), `ami-${name}-${build.slice(-1)}-${r}`]),
+            )
+          : {}),
         ...extra,
       },
     }),

@@ -19,7 +19,9 @@ import {
   copyToken,
   imageNameFor,
   launchToken,
+  rebakeAttempt,
   recipeHash,
+  relaunchToken,
 } from "../../controller/plan/recipe.ts";
 import { bakeInstance, inventory, leavenImage, MIN, spec, T0, ubuntu } from "./builders.ts";
 
@@ -188,6 +190,27 @@ describe("ClientTokens", () => {
   ])("copyToken(%s, %s, %s) is %s", (buildId, specName, region, expected) => {
     expect(copyToken(buildId, specName, region)).toBe(expected);
     expect(expected.length).toBeLessThanOrEqual(64);
+  });
+
+  // Drift repair: a copy observed gone, or a rebaked home image, gives the next copy a new generation.
+  it.each([
+    // leaven-copy-sha256("spec/build/region/after-<dead ids, sorted, comma-separated>")[0:40]
+    [{ deadCopies: ["ami-0bbb", "ami-0aaa"] }, "leaven-copy-c9cbbbbee74f5ef6c8ff579d23a06fad3ae25e51"],
+    // leaven-copy-sha256("spec/build/region/from-<rebaked home image>")[0:40]
+    [{ rebakedSource: "ami-0ccc" }, "leaven-copy-36034d918de68a70404516c86897ae62c217e5c4"],
+  ])("copyToken of generation %j is %s", (generation, expected) => {
+    expect(copyToken("1.14.2+5f2c91ab", "api-server", "eu-west-1", generation)).toBe(expected);
+  });
+
+  it("a rebake's launch token derives from the dead home images; a relaunch's from the terminated instance", () => {
+    // leaven-bake-sha256("build#after-<dead ids, sorted>")[0:40]
+    expect(launchToken("1.14.2+5f2c91ab", rebakeAttempt(["ami-0bbb", "ami-0aaa"]))).toBe(
+      "leaven-bake-7e690d485ee7a4f2dff6197420e84396b355311c",
+    );
+    // leaven-bake-sha256("<refused token>#after-<instance>")[0:40]
+    expect(relaunchToken("leaven-bake-x", "i-0abc")).toBe(
+      "leaven-bake-3bf4565b0ffe5eb1540d8106f67b14d1772df168",
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatBakeMarker, parseBakeMarker } from "../../controller/api/bake-protocol.ts";
-import { Tag } from "../../controller/api/tags.ts";
+import { copyTag, Tag } from "../../controller/api/tags.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { buildIdFor, launchToken, recipeHash } from "../../controller/plan/recipe.ts";
@@ -245,7 +245,10 @@ describe("plan: the bake state machine, one step per observation", () => {
   });
 
   it("moves channel tags once the build is available in every region", () => {
-    const home = leavenImage("us-east-1", "base", baseBuild, { id: "ami-home" });
+    const home = leavenImage("us-east-1", "base", baseBuild, {
+      id: "ami-home",
+      tags: { [copyTag("eu-west-1")]: "ami-copy" },
+    });
     const copy = leavenImage("eu-west-1", "base", baseBuild, { id: "ami-copy" });
     const oldBuild = "2.2.0+0000aaaa";
     const oldHome = leavenImage("us-east-1", "base", oldBuild, {
@@ -292,8 +295,8 @@ describe("plan: the bake state machine, one step per observation", () => {
   it("is converged when the tags already match: no actions, Ready", () => {
     const tags = { "leaven.dev/channel/candidate": "true" };
     const images = [
-      leavenImage("us-east-1", "base", baseBuild, { tags }),
-      leavenImage("eu-west-1", "base", baseBuild, { tags }),
+      leavenImage("us-east-1", "base", baseBuild, { tags: { ...tags, [copyTag("eu-west-1")]: "ami-c" } }),
+      leavenImage("eu-west-1", "base", baseBuild, { tags, id: "ami-c" }),
     ];
     const p = plan({ specs: [ubuntu, base], inventory: inventory({ images }), now: T0 });
     expect(p.actions).toEqual([]);
@@ -307,7 +310,11 @@ describe("plan: lineage", () => {
     ["us-east-1", "eu-west-1"].map((region) =>
       leavenImage(region, name, build, {
         createdAt,
-        tags: Object.fromEntries(channels.map((c) => [`leaven.dev/channel/${c}`, "true"])),
+        id: `ami-${name}-${build}-${region}`,
+        tags: {
+          ...Object.fromEntries(channels.map((c) => [`leaven.dev/channel/${c}`, "true"])),
+          ...(region === "us-east-1" ? { [copyTag("eu-west-1")]: `ami-${name}-${build}-eu-west-1` } : {}),
+        },
       }),
     );
   const promotable = spec("base", {
