@@ -1,5 +1,5 @@
 import type { BakeOutcome } from "../api/bake-protocol.ts";
-import type { CloudImage, CloudInstance, Tags } from "../cloud/port.ts";
+import type { CloudImage, CloudInstance, ObservedLaunchPermissions, Tags } from "../cloud/port.ts";
 
 /** A failed build's record (a launch template, see controller/api/failure-record.ts) as observed. */
 export interface FailureRecord {
@@ -73,6 +73,11 @@ export interface Inventory {
    * Images absent here were not looked at: retirement leaves them alone.
    */
   usage?: Map<string, string[]>;
+  /**
+   * Launch permissions read back from EC2 on a sweep (observe/permissions.ts), by image id: drift that the
+   * leaven.dev/shared tag cannot show. Images absent here are trusted from their tag.
+   */
+  launchPermissions?: Map<string, ObservedLaunchPermissions>;
 }
 
 export function emptyInventory(): Inventory {

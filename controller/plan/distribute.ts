@@ -9,7 +9,7 @@ import {
   Tag,
 } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
-import type { CloudImage, Tags } from "../cloud/port.ts";
+import type { CloudImage, ObservedLaunchPermissions, Tags } from "../cloud/port.ts";
 import type { Action } from "./actions.ts";
 import type { ResolvedChannel } from "./foundation.ts";
 import type { ObservedBuild } from "./index-inventory.ts";
@@ -303,6 +303,7 @@ export function planSharing(
   doc: ImageSpec,
   builds: ReadonlyMap<string, ObservedBuild>,
   actions: Action[],
+  observed?: ReadonlyMap<string, ObservedLaunchPermissions>,
 ): number {
   const desired = desiredShare(doc);
   const spec = doc.metadata.name;
@@ -311,7 +312,10 @@ export function planSharing(
   for (const build of builds.values()) {
     for (const image of build.images.values()) {
       const current = image.tags[Tag.shared];
-      if (image.state !== "available" || current === desired.hash) continue;
+      if (image.state !== "available") continue;
+      const read = current === desired.hash ? observed?.get(image.imageId) : undefined;
+      const drift = read ? permissionDrift(desired.permissions, read) : undefined;
+      if (current === desired.hash && !drift) continue;
       if (desired.empty && current === undefined) continue;
       actions.push({
         kind: "share-image",
@@ -327,14 +331,35 @@ export function planSharing(
         snapshotIds: [...image.snapshotIds],
         snapshotAccounts: desired.snapshotAccounts,
         shareHash: desired.hash,
-        reason: desired.empty
-          ? `${spec} shares with nobody now: permissions Leaven granted on ${image.imageId} are removed`
-          : `share settings of ${spec} are not applied to ${image.imageId}`,
+        reason: drift
+          ? `launch permissions of ${image.imageId} were changed behind Leaven's back (${drift}): set back to spec.share`
+          : desired.empty
+            ? `${spec} shares with nobody now: permissions Leaven granted on ${image.imageId} are removed`
+            : `share settings of ${spec} are not applied to ${image.imageId}`,
       });
       count++;
     }
   }
   return count;
+}
+
+/** What differs between the wanted launch permissions and those read back, e.g. "777788889999 missing"; undefined when none. */
+export function permissionDrift(
+  wanted: DesiredShare["permissions"],
+  read: ObservedLaunchPermissions,
+): string | undefined {
+  const notes: string[] = [];
+  const compare = (want: readonly string[], have: readonly string[]) => {
+    const haveSet = new Set(have);
+    const wantSet = new Set(want);
+    for (const v of want) if (!haveSet.has(v)) notes.push(`${v} missing`);
+    for (const v of have) if (!wantSet.has(v)) notes.push(`${v} added`);
+  };
+  compare(wanted.accounts, read.accounts);
+  compare(wanted.organizationArns, read.organizationArns);
+  compare(wanted.organizationalUnitArns, read.organizationalUnitArns);
+  if (read.public) notes.push("made public");
+  return notes.length > 0 ? notes.join(", ") : undefined;
 }
 
 export interface CopyCap {

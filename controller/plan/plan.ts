@@ -419,7 +419,7 @@ function planLayer(
 
   if (!spec.suspend) {
     const moves = planChannelTags(doc, builds, resolved, actions, input.now, revoked);
-    planSharing(doc, builds, actions);
+    planSharing(doc, builds, actions, input.inventory.launchPermissions);
     if (moves > 0) problems.push({ phase: "Promoting", message: `moving ${moves} channel tag(s)` });
   }
 

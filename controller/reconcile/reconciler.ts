@@ -7,8 +7,10 @@ import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import { observeParameters } from "../observe/parameters.ts";
+import { observePermissions, permissionChecks } from "../observe/permissions.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
+import { shareHash } from "../plan/distribute.ts";
 import { type Plan, plan } from "../plan/plan.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import type { ValidationResult } from "../validation/result.ts";
@@ -155,6 +157,11 @@ export class Reconciler {
       regions = this.makePlan(validation, inventory, now).bakeRegions;
     }
     await this.observeUntaggedCopies(inventory);
+    // Permissions changed behind Leaven's back do not show in its tags: read some back on each sweep.
+    if (sweep) {
+      const hashes = new Map(validation.specs.map((s) => [s.name, shareHash(s.document)]));
+      await observePermissions(cloud, inventory, permissionChecks(hashes, inventory.images));
+    }
     return observeBakes(cloud, inventory, regions, this.consoles);
   }
 

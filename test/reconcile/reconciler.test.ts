@@ -82,7 +82,8 @@ describe("Reconciler", () => {
       [["create-image"], "Baking"],
       [[], "Baking"],
       [["copy-image", "terminate-instance"], "Copying"],
-      [["remove-tags"], "Copying"],
+      // The pending copy is recorded on the home image (drift repair knows it by id should it vanish).
+      [["remove-tags", "set-tags"], "Copying"],
       [
         ["put-parameter", "put-parameter", "put-parameter", "put-parameter", "set-tags", "set-tags"],
         "Promoting",
