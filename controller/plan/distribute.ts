@@ -204,6 +204,8 @@ export function planChannelTags(
         for (const channel of current) remove(channel);
         continue;
       }
+      // A channel the spec no longer has: nobody may find this image by it any more.
+      for (const channel of current) if (!Object.hasOwn(doc.spec.channels ?? {}, channel)) remove(channel);
       for (const [channel, target] of resolved) {
         const wanted = regions.has(region) && target.images.get(region) === image.imageId;
         if (wanted && !current.has(channel)) {
@@ -237,7 +239,9 @@ export function planChannelTags(
       keys,
       reason: revoked.has(build)
         ? `build ${build} is revoked (${revoked.get(build)}): it leaves channel ${channels.join(", ")}`
-        : `channel ${channels.join(", ")} of ${spec} no longer selects ${build}`,
+        : channels.every((c) => !Object.hasOwn(doc.spec.channels ?? {}, c))
+          ? `${spec} has no channel ${channels.join(", ")}`
+          : `channel ${channels.join(", ")} of ${spec} no longer selects ${build}`,
     });
   }
   return toSet.size + toRemove.size;

@@ -272,7 +272,10 @@ describe("planChannelTags", () => {
     ["1.0.0+aa", a],
     ["1.0.0+bb", b],
   ]);
-  const one = doc({ regions: ["us-east-1"] });
+  const one = doc({
+    regions: ["us-east-1"],
+    channels: { candidate: { latest: true }, release: { latest: true } },
+  });
 
   it("sets every channel a build gained in one call and removes those it lost, with reasons, and counts images", () => {
     const actions: Action[] = [];
@@ -332,6 +335,23 @@ describe("planChannelTags", () => {
         kind: "remove-tags",
         keys: [channelTag("candidate"), channelTag("release"), channelSinceTag("release")],
         reason: "build 1.0.0+aa is revoked (CVE-1): it leaves channel candidate, release",
+      },
+    ]);
+  });
+
+  it("takes the tag of a channel the spec no longer has off every image", () => {
+    const stale = observed("1.0.0+aa", [img("us-east-1", "ami-a1", {}, { [channelTag("beta")]: "true" })]);
+    const actions: Action[] = [];
+    planChannelTags(one, new Map([["1.0.0+aa", stale]]), new Map(), actions, now);
+    expect(actions).toEqual([
+      {
+        kind: "remove-tags",
+        spec: "base",
+        build: "1.0.0+aa",
+        region: "us-east-1",
+        imageId: "ami-a1",
+        keys: [channelTag("beta")],
+        reason: "base has no channel beta",
       },
     ]);
   });
@@ -440,6 +460,35 @@ describe("sharing", () => {
     const two = observed("1.0.0+aa", [img("us-east-1", "ami-1"), img("eu-west-1", "ami-2")]);
     expect(planSharing(doc({ share: { accounts: ["111122223333"] } }), new Map([["x", two]]), [])).toBe(2);
     expect(planSharing(doc(), new Map([["x", two]]), [])).toBe(0);
+  });
+});
+
+describe("planSharing: permissions changed behind Leaven's back", () => {
+  const A = "111122223333";
+  const one = doc({ share: { accounts: [A] } });
+  const inSync = new Map([
+    ["1.0.0+aa", observed("1.0.0+aa", [img("us-east-1", "ami-home", {}, { [Tag.shared]: shareHash(one) })])],
+  ]);
+  const read = (accounts: string[], isPublic = false) =>
+    new Map([["ami-home", { accounts, organizationArns: [], organizationalUnitArns: [], public: isPublic }]]);
+
+  it.each<[string, ReturnType<typeof read> | undefined, string | undefined]>([
+    ["not read back: trusted from the tag", undefined, undefined],
+    ["read back and right", read([A]), undefined],
+    [
+      "an account removed and a stranger added",
+      read(["999988887777"]),
+      "launch permissions of ami-home were changed behind Leaven's back (111122223333 missing, 999988887777 added): set back to spec.share",
+    ],
+    [
+      "made public",
+      read([A], true),
+      "launch permissions of ami-home were changed behind Leaven's back (made public): set back to spec.share",
+    ],
+  ])("%s", (_name, observedPermissions, reason) => {
+    const actions: Action[] = [];
+    planSharing(one, inSync, actions, observedPermissions);
+    expect(actions.map((a) => a.reason)).toEqual(reason ? [reason] : []);
   });
 });
 
