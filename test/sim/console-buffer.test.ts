@@ -55,7 +55,7 @@ async function ubuntu(t: TestSim): Promise<string> {
 async function bake(t: TestSim, instanceType = "t3.medium"): Promise<string> {
   const input: RunInstancesCommandInput = {
     ImageId: await ubuntu(t),
-    InstanceType: instanceType,
+    InstanceType: instanceType as RunInstancesCommandInput["InstanceType"],
     MinCount: 1,
     MaxCount: 1,
     UserData: userData(`#!/bin/bash\nLEAVEN_BUILD_ID=${BUILD}\npoweroff\n`),
