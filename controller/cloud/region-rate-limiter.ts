@@ -1,43 +1,30 @@
 import type { Clock } from "./clock.ts";
-import {
-  type ActionClass,
-  actionClassOf,
-  type BucketSize,
-  EC2_BUCKETS,
-  isSsmClass,
-  SSM_BUCKETS,
-  type SsmActionClass,
-} from "./rate-limits.ts";
+import { type ActionBucket, bucketFor } from "./rate-limits.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /**
- * Client-side token buckets per region and action class, mirroring EC2's. The AWS adapter takes a token
- * before every request it sends, so a large fan-out runs at the rate EC2 allows without being throttled.
+ * Client-side token buckets per region and bucket, mirroring EC2's: one per EC2 action (rate-limits.ts
+ * bucketFor) and SSM's shared classes. The AWS adapter takes a token before every request it sends, so a
+ * large fan-out runs at the rate EC2 allows without being throttled.
  */
 export class RegionRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly clock: Clock;
-  private readonly sizes: Readonly<Record<ActionClass, BucketSize>>;
-  private readonly ssmSizes: Readonly<Record<SsmActionClass, BucketSize>>;
-  constructor(
-    clock: Clock,
-    sizes: Readonly<Record<ActionClass, BucketSize>> = EC2_BUCKETS,
-    ssmSizes: Readonly<Record<SsmActionClass, BucketSize>> = SSM_BUCKETS,
-  ) {
+  private readonly bucketOf: (action: string) => ActionBucket;
+  /** `bucketOf` defaults to EC2's and SSM's published sizes; tests pass their own. */
+  constructor(clock: Clock, bucketOf: (action: string) => ActionBucket = (action) => bucketFor(action)) {
     this.clock = clock;
-    this.sizes = sizes;
-    this.ssmSizes = ssmSizes;
+    this.bucketOf = bucketOf;
   }
   bucket(region: string, action: string): TokenBucket {
-    const cls = actionClassOf(action);
-    const key = `${region} ${cls}`;
-    let bucket = this.buckets.get(key);
+    const { key, size } = this.bucketOf(action);
+    const id = `${region} ${key}`;
+    let bucket = this.buckets.get(id);
     if (!bucket) {
       // One token of headroom: EC2's bucket sees each request a little later than ours does, and
       // latency varies, so a bucket exactly as large would now and then run ahead of EC2's.
-      const size = isSsmClass(cls) ? this.ssmSizes[cls] : this.sizes[cls];
       bucket = new TokenBucket({ ...size, capacity: Math.max(1, size.capacity - 1) }, this.clock);
-      this.buckets.set(key, bucket);
+      this.buckets.set(id, bucket);
     }
     return bucket;
   }

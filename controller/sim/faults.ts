@@ -24,6 +24,13 @@ export interface Faults {
   dropCopyTags?: boolean;
   /** CreateTags answers success but silently drops tags whose key starts with one of these: a write that never sticks. */
   dropTags?: string[];
+  /**
+   * Other tools in the account draw this many tokens per second from every EC2 bucket of every region
+   * (buckets.ts), so Leaven meets RequestLimitExceeded it did not cause. Counted in SimStats.throttledByNeighbour.
+   */
+  noisyNeighbour?: number;
+  /** Bakes and checks launched while set print this many bytes to the console before their marker. */
+  scriptOutputBytes?: number;
   /** PRNG seed for the error and throttle rates; same seed, same failing requests. */
   seed?: number;
 }
@@ -75,7 +82,7 @@ export function bakeBehaviour(
   return { kind: "success" };
 }
 
-/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms. */
+/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms, noisy-neighbour=5. */
 export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
   const eq = flag.indexOf("=");
   const kind = eq === -1 ? flag : flag.slice(0, eq);
@@ -125,6 +132,16 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     case "throttle":
       into.throttleRate = rate();
       return into;
+    case "noisy-neighbour": {
+      const n = Number(value);
+      if (value === "" || !Number.isFinite(n) || n <= 0) {
+        throw new Error(
+          `--fault noisy-neighbour=${value}: expected the tokens per second other tools take from every bucket, e.g. noisy-neighbour=5.`,
+        );
+      }
+      into.noisyNeighbour = n;
+      return into;
+    }
     case "latency": {
       const match = /^(\d+)(ms|s)?$/.exec(value);
       if (!match) throw new Error(`--fault latency=${value}: expected a duration such as 50ms or 1s.`);
@@ -132,6 +149,7 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
       return into;
     }
     default:
+      // Lists the kinds `apply --fault` has always named (test/cli/cloud-target.test.ts pins the wording); noisy-neighbour is in `leaven sim --help`.
       throw new Error(
         `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.`,
       );

@@ -1,6 +1,10 @@
 // Image actions: DescribeImages, CreateImage, CopyImage, DeregisterImage, the launch-permission
 // attribute, deprecation and disabling. Names are unique per region among the caller's images.
-import type { ActionHandler, RequestContext } from "./context.ts";
+import { canSeeImage, grantsLaunch, organizationsOf, tagsSeenBy } from "./accounts.ts";
+import { liveToken, noteImageGone } from "./client-tokens.ts";
+import { isVisible, releaseSnapshots, visibleFrom } from "./consistency.ts";
+import { type ActionHandler, callerRegion, type RequestContext } from "./context.ts";
+import { newEncryption, refuseManagedKeyImageSharing } from "./encryption.ts";
 import { invalidParameterValue, SimError } from "./errors.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
 import { checkImageId, findImage, findInstance, findOwnImage, imageNotFound, resolveOwner } from "./ids.ts";
@@ -29,17 +33,20 @@ function isDeprecated(image: SimImage, now: number): boolean {
   return image.deprecationTime !== undefined && image.deprecationTime <= now;
 }
 
-function visibleToCaller(image: SimImage): boolean {
-  return (
-    image.ownerId === SIM_ACCOUNT_ID ||
-    image.isPublic ||
-    image.launchPermissions.some((p) => p.userId === SIM_ACCOUNT_ID)
-  );
+/** Whether the caller may see the image now: permitted (accounts.ts) and no longer hidden (consistency.ts). */
+function visibleToCaller(ctx: RequestContext, image: SimImage): boolean {
+  return isVisible(image, ctx.now) && canSeeImage(ctx, image);
 }
 
-export function imageXml(image: SimImage, region: string, world: World, now: number): XmlObject {
+export function imageXml(
+  image: SimImage,
+  region: string,
+  world: World,
+  now: number,
+  account: string = SIM_ACCOUNT_ID,
+): XmlObject {
   const state = imageState(image, now);
-  const own = image.ownerId === SIM_ACCOUNT_ID;
+  const own = image.ownerId === account;
   const snapshots = world.region(region).snapshots;
   return {
     imageId: image.imageId,
@@ -68,7 +75,8 @@ export function imageXml(image: SimImage, region: string, world: World, now: num
       },
     })),
     virtualizationType: "hvm",
-    tagSet: own ? tagSetXml(image.tags) : undefined,
+    // EC2 keeps tags per account: another account sees only the tags it put on the image itself.
+    tagSet: tagSetXml(tagsSeenBy(image, account)),
     hypervisor: "xen",
     enaSupport: true,
     sriovNetSupport: "simple",
@@ -104,10 +112,23 @@ const imageFields: FieldReader<{ image: SimImage; state: SimImageState }> = {
   "creation-date": (r) => new Date(r.image.creationDate).toISOString(),
 };
 
+/** ExecutableBy.N (the SDK's ExecutableUsers): `all` = public, `self` or an account = explicitly granted to it. */
+function executableBy(ctx: RequestContext, values: string[]): ((image: SimImage) => boolean) | undefined {
+  if (values.length === 0) return undefined;
+  const tests = values.map((value): ((image: SimImage) => boolean) => {
+    if (value === "all") return (image) => image.isPublic;
+    const account = resolveOwner(value, ctx.account);
+    const organizations = organizationsOf(ctx, account);
+    return (image) => image.launchPermissions.some((p) => grantsLaunch(p, account, organizations));
+  });
+  return (image) => tests.some((test) => test(image));
+}
+
 export const describeImages: ActionHandler = (ctx) => {
   const { params, now } = ctx;
   const region = ctx.world.region(ctx.region);
-  const owners = new Set(params.list("Owner").map(resolveOwner));
+  const owners = new Set(params.list("Owner").map((owner) => resolveOwner(owner, ctx.account)));
+  const executable = executableBy(ctx, params.list("ExecutableBy"));
   const imageIds = params.list("ImageId");
   for (const id of imageIds) checkImageId(id);
   const maxResults = params.int("MaxResults");
@@ -120,26 +141,27 @@ export const describeImages: ActionHandler = (ctx) => {
   }
   const includeDeprecated = params.bool("IncludeDeprecated") ?? false;
   const includeDisabled = params.bool("IncludeDisabled") ?? false;
-  const predicate = compileFilters(filtersOf(params), imageFields, (r) => r.image.tags);
+  const predicate = compileFilters(filtersOf(params), imageFields, (r) => tagsSeenBy(r.image, ctx.account));
 
   const compute = (): string[] => {
     const ids: string[] = [];
     if (imageIds.length > 0) {
       const missing = imageIds.filter((id) => {
         const image = region.images.get(id);
-        return !image || !visibleToCaller(image);
+        return !image || !visibleToCaller(ctx, image);
       });
       if (missing.length > 0) throw imageNotFound(missing);
     }
     const candidates =
       imageIds.length > 0 ? imageIds.map((id) => region.images.get(id)!) : region.images.values();
     for (const image of candidates) {
-      if (!visibleToCaller(image)) continue;
+      if (!visibleToCaller(ctx, image)) continue;
       if (owners.size > 0 && !owners.has(image.ownerId)) continue;
+      if (executable && !executable(image)) continue;
       const state = imageState(image, now);
       if (imageIds.length === 0) {
         // As on AWS: deprecated images of other owners only on request; disabled ones only on request.
-        if (!includeDeprecated && image.ownerId !== SIM_ACCOUNT_ID && isDeprecated(image, now)) continue;
+        if (!includeDeprecated && image.ownerId !== ctx.account && isDeprecated(image, now)) continue;
         if (!includeDisabled && state === "disabled") continue;
       }
       if (!predicate({ image, state })) continue;
@@ -147,12 +169,12 @@ export const describeImages: ActionHandler = (ctx) => {
     }
     return ids;
   };
-  const key = `DescribeImages:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const key = `DescribeImages:${ctx.account}:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
   const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
   const items: XmlObject[] = [];
   for (const id of page.ids) {
     const image = region.images.get(id);
-    if (image) items.push(imageXml(image, ctx.region, ctx.world, now));
+    if (image) items.push(imageXml(image, ctx.region, ctx.world, now, ctx.account));
   }
   return { imagesSet: items, nextToken: page.nextToken };
 };
@@ -176,11 +198,13 @@ function newSnapshot(
   ctx: RequestContext,
   fields: Omit<SimSnapshot, "snapshotId" | "ownerId" | "startTime">,
 ): SimSnapshot {
+  const visibleAt = visibleFrom(ctx);
   const snapshot: SimSnapshot = {
     snapshotId: ctx.world.newId("snap"),
-    ownerId: SIM_ACCOUNT_ID,
+    ownerId: ctx.account,
     startTime: ctx.now,
     ...fields,
+    ...(visibleAt !== undefined ? { visibleAt } : {}),
   };
   ctx.world.region(ctx.region).snapshots.set(snapshot.snapshotId, snapshot);
   return snapshot;
@@ -188,10 +212,10 @@ function newSnapshot(
 
 export const createImage: ActionHandler = (ctx) => {
   const { params, now, world } = ctx;
-  const region = world.region(ctx.region);
+  const region = callerRegion(ctx);
   const instanceId = params.require("InstanceId");
   const name = params.require("Name");
-  const instance = findInstance(region, instanceId, (i) => instanceState(i, now) !== "terminated");
+  const instance = findInstance(ctx, instanceId, (i) => instanceState(i, now) !== "terminated");
   const state = instanceState(instance, now);
   if (state !== "running" && state !== "stopped") {
     throw new SimError(
@@ -204,19 +228,26 @@ export const createImage: ActionHandler = (ctx) => {
   const source = region.images.get(instance.imageId);
   const rootSize = instance.blockDevices[0]?.volumeSize ?? source?.volumeSize ?? 8;
   const imageId = world.newId("ami");
+  // The snapshot is of the instance's root volume, encrypted (or not) as the volume is.
+  const root = instance.blockDevices[0];
+  const encryption = root?.encrypted
+    ? { encrypted: true, ...(root.kmsKeyId ? { kmsKeyId: root.kmsKeyId } : {}) }
+    : {};
   const snapshot = newSnapshot(ctx, {
     volumeId: instance.volumeId,
     volumeSize: rootSize,
     description: `Created by CreateImage(${instanceId}) for ${imageId}`,
     completedAt: now + world.timings.imagePending,
-    encrypted: false,
+    encrypted: root?.encrypted ?? false,
+    ...(root?.kmsKeyId ? { kmsKeyId: root.kmsKeyId } : {}),
     tags: tagSpecs.snapshot ?? {},
   });
+  const visibleAt = visibleFrom(ctx);
   world.addImage(ctx.region, {
     imageId,
     name,
     description: params.get("Description"),
-    ownerId: SIM_ACCOUNT_ID,
+    ownerId: ctx.account,
     architecture: instance.architecture,
     isPublic: false,
     creationDate: now,
@@ -230,20 +261,22 @@ export const createImage: ActionHandler = (ctx) => {
     tags: tagSpecs.image ?? {},
     launchPermissions: [],
     sourceInstanceId: instanceId,
+    ...encryption,
+    ...(visibleAt !== undefined ? { visibleAt } : {}),
   });
   return { imageId };
 };
 
 export const copyImage: ActionHandler = (ctx) => {
   const { params, now, world } = ctx;
-  const region = world.region(ctx.region);
+  const region = callerRegion(ctx);
   const sourceRegion = params.require("SourceRegion");
   const sourceImageId = params.require("SourceImageId");
   const name = params.require("Name");
   const clientToken = params.get("ClientToken");
   const fingerprint = params.fingerprint(["ClientToken", "Action", "Version"]);
   if (clientToken) {
-    const previous = region.tokens.get(`CopyImage:${clientToken}`);
+    const previous = liveToken(ctx, region, `CopyImage:${clientToken}`);
     if (previous) {
       if (previous.fingerprint !== fingerprint) {
         throw new SimError(
@@ -258,8 +291,7 @@ export const copyImage: ActionHandler = (ctx) => {
     throw invalidParameterValue(`Invalid value '${sourceRegion}' for SourceRegion: not an enabled region.`);
   }
   const sourceRegionState = world.region(sourceRegion);
-  const source = findImage(sourceRegionState, sourceImageId);
-  if (!visibleToCaller(source)) throw imageNotFound([sourceImageId]);
+  const source = findImage(ctx, sourceImageId, sourceRegion);
   const sourceState = imageState(source, now);
   if (sourceState !== "available") {
     throw new SimError(
@@ -267,19 +299,22 @@ export const copyImage: ActionHandler = (ctx) => {
       `Image ${sourceImageId} is in state ${sourceState}; only available images can be copied. Retry once it is available.`,
     );
   }
-  const encrypted = params.bool("Encrypted") ?? false;
-  const kmsKeyId = params.get("KmsKeyId");
-  if (kmsKeyId && !encrypted) {
-    throw new SimError(
-      "InvalidParameterCombination",
-      "KmsKeyId is specified, but Encrypted is not set to true.",
-    );
-  }
+  const requestedKey = params.get("KmsKeyId");
+  // Copies of encrypted snapshots are encrypted, with the key named or else the destination's default key.
+  const { encrypted, kmsKeyId } = newEncryption(
+    ctx,
+    { encrypted: params.bool("Encrypted"), ...(requestedKey ? { kmsKeyId: requestedKey } : {}) },
+    { encrypted: source.encrypted ?? false },
+    "",
+  );
   const parsedTags = parseTagSpecifications(params, ["image", "snapshot"]);
   const tagSpecs = ctx.faults.dropCopyTags ? {} : parsedTags;
   checkName(region, name);
   const copying = [...region.images.values()].filter(
-    (image) => image.sourceImageId !== undefined && imageState(image, now) === "pending",
+    (image) =>
+      image.ownerId === ctx.account &&
+      image.sourceImageId !== undefined &&
+      imageState(image, now) === "pending",
   ).length;
   if (copying >= world.concurrentCopyLimit) {
     // EC2's code for "too many snapshot copies in progress" (EC2 API error codes); the wording is ours.
@@ -297,18 +332,19 @@ export const copyImage: ActionHandler = (ctx) => {
       volumeSize: size,
       description: `Copied for DestinationAmi ${imageId} from SourceAmi ${sourceImageId} for SourceSnapshot ${sourceSnapshot}`,
       completedAt: ready,
-      encrypted: encrypted || (source.encrypted ?? false),
+      encrypted,
       ...(kmsKeyId ? { kmsKeyId } : {}),
       tags: { ...(tagSpecs.snapshot ?? {}) },
     }).snapshotId;
   });
   const copiedTags: Tags =
-    params.bool("CopyImageTags") && source.ownerId === SIM_ACCOUNT_ID ? { ...source.tags } : {};
+    params.bool("CopyImageTags") && source.ownerId === ctx.account ? { ...source.tags } : {};
+  const visibleAt = visibleFrom(ctx);
   world.addImage(ctx.region, {
     imageId,
     name,
     description: params.get("Description"),
-    ownerId: SIM_ACCOUNT_ID,
+    ownerId: ctx.account,
     architecture: source.architecture,
     isPublic: false,
     creationDate: now,
@@ -323,8 +359,9 @@ export const copyImage: ActionHandler = (ctx) => {
     launchPermissions: [],
     sourceImageId,
     sourceRegion,
-    encrypted: encrypted || (source.encrypted ?? false),
+    encrypted,
     ...(kmsKeyId ? { kmsKeyId } : {}),
+    ...(visibleAt !== undefined ? { visibleAt } : {}),
   });
   if (clientToken) region.tokens.set(`CopyImage:${clientToken}`, { fingerprint, ids: [imageId] });
   return { imageId };
@@ -332,8 +369,10 @@ export const copyImage: ActionHandler = (ctx) => {
 
 export const deregisterImage: ActionHandler = (ctx) => {
   const region = ctx.world.region(ctx.region);
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   ctx.world.removeImage(ctx.region, image.imageId);
+  noteImageGone(ctx, callerRegion(ctx), image.imageId);
+  releaseSnapshots(ctx, region, image);
   if (!ctx.params.bool("DeleteAssociatedSnapshots")) return { return: true };
   const results = image.snapshotIds.map((snapshotId) => {
     const inUse = [...region.images.values()].some((other) => other.snapshotIds.includes(snapshotId));
@@ -404,7 +443,7 @@ const samePermission = (a: LaunchPermission, b: LaunchPermission) =>
 
 export const modifyImageAttribute: ActionHandler = (ctx) => {
   const region = ctx.world.region(ctx.region);
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   const add = permissionsFrom(ctx, "Add");
   const remove = permissionsFrom(ctx, "Remove");
   const description = ctx.params.get("Description.Value");
@@ -414,6 +453,7 @@ export const modifyImageAttribute: ActionHandler = (ctx) => {
       "No attributes specified: give LaunchPermission.Add.N / LaunchPermission.Remove.N or Description.Value.",
     );
   }
+  refuseManagedKeyImageSharing(region, image, add);
   image.launchPermissions = image.launchPermissions.filter((p) => !remove.some((r) => samePermission(p, r)));
   for (const permission of add) {
     if (!image.launchPermissions.some((p) => samePermission(p, permission)))
@@ -426,9 +466,8 @@ export const modifyImageAttribute: ActionHandler = (ctx) => {
 };
 
 export const describeImageAttribute: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
   const attribute = ctx.params.require("Attribute");
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   switch (attribute) {
     case "launchPermission":
       return {
@@ -463,8 +502,7 @@ const MINUTE = 60_000;
 const TEN_YEARS = 3650 * 86_400_000;
 
 export const enableImageDeprecation: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   const raw = ctx.params.require("DeprecateAt");
   const parsed = Date.parse(raw);
   if (Number.isNaN(parsed))
@@ -483,8 +521,7 @@ export const enableImageDeprecation: ActionHandler = (ctx) => {
 };
 
 export const disableImage: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   const state = imageState(image, ctx.now);
   if (state === "disabled") return { return: true };
   if (state !== "available") {
@@ -494,13 +531,15 @@ export const disableImage: ActionHandler = (ctx) => {
     );
   }
   image.timeline.push({ at: ctx.now, state: "disabled" });
+  // "Sets the AMI state to disabled and removes all launch permissions": EnableImage does not bring them back.
+  image.launchPermissions = [];
+  image.isPublic = false;
   ctx.world.touchImages(ctx.region);
   return { return: true };
 };
 
 export const enableImage: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   const state = imageState(image, ctx.now);
   if (state === "available") return { return: true };
   if (state !== "disabled") {
@@ -515,8 +554,7 @@ export const enableImage: ActionHandler = (ctx) => {
 };
 
 export const disableImageDeprecation: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
-  const image = findOwnImage(region, ctx.params.require("ImageId"));
+  const image = findOwnImage(ctx, ctx.params.require("ImageId"));
   delete image.deprecationTime;
   ctx.world.touchImages(ctx.region);
   return { return: true };

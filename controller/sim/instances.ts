@@ -4,15 +4,31 @@
 import { createHash } from "node:crypto";
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
 import { checkFromUserData, formatCheckMarker } from "../api/check-protocol.ts";
-import type { ActionHandler, RequestContext } from "./context.ts";
+import { liveToken, noteInstancesEnding } from "./client-tokens.ts";
+import { isVisible, visibleFrom } from "./consistency.ts";
+import {
+  capConsoleOutput,
+  isNitroInstanceType,
+  lastPostAt,
+  latestUnsupported,
+  schedulePosts,
+} from "./console-buffer.ts";
+import { type ActionHandler, callerRegion, type RequestContext } from "./context.ts";
+import { newEncryption } from "./encryption.ts";
 import { invalidParameterValue, missingParameter, SimError } from "./errors.ts";
 import { bakeBehaviour, checkBehaviour } from "./faults.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
-import { checkImageId, checkInstanceId, findInstance, imageNotFound } from "./ids.ts";
+import {
+  checkImageId,
+  checkInstanceId,
+  findInstance,
+  imageNotFound,
+  instanceNotFound,
+  seenImage,
+} from "./ids.ts";
 import { imageState } from "./images.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf, type Params } from "./query-protocol.ts";
-import { SIM_ACCOUNT_ID } from "./regions.ts";
 import { parseTagSpecifications, tagSetXml } from "./tags.ts";
 import {
   type BlockDevice,
@@ -128,7 +144,7 @@ function instanceXml(instance: SimInstance, index: number, ctx: RequestContext):
       ? {
           arn: profile.startsWith("arn:")
             ? profile
-            : `arn:aws:iam::${SIM_ACCOUNT_ID}:instance-profile/${profile}`,
+            : `arn:aws:iam::${ctx.account}:instance-profile/${profile}`,
           id: `AIPA${hashHex(profile).slice(0, 17).toUpperCase()}`,
         }
       : undefined,
@@ -143,7 +159,7 @@ function reservationXml(reservationId: string, instances: SimInstance[], ctx: Re
   const groups = instances[0]?.securityGroupIds ?? [];
   return {
     reservationId,
-    ownerId: SIM_ACCOUNT_ID,
+    ownerId: ctx.account,
     groupSet: groups.map((groupId) => ({ groupId, groupName: groupId })),
     instancesSet: instances.map((instance, index) => instanceXml(instance, index, ctx)),
   };
@@ -181,6 +197,8 @@ function blockDevicesOf(params: Params): BlockDevice[] {
     if (deleteOnTermination !== undefined) device.deleteOnTermination = deleteOnTermination;
     const encrypted = mapping.bool("Ebs.Encrypted");
     if (encrypted !== undefined) device.encrypted = encrypted;
+    const kmsKeyId = mapping.get("Ebs.KmsKeyId");
+    if (kmsKeyId !== undefined) device.kmsKeyId = kmsKeyId;
     return device;
   });
 }
@@ -194,11 +212,11 @@ function idempotentMismatch(): SimError {
 
 export const runInstances: ActionHandler = (ctx) => {
   const { params, now, world } = ctx;
-  const region = world.region(ctx.region);
+  const region = callerRegion(ctx);
   const clientToken = params.get("ClientToken");
   const fingerprint = params.fingerprint(["ClientToken", "Action", "Version"]);
   if (clientToken) {
-    const previous = region.tokens.get(`RunInstances:${clientToken}`);
+    const previous = liveToken(ctx, region, `RunInstances:${clientToken}`);
     if (previous) {
       if (previous.fingerprint !== fingerprint) throw idempotentMismatch();
       const instances = previous.ids.map((id) => region.instances.get(id)).filter((i) => i !== undefined);
@@ -224,13 +242,9 @@ export const runInstances: ActionHandler = (ctx) => {
     );
   }
   checkImageId(imageId);
-  const image = region.images.get(imageId);
-  const visible =
-    image &&
-    (image.ownerId === SIM_ACCOUNT_ID ||
-      image.isPublic ||
-      image.launchPermissions.some((p) => p.userId === SIM_ACCOUNT_ID));
-  if (!image || !visible) throw imageNotFound([imageId]);
+  // Only what the caller may launch: its own, public, or shared with it (and visible by now).
+  const image = seenImage(ctx, imageId);
+  if (!image) throw imageNotFound([imageId]);
   const imageStateNow = imageState(image, now);
   if (imageStateNow !== "available") {
     throw new SimError(
@@ -266,6 +280,30 @@ export const runInstances: ActionHandler = (ctx) => {
   }
   const profile = params.get("IamInstanceProfile.Arn") ?? params.get("IamInstanceProfile.Name");
   const blockDevices = blockDevicesOf(params);
+  if (blockDevices.length === 0) blockDevices.push({ deviceName: image.rootDeviceName });
+  // The root volume is encrypted as asked, else as the image's snapshot is, else by default (encryption.ts).
+  const root = blockDevices[0]!;
+  const rootSnapshot = image.snapshotIds[0]
+    ? world.region(ctx.region).snapshots.get(image.snapshotIds[0])
+    : undefined;
+  const rootEncryption = newEncryption(
+    ctx,
+    {
+      ...(root.encrypted !== undefined ? { encrypted: root.encrypted } : {}),
+      ...(root.kmsKeyId ? { kmsKeyId: root.kmsKeyId } : {}),
+    },
+    {
+      encrypted: image.encrypted ?? rootSnapshot?.encrypted ?? false,
+      ...((rootSnapshot?.kmsKeyId ?? image.kmsKeyId)
+        ? { kmsKeyId: rootSnapshot?.kmsKeyId ?? image.kmsKeyId }
+        : {}),
+    },
+    "BlockDeviceMapping.1.Ebs.",
+  );
+  if (rootEncryption.encrypted) {
+    root.encrypted = true;
+    if (rootEncryption.kmsKeyId) root.kmsKeyId = rootEncryption.kmsKeyId;
+  }
   const buildId = buildIdFromUserData(userData);
   const tags = tagSpecs.instance ?? {};
   const timings = world.timings;
@@ -273,6 +311,7 @@ export const runInstances: ActionHandler = (ctx) => {
   const instances: SimInstance[] = [];
   for (let n = 0; n < maxCount; n++) {
     const running = now + timings.instancePending;
+    const visibleAt = visibleFrom(ctx);
     const instance: SimInstance = {
       instanceId: world.newId("i"),
       reservationId,
@@ -289,11 +328,13 @@ export const runInstances: ActionHandler = (ctx) => {
       tags: { ...tags },
       volumeTags: { ...(tagSpecs.volume ?? {}) },
       securityGroupIds,
-      blockDevices: blockDevices.length > 0 ? blockDevices : [{ deviceName: image.rootDeviceName }],
+      blockDevices: blockDevices.map((device) => ({ ...device })),
       volumeId: world.newId("vol"),
       ...(subnetId !== undefined ? { subnetId } : {}),
       ...(profile !== undefined ? { iamInstanceProfile: profile } : {}),
       ...(clientToken ? { clientToken } : {}),
+      ...(visibleAt !== undefined ? { visibleAt } : {}),
+      ...(ctx.faults.scriptOutputBytes ? { scriptOutputBytes: ctx.faults.scriptOutputBytes } : {}),
     };
     const check = checkFromUserData(userData);
     if (check !== undefined) {
@@ -320,6 +361,7 @@ export const runInstances: ActionHandler = (ctx) => {
         );
       }
     }
+    schedulePosts(ctx, instance.timeline);
     region.instances.set(instance.instanceId, instance);
     instances.push(instance);
   }
@@ -348,7 +390,7 @@ const instanceFields: FieldReader<{ instance: SimInstance; state: SimInstanceSta
 
 export const describeInstances: ActionHandler = (ctx) => {
   const { params, now } = ctx;
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   purgeGone(ctx, region);
   const instanceIds = params.list("InstanceId");
   for (const id of instanceIds) checkInstanceId(id);
@@ -362,24 +404,21 @@ export const describeInstances: ActionHandler = (ctx) => {
   }
   const predicate = compileFilters(filtersOf(params), instanceFields, (r) => r.instance.tags);
   const compute = (): string[] => {
-    const missing = instanceIds.filter((id) => !region.instances.has(id));
-    if (missing.length > 0) {
-      throw new SimError(
-        "InvalidInstanceID.NotFound",
-        missing.length === 1
-          ? `The instance ID '${missing[0]}' does not exist`
-          : `The instance IDs '${missing.join(", ")}' do not exist`,
-      );
-    }
+    const missing = instanceIds.filter((id) => {
+      const instance = region.instances.get(id);
+      return !instance || !isVisible(instance, now);
+    });
+    if (missing.length > 0) throw instanceNotFound(missing);
     const candidates =
       instanceIds.length > 0 ? instanceIds.map((id) => region.instances.get(id)!) : region.instances.values();
     const ids: string[] = [];
     for (const instance of candidates) {
+      if (!isVisible(instance, now)) continue;
       if (predicate({ instance, state: instanceState(instance, now) })) ids.push(instance.instanceId);
     }
     return ids;
   };
-  const key = `DescribeInstances:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const key = `DescribeInstances:${ctx.account}:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
   const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
   const byReservation = new Map<string, SimInstance[]>();
   for (const id of page.ids) {
@@ -400,8 +439,7 @@ export const describeInstances: ActionHandler = (ctx) => {
 function targetInstances(ctx: RequestContext): SimInstance[] {
   const ids = ctx.params.list("InstanceId");
   if (ids.length === 0) throw missingParameter("InstanceId");
-  const region = ctx.world.region(ctx.region);
-  return ids.map((id) => findInstance(region, id, visibleInstance(ctx)));
+  return ids.map((id) => findInstance(ctx, id, visibleInstance(ctx)));
 }
 
 /** The bake script is cut short when the instance is stopped or terminated before it finishes. */
@@ -432,6 +470,7 @@ export const stopInstances: ActionHandler = (ctx) => {
         { at: now + timings.instanceStopping, state: "stopped" },
       );
       instance.stateTransitionReason = `User initiated (${new Date(now).toISOString().replace("T", " ").slice(0, 19)} GMT)`;
+      schedulePosts(ctx, instance.timeline);
     }
     return {
       instanceId: instance.instanceId,
@@ -459,6 +498,7 @@ export const terminateInstances: ActionHandler = (ctx) => {
         code: "Client.UserInitiatedShutdown",
         message: "Client.UserInitiatedShutdown: User initiated shutdown",
       };
+      schedulePosts(ctx, instance.timeline);
     }
     return {
       instanceId: instance.instanceId,
@@ -466,8 +506,15 @@ export const terminateInstances: ActionHandler = (ctx) => {
       previousState: stateXml(previous),
     };
   });
+  noteInstancesEnding(callerRegion(ctx), instances, terminatedAt);
   return { instancesSet: changes };
 };
+
+/** When an instance is (or will be) terminated; undefined while it is not terminating. */
+function terminatedAt(instance: SimInstance): number | undefined {
+  const last = instance.timeline[instance.timeline.length - 1]!;
+  return last.state === "terminated" ? last.at : undefined;
+}
 
 function bootLog(instance: SimInstance, region: string): string[] {
   const at = (offset: number) => `[${(offset / 1000).toFixed(6).padStart(12)}]`;
@@ -481,16 +528,15 @@ function bootLog(instance: SimInstance, region: string): string[] {
   ];
 }
 
-export const getConsoleOutput: ActionHandler = (ctx) => {
-  const { now } = ctx;
-  const region = ctx.world.region(ctx.region);
-  const instance = findInstance(region, ctx.params.require("InstanceId"), visibleInstance(ctx));
-  const state = instanceState(instance, now);
-  if (state === "pending") return { instanceId: instance.instanceId, timestamp: new Date(now) };
-  const lines = bootLog(instance, ctx.region);
-  const done = instance.scriptDoneAt !== undefined && instance.scriptDoneAt <= now;
+/** What the console shows at time `at`; undefined while the instance is still pending then. */
+function consoleText(instance: SimInstance, region: string, at: number): string | undefined {
+  const state = instanceState(instance, at);
+  if (state === "pending") return undefined;
+  const lines = bootLog(instance, region);
+  const done = instance.scriptDoneAt !== undefined && instance.scriptDoneAt <= at;
   if (instance.buildId !== undefined) {
     lines.push(`cloud-init[731]: leaven: baking build ${instance.buildId}`);
+    lines.push(...scriptOutput(instance));
     if (done) {
       const outcome =
         instance.bake === "failure"
@@ -508,6 +554,7 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
     lines.push(
       `cloud-init[731]: leaven: running the ${instance.check.name} check of ${instance.check.build}`,
     );
+    lines.push(...scriptOutput(instance));
     if (done) {
       if (!instance.check.passed) lines.push(`check.sh: ${instance.check.reason ?? "failed"}`);
       lines.push(
@@ -527,9 +574,59 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
       "reboot: Power down",
     );
   }
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** The script's own chatter (Faults.scriptOutputBytes): numbered lines of about 100 bytes each. */
+function scriptOutput(instance: SimInstance): string[] {
+  const lines: string[] = [];
+  let bytes = 0;
+  for (let n = 1; bytes < (instance.scriptOutputBytes ?? 0); n++) {
+    const line = `cloud-init[731]: step ${String(n).padStart(6, "0")}: ${"installing packages, ".repeat(3)}done`;
+    lines.push(line);
+    bytes += line.length + 2;
+  }
+  return lines;
+}
+
+function consoleOutput(text: string): string {
+  return capConsoleOutput(text).toString("base64");
+}
+
+export const getConsoleOutput: ActionHandler = (ctx) => {
+  const { now } = ctx;
+  const instance = findInstance(ctx, ctx.params.require("InstanceId"), visibleInstance(ctx));
+  const latest = ctx.params.bool("Latest") ?? false;
+  if (!ctx.awkward.console) {
+    // The exact mode: always the live console.
+    const text = consoleText(instance, ctx.region, now);
+    return {
+      instanceId: instance.instanceId,
+      timestamp: new Date(now),
+      ...(text !== undefined ? { output: consoleOutput(text) } : {}),
+    };
+  }
+  if (latest) {
+    if (!isNitroInstanceType(instance.instanceType)) throw latestUnsupported(instance.instanceType);
+    const text = consoleText(instance, ctx.region, now);
+    return {
+      instanceId: instance.instanceId,
+      timestamp: new Date(now),
+      ...(text !== undefined ? { output: consoleOutput(text) } : {}),
+    };
+  }
+  // What EC2 last posted, while it keeps it (console-buffer.ts).
+  const posted = lastPostAt(instance.timeline, now);
+  if (posted === undefined || now >= posted + ctx.awkward.consoleRetentionMs) {
+    return {
+      instanceId: instance.instanceId,
+      ...(posted !== undefined ? { timestamp: new Date(posted) } : {}),
+    };
+  }
+  const text = consoleText(instance, ctx.region, posted);
   return {
     instanceId: instance.instanceId,
-    timestamp: new Date(now),
-    output: Buffer.from(`${lines.join("\r\n")}\r\n`, "utf8").toString("base64"),
+    timestamp: new Date(posted),
+    ...(text !== undefined ? { output: consoleOutput(text) } : {}),
   };
 };

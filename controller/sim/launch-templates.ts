@@ -1,13 +1,12 @@
 // CreateLaunchTemplate, DescribeLaunchTemplates and DeleteLaunchTemplate: Leaven keeps a failed bake's
 // record as a launch template. Names are unique per region, ClientToken makes a create idempotent, and
 // the template data is validated the way EC2 refuses it, not interpreted (nothing is launched from it here).
-import type { ActionHandler, RequestContext } from "./context.ts";
+import { type ActionHandler, callerRegion, type RequestContext } from "./context.ts";
 import { invalidParameterValue, malformedId, missingParameter, SimError } from "./errors.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
 import { checkImageId } from "./ids.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf, type Params } from "./query-protocol.ts";
-import { SIM_ACCOUNT_ID } from "./regions.ts";
 import { parseTagSpecifications, tagSetXml } from "./tags.ts";
 import type { RegionState, SimLaunchTemplate } from "./world.ts";
 import type { XmlObject } from "./xml.ts";
@@ -50,12 +49,12 @@ function findByName(region: RegionState, name: string): SimLaunchTemplate | unde
   return undefined;
 }
 
-function launchTemplateXml(template: SimLaunchTemplate): XmlObject {
+function launchTemplateXml(template: SimLaunchTemplate, account: string): XmlObject {
   return {
     launchTemplateId: template.launchTemplateId,
     launchTemplateName: template.name,
     createTime: new Date(template.createTime),
-    createdBy: `arn:aws:iam::${SIM_ACCOUNT_ID}:root`,
+    createdBy: `arn:aws:iam::${account}:root`,
     defaultVersionNumber: template.defaultVersion ?? 1,
     latestVersionNumber: latestVersion(template),
     tagSet: tagSetXml(template.tags),
@@ -101,7 +100,7 @@ function idempotentMismatch(): SimError {
 
 export const createLaunchTemplate: ActionHandler = (ctx) => {
   const { params, world, now } = ctx;
-  const region = world.region(ctx.region);
+  const region = callerRegion(ctx);
   const name = params.require("LaunchTemplateName");
   const clientToken = params.get("ClientToken");
   if (clientToken !== undefined && clientToken.length > 128) {
@@ -124,6 +123,7 @@ export const createLaunchTemplate: ActionHandler = (ctx) => {
             data: {},
             tags: parseTagSpecifications(params, ["launch-template"])["launch-template"] ?? {},
           },
+          ctx.account,
         ),
       };
     }
@@ -157,7 +157,7 @@ export const createLaunchTemplate: ActionHandler = (ctx) => {
       ids: [template.launchTemplateId],
     });
   }
-  return { launchTemplate: launchTemplateXml(template) };
+  return { launchTemplate: launchTemplateXml(template, ctx.account) };
 };
 
 const templateFields: FieldReader<SimLaunchTemplate> = {
@@ -167,7 +167,7 @@ const templateFields: FieldReader<SimLaunchTemplate> = {
 
 export const describeLaunchTemplates: ActionHandler = (ctx: RequestContext) => {
   const { params } = ctx;
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   const ids = params.list("LaunchTemplateId");
   for (const id of ids) checkLaunchTemplateId(id);
   const names = params.list("LaunchTemplateName");
@@ -184,12 +184,12 @@ export const describeLaunchTemplates: ActionHandler = (ctx: RequestContext) => {
         : [...region.launchTemplates.values()];
     return candidates.filter(predicate).map((t) => t.launchTemplateId);
   };
-  const key = `DescribeLaunchTemplates:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const key = `DescribeLaunchTemplates:${ctx.account}:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
   const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
   const items: XmlObject[] = [];
   for (const id of page.ids) {
     const template = region.launchTemplates.get(id);
-    if (template) items.push(launchTemplateXml(template));
+    if (template) items.push(launchTemplateXml(template, ctx.account));
   }
   return { launchTemplates: items, nextToken: page.nextToken };
 };
@@ -200,7 +200,7 @@ function throwError(error: SimError): never {
 
 export const deleteLaunchTemplate: ActionHandler = (ctx) => {
   const { params } = ctx;
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   const id = params.get("LaunchTemplateId");
   const name = params.get("LaunchTemplateName");
   if (id !== undefined && name !== undefined) {
@@ -221,7 +221,7 @@ export const deleteLaunchTemplate: ActionHandler = (ctx) => {
     throw missingParameter("LaunchTemplateId or LaunchTemplateName");
   }
   region.launchTemplates.delete(template.launchTemplateId);
-  return { launchTemplate: launchTemplateXml(template) };
+  return { launchTemplate: launchTemplateXml(template, ctx.account) };
 };
 
 function latestVersion(template: SimLaunchTemplate): number {
@@ -263,7 +263,7 @@ function namedTemplate(ctx: RequestContext, region: RegionState): SimLaunchTempl
   throw missingParameter("LaunchTemplateId or LaunchTemplateName");
 }
 
-function versionXml(template: SimLaunchTemplate, version: Version): XmlObject {
+function versionXml(template: SimLaunchTemplate, version: Version, account: string): XmlObject {
   const data: XmlObject = {};
   if (version.data.ImageId !== undefined) data.imageId = version.data.ImageId;
   if (version.data.InstanceType !== undefined) data.instanceType = version.data.InstanceType;
@@ -273,14 +273,14 @@ function versionXml(template: SimLaunchTemplate, version: Version): XmlObject {
     versionNumber: version.versionNumber,
     ...(version.description !== undefined ? { versionDescription: version.description } : {}),
     createTime: new Date(version.createTime),
-    createdBy: `arn:aws:iam::${SIM_ACCOUNT_ID}:root`,
+    createdBy: `arn:aws:iam::${account}:root`,
     defaultVersion: version.versionNumber === (template.defaultVersion ?? 1),
     launchTemplateData: data,
   };
 }
 
 export const createLaunchTemplateVersion: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   const template = namedTemplate(ctx, region);
   const data = templateData(ctx.params);
   const version: Version = {
@@ -292,11 +292,11 @@ export const createLaunchTemplateVersion: ActionHandler = (ctx) => {
       : {}),
   };
   template.laterVersions = [...(template.laterVersions ?? []), version];
-  return { launchTemplateVersion: versionXml(template, version) };
+  return { launchTemplateVersion: versionXml(template, version, ctx.account) };
 };
 
 export const modifyLaunchTemplate: ActionHandler = (ctx) => {
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   const template = namedTemplate(ctx, region);
   const raw = ctx.params.get("SetDefaultVersion");
   if (raw !== undefined) {
@@ -309,7 +309,7 @@ export const modifyLaunchTemplate: ActionHandler = (ctx) => {
     }
     template.defaultVersion = wanted;
   }
-  return { launchTemplate: launchTemplateXml(template) };
+  return { launchTemplate: launchTemplateXml(template, ctx.account) };
 };
 
 /**
@@ -318,7 +318,7 @@ export const modifyLaunchTemplate: ActionHandler = (ctx) => {
  */
 export const describeLaunchTemplateVersions: ActionHandler = (ctx) => {
   const { params } = ctx;
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   const asked = params.list("LaunchTemplateVersion");
   const maxResults = params.int("MaxResults");
   checkMaxResults(maxResults, 1, 200);
@@ -342,14 +342,14 @@ export const describeLaunchTemplateVersions: ActionHandler = (ctx) => {
   };
   const compute = (): string[] =>
     templates.flatMap((t) => pick(t).map((v) => `${t.launchTemplateId}#${v.versionNumber}`));
-  const key = `DescribeLaunchTemplateVersions:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const key = `DescribeLaunchTemplateVersions:${ctx.account}:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
   const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
   const items: XmlObject[] = [];
   for (const entry of page.ids) {
     const [id, number] = entry.split("#");
     const template = region.launchTemplates.get(id!);
     const version = template && versionsOf(template).find((v) => v.versionNumber === Number(number));
-    if (template && version) items.push(versionXml(template, version));
+    if (template && version) items.push(versionXml(template, version, ctx.account));
   }
   return { launchTemplateVersionSet: items, nextToken: page.nextToken };
 };

@@ -110,6 +110,11 @@ export function filtersOf(params: Params): EC2Filter[] {
 
 const credentialPattern = /Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request/;
 
+/** The access key id a SigV4-signed request was signed with; undefined when it is not signed so. */
+export function accessKeyFromAuthorization(header: string | undefined): string | undefined {
+  return header ? credentialPattern.exec(header)?.[1] : undefined;
+}
+
 /** The region a SigV4-signed request was signed for, from `Credential=AKID/date/region/ec2/aws4_request`. */
 export function regionFromAuthorization(header: string | undefined): string {
   if (!header) {

@@ -5,11 +5,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { acceleratedClock, type Clock } from "../cloud/clock.ts";
-import { type ApiActionClass, actionClassOf, bucketSizeOf } from "../cloud/rate-limits.ts";
-import { TokenBucket } from "../cloud/token-bucket.ts";
+import { actionClassOf, bucketFor } from "../cloud/rate-limits.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
+import { accountOfAccessKey } from "./accounts.ts";
+import { type AwkwardOptions, resolveAwkward } from "./awkward.ts";
+import { SimBucket } from "./buckets.ts";
 import type { ActionHandler, RequestContext } from "./context.ts";
 import { describeRegions } from "./describe-regions.ts";
+import {
+  disableEbsEncryptionByDefault,
+  enableEbsEncryptionByDefault,
+  getEbsDefaultKmsKeyId,
+  getEbsEncryptionByDefault,
+} from "./encryption.ts";
 import { SimError } from "./errors.ts";
 import { type Faults, seededRandom } from "./faults.ts";
 import {
@@ -42,7 +50,7 @@ import {
   modifyLaunchTemplate,
 } from "./launch-templates.ts";
 import { ListingCache } from "./pagination.ts";
-import { Params, regionFromAuthorization } from "./query-protocol.ts";
+import { accessKeyFromAuthorization, Params, regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_REGIONS } from "./regions.ts";
 import {
   deleteSnapshot,
@@ -85,6 +93,10 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   CreateLaunchTemplateVersion: createLaunchTemplateVersion,
   ModifyLaunchTemplate: modifyLaunchTemplate,
   DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
+  GetEbsEncryptionByDefault: getEbsEncryptionByDefault,
+  EnableEbsEncryptionByDefault: enableEbsEncryptionByDefault,
+  DisableEbsEncryptionByDefault: disableEbsEncryptionByDefault,
+  GetEbsDefaultKmsKeyId: getEbsDefaultKmsKeyId,
 };
 
 /** GET here answers the simulator's clock: `{"now": epoch ms, "speed": n}`. */
@@ -102,13 +114,19 @@ export interface SimulatorOptions {
   clock?: Clock;
   /** Default 1. Ignored when `clock` is given. */
   speed?: number;
-  /** Default true: per-region token buckets with EC2's sizes. */
+  /** Default true: EC2's token buckets, one per account, region and action (rate-limits.ts bucketFor). */
   throttle?: boolean;
   faults?: Faults;
   timings?: Partial<SimTimings>;
   logger?: Logger;
   /** AMI copies that may be pending into one region (default EC2's, 300); more fail with ResourceLimitExceeded. */
   concurrentCopyLimit?: number;
+  /**
+   * Default off: behave "as awkward as EC2" (awkward.ts): the console buffer, client-token lifetimes, eventual
+   * consistency, a second account and EBS encryption by default. `true` is all of them with their defaults;
+   * an object overrides the defaults (`{ consistency: false }`, `{ ...AWKWARD_NONE, console: true }`).
+   */
+  awkward?: boolean | Partial<AwkwardOptions>;
 }
 
 export interface SimStats {
@@ -117,6 +135,8 @@ export interface SimStats {
   byRegion: Record<string, number>;
   /** Requests answered RequestLimitExceeded (by a bucket or an injected fault). */
   throttled: number;
+  /** Of `throttled`, those a bucket would have let through but for the noisy neighbour (Faults.noisyNeighbour). */
+  throttledByNeighbour: number;
   /** Requests for actions that change state (anything but Describe and Get calls), whatever their outcome. */
   mutating: number;
   /** Error responses by error code. */
@@ -130,6 +150,8 @@ export interface Simulator {
   clock: Clock;
   statePath: string | undefined;
   world: World;
+  /** The awkward behaviours in force (all off unless SimulatorOptions.awkward asked for them). */
+  awkward: AwkwardOptions;
   setFaults(faults: Faults): void;
   faults(): Faults;
   stats(): SimStats;
@@ -141,7 +163,15 @@ export interface Simulator {
 }
 
 function emptyStats(): SimStats {
-  return { requests: 0, byAction: {}, byRegion: {}, throttled: 0, mutating: 0, errors: {} };
+  return {
+    requests: 0,
+    byAction: {},
+    byRegion: {},
+    throttled: 0,
+    throttledByNeighbour: 0,
+    mutating: 0,
+    errors: {},
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -167,6 +197,7 @@ function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
 
 /** Starts the simulator; resolves once it is listening. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const awkward = resolveAwkward(options.awkward);
   const timings: SimTimings = { ...DEFAULT_TIMINGS, ...options.timings };
   const world = makeWorld(options, timings);
   if (options.concurrentCopyLimit !== undefined) world.concurrentCopyLimit = options.concurrentCopyLimit;
@@ -175,7 +206,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const statePath = options.statePath;
   const throttle = options.throttle ?? true;
   const listings = new ListingCache();
-  const buckets = new Map<string, TokenBucket>();
+  const buckets = new Map<string, SimBucket>();
   let faults: Faults = { ...options.faults };
   let random = seededRandom(faults.seed ?? 1);
   let stats = emptyStats();
@@ -186,12 +217,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   if (statePath) save();
 
-  const bucket = (region: string, actionClass: ApiActionClass): TokenBucket => {
-    const key = `${region}/${actionClass}`;
-    let found = buckets.get(key);
+  const neighbourRate = () => faults.noisyNeighbour ?? 0;
+  /** EC2 keeps a bucket per account, region and action (unfiltered listings of some actions apart). */
+  const bucket = (account: string, region: string, action: string, params: Params): SimBucket => {
+    const unfilteredUnpaginated =
+      params.indices("Filter").length === 0 &&
+      params.get("MaxResults") === undefined &&
+      params.get("NextToken") === undefined;
+    const { key, size } = bucketFor(action, { unfilteredUnpaginated });
+    const id = `${account}/${region}/${key}`;
+    let found = buckets.get(id);
     if (!found) {
-      found = new TokenBucket(bucketSizeOf(actionClass), clock);
-      buckets.set(key, found);
+      found = new SimBucket(size, clock, neighbourRate);
+      buckets.set(id, found);
     }
     return found;
   };
@@ -210,6 +248,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const params = Params.fromForm(body);
     const action = params.get("Action") ?? "";
     const region = regionFromAuthorization(req.headers.authorization);
+    const account = accountOfAccessKey(
+      accessKeyFromAuthorization(req.headers.authorization),
+      awkward.consumerAccount,
+    );
     stats.requests += 1;
     count(stats.byAction, action || "(none)");
     count(stats.byRegion, region);
@@ -222,14 +264,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         "InvalidAction",
         `The action ${action || "(none)"} is not valid for this web service.`,
       );
-    const actionClass = actionClassOf(action);
-    const mutating = actionClass !== "describe";
+    const mutating = actionClassOf(action) !== "describe";
     if (mutating) stats.mutating += 1;
-    if (
-      (throttle && !bucket(region, actionClass).tryTake()) ||
-      (faults.throttleRate && random() < faults.throttleRate)
-    ) {
+    const taken = throttle ? bucket(account, region, action, params).tryTake() : "taken";
+    if (taken !== "taken" || (faults.throttleRate && random() < faults.throttleRate)) {
       stats.throttled += 1;
+      if (taken === "throttled-by-neighbour") stats.throttledByNeighbour += 1;
       throw new SimError("RequestLimitExceeded", "Request limit exceeded.", 503);
     }
     if (faults.serverErrorRate && random() < faults.serverErrorRate) {
@@ -237,7 +277,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         ? new SimError("InternalError", "An internal error has occurred", 500)
         : new SimError("Unavailable", "The server is overloaded and can't handle the request.", 503);
     }
-    const ctx: RequestContext = { world, region, params, faults, listings, now: clock.now() };
+    const ctx: RequestContext = {
+      world,
+      region,
+      account,
+      params,
+      faults,
+      listings,
+      now: clock.now(),
+      awkward,
+      random: () => random(),
+    };
     const result = handler(ctx);
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) save();
@@ -249,6 +299,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     world,
     clock,
     throttle,
+    accountOf: (req) =>
+      accountOfAccessKey(accessKeyFromAuthorization(req.headers.authorization), awkward.consumerAccount),
     faults: () => faults,
     random: () => random(),
     stats: () => stats,
@@ -325,7 +377,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clock,
     statePath,
     world,
+    awkward,
     setFaults(next) {
+      // The neighbour's draw so far was at the old rate.
+      for (const found of buckets.values()) found.settle();
       faults = { ...next };
       random = seededRandom(faults.seed ?? 1);
     },

@@ -1,12 +1,14 @@
 // DescribeSnapshots, DeleteSnapshot and the create-volume permission attribute. A snapshot completes when
 // its image becomes available and cannot be deleted while a registered image still uses it.
+import { canSeeSnapshot, tagsSeenBy } from "./accounts.ts";
+import { isVisible, recentlyReleasedFrom } from "./consistency.ts";
 import type { ActionHandler, RequestContext } from "./context.ts";
+import { refuseManagedKeySnapshotSharing } from "./encryption.ts";
 import { invalidParameterValue, SimError } from "./errors.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
-import { checkSnapshotId, findSnapshot, resolveOwner } from "./ids.ts";
+import { checkSnapshotId, findSnapshot, resolveOwner, snapshotNotFound } from "./ids.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf } from "./query-protocol.ts";
-import { SIM_ACCOUNT_ID } from "./regions.ts";
 import { tagSetXml } from "./tags.ts";
 import type { SimSnapshot, VolumePermission } from "./world.ts";
 import type { XmlObject } from "./xml.ts";
@@ -21,7 +23,7 @@ function progress(snapshot: SimSnapshot, now: number): string {
   return `${Math.floor(((now - snapshot.startTime) / span) * 100)}%`;
 }
 
-function snapshotXml(snapshot: SimSnapshot, now: number): XmlObject {
+function snapshotXml(snapshot: SimSnapshot, now: number, account: string): XmlObject {
   return {
     snapshotId: snapshot.snapshotId,
     volumeId: snapshot.volumeId,
@@ -33,7 +35,7 @@ function snapshotXml(snapshot: SimSnapshot, now: number): XmlObject {
     description: snapshot.description,
     encrypted: snapshot.encrypted,
     kmsKeyId: snapshot.kmsKeyId,
-    tagSet: tagSetXml(snapshot.tags),
+    tagSet: tagSetXml(tagsSeenBy(snapshot, account)),
     storageTier: "standard",
   };
 }
@@ -51,7 +53,7 @@ const snapshotFields: FieldReader<SimSnapshot & { state: string }> = {
 export const describeSnapshots: ActionHandler = (ctx) => {
   const { params, now } = ctx;
   const region = ctx.world.region(ctx.region);
-  const owners = new Set(params.list("Owner").map(resolveOwner));
+  const owners = new Set(params.list("Owner").map((owner) => resolveOwner(owner, ctx.account)));
   const snapshotIds = params.list("SnapshotId");
   for (const id of snapshotIds) checkSnapshotId(id);
   const maxResults = params.int("MaxResults");
@@ -62,41 +64,39 @@ export const describeSnapshots: ActionHandler = (ctx) => {
       "The parameter snapshotSet cannot be used with the parameter maxResults",
     );
   }
-  const predicate = compileFilters(filtersOf(params), snapshotFields, (s) => s.tags);
+  const predicate = compileFilters(filtersOf(params), snapshotFields, (s) => tagsSeenBy(s, ctx.account));
+  const seen = (snapshot: SimSnapshot) => isVisible(snapshot, now) && canSeeSnapshot(ctx, snapshot);
   const compute = (): string[] => {
-    const missing = snapshotIds.filter((id) => !region.snapshots.has(id));
-    if (missing.length > 0) {
-      throw new SimError(
-        "InvalidSnapshot.NotFound",
-        missing.length === 1
-          ? `The snapshot '${missing[0]}' does not exist.`
-          : `The snapshots '${missing.join(", ")}' do not exist.`,
-      );
-    }
+    const missing = snapshotIds.filter((id) => {
+      const snapshot = region.snapshots.get(id);
+      return !snapshot || !seen(snapshot);
+    });
+    if (missing.length > 0) throw snapshotNotFound(missing);
     const candidates =
       snapshotIds.length > 0 ? snapshotIds.map((id) => region.snapshots.get(id)!) : region.snapshots.values();
     const ids: string[] = [];
     for (const snapshot of candidates) {
+      if (!seen(snapshot)) continue;
       if (owners.size > 0 && !owners.has(snapshot.ownerId)) continue;
-      if (snapshot.ownerId !== SIM_ACCOUNT_ID && snapshotIds.length === 0 && owners.size === 0) continue;
+      if (snapshot.ownerId !== ctx.account && snapshotIds.length === 0 && owners.size === 0) continue;
       if (predicate({ ...snapshot, state: snapshotState(snapshot, now) })) ids.push(snapshot.snapshotId);
     }
     return ids;
   };
-  const key = `DescribeSnapshots:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
+  const key = `DescribeSnapshots:${ctx.account}:${ctx.region}:${params.fingerprint(["NextToken", "MaxResults", "Action", "Version"])}`;
   const page = ctx.listings.page(key, params.get("NextToken"), maxResults, compute);
   const items: XmlObject[] = [];
   for (const id of page.ids) {
     const snapshot = region.snapshots.get(id);
-    if (snapshot) items.push(snapshotXml(snapshot, now));
+    if (snapshot) items.push(snapshotXml(snapshot, now, ctx.account));
   }
   return { snapshotSet: items, nextToken: page.nextToken };
 };
 
 export const deleteSnapshot: ActionHandler = (ctx) => {
   const region = ctx.world.region(ctx.region);
-  const snapshot = findSnapshot(region, ctx.params.require("SnapshotId"));
-  if (snapshot.ownerId !== SIM_ACCOUNT_ID) {
+  const snapshot = findSnapshot(ctx, ctx.params.require("SnapshotId"));
+  if (snapshot.ownerId !== ctx.account) {
     throw new SimError(
       "UnauthorizedOperation",
       `You are not authorized to delete snapshot ${snapshot.snapshotId}.`,
@@ -110,6 +110,14 @@ export const deleteSnapshot: ActionHandler = (ctx) => {
         `The snapshot ${snapshot.snapshotId} is currently in use by ${image.imageId}`,
       );
     }
+  }
+  // Eventual consistency: EC2 takes a while to let go of a deregistered image's snapshots.
+  const releasedFrom = recentlyReleasedFrom(ctx, snapshot);
+  if (releasedFrom !== undefined) {
+    throw new SimError(
+      "InvalidSnapshot.InUse",
+      `The snapshot ${snapshot.snapshotId} is currently in use by ${releasedFrom}`,
+    );
   }
   region.snapshots.delete(snapshot.snapshotId);
   return { return: true };
@@ -144,8 +152,8 @@ const sameVolumePermission = (a: VolumePermission, b: VolumePermission) =>
 
 /** An own snapshot, for attribute calls: another account's answers as EC2 does for a mutation. */
 function ownSnapshot(ctx: RequestContext): SimSnapshot {
-  const snapshot = findSnapshot(ctx.world.region(ctx.region), ctx.params.require("SnapshotId"));
-  if (snapshot.ownerId !== SIM_ACCOUNT_ID) {
+  const snapshot = findSnapshot(ctx, ctx.params.require("SnapshotId"));
+  if (snapshot.ownerId !== ctx.account) {
     throw new SimError(
       "UnauthorizedOperation",
       `You are not authorized to perform this operation on snapshot ${snapshot.snapshotId}.`,
@@ -172,6 +180,7 @@ export const modifySnapshotAttribute: ActionHandler = (ctx) => {
       "The request must contain CreateVolumePermission.Add.N or CreateVolumePermission.Remove.N (or OperationType with UserId.N or UserGroup.N).",
     );
   }
+  refuseManagedKeySnapshotSharing(snapshot, add);
   if (snapshot.encrypted && add.some((p) => p.group === "all")) {
     throw invalidParameterValue(`Encrypted snapshots cannot be made public: ${snapshot.snapshotId}.`);
   }

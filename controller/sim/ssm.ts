@@ -34,8 +34,14 @@ type Json = Record<string, unknown>;
 interface SsmContext {
   world: World;
   region: string;
+  /** The calling account (accounts.ts): each has its own parameters. */
+  account: string;
   body: Json;
   now: number;
+}
+
+function parametersOf(ctx: SsmContext): Map<string, SimParameter> {
+  return ctx.world.accountRegion(ctx.account, ctx.region).parameters;
 }
 
 type SsmHandler = (ctx: SsmContext) => Json;
@@ -55,6 +61,8 @@ export interface SsmServiceOptions {
   clock: Clock;
   /** SSM's request rates per region (rate-limits.ts SSM_BUCKETS), separate from EC2's buckets. */
   throttle: boolean;
+  /** The account a request is signed for (accounts.ts). */
+  accountOf: (req: IncomingMessage) => string;
   faults: () => Faults;
   random: () => number;
   stats: () => SsmStatsSink;
@@ -180,8 +188,8 @@ function lookup(ctx: SsmContext, name: string): { parameter: SimParameter; accou
     const parameter = publicParameter(ctx.world, ctx.region, name, ctx.now);
     return parameter ? { parameter, account: "" } : undefined;
   }
-  const parameter = ctx.world.region(ctx.region).parameters.get(name);
-  return parameter ? { parameter } : undefined;
+  const parameter = parametersOf(ctx).get(name);
+  return parameter ? { parameter, account: ctx.account } : undefined;
 }
 
 /** Every parameter a path listing may see: under /aws/service the vendors' public ones, elsewhere the caller's. */
@@ -192,7 +200,7 @@ function listable(ctx: SsmContext, path: string): { parameter: SimParameter; acc
       return parameter ? [{ parameter, account: "" }] : [];
     });
   }
-  return [...ctx.world.region(ctx.region).parameters.values()].map((parameter) => ({ parameter }));
+  return [...parametersOf(ctx).values()].map((parameter) => ({ parameter, account: ctx.account }));
 }
 
 function validatePath(path: string): string {
@@ -259,9 +267,7 @@ function requireParameterResource(ctx: SsmContext): SimParameter {
       `The resource type ${type} is not valid; the simulator serves ResourceType Parameter only.`,
     );
   const id = str(ctx.body, "ResourceId", true);
-  const parameter =
-    ctx.world.region(ctx.region).parameters.get(id) ??
-    ctx.world.region(ctx.region).parameters.get(id.startsWith("/") ? id : `/${id}`);
+  const parameter = parametersOf(ctx).get(id) ?? parametersOf(ctx).get(id.startsWith("/") ? id : `/${id}`);
   if (!parameter)
     throw new SimError(
       "InvalidResourceId",
@@ -396,18 +402,16 @@ const HANDLERS: Readonly<Record<string, SsmHandler>> = {
 
   DescribeParameters(ctx) {
     const filters = parameterFilters(ctx.body);
-    const matching = [...ctx.world.region(ctx.region).parameters.values()].filter((p) =>
-      filters.every((f) => matchesFilter(p, f)),
-    );
+    const matching = [...parametersOf(ctx).values()].filter((p) => filters.every((f) => matchesFilter(p, f)));
     const { items, next } = page(matching, ctx.body, MAX_DESCRIBE_RESULTS);
     return {
       Parameters: items.map((p) => ({
         Name: p.name,
-        ARN: arnOf(ctx.region, p.name),
+        ARN: arnOf(ctx.region, p.name, ctx.account),
         Type: p.type,
         DataType: p.dataType,
         LastModifiedDate: seconds(p.lastModified),
-        LastModifiedUser: `arn:aws:iam::${SIM_ACCOUNT_ID}:user/leaven-sim`,
+        LastModifiedUser: `arn:aws:iam::${ctx.account}:user/leaven-sim`,
         Version: p.version,
         Tier: "Standard",
         Policies: [],
@@ -431,7 +435,7 @@ const HANDLERS: Readonly<Record<string, SsmHandler>> = {
       throw validation("Standard tier parameters support a value of 1 to 4096 characters.");
     if (Object.keys(tags).length > MAX_TAGS)
       throw new SimError("TooManyTagsError", `A parameter can have at most ${MAX_TAGS} tags.`);
-    const parameters = ctx.world.region(ctx.region).parameters;
+    const parameters = parametersOf(ctx);
     const existing = parameters.get(name);
     const type = str(ctx.body, "Type") ?? existing?.type ?? "String";
     if (!["String", "StringList", "SecureString"].includes(type))
@@ -472,7 +476,7 @@ const HANDLERS: Readonly<Record<string, SsmHandler>> = {
 
   DeleteParameter(ctx) {
     const name = str(ctx.body, "Name", true);
-    const parameters = ctx.world.region(ctx.region).parameters;
+    const parameters = parametersOf(ctx);
     if (!parameters.delete(name)) throw notFound(name);
     return {};
   },
@@ -559,7 +563,8 @@ export function createSsmService(options: SsmServiceOptions): SsmService {
     } catch {
       throw new SimError("SerializationException", "The request body is not a JSON object.");
     }
-    const result = handler({ world: options.world, region, body, now: options.clock.now() });
+    const account = options.accountOf(req);
+    const result = handler({ world: options.world, region, account, body, now: options.clock.now() });
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) options.save();
     return result;

@@ -1,7 +1,16 @@
 // CreateTags / DeleteTags, and the tag parameters shared by RunInstances, CreateImage, CopyImage and
 // CreateLaunchTemplate.
-import type { ActionHandler, RequestContext } from "./context.ts";
+import { writableTags } from "./accounts.ts";
+import { type ActionHandler, callerRegion, type RequestContext } from "./context.ts";
 import { invalidParameterValue, missingParameter, notFound, SimError } from "./errors.ts";
+import {
+  imageNotFound,
+  instanceNotFound,
+  seenImage,
+  seenInstance,
+  seenSnapshot,
+  snapshotNotFound,
+} from "./ids.ts";
 import type { Params } from "./query-protocol.ts";
 import type { Tags } from "./world.ts";
 import type { XmlObject } from "./xml.ts";
@@ -61,12 +70,15 @@ interface Taggable {
   tags: Tags;
 }
 
-/** Resolves every resource id first, so a request with one bad id changes nothing (as EC2 does). */
+/**
+ * Resolves every resource id first, so a request with one bad id changes nothing (as EC2 does). The caller
+ * tags what it can see; on another account's image or snapshot its tags are its own (accounts.ts).
+ */
 function resolveResources(
   ctx: RequestContext,
   ids: string[],
 ): { resources: Taggable[]; touchesImages: boolean } {
-  const region = ctx.world.region(ctx.region);
+  const region = callerRegion(ctx);
   const resources: Taggable[] = [];
   let touchesImages = false;
   for (const id of ids) {
@@ -76,15 +88,17 @@ function resolveResources(
     }
     let found: Taggable | undefined;
     if (prefix === "ami") {
-      found = region.images.get(id);
-      if (!found) throw new SimError("InvalidAMIID.NotFound", `The image id '[${id}]' does not exist`);
+      const image = seenImage(ctx, id);
+      if (!image) throw imageNotFound([id]);
+      found = { tags: writableTags(image, ctx.account) };
       touchesImages = true;
     } else if (prefix === "snap") {
-      found = region.snapshots.get(id);
-      if (!found) throw notFound("InvalidSnapshot.NotFound", "snapshot", [id]);
+      const snapshot = seenSnapshot(ctx, id);
+      if (!snapshot) throw snapshotNotFound([id]);
+      found = { tags: writableTags(snapshot, ctx.account) };
     } else if (prefix === "i") {
-      found = region.instances.get(id);
-      if (!found) throw notFound("InvalidInstanceID.NotFound", "instance ID", [id]);
+      found = seenInstance(ctx, id);
+      if (!found) throw instanceNotFound([id]);
     } else if (prefix === "lt") {
       found = region.launchTemplates.get(id);
       if (!found) throw notFound("InvalidLaunchTemplateId.NotFound", "launch template ID", [id]);

@@ -6,13 +6,18 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname } from "node:path";
 import type { Clock } from "../cloud/clock.ts";
 import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
-import { SIM_ACCOUNT_ID, SIM_REGIONS } from "./regions.ts";
+import { SIM_ACCOUNT_ID, SIM_CONSUMER_ACCOUNT_ID, SIM_REGIONS } from "./regions.ts";
+
+/** Accounts besides SIM_ACCOUNT_ID whose images are the caller's own when they call (accounts.ts). */
+const SIMULATED_ACCOUNTS: readonly string[] = [SIM_CONSUMER_ACCOUNT_ID];
 
 export type Tags = Record<string, string>;
 
 export interface TimelineEntry<S extends string> {
   at: number;
   state: S;
+  /** Awkward console: how long after this transition EC2 posts the console output (console-buffer.ts). */
+  postLag?: number;
 }
 
 export type SimImageState = "pending" | "available" | "disabled" | "failed";
@@ -52,6 +57,10 @@ export interface SimImage {
   sourceRegion?: string;
   encrypted?: boolean;
   kmsKeyId?: string;
+  /** Eventual consistency: calls other than the creating one see the image from then on (consistency.ts). */
+  visibleAt?: number;
+  /** Tags other accounts put on the image: each sees only its own (EC2 keeps tags per account). */
+  accountTags?: Record<string, Tags>;
 }
 
 export interface SimSnapshot {
@@ -67,6 +76,10 @@ export interface SimSnapshot {
   tags: Tags;
   /** Who may create volumes from it (ModifySnapshotAttribute createVolumePermission); absent = nobody. */
   createVolumePermissions?: VolumePermission[];
+  visibleAt?: number;
+  accountTags?: Record<string, Tags>;
+  /** The image that used it was deregistered then: EC2 keeps it in use a little longer (consistency.ts). */
+  releasedFrom?: { imageId: string; at: number };
 }
 
 /** One create-volume permission: an account, or `group: "all"` (public). */
@@ -81,6 +94,8 @@ export interface BlockDevice {
   volumeType?: string;
   deleteOnTermination?: boolean;
   encrypted?: boolean;
+  /** The KMS key the volume is encrypted with, as the request named it or the account's default key. */
+  kmsKeyId?: string;
 }
 
 export interface SimInstance {
@@ -110,6 +125,9 @@ export interface SimInstance {
   blockDevices: BlockDevice[];
   volumeId: string;
   clientToken?: string;
+  visibleAt?: number;
+  /** Bytes the bake or check script prints to the console before its marker (Faults.scriptOutputBytes). */
+  scriptOutputBytes?: number;
 }
 
 /** A launch template (one version): what CreateLaunchTemplate was sent, kept to describe it back. */
@@ -151,6 +169,8 @@ export interface IdempotencyRecord {
   fingerprint: string;
   /** Instance ids of a RunInstances reservation, or the image id of a CopyImage. */
   ids: string[];
+  /** When what the token made was gone: all instances terminated, or the copy deregistered (client-tokens.ts). */
+  endedAt?: number;
 }
 
 export interface RegionState {
@@ -167,6 +187,8 @@ export interface RegionState {
   imageVersion: number;
   /** The caller's SSM parameters, by name. */
   parameters: Map<string, SimParameter>;
+  /** EnableEbsEncryptionByDefault for this account and region; absent = never set (off). */
+  ebsEncryptionByDefault?: boolean;
 }
 
 /** How long simulated transitions take, in the simulator clock's milliseconds. */
@@ -213,7 +235,11 @@ interface PersistedRegion {
   tokens: [string, IdempotencyRecord][];
   /** Absent in state files written before the simulator served SSM. */
   parameters?: SimParameter[];
+  ebsEncryptionByDefault?: boolean;
 }
+
+/** What another account keeps of its own in a region; its images and snapshots live with everyone's. */
+type PersistedAccountRegion = Omit<PersistedRegion, "images" | "snapshots">;
 
 interface PersistedWorld {
   format: "leaven-sim/v1";
@@ -221,12 +247,15 @@ interface PersistedWorld {
   epoch: number;
   idCounter: number;
   regions: Record<string, PersistedRegion>;
+  /** Accounts other than SIM_ACCOUNT_ID (accounts.ts), by account id then region; absent before there were any. */
+  accounts?: Record<string, Record<string, PersistedAccountRegion>>;
 }
 
-function emptyRegion(): RegionState {
+function emptyRegion(shared?: RegionState): RegionState {
   return {
-    images: new Map(),
-    snapshots: new Map(),
+    // Every account sees the same images and snapshots, each through its own permissions.
+    images: shared?.images ?? new Map(),
+    snapshots: shared?.snapshots ?? new Map(),
     instances: new Map(),
     launchTemplates: new Map(),
     tokens: new Map(),
@@ -237,7 +266,10 @@ function emptyRegion(): RegionState {
 }
 
 export class World {
+  /** SIM_ACCOUNT_ID's regions. */
   readonly regions = new Map<string, RegionState>();
+  /** Other accounts' regions (accounts.ts), sharing the images and snapshots of `regions`. */
+  readonly accounts = new Map<string, Map<string, RegionState>>();
   readonly clock: Clock;
   readonly timings: SimTimings;
   /** The simulated time the world was created; vendor image dates are spread before it. */
@@ -266,16 +298,38 @@ export class World {
     return state;
   }
 
+  /** One account's view of a region: its own instances, templates, tokens and parameters; everyone's images. */
+  accountRegion(account: string, name: string): RegionState {
+    if (account === SIM_ACCOUNT_ID) return this.region(name);
+    let regions = this.accounts.get(account);
+    if (!regions) {
+      regions = new Map();
+      this.accounts.set(account, regions);
+    }
+    let state = regions.get(name);
+    if (!state) {
+      state = emptyRegion(this.region(name));
+      regions.set(name, state);
+    }
+    return state;
+  }
+
   /** A new resource id like AWS's (`ami-` + 17 hex digits), deterministic for a given sequence of calls. */
   newId(prefix: string): string {
     this.idCounter += 1;
     return `${prefix}-${createHash("sha256").update(`${prefix}:${this.idCounter}`).digest("hex").slice(0, 17)}`;
   }
 
+  /** Whether an owner id is one of the simulated accounts (the caller's, or another that has state here). */
+  private isSimulatedAccount(ownerId: string): boolean {
+    return ownerId === SIM_ACCOUNT_ID || SIMULATED_ACCOUNTS.includes(ownerId);
+  }
+
   addImage(region: string, image: SimImage): void {
     const state = this.region(region);
     state.images.set(image.imageId, image);
-    if (image.ownerId === SIM_ACCOUNT_ID) state.ownNames.set(image.name, image.imageId);
+    if (this.isSimulatedAccount(image.ownerId))
+      this.accountRegion(image.ownerId, region).ownNames.set(image.name, image.imageId);
     state.imageVersion += 1;
   }
 
@@ -284,7 +338,10 @@ export class World {
     const image = state.images.get(imageId);
     if (!image) return;
     state.images.delete(imageId);
-    if (state.ownNames.get(image.name) === imageId) state.ownNames.delete(image.name);
+    if (this.isSimulatedAccount(image.ownerId)) {
+      const names = this.accountRegion(image.ownerId, region).ownNames;
+      if (names.get(image.name) === imageId) names.delete(image.name);
+    }
     state.imageVersion += 1;
   }
 
@@ -302,7 +359,26 @@ export class World {
         launchTemplates: [...state.launchTemplates.values()],
         tokens: [...state.tokens],
         parameters: [...state.parameters.values()],
+        ...(state.ebsEncryptionByDefault !== undefined
+          ? { ebsEncryptionByDefault: state.ebsEncryptionByDefault }
+          : {}),
       };
+    }
+    const accounts: Record<string, Record<string, PersistedAccountRegion>> = {};
+    for (const [account, states] of this.accounts) {
+      const persisted: Record<string, PersistedAccountRegion> = {};
+      for (const [name, state] of states) {
+        persisted[name] = {
+          instances: [...state.instances.values()],
+          launchTemplates: [...state.launchTemplates.values()],
+          tokens: [...state.tokens],
+          parameters: [...state.parameters.values()],
+          ...(state.ebsEncryptionByDefault !== undefined
+            ? { ebsEncryptionByDefault: state.ebsEncryptionByDefault }
+            : {}),
+        };
+      }
+      accounts[account] = persisted;
     }
     return {
       format: "leaven-sim/v1",
@@ -310,6 +386,7 @@ export class World {
       epoch: this.epoch,
       idCounter: this.idCounter,
       regions,
+      ...(this.accounts.size > 0 ? { accounts } : {}),
     };
   }
 
@@ -340,15 +417,24 @@ export class World {
   static fromPersisted(data: PersistedWorld, clock: Clock, timings: SimTimings): World {
     const world = new World(clock, timings, data.epoch);
     world.idCounter = data.idCounter;
-    for (const [name, persisted] of Object.entries(data.regions)) {
-      const state = world.region(name);
-      for (const image of persisted.images) world.addImage(name, image);
-      for (const snapshot of persisted.snapshots) state.snapshots.set(snapshot.snapshotId, snapshot);
+    const restore = (state: RegionState, persisted: PersistedAccountRegion) => {
       for (const instance of persisted.instances) state.instances.set(instance.instanceId, instance);
       for (const template of persisted.launchTemplates ?? [])
         state.launchTemplates.set(template.launchTemplateId, template);
       for (const [key, record] of persisted.tokens) state.tokens.set(key, record);
       for (const parameter of persisted.parameters ?? []) state.parameters.set(parameter.name, parameter);
+      if (persisted.ebsEncryptionByDefault !== undefined)
+        state.ebsEncryptionByDefault = persisted.ebsEncryptionByDefault;
+    };
+    for (const [name, persisted] of Object.entries(data.regions)) {
+      const state = world.region(name);
+      for (const image of persisted.images) world.addImage(name, image);
+      for (const snapshot of persisted.snapshots) state.snapshots.set(snapshot.snapshotId, snapshot);
+      restore(state, persisted);
+    }
+    for (const [account, regions] of Object.entries(data.accounts ?? {})) {
+      for (const [name, persisted] of Object.entries(regions))
+        restore(world.accountRegion(account, name), persisted);
     }
     return world;
   }

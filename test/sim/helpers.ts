@@ -13,13 +13,18 @@ export interface TestSim {
 }
 
 /** A real EC2Client pointed at the simulator; one attempt, so errors and counters are exact. */
-export function ec2Client(sim: Simulator, region = "eu-west-1"): EC2Client {
+export function ec2Client(sim: Simulator, region = "eu-west-1", accessKeyId = "AKIDSIM"): EC2Client {
   return new EC2Client({
     region,
     endpoint: sim.endpoint,
-    credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
+    credentials: { accessKeyId, secretAccessKey: "sim" },
     maxAttempts: 1,
   });
+}
+
+/** A client signing as the awkward consumer account (SIM_CONSUMER_ACCOUNT_ID). */
+export function consumerClient(sim: Simulator, region = "eu-west-1"): EC2Client {
+  return ec2Client(sim, region, "AKIDCONSUMEREXAMPLE");
 }
 
 export async function startTestSim(options: SimulatorOptions = {}): Promise<TestSim> {

@@ -166,6 +166,7 @@ describe("faults and counters", () => {
       byAction: { DescribeRegions: 1, DescribeImages: 1, CreateTags: 1 },
       byRegion: { "eu-west-1": 2, "us-west-2": 1 },
       throttled: 0,
+      throttledByNeighbour: 0,
       mutating: 1,
       errors: { "InvalidAMIID.NotFound": 1 },
     });

@@ -7,6 +7,8 @@ import {
   DescribeImagesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
+  DisableImageCommand,
+  EnableImageCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
 } from "@aws-sdk/client-ec2";
@@ -89,6 +91,36 @@ describe("ModifyImageAttribute and DescribeImageAttribute launchPermission", () 
       new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Remove: [{ Group: "all" }] } }),
     );
     expect((await image()).Public).toBe(false);
+  });
+
+  it("DisableImage removes every launch permission, and EnableImage does not restore them (EC2 does this in every mode)", async () => {
+    t = await startTestSim();
+    const { imageId } = ownImage(t);
+    const east = t.clientFor("us-east-1");
+    await east.send(
+      new ModifyImageAttributeCommand({
+        ImageId: imageId,
+        LaunchPermission: {
+          Add: [{ UserId: A }, { Group: "all" }, { OrganizationArn: ORG }, { OrganizationalUnitArn: OU }],
+        },
+      }),
+    );
+    const read = async () =>
+      (
+        await east.send(
+          new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" }),
+        )
+      ).LaunchPermissions;
+    const image = async () =>
+      (await east.send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDisabled: true })))
+        .Images![0]!;
+    expect(await read()).toHaveLength(4);
+    await east.send(new DisableImageCommand({ ImageId: imageId }));
+    expect(await read()).toEqual([]);
+    expect(await image()).toMatchObject({ State: "disabled", Public: false });
+    await east.send(new EnableImageCommand({ ImageId: imageId }));
+    expect(await read()).toEqual([]);
+    expect(await image()).toMatchObject({ State: "available", Public: false });
   });
 });
 

@@ -2,7 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateTagsCommand, DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  GetEbsEncryptionByDefaultCommand,
+} from "@aws-sdk/client-ec2";
 import { afterEach, expect, it } from "vitest";
 
 const main = join(import.meta.dirname, "../../controller/cli/main.ts");
@@ -73,4 +78,34 @@ it("rejects a bad --fault flag with a helpful message", async () => {
   expect(stderr).toBe(
     'leaven sim: --fault meteor=1: unknown fault "meteor". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.\n',
   );
+}, 30_000);
+
+it("runs awkward with --awkward and says so; plain by default", async () => {
+  dir = mkdtempSync(join(tmpdir(), "leaven-sim-cli-"));
+  const awkward = await startCli(["--state", join(dir, "awkward.json"), "--awkward"]);
+  expect(awkward.output()).toContain(
+    "  awkward:  on: console (lag ≤ 180 s), token expiry, consistency (lag ≤ 5 s), consumer account, default EBS encryption\n",
+  );
+  expect(
+    (await client(awkward.endpoint).send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault,
+  ).toBe(true);
+  const plain = await startCli(["--state", join(dir, "plain.json"), "--no-awkward"]);
+  expect(plain.output()).toContain("  awkward:  off\n");
+  expect(
+    (await client(plain.endpoint).send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault,
+  ).toBe(false);
+}, 30_000);
+
+it("refuses --awkward with --no-awkward", async () => {
+  const child = spawn(process.execPath, [main, "sim", "--awkward", "--no-awkward"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise((resolve) => child.once("exit", resolve));
+  expect(code).toBe(1);
+  expect(stderr).toBe("leaven sim: --awkward and --no-awkward contradict each other; pass one.\n");
 }, 30_000);

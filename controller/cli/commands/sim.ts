@@ -1,5 +1,6 @@
 // `leaven sim`: runs the embedded EC2-compatible simulator standalone until SIGINT/SIGTERM.
 import { resolve } from "node:path";
+import { awkwardSummary } from "../../sim/awkward.ts";
 import { type Faults, parseFaultFlag } from "../../sim/faults.ts";
 import { startSimulator } from "../../sim/server.ts";
 import { type Command, UserError } from "../command.ts";
@@ -46,12 +47,19 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 export const simCommand: Command = {
   name: "sim",
   summary: "Run the embedded EC2-compatible simulator (for local runs, demos and tests).",
-  usage: "sim [--port N] [--state FILE] [--speed N] [--no-throttle] [--fault KIND=VALUE]...",
+  usage:
+    "sim [--port N] [--state FILE] [--speed N] [--no-throttle] [--awkward | --no-awkward] [--fault KIND=VALUE]...",
   help: `Options:
   --port N            Port on 127.0.0.1 (default: any free port).
   --state FILE        World state file, rewritten atomically after every change (default .leaven/sim-state.json).
   --speed N           Simulated time runs N times faster than wall time (default 60).
-  --no-throttle       Turn off EC2's per-region request token buckets.
+  --no-throttle       Turn off EC2's request token buckets (one per account, region and action).
+  --awkward           Behave as awkwardly as EC2 does (default off; --no-awkward says so explicitly):
+                        console output only as EC2 last posted it, up to 3 min after a state change,
+                        kept 1 h; Latest=true only on Nitro types; client tokens forgotten 24 h
+                        after what they made is gone; new ids invisible for up to 5 s and snapshots
+                        in use 60 s after their image is deregistered; a second account 210987654321
+                        (access keys AKIDCONSUMER…); EBS encryption by default with aws/ebs.
   --fault KIND=VALUE  Inject a fault; repeatable:
                         bake-fail=SPEC|BUILD   bakes of that spec (leaven.dev/spec tag) or build fail
                         bake-hang=SPEC|BUILD   those bakes never finish
@@ -59,15 +67,19 @@ export const simCommand: Command = {
                         5xx=RATE               fraction of requests answered InternalError/Unavailable
                         throttle=RATE          fraction of requests answered RequestLimitExceeded
                         latency=50ms           added to every response
+                        noisy-neighbour=RATE   other tools take RATE tokens a second from every bucket
 Examples:
   leaven sim --port 4566
   leaven sim --speed 600 --fault bake-fail=api-server --fault 5xx=0.05
+  leaven sim --awkward --fault noisy-neighbour=1
 `,
   options: {
     port: { type: "string" },
     state: { type: "string" },
     speed: { type: "string" },
     "no-throttle": { type: "boolean" },
+    awkward: { type: "boolean" },
+    "no-awkward": { type: "boolean" },
     fault: { type: "string", multiple: true },
   },
   async run({ values }, io) {
@@ -78,6 +90,9 @@ Examples:
     const speed = positiveNumber("speed", values.speed as string | undefined, 60);
     const faults = faultsFrom((values.fault as string[] | undefined) ?? []);
     const throttle = values["no-throttle"] !== true;
+    if (values.awkward === true && values["no-awkward"] === true)
+      throw new UserError("--awkward and --no-awkward contradict each other; pass one.");
+    const awkward = values.awkward === true;
     let sim: Awaited<ReturnType<typeof startSimulator>>;
     try {
       sim = await startSimulator({
@@ -86,6 +101,7 @@ Examples:
         speed,
         throttle,
         faults,
+        awkward,
       });
     } catch (error) {
       if (error instanceof UserError) throw error;
@@ -98,6 +114,7 @@ Examples:
         `  state:    ${statePath}`,
         `  speed:    ${speed}x (simulated time now ${new Date(sim.clock.now()).toISOString()})`,
         `  throttle: ${throttle ? "on (EC2 token buckets)" : "off"}`,
+        `  awkward:  ${awkward ? `on: ${awkwardSummary(sim.awkward).join(", ")}` : "off"}`,
         ...(Object.keys(faults).length > 0 ? [`  faults:   ${JSON.stringify(faults)}`] : []),
         `Point clients at it: AWS_ENDPOINT_URL_EC2=${sim.endpoint} (any credentials). Stop with Ctrl-C.`,
         "",
