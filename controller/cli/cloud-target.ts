@@ -20,6 +20,8 @@ export const cloudOptions = {
   "sim-state": { type: "string" },
   "sim-speed": { type: "string" },
   "sim-endpoint": { type: "string" },
+  "sim-awkward": { type: "boolean" },
+  "no-sim-awkward": { type: "boolean" },
   fault: { type: "string", multiple: true },
 } as const;
 
@@ -31,6 +33,9 @@ export const cloudHelp = `Cloud:
   --sim-state FILE       Simulator state file. Default: .leaven/sim-state.json beside the specs.
   --sim-speed N          Simulator clock speed relative to wall time. Default: 60.
   --sim-endpoint URL     Use a running \`leaven sim\` instead of starting one in-process.
+  --no-sim-awkward       The embedded simulator without EC2's awkward ways (console posted late, ids not visible
+                         at once, tokens that expire, default EBS encryption, a consumer account): faster, kinder.
+                         Default: awkward, as EC2 is (leaven.yaml: sim: { awkward: false }).
   --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms.
 `;
 
@@ -51,7 +56,7 @@ interface LeavenConfig {
   region?: string;
   profile?: string;
   endpoint?: string;
-  sim?: { state?: string; speed?: number };
+  sim?: { state?: string; speed?: number; awkward?: boolean };
 }
 
 /** leaven.yaml beside the specs (in the first path, or its directory) configures the target. */
@@ -135,7 +140,11 @@ export async function openCloud(
   const statePath = simStateFlag
     ? resolve(cwd, simStateFlag)
     : resolve(dir, config.sim?.state ?? join(".leaven", "sim-state.json"));
-  const simulator = await startSimulator({ statePath, speed, faults });
+  if (values["sim-awkward"] === true && values["no-sim-awkward"] === true)
+    throw new UserError("--sim-awkward and --no-sim-awkward contradict each other; pass one.");
+  const awkward =
+    values["no-sim-awkward"] === true ? false : values["sim-awkward"] === true || config.sim?.awkward !== false;
+  const simulator = await startSimulator({ statePath, speed, faults, awkward });
   const adapter = createAwsCloud({
     endpoint: simulator.endpoint,
     credentials: simCredentials,
@@ -151,7 +160,8 @@ export async function openCloud(
     simulator,
     banner:
       `Cloud: embedded EC2 simulator at ${simulator.endpoint} — not AWS. State: ${statePath}.\n` +
-      `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.`,
+      `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.\n` +
+      `       ${awkward ? "Awkward like EC2 (late console, eventual consistency, default EBS encryption); --no-sim-awkward for a kinder one." : "Kind: not as awkward as EC2 (--no-sim-awkward)."}`,
     close: async () => {
       adapter.close();
       await simulator.close();

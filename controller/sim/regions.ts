@@ -21,8 +21,11 @@ export const SIM_REGIONS: readonly string[] = [
 /** The account id of the simulated caller (what `self` means in Owner and OwnerId). */
 export const SIM_ACCOUNT_ID = "123456789012";
 
-/** A second account (awkward `consumerAccount`), for requests signed with an `AKIDCONSUMER…` access key id. */
-export const SIM_CONSUMER_ACCOUNT_ID = "210987654321";
+/**
+ * A second account (awkward `consumerAccount`), for requests signed with an `AKIDCONSUMER…` access key id: the
+ * examples' payments production account, which examples/apps/payments.yaml shares its images with.
+ */
+export const SIM_CONSUMER_ACCOUNT_ID = "777788889999";
 
 export function isSimRegion(region: string): boolean {
   return SIM_REGIONS.includes(region);

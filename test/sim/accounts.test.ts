@@ -1,5 +1,5 @@
 // The awkward consumer account (controller/sim/accounts.ts): requests signed with an AKIDCONSUMER… access key
-// are account 210987654321. It sees the owner's images it was granted, without the owner's tags, launches
+// are account 777788889999. It sees the owner's images it was granted, without the owner's tags, launches
 // from them, keeps its own instances, tags and parameters, and cannot change the owner's resources.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

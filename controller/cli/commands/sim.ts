@@ -58,7 +58,7 @@ export const simCommand: Command = {
                         console output only as EC2 last posted it, up to 3 min after a state change,
                         kept 1 h; Latest=true only on Nitro types; client tokens forgotten 24 h
                         after what they made is gone; new ids invisible for up to 5 s and snapshots
-                        in use 60 s after their image is deregistered; a second account 210987654321
+                        in use 60 s after their image is deregistered; a second account 777788889999
                         (access keys AKIDCONSUMER…); EBS encryption by default with aws/ebs.
   --fault KIND=VALUE  Inject a fault; repeatable:
                         bake-fail=SPEC|BUILD   bakes of that spec (leaven.dev/spec tag) or build fail
