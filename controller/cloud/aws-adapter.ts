@@ -63,7 +63,14 @@ import {
   type Tags,
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
-import { classifyError, DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.ts";
+import {
+  CONSISTENCY_RETRY_POLICY,
+  classifyError,
+  DEFAULT_RETRY_POLICY,
+  eventualCodesFor,
+  type RetryPolicy,
+  withRetries,
+} from "./retry.ts";
 import { createParameterPort } from "./ssm-adapter.ts";
 
 export interface AwsCloudOptions {
@@ -78,6 +85,8 @@ export interface AwsCloudOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** The budget for EC2's eventual-consistency errors (see retry.ts); default CONSISTENCY_RETRY_POLICY. */
+  consistency?: Partial<RetryPolicy>;
   logger?: Logger;
   /** Paces requests per region and action class (see region-rate-limiter.ts); none when absent. */
   limiter?: { take(region: string, action: string): Promise<void> };
@@ -105,6 +114,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
     maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
   };
+  const consistency: RetryPolicy = { ...CONSISTENCY_RETRY_POLICY, ...options.consistency };
   const recorder = createRequestRecorder();
   const clients = new Map<string, EC2Client>();
 
@@ -172,11 +182,33 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   };
 
   /** One EC2 call with our retries; `send` builds a fresh command per attempt. */
-  const call = <T>(region: string, action: string, send: (client: EC2Client) => Promise<T>): Promise<T> =>
-    paced(region, action, () => send(clientFor(region)));
+  const call = <T>(
+    region: string,
+    action: string,
+    send: (client: EC2Client) => Promise<T>,
+    eventual: ReadonlySet<string> = eventualCodesFor(action),
+  ): Promise<T> => paced(region, action, () => send(clientFor(region)), eventual);
 
-  /** One call of either service: paced by the client-side buckets, retried on throttling and 5xx. */
-  const paced = <T>(region: string, action: string, attempt: () => Promise<T>): Promise<T> =>
+  /**
+   * A call naming several resources: EC2 fails all of it for one unknown id, which is most likely gone rather
+   * than not visible yet, so NotFound surfaces at once and the executor splits the batch (each id alone is
+   * retried on the consistency budget).
+   */
+  const batchCodes = (action: string, ids: readonly string[]): ReadonlySet<string> =>
+    ids.length > 1
+      ? new Set([...eventualCodesFor(action)].filter((code) => !code.endsWith(".NotFound")))
+      : eventualCodesFor(action);
+
+  /**
+   * One call of either service: paced by the client-side buckets, retried on throttling and 5xx, and on the
+   * codes by which EC2's eventual consistency shows for this action (none for SSM's, whose names differ).
+   */
+  const paced = <T>(
+    region: string,
+    action: string,
+    attempt: () => Promise<T>,
+    eventual: ReadonlySet<string> = eventualCodesFor(action),
+  ): Promise<T> =>
     withRetries(
       async () => {
         // Every attempt — retries and later pages included — draws from the client-side bucket, so a
@@ -186,6 +218,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       },
       {
         policy,
+        eventual: { codes: eventual, policy: consistency },
         clock,
         random,
         onRetry: ({ attempt, delayMs, error }) => {
@@ -327,8 +360,11 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
 
     async terminateInstances(region, instanceIds) {
       if (instanceIds.length === 0) return;
-      await call(region, "TerminateInstances", (c) =>
-        c.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+      await call(
+        region,
+        "TerminateInstances",
+        (c) => c.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+        batchCodes("TerminateInstances", instanceIds),
       );
     },
 
@@ -370,16 +406,22 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
 
     async createTags(region, resourceIds, tags) {
       if (resourceIds.length === 0 || Object.keys(tags).length === 0) return;
-      await call(region, "CreateTags", (c) =>
-        c.send(new CreateTagsCommand({ Resources: resourceIds, Tags: toTagList(tags) })),
+      await call(
+        region,
+        "CreateTags",
+        (c) => c.send(new CreateTagsCommand({ Resources: resourceIds, Tags: toTagList(tags) })),
+        batchCodes("CreateTags", resourceIds),
       );
     },
 
     async deleteTags(region, resourceIds, keys) {
       if (resourceIds.length === 0 || keys.length === 0) return;
       // Keys only: EC2 deletes the tag whatever its value.
-      await call(region, "DeleteTags", (c) =>
-        c.send(new DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
+      await call(
+        region,
+        "DeleteTags",
+        (c) => c.send(new DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
+        batchCodes("DeleteTags", resourceIds),
       );
     },
 

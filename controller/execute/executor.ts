@@ -402,7 +402,8 @@ export async function execute(
             const retryable = error instanceof CloudError ? error.retryable : true;
             if (!retryable && job.actions.length > 1) {
               // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
-              // deregistered meanwhile): split the batch so that one id does not hold back the rest.
+              // deregistered meanwhile): split the batch so that one id does not hold back the rest (alone,
+              // an id EC2 does not show yet is retried on the consistency budget).
               jobs.push(...job.actions.map((a) => single(a, options.installation)));
               continue;
             }

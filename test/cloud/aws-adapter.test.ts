@@ -606,3 +606,76 @@ describe("clients and request accounting", () => {
     expect(cloud.stats()).toEqual({ requests: 0, mutating: 0, throttled: 0, retried: 0, byRegion: {} });
   });
 });
+
+describe("eventual consistency", () => {
+  const notFound = () => ec2Error(400, "InvalidAMIID.NotFound", "The image id '[ami-new]' does not exist");
+
+  it("retries a NotFound for one just-made id on the consistency budget and returns once EC2 shows it", async () => {
+    server.reply("CreateTags", notFound(), notFound());
+    await cloud.createTags("us-east-1", ["ami-new"], { "leaven.dev/channel/release": "true" });
+    expect(server.requests.map((r) => r.action)).toEqual(["CreateTags", "CreateTags", "CreateTags"]);
+    // Full jitter at 0.5 of 1 s and 2 s.
+    expect(sleeps).toEqual([500, 1_000]);
+    expect(cloud.stats()).toMatchObject({ requests: 3, retried: 2 });
+  });
+
+  it("surfaces a NotFound that persists as retryable after 4 attempts", async () => {
+    server.reply("ModifyImageAttribute", notFound(), notFound(), notFound(), notFound());
+    const error = await cloud
+      .modifyLaunchPermissions("us-east-1", "ami-new", { add: { accounts: ["111122223333"] }, remove: {} })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "InvalidAMIID.NotFound",
+      retryable: true,
+      message:
+        "InvalidAMIID.NotFound: The image id '[ami-new]' does not exist (still failing after 4 attempts, which is how EC2 shows a change it has not caught up with yet; the next pass observes again)",
+    });
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it("does not retry a NotFound for a call naming several ids: the executor splits the batch", async () => {
+    server.reply("CreateTags", notFound());
+    const error = await cloud
+      .createTags("us-east-1", ["ami-1", "ami-new"], { "leaven.dev/channel/release": "true" })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidAMIID.NotFound", retryable: false });
+    expect(server.requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("still retries a busy resource in a call naming several ids", async () => {
+    server.reply(
+      "TerminateInstances",
+      ec2Error(
+        400,
+        "IncorrectInstanceState",
+        "The instance 'i-1' is not in a state from which it can be terminated.",
+      ),
+    );
+    await cloud.terminateInstances("us-east-1", ["i-1", "i-2"]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it.each<[string, () => Promise<unknown>, string]>([
+    ["DeleteSnapshot", () => cloud.deleteSnapshot("us-east-1", "snap-1"), "InvalidSnapshot.NotFound"],
+    [
+      "DeleteLaunchTemplate",
+      () => cloud.deleteLaunchTemplate("us-east-1", "lt-0123456789abcdef0"),
+      "InvalidLaunchTemplateId.NotFound",
+    ],
+  ])("answers %s's NotFound at once: the executor counts it as done", async (action, run, code) => {
+    server.reply(action, ec2Error(400, code, "does not exist"));
+    const error = await run().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code, retryable: false });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("retries a snapshot in use, then surfaces it as retryable", async () => {
+    const inUse = () =>
+      ec2Error(400, "InvalidSnapshot.InUse", "The snapshot snap-1 is currently in use by ami-1");
+    server.reply("DeleteSnapshot", inUse(), inUse(), inUse(), inUse());
+    const error = await cloud.deleteSnapshot("us-east-1", "snap-1").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidSnapshot.InUse", retryable: true });
+    expect(server.requests).toHaveLength(4);
+  });
+});
