@@ -116,6 +116,8 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   };
   const consistency: RetryPolicy = { ...CONSISTENCY_RETRY_POLICY, ...options.consistency };
   const recorder = createRequestRecorder();
+  /** Instance types whose GetConsoleOutput refused Latest (not on Nitro), for the life of the process. */
+  const latestUnsupported = new Set<string>();
   const clients = new Map<string, EC2Client>();
 
   const clientFor = (region: string): EC2Client => {
@@ -307,10 +309,32 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       return snapshots.map((snapshot) => toCloudSnapshot(region, snapshot));
     },
 
-    async getConsoleOutput(region, instanceId) {
-      const out = await call(region, "GetConsoleOutput", (c) =>
-        c.send(new GetConsoleOutputCommand({ InstanceId: instanceId })),
-      );
+    async getConsoleOutput(region, instanceId, options) {
+      const send = (latest: boolean) =>
+        call(region, "GetConsoleOutput", (c) =>
+          c.send(
+            new GetConsoleOutputCommand({ InstanceId: instanceId, ...(latest ? { Latest: true } : {}) }),
+          ),
+        );
+      const type = options?.instanceType;
+      let out: Awaited<ReturnType<typeof send>>;
+      if (options?.latest && !(type !== undefined && latestUnsupported.has(type))) {
+        try {
+          out = await send(true);
+        } catch (error) {
+          if (!latestRefused(error)) throw error;
+          // Not a Nitro type: the buffered output is all there is. Asked once per type and process.
+          if (type !== undefined) latestUnsupported.add(type);
+          logger.debug("GetConsoleOutput Latest is not supported; reading the buffered output", {
+            region,
+            instanceId,
+            ...(type !== undefined ? { instanceType: type } : {}),
+          });
+          out = await send(false);
+        }
+      } else {
+        out = await send(false);
+      }
       return out.Output ? Buffer.from(out.Output, "base64").toString("utf8") : "";
     },
 
@@ -598,6 +622,19 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   };
 }
 
+/**
+ * GetConsoleOutput refusing Latest=true for the instance's type. EC2 documents Latest as supported only on
+ * Nitro types and answers others with UnsupportedOperation; a parameter error that names Latest counts too.
+ */
+function latestRefused(error: unknown): boolean {
+  if (!(error instanceof CloudError)) return false;
+  if (error.code === "UnsupportedOperation") return true;
+  return (
+    ["InvalidParameter", "InvalidParameterValue", "InvalidParameterCombination"].includes(error.code) &&
+    /latest/i.test(error.message.slice(error.code.length))
+  );
+}
+
 function missingField(action: string, what: string): CloudError {
   return new CloudError("MalformedResponse", `${action} answered without ${what}`, 0, false);
 }
@@ -727,15 +764,28 @@ export function toCloudImage(region: string, image: Ec2Image): CloudImage {
 export function toCloudInstance(region: string, instance: Ec2Instance): CloudInstance {
   const stateReason =
     instance.StateReason?.Message ?? instance.StateReason?.Code ?? instance.StateTransitionReason;
+  const state = (instance.State?.Name ?? "pending") as InstanceState;
+  const stoppedAt =
+    state === "stopping" || state === "stopped" ? transitionTime(instance.StateTransitionReason) : undefined;
   return {
     instanceId: instance.InstanceId ?? "",
     region,
     imageId: instance.ImageId ?? "",
-    state: (instance.State?.Name ?? "pending") as InstanceState,
+    state,
     launchTime: isoDate(instance.LaunchTime) ?? "",
+    ...(instance.InstanceType ? { instanceType: instance.InstanceType } : {}),
     ...(stateReason ? { stateReason } : {}),
+    ...(stoppedAt ? { stoppedAt } : {}),
     tags: fromTagList(instance.Tags),
   };
+}
+
+/** The time in a StateTransitionReason such as "User initiated (2026-06-01 12:00:00 GMT)", as ISO 8601. */
+export function transitionTime(reason: string | undefined): string | undefined {
+  const match = /\((\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) GMT\)/.exec(reason ?? "");
+  if (!match) return undefined;
+  const time = Date.parse(`${match[1]}T${match[2]}Z`);
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
 export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSnapshot {

@@ -281,6 +281,9 @@ async function runAction(
       await cloud.createTags(region, [action.instanceId], action.tags);
       if (action.stop) await cloud.stopInstances(region, [action.instanceId]);
       return undefined;
+    case "tag-instance":
+      await cloud.createTags(region, [action.instanceId], action.tags);
+      return undefined;
     case "deregister-image":
       // One call: EC2 deletes the snapshots with the image (their ownership was read back beforehand).
       try {

@@ -32,6 +32,7 @@ export function targetsOf(action: Action): Target[] {
       return [{ kind: "instance", region, id: action.image.instanceId }];
     case "terminate-instance":
     case "keep-instance":
+    case "tag-instance":
       return [{ kind: "instance", region, id: action.instanceId }];
     case "copy-image":
       return [{ kind: "image", region: action.copy.sourceRegion, id: action.copy.sourceImageId }];
@@ -91,6 +92,7 @@ function changedKeys(action: Action): string[] {
   switch (action.kind) {
     case "set-tags":
     case "keep-instance":
+    case "tag-instance":
     case "deprecate-image":
       return Object.keys(action.tags);
     case "disable-image":

@@ -120,6 +120,18 @@ export interface KeepInstanceAction extends ActionBase {
   stop: boolean;
 }
 
+/**
+ * Tags a bake or check instance: the bake's verdict the moment it is read from the console
+ * (leaven.dev/bake-result), or when it was first seen stopped (leaven.dev/stopped-at). Later passes read the
+ * tag instead of the console, which EC2 keeps for about an hour.
+ */
+export interface TagInstanceAction extends ActionBase {
+  kind: "tag-instance";
+  build: string;
+  instanceId: string;
+  tags: Tags;
+}
+
 /** Stops new launches from an image (DisableImage) while keeping it, e.g. a revoked build nothing uses. */
 export interface DisableImageAction extends ActionBase {
   kind: "disable-image";
@@ -205,6 +217,7 @@ export type Action =
   | DeprecateImageAction
   | RestoreImageAction
   | KeepInstanceAction
+  | TagInstanceAction
   | RecordFailureAction
   | DeleteFailureRecordAction
   | PutParameterAction
@@ -243,6 +256,8 @@ export function actionKey(action: Action): string {
       return `restore/${action.region}/${action.imageId}`;
     case "keep-instance":
       return `keep/${action.region}/${action.instanceId}`;
+    case "tag-instance":
+      return `tag-instance/${action.region}/${action.instanceId}/${Object.keys(action.tags).join(",")}`;
     case "record-failure":
       return `record-failure/${action.region}/${action.spec}/${action.build}`;
     case "delete-failure-record":

@@ -17,6 +17,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "deprecate-image": { sign: "-", label: "deprecate" },
   "restore-image": { sign: "~", label: "restore" },
   "keep-instance": { sign: "~", label: "keep" },
+  "tag-instance": { sign: "~", label: "tag instance" },
   "record-failure": { sign: "+", label: "record" },
   "delete-failure-record": { sign: "-", label: "forget" },
   "put-parameter": { sign: "~", label: "publish" },
@@ -52,6 +53,10 @@ function target(action: Action): string {
       return `${action.instanceId}${action.build ? ` (${action.build})` : ""}`;
     case "keep-instance":
       return `${action.instanceId} (${action.build}) stopped for debugging`;
+    case "tag-instance":
+      return `${action.instanceId} (${action.build}) ${Object.entries(action.tags)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(", ")}`;
     case "deregister-image":
       return `${action.imageId} (${action.build})${action.snapshotIds.length > 0 ? ` and ${action.snapshotIds.join(", ")}` : ""}`;
     case "disable-image":
@@ -79,7 +84,7 @@ export function summarize(actions: readonly Action[]): string {
     [count(["create-image"]), "to image"],
     [count(["launch-check"]), "to check"],
     [count(["copy-image"]), "to copy"],
-    [count(["set-tags", "remove-tags", "tag-copy"]), "tag changes"],
+    [count(["set-tags", "remove-tags", "tag-copy", "tag-instance"]), "tag changes"],
     [count(["share-image"]), "to share"],
     [count(["terminate-instance"]), "to terminate"],
     [count(["deprecate-image"]), "to deprecate"],

@@ -108,6 +108,7 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       role: "leaven.dev/role",
       bakeResult: "leaven.dev/bake-result",
       bakeReason: "leaven.dev/bake-reason",
+      stoppedAt: "leaven.dev/stopped-at",
       failedAt: "leaven.dev/failed-at",
       failedInstance: "leaven.dev/failed-instance",
       bakeInstance: "leaven.dev/bake-instance",

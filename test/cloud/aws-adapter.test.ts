@@ -679,3 +679,118 @@ describe("eventual consistency", () => {
     expect(server.requests).toHaveLength(4);
   });
 });
+
+describe("getConsoleOutput: the latest output where EC2 supports it", () => {
+  const output = (text: string) =>
+    ok(
+      "GetConsoleOutput",
+      `<instanceId>i-1</instanceId><output>${Buffer.from(text).toString("base64")}</output>`,
+    );
+  const unsupported = () =>
+    ec2Error(
+      400,
+      "UnsupportedOperation",
+      "The instance type t2.micro does not support retrieving the latest console output.",
+    );
+
+  it("asks for Latest when told to", async () => {
+    server.reply("GetConsoleOutput", output("LEAVEN-BAKE-RESULT build=b result=success"));
+    expect(
+      await cloud.getConsoleOutput("us-east-1", "i-1", { latest: true, instanceType: "t3.medium" }),
+    ).toBe("LEAVEN-BAKE-RESULT build=b result=success");
+    expect(server.requests.map((r) => r.params)).toEqual([{ InstanceId: "i-1", Latest: "true" }]);
+  });
+
+  it("falls back to the buffered output on UnsupportedOperation and stops asking for that type", async () => {
+    server.reply("GetConsoleOutput", unsupported(), output("first"), output("second"), output("third"));
+    expect(await cloud.getConsoleOutput("us-east-1", "i-1", { latest: true, instanceType: "t2.micro" })).toBe(
+      "first",
+    );
+    expect(await cloud.getConsoleOutput("eu-west-1", "i-2", { latest: true, instanceType: "t2.micro" })).toBe(
+      "second",
+    );
+    // Another type is asked again.
+    expect(await cloud.getConsoleOutput("us-east-1", "i-3", { latest: true, instanceType: "m5.large" })).toBe(
+      "third",
+    );
+    expect(server.requests.map((r) => r.params)).toEqual([
+      { InstanceId: "i-1", Latest: "true" },
+      { InstanceId: "i-1" },
+      { InstanceId: "i-2" },
+      { InstanceId: "i-3", Latest: "true" },
+    ]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("falls back on a parameter error that names Latest, and not on one that does not", async () => {
+    server.reply(
+      "GetConsoleOutput",
+      ec2Error(
+        400,
+        "InvalidParameterCombination",
+        "The Latest parameter is not supported for this instance.",
+      ),
+      output("buffered"),
+      ec2Error(400, "InvalidInstanceID.Malformed", 'Invalid id: "x"'),
+    );
+    expect(await cloud.getConsoleOutput("us-east-1", "i-1", { latest: true })).toBe("buffered");
+    const error = await cloud.getConsoleOutput("us-east-1", "x", { latest: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidInstanceID.Malformed" });
+    expect(server.requests.map((r) => r.params)).toEqual([
+      { InstanceId: "i-1", Latest: "true" },
+      { InstanceId: "i-1" },
+      { InstanceId: "x", Latest: "true" },
+    ]);
+  });
+});
+
+describe("describeInstances: type and stop time", () => {
+  const instanceXml = (state: string, reason: string) =>
+    `<item><instanceId>i-1</instanceId><imageId>ami-parent</imageId><instanceType>m5.large</instanceType><instanceState><code>80</code><name>${state}</name></instanceState><reason>${reason}</reason><launchTime>2026-01-02T03:04:05.000Z</launchTime></item>`;
+  const reservation = (item: string) =>
+    ok(
+      "DescribeInstances",
+      `<reservationSet><item><reservationId>r-1</reservationId><instancesSet>${item}</instancesSet></item></reservationSet>`,
+    );
+
+  it.each<[string, string, string, Record<string, string>]>([
+    [
+      "a user-initiated stop says when",
+      "stopped",
+      "User initiated (2026-01-02 04:05:06 GMT)",
+      { stoppedAt: "2026-01-02T04:05:06.000Z" },
+    ],
+    [
+      "a stopping instance too",
+      "stopping",
+      "User initiated (2026-01-02 04:05:06 GMT)",
+      { stoppedAt: "2026-01-02T04:05:06.000Z" },
+    ],
+    [
+      "an instance that shut itself down does not",
+      "stopped",
+      "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+      {},
+    ],
+    [
+      "a terminated instance's time is not a stop",
+      "terminated",
+      "User initiated (2026-01-02 04:05:06 GMT)",
+      {},
+    ],
+  ])("%s", async (_name, state, reason, extra) => {
+    server.reply("DescribeInstances", reservation(instanceXml(state, reason)));
+    const [instance] = await cloud.describeInstances("us-east-1", []);
+    expect(instance).toEqual({
+      instanceId: "i-1",
+      region: "us-east-1",
+      imageId: "ami-parent",
+      state,
+      launchTime: "2026-01-02T03:04:05.000Z",
+      instanceType: "m5.large",
+      stateReason: reason,
+      ...extra,
+      tags: {},
+    });
+  });
+});

@@ -39,6 +39,9 @@ const instance = (
   extra: Record<string, string> = {},
   launchedAt = T0,
 ) => bakeInstance("us-east-1", "base", BUILD, state, { id, launchedAt, tags: extra });
+/** A stopped bake instance whose stop time an earlier pass recorded in leaven.dev/stopped-at. */
+const stoppedAt = (id: string, at: number, extra: Record<string, string> = {}) =>
+  instance(id, "stopped", { [Tag.stoppedAt]: new Date(at).toISOString(), ...extra });
 const home = (
   state: CloudImage["state"] = "available",
   tags: Record<string, string> = {},
@@ -66,7 +69,11 @@ const brief = (a: Action) =>
             ? `create ${a.image.name} from ${a.image.instanceId}: ${a.reason}`
             : a.kind === "record-failure"
               ? `record ${a.template.tags[Tag.failedInstance]} ${a.template.tags[Tag.bakeReason]}`
-              : a.kind;
+              : a.kind === "tag-instance"
+                ? `tag ${a.instanceId} ${Object.entries(a.tags)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(",")}: ${a.reason}`
+                : a.kind;
 
 describe("planBake", () => {
   it.each<[string, Partial<BakeContext>, unknown, string[]]>([
@@ -153,19 +160,83 @@ describe("planBake", () => {
       [],
     ],
     [
-      "a stopped instance whose console is not out yet",
+      "a stopped instance first seen stopped, its console not out yet: the stop time is recorded",
       { instances: [instance("i-1", "stopped")], now: T0 + 30 * MIN },
-      { step: "in-progress", message: "waiting for the console output of i-1" },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped just now; waiting up to 20m)",
+      },
+      [
+        "tag i-1 leaven.dev/stopped-at=2026-06-01T00:30:00.000Z: i-1 is stopped: its console grace starts now",
+      ],
+    ],
+    [
+      "a stopped instance past bake.timeout since launch but within the grace since its stop",
+      { instances: [stoppedAt("i-1", T0 + 100 * MIN)], now: T0 + 119 * MIN },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 19m ago; waiting up to 20m)",
+      },
       [],
     ],
     [
-      "a stopped instance with no marker past the timeout",
-      { instances: [instance("i-1", "stopped")], now: T0 + 30 * MIN + 1 },
-      { step: "failed", message: "bake instance i-1 stopped without a result marker on its console" },
+      "a stopped instance exactly at the end of its grace",
+      { instances: [stoppedAt("i-1", T0 + 10 * MIN)], now: T0 + 30 * MIN },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 20m ago; waiting up to 20m)",
+      },
+      [],
+    ],
+    [
+      "a stopped instance with no marker past its grace",
+      { instances: [stoppedAt("i-1", T0 + 10 * MIN)], now: T0 + 30 * MIN + 1 },
+      {
+        step: "failed",
+        message:
+          "bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop",
+      },
       [
-        "terminate i-1 bake instance i-1 stopped without a result marker on its console: bake instance i-1 stopped without a result marker on its console",
-        "record i-1 bake instance i-1 stopped without a result marker on its console",
+        "terminate i-1 bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop: bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop",
+        "record i-1 bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop",
       ],
+    ],
+    [
+      "a stop time from EC2's state-transition reason, which needs no tag",
+      {
+        instances: [{ ...instance("i-1", "stopped"), stoppedAt: new Date(T0 + 25 * MIN).toISOString() }],
+        now: T0 + 30 * MIN,
+      },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 5m ago; waiting up to 20m)",
+      },
+      [],
+    ],
+    [
+      "EC2's stop time wins over an older tag",
+      {
+        instances: [{ ...stoppedAt("i-1", T0), stoppedAt: new Date(T0 + 25 * MIN).toISOString() }],
+        now: T0 + 30 * MIN,
+      },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 5m ago; waiting up to 20m)",
+      },
+      [],
+    ],
+    [
+      "a longer bake.consoleGrace",
+      {
+        doc: doc({ bake: { timeout: "30m", consoleGrace: "45m" } }),
+        instances: [stoppedAt("i-1", T0 + 10 * MIN)],
+        now: T0 + 50 * MIN,
+      },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 40m ago; waiting up to 45m)",
+      },
+      [],
     ],
     [
       "a stopped instance whose console says it failed without a reason",
@@ -180,10 +251,22 @@ describe("planBake", () => {
       ],
     ],
     [
-      "a stopped instance whose console says it succeeded",
+      "a stopped instance whose console says it succeeded: the verdict is recorded with the image",
       {
         instances: [instance("i-1", "stopped")],
         inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "success" as const }]]) }),
+      },
+      { step: "in-progress", message: "creating the image from i-1" },
+      [
+        `tag i-1 leaven.dev/bake-result=success: the console of i-1 says the bake of ${BUILD} succeeded`,
+        `create leaven/base/2.3.0_0badcafe from i-1: bake of ${BUILD} succeeded on i-1`,
+      ],
+    ],
+    [
+      "a stopped instance recorded as succeeded, hours later, its console gone",
+      {
+        instances: [stoppedAt("i-1", T0 + 10 * MIN, { [Tag.bakeResult]: "success" })],
+        now: T0 + 3 * 60 * MIN,
       },
       { step: "in-progress", message: "creating the image from i-1" },
       [`create leaven/base/2.3.0_0badcafe from i-1: bake of ${BUILD} succeeded on i-1`],
@@ -329,7 +412,8 @@ describe("planBake", () => {
         inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "success" as const }]]) }),
       }),
     );
-    expect(actions[0]).toMatchObject({
+    expect(actions.map((a) => a.kind)).toEqual(["tag-instance", "create-image"]);
+    expect(actions[1]).toMatchObject({
       kind: "create-image",
       image: {
         instanceId: "i-1",

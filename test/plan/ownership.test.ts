@@ -137,6 +137,34 @@ const scenarios: [string, Scenario][] = [
     },
   ],
   [
+    "records the verdict read from a bake instance's console",
+    {
+      kind: "tag-instance",
+      target: "i-verdict",
+      specs: [ubuntu, base],
+      world: (own) =>
+        inventory({
+          instances: [instance("i-verdict", own, "stopped")],
+          consoles: new Map([
+            ["i-verdict", parseBakeMarker(formatBakeMarker({ build, result: "success" }), build)],
+          ]),
+        }),
+    },
+  ],
+  [
+    "records when a bake instance was first seen stopped",
+    {
+      kind: "tag-instance",
+      target: "i-stopped",
+      specs: [ubuntu, base],
+      world: (own) =>
+        inventory({
+          instances: [instance("i-stopped", own, "stopped")],
+          consoles: new Map([["i-stopped", undefined]]),
+        }),
+    },
+  ],
+  [
     "copies the home image to the other regions",
     {
       kind: "copy-image",
