@@ -365,6 +365,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
               DeleteOnTermination: true,
               ...(input.rootVolume.size !== undefined ? { VolumeSize: input.rootVolume.size } : {}),
               ...(input.rootVolume.type ? { VolumeType: input.rootVolume.type as VolumeType } : {}),
+              ...(input.rootVolume.kmsKeyId ? { Encrypted: true, KmsKeyId: input.rootVolume.kmsKeyId } : {}),
             },
           },
         ];
@@ -710,6 +711,7 @@ function launchTemplateData(launch: LaunchTemplateLaunch): RequestLaunchTemplate
           DeleteOnTermination: true,
           ...(launch.rootVolume.size !== undefined ? { VolumeSize: launch.rootVolume.size } : {}),
           ...(launch.rootVolume.type ? { VolumeType: launch.rootVolume.type as VolumeType } : {}),
+          ...(launch.rootVolume.kmsKeyId ? { Encrypted: true, KmsKeyId: launch.rootVolume.kmsKeyId } : {}),
         },
       },
     ];

@@ -96,7 +96,8 @@ export interface RunInstanceInput {
   subnetId?: string;
   securityGroupIds?: string[];
   instanceProfile?: string;
-  rootVolume?: { deviceName: string; size?: number; type?: string };
+  /** With kmsKeyId, the root volume is encrypted with that key (Encrypted=true, which EC2 requires with it). */
+  rootVolume?: { deviceName: string; size?: number; type?: string; kmsKeyId?: string };
 }
 
 export interface CreateImageInput {

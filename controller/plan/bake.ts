@@ -366,13 +366,16 @@ function recorded(ctx: BakeContext, instance: CloudInstance): boolean {
 /** How the bake instance is launched, token and tags aside: also what a failure record relaunches. */
 function bakeLaunch(ctx: BakeContext): LaunchTemplateLaunch {
   const bake = ctx.doc.spec.bake ?? {};
-  const rootVolume = bake.rootVolume
-    ? {
-        deviceName: ctx.parent.rootDeviceName ?? "/dev/xvda",
-        ...(bake.rootVolume.size ? { size: bake.rootVolume.size } : {}),
-        ...(bake.rootVolume.type ? { type: bake.rootVolume.type } : {}),
-      }
-    : undefined;
+  // bake.kmsKeyId: a customer-managed key, so the image can be shared under EBS encryption by default.
+  const rootVolume =
+    bake.rootVolume || bake.kmsKeyId
+      ? {
+          deviceName: ctx.parent.rootDeviceName ?? "/dev/xvda",
+          ...(bake.rootVolume?.size ? { size: bake.rootVolume.size } : {}),
+          ...(bake.rootVolume?.type ? { type: bake.rootVolume.type } : {}),
+          ...(bake.kmsKeyId ? { kmsKeyId: bake.kmsKeyId } : {}),
+        }
+      : undefined;
   return {
     imageId: ctx.parent.imageId,
     instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,

@@ -181,6 +181,15 @@ function blockDevicesOf(params: Params): BlockDevice[] {
     if (deleteOnTermination !== undefined) device.deleteOnTermination = deleteOnTermination;
     const encrypted = mapping.bool("Ebs.Encrypted");
     if (encrypted !== undefined) device.encrypted = encrypted;
+    const kmsKeyId = mapping.get("Ebs.KmsKeyId");
+    if (kmsKeyId !== undefined) {
+      if (encrypted !== true)
+        throw new SimError(
+          "InvalidParameterCombination",
+          `KmsKeyId is specified for ${deviceName}, but Encrypted is not set to true.`,
+        );
+      device.kmsKeyId = kmsKeyId;
+    }
     return device;
   });
 }

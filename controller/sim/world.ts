@@ -81,6 +81,7 @@ export interface BlockDevice {
   volumeType?: string;
   deleteOnTermination?: boolean;
   encrypted?: boolean;
+  kmsKeyId?: string;
 }
 
 export interface SimInstance {

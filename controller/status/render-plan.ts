@@ -26,8 +26,10 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
 
 function target(action: Action): string {
   switch (action.kind) {
-    case "launch-bake":
-      return `${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
+    case "launch-bake": {
+      const key = action.launch.rootVolume?.kmsKeyId;
+      return `${action.build} on ${action.launch.imageId} (${action.launch.instanceType}${key ? `, root volume encrypted with ${key}` : ""})`;
+    }
     case "launch-check":
       return `${action.check} check of ${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
     case "create-image":

@@ -264,6 +264,29 @@ describe("every other port method", () => {
     });
   });
 
+  it("encrypts the root volume with the given KMS key (Encrypted=true, which EC2 requires with KmsKeyId)", async () => {
+    server.reply(
+      "RunInstances",
+      ok("RunInstances", "<instancesSet><item><instanceId>i-1</instanceId></item></instancesSet>"),
+    );
+    const key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    await cloud.runInstance("us-east-1", {
+      imageId: "ami-1",
+      instanceType: "t3.micro",
+      userData: "",
+      clientToken: "t",
+      tags: {},
+      rootVolume: { deviceName: "/dev/sda1", kmsKeyId: key },
+    });
+    expect(server.requests[0]?.params).toMatchObject({
+      "BlockDeviceMapping.1.DeviceName": "/dev/sda1",
+      "BlockDeviceMapping.1.Ebs.DeleteOnTermination": "true",
+      "BlockDeviceMapping.1.Ebs.Encrypted": "true",
+      "BlockDeviceMapping.1.Ebs.KmsKeyId": key,
+    });
+    expect(server.requests[0]?.params["BlockDeviceMapping.1.Ebs.VolumeSize"]).toBeUndefined();
+  });
+
   it("passes an instance profile ARN as an ARN", async () => {
     server.reply(
       "RunInstances",

@@ -9,6 +9,7 @@ import { type BakeContext, buildTags, planBake } from "../../controller/plan/bak
 import { bakeInstance, inventory, leavenImage, MIN, spec, T0 } from "./builders.ts";
 
 const BUILD = "2.3.0+0badcafe";
+const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const doc = (extra: Partial<ImageSpecSpec> = {}) =>
   spec("base", {
     layer: "base",
@@ -383,6 +384,39 @@ describe("planBake", () => {
     ).actions[0];
     if (onUbuntu?.kind !== "launch-bake") throw new Error("expected a launch");
     expect(onUbuntu.launch.rootVolume).toEqual({ deviceName: "/dev/sda1", size: 20 });
+  });
+
+  it.each<[string, Partial<ImageSpecSpec["bake"]>, unknown]>([
+    ["a key alone", { kmsKeyId: KEY }, { deviceName: "/dev/sda1", kmsKeyId: KEY }],
+    [
+      "a key with a sized root volume",
+      { kmsKeyId: KEY, rootVolume: { size: 30, type: "gp3" } },
+      { deviceName: "/dev/sda1", size: 30, type: "gp3", kmsKeyId: KEY },
+    ],
+    ["no key", { rootVolume: { size: 30 } }, { deviceName: "/dev/sda1", size: 30 }],
+    ["neither", {}, undefined],
+  ])("encrypts the bake's root volume with bake.kmsKeyId: %s", (_name, bake, rootVolume) => {
+    const parent = {
+      spec: "ubuntu",
+      channel: "release",
+      build: "b",
+      imageId: "ami-p",
+      rootDeviceName: "/dev/sda1",
+    };
+    const launched = run(ctx({ doc: doc({ bake: { timeout: "30m", ...bake } }), parent })).actions[0];
+    if (launched?.kind !== "launch-bake") throw new Error("expected a launch");
+    expect(launched.launch.rootVolume).toEqual(rootVolume);
+    // The failure record relaunches the very same bake.
+    const failed = run(
+      ctx({
+        doc: doc({ bake: { timeout: "30m", ...bake } }),
+        parent,
+        instances: [instance("i-1", "running")],
+        now: T0 + 31 * MIN,
+      }),
+    ).actions.find((a) => a.kind === "record-failure");
+    if (failed?.kind !== "record-failure") throw new Error("expected a failure record");
+    expect(failed.template.launch.rootVolume).toEqual(rootVolume);
   });
 
   it("tags a build with who made it and from what", () => {
