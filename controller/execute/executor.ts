@@ -1,6 +1,13 @@
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
-import type { Action, CreateImageAction, PutParameterAction, ShareImageAction } from "../plan/actions.ts";
+import type {
+  Action,
+  CreateImageAction,
+  PutParameterAction,
+  RemoveTagsAction,
+  ShareImageAction,
+} from "../plan/actions.ts";
+import { channelMoves, heldBackReason } from "./channel-order.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
@@ -386,40 +393,70 @@ export async function execute(
         });
     }
   }
-  const byRegion = new Map<string, Job[]>();
-  for (const job of toJobs(allowed, options.installation)) {
-    const list = byRegion.get(job.region) ?? [];
-    list.push(job);
-    byRegion.set(job.region, list);
+  // Channel moves: a removal waits, in its region, for the adds of the same channel (channel-order.ts).
+  const moves = channelMoves(actions);
+  const succeeded = new Set<Action>();
+  const errors = new Map<Action, string>();
+  for (const result of results) for (const action of result.actions) errors.set(action, result.error ?? "");
+  const track = (result: ActionResult) => {
+    for (const action of result.actions) {
+      if (result.ok) succeeded.add(action);
+      else errors.set(action, result.error ?? "");
+    }
+    record(result);
+  };
+  const byRegion = new Map<string, { first: Action[]; then: RemoveTagsAction[] }>();
+  for (const action of allowed) {
+    const phases = byRegion.get(action.region) ?? { first: [], then: [] };
+    if (action.kind === "remove-tags" && moves.has(action)) phases.then.push(action);
+    else phases.first.push(action);
+    byRegion.set(action.region, phases);
   }
-  await Promise.all(
-    [...byRegion.values()].map(async (jobs) => {
-      let next = 0;
-      const worker = async () => {
-        while (next < jobs.length) {
-          const job = jobs[next++]!;
-          try {
-            const created = await job.run(cloud);
-            record({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
-          } catch (error) {
-            const retryable = error instanceof CloudError ? error.retryable : true;
-            if (!retryable && job.actions.length > 1) {
-              // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
-              // deregistered meanwhile): split the batch so that one id does not hold back the rest (alone,
-              // an id EC2 does not show yet is retried on the consistency budget).
-              jobs.push(...job.actions.map((a) => single(a, options.installation)));
-              continue;
-            }
-            record({
-              actions: job.actions,
-              ok: false,
-              error: errorText(error),
-              retryable,
-            });
+  const runJobs = async (jobs: Job[]) => {
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          const created = await job.run(cloud);
+          track({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
+        } catch (error) {
+          const retryable = error instanceof CloudError ? error.retryable : true;
+          if (!retryable && job.actions.length > 1) {
+            // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
+            // deregistered meanwhile): split the batch so that one id does not hold back the rest (alone,
+            // an id EC2 does not show yet is retried on the consistency budget).
+            jobs.push(...job.actions.map((a) => single(a, options.installation)));
+            continue;
           }
+          track({
+            actions: job.actions,
+            ok: false,
+            error: errorText(error),
+            retryable,
+          });
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  };
+  await Promise.all(
+    [...byRegion.values()].map(async ({ first, then }) => {
+      await runJobs(toJobs(first, options.installation));
+      // Only now, with the region's adds done: the removals whose adds all succeeded.
+      const ready: Action[] = [];
+      for (const removal of then) {
+        const failedAdd = moves.get(removal)!.find((add) => !succeeded.has(add));
+        if (!failedAdd) ready.push(removal);
+        else
+          track({
+            actions: [removal],
+            ok: false,
+            error: heldBackReason(removal, failedAdd, errors.get(failedAdd)),
+            retryable: true,
+          });
+      }
+      await runJobs(toJobs(ready, options.installation));
     }),
   );
   return results;

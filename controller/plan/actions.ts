@@ -83,6 +83,11 @@ export interface RemoveTagsAction extends ActionBase {
   build: string;
   imageId: string;
   keys: string[];
+  /**
+   * The build is revoked: its channel tags come off at once, even when the channel's new image cannot be
+   * tagged this pass (no image is better than a revoked one). Other channel removals wait for that tag.
+   */
+  revoked?: true;
 }
 
 /**

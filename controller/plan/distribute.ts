@@ -185,6 +185,7 @@ export function planChannelTags(
       region: image.region,
       imageId: image.imageId,
       keys,
+      ...(revoked.has(build) ? { revoked: true as const } : {}),
       reason: revoked.has(build)
         ? `build ${build} is revoked (${revoked.get(build)}): it leaves channel ${channels.join(", ")}`
         : `channel ${channels.join(", ")} of ${spec} no longer selects ${build}`,

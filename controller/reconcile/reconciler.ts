@@ -2,6 +2,7 @@ import type { BakeOutcome } from "../api/bake-protocol.ts";
 import { Tag } from "../api/tags.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { CloudImage, CloudPort } from "../cloud/port.ts";
+import { channelMoves } from "../execute/channel-order.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
@@ -225,6 +226,14 @@ export class Reconciler {
         givenUp.set(action.spec, failure);
       else executed.push(action);
     }
+    // A channel removal whose add is held back (given up on, or backing off) waits with it: a channel move
+    // never leaves a region without the channel (execute/channel-order.ts).
+    const moves = channelMoves(planned.actions);
+    const running = new Set(executed);
+    const waiting = executed.filter(
+      (action) => action.kind === "remove-tags" && moves.get(action)?.some((add) => !running.has(add)),
+    );
+    for (const action of waiting) executed.splice(executed.indexOf(action), 1);
     for (const action of executed) {
       if (action.kind === "launch-bake" || action.kind === "launch-check") this.retry.delete(action.spec);
     }
