@@ -791,10 +791,13 @@ export function transitionTime(reason: string | undefined): string | undefined {
 }
 
 export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSnapshot {
+  const startTime = isoDate(snapshot.StartTime);
   return {
     snapshotId: snapshot.SnapshotId ?? "",
     region,
     state: snapshot.State ?? "",
+    ...(startTime ? { startTime } : {}),
+    ...(snapshot.Description ? { description: snapshot.Description } : {}),
     tags: fromTagList(snapshot.Tags),
   };
 }

@@ -70,6 +70,10 @@ export interface CloudSnapshot {
   snapshotId: string;
   region: string;
   state: string;
+  /** ISO 8601: when the snapshot was started (EC2's StartTime). */
+  startTime?: string;
+  /** EC2's description, e.g. "Created by CreateImage(i-…) for ami-…": names the image it was made for. */
+  description?: string;
   tags: Tags;
 }
 

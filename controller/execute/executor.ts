@@ -338,6 +338,15 @@ async function runAction(
         if (!(error instanceof CloudError && error.code === "ParameterNotFound")) throw error;
       }
       return undefined;
+    case "delete-snapshot":
+      try {
+        await cloud.deleteSnapshot(region, action.snapshotId);
+      } catch (error) {
+        // Gone since the ownership check read it: deleted is what was wanted. (InvalidSnapshot.InUse — an
+        // image uses it after all — is retried by the adapter and then left for the next sweep.)
+        if (!(error instanceof CloudError && error.code === "InvalidSnapshot.NotFound")) throw error;
+      }
+      return undefined;
     case "delete-failure-record":
       try {
         await cloud.deleteLaunchTemplate(region, action.launchTemplateId);
@@ -405,10 +414,10 @@ export async function execute(
     }
     record(result);
   };
-  const byRegion = new Map<string, { first: Action[]; then: RemoveTagsAction[] }>();
+  const byRegion = new Map<string, { first: Action[]; after: RemoveTagsAction[] }>();
   for (const action of allowed) {
-    const phases = byRegion.get(action.region) ?? { first: [], then: [] };
-    if (action.kind === "remove-tags" && moves.has(action)) phases.then.push(action);
+    const phases = byRegion.get(action.region) ?? { first: [], after: [] };
+    if (action.kind === "remove-tags" && moves.has(action)) phases.after.push(action);
     else phases.first.push(action);
     byRegion.set(action.region, phases);
   }
@@ -441,11 +450,11 @@ export async function execute(
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
   };
   await Promise.all(
-    [...byRegion.values()].map(async ({ first, then }) => {
+    [...byRegion.values()].map(async ({ first, after }) => {
       await runJobs(toJobs(first, options.installation));
       // Only now, with the region's adds done: the removals whose adds all succeeded.
       const ready: Action[] = [];
-      for (const removal of then) {
+      for (const removal of after) {
         const failedAdd = moves.get(removal)!.find((add) => !succeeded.has(add));
         if (!failedAdd) ready.push(removal);
         else

@@ -58,6 +58,8 @@ export function targetsOf(action: Action): Target[] {
       ];
     case "delete-failure-record":
       return [{ kind: "launch-template", region, id: action.launchTemplateId }];
+    case "delete-snapshot":
+      return [{ kind: "snapshot", region, id: action.snapshotId }];
     case "put-parameter":
       // A create changes nothing that exists (and fails if something does); an overwrite replaces a value.
       return action.parameter.overwrite ? [{ kind: "parameter", region, id: action.parameter.name }] : [];

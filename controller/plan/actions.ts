@@ -137,6 +137,17 @@ export interface TagInstanceAction extends ActionBase {
   tags: Tags;
 }
 
+/**
+ * Deletes one of Leaven's snapshots that no observed image references (the orphaned-snapshot sweep,
+ * plan/snapshots.ts): EC2 deletes a snapshot only while no registered image uses it.
+ */
+export interface DeleteSnapshotAction extends ActionBase {
+  kind: "delete-snapshot";
+  /** The build the snapshot was made for (its leaven.dev/build tag), when it says. */
+  build?: string;
+  snapshotId: string;
+}
+
 /** Stops new launches from an image (DisableImage) while keeping it, e.g. a revoked build nothing uses. */
 export interface DisableImageAction extends ActionBase {
   kind: "disable-image";
@@ -223,6 +234,7 @@ export type Action =
   | RestoreImageAction
   | KeepInstanceAction
   | TagInstanceAction
+  | DeleteSnapshotAction
   | RecordFailureAction
   | DeleteFailureRecordAction
   | PutParameterAction
@@ -263,6 +275,8 @@ export function actionKey(action: Action): string {
       return `keep/${action.region}/${action.instanceId}`;
     case "tag-instance":
       return `tag-instance/${action.region}/${action.instanceId}/${Object.keys(action.tags).join(",")}`;
+    case "delete-snapshot":
+      return `delete-snapshot/${action.region}/${action.snapshotId}`;
     case "record-failure":
       return `record-failure/${action.region}/${action.spec}/${action.build}`;
     case "delete-failure-record":

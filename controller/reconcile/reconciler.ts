@@ -8,6 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import { observeParameters } from "../observe/parameters.ts";
+import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { type Plan, plan } from "../plan/plan.ts";
@@ -156,6 +157,16 @@ export class Reconciler {
       regions = this.makePlan(validation, inventory, now).bakeRegions;
     }
     await this.observeUntaggedCopies(inventory);
+    // Leaven's snapshots, for the orphaned-snapshot sweep: on the same schedule as the instance sweep.
+    if (sweep) {
+      await observeSnapshots(
+        cloud,
+        inventory,
+        inventory.regions.filter((region) => !inventory.regionErrors.has(region)),
+      );
+      for (const [region, error] of inventory.snapshotErrors ?? [])
+        this.options.logger.warn("snapshots not listed: none is swept there this pass", { region, error });
+    }
     return observeBakes(cloud, inventory, regions, this.consoles);
   }
 

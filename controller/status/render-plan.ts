@@ -18,6 +18,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "restore-image": { sign: "~", label: "restore" },
   "keep-instance": { sign: "~", label: "keep" },
   "tag-instance": { sign: "~", label: "tag instance" },
+  "delete-snapshot": { sign: "-", label: "delete" },
   "record-failure": { sign: "+", label: "record" },
   "delete-failure-record": { sign: "-", label: "forget" },
   "put-parameter": { sign: "~", label: "publish" },
@@ -55,6 +56,8 @@ function target(action: Action): string {
       return `${action.instanceId}${action.build ? ` (${action.build})` : ""}`;
     case "keep-instance":
       return `${action.instanceId} (${action.build}) stopped for debugging`;
+    case "delete-snapshot":
+      return `snapshot ${action.snapshotId}${action.build ? ` (${action.build})` : ""}`;
     case "tag-instance":
       return `${action.instanceId} (${action.build}) ${Object.entries(action.tags)
         .map(([key, value]) => `${key}=${value}`)
@@ -93,6 +96,7 @@ export function summarize(actions: readonly Action[]): string {
     [count(["disable-image"]), "to disable"],
     [count(["restore-image"]), "to restore"],
     [count(["deregister-image"]), "to deregister"],
+    [count(["delete-snapshot"]), "snapshots to delete"],
     [count(["record-failure"]), "to record"],
     [count(["delete-failure-record"]), "to forget"],
     [count(["put-parameter"]), "to publish"],

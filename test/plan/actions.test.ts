@@ -69,6 +69,10 @@ describe("actionKey", () => {
       "tag-instance/eu-west-1/i-1/leaven.dev/bake-result",
     ],
     [
+      { ...base, kind: "delete-snapshot", build: "b", snapshotId: "snap-1" },
+      "delete-snapshot/eu-west-1/snap-1",
+    ],
+    [
       {
         ...base,
         kind: "record-failure",

@@ -165,6 +165,27 @@ const scenarios: [string, Scenario][] = [
     },
   ],
   [
+    "deletes a snapshot no image references",
+    {
+      kind: "delete-snapshot",
+      target: "snap-orphan",
+      specs: [ubuntu, base],
+      world: (own) =>
+        inventory({
+          snapshotRegions: ["us-east-1", "eu-west-1"],
+          snapshots: [
+            {
+              snapshotId: "snap-orphan",
+              region: "us-east-1",
+              state: "completed",
+              startTime: new Date(T0 - 120 * MIN).toISOString(),
+              tags: own({ [Tag.managedBy]: "leaven", [Tag.spec]: "base", [Tag.build]: OLD }),
+            },
+          ],
+        }),
+    },
+  ],
+  [
     "copies the home image to the other regions",
     {
       kind: "copy-image",
