@@ -17,9 +17,17 @@ export const Tag = {
   commit: "leaven.dev/commit",
   /** On bake instances: "bake"; on check instances: the check's name, e.g. "smoke"; on failure records: "failure". */
   role: "leaven.dev/role",
-  /** On bake instances after the outcome is known, and on failure records: "success" | "failed". */
+  /**
+   * On bake and check instances the moment the outcome is read (from then on it is trusted instead of the
+   * console, which EC2 keeps for about an hour), and on failure records: "success" | "failed".
+   */
   bakeResult: "leaven.dev/bake-result",
   bakeReason: "leaven.dev/bake-reason",
+  /**
+   * On a stopped bake or check instance whose stop time EC2 does not give: when Leaven first saw it stopped
+   * (ISO 8601). The console grace (bake.consoleGrace) counts from here.
+   */
+  stoppedAt: "leaven.dev/stopped-at",
   /** On a failure record: when the bake was found failed (ISO 8601). */
   failedAt: "leaven.dev/failed-at",
   /** On a failure record: the bake instance that failed, so a record of this attempt is told from an older one's. */

@@ -223,9 +223,17 @@ export interface Bake {
     type?: "gp2" | "gp3" | "io1" | "io2";
   };
   /**
-   * How long a bake may run before its instance is terminated and the build fails, e.g. 30m. Default 45m.
+   * How long a bake may run (from launch until the instance stops) before its instance is terminated and the build fails, e.g. 30m. Default 45m. It bounds only the running phase: a stopped instance's console is waited for by consoleGrace.
    */
   timeout?: string;
+  /**
+   * How long, after the bake instance stopped, Leaven waits for the result marker on its console before failing the build, e.g. 30m. Default 20m. EC2 posts the console output some minutes after an instance stops (Nitro instance types can be read at once, which Leaven asks for); the verdict is recorded on the instance as soon as it is read. Counted from the stop time in EC2's state-transition reason, or else from the first pass that saw the instance stopped (recorded in leaven.dev/stopped-at). Check instances (checks.smoke) get the same grace.
+   */
+  consoleGrace?: string;
+  /**
+   * ARN of a customer-managed KMS key the bake instance's root volume, and so the home image's snapshots, are encrypted with (RunInstances Encrypted=true with KmsKeyId). Set it when the account has EBS encryption by default and the images are shared (share.accounts, organizations or OUs): an image encrypted with the AWS-managed key (aws/ebs) cannot be shared, and the accounts that launch it need a grant on this key (its key policy's business, not Leaven's). Copies into other regions are encrypted with share.kmsKeys. Changing it does not make a new build: images already baked keep their encryption.
+   */
+  kmsKeyId?: string;
   /**
    * When true, a failed bake's instance is stopped and kept (tagged with the failure) for debugging instead of terminated, like Packer's -on-error=abort. It is terminated by apply --retry or when the spec no longer wants that build.
    */

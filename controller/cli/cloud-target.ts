@@ -143,7 +143,9 @@ export async function openCloud(
   if (values["sim-awkward"] === true && values["no-sim-awkward"] === true)
     throw new UserError("--sim-awkward and --no-sim-awkward contradict each other; pass one.");
   const awkward =
-    values["no-sim-awkward"] === true ? false : values["sim-awkward"] === true || config.sim?.awkward !== false;
+    values["no-sim-awkward"] === true
+      ? false
+      : values["sim-awkward"] === true || config.sim?.awkward !== false;
   const simulator = await startSimulator({ statePath, speed, faults, awkward });
   const adapter = createAwsCloud({
     endpoint: simulator.endpoint,

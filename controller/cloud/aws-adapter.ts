@@ -63,7 +63,14 @@ import {
   type Tags,
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
-import { classifyError, DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.ts";
+import {
+  CONSISTENCY_RETRY_POLICY,
+  classifyError,
+  DEFAULT_RETRY_POLICY,
+  eventualCodesFor,
+  type RetryPolicy,
+  withRetries,
+} from "./retry.ts";
 import { createParameterPort } from "./ssm-adapter.ts";
 
 export interface AwsCloudOptions {
@@ -78,6 +85,8 @@ export interface AwsCloudOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** The budget for EC2's eventual-consistency errors (see retry.ts); default CONSISTENCY_RETRY_POLICY. */
+  consistency?: Partial<RetryPolicy>;
   logger?: Logger;
   /** Paces requests per region and action class (see region-rate-limiter.ts); none when absent. */
   limiter?: { take(region: string, action: string): Promise<void> };
@@ -105,7 +114,10 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
     maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
   };
+  const consistency: RetryPolicy = { ...CONSISTENCY_RETRY_POLICY, ...options.consistency };
   const recorder = createRequestRecorder();
+  /** Instance types whose GetConsoleOutput refused Latest (not on Nitro), for the life of the process. */
+  const latestUnsupported = new Set<string>();
   const clients = new Map<string, EC2Client>();
 
   const clientFor = (region: string): EC2Client => {
@@ -172,11 +184,33 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   };
 
   /** One EC2 call with our retries; `send` builds a fresh command per attempt. */
-  const call = <T>(region: string, action: string, send: (client: EC2Client) => Promise<T>): Promise<T> =>
-    paced(region, action, () => send(clientFor(region)));
+  const call = <T>(
+    region: string,
+    action: string,
+    send: (client: EC2Client) => Promise<T>,
+    eventual: ReadonlySet<string> = eventualCodesFor(action),
+  ): Promise<T> => paced(region, action, () => send(clientFor(region)), eventual);
 
-  /** One call of either service: paced by the client-side buckets, retried on throttling and 5xx. */
-  const paced = <T>(region: string, action: string, attempt: () => Promise<T>): Promise<T> =>
+  /**
+   * A call naming several resources: EC2 fails all of it for one unknown id, which is most likely gone rather
+   * than not visible yet, so NotFound surfaces at once and the executor splits the batch (each id alone is
+   * retried on the consistency budget).
+   */
+  const batchCodes = (action: string, ids: readonly string[]): ReadonlySet<string> =>
+    ids.length > 1
+      ? new Set([...eventualCodesFor(action)].filter((code) => !code.endsWith(".NotFound")))
+      : eventualCodesFor(action);
+
+  /**
+   * One call of either service: paced by the client-side buckets, retried on throttling and 5xx, and on the
+   * codes by which EC2's eventual consistency shows for this action (none for SSM's, whose names differ).
+   */
+  const paced = <T>(
+    region: string,
+    action: string,
+    attempt: () => Promise<T>,
+    eventual: ReadonlySet<string> = eventualCodesFor(action),
+  ): Promise<T> =>
     withRetries(
       async () => {
         // Every attempt — retries and later pages included — draws from the client-side bucket, so a
@@ -186,6 +220,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       },
       {
         policy,
+        eventual: { codes: eventual, policy: consistency },
         clock,
         random,
         onRetry: ({ attempt, delayMs, error }) => {
@@ -274,10 +309,32 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       return snapshots.map((snapshot) => toCloudSnapshot(region, snapshot));
     },
 
-    async getConsoleOutput(region, instanceId) {
-      const out = await call(region, "GetConsoleOutput", (c) =>
-        c.send(new GetConsoleOutputCommand({ InstanceId: instanceId })),
-      );
+    async getConsoleOutput(region, instanceId, options) {
+      const send = (latest: boolean) =>
+        call(region, "GetConsoleOutput", (c) =>
+          c.send(
+            new GetConsoleOutputCommand({ InstanceId: instanceId, ...(latest ? { Latest: true } : {}) }),
+          ),
+        );
+      const type = options?.instanceType;
+      let out: Awaited<ReturnType<typeof send>>;
+      if (options?.latest && !(type !== undefined && latestUnsupported.has(type))) {
+        try {
+          out = await send(true);
+        } catch (error) {
+          if (!latestRefused(error)) throw error;
+          // Not a Nitro type: the buffered output is all there is. Asked once per type and process.
+          if (type !== undefined) latestUnsupported.add(type);
+          logger.debug("GetConsoleOutput Latest is not supported; reading the buffered output", {
+            region,
+            instanceId,
+            ...(type !== undefined ? { instanceType: type } : {}),
+          });
+          out = await send(false);
+        }
+      } else {
+        out = await send(false);
+      }
       return out.Output ? Buffer.from(out.Output, "base64").toString("utf8") : "";
     },
 
@@ -308,6 +365,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
               DeleteOnTermination: true,
               ...(input.rootVolume.size !== undefined ? { VolumeSize: input.rootVolume.size } : {}),
               ...(input.rootVolume.type ? { VolumeType: input.rootVolume.type as VolumeType } : {}),
+              ...(input.rootVolume.kmsKeyId ? { Encrypted: true, KmsKeyId: input.rootVolume.kmsKeyId } : {}),
             },
           },
         ];
@@ -327,8 +385,11 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
 
     async terminateInstances(region, instanceIds) {
       if (instanceIds.length === 0) return;
-      await call(region, "TerminateInstances", (c) =>
-        c.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+      await call(
+        region,
+        "TerminateInstances",
+        (c) => c.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+        batchCodes("TerminateInstances", instanceIds),
       );
     },
 
@@ -370,16 +431,22 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
 
     async createTags(region, resourceIds, tags) {
       if (resourceIds.length === 0 || Object.keys(tags).length === 0) return;
-      await call(region, "CreateTags", (c) =>
-        c.send(new CreateTagsCommand({ Resources: resourceIds, Tags: toTagList(tags) })),
+      await call(
+        region,
+        "CreateTags",
+        (c) => c.send(new CreateTagsCommand({ Resources: resourceIds, Tags: toTagList(tags) })),
+        batchCodes("CreateTags", resourceIds),
       );
     },
 
     async deleteTags(region, resourceIds, keys) {
       if (resourceIds.length === 0 || keys.length === 0) return;
       // Keys only: EC2 deletes the tag whatever its value.
-      await call(region, "DeleteTags", (c) =>
-        c.send(new DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
+      await call(
+        region,
+        "DeleteTags",
+        (c) => c.send(new DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
+        batchCodes("DeleteTags", resourceIds),
       );
     },
 
@@ -556,6 +623,19 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
   };
 }
 
+/**
+ * GetConsoleOutput refusing Latest=true for the instance's type. EC2 documents Latest as supported only on
+ * Nitro types and answers others with UnsupportedOperation; a parameter error that names Latest counts too.
+ */
+function latestRefused(error: unknown): boolean {
+  if (!(error instanceof CloudError)) return false;
+  if (error.code === "UnsupportedOperation") return true;
+  return (
+    ["InvalidParameter", "InvalidParameterValue", "InvalidParameterCombination"].includes(error.code) &&
+    /latest/i.test(error.message.slice(error.code.length))
+  );
+}
+
 function missingField(action: string, what: string): CloudError {
   return new CloudError("MalformedResponse", `${action} answered without ${what}`, 0, false);
 }
@@ -631,6 +711,7 @@ function launchTemplateData(launch: LaunchTemplateLaunch): RequestLaunchTemplate
           DeleteOnTermination: true,
           ...(launch.rootVolume.size !== undefined ? { VolumeSize: launch.rootVolume.size } : {}),
           ...(launch.rootVolume.type ? { VolumeType: launch.rootVolume.type as VolumeType } : {}),
+          ...(launch.rootVolume.kmsKeyId ? { Encrypted: true, KmsKeyId: launch.rootVolume.kmsKeyId } : {}),
         },
       },
     ];
@@ -685,22 +766,38 @@ export function toCloudImage(region: string, image: Ec2Image): CloudImage {
 export function toCloudInstance(region: string, instance: Ec2Instance): CloudInstance {
   const stateReason =
     instance.StateReason?.Message ?? instance.StateReason?.Code ?? instance.StateTransitionReason;
+  const state = (instance.State?.Name ?? "pending") as InstanceState;
+  const stoppedAt =
+    state === "stopping" || state === "stopped" ? transitionTime(instance.StateTransitionReason) : undefined;
   return {
     instanceId: instance.InstanceId ?? "",
     region,
     imageId: instance.ImageId ?? "",
-    state: (instance.State?.Name ?? "pending") as InstanceState,
+    state,
     launchTime: isoDate(instance.LaunchTime) ?? "",
+    ...(instance.InstanceType ? { instanceType: instance.InstanceType } : {}),
     ...(stateReason ? { stateReason } : {}),
+    ...(stoppedAt ? { stoppedAt } : {}),
     tags: fromTagList(instance.Tags),
   };
 }
 
+/** The time in a StateTransitionReason such as "User initiated (2026-06-01 12:00:00 GMT)", as ISO 8601. */
+export function transitionTime(reason: string | undefined): string | undefined {
+  const match = /\((\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) GMT\)/.exec(reason ?? "");
+  if (!match) return undefined;
+  const time = Date.parse(`${match[1]}T${match[2]}Z`);
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
 export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSnapshot {
+  const startTime = isoDate(snapshot.StartTime);
   return {
     snapshotId: snapshot.SnapshotId ?? "",
     region,
     state: snapshot.State ?? "",
+    ...(startTime ? { startTime } : {}),
+    ...(snapshot.Description ? { description: snapshot.Description } : {}),
     tags: fromTagList(snapshot.Tags),
   };
 }

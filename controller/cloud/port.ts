@@ -44,14 +44,36 @@ export interface CloudInstance {
   state: InstanceState;
   /** ISO 8601. */
   launchTime: string;
+  /** e.g. t3.medium: whether GetConsoleOutput's Latest is supported depends on it (Nitro). */
+  instanceType?: string;
   stateReason?: string;
+  /**
+   * ISO 8601: when a stopping or stopped instance stopped, as EC2's StateTransitionReason says it ("User
+   * initiated (2026-06-01 12:00:00 GMT)"); absent when it gives no time (e.g. the instance shut itself down).
+   */
+  stoppedAt?: string;
   tags: Tags;
+}
+
+export interface ConsoleOutputOptions {
+  /**
+   * Ask for the latest output (GetConsoleOutput Latest=true) rather than the buffer EC2 posts some minutes
+   * after a state change. Only instance types on the Nitro hypervisor support it; elsewhere the adapter
+   * falls back to a call without it.
+   */
+  latest?: boolean;
+  /** The instance's type: the adapter remembers per type that Latest is unsupported, and stops asking. */
+  instanceType?: string;
 }
 
 export interface CloudSnapshot {
   snapshotId: string;
   region: string;
   state: string;
+  /** ISO 8601: when the snapshot was started (EC2's StartTime). */
+  startTime?: string;
+  /** EC2's description, e.g. "Created by CreateImage(i-…) for ami-…": names the image it was made for. */
+  description?: string;
   tags: Tags;
 }
 
@@ -78,7 +100,8 @@ export interface RunInstanceInput {
   subnetId?: string;
   securityGroupIds?: string[];
   instanceProfile?: string;
-  rootVolume?: { deviceName: string; size?: number; type?: string };
+  /** With kmsKeyId, the root volume is encrypted with that key (Encrypted=true, which EC2 requires with it). */
+  rootVolume?: { deviceName: string; size?: number; type?: string; kmsKeyId?: string };
 }
 
 export interface CreateImageInput {
@@ -166,7 +189,7 @@ export interface CloudPort extends ParameterPort {
   describeImages(region: string, input: DescribeImagesInput): Promise<CloudImage[]>;
   describeInstances(region: string, filters: Filter[]): Promise<CloudInstance[]>;
   describeSnapshots(region: string, filters: Filter[]): Promise<CloudSnapshot[]>;
-  getConsoleOutput(region: string, instanceId: string): Promise<string>;
+  getConsoleOutput(region: string, instanceId: string, options?: ConsoleOutputOptions): Promise<string>;
   runInstance(region: string, input: RunInstanceInput): Promise<{ instanceId: string }>;
   stopInstances(region: string, instanceIds: string[]): Promise<void>;
   terminateInstances(region: string, instanceIds: string[]): Promise<void>;

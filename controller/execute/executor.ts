@@ -5,9 +5,11 @@ import type {
   CreateImageAction,
   LaunchBakeAction,
   PutParameterAction,
+  RemoveTagsAction,
   ShareImageAction,
 } from "../plan/actions.ts";
 import { relaunchToken } from "../plan/recipe.ts";
+import { channelMoves, heldBackReason } from "./channel-order.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
 export interface ActionResult {
@@ -332,6 +334,9 @@ async function runAction(
       await cloud.createTags(region, [action.instanceId], action.tags);
       if (action.stop) await cloud.stopInstances(region, [action.instanceId]);
       return undefined;
+    case "tag-instance":
+      await cloud.createTags(region, [action.instanceId], action.tags);
+      return undefined;
     case "deregister-image":
       // One call: EC2 deletes the snapshots with the image (their ownership was read back beforehand).
       try {
@@ -377,6 +382,15 @@ async function runAction(
       } catch (error) {
         // Gone since the ownership check read it: deleted is what was wanted.
         if (!(error instanceof CloudError && error.code === "ParameterNotFound")) throw error;
+      }
+      return undefined;
+    case "delete-snapshot":
+      try {
+        await cloud.deleteSnapshot(region, action.snapshotId);
+      } catch (error) {
+        // Gone since the ownership check read it: deleted is what was wanted. (InvalidSnapshot.InUse — an
+        // image uses it after all — is retried by the adapter and then left for the next sweep.)
+        if (!(error instanceof CloudError && error.code === "InvalidSnapshot.NotFound")) throw error;
       }
       return undefined;
     case "delete-failure-record":
@@ -434,39 +448,70 @@ export async function execute(
         });
     }
   }
-  const byRegion = new Map<string, Job[]>();
-  for (const job of toJobs(allowed, options.installation, options.now)) {
-    const list = byRegion.get(job.region) ?? [];
-    list.push(job);
-    byRegion.set(job.region, list);
+  // Channel moves: a removal waits, in its region, for the adds of the same channel (channel-order.ts).
+  const moves = channelMoves(actions);
+  const succeeded = new Set<Action>();
+  const errors = new Map<Action, string>();
+  for (const result of results) for (const action of result.actions) errors.set(action, result.error ?? "");
+  const track = (result: ActionResult) => {
+    for (const action of result.actions) {
+      if (result.ok) succeeded.add(action);
+      else errors.set(action, result.error ?? "");
+    }
+    record(result);
+  };
+  const byRegion = new Map<string, { first: Action[]; after: RemoveTagsAction[] }>();
+  for (const action of allowed) {
+    const phases = byRegion.get(action.region) ?? { first: [], after: [] };
+    if (action.kind === "remove-tags" && moves.has(action)) phases.after.push(action);
+    else phases.first.push(action);
+    byRegion.set(action.region, phases);
   }
-  await Promise.all(
-    [...byRegion.values()].map(async (jobs) => {
-      let next = 0;
-      const worker = async () => {
-        while (next < jobs.length) {
-          const job = jobs[next++]!;
-          try {
-            const created = await job.run(cloud);
-            record({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
-          } catch (error) {
-            const retryable = error instanceof CloudError ? error.retryable : true;
-            if (!retryable && job.actions.length > 1) {
-              // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
-              // deregistered meanwhile): split the batch so that one id does not hold back the rest.
-              jobs.push(...job.actions.map((a) => single(a, options.installation, options.now)));
-              continue;
-            }
-            record({
-              actions: job.actions,
-              ok: false,
-              error: errorText(error),
-              retryable,
-            });
+  const runJobs = async (jobs: Job[]) => {
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          const created = await job.run(cloud);
+          track({ actions: job.actions, ok: true, ...(created ? { created } : {}) });
+        } catch (error) {
+          const retryable = error instanceof CloudError ? error.retryable : true;
+          if (!retryable && job.actions.length > 1) {
+            // EC2 fails a whole CreateTags/DeleteTags/TerminateInstances call for one bad id (an image
+            // deregistered meanwhile): split the batch so that one id does not hold back the rest (alone,
+            // an id EC2 does not show yet is retried on the consistency budget).
+            jobs.push(...job.actions.map((a) => single(a, options.installation, options.now)));
+            continue;
           }
+          track({
+            actions: job.actions,
+            ok: false,
+            error: errorText(error),
+            retryable,
+          });
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  };
+  await Promise.all(
+    [...byRegion.values()].map(async ({ first, after }) => {
+      await runJobs(toJobs(first, options.installation, options.now));
+      // Only now, with the region's adds done: the removals whose adds all succeeded.
+      const ready: Action[] = [];
+      for (const removal of after) {
+        const failedAdd = moves.get(removal)!.find((add) => !succeeded.has(add));
+        if (!failedAdd) ready.push(removal);
+        else
+          track({
+            actions: [removal],
+            ok: false,
+            error: heldBackReason(removal, failedAdd, errors.get(failedAdd)),
+            retryable: true,
+          });
+      }
+      await runJobs(toJobs(ready, options.installation, options.now));
     }),
   );
   return results;

@@ -32,6 +32,7 @@ export function targetsOf(action: Action): Target[] {
       return [{ kind: "instance", region, id: action.image.instanceId }];
     case "terminate-instance":
     case "keep-instance":
+    case "tag-instance":
       return [{ kind: "instance", region, id: action.instanceId }];
     case "copy-image":
       return [{ kind: "image", region: action.copy.sourceRegion, id: action.copy.sourceImageId }];
@@ -57,6 +58,8 @@ export function targetsOf(action: Action): Target[] {
       ];
     case "delete-failure-record":
       return [{ kind: "launch-template", region, id: action.launchTemplateId }];
+    case "delete-snapshot":
+      return [{ kind: "snapshot", region, id: action.snapshotId }];
     case "put-parameter":
       // A create changes nothing that exists (and fails if something does); an overwrite replaces a value.
       return action.parameter.overwrite ? [{ kind: "parameter", region, id: action.parameter.name }] : [];
@@ -91,6 +94,7 @@ function changedKeys(action: Action): string[] {
   switch (action.kind) {
     case "set-tags":
     case "keep-instance":
+    case "tag-instance":
     case "deprecate-image":
       return Object.keys(action.tags);
     case "disable-image":

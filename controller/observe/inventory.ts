@@ -1,5 +1,11 @@
 import type { BakeOutcome } from "../api/bake-protocol.ts";
-import type { CloudImage, CloudInstance, ObservedLaunchPermissions, Tags } from "../cloud/port.ts";
+import type {
+  CloudImage,
+  CloudInstance,
+  CloudSnapshot,
+  ObservedLaunchPermissions,
+  Tags,
+} from "../cloud/port.ts";
 
 /** A failed build's record (a launch template, see controller/api/failure-record.ts) as observed. */
 export interface FailureRecord {
@@ -60,6 +66,15 @@ export interface Inventory {
   parameterRegions?: string[];
   /** Regions whose parameters could not be listed, with the reason. */
   parameterErrors?: Map<string, string>;
+  /**
+   * Leaven's snapshots (owner tag) in the regions of `snapshotRegions`, listed on sweep passes only (the first
+   * pass and every 30 minutes) for the orphaned-snapshot sweep. Absent: not observed this pass.
+   */
+  snapshots?: CloudSnapshot[];
+  /** Regions whose snapshots were listed this pass. */
+  snapshotRegions?: string[];
+  /** Regions whose snapshots could not be listed, with the reason: no snapshot is swept there. */
+  snapshotErrors?: Map<string, string>;
   /** Regions that could not be observed this pass, with the reason: nothing is planned there. */
   regionErrors: Map<string, string>;
   /**

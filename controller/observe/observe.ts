@@ -243,7 +243,8 @@ export function toFailureRecord(template: CloudLaunchTemplate): FailureRecord | 
 
 /**
  * Phase two: bake instances and failed builds' records in the given regions, and the console of every
- * stopped bake instance whose outcome is not yet recorded in its tags. Mutates and returns the inventory.
+ * stopped bake instance whose outcome is not yet recorded in its tags (leaven.dev/bake-result, which the
+ * planner writes the moment it reads a verdict: from then on the tag is trusted and the console not read). Mutates and returns the inventory.
  * A region counts as observed only when both its instances and its records were listed: the planner
  * must not bake a build again because its failure record could not be read.
  */
@@ -276,7 +277,12 @@ export async function observeBakes(
                 inventory.consoles.set(instance.instanceId, cached);
                 return;
               }
-              const output = await cloud.getConsoleOutput(region, instance.instanceId);
+              // Latest: the buffered output EC2 posts after the stop may be minutes late (Nitro types only; the
+              // adapter falls back for the others).
+              const output = await cloud.getConsoleOutput(region, instance.instanceId, {
+                latest: true,
+                ...(instance.instanceType ? { instanceType: instance.instanceType } : {}),
+              });
               const role = instance.tags[Tag.role] ?? "bake";
               const build = instance.tags[Tag.build] ?? "";
               const checked = role === "bake" ? undefined : parseCheckMarker(output, role, build);

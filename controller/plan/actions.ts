@@ -83,6 +83,11 @@ export interface RemoveTagsAction extends ActionBase {
   build: string;
   imageId: string;
   keys: string[];
+  /**
+   * The build is revoked: its channel tags come off at once, even when the channel's new image cannot be
+   * tagged this pass (no image is better than a revoked one). Other channel removals wait for that tag.
+   */
+  revoked?: true;
 }
 
 /**
@@ -118,6 +123,29 @@ export interface KeepInstanceAction extends ActionBase {
   tags: Tags;
   /** Stop it first (a bake that timed out is still running). */
   stop: boolean;
+}
+
+/**
+ * Tags a bake or check instance: the bake's verdict the moment it is read from the console
+ * (leaven.dev/bake-result), or when it was first seen stopped (leaven.dev/stopped-at). Later passes read the
+ * tag instead of the console, which EC2 keeps for about an hour.
+ */
+export interface TagInstanceAction extends ActionBase {
+  kind: "tag-instance";
+  build: string;
+  instanceId: string;
+  tags: Tags;
+}
+
+/**
+ * Deletes one of Leaven's snapshots that no observed image references (the orphaned-snapshot sweep,
+ * plan/snapshots.ts): EC2 deletes a snapshot only while no registered image uses it.
+ */
+export interface DeleteSnapshotAction extends ActionBase {
+  kind: "delete-snapshot";
+  /** The build the snapshot was made for (its leaven.dev/build tag), when it says. */
+  build?: string;
+  snapshotId: string;
 }
 
 /** Stops new launches from an image (DisableImage) while keeping it, e.g. a revoked build nothing uses. */
@@ -205,6 +233,8 @@ export type Action =
   | DeprecateImageAction
   | RestoreImageAction
   | KeepInstanceAction
+  | TagInstanceAction
+  | DeleteSnapshotAction
   | RecordFailureAction
   | DeleteFailureRecordAction
   | PutParameterAction
@@ -243,6 +273,10 @@ export function actionKey(action: Action): string {
       return `restore/${action.region}/${action.imageId}`;
     case "keep-instance":
       return `keep/${action.region}/${action.instanceId}`;
+    case "tag-instance":
+      return `tag-instance/${action.region}/${action.instanceId}/${Object.keys(action.tags).join(",")}`;
+    case "delete-snapshot":
+      return `delete-snapshot/${action.region}/${action.snapshotId}`;
     case "record-failure":
       return `record-failure/${action.region}/${action.spec}/${action.build}`;
     case "delete-failure-record":

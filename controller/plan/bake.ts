@@ -6,6 +6,7 @@ import { renderUserData } from "../execute/user-data.ts";
 import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { Action, DeleteFailureRecordAction, RecordFailureAction } from "./actions.ts";
+import { consoleGrace, tagInstance } from "./console.ts";
 import { imageNameFor, launchToken, rebakeAttempt } from "./recipe.ts";
 import { deletionPolicyTags } from "./retention.ts";
 
@@ -323,9 +324,20 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
   if (instance.state === "stopping")
     return { step: "in-progress", message: `bake instance ${instance.instanceId} is stopping` };
 
-  // stopped: the console says how the bake ended.
-  const outcome = ctx.inventory.consoles.get(instance.instanceId);
-  if (outcome?.result === "success") {
+  // stopped: the verdict recorded on the instance, else the console, says how the bake ended.
+  const target = { spec, build: ctx.build, region, instanceId: instance.instanceId };
+  const recordedSuccess = instance.tags[Tag.bakeResult] === "success";
+  const outcome = recordedSuccess ? undefined : ctx.inventory.consoles.get(instance.instanceId);
+  if (recordedSuccess || outcome?.result === "success") {
+    // Written the moment it is read: EC2 keeps the console for about an hour, the tag as long as the instance.
+    if (!recordedSuccess)
+      actions.push(
+        tagInstance(
+          target,
+          { [Tag.bakeResult]: "success" },
+          `the console of ${instance.instanceId} says the bake of ${ctx.build} succeeded`,
+        ),
+      );
     actions.push({
       kind: "create-image",
       spec,
@@ -346,14 +358,22 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
     });
     return { step: "in-progress", message: `creating the image from ${instance.instanceId}` };
   }
+  const grace = consoleGrace(ctx.doc, instance, ctx.now);
+  if (outcome === undefined && grace.waiting) {
+    // EC2 may publish the console output minutes after the instance stopped: wait, from the stop.
+    if (grace.record)
+      actions.push(
+        tagInstance(target, grace.record, `${instance.instanceId} is stopped: its console grace starts now`),
+      );
+    return {
+      step: "in-progress",
+      message: `waiting for the console output of ${instance.instanceId} (${grace.progress})`,
+    };
+  }
   const reason =
     outcome?.result === "failure"
       ? `bake script failed: ${outcome.reason ?? "no reason given"}`
-      : `bake instance ${instance.instanceId} stopped without a result marker on its console`;
-  if (outcome === undefined && elapsed <= timeoutMs) {
-    // EC2 may publish the console output minutes after the instance stopped.
-    return { step: "in-progress", message: `waiting for the console output of ${instance.instanceId}` };
-  }
+      : `bake instance ${instance.instanceId} stopped without a result marker on its console within bake.consoleGrace (${grace.grace}) of the stop`;
   actions.push(terminate(ctx, instance.instanceId, reason, reason));
   if (!recorded(ctx, instance)) actions.push(recordFailure(ctx, instance, reason, outcome?.tail));
   return { step: "failed", message: reason, ...(outcome?.tail ? { console: outcome.tail } : {}) };
@@ -367,13 +387,16 @@ function recorded(ctx: BakeContext, instance: CloudInstance): boolean {
 /** How the bake instance is launched, token and tags aside: also what a failure record relaunches. */
 function bakeLaunch(ctx: BakeContext): LaunchTemplateLaunch {
   const bake = ctx.doc.spec.bake ?? {};
-  const rootVolume = bake.rootVolume
-    ? {
-        deviceName: ctx.parent.rootDeviceName ?? "/dev/xvda",
-        ...(bake.rootVolume.size ? { size: bake.rootVolume.size } : {}),
-        ...(bake.rootVolume.type ? { type: bake.rootVolume.type } : {}),
-      }
-    : undefined;
+  // bake.kmsKeyId: a customer-managed key, so the image can be shared under EBS encryption by default.
+  const rootVolume =
+    bake.rootVolume || bake.kmsKeyId
+      ? {
+          deviceName: ctx.parent.rootDeviceName ?? "/dev/xvda",
+          ...(bake.rootVolume?.size ? { size: bake.rootVolume.size } : {}),
+          ...(bake.rootVolume?.type ? { type: bake.rootVolume.type } : {}),
+          ...(bake.kmsKeyId ? { kmsKeyId: bake.kmsKeyId } : {}),
+        }
+      : undefined;
   return {
     imageId: ctx.parent.imageId,
     instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,

@@ -237,6 +237,7 @@ export function planChannelTags(
       region: image.region,
       imageId: image.imageId,
       keys,
+      ...(revoked.has(build) ? { revoked: true as const } : {}),
       reason: revoked.has(build)
         ? `build ${build} is revoked (${revoked.get(build)}): it leaves channel ${channels.join(", ")}`
         : channels.every((c) => !Object.hasOwn(doc.spec.channels ?? {}, c))

@@ -14,6 +14,7 @@ import { planPublishing } from "./publish.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
 import { planRetention, type RetentionResult } from "./retention.ts";
 import { planRevocations } from "./revocation.ts";
+import { planSnapshotSweep } from "./snapshots.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 import { planCheck } from "./verify.ts";
 
@@ -195,6 +196,19 @@ export function plan(input: PlanInput): Plan {
   );
   for (const action of staged)
     if (!("imageId" in action) || !acted.has(`${action.region} ${action.imageId}`)) actions.push(action);
+  // Snapshots no image references, on the sweep schedule (plan/snapshots.ts).
+  planSnapshotSweep(
+    {
+      specs: input.specs,
+      ...(input.blocked ? { blocked: input.blocked } : {}),
+      inventory: input.inventory,
+      now: input.now,
+      unattributedErrors: input.unattributedErrors === true,
+      noDelete: input.noDelete === true,
+      ...(input.installation ? { installation: input.installation } : {}),
+    },
+    actions,
+  );
   return { actions, statuses, bakeRegions: [...bakeRegions].sort(), retention };
 }
 

@@ -6,6 +6,7 @@ import type { Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { Action } from "./actions.ts";
 import { DEFAULT_INSTANCE_TYPE } from "./bake.ts";
+import { consoleGrace, tagInstance } from "./console.ts";
 import type { ObservedBuild } from "./index-inventory.ts";
 import { sha256 } from "./recipe.ts";
 
@@ -197,10 +198,30 @@ export function planCheck(ctx: CheckContext, actions: Action[]): CheckState {
       actions.push(terminate(ctx, instance, `the ${label} passed`, { passed: true }));
       return { step: "running", message: `recording the ${label}: passed` };
     }
-    if (outcome === undefined && elapsed <= timeoutMs)
-      return { step: "running", message: `waiting for the console output of ${instance.instanceId}` };
+    // The check's timeout bounds its running phase; a stopped instance's console gets the grace from the stop.
+    const grace = consoleGrace(ctx.doc, instance, ctx.now);
+    if (outcome === undefined && grace.waiting) {
+      if (grace.record)
+        actions.push(
+          tagInstance(
+            {
+              spec: ctx.doc.metadata.name,
+              build: ctx.build.build,
+              region: ctx.homeRegion,
+              instanceId: instance.instanceId,
+            },
+            grace.record,
+            `${instance.instanceId} is stopped: its console grace starts now`,
+          ),
+        );
+      return {
+        step: "running",
+        message: `waiting for the console output of ${instance.instanceId} (${grace.progress})`,
+      };
+    }
     const why =
-      outcome?.reason ?? `the check instance ${instance.instanceId} stopped without a verdict on its console`;
+      outcome?.reason ??
+      `the check instance ${instance.instanceId} stopped without a verdict on its console within bake.consoleGrace (${grace.grace}) of the stop`;
     actions.push(...record(ctx, "failed", `the ${label} failed on ${instance.instanceId}`, why));
     actions.push(terminate(ctx, instance, `the ${label} failed`, { passed: false, reason: why }));
     return {

@@ -2,12 +2,14 @@ import type { BakeOutcome } from "../api/bake-protocol.ts";
 import { Tag } from "../api/tags.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { CloudImage, CloudPort } from "../cloud/port.ts";
+import { channelMoves } from "../execute/channel-order.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
 import { observeParameters } from "../observe/parameters.ts";
 import { observePermissions, permissionChecks } from "../observe/permissions.ts";
+import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { shareHash } from "../plan/distribute.ts";
@@ -157,10 +159,18 @@ export class Reconciler {
       regions = this.makePlan(validation, inventory, now).bakeRegions;
     }
     await this.observeUntaggedCopies(inventory);
-    // Permissions changed behind Leaven's back do not show in its tags: read some back on each sweep.
     if (sweep) {
+      // Permissions changed behind Leaven's back do not show in its tags: read some back on each sweep.
       const hashes = new Map(validation.specs.map((s) => [s.name, shareHash(s.document)]));
       await observePermissions(cloud, inventory, permissionChecks(hashes, inventory.images));
+      // Leaven's snapshots, for the orphaned-snapshot sweep: on the same schedule as the instance sweep.
+      await observeSnapshots(
+        cloud,
+        inventory,
+        inventory.regions.filter((region) => !inventory.regionErrors.has(region)),
+      );
+      for (const [region, error] of inventory.snapshotErrors ?? [])
+        this.options.logger.warn("snapshots not listed: none is swept there this pass", { region, error });
     }
     return observeBakes(cloud, inventory, regions, this.consoles);
   }
@@ -232,6 +242,14 @@ export class Reconciler {
         givenUp.set(action.spec, failure);
       else executed.push(action);
     }
+    // A channel removal whose add is held back (given up on, or backing off) waits with it: a channel move
+    // never leaves a region without the channel (execute/channel-order.ts).
+    const moves = channelMoves(planned.actions);
+    const running = new Set(executed);
+    const waiting = executed.filter(
+      (action) => action.kind === "remove-tags" && moves.get(action)?.some((add) => !running.has(add)),
+    );
+    for (const action of waiting) executed.splice(executed.indexOf(action), 1);
     for (const action of executed) {
       if (action.kind === "launch-bake" || action.kind === "launch-check") this.retry.delete(action.spec);
     }

@@ -17,6 +17,8 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "deprecate-image": { sign: "-", label: "deprecate" },
   "restore-image": { sign: "~", label: "restore" },
   "keep-instance": { sign: "~", label: "keep" },
+  "tag-instance": { sign: "~", label: "tag instance" },
+  "delete-snapshot": { sign: "-", label: "delete" },
   "record-failure": { sign: "+", label: "record" },
   "delete-failure-record": { sign: "-", label: "forget" },
   "put-parameter": { sign: "~", label: "publish" },
@@ -25,8 +27,10 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
 
 function target(action: Action): string {
   switch (action.kind) {
-    case "launch-bake":
-      return `${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
+    case "launch-bake": {
+      const key = action.launch.rootVolume?.kmsKeyId;
+      return `${action.build} on ${action.launch.imageId} (${action.launch.instanceType}${key ? `, root volume encrypted with ${key}` : ""})`;
+    }
     case "launch-check":
       return `${action.check} check of ${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
     case "create-image":
@@ -52,6 +56,12 @@ function target(action: Action): string {
       return `${action.instanceId}${action.build ? ` (${action.build})` : ""}`;
     case "keep-instance":
       return `${action.instanceId} (${action.build}) stopped for debugging`;
+    case "delete-snapshot":
+      return `snapshot ${action.snapshotId}${action.build ? ` (${action.build})` : ""}`;
+    case "tag-instance":
+      return `${action.instanceId} (${action.build}) ${Object.entries(action.tags)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(", ")}`;
     case "deregister-image":
       return `${action.imageId} (${action.build})${action.snapshotIds.length > 0 ? ` and ${action.snapshotIds.join(", ")}` : ""}`;
     case "disable-image":
@@ -79,13 +89,14 @@ export function summarize(actions: readonly Action[]): string {
     [count(["create-image"]), "to image"],
     [count(["launch-check"]), "to check"],
     [count(["copy-image"]), "to copy"],
-    [count(["set-tags", "remove-tags", "tag-copy"]), "tag changes"],
+    [count(["set-tags", "remove-tags", "tag-copy", "tag-instance"]), "tag changes"],
     [count(["share-image"]), "to share"],
     [count(["terminate-instance"]), "to terminate"],
     [count(["deprecate-image"]), "to deprecate"],
     [count(["disable-image"]), "to disable"],
     [count(["restore-image"]), "to restore"],
     [count(["deregister-image"]), "to deregister"],
+    [count(["delete-snapshot"]), "snapshots to delete"],
     [count(["record-failure"]), "to record"],
     [count(["delete-failure-record"]), "to forget"],
     [count(["put-parameter"]), "to publish"],

@@ -264,6 +264,29 @@ describe("every other port method", () => {
     });
   });
 
+  it("encrypts the root volume with the given KMS key (Encrypted=true, which EC2 requires with KmsKeyId)", async () => {
+    server.reply(
+      "RunInstances",
+      ok("RunInstances", "<instancesSet><item><instanceId>i-1</instanceId></item></instancesSet>"),
+    );
+    const key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    await cloud.runInstance("us-east-1", {
+      imageId: "ami-1",
+      instanceType: "t3.micro",
+      userData: "",
+      clientToken: "t",
+      tags: {},
+      rootVolume: { deviceName: "/dev/sda1", kmsKeyId: key },
+    });
+    expect(server.requests[0]?.params).toMatchObject({
+      "BlockDeviceMapping.1.DeviceName": "/dev/sda1",
+      "BlockDeviceMapping.1.Ebs.DeleteOnTermination": "true",
+      "BlockDeviceMapping.1.Ebs.Encrypted": "true",
+      "BlockDeviceMapping.1.Ebs.KmsKeyId": key,
+    });
+    expect(server.requests[0]?.params["BlockDeviceMapping.1.Ebs.VolumeSize"]).toBeUndefined();
+  });
+
   it("passes an instance profile ARN as an ARN", async () => {
     server.reply(
       "RunInstances",
@@ -604,5 +627,193 @@ describe("clients and request accounting", () => {
     expect(stats.requests).toBe(4);
     cloud.resetStats();
     expect(cloud.stats()).toEqual({ requests: 0, mutating: 0, throttled: 0, retried: 0, byRegion: {} });
+  });
+});
+
+describe("eventual consistency", () => {
+  const notFound = () => ec2Error(400, "InvalidAMIID.NotFound", "The image id '[ami-new]' does not exist");
+
+  it("retries a NotFound for one just-made id on the consistency budget and returns once EC2 shows it", async () => {
+    server.reply("CreateTags", notFound(), notFound());
+    await cloud.createTags("us-east-1", ["ami-new"], { "leaven.dev/channel/release": "true" });
+    expect(server.requests.map((r) => r.action)).toEqual(["CreateTags", "CreateTags", "CreateTags"]);
+    // Full jitter at 0.5 of 1 s and 2 s.
+    expect(sleeps).toEqual([500, 1_000]);
+    expect(cloud.stats()).toMatchObject({ requests: 3, retried: 2 });
+  });
+
+  it("surfaces a NotFound that persists as retryable after 4 attempts", async () => {
+    server.reply("ModifyImageAttribute", notFound(), notFound(), notFound(), notFound());
+    const error = await cloud
+      .modifyLaunchPermissions("us-east-1", "ami-new", { add: { accounts: ["111122223333"] }, remove: {} })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "InvalidAMIID.NotFound",
+      retryable: true,
+      message:
+        "InvalidAMIID.NotFound: The image id '[ami-new]' does not exist (still failing after 4 attempts, which is how EC2 shows a change it has not caught up with yet; the next pass observes again)",
+    });
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it("does not retry a NotFound for a call naming several ids: the executor splits the batch", async () => {
+    server.reply("CreateTags", notFound());
+    const error = await cloud
+      .createTags("us-east-1", ["ami-1", "ami-new"], { "leaven.dev/channel/release": "true" })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidAMIID.NotFound", retryable: false });
+    expect(server.requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("still retries a busy resource in a call naming several ids", async () => {
+    server.reply(
+      "TerminateInstances",
+      ec2Error(
+        400,
+        "IncorrectInstanceState",
+        "The instance 'i-1' is not in a state from which it can be terminated.",
+      ),
+    );
+    await cloud.terminateInstances("us-east-1", ["i-1", "i-2"]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it.each<[string, () => Promise<unknown>, string]>([
+    ["DeleteSnapshot", () => cloud.deleteSnapshot("us-east-1", "snap-1"), "InvalidSnapshot.NotFound"],
+    [
+      "DeleteLaunchTemplate",
+      () => cloud.deleteLaunchTemplate("us-east-1", "lt-0123456789abcdef0"),
+      "InvalidLaunchTemplateId.NotFound",
+    ],
+  ])("answers %s's NotFound at once: the executor counts it as done", async (action, run, code) => {
+    server.reply(action, ec2Error(400, code, "does not exist"));
+    const error = await run().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code, retryable: false });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("retries a snapshot in use, then surfaces it as retryable", async () => {
+    const inUse = () =>
+      ec2Error(400, "InvalidSnapshot.InUse", "The snapshot snap-1 is currently in use by ami-1");
+    server.reply("DeleteSnapshot", inUse(), inUse(), inUse(), inUse());
+    const error = await cloud.deleteSnapshot("us-east-1", "snap-1").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidSnapshot.InUse", retryable: true });
+    expect(server.requests).toHaveLength(4);
+  });
+});
+
+describe("getConsoleOutput: the latest output where EC2 supports it", () => {
+  const output = (text: string) =>
+    ok(
+      "GetConsoleOutput",
+      `<instanceId>i-1</instanceId><output>${Buffer.from(text).toString("base64")}</output>`,
+    );
+  const unsupported = () =>
+    ec2Error(
+      400,
+      "UnsupportedOperation",
+      "The instance type t2.micro does not support retrieving the latest console output.",
+    );
+
+  it("asks for Latest when told to", async () => {
+    server.reply("GetConsoleOutput", output("LEAVEN-BAKE-RESULT build=b result=success"));
+    expect(
+      await cloud.getConsoleOutput("us-east-1", "i-1", { latest: true, instanceType: "t3.medium" }),
+    ).toBe("LEAVEN-BAKE-RESULT build=b result=success");
+    expect(server.requests.map((r) => r.params)).toEqual([{ InstanceId: "i-1", Latest: "true" }]);
+  });
+
+  it("falls back to the buffered output on UnsupportedOperation and stops asking for that type", async () => {
+    server.reply("GetConsoleOutput", unsupported(), output("first"), output("second"), output("third"));
+    expect(await cloud.getConsoleOutput("us-east-1", "i-1", { latest: true, instanceType: "t2.micro" })).toBe(
+      "first",
+    );
+    expect(await cloud.getConsoleOutput("eu-west-1", "i-2", { latest: true, instanceType: "t2.micro" })).toBe(
+      "second",
+    );
+    // Another type is asked again.
+    expect(await cloud.getConsoleOutput("us-east-1", "i-3", { latest: true, instanceType: "m5.large" })).toBe(
+      "third",
+    );
+    expect(server.requests.map((r) => r.params)).toEqual([
+      { InstanceId: "i-1", Latest: "true" },
+      { InstanceId: "i-1" },
+      { InstanceId: "i-2" },
+      { InstanceId: "i-3", Latest: "true" },
+    ]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("falls back on a parameter error that names Latest, and not on one that does not", async () => {
+    server.reply(
+      "GetConsoleOutput",
+      ec2Error(
+        400,
+        "InvalidParameterCombination",
+        "The Latest parameter is not supported for this instance.",
+      ),
+      output("buffered"),
+      ec2Error(400, "InvalidInstanceID.Malformed", 'Invalid id: "x"'),
+    );
+    expect(await cloud.getConsoleOutput("us-east-1", "i-1", { latest: true })).toBe("buffered");
+    const error = await cloud.getConsoleOutput("us-east-1", "x", { latest: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidInstanceID.Malformed" });
+    expect(server.requests.map((r) => r.params)).toEqual([
+      { InstanceId: "i-1", Latest: "true" },
+      { InstanceId: "i-1" },
+      { InstanceId: "x", Latest: "true" },
+    ]);
+  });
+});
+
+describe("describeInstances: type and stop time", () => {
+  const instanceXml = (state: string, reason: string) =>
+    `<item><instanceId>i-1</instanceId><imageId>ami-parent</imageId><instanceType>m5.large</instanceType><instanceState><code>80</code><name>${state}</name></instanceState><reason>${reason}</reason><launchTime>2026-01-02T03:04:05.000Z</launchTime></item>`;
+  const reservation = (item: string) =>
+    ok(
+      "DescribeInstances",
+      `<reservationSet><item><reservationId>r-1</reservationId><instancesSet>${item}</instancesSet></item></reservationSet>`,
+    );
+
+  it.each<[string, string, string, Record<string, string>]>([
+    [
+      "a user-initiated stop says when",
+      "stopped",
+      "User initiated (2026-01-02 04:05:06 GMT)",
+      { stoppedAt: "2026-01-02T04:05:06.000Z" },
+    ],
+    [
+      "a stopping instance too",
+      "stopping",
+      "User initiated (2026-01-02 04:05:06 GMT)",
+      { stoppedAt: "2026-01-02T04:05:06.000Z" },
+    ],
+    [
+      "an instance that shut itself down does not",
+      "stopped",
+      "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+      {},
+    ],
+    [
+      "a terminated instance's time is not a stop",
+      "terminated",
+      "User initiated (2026-01-02 04:05:06 GMT)",
+      {},
+    ],
+  ])("%s", async (_name, state, reason, extra) => {
+    server.reply("DescribeInstances", reservation(instanceXml(state, reason)));
+    const [instance] = await cloud.describeInstances("us-east-1", []);
+    expect(instance).toEqual({
+      instanceId: "i-1",
+      region: "us-east-1",
+      imageId: "ami-parent",
+      state,
+      launchTime: "2026-01-02T03:04:05.000Z",
+      instanceType: "m5.large",
+      stateReason: reason,
+      ...extra,
+      tags: {},
+    });
   });
 });

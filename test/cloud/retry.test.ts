@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { Clock } from "../../controller/cloud/clock.ts";
 import { CloudError } from "../../controller/cloud/port.ts";
 import {
+  CONSISTENCY_RETRY_POLICY,
   classifyError,
   DEFAULT_RETRY_POLICY,
   type ErrorKind,
+  eventualCodesFor,
   isRetryable,
+  NOT_FOUND_IS_DONE,
   retryDelay,
   toCloudError,
   withRetries,
@@ -742,5 +745,170 @@ describe("withRetries", () => {
     expect((error as CloudError).retryable).toBe(true);
     expect(events).toEqual(["1:200:throttle", "2:400:throttle"]);
     expect(sleeps).toEqual([200, 400]);
+  });
+});
+
+// EC2's eventual consistency: which codes mean "not yet" for which call, and the budget they get.
+describe("eventual consistency: the per-call table", () => {
+  const SETTLING = [
+    "InvalidAMIID.NotFound",
+    "InvalidInstanceID.NotFound",
+    "InvalidSnapshot.NotFound",
+    "InvalidLaunchTemplateId.NotFound",
+    "IncorrectState",
+    "IncorrectInstanceState",
+    "InvalidSnapshot.InUse",
+    "ResourceLimitExceeded",
+  ];
+  const without = (code: string) => SETTLING.filter((c) => c !== code);
+
+  it.each<[string, string[]]>([
+    ["RunInstances", SETTLING],
+    ["StopInstances", SETTLING],
+    ["TerminateInstances", SETTLING],
+    ["CreateImage", SETTLING],
+    ["CopyImage", SETTLING],
+    ["CreateTags", SETTLING],
+    ["DeleteTags", SETTLING],
+    ["DescribeImageAttribute", SETTLING],
+    ["ModifyImageAttribute", SETTLING],
+    ["DescribeSnapshotAttribute", SETTLING],
+    ["ModifySnapshotAttribute", SETTLING],
+    ["EnableImageDeprecation", SETTLING],
+    ["DisableImageDeprecation", SETTLING],
+    ["DisableImage", SETTLING],
+    ["EnableImage", SETTLING],
+    ["CreateLaunchTemplate", SETTLING],
+    // Deleting what the executor has just read back: NotFound means it is gone, which is what was wanted.
+    ["DeregisterImage", without("InvalidAMIID.NotFound")],
+    ["DeleteSnapshot", without("InvalidSnapshot.NotFound")],
+    ["DeleteLaunchTemplate", without("InvalidLaunchTemplateId.NotFound")],
+    // Listings answer with what they see; the port's reads by id handle a missing id themselves.
+    ["DescribeImages", []],
+    ["DescribeInstances", []],
+    ["DescribeSnapshots", []],
+    ["DescribeLaunchTemplates", []],
+    ["GetConsoleOutput", []],
+    // SSM's calls have codes of their own.
+    ["PutParameter", []],
+    ["DeleteParameter", []],
+  ])("%s retries %j", (action, codes) => {
+    expect([...eventualCodesFor(action)].sort()).toEqual([...codes].sort());
+  });
+
+  it("names the deletions whose NotFound means done", () => {
+    expect(NOT_FOUND_IS_DONE).toEqual({
+      DeregisterImage: "InvalidAMIID.NotFound",
+      DeleteSnapshot: "InvalidSnapshot.NotFound",
+      DeleteLaunchTemplate: "InvalidLaunchTemplateId.NotFound",
+    });
+  });
+
+  it.each(SETTLING)("%s is eventual for a call that lists it, a client error otherwise", (code) => {
+    const error = sdkError(code, 400);
+    expect(classifyError(error, eventualCodesFor("CreateTags"))).toMatchObject({ kind: "eventual", code });
+    expect(classifyError(error)).toMatchObject({ kind: "client", code });
+    expect(classifyError(error, eventualCodesFor("DescribeImages"))).toMatchObject({ kind: "client" });
+  });
+
+  it("keeps throttling and 5xx ahead of the table", () => {
+    const codes = new Set(["RequestLimitExceeded", "InternalError"]);
+    expect(classifyError(sdkError("RequestLimitExceeded", 503), codes).kind).toBe("throttle");
+    expect(classifyError(sdkError("InternalError", 500), codes).kind).toBe("transient");
+  });
+
+  it("budgets 4 attempts, 1 s base, 8 s cap", () => {
+    expect(CONSISTENCY_RETRY_POLICY).toEqual({ maxAttempts: 4, baseDelayMs: 1_000, maxDelayMs: 8_000 });
+  });
+});
+
+describe("withRetries: eventual-consistency errors", () => {
+  const recordingClock = () => {
+    const log: number[] = [];
+    let now = 0;
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        log.push(ms);
+        now += ms;
+      },
+    };
+    return { clock, log };
+  };
+  const eventual = { codes: eventualCodesFor("CreateTags"), policy: CONSISTENCY_RETRY_POLICY };
+
+  it("retries a NotFound on its own budget, then surfaces it as retryable with what it means", async () => {
+    const { clock, log } = recordingClock();
+    let calls = 0;
+    const error = await withRetries(
+      async () => {
+        calls++;
+        throw sdkError("InvalidAMIID.NotFound", 400, "The image id '[ami-1]' does not exist");
+      },
+      { policy: DEFAULT_RETRY_POLICY, eventual, clock, random: () => 1 },
+    ).catch((e: unknown) => e);
+    expect(calls).toBe(4);
+    expect(log).toEqual([1_000, 2_000, 4_000]);
+    expect(error).toBeInstanceOf(CloudError);
+    expect(error).toMatchObject({
+      code: "InvalidAMIID.NotFound",
+      statusCode: 400,
+      retryable: true,
+      message:
+        "InvalidAMIID.NotFound: The image id '[ami-1]' does not exist (still failing after 4 attempts, which is how EC2 shows a change it has not caught up with yet; the next pass observes again)",
+    });
+  });
+
+  it("returns the success once EC2 has caught up", async () => {
+    const { clock, log } = recordingClock();
+    const failures = [sdkError("IncorrectInstanceState", 400), sdkError("InvalidInstanceID.NotFound", 400)];
+    const result = await withRetries(
+      async () => {
+        const failure = failures.shift();
+        if (failure) throw failure;
+        return "tagged";
+      },
+      { policy: DEFAULT_RETRY_POLICY, eventual, clock, random: () => 0.5 },
+    );
+    expect(result).toBe("tagged");
+    expect(log).toEqual([500, 1_000]);
+  });
+
+  it("counts throttles against the overall budget, not the consistency one", async () => {
+    const { clock, log } = recordingClock();
+    const failures = [
+      sdkError("InvalidAMIID.NotFound", 400),
+      sdkError("RequestLimitExceeded", 503),
+      sdkError("InvalidAMIID.NotFound", 400),
+      sdkError("InvalidAMIID.NotFound", 400),
+    ];
+    const result = await withRetries(
+      async () => {
+        const failure = failures.shift();
+        if (failure) throw failure;
+        return "ok";
+      },
+      { policy: DEFAULT_RETRY_POLICY, eventual, clock, random: () => 1 },
+    );
+    expect(result).toBe("ok");
+    // Consistency delays 1 s, 2 s, 4 s for its 1st to 3rd failure; the throttle waits as the 2nd attempt.
+    expect(log).toEqual([1_000, 400, 2_000, 4_000]);
+  });
+
+  it("surfaces a done-means-NotFound code at once, as the executor counts it as done", async () => {
+    const { clock, log } = recordingClock();
+    const error = await withRetries(
+      async () => {
+        throw sdkError("InvalidAMIID.NotFound", 400, "gone");
+      },
+      {
+        policy: DEFAULT_RETRY_POLICY,
+        eventual: { codes: eventualCodesFor("DeregisterImage"), policy: CONSISTENCY_RETRY_POLICY },
+        clock,
+        random: () => 1,
+      },
+    ).catch((e: unknown) => e);
+    expect(log).toEqual([]);
+    expect(error).toMatchObject({ code: "InvalidAMIID.NotFound", retryable: false });
   });
 });

@@ -152,6 +152,11 @@ const actionsOn: [string, "image" | "instance", (id: string, snapshots: string[]
     }),
   ],
   [
+    "tag-instance",
+    "instance",
+    (instanceId) => ({ ...common, kind: "tag-instance", instanceId, tags: { [Tag.bakeResult]: "success" } }),
+  ],
+  [
     "create-image",
     "instance",
     (instanceId) => ({
@@ -332,6 +337,16 @@ describe("execute: the ownership check before every change", () => {
         stop: false,
       },
       "refused: Leaven never changes the ownership tag leaven.dev/installation",
+    ],
+    [
+      "records a verdict while moving the instance to another owner",
+      {
+        ...common,
+        kind: "tag-instance",
+        instanceId: "i-0",
+        tags: { [Tag.bakeResult]: "success", [Tag.managedBy]: "nobody" },
+      },
+      "refused: Leaven never changes the ownership tag leaven.dev/managed-by",
     ],
     [
       "terminates an instance after retagging its owner",

@@ -1,6 +1,7 @@
 // Action keys identify "the very same request" across passes: the reconciler gives up on a key that keeps
 // failing, so two different requests must never share one, and a key must not change between versions.
 import { describe, expect, it } from "vitest";
+import { Tag } from "../../controller/api/tags.ts";
 import { type Action, actionKey } from "../../controller/plan/actions.ts";
 
 const base = { spec: "base", region: "eu-west-1", reason: "test" } as const;
@@ -56,6 +57,20 @@ describe("actionKey", () => {
     [
       { ...base, kind: "keep-instance", build: "b", instanceId: "i-1", tags: {}, stop: true },
       "keep/eu-west-1/i-1",
+    ],
+    [
+      {
+        ...base,
+        kind: "tag-instance",
+        build: "b",
+        instanceId: "i-1",
+        tags: { [Tag.bakeResult]: "success" },
+      },
+      "tag-instance/eu-west-1/i-1/leaven.dev/bake-result",
+    ],
+    [
+      { ...base, kind: "delete-snapshot", build: "b", snapshotId: "snap-1" },
+      "delete-snapshot/eu-west-1/snap-1",
     ],
     [
       {

@@ -10,6 +10,7 @@ import { launchToken, rebakeAttempt } from "../../controller/plan/recipe.ts";
 import { bakeInstance, inventory, leavenImage, MIN, spec, T0 } from "./builders.ts";
 
 const BUILD = "2.3.0+0badcafe";
+const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const doc = (extra: Partial<ImageSpecSpec> = {}) =>
   spec("base", {
     layer: "base",
@@ -40,6 +41,9 @@ const instance = (
   extra: Record<string, string> = {},
   launchedAt = T0,
 ) => bakeInstance("us-east-1", "base", BUILD, state, { id, launchedAt, tags: extra });
+/** A stopped bake instance whose stop time an earlier pass recorded in leaven.dev/stopped-at. */
+const stoppedAt = (id: string, at: number, extra: Record<string, string> = {}) =>
+  instance(id, "stopped", { [Tag.stoppedAt]: new Date(at).toISOString(), ...extra });
 const home = (
   state: CloudImage["state"] = "available",
   tags: Record<string, string> = {},
@@ -67,7 +71,11 @@ const brief = (a: Action) =>
             ? `create ${a.image.name} from ${a.image.instanceId}: ${a.reason}`
             : a.kind === "record-failure"
               ? `record ${a.template.tags[Tag.failedInstance]} ${a.template.tags[Tag.bakeReason]}`
-              : a.kind;
+              : a.kind === "tag-instance"
+                ? `tag ${a.instanceId} ${Object.entries(a.tags)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(",")}: ${a.reason}`
+                : a.kind;
 
 describe("planBake", () => {
   it.each<[string, Partial<BakeContext>, unknown, string[]]>([
@@ -154,19 +162,83 @@ describe("planBake", () => {
       [],
     ],
     [
-      "a stopped instance whose console is not out yet",
+      "a stopped instance first seen stopped, its console not out yet: the stop time is recorded",
       { instances: [instance("i-1", "stopped")], now: T0 + 30 * MIN },
-      { step: "in-progress", message: "waiting for the console output of i-1" },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped just now; waiting up to 20m)",
+      },
+      [
+        "tag i-1 leaven.dev/stopped-at=2026-06-01T00:30:00.000Z: i-1 is stopped: its console grace starts now",
+      ],
+    ],
+    [
+      "a stopped instance past bake.timeout since launch but within the grace since its stop",
+      { instances: [stoppedAt("i-1", T0 + 100 * MIN)], now: T0 + 119 * MIN },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 19m ago; waiting up to 20m)",
+      },
       [],
     ],
     [
-      "a stopped instance with no marker past the timeout",
-      { instances: [instance("i-1", "stopped")], now: T0 + 30 * MIN + 1 },
-      { step: "failed", message: "bake instance i-1 stopped without a result marker on its console" },
+      "a stopped instance exactly at the end of its grace",
+      { instances: [stoppedAt("i-1", T0 + 10 * MIN)], now: T0 + 30 * MIN },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 20m ago; waiting up to 20m)",
+      },
+      [],
+    ],
+    [
+      "a stopped instance with no marker past its grace",
+      { instances: [stoppedAt("i-1", T0 + 10 * MIN)], now: T0 + 30 * MIN + 1 },
+      {
+        step: "failed",
+        message:
+          "bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop",
+      },
       [
-        "terminate i-1 bake instance i-1 stopped without a result marker on its console: bake instance i-1 stopped without a result marker on its console",
-        "record i-1 bake instance i-1 stopped without a result marker on its console",
+        "terminate i-1 bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop: bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop",
+        "record i-1 bake instance i-1 stopped without a result marker on its console within bake.consoleGrace (20m) of the stop",
       ],
+    ],
+    [
+      "a stop time from EC2's state-transition reason, which needs no tag",
+      {
+        instances: [{ ...instance("i-1", "stopped"), stoppedAt: new Date(T0 + 25 * MIN).toISOString() }],
+        now: T0 + 30 * MIN,
+      },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 5m ago; waiting up to 20m)",
+      },
+      [],
+    ],
+    [
+      "EC2's stop time wins over an older tag",
+      {
+        instances: [{ ...stoppedAt("i-1", T0), stoppedAt: new Date(T0 + 25 * MIN).toISOString() }],
+        now: T0 + 30 * MIN,
+      },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 5m ago; waiting up to 20m)",
+      },
+      [],
+    ],
+    [
+      "a longer bake.consoleGrace",
+      {
+        doc: doc({ bake: { timeout: "30m", consoleGrace: "45m" } }),
+        instances: [stoppedAt("i-1", T0 + 10 * MIN)],
+        now: T0 + 50 * MIN,
+      },
+      {
+        step: "in-progress",
+        message: "waiting for the console output of i-1 (stopped 40m ago; waiting up to 45m)",
+      },
+      [],
     ],
     [
       "a stopped instance whose console says it failed without a reason",
@@ -181,10 +253,22 @@ describe("planBake", () => {
       ],
     ],
     [
-      "a stopped instance whose console says it succeeded",
+      "a stopped instance whose console says it succeeded: the verdict is recorded with the image",
       {
         instances: [instance("i-1", "stopped")],
         inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "success" as const }]]) }),
+      },
+      { step: "in-progress", message: "creating the image from i-1" },
+      [
+        `tag i-1 leaven.dev/bake-result=success: the console of i-1 says the bake of ${BUILD} succeeded`,
+        `create leaven/base/2.3.0_0badcafe from i-1: bake of ${BUILD} succeeded on i-1`,
+      ],
+    ],
+    [
+      "a stopped instance recorded as succeeded, hours later, its console gone",
+      {
+        instances: [stoppedAt("i-1", T0 + 10 * MIN, { [Tag.bakeResult]: "success" })],
+        now: T0 + 3 * 60 * MIN,
       },
       { step: "in-progress", message: "creating the image from i-1" },
       [`create leaven/base/2.3.0_0badcafe from i-1: bake of ${BUILD} succeeded on i-1`],
@@ -303,6 +387,39 @@ describe("planBake", () => {
     expect(onUbuntu.launch.rootVolume).toEqual({ deviceName: "/dev/sda1", size: 20 });
   });
 
+  it.each<[string, Partial<ImageSpecSpec["bake"]>, unknown]>([
+    ["a key alone", { kmsKeyId: KEY }, { deviceName: "/dev/sda1", kmsKeyId: KEY }],
+    [
+      "a key with a sized root volume",
+      { kmsKeyId: KEY, rootVolume: { size: 30, type: "gp3" } },
+      { deviceName: "/dev/sda1", size: 30, type: "gp3", kmsKeyId: KEY },
+    ],
+    ["no key", { rootVolume: { size: 30 } }, { deviceName: "/dev/sda1", size: 30 }],
+    ["neither", {}, undefined],
+  ])("encrypts the bake's root volume with bake.kmsKeyId: %s", (_name, bake, rootVolume) => {
+    const parent = {
+      spec: "ubuntu",
+      channel: "release",
+      build: "b",
+      imageId: "ami-p",
+      rootDeviceName: "/dev/sda1",
+    };
+    const launched = run(ctx({ doc: doc({ bake: { timeout: "30m", ...bake } }), parent })).actions[0];
+    if (launched?.kind !== "launch-bake") throw new Error("expected a launch");
+    expect(launched.launch.rootVolume).toEqual(rootVolume);
+    // The failure record relaunches the very same bake.
+    const failed = run(
+      ctx({
+        doc: doc({ bake: { timeout: "30m", ...bake } }),
+        parent,
+        instances: [instance("i-1", "running")],
+        now: T0 + 31 * MIN,
+      }),
+    ).actions.find((a) => a.kind === "record-failure");
+    if (failed?.kind !== "record-failure") throw new Error("expected a failure record");
+    expect(failed.template.launch.rootVolume).toEqual(rootVolume);
+  });
+
   it("tags a build with who made it and from what", () => {
     expect(buildTags(ctx({ commit: "abc123" }))).toEqual({
       [Tag.managedBy]: "leaven",
@@ -330,7 +447,8 @@ describe("planBake", () => {
         inventory: inventory({ consoles: new Map([["i-1", { build: BUILD, result: "success" as const }]]) }),
       }),
     );
-    expect(actions[0]).toMatchObject({
+    expect(actions.map((a) => a.kind)).toEqual(["tag-instance", "create-image"]);
+    expect(actions[1]).toMatchObject({
       kind: "create-image",
       image: {
         instanceId: "i-1",

@@ -38,6 +38,9 @@ const pair = (tags: Tags = {}) =>
   observed(image("us-east-1", "ami-home", tags), image("eu-west-1", "ami-eu", tags));
 const checker = (id: string, state: CloudInstance["state"], tags: Tags = {}, launchedAt = T0) =>
   bakeInstance("us-east-1", "base", BUILD, state, { id, launchedAt, tags: { [Tag.role]: "smoke", ...tags } });
+/** A stopped check instance whose stop time an earlier pass recorded. */
+const stopped = (id: string, at: number) =>
+  checker(id, "stopped", { [Tag.stoppedAt]: new Date(at).toISOString() });
 const consoles = (outcome: Omit<BakeOutcome, "build">) =>
   inventory({ consoles: new Map([["i-check", { build: BUILD, ...outcome }]]) });
 
@@ -68,7 +71,9 @@ const brief = (a: Action) =>
         ? `untag ${a.imageId} ${a.keys.map((k) => k.replace("leaven.dev/", "")).join(",")}: ${a.reason}`
         : a.kind === "launch-check"
           ? `launch ${a.launch.imageId} ${a.launch.clientToken}: ${a.reason}`
-          : a.kind;
+          : a.kind === "tag-instance"
+            ? `tag ${a.instanceId} ${short(a.tags)}: ${a.reason}`
+            : a.kind;
 
 function run(c: CheckContext): { state: unknown; actions: string[] } {
   const actions: Action[] = [];
@@ -211,28 +216,34 @@ describe("planCheck", () => {
       ],
     ],
     [
-      "stopped, no console output yet",
+      "stopped, no console output yet, first seen stopped: the stop time is recorded",
       { instances: [checker("i-check", "stopped")] },
-      { step: "running", message: "waiting for the console output of i-check" },
+      {
+        step: "running",
+        message: "waiting for the console output of i-check (stopped just now; waiting up to 20m)",
+      },
+      ["tag i-check stopped-at=2026-06-01T00:05:00.000Z: i-check is stopped: its console grace starts now"],
+    ],
+    [
+      "stopped past the check's timeout since launch, within the grace since the stop",
+      { instances: [stopped("i-check", T0 + 8 * MIN)], now: T0 + 28 * MIN },
+      {
+        step: "running",
+        message: "waiting for the console output of i-check (stopped 20m ago; waiting up to 20m)",
+      },
       [],
     ],
     [
-      "stopped, no console output at exactly the timeout",
-      { instances: [checker("i-check", "stopped")], now: T0 + 10 * MIN },
-      { step: "running", message: "waiting for the console output of i-check" },
-      [],
-    ],
-    [
-      "stopped, no console output past the timeout",
-      { instances: [checker("i-check", "stopped")], now: T0 + 10 * MIN + 1 },
+      "stopped, no console output past the grace",
+      { instances: [stopped("i-check", T0 + 8 * MIN)], now: T0 + 28 * MIN + 1 },
       {
         step: "failed",
-        message: `${LABEL} failed: the check instance i-check stopped without a verdict on its console`,
+        message: `${LABEL} failed: the check instance i-check stopped without a verdict on its console within bake.consoleGrace (20m) of the stop`,
       },
       [
-        `tag ami-home check/smoke=failed check/smoke-at=2026-06-01T00:10:00.001Z check/smoke-reason=the check instance i-check stopped without a verdict on its console: the ${LABEL} failed on i-check`,
-        `tag ami-eu check/smoke=failed check/smoke-at=2026-06-01T00:10:00.001Z check/smoke-reason=the check instance i-check stopped without a verdict on its console: the ${LABEL} failed on i-check`,
-        `terminate i-check bake-result=failed bake-reason=the check instance i-check stopped without a verdict on its console: the ${LABEL} failed`,
+        `tag ami-home check/smoke=failed check/smoke-at=2026-06-01T00:28:00.001Z check/smoke-reason=the check instance i-check stopped without a verdict on its console within bake.consoleGrace (20m) of the stop: the ${LABEL} failed on i-check`,
+        `tag ami-eu check/smoke=failed check/smoke-at=2026-06-01T00:28:00.001Z check/smoke-reason=the check instance i-check stopped without a verdict on its console within bake.consoleGrace (20m) of the stop: the ${LABEL} failed on i-check`,
+        `terminate i-check bake-result=failed bake-reason=the check instance i-check stopped without a verdict on its console within bake.consoleGrace (20m) of the stop: the ${LABEL} failed`,
       ],
     ],
     [

@@ -137,6 +137,55 @@ const scenarios: [string, Scenario][] = [
     },
   ],
   [
+    "records the verdict read from a bake instance's console",
+    {
+      kind: "tag-instance",
+      target: "i-verdict",
+      specs: [ubuntu, base],
+      world: (own) =>
+        inventory({
+          instances: [instance("i-verdict", own, "stopped")],
+          consoles: new Map([
+            ["i-verdict", parseBakeMarker(formatBakeMarker({ build, result: "success" }), build)],
+          ]),
+        }),
+    },
+  ],
+  [
+    "records when a bake instance was first seen stopped",
+    {
+      kind: "tag-instance",
+      target: "i-stopped",
+      specs: [ubuntu, base],
+      world: (own) =>
+        inventory({
+          instances: [instance("i-stopped", own, "stopped")],
+          consoles: new Map([["i-stopped", undefined]]),
+        }),
+    },
+  ],
+  [
+    "deletes a snapshot no image references",
+    {
+      kind: "delete-snapshot",
+      target: "snap-orphan",
+      specs: [ubuntu, base],
+      world: (own) =>
+        inventory({
+          snapshotRegions: ["us-east-1", "eu-west-1"],
+          snapshots: [
+            {
+              snapshotId: "snap-orphan",
+              region: "us-east-1",
+              state: "completed",
+              startTime: new Date(T0 - 120 * MIN).toISOString(),
+              tags: own({ [Tag.managedBy]: "leaven", [Tag.spec]: "base", [Tag.build]: OLD }),
+            },
+          ],
+        }),
+    },
+  ],
+  [
     "copies the home image to the other regions",
     {
       kind: "copy-image",

@@ -113,6 +113,7 @@ describe("plan: the bake state machine, one step per observation", () => {
       now: T0 + 10 * MIN,
     });
     expect(p.actions).toMatchObject([
+      { kind: "tag-instance", instanceId: "i-done", tags: { [Tag.bakeResult]: "success" } },
       {
         kind: "create-image",
         image: {
@@ -144,19 +145,29 @@ describe("plan: the bake state machine, one step per observation", () => {
     expect(statusOf(p, "base").phase).toBe("Failed");
   });
 
-  it("waits for a late console until the timeout, then fails", () => {
+  it("waits for a late console for bake.consoleGrace from the stop, then fails", () => {
     const instance = bakeInstance("us-east-1", "base", baseBuild, "stopped", { id: "i-quiet" });
     const consoles = new Map([["i-quiet", undefined]]);
-    const early = plan({
+    const first = plan({
       specs: [ubuntu, base],
       inventory: inventory({ instances: [instance], consoles }),
       now: T0 + 10 * MIN,
     });
+    // The first pass that sees it stopped records when: the grace counts from there, restarts included.
+    expect(first.actions).toMatchObject([
+      { kind: "tag-instance", instanceId: "i-quiet", tags: { [Tag.stoppedAt]: "2026-06-01T00:10:00.000Z" } },
+    ]);
+    const tagged = { ...instance, tags: { ...instance.tags, [Tag.stoppedAt]: "2026-06-01T00:10:00.000Z" } };
+    const early = plan({
+      specs: [ubuntu, base],
+      inventory: inventory({ instances: [tagged], consoles }),
+      now: T0 + 30 * MIN,
+    });
     expect(early.actions).toEqual([]);
     const late = plan({
       specs: [ubuntu, base],
-      inventory: inventory({ instances: [instance], consoles }),
-      now: T0 + 40 * MIN,
+      inventory: inventory({ instances: [tagged], consoles }),
+      now: T0 + 30 * MIN + 1,
     });
     expect(late.actions).toMatchObject([
       { kind: "terminate-instance", instanceId: "i-quiet" },

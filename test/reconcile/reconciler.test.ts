@@ -79,7 +79,8 @@ describe("Reconciler", () => {
     expect(steps).toEqual([
       [["launch-bake", "put-parameter"], "Baking"],
       [[], "Baking"],
-      [["create-image"], "Baking"],
+      // The verdict goes onto the instance in the pass that reads it.
+      [["create-image", "tag-instance"], "Baking"],
       [[], "Baking"],
       [["copy-image", "terminate-instance"], "Copying"],
       // The pending copy is recorded on the home image (drift repair knows it by id should it vanish).

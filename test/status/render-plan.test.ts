@@ -89,6 +89,42 @@ describe("renderPlan", () => {
     expect(json.actions[0]?.template?.launch.userData).toBe("(12 bytes)");
   });
 
+  it("shows a verdict recorded on an instance and a snapshot to delete, each with its reason", () => {
+    const verdict: Action = {
+      kind: "tag-instance",
+      spec: "ledger",
+      build: "2.0.3+0badcafe",
+      region: "us-east-1",
+      instanceId: "i-0123456789abcdef0",
+      tags: { "leaven.dev/bake-result": "success" },
+      reason: "the console of i-0123456789abcdef0 says the bake of 2.0.3+0badcafe succeeded",
+    };
+    const sweep: Action = {
+      kind: "delete-snapshot",
+      spec: "ledger",
+      build: "2.0.1+0badcafe",
+      region: "eu-west-1",
+      snapshotId: "snap-0123456789abcdef0",
+      reason: "no image in eu-west-1 uses it (5h old, made for ami-0123456789abcdef0, which is gone)",
+    };
+    expect(
+      render({ actions: [verdict, sweep], statuses: [status("ledger", "Ready")], bakeRegions: [] }),
+    ).toBe(
+      [
+        "Leaven will perform the following actions:",
+        "",
+        "  # ledger",
+        "  ~ tag instance us-east-1      i-0123456789abcdef0 (2.0.3+0badcafe) leaven.dev/bake-result=success",
+        "      because the console of i-0123456789abcdef0 says the bake of 2.0.3+0badcafe succeeded",
+        "  - delete       eu-west-1      snapshot snap-0123456789abcdef0 (2.0.1+0badcafe)",
+        "      because no image in eu-west-1 uses it (5h old, made for ami-0123456789abcdef0, which is gone)",
+        "",
+        "Plan: 1 tag changes, 1 snapshots to delete.",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("ends with the problem after the summary when there are changes and a failed spec", () => {
     const text = render({ actions: [terminate], statuses: [status("x", "Failed")], bakeRegions: [] });
     expect(

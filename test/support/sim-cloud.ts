@@ -12,7 +12,7 @@ export const MINUTE = 60_000;
 
 export interface SimCloud {
   sim: Simulator;
-  clock: ManualClock;
+  clock: SleepTrackingClock;
   /** The adapter underneath, with its per-region, per-action request counts. */
   adapter: AwsCloud;
   /** What the observer and the executor are given. */
@@ -21,7 +21,7 @@ export interface SimCloud {
 }
 
 export async function startSimCloud(options: Omit<SimulatorOptions, "clock"> = {}): Promise<SimCloud> {
-  const clock = new ManualClock(SIM_START);
+  const clock = new SleepTrackingClock(SIM_START);
   // The simulator's own token buckets are off: the client-side limiter is what these tests exercise.
   const sim = await startSimulator({ throttle: false, ...options, clock });
   const adapter = createAwsCloud({
@@ -55,4 +55,41 @@ export function requestTable(adapter: AwsCloud): Record<string, number> {
       table[`${region} ${action}`] = counts.requests;
   }
   return table;
+}
+
+/** A ManualClock that knows when its sleepers wake, so a test can move it exactly that far. */
+export class SleepTrackingClock extends ManualClock {
+  private readonly wakes: number[] = [];
+
+  override sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    const until = this.now() + ms;
+    this.wakes.push(until);
+    return super.sleep(ms).finally(() => {
+      this.wakes.splice(this.wakes.indexOf(until), 1);
+    });
+  }
+
+  /** The earliest time a sleeper waits for that has not come yet. */
+  nextWake(): number | undefined {
+    const ahead = this.wakes.filter((at) => at > this.now());
+    return ahead.length > 0 ? Math.min(...ahead) : undefined;
+  }
+}
+
+/**
+ * Awaits `work`, moving the clock to the next sleeper's wake-up whenever something sleeps on it, so that
+ * retries that back off on the clock (EC2's eventual-consistency errors) run to their end in a test.
+ */
+export async function whileTicking<T>(clock: SleepTrackingClock, work: Promise<T>): Promise<T> {
+  let done = false;
+  const settled = work.finally(() => {
+    done = true;
+  });
+  while (!done) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const wake = clock.nextWake();
+    if (!done && wake !== undefined) clock.set(wake);
+  }
+  return settled;
 }

@@ -350,19 +350,23 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/patterns.yaml",
-    'invalid/patterns.yaml:27:16 spec.share.accounts[0]: "11112222333" is not an AWS account id (expected 12 digits, e.g. 111122223333)',
+    'invalid/patterns.yaml:26:15 spec.bake.kmsKeyId: "alias/bake" is not a KMS key ARN (expected arn:aws:kms:REGION:ACCOUNT:key/ID)',
   ],
   [
     "invalid/patterns.yaml",
-    'invalid/patterns.yaml:28:24 spec.share.organizationArns[0]: "arn:aws:organizations::111122223333:o-abc" is not an organization ARN (expected arn:aws:organizations::ACCOUNT:organization/o-ID)',
+    'invalid/patterns.yaml:28:16 spec.share.accounts[0]: "11112222333" is not an AWS account id (expected 12 digits, e.g. 111122223333)',
   ],
   [
     "invalid/patterns.yaml",
-    'invalid/patterns.yaml:29:30 spec.share.organizationalUnitArns[0]: "arn:aws:organizations::111122223333:ou/o-abc/ou-1" is not an organizational unit ARN (expected arn:aws:organizations::ACCOUNT:ou/o-ID/ou-ROOT-ID)',
+    'invalid/patterns.yaml:29:24 spec.share.organizationArns[0]: "arn:aws:organizations::111122223333:o-abc" is not an organization ARN (expected arn:aws:organizations::ACCOUNT:organization/o-ID)',
   ],
   [
     "invalid/patterns.yaml",
-    'invalid/patterns.yaml:30:27 spec.share.kmsKeys.eu-west-1: "alias/images" is not a KMS key ARN (expected arn:aws:kms:REGION:ACCOUNT:key/ID)',
+    'invalid/patterns.yaml:30:30 spec.share.organizationalUnitArns[0]: "arn:aws:organizations::111122223333:ou/o-abc/ou-1" is not an organizational unit ARN (expected arn:aws:organizations::ACCOUNT:ou/o-ID/ou-ROOT-ID)',
+  ],
+  [
+    "invalid/patterns.yaml",
+    'invalid/patterns.yaml:31:27 spec.share.kmsKeys.eu-west-1: "alias/images" is not a KMS key ARN (expected arn:aws:kms:REGION:ACCOUNT:key/ID)',
   ],
   // Schema limits: list and string lengths, number bounds, nested required fields, wrong types.
   [
