@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   channelsFromTags,
   channelTag,
+  copyTag,
   DEFAULT_INSTALLATION,
   isLeavenOwned,
   OWNERSHIP_TAGS,
@@ -128,6 +129,7 @@ describe("tag keys are a contract with consumers' tag filters", () => {
 
   it("names one tag per channel and reads them back sorted", () => {
     expect(channelTag("release")).toBe("leaven.dev/channel/release");
+    expect(copyTag("eu-west-1")).toBe("leaven.dev/copy/eu-west-1");
     expect(
       channelsFromTags({
         "leaven.dev/channel/release": "true",
