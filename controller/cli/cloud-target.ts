@@ -36,7 +36,8 @@ export const cloudHelp = `Cloud:
   --no-sim-awkward       The embedded simulator without EC2's awkward ways (console posted late, ids not visible
                          at once, tokens that expire, default EBS encryption, a consumer account): faster, kinder.
                          Default: awkward, as EC2 is (leaven.yaml: sim: { awkward: false }).
-  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms.
+  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05,
+                         noisy-neighbour=1 (other tools drawing tokens per second), latency=50ms.
 `;
 
 export interface CloudTarget {
@@ -163,7 +164,7 @@ export async function openCloud(
     banner:
       `Cloud: embedded EC2 simulator at ${simulator.endpoint} — not AWS. State: ${statePath}.\n` +
       `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.\n` +
-      `       ${awkward ? "Awkward like EC2 (late console, eventual consistency, default EBS encryption); --no-sim-awkward for a kinder one." : "Kind: not as awkward as EC2 (--no-sim-awkward)."}`,
+      `       ${awkward ? AWKWARD_BANNER : KIND_BANNER}`,
     close: async () => {
       adapter.close();
       await simulator.close();
@@ -184,6 +185,11 @@ async function simulatorClock(endpoint: string): Promise<Clock> {
   }
   return acceleratedClock(answer.speed, answer.now);
 }
+
+export const AWKWARD_BANNER =
+  "Awkward like EC2: consoles posted late, new ids visible after a while, tokens that expire, EBS encrypted by default; --no-sim-awkward for a kinder one.";
+export const KIND_BANNER =
+  "Kinder than EC2 (--no-sim-awkward): consoles and new ids at once, no default encryption; a green run says less about AWS.";
 
 /** The simulator checks the SigV4 scope for the region, not the secret. */
 const simCredentials = { accessKeyId: "AKIDLEAVENSIM", secretAccessKey: "leaven-sim" };

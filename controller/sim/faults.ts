@@ -151,7 +151,7 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     default:
       // Lists the kinds `apply --fault` has always named (test/cli/cloud-target.test.ts pins the wording); noisy-neighbour is in `leaven sim --help`.
       throw new Error(
-        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.`,
+        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.`,
       );
   }
 }

@@ -2,15 +2,19 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CloudTarget, openCloud } from "../../controller/cli/cloud-target.ts";
+import {
+  AWKWARD_BANNER,
+  type CloudTarget,
+  KIND_BANNER,
+  openCloud,
+} from "../../controller/cli/cloud-target.ts";
 import { UserError } from "../../controller/cli/command.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
-let opened: CloudTarget | undefined;
+const opened: CloudTarget[] = [];
 afterEach(async () => {
-  await opened?.close();
-  opened = undefined;
+  for (const target of opened.splice(0)) await target.close();
 });
 
 /** A scratch checkout: `root/specs/leaven.yaml` with the given content (none when undefined). */
@@ -21,19 +25,44 @@ function checkout(config?: string): string {
   return root;
 }
 
-async function open(values: Record<string, string | string[]>, root: string): Promise<CloudTarget> {
-  opened = await openCloud(values, ["specs"], root, silentLogger);
-  return opened;
+async function open(
+  values: Record<string, string | string[] | boolean>,
+  root: string,
+): Promise<CloudTarget> {
+  const target = await openCloud(values, ["specs"], root, silentLogger);
+  opened.push(target);
+  return target;
 }
 
-function simBanner(target: CloudTarget, statePath: string, speed: number, bakeSeconds: number): string {
+function simBanner(
+  target: CloudTarget,
+  statePath: string,
+  speed: number,
+  bakeSeconds: number,
+  awkward = true,
+): string {
   return (
     `Cloud: embedded EC2 simulator at ${target.simulator!.endpoint} — not AWS. State: ${statePath}.\n` +
-    `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${bakeSeconds} s); --cloud aws targets AWS.`
+    `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${bakeSeconds} s); --cloud aws targets AWS.\n` +
+    `       ${awkward ? AWKWARD_BANNER : KIND_BANNER}`
   );
 }
 
 describe("openCloud", () => {
+  it("starts the embedded simulator awkward, unless --no-sim-awkward or leaven.yaml says otherwise", async () => {
+    const root = checkout("cloud: sim\nsim: { state: x.json, speed: 600 }\n");
+    const awkward = await open({}, root);
+    expect(awkward.simulator?.awkward.console).toBe(true);
+    const kind = await open({ "no-sim-awkward": true }, root);
+    expect(kind.simulator?.awkward.console).toBe(false);
+    expect(kind.banner).toBe(simBanner(kind, join(root, "specs", "x.json"), 600, 1, false));
+    const configured = await open({}, checkout("cloud: sim\nsim: { state: y.json, awkward: false }\n"));
+    expect(configured.simulator?.awkward.consistency).toBe(false);
+    await expect(open({ "sim-awkward": true, "no-sim-awkward": true }, root)).rejects.toThrow(
+      "--sim-awkward and --no-sim-awkward contradict each other; pass one.",
+    );
+  });
+
   it("takes the cloud, the state file (relative to leaven.yaml) and the speed from leaven.yaml", async () => {
     const root = checkout("cloud: sim\nsim: { state: x.json, speed: 600 }\n");
     const target = await open({}, root);
@@ -78,14 +107,14 @@ describe("openCloud", () => {
     [{ cloud: "gcp" }, '--cloud must be sim or aws, not "gcp".'],
     [
       { fault: ["bad=1"] },
-      '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE or latency=50ms.',
+      '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.',
     ],
     [{ fault: ["5xx=2"] }, "--fault 5xx=2: expected a rate between 0 and 1, e.g. 5xx=0.1."],
     [{ "sim-speed": "0" }, '--sim-speed must be a positive number, not "0".'],
   ])("rejects %j with a UserError", async (values, message) => {
     const error = await openCloud(values, ["specs"], checkout(), silentLogger).then(
       (target) => {
-        opened = target;
+        opened.push(target);
         throw new Error("expected openCloud to fail");
       },
       (e: unknown) => e,

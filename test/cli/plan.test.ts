@@ -24,7 +24,7 @@ describe("leaven plan on the simulator", () => {
     const lines = run.stdout.split("\n");
     expect(lines[0]).toBe("Leaven will perform the following actions:");
     expect(run.stdout).toMatch(
-      /^ {2}# ubuntu-base\n {2}\+ bake {9}us-east-1 {6}2\.3\.0\+[0-9a-f]{8} on ami-[0-9a-f]{17} \(t3\.medium\)\n {6}because no image of build 2\.3\.0\+[0-9a-f]{8} exists \(recipe [0-9a-f]{8} on ubuntu-jammy\/release = ubuntu\/images\/hvm-ssd\/ubuntu-jammy-22\.04-amd64-server-\d{8}\)$/m,
+      /^ {2}# ubuntu-base\n {2}\+ bake {9}us-east-1 {6}2\.3\.0\+[0-9a-f]{8} on ami-[0-9a-f]{17} \(t3\.medium, root volume encrypted with arn:aws:kms:us-east-1:123456789012:key\/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\)\n {6}because no image of build 2\.3\.0\+[0-9a-f]{8} exists \(recipe [0-9a-f]{8} on ubuntu-jammy\/release = ubuntu\/images\/hvm-ssd\/ubuntu-jammy-22\.04-amd64-server-\d{8}\)$/m,
     );
     // Publishing is on by default: the foundations' channels resolve at once and are published per region.
     expect(run.stdout).toMatch(
