@@ -8,7 +8,7 @@ import type {
   RemoveTagsAction,
   ShareImageAction,
 } from "../plan/actions.ts";
-import { relaunchToken } from "../plan/recipe.ts";
+import { canonicalJson, relaunchToken, sha256 } from "../plan/recipe.ts";
 import { channelMoves, heldBackReason } from "./channel-order.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
 
@@ -107,7 +107,8 @@ function single(action: Action, installation: string | undefined, now: () => num
 const DAY_MS = 86_400_000;
 
 /**
- * EC2 refuses a launch token whose instance has terminated (for at least a day after). The planner launches
+ * EC2 refuses a launch token whose instance has terminated (for at least a day after), or that was sent
+ * before with other arguments. The planner launches
  * a bake only when the build has no image, no live instance and no recorded failure, so the instance that
  * token launched made an image that is gone since (deregistered behind Leaven's back) or ended with no trace:
  * bake again with a token derived from that instance — deterministic, so a repeat after a crash or a lost
@@ -120,7 +121,10 @@ async function relaunch(cloud: CloudPort, action: LaunchBakeAction, now: () => n
     { name: "client-token", values: [launch.clientToken] },
   ]);
   const gone = earlier.map((i) => i.instanceId).sort()[0];
-  const after = gone ?? `day-${Math.floor(now() / DAY_MS)}`;
+  // The request itself is part of the token: EC2 refuses a token sent with other arguments (a parent image
+  // baked again since, another instance type), and an earlier relaunch's token may have been.
+  const { clientToken: _token, tags: _tags, ...request } = launch;
+  const after = `${gone ?? `day-${Math.floor(now() / DAY_MS)}`}/${sha256(canonicalJson(request)).slice(0, 16)}`;
   const { instanceId } = await cloud.runInstance(region, {
     ...launch,
     clientToken: relaunchToken(launch.clientToken, after),
@@ -279,7 +283,13 @@ async function runAction(
         const { instanceId } = await cloud.runInstance(region, action.launch);
         return instanceId;
       } catch (error) {
-        if (error instanceof CloudError && error.code === "IdempotentInstanceTerminated")
+        // Terminated: the instance that token launched is gone. Mismatch: the token was sent before with other
+        // arguments (the parent image was baked again, the instance type changed) and that instance is gone
+        // too, or the plan would be following it instead of launching.
+        if (
+          error instanceof CloudError &&
+          (error.code === "IdempotentInstanceTerminated" || error.code === "IdempotentParameterMismatch")
+        )
           return relaunch(cloud, action, now);
         throw error;
       }

@@ -233,9 +233,10 @@ describe("drift repair on the simulator", () => {
     expect(result.outcome, applied.stdout.slice(-2000)).toBe("Converged");
     expect(applied.code).toBe(0);
     maxRequests.push([label, result.requests, result.mutating]);
-    // Bounded: a repair costs tens of requests, never a loop's thousands.
-    expect(result.mutating).toBeLessThanOrEqual(60);
-    expect(result.requests).toBeLessThanOrEqual(400);
+    // Bounded: a repair costs tens of changes, never a loop's thousands; the reads are mostly the passes that
+    // poll a rebake (about ten simulated minutes) or a copy.
+    expect(result.mutating).toBeLessThanOrEqual(changes.length === 1 ? 20 : 60);
+    expect(result.requests).toBeLessThanOrEqual(changes.length === 1 ? 500 : 800);
 
     await behindLeavensBack(join(dir, "sim.json"), async (ec2) => {
       const after = await channelTable(ec2);
@@ -298,9 +299,14 @@ describe("drift repair on the simulator", () => {
     const world = await readWorld(join(dir, "sim.json"), REGIONS);
     expect(duplicateImages(world.images)).toEqual([]);
     // One rebake instance per rebaked build, however often the run was killed.
-    const rebakes = world.instances.filter((i) => ["ubuntu-base", "order-worker"].includes(i.spec));
+    const earlier = new Set(
+      (await readWorld(join(baseline, "sim.json"), REGIONS)).instances.map((i) => i.instanceId),
+    );
+    const rebakes = world.instances.filter(
+      (i) => ["ubuntu-base", "order-worker"].includes(i.spec) && !earlier.has(i.instanceId),
+    );
     const perBuild = new Map<string, number>();
     for (const instance of rebakes) perBuild.set(instance.spec, (perBuild.get(instance.spec) ?? 0) + 1);
-    expect(Object.fromEntries(perBuild)).toEqual({ "ubuntu-base": 2, "order-worker": 2 });
+    expect(Object.fromEntries(perBuild)).toEqual({ "ubuntu-base": 1, "order-worker": 1 });
   }, 120_000);
 });
