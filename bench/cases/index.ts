@@ -1,5 +1,6 @@
 import type { BenchCase } from "../case.ts";
-import { fanOutCase } from "./fan-out.ts";
+import { driftRepairCase } from "./drift.ts";
+import { fanOutAwkwardCase, fanOutCase, fanOutNoisyCase } from "./fan-out.ts";
 import { leavenBuildsCase } from "./leaven-builds.ts";
 import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
 import { leavenStatusCase } from "./leaven-status.ts";
@@ -14,7 +15,10 @@ export const cases: BenchCase[] = [
   planLargeCase,
   steadyStateRequestsCase,
   fanOutCase,
+  fanOutAwkwardCase,
+  fanOutNoisyCase,
   retireExpiredCase,
+  driftRepairCase,
   leavenBuildsCase,
   leavenStatusCase,
   leavenBuildsWholeCase,

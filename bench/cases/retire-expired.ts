@@ -1,5 +1,5 @@
 import { Tag } from "../../controller/api/tags.ts";
-import { EC2_BUCKETS } from "../../controller/cloud/rate-limits.ts";
+import { bucketFor } from "../../controller/cloud/rate-limits.ts";
 import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import type { ValidSpec } from "../../controller/validation/result.ts";
 import type { BenchCase } from "../case.ts";
@@ -35,7 +35,7 @@ function retiringSpecs(): ValidSpec[] {
 
 /** The earliest the last of n DeregisterImage calls in one region can be granted by EC2's bucket, in s. */
 export function deregisterLowerBound(perRegion: number): number {
-  const { capacity, refillPerSecond } = EC2_BUCKETS.deregister;
+  const { capacity, refillPerSecond } = bucketFor("DeregisterImage").size;
   return Math.max(0, perRegion - capacity) / refillPerSecond;
 }
 

@@ -25,10 +25,7 @@ function checkout(config?: string): string {
   return root;
 }
 
-async function open(
-  values: Record<string, string | string[] | boolean>,
-  root: string,
-): Promise<CloudTarget> {
+async function open(values: Record<string, string | string[] | boolean>, root: string): Promise<CloudTarget> {
   const target = await openCloud(values, ["specs"], root, silentLogger);
   opened.push(target);
   return target;
