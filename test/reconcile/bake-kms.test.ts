@@ -84,7 +84,7 @@ describe("bake.kmsKeyId", () => {
     client.destroy();
     expect(error).toMatchObject({
       name: "InvalidParameterCombination",
-      message: "KmsKeyId is specified for /dev/sda1, but Encrypted is not set to true.",
+      message: "BlockDeviceMapping.1.Ebs.KmsKeyId is specified, but Encrypted is not set to true.",
     });
   });
 });
