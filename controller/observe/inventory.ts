@@ -50,6 +50,11 @@ export interface Inventory {
   failures: FailureRecord[];
   /** Bake outcome read from the console of stopped bake instances, by instance id. */
   consoles: Map<string, BakeOutcome | undefined>;
+  /**
+   * Stopped instances whose console showed nothing at all this pass: not posted yet, or expired. Past the
+   * grace, the outcome of such a bake cannot be known any more: it is baked again rather than failed.
+   */
+  silentConsoles?: Set<string>;
   /** Vendor images matching each foundation's source, by foundation spec name (all observed regions). */
   vendorImages: Map<string, CloudImage[]>;
   /**

@@ -290,6 +290,8 @@ export async function observeBakes(
                 role === "bake" ? parseBakeMarker(output, build) : checked && asConsoleOutcome(checked);
               if (outcome) consoleCache?.set(instance.instanceId, outcome);
               inventory.consoles.set(instance.instanceId, outcome);
+              // Nothing at all: not posted yet, or expired (EC2 keeps it about an hour after its last post).
+              if (output.trim() === "") (inventory.silentConsoles ??= new Set()).add(instance.instanceId);
             }),
         );
         inventory.instanceRegions.push(region);

@@ -11,6 +11,8 @@ import { imageNameFor, launchToken, rebakeAttempt } from "./recipe.ts";
 import { deletionPolicyTags } from "./retention.ts";
 
 export const DEFAULT_INSTANCE_TYPE = "t3.medium";
+/** leaven.dev/bake-result of a bake whose console expired unread: neither success nor failure. */
+export const UNKNOWN_RESULT = "unknown";
 export const DEFAULT_BAKE_TIMEOUT = "45m";
 
 /** Where one build's bake stands, decided from what is observed — never from memory. */
@@ -221,7 +223,12 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
   }
 
   const failures = ctx.instances.map(failedReason).filter((r): r is string => r !== undefined);
-  const active = live.filter((i) => failedReason(i) === undefined);
+  const unknown = (i: CloudInstance) => i.tags[Tag.bakeResult] === UNKNOWN_RESULT;
+  const active = live.filter((i) => failedReason(i) === undefined && !unknown(i));
+  for (const instance of live.filter(unknown))
+    actions.push(
+      terminate(ctx, instance.instanceId, `the outcome of the bake on ${instance.instanceId} is unknown`),
+    );
 
   const keep = ctx.doc.spec.bake?.keepFailedInstance === true && !ctx.retry;
   for (const instance of live) {
@@ -258,7 +265,9 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
   const lostInstance =
     dead.length > 0
       ? undefined
-      : ctx.instances.find((i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success");
+      : ctx.instances.find(
+          (i) => failedReason(i) === undefined && i.tags[Tag.bakeResult] !== "success" && !unknown(i),
+        );
   if (failures.length > 0 || lostInstance || records.length > 0) {
     // The instance tells while EC2 still lists it; after that, the failure record does.
     const failed = ctx.instances
@@ -282,6 +291,21 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
     return { step: "in-progress", message: "retrying the bake" };
   }
 
+  const unread = ctx.instances
+    .filter(unknown)
+    .sort((a, b) => a.launchTime.localeCompare(b.launchTime))
+    .at(-1);
+  if (unread) {
+    // Deterministic: a repeat after a crash, or while the new instance is not visible yet, reuses the token.
+    actions.push(
+      launchAction(
+        ctx,
+        `the outcome of the bake on ${unread.instanceId} is unknown (${unread.tags[Tag.bakeReason] ?? "its console expired"}): baking ${ctx.build} again`,
+        `after-${unread.instanceId}`,
+      ),
+    );
+    return { step: "in-progress", message: `baking again: the outcome on ${unread.instanceId} is unknown` };
+  }
   if (dead.length > 0) {
     actions.push(
       launchAction(
@@ -369,6 +393,21 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
       step: "in-progress",
       message: `waiting for the console output of ${instance.instanceId} (${grace.progress})`,
     };
+  }
+  if (outcome === undefined && ctx.inventory.silentConsoles?.has(instance.instanceId)) {
+    // The console expired before anyone read it (the controller was away for over an hour after the stop):
+    // the outcome cannot be known, and a good build must not fail for it. Bake it again.
+    const why = `the console of ${instance.instanceId} shows nothing ${grace.progress.replace("; waiting up to", ", past bake.consoleGrace")} (EC2 keeps it about an hour after its last post): the outcome of the bake is unknown`;
+    actions.push({
+      kind: "terminate-instance",
+      spec,
+      build: ctx.build,
+      region,
+      instanceId: instance.instanceId,
+      tags: { [Tag.bakeResult]: UNKNOWN_RESULT, [Tag.bakeReason]: why.slice(0, 250) },
+      reason: `${why}; baking ${ctx.build} again`,
+    });
+    return { step: "in-progress", message: `${why}; baking again` };
   }
   const reason =
     outcome?.result === "failure"

@@ -510,3 +510,50 @@ describe("planBake: a home image that disappeared is rebaked", () => {
     expect(create.image.tags[Tag.rebakeOf]).toBe("ami-gone");
   });
 });
+
+describe("planBake: a console that expired unread", () => {
+  const stoppedLongAgo = instance("i-old", "stopped", { [Tag.stoppedAt]: new Date(T0).toISOString() });
+  const silent = (id: string) =>
+    inventory({ silentConsoles: new Set([id]), consoles: new Map([[id, undefined]]) });
+
+  it("terminates the instance as unknown past the grace, instead of failing a build that may be good", () => {
+    const { state, actions } = run(
+      ctx({ instances: [stoppedLongAgo], inventory: silent("i-old"), now: T0 + 90 * MIN }),
+    );
+    expect(state).toEqual({
+      step: "in-progress",
+      message:
+        "the console of i-old shows nothing stopped 90m ago, past bake.consoleGrace 20m (EC2 keeps it about an hour after its last post): the outcome of the bake is unknown; baking again",
+    });
+    expect(actions).toHaveLength(1);
+    const terminate = actions[0];
+    if (terminate?.kind !== "terminate-instance") throw new Error("expected a terminate");
+    expect(terminate.tags?.[Tag.bakeResult]).toBe("unknown");
+  });
+
+  it("bakes again with a token derived from the unknown instance, once it is gone", () => {
+    const gone = instance("i-old", "terminated", {
+      [Tag.bakeResult]: "unknown",
+      [Tag.bakeReason]: "its console expired",
+    });
+    const { state, actions } = run(ctx({ instances: [gone] }));
+    expect(state).toEqual({ step: "in-progress", message: "baking again: the outcome on i-old is unknown" });
+    const launch = actions[0];
+    if (launch?.kind !== "launch-bake") throw new Error("expected a launch");
+    expect(launch.launch.clientToken).toBe(launchToken(BUILD, "after-i-old"));
+    expect(launch.reason).toBe(
+      `the outcome of the bake on i-old is unknown (its console expired): baking ${BUILD} again`,
+    );
+  });
+
+  it("still fails a bake whose console shows output without a marker", () => {
+    const { state } = run(
+      ctx({
+        instances: [stoppedLongAgo],
+        inventory: inventory({ consoles: new Map([["i-old", undefined]]) }),
+        now: T0 + 90 * MIN,
+      }),
+    );
+    expect(state).toMatchObject({ step: "failed" });
+  });
+});
