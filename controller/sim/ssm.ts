@@ -52,6 +52,7 @@ export interface SsmStatsSink {
   byAction: Record<string, number>;
   byRegion: Record<string, number>;
   throttled: number;
+  throttledByAction: Record<string, number>;
   mutating: number;
   errors: Record<string, number>;
 }
@@ -550,6 +551,7 @@ export function createSsmService(options: SsmServiceOptions): SsmService {
       (faults.throttleRate && options.random() < faults.throttleRate)
     ) {
       stats.throttled += 1;
+      stats.throttledByAction[action] = (stats.throttledByAction[action] ?? 0) + 1;
       throw new SimError("ThrottlingException", "Rate exceeded");
     }
     if (faults.serverErrorRate && options.random() < faults.serverErrorRate)
