@@ -231,14 +231,26 @@ async function applyShare(cloud: CloudPort, action: ShareImageAction): Promise<v
   const accounts = difference(action.permissions.accounts, current.accounts);
   const organizations = difference(action.permissions.organizationArns, current.organizationArns);
   const units = difference(action.permissions.organizationalUnitArns, current.organizationalUnitArns);
-  await cloud.modifyLaunchPermissions(region, imageId, {
-    add: { accounts: accounts.add, organizationArns: organizations.add, organizationalUnitArns: units.add },
-    remove: {
-      accounts: accounts.remove,
-      organizationArns: organizations.remove,
-      organizationalUnitArns: units.remove,
-    },
-  });
+  try {
+    await cloud.modifyLaunchPermissions(region, imageId, {
+      add: { accounts: accounts.add, organizationArns: organizations.add, organizationalUnitArns: units.add },
+      remove: {
+        accounts: accounts.remove,
+        organizationArns: organizations.remove,
+        organizationalUnitArns: units.remove,
+      },
+    });
+  } catch (error) {
+    // Default EBS encryption with the AWS-managed key: such an image can never be shared; say how to fix it.
+    if (error instanceof CloudError && /AWS Managed CMK|AWS managed key/i.test(error.message))
+      throw new CloudError(
+        error.code,
+        `${error.message.replace(`${error.code}: `, "")} ${imageId} in ${region} is encrypted with the AWS-managed EBS key (the account encrypts EBS by default): set bake.kmsKeyId of ${action.spec} to a customer-managed key (and share.kmsKeys for its copies' regions), bump its version so the build is baked again under that key, and give the accounts a grant on the keys`,
+        error.statusCode,
+        false,
+      );
+    throw error;
+  }
   const publicOnes: { what: string; fix: string }[] = [];
   if (current.public)
     publicOnes.push({

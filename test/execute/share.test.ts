@@ -6,6 +6,7 @@ import { MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
 import type { Tags } from "../../controller/cloud/port.ts";
 import { execute } from "../../controller/execute/executor.ts";
 import type { ShareImageAction } from "../../controller/plan/actions.ts";
+import { awsManagedEbsKey } from "../../controller/sim/encryption.ts";
 import { type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 
 const A = "111122223333";
@@ -51,6 +52,25 @@ const launch = (imageId: string) => t.cloud.describeLaunchPermissions(R, imageId
 const volumes = (snapshotId: string) => t.cloud.describeVolumePermissions(R, snapshotId);
 const sharedTag = async (imageId: string) =>
   (await t.cloud.describeImages(R, { imageIds: [imageId] }))[0]?.tags[Tag.shared];
+
+describe("execute share-image under default EBS encryption", () => {
+  it("fails for good on an image under the AWS-managed key, saying how to bake one that can be shared", async () => {
+    const { imageId, snapshotId } = await ownedImage();
+    const image = t.sim.world.region(R).images.get(imageId)!;
+    image.encrypted = true;
+    image.kmsKeyId = awsManagedEbsKey("123456789012", R);
+    const snapshot = t.sim.world.region(R).snapshots.get(snapshotId)!;
+    snapshot.encrypted = true;
+    snapshot.kmsKeyId = awsManagedEbsKey("123456789012", R);
+    const [result] = await execute(t.cloud, [share(imageId, snapshotId)]);
+    expect(result).toMatchObject({ ok: false, retryable: false });
+    expect(result!.error).toBe(
+      `InvalidParameter: Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot. ${imageId} in us-east-1 is encrypted with the AWS-managed EBS key (the account encrypts EBS by default): set bake.kmsKeyId of base to a customer-managed key (and share.kmsKeys for its copies' regions), bump its version so the build is baked again under that key, and give the accounts a grant on the keys`,
+    );
+    expect((await launch(imageId)).accounts).toEqual([]);
+    expect(await sharedTag(imageId)).toBeUndefined();
+  });
+});
 
 describe("execute share-image", () => {
   it("removes what the spec no longer lists and adds what it does, in one ModifyImageAttribute", async () => {
