@@ -1,15 +1,19 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
-import { type AwsCloud, createAwsCloud } from "../cloud/aws-adapter.ts";
+// The AWS SDK and the simulator are loaded only when a command opens a cloud (dynamic imports in
+// openCloud): `leaven validate` and `leaven graph` never pay for them.
+import type { AwsCloud } from "../cloud/aws-adapter.ts";
 import type { Clock } from "../cloud/clock.ts";
 import { acceleratedClock, systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
-import { RegionRateLimiter } from "../cloud/region-rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
-import { CLOCK_PATH, type Simulator, startSimulator } from "../sim/server.ts";
+import type { Simulator } from "../sim/server.ts";
 import { UserError } from "./command.ts";
+
+/** GET here answers a standalone simulator's clock (sim/server.ts CLOCK_PATH, kept in step by a test). */
+export const SIM_CLOCK_PATH = "/leaven/clock";
 
 /** Options shared by every command that talks to a cloud. */
 export const cloudOptions = {
@@ -79,6 +83,10 @@ export async function openCloud(
   cwd: string,
   logger: Logger,
 ): Promise<CloudTarget> {
+  const [{ createAwsCloud }, { RegionRateLimiter }] = await Promise.all([
+    import("../cloud/aws-adapter.ts"),
+    import("../cloud/region-rate-limiter.ts"),
+  ]);
   const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."));
   const kind = (values.cloud as string | undefined) ?? config.cloud ?? "sim";
   if (kind !== "sim" && kind !== "aws") throw new UserError(`--cloud must be sim or aws, not "${kind}".`);
@@ -147,6 +155,7 @@ export async function openCloud(
     values["no-sim-awkward"] === true
       ? false
       : values["sim-awkward"] === true || config.sim?.awkward !== false;
+  const { startSimulator } = await import("../sim/server.ts");
   const simulator = await startSimulator({ statePath, speed, faults, awkward });
   const adapter = createAwsCloud({
     endpoint: simulator.endpoint,
@@ -176,7 +185,7 @@ export async function openCloud(
 async function simulatorClock(endpoint: string): Promise<Clock> {
   let answer: { now: number; speed: number };
   try {
-    const response = await fetch(new URL(CLOCK_PATH, endpoint));
+    const response = await fetch(new URL(SIM_CLOCK_PATH, endpoint));
     answer = (await response.json()) as { now: number; speed: number };
   } catch (error) {
     throw new UserError(

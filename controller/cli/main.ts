@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { runCli } from "./run-cli.ts";
+// Node's module compile cache (in the OS's temporary folder) spares every later run the compile of the
+// modules it loads; enabled before anything else is imported, so run-cli comes in dynamically.
+import { enableCompileCache } from "node:module";
+
+enableCompileCache?.();
+const { runCli } = await import("./run-cli.ts");
 
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,

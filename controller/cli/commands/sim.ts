@@ -1,8 +1,9 @@
 // `leaven sim`: runs the embedded EC2-compatible simulator standalone until SIGINT/SIGTERM.
+
 import { resolve } from "node:path";
 import { awkwardSummary } from "../../sim/awkward.ts";
 import { type Faults, parseFaultFlag } from "../../sim/faults.ts";
-import { startSimulator } from "../../sim/server.ts";
+import type { Simulator } from "../../sim/server.ts";
 import { type Command, UserError } from "../command.ts";
 
 function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
@@ -93,8 +94,9 @@ Examples:
     if (values.awkward === true && values["no-awkward"] === true)
       throw new UserError("--awkward and --no-awkward contradict each other; pass one.");
     const awkward = values.awkward === true;
-    let sim: Awaited<ReturnType<typeof startSimulator>>;
+    let sim: Simulator;
     try {
+      const { startSimulator } = await import("../../sim/server.ts");
       sim = await startSimulator({
         port: port(values.port as string | undefined),
         statePath,

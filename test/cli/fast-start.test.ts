@@ -1,0 +1,49 @@
+// Fast start: each command loads only what it uses. validate and graph never touch a cloud, so neither the
+// AWS SDK nor the simulator is loaded for them; plan loads both.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SIM_CLOCK_PATH } from "../../controller/cli/cloud-target.ts";
+import { CLOCK_PATH } from "../../controller/sim/server.ts";
+import { cliPath, repoRoot } from "../support/cli-process.ts";
+import { tempDir } from "../support/temp-dir.ts";
+
+const hook = join(repoRoot, "test/fixtures/hooks/report-sdk.mjs");
+
+function loaded(args: string[]): string[] {
+  const run = spawnSync(process.execPath, ["--import", hook, cliPath, ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_PROFILE: "" },
+  });
+  return run.stderr
+    .split("\n")
+    .filter((line) => line.startsWith("loaded "))
+    .map((line) => line.slice("loaded ".length))
+    .sort();
+}
+
+describe("fast start", () => {
+  it.each([["validate", "examples"], ["graph", "examples"], ["--help"]])(
+    "leaven %s loads neither the AWS SDK nor the simulator",
+    (...args) => {
+      expect(loaded(args)).toEqual([]);
+    },
+  );
+
+  it("leaven plan loads the SDK's EC2 and SSM clients and the simulator", () => {
+    const modules = loaded([
+      "plan",
+      "examples",
+      "--sim-state",
+      join(tempDir("leaven-fast-start-"), "sim.json"),
+    ]);
+    expect(modules).toEqual(
+      expect.arrayContaining(["@aws-sdk/client-ec2", "@aws-sdk/client-ssm", "controller/sim/server.ts"]),
+    );
+  });
+
+  it("asks a standalone simulator for its clock where the simulator serves it", () => {
+    expect(SIM_CLOCK_PATH).toBe(CLOCK_PATH);
+  });
+});
