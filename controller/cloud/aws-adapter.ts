@@ -102,6 +102,15 @@ export interface AwsCloud extends CloudPort {
 
 /** EC2 pages DescribeImages/Instances/Snapshots at most 1000 at a time. */
 const PAGE_SIZE = 1000;
+/**
+ * The SDK's logger middleware copies every response deeply (its sensitive-data filter) to hand it to a logger
+ * that, here, drops it: a tenth of a full walk's CPU. Leaven logs requests itself (the stats middleware and
+ * the retry events), so the middleware goes.
+ */
+export function withoutSdkLogging(client: { middlewareStack: { remove(name: string): boolean } }): void {
+  client.middlewareStack.remove("loggerMiddleware");
+}
+
 /** DescribeLaunchTemplates takes MaxResults 1 to 200 (the EC2 API reference). */
 const LAUNCH_TEMPLATE_PAGE_SIZE = 200;
 
@@ -133,6 +142,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     if (options.credentials) config.credentials = options.credentials;
     else if (options.profile) config.profile = options.profile;
     const client = new EC2Client(config);
+    withoutSdkLogging(client);
     // finalizeRequest runs once per HTTP attempt, after signing and just before the request is sent.
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -166,6 +176,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     if (options.credentials) config.credentials = options.credentials;
     else if (options.profile) config.profile = options.profile;
     const client = new SSMClient(config);
+    withoutSdkLogging(client);
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const action = (context.commandName ?? "Unknown").replace(/Command$/, "");

@@ -1,5 +1,7 @@
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AwsCloud, createAwsCloud } from "../../controller/cloud/aws-adapter.ts";
+import { type AwsCloud, createAwsCloud, withoutSdkLogging } from "../../controller/cloud/aws-adapter.ts";
 import type { Clock } from "../../controller/cloud/clock.ts";
 import { CloudError } from "../../controller/cloud/port.ts";
 import { type Ec2TestServer, ec2Error, ok, startEc2TestServer, tagSet } from "./ec2-test-server.ts";
@@ -815,5 +817,18 @@ describe("describeInstances: type and stop time", () => {
       ...extra,
       tags: {},
     });
+  });
+});
+
+describe("the SDK's own logging", () => {
+  it("is taken off the clients: its middleware deep-copies every response for a logger that drops it", () => {
+    const names = (client: EC2Client | SSMClient) =>
+      client.middlewareStack.identify().filter((name) => name.startsWith("loggerMiddleware"));
+    for (const client of [new EC2Client({ region: "us-east-1" }), new SSMClient({ region: "us-east-1" })]) {
+      expect(names(client)).toHaveLength(1);
+      withoutSdkLogging(client);
+      expect(names(client)).toEqual([]);
+      client.destroy();
+    }
   });
 });
