@@ -1,16 +1,6 @@
 import type { Clock } from "./clock.ts";
-import { type ActionBucket, type BucketSize, bucketFor } from "./rate-limits.ts";
+import { type ActionBucket, bucketFor } from "./rate-limits.ts";
 import { TokenBucket } from "./token-bucket.ts";
-
-/**
- * The client's bucket is smaller than EC2's by half a second of refill (at least one token): EC2's bucket sees
- * each request a little later than ours does, and the delay varies, so requests granted evenly here can
- * arrive bunched there; a bucket exactly as large would now and then run ahead of EC2's — most often the
- * small ones, such as SSM's PutParameter (3, 3/s), where half a second is one and a half tokens.
- */
-export function clientCapacity(size: BucketSize): number {
-  return Math.max(1, size.capacity - Math.max(1, Math.ceil(size.refillPerSecond / 2)));
-}
 
 /**
  * Client-side token buckets per region and bucket, mirroring EC2's: one per EC2 action (rate-limits.ts
@@ -31,7 +21,9 @@ export class RegionRateLimiter {
     const id = `${region} ${key}`;
     let bucket = this.buckets.get(id);
     if (!bucket) {
-      bucket = new TokenBucket({ ...size, capacity: clientCapacity(size) }, this.clock);
+      // One token of headroom: EC2's bucket sees each request a little later than ours does, and
+      // latency varies, so a bucket exactly as large would now and then run ahead of EC2's.
+      bucket = new TokenBucket({ ...size, capacity: Math.max(1, size.capacity - 1) }, this.clock);
       this.buckets.set(id, bucket);
     }
     return bucket;

@@ -118,16 +118,15 @@ describe("actionClassOf, which sorts calls into reads and changes", () => {
 // A broken bucket makes take() wait forever on the manual clock: fail fast rather than at the global timeout.
 describe("RegionRateLimiter", { timeout: 5_000 }, () => {
   it.each(ACTIONS)(
-    "%s (%s): bursts capacity %i less half a second of refill (at least a token), then refills %d per second",
+    "%s (%s): bursts capacity %i less one token of headroom, then refills %d per second",
     (action, _cls, capacity, refillPerSecond) => {
       const clock = new ManualClock();
       const limiter = new RegionRateLimiter(clock);
       const bucket = limiter.bucket("us-east-1", action);
-      const headroom = Math.max(1, Math.ceil(refillPerSecond / 2));
-      expect(drain(bucket)).toBe(capacity - headroom);
+      expect(drain(bucket)).toBe(capacity - 1);
       clock.advance(1000);
       // SSM's buckets are one second deep: a second refills them, less the headroom.
-      expect(drain(bucket)).toBe(Math.min(refillPerSecond, capacity - headroom));
+      expect(drain(bucket)).toBe(Math.min(refillPerSecond, capacity - 1));
       expect(bucket.waitTime()).toBeCloseTo(1000 / refillPerSecond, 9);
     },
   );
@@ -162,7 +161,7 @@ describe("RegionRateLimiter", { timeout: 5_000 }, () => {
   it("a drained DescribeImages bucket does not slow DescribeInstances", async () => {
     const clock = new RecordingClock();
     const limiter = new RegionRateLimiter(clock);
-    expect(drain(limiter.bucket("us-east-1", "DescribeImages"))).toBe(90);
+    expect(drain(limiter.bucket("us-east-1", "DescribeImages"))).toBe(99);
     await limiter.take("us-east-1", "DescribeInstances");
     await limiter.take("us-east-1", "DescribeSnapshots");
     expect(clock.sleeps).toEqual([]);
@@ -172,25 +171,25 @@ describe("RegionRateLimiter", { timeout: 5_000 }, () => {
   it("a drained CreateImage bucket does not slow StopInstances or TerminateInstances", async () => {
     const clock = new RecordingClock();
     const limiter = new RegionRateLimiter(clock);
-    expect(drain(limiter.bucket("us-east-1", "CreateImage"))).toBe(47);
+    expect(drain(limiter.bucket("us-east-1", "CreateImage"))).toBe(49);
     await limiter.take("us-east-1", "StopInstances");
     await limiter.take("us-east-1", "TerminateInstances");
     expect(clock.sleeps).toEqual([]);
-    expect(drain(limiter.bucket("us-east-1", "StopInstances"))).toBe(46);
-    expect(drain(limiter.bucket("us-east-1", "TerminateInstances"))).toBe(96);
+    expect(drain(limiter.bucket("us-east-1", "StopInstances"))).toBe(48);
+    expect(drain(limiter.bucket("us-east-1", "TerminateInstances"))).toBe(98);
   });
 
   it("a drained DescribeImages bucket does not slow mutating calls", async () => {
     const clock = new RecordingClock();
     const limiter = new RegionRateLimiter(clock);
-    expect(drain(limiter.bucket("us-east-1", "DescribeImages"))).toBe(90);
+    expect(drain(limiter.bucket("us-east-1", "DescribeImages"))).toBe(99);
     await limiter.take("us-east-1", "CreateImage");
     await limiter.take("us-east-1", "CreateTags");
     await limiter.take("us-east-1", "CopyImage");
     await limiter.take("us-east-1", "DeregisterImage");
     await limiter.take("us-east-1", "RunInstances");
     expect(clock.sleeps).toEqual([]);
-    expect(drain(limiter.bucket("us-east-1", "CreateImage"))).toBe(46);
+    expect(drain(limiter.bucket("us-east-1", "CreateImage"))).toBe(48);
   });
 
   it("throttling in us-east-1 does not slow eu-west-1", async () => {
@@ -205,8 +204,7 @@ describe("RegionRateLimiter", { timeout: 5_000 }, () => {
     await limiter.take("eu-west-1", "CreateTags");
     await limiter.take("eu-west-1", "RunInstances");
     expect(clock.sleeps).toEqual([]);
-    // 100 less 10 tokens of headroom (half a second of its 20 per second), less the one taken.
-    expect(drain(limiter.bucket("eu-west-1", "DescribeImages"))).toBe(89);
+    expect(drain(limiter.bucket("eu-west-1", "DescribeImages"))).toBe(98);
     expect(drain(limiter.bucket("eu-west-1", "RunInstances"))).toBe(3);
   });
 

@@ -144,13 +144,13 @@ describe("the parameter port on the AWS adapter", () => {
 
 describe("SSM's buckets in the client-side limiter", () => {
   it.each([
-    ["GetParameters", 20],
-    ["GetParametersByPath", 20],
-    ["PutParameter", 1],
-    ["DescribeParameters", 5],
-    ["ListTagsForResource", 5],
-    ["DeleteParameter", 1],
-  ])("%s bursts %i (SSM's rate less half a second of refill)", (action, burst) => {
+    ["GetParameters", 39],
+    ["GetParametersByPath", 39],
+    ["PutParameter", 2],
+    ["DescribeParameters", 9],
+    ["ListTagsForResource", 9],
+    ["DeleteParameter", 2],
+  ])("%s bursts %i (SSM's rate less one token of headroom)", (action, burst) => {
     const limiter = new RegionRateLimiter(new ManualClock());
     const bucket = limiter.bucket(REGION, action);
     let taken = 0;
