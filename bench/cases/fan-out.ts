@@ -153,6 +153,7 @@ async function runFanOut(simOptions: Omit<SimulatorOptions, "speed">, neighbour:
           ratio: `${(simulated / bound).toFixed(2)} (target ≤ 1.2)`,
           RunInstances: String(stats.byAction.RunInstances ?? 0),
           CopyImage: String(stats.byAction.CopyImage ?? 0),
+          "throttled by action": JSON.stringify(stats.throttledByAction),
           throttled: neighbour
             ? `${stats.throttled} (${stats.throttledByNeighbour} by the neighbour; target: no other)`
             : `${stats.throttled} (target 0)`,

@@ -135,6 +135,8 @@ export interface SimStats {
   byRegion: Record<string, number>;
   /** Requests answered RequestLimitExceeded (by a bucket or an injected fault). */
   throttled: number;
+  /** `throttled` by action, e.g. { CopyImage: 3 }. */
+  throttledByAction: Record<string, number>;
   /** Of `throttled`, those a bucket would have let through but for the noisy neighbour (Faults.noisyNeighbour). */
   throttledByNeighbour: number;
   /** Requests for actions that change state (anything but Describe and Get calls), whatever their outcome. */
@@ -169,6 +171,7 @@ function emptyStats(): SimStats {
     byRegion: {},
     throttled: 0,
     throttledByNeighbour: 0,
+    throttledByAction: {},
     mutating: 0,
     errors: {},
   };
@@ -269,6 +272,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const taken = throttle ? bucket(account, region, action, params).tryTake() : "taken";
     if (taken !== "taken" || (faults.throttleRate && random() < faults.throttleRate)) {
       stats.throttled += 1;
+      count(stats.throttledByAction, action);
       if (taken === "throttled-by-neighbour") stats.throttledByNeighbour += 1;
       throw new SimError("RequestLimitExceeded", "Request limit exceeded.", 503);
     }

@@ -167,6 +167,7 @@ describe("faults and counters", () => {
       byRegion: { "eu-west-1": 2, "us-west-2": 1 },
       throttled: 0,
       throttledByNeighbour: 0,
+      throttledByAction: {},
       mutating: 1,
       errors: { "InvalidAMIID.NotFound": 1 },
     });
