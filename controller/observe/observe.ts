@@ -291,7 +291,10 @@ export async function observeBakes(
               if (outcome) consoleCache?.set(instance.instanceId, outcome);
               inventory.consoles.set(instance.instanceId, outcome);
               // Nothing at all: not posted yet, or expired (EC2 keeps it about an hour after its last post).
-              if (output.trim() === "") (inventory.silentConsoles ??= new Set()).add(instance.instanceId);
+              if (output.trim() === "") {
+                inventory.silentConsoles ??= new Set();
+                inventory.silentConsoles.add(instance.instanceId);
+              }
             }),
         );
         inventory.instanceRegions.push(region);

@@ -22,14 +22,21 @@ const statusOf = (pass: PassResult, spec: string) => pass.statuses.find((s) => s
 const kinds = (pass: PassResult) => pass.executed.map((a) => a.kind).sort();
 
 /** The cloud as seen by a controller, with its console reads counted and, when `expired`, empty. */
-function consoleSpy(cloud: CloudPort, options: { expired?: boolean; failCreateImage?: boolean } = {}) {
+function consoleSpy(
+  cloud: CloudPort,
+  options: { expired?: boolean; noMarker?: boolean; failCreateImage?: boolean } = {},
+) {
   const reads: string[] = [];
   const port: CloudPort = {
     ...cloud,
     getConsoleOutput: async (region, instanceId, consoleOptions) => {
       reads.push(instanceId);
       // EC2 keeps the console for about an hour after the last post; afterwards there is nothing to read.
-      return options.expired ? "" : cloud.getConsoleOutput(region, instanceId, consoleOptions);
+      if (options.expired) return "";
+      // The script died before printing its marker: the console shows the boot, and nothing more.
+      if (options.noMarker)
+        return "[    0.000000] Linux version 6.8.0-1015-aws\r\ncloud-init[731]: leaven: baking\r\n";
+      return cloud.getConsoleOutput(region, instanceId, consoleOptions);
     },
     createImage: async (region, input) => {
       if (options.failCreateImage)
@@ -83,7 +90,7 @@ describe("bake verdicts on the instance", () => {
 
   it("waits bake.consoleGrace from the stop (not bake.timeout from the launch), across a restart, then fails", async () => {
     const quiet = validation(ubuntuFoundation(), baseSpec("base", { bake: { timeout: "5m" } }));
-    const silent = consoleSpy(t.cloud, { expired: true });
+    const silent = consoleSpy(t.cloud, { noMarker: true });
     const before = reconciler(silent.port);
     await before.pass(quiet);
     t.clock.advance(6 * MINUTE);
@@ -119,5 +126,26 @@ describe("bake verdicts on the instance", () => {
         `^build 1\\.0\\.0\\+[0-9a-f]{8} failed: bake instance ${instanceId} stopped without a result marker on its console within bake\\.consoleGrace \\(20m\\) of the stop`,
       ),
     );
+  });
+
+  it("bakes again, rather than fail, when the console stays empty past the grace (it expired unread)", async () => {
+    const quiet = validation(ubuntuFoundation(), baseSpec("base"));
+    const silent = consoleSpy(t.cloud, { expired: true });
+    const r = reconciler(silent.port);
+    await r.pass(quiet);
+    t.clock.advance(6 * MINUTE);
+    await r.pass(quiet);
+    const instanceId = silent.reads[0]!;
+    t.clock.advance(21 * MINUTE);
+    const unknown = await r.pass(quiet);
+    expect(kinds(unknown)).toEqual(["terminate-instance"]);
+    expect(statusOf(unknown, "base").phase).toBe("Baking");
+    expect(statusOf(unknown, "base").message).toContain(
+      `the console of ${instanceId} shows nothing stopped 21m ago, past bake.consoleGrace 20m (EC2 keeps it about an hour after its last post): the outcome of the bake is unknown; baking again`,
+    );
+    t.clock.advance(MINUTE);
+    const again = await r.pass(quiet);
+    expect(kinds(again)).toContain("launch-bake");
+    expect(statusOf(again, "base").phase).toBe("Baking");
   });
 });
