@@ -7,10 +7,12 @@ import { leavenStatusCase } from "./leaven-status.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
 import { planLargeCase } from "./plan-large.ts";
 import { retireExpiredCase } from "./retire-expired.ts";
+import { startCase } from "./start.ts";
 import { steadyStateRequestsCase } from "./steady-state-requests.ts";
 
 /** Every benchmark case, in the order the table lists them (opt-in ones only when named). */
 export const cases: BenchCase[] = [
+  startCase,
   loadValidateGraphCase,
   planLargeCase,
   steadyStateRequestsCase,
