@@ -253,7 +253,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     do {
       const current = token;
       const result = await call(region, action, (client) => page(client, current));
-      all.push(...result.items);
+      for (const item of result.items) all.push(item);
       token = result.next || undefined;
       if (token !== undefined) {
         if (seen.has(token)) {
@@ -284,9 +284,12 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
             ...(token ? { NextToken: token } : {}),
           }),
         );
-        return { items: out.Images ?? [], ...(out.NextToken ? { next: out.NextToken } : {}) };
+        // Mapped as each page arrives: the SDK's objects of a page are garbage once it is mapped, so a walk
+        // never holds the estate twice.
+        const items = (out.Images ?? []).map((image) => toCloudImage(region, image));
+        return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
       });
-      return images.map((image) => toCloudImage(region, image));
+      return images;
     },
 
     async describeInstances(region, filters) {
