@@ -3,7 +3,10 @@ import { createAwsCloud } from "../controller/cloud/aws-adapter.ts";
 import type { CloudImage } from "../controller/cloud/port.ts";
 import { RegionRateLimiter } from "../controller/cloud/region-rate-limiter.ts";
 import { silentLogger } from "../controller/log/logger.ts";
+import type { Inventory } from "../controller/observe/inventory.ts";
 import { observeImages } from "../controller/observe/observe.ts";
+import { plan } from "../controller/plan/plan.ts";
+import { SIM_ACCOUNT_ID } from "../controller/sim/regions.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../controller/sim/server.ts";
 import type { ValidSpec } from "../controller/validation/result.ts";
 
@@ -38,6 +41,8 @@ export function seed(sim: Simulator, images: readonly CloudImage[]): void {
     sim.seedImages(
       images.slice(i, i + batch).map((image) => ({
         region: image.region,
+        // The estate's own ids: its copies' home-image and its home images' copy tags name them.
+        imageId: image.imageId,
         name: image.name,
         tags: image.tags,
         creationDate: Date.parse(image.creationDate),
@@ -48,3 +53,32 @@ export function seed(sim: Simulator, images: readonly CloudImage[]): void {
 }
 
 export { silentLogger };
+
+/**
+ * Publishes the estate's channels straight into the simulator (no HTTP), as Leaven's first apply would have:
+ * the parameters a plan of the estate puts, with their tags. Without them a benchmark's first pass spends
+ * minutes on PutParameter at SSM's 3 per second.
+ */
+export function seedPublished(sim: Simulator, specs: readonly ValidSpec[], inventory: Inventory): number {
+  const planned = plan({
+    specs,
+    inventory: { ...inventory, parameters: [], parameterRegions: inventory.regions },
+    now: sim.clock.now(),
+  });
+  let count = 0;
+  for (const action of planned.actions) {
+    if (action.kind !== "put-parameter") continue;
+    const { name, value, dataType, tags } = action.parameter;
+    sim.world.accountRegion(SIM_ACCOUNT_ID, action.region).parameters.set(name, {
+      name,
+      value,
+      type: "String",
+      dataType,
+      version: 1,
+      lastModified: sim.clock.now(),
+      tags: { ...(tags ?? {}) },
+    });
+    count++;
+  }
+  return count;
+}

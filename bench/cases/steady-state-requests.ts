@@ -1,7 +1,7 @@
 import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import type { BenchCase } from "../case.ts";
 import { BENCH_REGIONS, convergedEstate, estateSpecs } from "../estate.ts";
-import { seed, silentLogger, simTarget, vendorImagesOf } from "../sim-estate.ts";
+import { seed, seedPublished, silentLogger, simTarget, vendorImagesOf } from "../sim-estate.ts";
 
 const SPECS = 2000;
 const BUILDS = 20;
@@ -20,6 +20,7 @@ export const steadyStateRequestsCase: BenchCase = {
       const now = target.sim.clock.now();
       const estate = convergedEstate(specs, await vendorImagesOf(target, specs), now, BUILDS);
       seed(target.sim, estate.images);
+      seedPublished(target.sim, specs, estate);
       const validation = { specs, diagnostics: [], blocked: new Map<string, string>() };
       const reconciler = new Reconciler({
         cloud: target.cloud,

@@ -71,7 +71,8 @@ export function planCopies(
     if (copy && copy.state !== "failed" && home.tags[copyTag(region)] !== copy.imageId)
       record[copyTag(region)] = copy.imageId;
     const pointsAt = copy?.tags[Tag.homeImage];
-    if (copy?.state === "available" && pointsAt && pointsAt !== home.imageId) {
+    // Only after a rebake: a copy pointing elsewhere for any other reason (a duplicate home image) is left be.
+    if (copy?.state === "available" && rebakedSource && pointsAt && pointsAt !== home.imageId) {
       // The home image was rebaked: the copies point at the original that exists now.
       actions.push({
         kind: "set-tags",

@@ -562,6 +562,8 @@ export const disableImageDeprecation: ActionHandler = (ctx) => {
 
 export interface SeedImage {
   region: string;
+  /** Default a fresh id; a benchmark's estate passes its own, so the ids its tags name exist. */
+  imageId?: string;
   name: string;
   tags?: Tags;
   description?: string;
@@ -582,7 +584,7 @@ export function seedImages(world: World, images: readonly SeedImage[]): string[]
   for (const seed of images) {
     const region = world.region(seed.region);
     const created = seed.creationDate ?? now;
-    const imageId = world.newId("ami");
+    const imageId = seed.imageId ?? world.newId("ami");
     const snapshotIds: string[] = [];
     if (seed.withSnapshot ?? true) {
       const snapshotId = world.newId("snap");
