@@ -1,8 +1,3 @@
-// Awkward client-token lifetimes (controller/sim/client-tokens.ts): a RunInstances token is forgotten 24 h
-// after all its instances terminated, a CopyImage token 24 h after its copy was deregistered (an assumption:
-// AWS states no lifetime for it); in the exact mode tokens are kept forever.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CopyImageCommand,
@@ -12,39 +7,18 @@ import {
   type RunInstancesCommandInput,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AWKWARD_NONE } from "../../controller/sim/awkward.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
-import type { SimulatorOptions } from "../../controller/sim/server.ts";
-import { CANONICAL_OWNER_ID } from "../../controller/sim/vendor-images.ts";
-import { ec2Error, MINUTE, START, startTestSim, type TestSim } from "./helpers.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { awkwardSims, ec2Error, MINUTE, nobleImage, START, type TestSim } from "./helpers.ts";
 
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const SHUTTING_DOWN = 20_000;
 
-const open: TestSim[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.sim.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function sim(options: SimulatorOptions = {}): Promise<TestSim> {
-  const t = await startTestSim({ awkward: { ...AWKWARD_NONE, tokenExpiry: true }, ...options });
-  open.push(t);
-  return t;
-}
-
-async function ubuntu(t: TestSim): Promise<string> {
-  const images = await t.client.send(
-    new DescribeImagesCommand({
-      Owners: [CANONICAL_OWNER_ID],
-      Filters: [{ Name: "name", Values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }],
-    }),
-  );
-  return images.Images![0]!.ImageId!;
-}
+const sim = awkwardSims({ tokenExpiry: true });
+const ubuntu = nobleImage;
 
 const terminated = {
   code: "IdempotentInstanceTerminated",
@@ -122,15 +96,13 @@ describe("a RunInstances ClientToken", () => {
   });
 
   it("keeps its expiry across a restart", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "leaven-sim-tokens-"));
-    dirs.push(dir);
+    const dir = tempDir("leaven-sim-tokens-");
     const statePath = join(dir, "state.json");
     const clock = new ManualClock(START);
     const first = await sim({ statePath, clock });
     const { input } = await launchAndTerminate(first);
     const terminatedAt = clock.now() + SHUTTING_DOWN;
-    await first.sim.close();
-    open.splice(open.indexOf(first), 1);
+    await sim.close(first);
     const second = await sim({ statePath, clock });
     clock.set(terminatedAt + DAY - 1);
     expect(await ec2Error(second.client.send(new RunInstancesCommand(input)))).toEqual(terminated);

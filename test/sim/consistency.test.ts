@@ -1,8 +1,3 @@
-// Awkward eventual consistency (controller/sim/consistency.ts): a new image, instance or snapshot is missing
-// from every call but the one that made it for a random time of up to consistencyLagMs, with EC2's NotFound
-// errors; and a deregistered image's snapshots stay in use for snapshotInUseMs.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CopyImageCommand,
@@ -23,35 +18,14 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AWKWARD_NONE } from "../../controller/sim/awkward.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
-import type { SimulatorOptions } from "../../controller/sim/server.ts";
-import { CANONICAL_OWNER_ID } from "../../controller/sim/vendor-images.ts";
-import { ec2Error, MINUTE, START, startTestSim, type TestSim } from "./helpers.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { awkwardSims, ec2Error, MINUTE, nobleImage, START } from "./helpers.ts";
 
-const open: TestSim[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.sim.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function sim(options: SimulatorOptions = {}): Promise<TestSim> {
-  const t = await startTestSim({ awkward: { ...AWKWARD_NONE, consistency: true }, ...options });
-  open.push(t);
-  return t;
-}
-
-async function ubuntu(t: TestSim): Promise<string> {
-  const images = await t.client.send(
-    new DescribeImagesCommand({
-      Owners: [CANONICAL_OWNER_ID],
-      Filters: [{ Name: "name", Values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }],
-    }),
-  );
-  return images.Images![0]!.ImageId!;
-}
+const sim = awkwardSims({ consistency: true });
+const ubuntu = nobleImage;
 
 const imageNotFound = (id: string) => ({
   code: "InvalidAMIID.NotFound",
@@ -242,8 +216,7 @@ describe("a deregistered image's snapshots", () => {
 
 describe("across a restart", () => {
   it("keeps the hidden window and the in-use window with the world", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "leaven-sim-consistency-"));
-    dirs.push(dir);
+    const dir = tempDir("leaven-sim-consistency-");
     const statePath = join(dir, "state.json");
     const clock = new ManualClock(START);
     const first = await sim({ statePath, clock });
@@ -255,8 +228,7 @@ describe("across a restart", () => {
     const [seeded] = first.sim.seedImages([{ region: "eu-west-1", name: "leaven/base/1.0.0" }]);
     const snapshotId = first.sim.world.region("eu-west-1").images.get(seeded!)!.snapshotIds[0]!;
     await first.client.send(new DeregisterImageCommand({ ImageId: seeded }));
-    await first.sim.close();
-    open.splice(open.indexOf(first), 1);
+    await sim.close(first);
 
     const second = await sim({ statePath, clock });
     clock.set(START + 3_999);

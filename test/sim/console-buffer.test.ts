@@ -1,17 +1,11 @@
-// Awkward console (controller/sim/console-buffer.ts), through the real EC2 client on a ManualClock: the
-// output EC2 last posted, a random lag after each transition, the retention, Latest on Nitro and Xen types,
-// the 64 KB cap, and the post times surviving a restart.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  DescribeImagesCommand,
   GetConsoleOutputCommand,
   RunInstancesCommand,
   type RunInstancesCommandInput,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatBakeMarker } from "../../controller/api/bake-protocol.ts";
 import { AWKWARD_NONE } from "../../controller/sim/awkward.ts";
 import {
@@ -20,37 +14,16 @@ import {
   isNitroInstanceType,
 } from "../../controller/sim/console-buffer.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
-import type { SimulatorOptions } from "../../controller/sim/server.ts";
-import { CANONICAL_OWNER_ID } from "../../controller/sim/vendor-images.ts";
 import type { SimInstance } from "../../controller/sim/world.ts";
-import { ec2Error, MINUTE, START, startTestSim, type TestSim, userData } from "./helpers.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { awkwardSims, ec2Error, MINUTE, nobleImage, START, type TestSim, userData } from "./helpers.ts";
 
 const BUILD = "2.3.0+5f2c91ab";
 const MARKER = formatBakeMarker({ build: BUILD, result: "success" });
 const HOUR = 60 * MINUTE;
 
-const open: TestSim[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.sim.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function sim(options: SimulatorOptions = {}): Promise<TestSim> {
-  const t = await startTestSim({ awkward: { ...AWKWARD_NONE, console: true }, ...options });
-  open.push(t);
-  return t;
-}
-
-async function ubuntu(t: TestSim): Promise<string> {
-  const images = await t.client.send(
-    new DescribeImagesCommand({
-      Owners: [CANONICAL_OWNER_ID],
-      Filters: [{ Name: "name", Values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }],
-    }),
-  );
-  return images.Images![0]!.ImageId!;
-}
+const sim = awkwardSims({ console: true });
+const ubuntu = nobleImage;
 
 async function bake(t: TestSim, instanceType = "t3.medium"): Promise<string> {
   const input: RunInstancesCommandInput = {
@@ -263,8 +236,7 @@ describe("the 64 KB cap", () => {
 
 describe("across a restart", () => {
   it("keeps the post times with the world, so the same post is answered after a restart", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "leaven-sim-console-"));
-    dirs.push(dir);
+    const dir = tempDir("leaven-sim-console-");
     const statePath = join(dir, "state.json");
     const clock = new ManualClock(START);
     const first = await sim({ statePath, clock });
@@ -273,8 +245,7 @@ describe("across a restart", () => {
     clock.set(stoppedPost - 1);
     const before = await consoleOf(first, id);
     expect(before.text).not.toContain(MARKER);
-    await first.sim.close();
-    open.splice(open.indexOf(first), 1);
+    await sim.close(first);
 
     const second = await sim({ statePath, clock });
     expect(postOf(second, id, "stopped")).toBe(stoppedPost);

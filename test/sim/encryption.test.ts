@@ -1,8 +1,3 @@
-// EBS encryption (controller/sim/encryption.ts): awkward `defaultEncryption` turns EBS encryption by default on,
-// volumes and the images made from them are encrypted with the account's AWS managed key unless the launch names
-// a key, what that key encrypts cannot be shared, and copies get the destination's default key.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CopyImageCommand,
@@ -19,42 +14,20 @@ import {
   RunInstancesCommand,
   type RunInstancesCommandInput,
 } from "@aws-sdk/client-ec2";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SIM_ACCOUNT_ID } from "../../controller/sim/accounts.ts";
-import { AWKWARD_NONE } from "../../controller/sim/awkward.ts";
 import { awsManagedEbsKey, isAwsManagedEbsKey } from "../../controller/sim/encryption.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
-import type { SimulatorOptions } from "../../controller/sim/server.ts";
-import { CANONICAL_OWNER_ID } from "../../controller/sim/vendor-images.ts";
-import { ec2Error, START, startTestSim, type TestSim } from "./helpers.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { awkwardSims, ec2Error, nobleImage, START, type TestSim } from "./helpers.ts";
 
 const CUSTOMER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const EAST_KEY = "arn:aws:kms:us-east-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321";
 const MANAGED_WEST = awsManagedEbsKey(SIM_ACCOUNT_ID, "eu-west-1");
 const MANAGED_EAST = awsManagedEbsKey(SIM_ACCOUNT_ID, "us-east-1");
 
-const open: TestSim[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.sim.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function sim(options: SimulatorOptions = {}): Promise<TestSim> {
-  const t = await startTestSim({ awkward: { ...AWKWARD_NONE, defaultEncryption: true }, ...options });
-  open.push(t);
-  return t;
-}
-
-async function ubuntu(t: TestSim): Promise<string> {
-  const images = await t.client.send(
-    new DescribeImagesCommand({
-      Owners: [CANONICAL_OWNER_ID],
-      Filters: [{ Name: "name", Values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }],
-    }),
-  );
-  return images.Images![0]!.ImageId!;
-}
+const sim = awkwardSims({ defaultEncryption: true });
+const ubuntu = nobleImage;
 
 /** Launches, waits until running and images the instance; returns the image and its snapshot's encryption. */
 async function bakeImage(t: TestSim, name: string, extra: Partial<RunInstancesCommandInput> = {}) {
@@ -251,8 +224,7 @@ describe("CopyImage and encryption", () => {
 
 describe("Enable/DisableEbsEncryptionByDefault", () => {
   it("switch it per region, and the setting survives a restart", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "leaven-sim-encryption-"));
-    dirs.push(dir);
+    const dir = tempDir("leaven-sim-encryption-");
     const statePath = join(dir, "state.json");
     const clock = new ManualClock(START);
     const first = await sim({ statePath, clock });
@@ -265,8 +237,7 @@ describe("Enable/DisableEbsEncryptionByDefault", () => {
       (await first.clientFor("us-east-1").send(new GetEbsEncryptionByDefaultCommand({})))
         .EbsEncryptionByDefault,
     ).toBe(true);
-    await first.sim.close();
-    open.splice(open.indexOf(first), 1);
+    await sim.close(first);
 
     const second = await sim({ statePath, clock });
     expect((await second.client.send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault).toBe(

@@ -1,6 +1,9 @@
-import { EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { afterEach } from "vitest";
+import { AWKWARD_NONE, type AwkwardOptions } from "../../controller/sim/awkward.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../controller/sim/server.ts";
+import { CANONICAL_OWNER_ID } from "../../controller/sim/vendor-images.ts";
 
 export const START = Date.UTC(2026, 10, 21, 12, 0, 0);
 export const MINUTE = 60_000;
@@ -51,3 +54,42 @@ export async function ec2Error(call: Promise<unknown>): Promise<WireError> {
 }
 
 export const userData = (text: string): string => Buffer.from(text, "utf8").toString("base64");
+
+/** Starts a simulator (see awkwardSims); `close` closes one before its test ends (a restart). */
+export interface AwkwardSims {
+  (options?: SimulatorOptions): Promise<TestSim>;
+  close(t: TestSim): Promise<void>;
+}
+
+/**
+ * For a test file of one awkward behaviour: starts simulators with only `awkward` on (over the options given),
+ * each closed after its test. Call at the top of the file: it registers the afterEach.
+ */
+export function awkwardSims(awkward: Partial<AwkwardOptions>): AwkwardSims {
+  const open: TestSim[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.sim.close();
+  });
+  const start = async (options: SimulatorOptions = {}) => {
+    const t = await startTestSim({ awkward: { ...AWKWARD_NONE, ...awkward }, ...options });
+    open.push(t);
+    return t;
+  };
+  return Object.assign(start, {
+    close: async (t: TestSim) => {
+      open.splice(open.indexOf(t), 1);
+      await t.sim.close();
+    },
+  });
+}
+
+/** The simulator's newest Ubuntu 24.04 amd64 vendor image in the client's region. */
+export async function nobleImage(t: TestSim): Promise<string> {
+  const images = await t.client.send(
+    new DescribeImagesCommand({
+      Owners: [CANONICAL_OWNER_ID],
+      Filters: [{ Name: "name", Values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }],
+    }),
+  );
+  return images.Images![0]!.ImageId!;
+}
