@@ -8,12 +8,10 @@ import type { Clock } from "../cloud/clock.ts";
 import { acceleratedClock, systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
 import type { Logger } from "../log/logger.ts";
+import { CLOCK_PATH } from "../sim/clock-path.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import type { Simulator } from "../sim/server.ts";
 import { UserError } from "./command.ts";
-
-/** GET here answers a standalone simulator's clock (sim/server.ts CLOCK_PATH, kept in step by a test). */
-export const SIM_CLOCK_PATH = "/leaven/clock";
 
 /** Options shared by every command that talks to a cloud. */
 export const cloudOptions = {
@@ -185,7 +183,7 @@ export async function openCloud(
 async function simulatorClock(endpoint: string): Promise<Clock> {
   let answer: { now: number; speed: number };
   try {
-    const response = await fetch(new URL(SIM_CLOCK_PATH, endpoint));
+    const response = await fetch(new URL(CLOCK_PATH, endpoint));
     answer = (await response.json()) as { now: number; speed: number };
   } catch (error) {
     throw new UserError(

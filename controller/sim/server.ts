@@ -10,6 +10,7 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import { accountOfAccessKey } from "./accounts.ts";
 import { type AwkwardOptions, resolveAwkward } from "./awkward.ts";
 import { SimBucket } from "./buckets.ts";
+import { CLOCK_PATH } from "./clock-path.ts";
 import type { ActionHandler, RequestContext } from "./context.ts";
 import { describeRegions } from "./describe-regions.ts";
 import {
@@ -99,8 +100,7 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   GetEbsDefaultKmsKeyId: getEbsDefaultKmsKeyId,
 };
 
-/** GET here answers the simulator's clock: `{"now": epoch ms, "speed": n}`. */
-export const CLOCK_PATH = "/leaven/clock";
+export { CLOCK_PATH };
 
 /** The actions the simulator implements. */
 export const SIM_ACTIONS: readonly string[] = Object.keys(HANDLERS);

@@ -3,8 +3,6 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SIM_CLOCK_PATH } from "../../controller/cli/cloud-target.ts";
-import { CLOCK_PATH } from "../../controller/sim/server.ts";
 import { cliPath, repoRoot } from "../support/cli-process.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -41,9 +39,5 @@ describe("fast start", () => {
     expect(modules).toEqual(
       expect.arrayContaining(["@aws-sdk/client-ec2", "@aws-sdk/client-ssm", "controller/sim/server.ts"]),
     );
-  });
-
-  it("asks a standalone simulator for its clock where the simulator serves it", () => {
-    expect(SIM_CLOCK_PATH).toBe(CLOCK_PATH);
   });
 });
