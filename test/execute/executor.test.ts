@@ -325,6 +325,24 @@ describe("execute", () => {
   });
 });
 
+describe("execute launch-bake whose token EC2 refuses", () => {
+  it("relaunches once, with a token derived from the terminated instance and the request, tagged rebake-of", async () => {
+    const parent = await vendorParent();
+    const [first] = await execute(t.cloud, [launchAction(parent, "launch-token")]);
+    await t.cloud.terminateInstances("us-east-1", [first!.created!]);
+    t.clock.advance(10 * MINUTE);
+    const now = () => t.clock.now();
+    const [again] = await execute(t.cloud, [launchAction(parent, "launch-token")], { now });
+    expect(again).toMatchObject({ ok: true, created: expect.stringMatching(/^i-[0-9a-f]{17}$/) });
+    expect(again!.created).not.toBe(first!.created);
+    const relaunched = await instanceIn("us-east-1", again!.created!);
+    expect(relaunched?.tags[Tag.rebakeOf]).toBe(first!.created);
+    // The same repair again (a crash, a lost answer): the same token, the same instance.
+    const [repeat] = await execute(t.cloud, [launchAction(parent, "launch-token")], { now });
+    expect(repeat?.created).toBe(again!.created);
+  });
+});
+
 // ---- Batching: which actions share one EC2 call ----------------------------------------------------------
 
 const HOUR = 60 * MINUTE;

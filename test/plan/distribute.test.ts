@@ -6,6 +6,7 @@ import type { CloudImage } from "../../controller/cloud/port.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import {
   isReady,
+  permissionDrift,
   planChannelTags,
   planCopies,
   planSharing,
@@ -637,5 +638,79 @@ describe("planSharing: level-based, both ways", () => {
     const actions: Action[] = [];
     expect(planSharing(one, builds, actions)).toBe(0);
     expect(actions).toEqual([]);
+  });
+});
+
+describe("planCopies: copies point at their home image only after a rebake", () => {
+  it("leaves a copy that names another home image alone when the home image is no rebake", () => {
+    const actions: Action[] = [];
+    planCopies(
+      doc({ regions: ["us-east-1", "eu-west-1"] }),
+      observed("1.0.0+aa", [
+        img("us-east-1", "ami-home", {}, { [copyTag("eu-west-1")]: "ami-e" }),
+        img("eu-west-1", "ami-e", {}, { [Tag.homeImage]: "ami-duplicate-home" }),
+      ]),
+      "us-east-1",
+      actions,
+    );
+    expect(actions).toEqual([]);
+  });
+
+  it("sets exactly the home-image tag on a copy of a rebake, and nothing on a copy already pointing at it", () => {
+    const actions: Action[] = [];
+    planCopies(
+      doc({ regions: ["us-east-1", "eu-west-1", "ap-southeast-2"] }),
+      observed("1.0.0+aa", [
+        img(
+          "us-east-1",
+          "ami-new",
+          {},
+          {
+            [Tag.rebakeOf]: "ami-home",
+            [copyTag("eu-west-1")]: "ami-e",
+            [copyTag("ap-southeast-2")]: "ami-a",
+          },
+        ),
+        img("eu-west-1", "ami-e", {}, { [Tag.homeImage]: "ami-home" }),
+        img("ap-southeast-2", "ami-a", {}, { [Tag.homeImage]: "ami-new" }),
+      ]),
+      "us-east-1",
+      actions,
+    );
+    expect(actions.map((a) => (a.kind === "set-tags" ? [a.region, a.imageId, a.tags] : a.kind))).toEqual([
+      ["eu-west-1", "ami-e", { [Tag.homeImage]: "ami-new" }],
+    ]);
+  });
+
+  it("lists dead copies sorted and comma-separated in the reason", () => {
+    const actions: Action[] = [];
+    planCopies(
+      doc({ regions: ["us-east-1", "eu-west-1"] }),
+      observed("1.0.0+aa", [img("us-east-1", "ami-home", {}, { [copyTag("eu-west-1")]: "ami-z" })]),
+      "us-east-1",
+      actions,
+      undefined,
+      new Map([["eu-west-1", new Set(["ami-b"])]]),
+    );
+    expect(actions.map((a) => a.reason)).toEqual([
+      "build 1.0.0+aa's image in eu-west-1, ami-b, ami-z, is gone: copying it again",
+    ]);
+  });
+});
+
+describe("permissionDrift", () => {
+  const wanted = { accounts: ["1"], organizationArns: ["org"], organizationalUnitArns: ["ou"] };
+  it.each<
+    [
+      string,
+      { accounts: string[]; organizationArns: string[]; organizationalUnitArns: string[]; public: boolean },
+      string | undefined,
+    ]
+  >([
+    ["the same", { ...wanted, public: false }, undefined],
+    ["an organization taken away", { ...wanted, organizationArns: [], public: false }, "org missing"],
+    ["an OU added", { ...wanted, organizationalUnitArns: ["ou", "ou2"], public: false }, "ou2 added"],
+  ])("%s", (_name, read, drift) => {
+    expect(permissionDrift(wanted, read)).toBe(drift);
   });
 });

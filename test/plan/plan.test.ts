@@ -3,7 +3,7 @@ import { formatBakeMarker, parseBakeMarker } from "../../controller/api/bake-pro
 import { copyTag, Tag } from "../../controller/api/tags.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { plan } from "../../controller/plan/plan.ts";
-import { buildIdFor, launchToken, recipeHash } from "../../controller/plan/recipe.ts";
+import { buildIdFor, launchToken, rebakeAttempt, recipeHash } from "../../controller/plan/recipe.ts";
 import {
   bakeInstance,
   DAY,
@@ -468,5 +468,65 @@ describe("plan: regions that could not be observed", () => {
         "cannot observe eu-west-1 (RequestLimitExceeded: Request limit exceeded.); nothing is changed for this spec until it can",
     });
     expect(statusOf(p, "app").message).toContain("waiting for base/candidate: cannot observe eu-west-1");
+  });
+});
+
+describe("plan: a home image observed gone is baked again", () => {
+  const launchOf = (p: ReturnType<typeof plan>) => {
+    const launch = p.actions.find((a) => a.kind === "launch-bake");
+    if (launch?.kind !== "launch-bake") throw new Error("expected a launch");
+    return launch;
+  };
+  const copy = (tags: Record<string, string>) =>
+    leavenImage("eu-west-1", "base", baseBuild, {
+      id: "ami-copy",
+      tags: { [Tag.homeRegion]: "us-east-1", ...tags },
+    });
+
+  it.each<[string, ReturnType<typeof leavenImage>[], string[]]>([
+    ["nothing names it: the first attempt's token", [], []],
+    ["its copy names it", [copy({ [Tag.homeImage]: "ami-gone" })], ["ami-gone"]],
+    [
+      "a copy of another home region does not count",
+      [copy({ [Tag.homeImage]: "ami-elsewhere", [Tag.homeRegion]: "eu-central-1" })],
+      [],
+    ],
+    [
+      "a child baked on it in the home region names it too",
+      [
+        copy({ [Tag.homeImage]: "ami-gone" }),
+        leavenImage("us-east-1", "api", "1.0.0+cafe0001", {
+          tags: {
+            [Tag.homeRegion]: "us-east-1",
+            [Tag.parentSpec]: "base",
+            [Tag.parentBuild]: baseBuild,
+            [Tag.parentImage]: "ami-older",
+          },
+        }),
+      ],
+      ["ami-gone", "ami-older"],
+    ],
+    [
+      "a child's copy (it names its own home image) does not",
+      [
+        leavenImage("eu-west-1", "api", "1.0.0+cafe0001", {
+          tags: {
+            [Tag.homeRegion]: "us-east-1",
+            [Tag.homeImage]: "ami-api-home",
+            [Tag.parentSpec]: "base",
+            [Tag.parentBuild]: baseBuild,
+            [Tag.parentImage]: "ami-older",
+          },
+        }),
+      ],
+      [],
+    ],
+  ])("%s", (_name, images, dead) => {
+    const p = plan({ specs: [ubuntu, base], inventory: inventory({ images }), now: T0 });
+    const launch = launchOf(p);
+    expect(launch.launch.clientToken).toBe(
+      launchToken(baseBuild, dead.length > 0 ? rebakeAttempt(dead) : "0"),
+    );
+    expect(launch.launch.tags[Tag.rebakeOf]).toBe(dead.length > 0 ? dead.join(",") : undefined);
   });
 });
