@@ -63,7 +63,24 @@ function vendorQuery(doc: ImageSpec): DescribeImagesInput | undefined {
   return { owners: source.owners, filters, ...(source.includeDeprecated ? { includeDeprecated: true } : {}) };
 }
 
-const ownerFilter: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+export const ownerFilter: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+
+/** Leaven's images in one region: the owner-tag walk (paginated), deprecated and disabled ones included. */
+export async function walkOwnedImages(cloud: CloudPort, region: string): Promise<CloudImage[]> {
+  const images = await cloud.describeImages(region, {
+    owners: ["self"],
+    filters: ownerFilter,
+    // Deprecated and disabled images are still Leaven's: retirement must keep seeing them.
+    includeDeprecated: true,
+    includeDisabled: true,
+  });
+  return images.filter(keptByWalk);
+}
+
+/** What the owner-tag walk keeps of an image: the filter asks EC2, this checks what came back. */
+export function keptByWalk(image: CloudImage): boolean {
+  return isLeavenOwned(image.tags);
+}
 
 /** Phase one of a pass: Leaven's images in every region (one paginated walk each) and the vendor images. */
 export async function observeImages(
@@ -75,19 +92,30 @@ export async function observeImages(
   const inventory: Inventory = { ...emptyInventory(), regions };
   const walks = regions.map(async (region) => {
     try {
-      const images = await cloud.describeImages(region, {
-        owners: ["self"],
-        filters: ownerFilter,
-        // Deprecated and disabled images are still Leaven's: retirement must keep seeing them.
-        includeDeprecated: true,
-        includeDisabled: true,
-      });
-      return images.filter((i) => isLeavenOwned(i.tags));
+      return await walkOwnedImages(cloud, region);
     } catch (error) {
       inventory.regionErrors.set(region, errorMessage(error));
       return [];
     }
   });
+  const [walked] = await Promise.all([
+    Promise.all(walks),
+    observeVendorImages(cloud, specs, inventory, options),
+  ]);
+  inventory.images = walked.flat();
+  return inventory;
+}
+
+/**
+ * The foundations' vendor images (owners + name lookups and SSM parameter sources), cached per source and
+ * region for the cache's TTL, into `inventory.vendorImages` (and `vendorProblems`, `regionErrors`).
+ */
+export async function observeVendorImages(
+  cloud: CloudPort,
+  specs: readonly ValidSpec[],
+  inventory: Inventory,
+  options: { now: number; vendorCache?: VendorCache },
+): Promise<void> {
   const vendorLookups = specs
     .filter((s) => s.document.spec.layer === "foundation")
     .map(async ({ name, document }) => {
@@ -113,13 +141,7 @@ export async function observeImages(
       );
       inventory.vendorImages.set(name, found);
     });
-  const [walked] = await Promise.all([
-    Promise.all(walks),
-    Promise.all(vendorLookups),
-    lookupSsmSources(cloud, specs, inventory, options),
-  ]);
-  inventory.images = walked.flat();
-  return inventory;
+  await Promise.all([Promise.all(vendorLookups), lookupSsmSources(cloud, specs, inventory, options)]);
 }
 
 /**

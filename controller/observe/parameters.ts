@@ -49,6 +49,8 @@ export async function observeParameters(
   cloud: CloudPort,
   specs: readonly ValidSpec[],
   installation: string = DEFAULT_INSTALLATION,
+  /** Only these regions (default: every region of the specs). */
+  onlyRegions?: ReadonlySet<string>,
 ): Promise<ObservedParameters> {
   const parameters: ObservedParameter[] = [];
   const regions: string[] = [];
@@ -62,45 +64,47 @@ export async function observeParameters(
     }
   }
   await Promise.all(
-    [...prefixesByRegion(specs)].map(async ([region, prefixes]) => {
-      try {
-        const listed = await Promise.all(
-          prefixes.map(async (prefix) => {
-            const [all, ours] = await Promise.all([
-              cloud.getParametersByPath(region, prefix),
-              cloud.describeParameters(region, [
-                { key: "Path", option: "Recursive", values: [prefix] },
-                { key: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
-                { key: `tag:${Tag.installation}`, values: [installation] },
-              ]),
-            ]);
-            const owned = new Set(ours.map((p) => p.name));
-            return all.map(
-              (p): ObservedParameter => ({
-                region,
-                name: p.name,
-                value: p.value,
-                version: p.version,
-                owned: owned.has(p.name),
-              }),
-            );
-          }),
-        );
-        const found = listed.flat();
-        // Someone else's parameter where Leaven would publish: read whose it is, for the status.
-        await Promise.all(
-          found
-            .filter((p) => !p.owned && wanted.get(region)?.has(p.name))
-            .map(async (p) => {
-              p.tags = await cloud.listTagsForResource(region, p.name);
+    [...prefixesByRegion(specs)]
+      .filter(([region]) => onlyRegions === undefined || onlyRegions.has(region))
+      .map(async ([region, prefixes]) => {
+        try {
+          const listed = await Promise.all(
+            prefixes.map(async (prefix) => {
+              const [all, ours] = await Promise.all([
+                cloud.getParametersByPath(region, prefix),
+                cloud.describeParameters(region, [
+                  { key: "Path", option: "Recursive", values: [prefix] },
+                  { key: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
+                  { key: `tag:${Tag.installation}`, values: [installation] },
+                ]),
+              ]);
+              const owned = new Set(ours.map((p) => p.name));
+              return all.map(
+                (p): ObservedParameter => ({
+                  region,
+                  name: p.name,
+                  value: p.value,
+                  version: p.version,
+                  owned: owned.has(p.name),
+                }),
+              );
             }),
-        );
-        parameters.push(...found);
-        regions.push(region);
-      } catch (error) {
-        errors.set(region, errorMessage(error));
-      }
-    }),
+          );
+          const found = listed.flat();
+          // Someone else's parameter where Leaven would publish: read whose it is, for the status.
+          await Promise.all(
+            found
+              .filter((p) => !p.owned && wanted.get(region)?.has(p.name))
+              .map(async (p) => {
+                p.tags = await cloud.listTagsForResource(region, p.name);
+              }),
+          );
+          parameters.push(...found);
+          regions.push(region);
+        } catch (error) {
+          errors.set(region, errorMessage(error));
+        }
+      }),
   );
   return {
     parameters: parameters.sort((a, b) =>

@@ -5,9 +5,15 @@ import type { CloudImage, CloudPort } from "../cloud/port.ts";
 import { channelMoves } from "../execute/channel-order.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Inventory } from "../observe/inventory.ts";
-import { errorMessage, homeRegionsOf, observeBakes, observeImages, VendorCache } from "../observe/observe.ts";
-import { observeParameters } from "../observe/parameters.ts";
+import { emptyInventory, type Inventory } from "../observe/inventory.ts";
+import { InventoryCache } from "../observe/inventory-cache.ts";
+import {
+  errorMessage,
+  homeRegionsOf,
+  observeBakes,
+  observeVendorImages,
+  VendorCache,
+} from "../observe/observe.ts";
 import { observePermissions, permissionChecks } from "../observe/permissions.ts";
 import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
@@ -36,6 +42,16 @@ export interface ReconcilerOptions {
   concurrencyPerRegion?: number;
   /** AMI copies in flight into one region (default: EC2's limit); more wait for a later pass. */
   maxConcurrentCopies?: number;
+  /** A full walk of each region at least this often (clock time; default 10 minutes). */
+  fullWalkIntervalMs?: number;
+  /**
+   * A pass that observes no change, with nothing in flight and nothing done last pass, reuses the last plan
+   * for up to this long (clock time; default 5 minutes): the planner's time-based rules (minAge, retention ages)
+   * are at most this late.
+   */
+  replanIntervalMs?: number;
+  /** Called with each pass's plan and inventory before anything is executed (tests compare inventories). */
+  onPlan?: (plan: Plan, inventory: Inventory, observation: PassResult["observation"]) => void | Promise<void>;
   onPass?: (pass: PassResult) => void;
   onActionResult?: (result: ActionResult) => void;
 }
@@ -52,6 +68,13 @@ export interface PassResult {
   executed: Action[];
   /** Actions that succeeded before and are planned again: held back until their backoff ends. */
   deferred: Action[];
+  /** How the pass observed: regions walked in full (and why), and whether the last plan was reused. */
+  observation: {
+    fullWalks: Map<string, string>;
+    reusedPlan: boolean;
+    /** When the plan was made: the pass's start, or an earlier pass's for a reused plan. */
+    plannedAt: number;
+  };
 }
 
 export type Outcome = "converged" | "stalled" | "interrupted";
@@ -82,11 +105,18 @@ export class Reconciler {
   private readonly retry: Set<string>;
   private lastSweep = Number.NEGATIVE_INFINITY;
   private passes = 0;
+  private readonly cache: InventoryCache;
+  /** The last pass's plan and what it was made from, for a pass that observes no change. */
+  private last?: { plan: Plan; plannedAt: number; inputs: string; quiet: boolean; vendor: string };
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
     this.vendorCache = new VendorCache(options.vendorTtlMs ?? 10 * 60_000);
     this.retry = new Set(options.retry ?? []);
+    this.cache = new InventoryCache({
+      cloud: options.cloud,
+      ...(options.fullWalkIntervalMs !== undefined ? { fullWalkIntervalMs: options.fullWalkIntervalMs } : {}),
+    });
   }
 
   /**
@@ -97,8 +127,8 @@ export class Reconciler {
     validation: ValidationResult,
   ): Promise<{ plan: Plan; inventory: Inventory; withoutRetry: Plan }> {
     const now = this.options.clock.now();
-    const inventory = await this.observe(validation, now, true);
-    const planned = await this.planWithUsage(validation, inventory, now);
+    const { inventory } = await this.observe(validation, now, true);
+    const { plan: planned } = await this.planWithUsage(validation, inventory, now, true);
     const withoutRetry = this.retry.size > 0 ? this.makePlan(validation, inventory, now, new Set()) : planned;
     return { plan: planned, inventory, withoutRetry };
   }
@@ -130,34 +160,57 @@ export class Reconciler {
     validation: ValidationResult,
     inventory: Inventory,
     now: number,
-  ): Promise<Plan> {
-    const first = this.makePlan(validation, inventory, now);
+    swept: boolean,
+  ): Promise<{ plan: Plan; usageObserved: boolean }> {
+    let first = this.makePlan(validation, inventory, now);
+    // Where a bake is needed or in flight, its instances are observed and the plan made again: the planner
+    // never launches a bake where it did not look.
+    if (!swept && first.bakeRegions.length > 0) {
+      await observeBakes(this.options.cloud, inventory, first.bakeRegions, this.consoles);
+      first = this.makePlan(validation, inventory, now);
+    }
     const needed = first.retention?.usageNeeded;
-    if (!needed || needed.size === 0) return first;
+    if (!needed || needed.size === 0) return { plan: first, usageObserved: false };
     const failed = await observeUsage(this.options.cloud, inventory, needed);
     for (const [region, error] of failed)
       this.options.logger.warn("image use not observed: nothing is retired there this pass", {
         region,
         error,
       });
-    return this.makePlan(validation, inventory, now);
+    return { plan: this.makePlan(validation, inventory, now), usageObserved: true };
   }
 
-  private async observe(validation: ValidationResult, now: number, sweep: boolean): Promise<Inventory> {
+  private async observe(
+    validation: ValidationResult,
+    now: number,
+    sweep: boolean,
+  ): Promise<{ inventory: Inventory; quiet: boolean; fullWalks: Map<string, string> }> {
     const { cloud } = this.options;
-    const [inventory, parameters] = await Promise.all([
-      observeImages(cloud, validation.specs, { now, vendorCache: this.vendorCache }),
-      observeParameters(cloud, validation.specs),
+    const vendor: Inventory = emptyInventory();
+    const [cached] = await Promise.all([
+      this.cache.refresh(validation.specs, now),
+      observeVendorImages(cloud, validation.specs, vendor, { now, vendorCache: this.vendorCache }),
     ]);
-    Object.assign(inventory, parameters);
-    // Bake instances are only looked at where a bake can be in flight, plus a periodic sweep for leaks:
-    // a steady-state pass costs one image walk per region and nothing else.
-    let regions: string[];
-    if (sweep) {
-      regions = homeRegionsOf(validation.specs);
-    } else {
-      regions = this.makePlan(validation, inventory, now).bakeRegions;
-    }
+    const regionErrors = new Map([...cached.regionErrors, ...vendor.regionErrors]);
+    const inventory: Inventory = {
+      ...emptyInventory(),
+      regions: cached.regions,
+      images: cached.images,
+      regionErrors,
+      vendorImages: vendor.vendorImages,
+      ...(vendor.vendorProblems ? { vendorProblems: vendor.vendorProblems } : {}),
+      parameters: cached.parameters,
+      parameterRegions: cached.parameterRegions,
+      ...(cached.parameterErrors ? { parameterErrors: cached.parameterErrors } : {}),
+    };
+    // Nothing observed changed and nothing is in flight: the last plan still holds (see replanIntervalMs).
+    const quiet =
+      !sweep &&
+      !cached.changed &&
+      !cached.specsChanged &&
+      this.last?.quiet === true &&
+      this.last.vendor === vendorFingerprint(inventory) &&
+      this.copies.size === 0;
     await this.observeUntaggedCopies(inventory);
     if (sweep) {
       // Permissions changed behind Leaven's back do not show in its tags: read some back on each sweep.
@@ -172,7 +225,10 @@ export class Reconciler {
       for (const [region, error] of inventory.snapshotErrors ?? [])
         this.options.logger.warn("snapshots not listed: none is swept there this pass", { region, error });
     }
-    return observeBakes(cloud, inventory, regions, this.consoles);
+    // Bake instances: in every home region on a sweep (leaks); otherwise only where the plan finds a bake
+    // needed or in flight (planBakes): a steady-state pass costs the image refresh and nothing else.
+    if (sweep) await observeBakes(cloud, inventory, homeRegionsOf(validation.specs), this.consoles);
+    return { inventory, quiet, fullWalks: cached.fullWalks };
   }
 
   /** Copies whose id Leaven was given but the owner-tag walk did not find: read them by id. */
@@ -212,9 +268,19 @@ export class Reconciler {
     const { clock, logger } = this.options;
     const startedAt = clock.now();
     const sweepDue = startedAt - this.lastSweep >= (this.options.sweepIntervalMs ?? 30 * 60_000);
-    const inventory = await this.observe(validation, startedAt, sweepDue);
+    const { inventory, quiet, fullWalks } = await this.observe(validation, startedAt, sweepDue);
     if (sweepDue) this.lastSweep = startedAt;
-    const planned = await this.planWithUsage(validation, inventory, startedAt);
+    const inputs = inputsFingerprint(validation, this.retry);
+    const reuse =
+      quiet &&
+      this.last !== undefined &&
+      this.last.inputs === inputs &&
+      startedAt - this.last.plannedAt < (this.options.replanIntervalMs ?? 5 * 60_000);
+    const { plan: planned, usageObserved } = reuse
+      ? { plan: this.last!.plan, usageObserved: false }
+      : await this.planWithUsage(validation, inventory, startedAt, sweepDue);
+    const plannedAt = reuse ? this.last!.plannedAt : startedAt;
+    await this.options.onPlan?.(planned, inventory, { fullWalks, reusedPlan: reuse, plannedAt });
     for (const [region, error] of inventory.regionErrors)
       logger.warn("region not observed", { region, error });
 
@@ -253,46 +319,71 @@ export class Reconciler {
     for (const action of executed) {
       if (action.kind === "launch-bake" || action.kind === "launch-check") this.retry.delete(action.spec);
     }
-    const results = await execute(this.options.cloud, executed, {
-      now: () => clock.now(),
-      ...(this.options.concurrencyPerRegion
-        ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
-        : {}),
-      onResult: (result) => {
-        for (const action of result.actions) {
-          const key = actionKey(action);
-          if (result.ok) {
-            this.failures.delete(key);
-            this.progress.succeededAt(action, clock.now());
-            if (action.kind === "copy-image" && result.created)
-              this.copies.set(`${action.spec}/${action.build}/${action.region}`, {
+    let results: ActionResult[];
+    try {
+      results = await execute(this.options.cloud, executed, {
+        now: () => clock.now(),
+        ...(this.options.concurrencyPerRegion
+          ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
+          : {}),
+        onResult: (result) => {
+          for (const action of result.actions) {
+            const key = actionKey(action);
+            if (result.ok) {
+              this.failures.delete(key);
+              this.progress.succeededAt(action, clock.now());
+              if (action.kind === "copy-image" && result.created)
+                this.copies.set(`${action.spec}/${action.build}/${action.region}`, {
+                  region: action.region,
+                  imageId: result.created,
+                });
+              logger.info(`${action.kind} ${action.spec}`, {
                 region: action.region,
-                imageId: result.created,
+                ...("build" in action && action.build ? { build: action.build } : {}),
+                ...(result.created ? { created: result.created } : {}),
               });
-            logger.info(`${action.kind} ${action.spec}`, {
-              region: action.region,
-              ...("build" in action && action.build ? { build: action.build } : {}),
-              ...(result.created ? { created: result.created } : {}),
-            });
-          } else {
-            const previous = this.failures.get(key);
-            const fingerprint = fingerprintOf(action);
-            this.failures.set(key, {
-              error: result.error ?? "unknown error",
-              retryable: result.retryable !== false,
-              count: (previous?.fingerprint === fingerprint ? previous.count : 0) + 1,
-              fingerprint,
-            });
-            logger.error(`${action.kind} ${action.spec} failed`, {
-              region: action.region,
-              error: result.error,
-            });
+            } else {
+              const previous = this.failures.get(key);
+              const fingerprint = fingerprintOf(action);
+              this.failures.set(key, {
+                error: result.error ?? "unknown error",
+                retryable: result.retryable !== false,
+                count: (previous?.fingerprint === fingerprint ? previous.count : 0) + 1,
+                fingerprint,
+              });
+              logger.error(`${action.kind} ${action.spec} failed`, {
+                region: action.region,
+                error: result.error,
+              });
+            }
           }
-        }
-        this.options.onActionResult?.(result);
-      },
-    });
+          this.options.onActionResult?.(result);
+        },
+      });
+    } catch (error) {
+      // What went through is not known: every region is walked in full next pass.
+      this.cache.surprise(`a pass ended early: ${errorMessage(error)}`);
+      throw error;
+    }
 
+    this.cache.noteResults(results);
+    this.last = {
+      plan: planned,
+      plannedAt,
+      inputs,
+      // A pass that did something, held something back or saw something in flight is not a base to reuse.
+      quiet:
+        executed.length === 0 &&
+        deferred.length === 0 &&
+        givenUp.size === 0 &&
+        planned.actions.length === 0 &&
+        planned.bakeRegions.length === 0 &&
+        inventory.instances.length === 0 &&
+        // Retirement held back by an image's use depends on instances and templates the cache does not hold.
+        !usageObserved &&
+        planned.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended"),
+      vendor: vendorFingerprint(inventory),
+    };
     const statuses = planned.statuses.map((status) => {
       const failure = givenUp.get(status.name) ?? this.lastFailureOf(status.name, results);
       if (!failure) return status;
@@ -315,6 +406,7 @@ export class Reconciler {
       inventory,
       executed,
       deferred,
+      observation: { fullWalks, reusedPlan: reuse, plannedAt },
     };
     this.options.onPass?.(result);
     return result;
@@ -354,6 +446,22 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** What a plan depends on besides the inventory and the clock: the specs, what blocks them, retries. */
+function inputsFingerprint(validation: ValidationResult, retry: ReadonlySet<string>): string {
+  return JSON.stringify([
+    validation.specs.map((s) => [s.name, s.document]),
+    [...validation.blocked],
+    validation.diagnostics.filter((d) => d.severity === "error").length,
+    [...retry],
+  ]);
+}
+
+function vendorFingerprint(inventory: Inventory): string {
+  return JSON.stringify(
+    [...inventory.vendorImages].map(([name, images]) => [name, images.map((i) => i.imageId)]),
+  );
 }
 
 /** converged / stalled when the pass had nothing to do and nothing is in flight; undefined otherwise. */

@@ -138,22 +138,26 @@ describe("Reconciler", () => {
     expect(quiet.executed).toEqual([]);
     expect(t.adapter.stats().mutating).toBe(0);
     expect(requestsOf(t.adapter, "us-east-1", "DescribeInstances")).toBe(0);
-    // One image walk per region (the vendor lookup is cached for ten minutes), and the published
-    // parameters listed once per region: their values (GetParametersByPath) and which are Leaven's
-    // (DescribeParameters on the owner tags), one page each.
+    // Within the full-walk interval, one DescribeImages per region for images created since the last
+    // refresh (the vendor lookup is cached for ten minutes); parameters nobody touched are not listed.
     expect(requestTable(t.adapter)).toEqual({
       "eu-west-1 DescribeImages": 1,
-      "eu-west-1 DescribeParameters": 1,
-      "eu-west-1 GetParametersByPath": 1,
       "us-east-1 DescribeImages": 1,
-      "us-east-1 DescribeParameters": 1,
-      "us-east-1 GetParametersByPath": 1,
     });
+    expect(quiet.observation).toMatchObject({ fullWalks: new Map(), reusedPlan: true });
 
     // An hour after the first pass's sweep: the home region's bake instances are listed once.
     t.adapter.resetStats();
     const sweep = await passAfter(60 * MINUTE, r, estate);
     expect(sweep.executed).toEqual([]);
+    // Past the full-walk interval: every region is walked in full, parameters listed again.
+    expect(sweep.observation.fullWalks).toEqual(
+      new Map([
+        ["eu-west-1", "scheduled"],
+        ["us-east-1", "scheduled"],
+      ]),
+    );
+    expect(requestsOf(t.adapter, "us-east-1", "GetParametersByPath")).toBe(1);
     expect(requestsOf(t.adapter, "us-east-1", "DescribeInstances")).toBe(1);
     expect(requestsOf(t.adapter, "eu-west-1", "DescribeInstances")).toBe(0);
     expect(t.adapter.stats().mutating).toBe(0);
