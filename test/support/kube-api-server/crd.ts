@@ -4,12 +4,12 @@ import { isSupportedJsonPath } from "./jsonpath.ts";
 import { compileSchemaValidator } from "./schema-validation.ts";
 import {
   type FieldCause,
+  isRecord,
   type JsonRecord,
   type KubeObject,
+  kubeTime,
   type PrinterColumn,
   type ResourceType,
-  isRecord,
-  kubeTime,
 } from "./types.ts";
 
 interface CrdVersion {
@@ -31,7 +31,12 @@ interface CrdNames {
   categories?: string[];
 }
 
-function specOf(crd: KubeObject): { group?: string; scope?: string; names: CrdNames; versions: CrdVersion[] } {
+function specOf(crd: KubeObject): {
+  group?: string;
+  scope?: string;
+  names: CrdNames;
+  versions: CrdVersion[];
+} {
   const spec = isRecord(crd.spec) ? crd.spec : {};
   return {
     group: typeof spec.group === "string" ? spec.group : undefined,
@@ -41,7 +46,11 @@ function specOf(crd: KubeObject): { group?: string; scope?: string; names: CrdNa
   };
 }
 
-const required = (field: string): FieldCause => ({ reason: "FieldValueRequired", message: "Required value", field });
+const required = (field: string): FieldCause => ({
+  reason: "FieldValueRequired",
+  message: "Required value",
+  field,
+});
 
 /** The checks of the real server that a CRD written by hand is likely to fail. */
 export function validateCrd(crd: KubeObject): FieldCause[] {

@@ -1,7 +1,7 @@
 // Discovery documents (legacy, unaggregated form, which clients fall back to): /api, /api/v1, /apis,
 // /apis/<group>, /apis/<group>/<version> and /version.
 import type { ResourceRegistry } from "./resource-registry.ts";
-import { type JsonRecord, type ResourceType, apiVersionOf } from "./types.ts";
+import { apiVersionOf, type JsonRecord, type ResourceType } from "./types.ts";
 
 export const SERVER_VERSION = {
   major: "1",
@@ -29,7 +29,13 @@ function apiResources(type: ResourceType): JsonRecord[] {
   if (type.categories.length > 0) main.categories = type.categories;
   const resources = [main];
   if (type.statusSubresource)
-    resources.push({ name: `${type.plural}/status`, singularName: "", namespaced: type.namespaced, kind: type.kind, verbs: ["get", "patch", "update"] });
+    resources.push({
+      name: `${type.plural}/status`,
+      singularName: "",
+      namespaced: type.namespaced,
+      kind: type.kind,
+      verbs: ["get", "patch", "update"],
+    });
   return resources;
 }
 
@@ -41,7 +47,11 @@ export function apiVersions(serverAddress: string): JsonRecord {
   };
 }
 
-export function resourceList(registry: ResourceRegistry, group: string, version: string): JsonRecord | undefined {
+export function resourceList(
+  registry: ResourceRegistry,
+  group: string,
+  version: string,
+): JsonRecord | undefined {
   const types = registry.resourcesOf(group, version);
   if (types.length === 0) return undefined;
   return {
@@ -67,5 +77,7 @@ export function groupList(registry: ResourceRegistry): JsonRecord {
 
 export function group(registry: ResourceRegistry, name: string): JsonRecord | undefined {
   const found = registry.groups().find((g) => g.name === name);
-  return found ? { kind: "APIGroup", apiVersion: "v1", ...groupDocument(found.name, found.versions) } : undefined;
+  return found
+    ? { kind: "APIGroup", apiVersion: "v1", ...groupDocument(found.name, found.versions) }
+    : undefined;
 }

@@ -11,7 +11,11 @@ type Step =
 function parseSteps(path: string): Step[] {
   const steps: Step[] = [];
   let i = 0;
-  const text = path.trim().replace(/^\{(.*)\}$/, "$1").replace(/^\$/, "").replace(/^@/, "");
+  const text = path
+    .trim()
+    .replace(/^\{(.*)\}$/, "$1")
+    .replace(/^\$/, "")
+    .replace(/^@/, "");
   while (i < text.length) {
     const ch = text[i];
     if (ch === ".") {
@@ -29,7 +33,9 @@ function parseSteps(path: string): Step[] {
       else if (/^-?\d+$/.test(inner)) steps.push({ kind: "index", index: Number(inner) });
       else if (/^'.*'$|^".*"$/.test(inner)) steps.push({ kind: "field", name: inner.slice(1, -1) });
       else if (inner.startsWith("?(") && inner.endsWith(")")) {
-        const filter = /^@((?:\.[^=!]+)+?)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|(\S+))$/.exec(inner.slice(2, -1).trim());
+        const filter = /^@((?:\.[^=!]+)+?)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|(\S+))$/.exec(
+          inner.slice(2, -1).trim(),
+        );
         if (!filter) throw new Error(`unsupported JSONPath filter: ${inner}`);
         steps.push({
           kind: "filter",

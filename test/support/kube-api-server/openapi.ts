@@ -3,13 +3,14 @@
 // tells kubectl to leave validation to the server), and the objects' schemas.
 import { createHash } from "node:crypto";
 import type { ResourceRegistry } from "./resource-registry.ts";
-import { type JsonRecord, type ResourceType, apiVersionOf } from "./types.ts";
+import { apiVersionOf, type JsonRecord, type ResourceType } from "./types.ts";
 
 const OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 function schemaName(type: ResourceType): string {
   if (type.custom) return `${type.group.split(".").reverse().join(".")}.${type.version}.${type.kind}`;
-  if (type.group === "apiextensions.k8s.io") return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${type.version}.${type.kind}`;
+  if (type.group === "apiextensions.k8s.io")
+    return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${type.version}.${type.kind}`;
   const short = type.group === "" ? "core" : type.group.replace(/\.k8s\.io$/, "");
   return `io.k8s.api.${short}.${type.version}.${type.kind}`;
 }
@@ -37,31 +38,44 @@ function operation(type: ResourceType, action: string, id: string, extra: JsonRe
   if (action === "patch")
     op.requestBody = {
       content: Object.fromEntries(
-        ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"].map((ct) => [
-          ct,
-          { schema: { type: "object" } },
-        ]),
+        ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"].map(
+          (ct) => [ct, { schema: { type: "object" } }],
+        ),
       ),
       required: true,
     };
-  if (action === "put" || action === "post") op.requestBody = { content: { "*/*": { schema: ref } }, required: true };
+  if (action === "put" || action === "post")
+    op.requestBody = { content: { "*/*": { schema: ref } }, required: true };
   return op;
 }
 
 function paths(type: ResourceType): JsonRecord {
   const prefix = type.group === "" ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
-  const base = type.namespaced ? `${prefix}/namespaces/{namespace}/${type.plural}` : `${prefix}/${type.plural}`;
+  const base = type.namespaced
+    ? `${prefix}/namespaces/{namespace}/${type.plural}`
+    : `${prefix}/${type.plural}`;
   const writeParams = [
     param("dryRun", "When present, indicates that modifications should not be persisted."),
-    param("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
-    param("fieldValidation", "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields."),
+    param(
+      "fieldManager",
+      "fieldManager is a name associated with the actor or entity that is making these changes.",
+    ),
+    param(
+      "fieldValidation",
+      "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
+    ),
   ];
   const id = `${type.kind}`;
   const item = (suffix: string): JsonRecord => ({
     get: operation(type, "get", `read${id}${suffix}`),
     put: operation(type, "put", `replace${id}${suffix}`, writeParams),
-    patch: operation(type, "patch", `patch${id}${suffix}`, [...writeParams, param("force", "Force is going to force Apply requests.")]),
-    ...(suffix === "" ? { delete: operation(type, "delete", `delete${id}`, [param("dryRun", "dry run")]) } : {}),
+    patch: operation(type, "patch", `patch${id}${suffix}`, [
+      ...writeParams,
+      param("force", "Force is going to force Apply requests."),
+    ]),
+    ...(suffix === ""
+      ? { delete: operation(type, "delete", `delete${id}`, [param("dryRun", "dry run")]) }
+      : {}),
     parameters: [
       param("name", `name of the ${type.kind}`, "path"),
       ...(type.namespaced ? [param("namespace", "object name and auth scope", "path")] : []),
@@ -69,7 +83,10 @@ function paths(type: ResourceType): JsonRecord {
   });
   const out: JsonRecord = {
     [base]: {
-      get: operation(type, "list", `list${id}`, [param("labelSelector", "selector"), param("fieldSelector", "selector")]),
+      get: operation(type, "list", `list${id}`, [
+        param("labelSelector", "selector"),
+        param("fieldSelector", "selector"),
+      ]),
       post: operation(type, "post", `create${id}`, writeParams),
       parameters: type.namespaced ? [param("namespace", "object name and auth scope", "path")] : [],
     },
@@ -80,10 +97,18 @@ function paths(type: ResourceType): JsonRecord {
 }
 
 function objectSchema(type: ResourceType): JsonRecord {
-  const schema: JsonRecord = structuredClone(type.openAPISchema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true });
+  const schema: JsonRecord = structuredClone(
+    type.openAPISchema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+  );
   const properties = (schema.properties as JsonRecord | undefined) ?? {};
-  properties.apiVersion = { type: "string", description: "APIVersion defines the versioned schema of this representation of an object." };
-  properties.kind = { type: "string", description: "Kind is a string value representing the REST resource this object represents." };
+  properties.apiVersion = {
+    type: "string",
+    description: "APIVersion defines the versioned schema of this representation of an object.",
+  };
+  properties.kind = {
+    type: "string",
+    description: "Kind is a string value representing the REST resource this object represents.",
+  };
   properties.metadata = { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], default: {} };
   schema.properties = properties;
   schema.type = "object";
@@ -107,15 +132,28 @@ const OBJECT_META_SCHEMA: JsonRecord = {
       ["deletionGracePeriodSeconds", { type: "integer", format: "int64" }],
       ["labels", { type: "object", additionalProperties: { type: "string", default: "" } }],
       ["annotations", { type: "object", additionalProperties: { type: "string", default: "" } }],
-      ["finalizers", { type: "array", items: { type: "string", default: "" }, "x-kubernetes-list-type": "set" }],
-      ["ownerReferences", { type: "array", items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } }],
-      ["managedFields", { type: "array", items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } }],
+      [
+        "finalizers",
+        { type: "array", items: { type: "string", default: "" }, "x-kubernetes-list-type": "set" },
+      ],
+      [
+        "ownerReferences",
+        { type: "array", items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      ],
+      [
+        "managedFields",
+        { type: "array", items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      ],
     ].map(([k, v]) => [k as string, v]),
   ),
 };
 
 /** The document of one group/version ("api/v1", "apis/leaven.dev/v1alpha1"), or undefined. */
-export function openApiDocument(registry: ResourceRegistry, group: string, version: string): JsonRecord | undefined {
+export function openApiDocument(
+  registry: ResourceRegistry,
+  group: string,
+  version: string,
+): JsonRecord | undefined {
   const types = registry.resourcesOf(group, version);
   if (types.length === 0) return undefined;
   return {
@@ -123,7 +161,10 @@ export function openApiDocument(registry: ResourceRegistry, group: string, versi
     info: { title: "Kubernetes", version: "v1.33.0" },
     paths: Object.assign({}, ...types.map(paths)),
     components: {
-      schemas: { [OBJECT_META]: OBJECT_META_SCHEMA, ...Object.fromEntries(types.map((t) => [schemaName(t), objectSchema(t)])) },
+      schemas: {
+        [OBJECT_META]: OBJECT_META_SCHEMA,
+        ...Object.fromEntries(types.map((t) => [schemaName(t), objectSchema(t)])),
+      },
     },
   };
 }
@@ -135,7 +176,10 @@ function hashOf(document: JsonRecord): string {
 /** /openapi/v3: where each group/version's document is, with a hash that changes with it. */
 export function openApiIndex(registry: ResourceRegistry): JsonRecord {
   const entries: [string, JsonRecord][] = [];
-  const versions: [string, string][] = [["", "v1"], ...registry.groups().flatMap((g) => g.versions.map((v): [string, string] => [g.name, v]))];
+  const versions: [string, string][] = [
+    ["", "v1"],
+    ...registry.groups().flatMap((g) => g.versions.map((v): [string, string] => [g.name, v])),
+  ];
   for (const [group, version] of versions) {
     const document = openApiDocument(registry, group, version);
     if (!document) continue;

@@ -4,31 +4,39 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import {
-  KubeApiError,
   alreadyExists,
   badRequest,
   conflict,
   expired,
   invalid,
+  KubeApiError,
   notFound,
   unsupportedMediaType,
 } from "./api-errors.ts";
 import { crdResourceTypes } from "./crd.ts";
-import { APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import {
+  APPLY_PATCH,
+  JSON_PATCH,
+  jsonPatch,
+  MERGE_PATCH,
+  mergePatch,
+  STRATEGIC_MERGE_PATCH,
+  strategicMergePatch,
+} from "./patch.ts";
 import type { ResourceRegistry } from "./resource-registry.ts";
-import { type FieldSelector, type LabelSelector, fieldsMatch, labelsMatch } from "./selectors.ts";
+import { type FieldSelector, fieldsMatch, type LabelSelector, labelsMatch } from "./selectors.ts";
 import { applyConfiguration } from "./server-side-apply.ts";
 import type { ObjectStore } from "./store.ts";
 import {
-  type FieldCause,
-  type JsonRecord,
-  type KubeObject,
-  type ResourceType,
   apiVersionOf,
   clone,
   deepEqual,
+  type FieldCause,
   isRecord,
+  type JsonRecord,
+  type KubeObject,
   kubeTime,
+  type ResourceType,
 } from "./types.ts";
 import type { WatchHub } from "./watch.ts";
 
@@ -64,7 +72,13 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 function nameCauses(type: ResourceType, name: string | undefined): FieldCause[] {
   if (!name) {
-    return [{ reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name" }];
+    return [
+      {
+        reason: "FieldValueRequired",
+        message: "Required value: name or generateName is required",
+        field: "metadata.name",
+      },
+    ];
   }
   if (type.plural === "namespaces") {
     if (name.length <= 63 && LABEL.test(name)) return [];
@@ -88,8 +102,11 @@ function nameCauses(type: ResourceType, name: string | undefined): FieldCause[] 
 
 function labelCauses(labels: unknown): FieldCause[] {
   if (labels === undefined) return [];
-  if (!isRecord(labels)) return [{ reason: "FieldValueTypeInvalid", message: "Invalid value: must be a map", field: "metadata.labels" }];
-  return Object.entries(labels).flatMap(([key, value]) =>
+  if (!isRecord(labels))
+    return [
+      { reason: "FieldValueTypeInvalid", message: "Invalid value: must be a map", field: "metadata.labels" },
+    ];
+  return Object.values(labels).flatMap((value) =>
     typeof value === "string" && value.length <= 63 && LABEL_VALUE.test(value)
       ? []
       : [
@@ -161,7 +178,11 @@ export class KubeOperations {
     return this.present(type, stored);
   }
 
-  list(type: ResourceType, namespace: string | undefined, options: ListOptions): { items: KubeObject[]; metadata: JsonRecord } {
+  list(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+  ): { items: KubeObject[]; metadata: JsonRecord } {
     const store = this.#store;
     let rv = store.resourceVersion;
     let start = "";
@@ -180,12 +201,15 @@ export class KubeOperations {
       start = token.start;
     } else if (options.resourceVersionMatch === "Exact" && options.resourceVersion) {
       const asked = Number(options.resourceVersion);
-      if (asked < store.compactedVersion) throw expired(`The resourceVersion for the provided list is too old.`);
+      if (asked < store.compactedVersion)
+        throw expired(`The resourceVersion for the provided list is too old.`);
     }
     const items = store
       .list(type.storageKey, this.#namespaceOf(type, namespace))
       .map((o) => this.present(type, o))
-      .filter((o) => labelsMatch(options.labelSelector, o.metadata.labels) && fieldsMatch(options.fieldSelector, o))
+      .filter(
+        (o) => labelsMatch(options.labelSelector, o.metadata.labels) && fieldsMatch(options.fieldSelector, o),
+      )
       .filter((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}` > start);
     const metadata: JsonRecord = { resourceVersion: String(rv) };
     if (options.limit && options.limit > 0 && items.length > options.limit) {
@@ -199,33 +223,49 @@ export class KubeOperations {
     return { items, metadata };
   }
 
-  create(type: ResourceType, namespace: string | undefined, body: unknown, options: WriteOptions): WriteResult {
+  create(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    options: WriteOptions,
+  ): WriteResult {
     if (!isRecord(body)) throw badRequest("the body of the request was empty or not an object");
     const incoming = clone(body) as KubeObject;
     incoming.metadata = isRecord(incoming.metadata) ? incoming.metadata : {};
     const ns = this.#namespaceOf(type, namespace);
     if (type.namespaced) {
       if (incoming.metadata.namespace && incoming.metadata.namespace !== ns)
-        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
       incoming.metadata.namespace = ns;
       this.#checkNamespaceOpen(ns);
     } else delete incoming.metadata.namespace;
     if (!incoming.metadata.name && incoming.metadata.generateName)
       incoming.metadata.name = `${incoming.metadata.generateName}${randomSuffix()}`;
     const { object, warnings } = this.#admit(type, undefined, incoming, options);
-    if (this.#store.get(type.storageKey, ns, object.metadata.name!)) throw alreadyExists(type, object.metadata.name!);
+    if (this.#store.get(type.storageKey, ns, object.metadata.name!))
+      throw alreadyExists(type, object.metadata.name!);
     if (options.dryRun) return { object: this.present(type, object), warnings, code: 201 };
     const stored = this.#store.put(type.storageKey, this.#toStorage(type, object));
     this.#afterWrite(type, stored);
     return { object: this.present(type, stored), warnings, code: 201 };
   }
 
-  update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions): WriteResult {
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: WriteOptions,
+  ): WriteResult {
     if (!isRecord(body)) throw badRequest("the body of the request was empty or not an object");
     const incoming = clone(body) as KubeObject;
     incoming.metadata = isRecord(incoming.metadata) ? incoming.metadata : {};
     if (incoming.metadata.name !== undefined && incoming.metadata.name !== name)
-      throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`,
+      );
     const ns = this.#namespaceOf(type, namespace);
     const stored = this.#store.get(type.storageKey, ns, name);
     if (!stored) throw notFound(type, name);
@@ -269,7 +309,8 @@ export class KubeOperations {
     const old = this.present(type, stored);
     let patched: unknown;
     if (contentType === MERGE_PATCH) {
-      if (!isRecord(body)) throw badRequest("json: cannot unmarshal array into Go value of type map[string]interface {}");
+      if (!isRecord(body))
+        throw badRequest("json: cannot unmarshal array into Go value of type map[string]interface {}");
       patched = mergePatch(old, body);
     } else if (contentType === JSON_PATCH) patched = jsonPatch(old, body);
     else patched = strategicMergePatch(old, body);
@@ -278,7 +319,10 @@ export class KubeOperations {
     incoming.metadata = isRecord(incoming.metadata) ? incoming.metadata : {};
     const rv = incoming.metadata.resourceVersion;
     if (rv !== undefined && rv !== old.metadata.resourceVersion) throw conflict(type, name);
-    if (incoming.metadata.name !== name) throw badRequest(`metadata.name: Invalid value: ${JSON.stringify(incoming.metadata.name)}: field is immutable`);
+    if (incoming.metadata.name !== name)
+      throw badRequest(
+        `metadata.name: Invalid value: ${JSON.stringify(incoming.metadata.name)}: field is immutable`,
+      );
     return this.#commit(type, old, incoming, options);
   }
 
@@ -290,10 +334,14 @@ export class KubeOperations {
     body: unknown,
     options: WriteOptions,
   ): WriteResult {
-    if (!options.fieldManager) throw badRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set");
-    if (!isRecord(body) || !isRecord(body.metadata)) throw badRequest("the body of the apply patch is not an object with metadata");
+    if (!options.fieldManager)
+      throw badRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set");
+    if (!isRecord(body) || !isRecord(body.metadata))
+      throw badRequest("the body of the apply patch is not an object with metadata");
     if (body.metadata.name !== undefined && body.metadata.name !== name)
-      throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`,
+      );
     const key = `${type.storageKey}\n${ns ?? ""}\n${name}\n${options.fieldManager}\n${options.subresource ?? ""}`;
     const previous = this.#applied.get(key);
     let result: WriteResult;
@@ -332,9 +380,13 @@ export class KubeOperations {
   ): { object: KubeObject; warnings: string[] } {
     const expected = apiVersionOf(type);
     if (incoming.apiVersion !== undefined && incoming.apiVersion !== expected)
-      throw badRequest(`the API version in the data (${String(incoming.apiVersion)}) does not match the expected API version (${expected})`);
+      throw badRequest(
+        `the API version in the data (${String(incoming.apiVersion)}) does not match the expected API version (${expected})`,
+      );
     if (incoming.kind !== undefined && incoming.kind !== type.kind)
-      throw badRequest(`the kind in the data (${String(incoming.kind)}) does not match the expected kind (${type.kind})`);
+      throw badRequest(
+        `the kind in the data (${String(incoming.kind)}) does not match the expected kind (${type.kind})`,
+      );
     let object: KubeObject;
     if (options.subresource === "status") {
       if (!old) throw notFound(type, incoming.metadata.name ?? "");
@@ -354,7 +406,14 @@ export class KubeOperations {
     delete meta.managedFields;
     delete meta.selfLink;
     if (old) {
-      for (const field of ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace"]) {
+      for (const field of [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+      ]) {
         if (old.metadata[field] === undefined) delete meta[field];
         else meta[field] = old.metadata[field];
       }
@@ -402,20 +461,37 @@ export class KubeOperations {
     if (type.validate) causes.push(...type.validate(object));
     if (causes.length > 0) throw invalid(type, meta.name ?? "", causes);
 
-    if (old && type.tracksGeneration && !deepEqual(generationContent(type, old), generationContent(type, object)))
+    if (
+      old &&
+      type.tracksGeneration &&
+      !deepEqual(generationContent(type, old), generationContent(type, object))
+    )
       meta.generation = (old.metadata.generation ?? 0) + 1;
     return { object, warnings };
   }
 
-  delete(type: ResourceType, namespace: string | undefined, name: string, body: unknown, dryRun: boolean): KubeObject | JsonRecord {
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    dryRun: boolean,
+  ): KubeObject | JsonRecord {
     const ns = this.#namespaceOf(type, namespace);
     const stored = this.#store.get(type.storageKey, ns, name);
     if (!stored) throw notFound(type, name);
     const old = this.present(type, stored);
     const preconditions = isRecord(body) && isRecord(body.preconditions) ? body.preconditions : {};
     if (typeof preconditions.uid === "string" && preconditions.uid !== old.metadata.uid)
-      throw conflict(type, name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${old.metadata.uid}`);
-    if (typeof preconditions.resourceVersion === "string" && preconditions.resourceVersion !== old.metadata.resourceVersion)
+      throw conflict(
+        type,
+        name,
+        `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
+    if (
+      typeof preconditions.resourceVersion === "string" &&
+      preconditions.resourceVersion !== old.metadata.resourceVersion
+    )
       throw conflict(
         type,
         name,
@@ -445,18 +521,32 @@ export class KubeOperations {
   }
 
   /** DELETE of a collection: each selected object as if deleted one by one; returns the list of them. */
-  deleteCollection(type: ResourceType, namespace: string | undefined, options: ListOptions, dryRun: boolean): JsonRecord {
+  deleteCollection(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+    dryRun: boolean,
+  ): JsonRecord {
     const { items } = this.list(type, namespace, options);
-    const deleted = items.map((item) => this.delete(type, item.metadata.namespace, item.metadata.name!, undefined, dryRun));
-    return { kind: type.listKind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.#store.resourceVersion) }, items: deleted };
+    const deleted = items.map((item) =>
+      this.delete(type, item.metadata.namespace, item.metadata.name!, undefined, dryRun),
+    );
+    return {
+      kind: type.listKind,
+      apiVersion: apiVersionOf(type),
+      metadata: { resourceVersion: String(this.#store.resourceVersion) },
+      items: deleted,
+    };
   }
 
   #remove(type: ResourceType, object: KubeObject): KubeObject {
     const ns = object.metadata.namespace;
     const gone = this.#store.remove(type.storageKey, this.#namespaceOf(type, ns), object.metadata.name!);
     for (const key of [...this.#applied.keys()])
-      if (key.startsWith(`${type.storageKey}\n${ns ?? ""}\n${object.metadata.name}\n`)) this.#applied.delete(key);
-    if (type.group === "apiextensions.k8s.io" && type.plural === "customresourcedefinitions") this.#dropCrd(object);
+      if (key.startsWith(`${type.storageKey}\n${ns ?? ""}\n${object.metadata.name}\n`))
+        this.#applied.delete(key);
+    if (type.group === "apiextensions.k8s.io" && type.plural === "customresourcedefinitions")
+      this.#dropCrd(object);
     if (type.namespaced && ns) this.#finishNamespace(ns);
     return gone ? this.present(type, gone) : object;
   }
@@ -467,7 +557,8 @@ export class KubeOperations {
     for (const type of this.#registry.namespacedStorage()) {
       for (const item of this.#store.list(type.storageKey, name)) {
         const shown = this.present(type, item);
-        if (!shown.metadata.deletionTimestamp) this.delete(type, name, shown.metadata.name!, undefined, false);
+        if (!shown.metadata.deletionTimestamp)
+          this.delete(type, name, shown.metadata.name!, undefined, false);
       }
     }
     this.#finishNamespace(name);
@@ -478,7 +569,9 @@ export class KubeOperations {
   #finishNamespace(name: string): void {
     const namespace = this.#store.get("namespaces", undefined, name);
     if (!namespace?.metadata.deletionTimestamp || (namespace.metadata.finalizers ?? []).length > 0) return;
-    const empty = this.#registry.namespacedStorage().every((t) => this.#store.list(t.storageKey, name).length === 0);
+    const empty = this.#registry
+      .namespacedStorage()
+      .every((t) => this.#store.list(t.storageKey, name).length === 0);
     if (empty) this.#store.remove("namespaces", undefined, name);
   }
 
@@ -504,6 +597,7 @@ export class KubeOperations {
     const storageKey = types[0]?.storageKey;
     if (!storageKey) return;
     this.#watches.closeStorage(storageKey);
-    for (const item of this.#store.list(storageKey)) this.#store.remove(storageKey, item.metadata.namespace, item.metadata.name!);
+    for (const item of this.#store.list(storageKey))
+      this.#store.remove(storageKey, item.metadata.namespace, item.metadata.name!);
   }
 }

@@ -1,6 +1,6 @@
 // The PATCH bodies the real server accepts: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and, for
 // built-in types only, strategic merge patch (approximated: see strategicMergePatch).
-import { KubeApiError, badRequest } from "./api-errors.ts";
+import { badRequest, KubeApiError } from "./api-errors.ts";
 import { clone, deepEqual, isRecord } from "./types.ts";
 
 export const MERGE_PATCH = "application/merge-patch+json";
@@ -92,7 +92,8 @@ function addAt(doc: unknown, pointer: string, value: unknown, replace: boolean):
 
 /** RFC 6902, applied to a copy. */
 export function jsonPatch(target: unknown, operations: unknown): unknown {
-  if (!Array.isArray(operations)) throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
+  if (!Array.isArray(operations))
+    throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
   let doc = clone(target);
   for (const op of operations) {
     if (!isRecord(op) || typeof op.op !== "string" || typeof op.path !== "string")
@@ -117,7 +118,8 @@ export function jsonPatch(target: unknown, operations: unknown): unknown {
         doc = addAt(doc, path, getAt(doc, String(op.from)), false);
         break;
       case "test":
-        if (!deepEqual(getAt(doc, path), op.value)) throw patchFailure(`testing value ${path} failed: test failed`);
+        if (!deepEqual(getAt(doc, path), op.value))
+          throw patchFailure(`testing value ${path} failed: test failed`);
         break;
       default:
         throw patchFailure(`Unexpected kind: ${op.op}`);

@@ -62,7 +62,8 @@ export class ResourceRegistry {
   /** Storage keys of namespaced resources (what a namespace deletion empties). */
   namespacedStorage(): ResourceType[] {
     const seen = new Map<string, ResourceType>();
-    for (const type of this.all()) if (type.namespaced && !seen.has(type.storageKey)) seen.set(type.storageKey, type);
+    for (const type of this.all())
+      if (type.namespaced && !seen.has(type.storageKey)) seen.set(type.storageKey, type);
     return [...seen.values()];
   }
 }

@@ -3,7 +3,7 @@
 // filled in, then validated (by ajv, after converting the OpenAPI dialect to JSON Schema), the failures
 // worded as kube-openapi words them with field paths.
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { type FieldCause, type JsonRecord, clone, isRecord } from "./types.ts";
+import { clone, type FieldCause, isRecord, type JsonRecord } from "./types.ts";
 
 export interface SchemaValidator {
   /** Prunes and defaults `object` in place; returns the paths of the unknown fields it removed. */
@@ -96,7 +96,7 @@ function fieldPath(root: JsonRecord, tokens: string[]): string {
   let path = "";
   let schema: JsonRecord | undefined = root;
   for (const token of tokens) {
-    if (schema?.type === "array" || /^\d+$/.test(token) && !schema?.properties) {
+    if (schema?.type === "array" || (/^\d+$/.test(token) && !schema?.properties)) {
       path += `[${token}]`;
       schema = isRecord(schema?.items) ? schema.items : undefined;
     } else if (isMap(schema)) {
@@ -153,14 +153,22 @@ function causeOf(error: ErrorObject, root: JsonRecord): FieldCause | undefined {
     }
     case "enum": {
       const allowed = (p.allowedValues as unknown[]).map(render).join(", ");
-      return { reason: "FieldValueNotSupported", message: `Unsupported value: ${render(value)}: supported values: ${allowed}`, field };
+      return {
+        reason: "FieldValueNotSupported",
+        message: `Unsupported value: ${render(value)}: supported values: ${allowed}`,
+        field,
+      };
     }
     case "pattern":
       return invalid(`should match '${String(p.pattern)}'`);
     case "minLength":
       return invalid(`should be at least ${String(p.limit)} chars long`);
     case "maxLength":
-      return { reason: "FieldValueTooLong", message: `Too long: may not be more than ${String(p.limit)} bytes`, field };
+      return {
+        reason: "FieldValueTooLong",
+        message: `Too long: may not be more than ${String(p.limit)} bytes`,
+        field,
+      };
     case "minItems":
       return invalid(`should have at least ${String(p.limit)} items`);
     case "maxItems":
@@ -203,17 +211,25 @@ function causeOf(error: ErrorObject, root: JsonRecord): FieldCause | undefined {
 }
 
 /** Removes what the schema does not declare (and nulls it does not allow), filling in defaults. */
-function pruneAndDefault(value: unknown, schema: JsonRecord | undefined, path: string, unknown: string[]): void {
+function pruneAndDefault(
+  value: unknown,
+  schema: JsonRecord | undefined,
+  path: string,
+  unknown: string[],
+): void {
   if (!schema) return;
   if (Array.isArray(value)) {
     const items = isRecord(schema.items) ? schema.items : undefined;
-    value.forEach((item, i) => pruneAndDefault(item, items, `${path}[${i}]`, unknown));
+    value.forEach((item, i) => {
+      pruneAndDefault(item, items, `${path}[${i}]`, unknown);
+    });
     return;
   }
   if (!isRecord(value)) return;
   const properties = isRecord(schema.properties) ? schema.properties : undefined;
   const additional = isRecord(schema.additionalProperties) ? schema.additionalProperties : undefined;
-  const preserve = schema["x-kubernetes-preserve-unknown-fields"] === true || schema.additionalProperties === true;
+  const preserve =
+    schema["x-kubernetes-preserve-unknown-fields"] === true || schema.additionalProperties === true;
   const embedded = schema["x-kubernetes-embedded-resource"] === true;
   for (const key of Object.keys(value)) {
     const child = (properties && isRecord(properties[key]) ? properties[key] : undefined) ?? additional;
@@ -259,7 +275,8 @@ export function compileSchemaValidator(openAPIV3Schema: JsonRecord): SchemaValid
       }
       pruneAndDefault(body, root, "", unknownFields);
       for (const key of Object.keys(object)) {
-        if (key !== "metadata" && key !== "apiVersion" && key !== "kind" && !(key in body)) delete object[key];
+        if (key !== "metadata" && key !== "apiVersion" && key !== "kind" && !(key in body))
+          delete object[key];
       }
       Object.assign(object, body);
       return unknownFields;
@@ -273,7 +290,8 @@ export function compileSchemaValidator(openAPIV3Schema: JsonRecord): SchemaValid
       const causes: FieldCause[] = [];
       for (const error of check.errors ?? []) {
         const cause = causeOf(error, root);
-        if (cause && !causes.some((c) => c.field === cause.field && c.message === cause.message)) causes.push(cause);
+        if (cause && !causes.some((c) => c.field === cause.field && c.message === cause.message))
+          causes.push(cause);
       }
       return causes;
     },

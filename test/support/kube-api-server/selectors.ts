@@ -79,7 +79,10 @@ interface FieldRequirement {
 export type FieldSelector = FieldRequirement[];
 
 /** Parses a field selector, refusing fields the resource does not support (400, as the real server does). */
-export function parseFieldSelector(text: string | undefined, supported: (field: string) => boolean): FieldSelector {
+export function parseFieldSelector(
+  text: string | undefined,
+  supported: (field: string) => boolean,
+): FieldSelector {
   if (!text) return [];
   return splitTopLevel(text).map((part) => {
     const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(part);

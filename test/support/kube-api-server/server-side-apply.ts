@@ -10,7 +10,8 @@ function withoutDropped(live: unknown, previous: unknown, applied: unknown): unk
   const now = isRecord(applied) ? applied : {};
   for (const key of Object.keys(previous)) {
     if (!(key in now)) delete out[key];
-    else if (isRecord(previous[key]) && isRecord(now[key])) out[key] = withoutDropped(out[key], previous[key], now[key]);
+    else if (isRecord(previous[key]) && isRecord(now[key]))
+      out[key] = withoutDropped(out[key], previous[key], now[key]);
   }
   return out;
 }

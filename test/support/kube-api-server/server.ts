@@ -1,9 +1,15 @@
 // The HTTP face of the in-process Kubernetes API server: routes requests the way kube-apiserver lays out
 // its paths, decodes query parameters and bodies, and answers JSON (Status objects for failures).
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeApiError, badRequest, methodNotAllowed, notFoundPath } from "./api-errors.ts";
-import { SERVER_VERSION, apiVersions, group, groupList, resourceList } from "./discovery.ts";
+import {
+  badRequest,
+  KubeApiError,
+  methodNotAllowed,
+  notFoundPath,
+  unsupportedMediaType,
+} from "./api-errors.ts";
+import { apiVersions, group, groupList, resourceList, SERVER_VERSION } from "./discovery.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { openApiDocument, openApiIndex } from "./openapi.ts";
 import { type FieldValidation, KubeOperations, type ListOptions, type WriteOptions } from "./operations.ts";
@@ -11,7 +17,7 @@ import { ResourceRegistry } from "./resource-registry.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ObjectStore } from "./store.ts";
 import { toTable, wantsTable } from "./table.ts";
-import { type JsonRecord, type ResourceType, apiVersionOf } from "./types.ts";
+import { apiVersionOf, type JsonRecord, type KubeObject, type ResourceType } from "./types.ts";
 import { WatchHub } from "./watch.ts";
 
 export interface KubeApiServerOptions {
@@ -133,6 +139,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     response.end(text);
   };
 
+  const ok = (response: ServerResponse, body: unknown): number => {
+    send(response, 200, body);
+    return 200;
+  };
+
   const listOptions = (type: ResourceType, query: URLSearchParams): ListOptions => {
     const supported = (field: string): boolean =>
       field === "metadata.name" || field === "metadata.namespace" || type.selectableFields.includes(field);
@@ -150,7 +161,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const writeOptions = (query: URLSearchParams, subresource: string | undefined): WriteOptions => {
     const validation = query.get("fieldValidation");
     if (validation && !["Strict", "Warn", "Ignore"].includes(validation))
-      throw badRequest(`fieldValidation: Unsupported value: "${validation}": supported values: "Ignore", "Strict", "Warn"`);
+      throw badRequest(
+        `fieldValidation: Unsupported value: "${validation}": supported values: "Ignore", "Strict", "Warn"`,
+      );
     const out: WriteOptions = {
       dryRun: query.getAll("dryRun").includes("All"),
       fieldValidation: (validation ?? "Warn") as FieldValidation,
@@ -162,6 +175,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     return out;
   };
 
+  /** Request bodies are JSON (YAML for apply patches); protobuf, which kubectl's typed generators send, is not decoded. */
+  const refuseProtobuf = (request: IncomingMessage): void => {
+    if (mediaType(request.headers["content-type"]) === "application/vnd.kubernetes.protobuf")
+      throw unsupportedMediaType(["application/json", "application/yaml"]);
+  };
+
   const serveResource = async (
     request: IncomingMessage,
     response: ServerResponse,
@@ -170,15 +189,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   ): Promise<number> => {
     const type = registry.find(path.group, path.version, path.plural);
     if (!type) throw notFoundPath();
-    if (path.subresource !== undefined && !(path.subresource === "status" && type.statusSubresource)) throw notFoundPath();
+    if (path.subresource !== undefined && !(path.subresource === "status" && type.statusSubresource))
+      throw notFoundPath();
     const method = request.method ?? "GET";
     const accept = request.headers.accept;
+    refuseProtobuf(request);
     if (path.name === undefined) {
       if (method === "GET") {
         const list = listOptions(type, query);
+        const includeObject = query.get("includeObject") ?? undefined;
         if (flag(query.get("watch"))) {
           const rvText = query.get("resourceVersion") ?? "";
-          if (rvText !== "" && !/^\d+$/.test(rvText)) throw badRequest(`resourceVersion: Invalid value: "${rvText}": must be an integer`);
+          if (rvText !== "" && !/^\d+$/.test(rvText))
+            throw badRequest(`resourceVersion: Invalid value: "${rvText}": must be an integer`);
           const timeout = query.get("timeoutSeconds");
           const initial = query.get("sendInitialEvents");
           watches.open(
@@ -192,13 +215,26 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
               timeoutSeconds: timeout ? Number(timeout) : undefined,
               sendInitialEvents: initial === null ? undefined : flag(initial),
               present: (stored) => operations.present(type, stored),
+              ...(wantsTable(accept)
+                ? {
+                    encode: (object: KubeObject, first: boolean) =>
+                      toTable(
+                        type,
+                        [object],
+                        { resourceVersion: object.metadata.resourceVersion },
+                        includeObject,
+                        !first,
+                      ),
+                  }
+                : {}),
             },
             response,
           );
           return 200;
         }
         const { items, metadata } = operations.list(type, path.namespace, list);
-        if (wantsTable(accept)) send(response, 200, toTable(type, items, metadata, query.get("includeObject") ?? undefined));
+        if (wantsTable(accept))
+          send(response, 200, toTable(type, items, metadata, query.get("includeObject") ?? undefined));
         else send(response, 200, { kind: type.listKind, apiVersion: apiVersionOf(type), metadata, items });
         return 200;
       }
@@ -210,8 +246,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       }
       if (method === "DELETE") {
         const body = parseJson(await readBody(request));
-        const dryRun = query.getAll("dryRun").includes("All") || (Array.isArray((body as JsonRecord | undefined)?.dryRun) && ((body as JsonRecord).dryRun as string[]).includes("All"));
-        send(response, 200, operations.deleteCollection(type, path.namespace, listOptions(type, query), dryRun));
+        const dryRun =
+          query.getAll("dryRun").includes("All") ||
+          (Array.isArray((body as JsonRecord | undefined)?.dryRun) &&
+            ((body as JsonRecord).dryRun as string[]).includes("All"));
+        send(
+          response,
+          200,
+          operations.deleteCollection(type, path.namespace, listOptions(type, query), dryRun),
+        );
         return 200;
       }
       throw methodNotAllowed();
@@ -220,19 +263,41 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     if (method === "GET") {
       const object = operations.get(type, path.namespace, name);
       if (wantsTable(accept))
-        send(response, 200, toTable(type, [object], { resourceVersion: object.metadata.resourceVersion }, query.get("includeObject") ?? undefined));
+        send(
+          response,
+          200,
+          toTable(
+            type,
+            [object],
+            { resourceVersion: object.metadata.resourceVersion },
+            query.get("includeObject") ?? undefined,
+          ),
+        );
       else send(response, 200, object);
       return 200;
     }
     if (method === "PUT") {
       const body = parseJson(await readBody(request));
-      const result = operations.update(type, path.namespace, name, body, writeOptions(query, path.subresource));
+      const result = operations.update(
+        type,
+        path.namespace,
+        name,
+        body,
+        writeOptions(query, path.subresource),
+      );
       send(response, result.code, result.object, result.warnings);
       return result.code;
     }
     if (method === "PATCH") {
       const text = await readBody(request);
-      const result = operations.patch(type, path.namespace, name, mediaType(request.headers["content-type"]), text, writeOptions(query, path.subresource));
+      const result = operations.patch(
+        type,
+        path.namespace,
+        name,
+        mediaType(request.headers["content-type"]),
+        text,
+        writeOptions(query, path.subresource),
+      );
       send(response, result.code, result.object, result.warnings);
       return result.code;
     }
@@ -247,22 +312,29 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
     const url = new URL(request.url ?? "/", "http://localhost");
-    const segments = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);
+    const segments = url.pathname
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent);
     const joined = segments.join("/");
     if (request.method === "GET") {
-      if (joined === "version") return send(response, 200, SERVER_VERSION), 200;
+      if (joined === "version") return ok(response, SERVER_VERSION);
       if (joined === "healthz" || joined === "livez" || joined === "readyz") {
         response.writeHead(200, { "Content-Type": "text/plain" });
         response.end("ok");
         return 200;
       }
-      if (joined === "api") return send(response, 200, apiVersions(serverAddress)), 200;
-      if (joined === "apis") return send(response, 200, groupList(registry)), 200;
-      if (joined === "openapi/v3") return send(response, 200, openApiIndex(registry)), 200;
+      if (joined === "api") return ok(response, apiVersions(serverAddress));
+      if (joined === "apis") return ok(response, groupList(registry));
+      if (joined === "openapi/v3") return ok(response, openApiIndex(registry));
       if (segments[0] === "openapi" && segments[1] === "v3") {
         const [, , root, a, b] = segments;
         const document =
-          root === "api" && a && !b ? openApiDocument(registry, "", a) : root === "apis" && a && b ? openApiDocument(registry, a, b) : undefined;
+          root === "api" && a && !b
+            ? openApiDocument(registry, "", a)
+            : root === "apis" && a && b
+              ? openApiDocument(registry, a, b)
+              : undefined;
         if (!document) throw notFoundPath();
         send(response, 200, document);
         return 200;
@@ -270,17 +342,17 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       if (segments[0] === "api" && segments.length === 2) {
         const list = resourceList(registry, "", segments[1]!);
         if (!list) throw notFoundPath();
-        return send(response, 200, list), 200;
+        return ok(response, list);
       }
       if (segments[0] === "apis" && segments.length === 2) {
         const found = group(registry, segments[1]!);
         if (!found) throw notFoundPath();
-        return send(response, 200, found), 200;
+        return ok(response, found);
       }
       if (segments[0] === "apis" && segments.length === 3) {
         const list = resourceList(registry, segments[1]!, segments[2]!);
         if (!list) throw notFoundPath();
-        return send(response, 200, list), 200;
+        return ok(response, list);
       }
     }
     const path = parseResourcePath(segments, registry);
@@ -296,7 +368,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         const failure =
           error instanceof KubeApiError
             ? error
-            : new KubeApiError(500, "InternalError", `Internal error occurred: ${(error as Error).stack ?? String(error)}`);
+            : new KubeApiError(
+                500,
+                "InternalError",
+                `Internal error occurred: ${(error as Error).stack ?? String(error)}`,
+              );
         requests.push({ method: request.method ?? "GET", path, status: failure.code });
         if (response.headersSent) response.end();
         else send(response, failure.code, failure.status);

@@ -1,7 +1,7 @@
 // The server's storage, like etcd behind the real one: one global resourceVersion counter that every write
 // advances, objects per storage key, and a bounded history of change events that watches replay from.
 // Events older than the retained history are gone (compacted), and asking for them is answered 410.
-import { type KubeObject, clone } from "./types.ts";
+import { clone, type KubeObject } from "./types.ts";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -57,7 +57,11 @@ export class ObjectStore {
     return all
       .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
       .map((o) => clone(o))
-      .sort((a, b) => key(a.metadata.namespace, a.metadata.name ?? "").localeCompare(key(b.metadata.namespace, b.metadata.name ?? "")));
+      .sort((a, b) =>
+        key(a.metadata.namespace, a.metadata.name ?? "").localeCompare(
+          key(b.metadata.namespace, b.metadata.name ?? ""),
+        ),
+      );
   }
 
   /** Stores `object` at the next resourceVersion and tells the watches; returns what was stored. */
@@ -87,7 +91,13 @@ export class ObjectStore {
     bucket.delete(key(namespace, name));
     const gone = clone(previous);
     gone.metadata.resourceVersion = String(++this.#resourceVersion);
-    this.#record({ resourceVersion: this.#resourceVersion, type: "DELETED", storageKey, object: gone, previous });
+    this.#record({
+      resourceVersion: this.#resourceVersion,
+      type: "DELETED",
+      storageKey,
+      object: gone,
+      previous,
+    });
     return clone(gone);
   }
 

@@ -7,7 +7,8 @@ const NAME_COLUMN = {
   name: "Name",
   type: "string",
   format: "name",
-  description: "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+  description:
+    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
   priority: 0,
 };
 
@@ -31,10 +32,12 @@ export function humanDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
   if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (hours < 24 * 8)
+    return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
   const days = Math.floor(hours / 24);
-  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${days % 365}d`;
+  if (hours < 24 * 365 * 8)
+    return days % 365 === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${days % 365}d`;
   return `${Math.floor(days / 365)}y`;
 }
 
@@ -57,7 +60,8 @@ function cell(object: KubeObject, column: PrinterColumn, now: number): unknown {
   }
   if (values.length === 1) {
     const value = values[0];
-    if (column.type === "string" && typeof value !== "string") return typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (column.type === "string" && typeof value !== "string")
+      return typeof value === "object" ? JSON.stringify(value) : String(value);
     return value;
   }
   return values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(",");
@@ -67,12 +71,16 @@ function partialMetadata(object: KubeObject): JsonRecord {
   return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: object.metadata };
 }
 
-/** A Table of `objects`; includeObject is the request's (None, Metadata — the default — or Object). */
+/**
+ * A Table of `objects`; includeObject is the request's (None, Metadata — the default — or Object). Watches
+ * send the column definitions in their first event only (noHeaders for the others), as the real server.
+ */
 export function toTable(
   type: ResourceType,
   objects: KubeObject[],
   listMeta: JsonRecord,
   includeObject: string | undefined,
+  noHeaders = false,
 ): JsonRecord {
   const columns = columnsOf(type);
   const now = Date.now();
@@ -80,18 +88,22 @@ export function toTable(
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: listMeta,
-    columnDefinitions: [
-      NAME_COLUMN,
-      ...columns.map((c) => ({
-        name: c.name,
-        type: c.type,
-        format: c.format ?? "",
-        description: c.description ?? "",
-        priority: c.priority ?? 0,
-      })),
-    ],
+    columnDefinitions: noHeaders
+      ? []
+      : [
+          NAME_COLUMN,
+          ...columns.map((c) => ({
+            name: c.name,
+            type: c.type,
+            format: c.format ?? "",
+            description: c.description ?? "",
+            priority: c.priority ?? 0,
+          })),
+        ],
     rows: objects.map((object) => {
-      const row: JsonRecord = { cells: [object.metadata.name ?? "", ...columns.map((c) => cell(object, c, now))] };
+      const row: JsonRecord = {
+        cells: [object.metadata.name ?? "", ...columns.map((c) => cell(object, c, now))],
+      };
       if (includeObject === "Object") row.object = object;
       else if (includeObject !== "None") row.object = partialMetadata(object);
       return row;

@@ -4,9 +4,9 @@
 // ADDED events for what exists; it sends BOOKMARKs when asked to, ends after timeoutSeconds, and tests can
 // drop every open watch at once.
 import type { ServerResponse } from "node:http";
-import { type FieldSelector, type LabelSelector, fieldsMatch, labelsMatch } from "./selectors.ts";
+import { type FieldSelector, fieldsMatch, type LabelSelector, labelsMatch } from "./selectors.ts";
 import type { ObjectStore, StoredEvent } from "./store.ts";
-import { type KubeObject, type ResourceType, apiVersionOf } from "./types.ts";
+import { apiVersionOf, type KubeObject, type ResourceType } from "./types.ts";
 
 export interface WatchRequest {
   type: ResourceType;
@@ -20,6 +20,8 @@ export interface WatchRequest {
   sendInitialEvents?: boolean;
   /** The stored object as this request's version shows it. */
   present: (stored: KubeObject) => KubeObject;
+  /** What an ADDED/MODIFIED/DELETED event carries instead of the object (a Table row, for kubectl get -w). */
+  encode?: (object: KubeObject, first: boolean) => unknown;
 }
 
 interface ActiveWatch {
@@ -58,11 +60,19 @@ export class WatchHub {
       "Transfer-Encoding": "chunked",
     });
     response.flushHeaders();
+    let first = true;
     const send = (eventType: string, object: unknown): void => {
-      if (!response.writableEnded) response.write(`${JSON.stringify({ type: eventType, object })}\n`);
+      if (response.writableEnded) return;
+      let carried = object;
+      if (request.encode && eventType !== "ERROR" && eventType !== "BOOKMARK") {
+        carried = request.encode(object as KubeObject, first);
+        first = false;
+      }
+      response.write(`${JSON.stringify({ type: eventType, object: carried })}\n`);
     };
     const matches = (stored: KubeObject): KubeObject | undefined => {
-      if (request.namespace !== undefined && stored.metadata.namespace !== request.namespace) return undefined;
+      if (request.namespace !== undefined && stored.metadata.namespace !== request.namespace)
+        return undefined;
       const shown = request.present(stored);
       if (!labelsMatch(request.labelSelector, shown.metadata.labels)) return undefined;
       return fieldsMatch(request.fieldSelector, shown) ? shown : undefined;
@@ -105,7 +115,8 @@ export class WatchHub {
     response.on("close", () => watch.close(false));
 
     const rv = request.resourceVersion;
-    const initial = rv === undefined || rv === 0 ? request.sendInitialEvents !== false : request.sendInitialEvents === true;
+    const initial =
+      rv === undefined || rv === 0 ? request.sendInitialEvents !== false : request.sendInitialEvents === true;
     if (rv !== undefined && rv !== 0 && !initial) {
       const replay = store.eventsSince(type.storageKey, rv);
       if (replay === "expired") {
@@ -156,6 +167,7 @@ export class WatchHub {
 
   /** Ends the watches of one storage (its CRD was deleted). */
   closeStorage(storageKey: string): void {
-    for (const watch of [...this.#watches]) if (watch.request.type.storageKey === storageKey) watch.close(false);
+    for (const watch of [...this.#watches])
+      if (watch.request.type.storageKey === storageKey) watch.close(false);
   }
 }
