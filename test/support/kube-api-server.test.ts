@@ -835,6 +835,40 @@ describe("kube-api-server with @kubernetes/client-node", () => {
     expect(table.rows[0]!.cells.slice(0, 3)).toEqual(["t", "foundation", null]);
   });
 
+  it("stops serving ImageSpecs when their CRD is deleted: they are deleted and their watches end", async () => {
+    await create("doomed");
+    const events: string[] = [];
+    let ended = false;
+    await new Watch(api.kc).watch(
+      IMAGESPECS,
+      {},
+      (type) => events.push(type),
+      () => {
+        ended = true;
+      },
+    );
+    await waitFor("the watch", () => events.length === 1);
+    await api.crds.deleteCustomResourceDefinition({ name: "imagespecs.leaven.dev" });
+    await waitFor("the watch's end", () => ended);
+    expect((await fetch(`${server.url}${IMAGESPECS}`)).status).toBe(404);
+    expect(server.store.list("leaven.dev/imagespecs")).toEqual([]);
+    const groups = (await (await fetch(`${server.url}/apis`)).json()) as { groups: { name: string }[] };
+    expect(groups.groups.map((g) => g.name)).not.toContain(GROUP);
+  });
+
+  it("names map keys and list indexes in field paths as the real server does", async () => {
+    const spec = {
+      ...(imageSpec("x").spec as object),
+      regions: ["us-east-1", 7],
+      share: { kmsKeys: { "eu-west-1": "not-an-arn" } },
+    };
+    const status = await failure(create("paths", { spec }));
+    expect(status.details?.causes?.map((c) => c.field).sort()).toEqual([
+      "spec.regions[1]",
+      "spec.share.kmsKeys[eu-west-1]",
+    ]);
+  });
+
   it("has the namespaces default and kube-system, and empties a namespace it deletes", async () => {
     const namespaces = await api.core.listNamespace();
     expect(namespaces.items.map((n) => n.metadata?.name)).toEqual(
