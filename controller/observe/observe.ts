@@ -69,7 +69,7 @@ const ownerFilter: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_
 export async function observeImages(
   cloud: CloudPort,
   specs: readonly ValidSpec[],
-  options: { now: number; vendorCache?: VendorCache },
+  options: { now: number; vendorCache?: VendorCache; installation?: string },
 ): Promise<Inventory> {
   const regions = regionsOf(specs);
   const inventory: Inventory = { ...emptyInventory(), regions };
@@ -82,7 +82,7 @@ export async function observeImages(
         includeDeprecated: true,
         includeDisabled: true,
       });
-      return images.filter((i) => isLeavenOwned(i.tags));
+      return images.filter((i) => isLeavenOwned(i.tags, options.installation));
     } catch (error) {
       inventory.regionErrors.set(region, errorMessage(error));
       return [];
@@ -253,6 +253,7 @@ export async function observeBakes(
   inventory: Inventory,
   regions: readonly string[],
   consoleCache?: Map<string, BakeOutcome>,
+  installation?: string,
 ): Promise<Inventory> {
   await Promise.all(
     regions.map(async (region) => {
@@ -261,10 +262,10 @@ export async function observeBakes(
           cloud.describeInstances(region, bakeFilters),
           cloud.describeLaunchTemplates(region, failureFilters),
         ]);
-        const ours = instances.filter((i) => isLeavenOwned(i.tags));
+        const ours = instances.filter((i) => isLeavenOwned(i.tags, installation));
         inventory.instances.push(...ours);
         for (const template of templates) {
-          const record = isLeavenOwned(template.tags) ? toFailureRecord(template) : undefined;
+          const record = isLeavenOwned(template.tags, installation) ? toFailureRecord(template) : undefined;
           if (record) inventory.failures.push(record);
         }
         await Promise.all(

@@ -38,6 +38,11 @@ export interface ReconcilerOptions {
   maxConcurrentCopies?: number;
   onPass?: (pass: PassResult) => void;
   onActionResult?: (result: ActionResult) => void;
+  /**
+   * This controller's installation (default "default"): only its resources are observed as its own, planned
+   * for and changed; every other installation's are foreign.
+   */
+  installation?: string;
 }
 
 export interface PassResult {
@@ -117,6 +122,7 @@ export class Reconciler {
       retry,
       unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
       noDelete: this.options.noDelete === true,
+      ...(this.options.installation ? { installation: this.options.installation } : {}),
       ...(this.options.commit ? { commit: this.options.commit } : {}),
       ...(this.options.maxConcurrentCopies ? { maxConcurrentCopies: this.options.maxConcurrentCopies } : {}),
     });
@@ -144,10 +150,10 @@ export class Reconciler {
   }
 
   private async observe(validation: ValidationResult, now: number, sweep: boolean): Promise<Inventory> {
-    const { cloud } = this.options;
+    const { cloud, installation } = this.options;
     const [inventory, parameters] = await Promise.all([
-      observeImages(cloud, validation.specs, { now, vendorCache: this.vendorCache }),
-      observeParameters(cloud, validation.specs),
+      observeImages(cloud, validation.specs, { now, vendorCache: this.vendorCache, installation }),
+      observeParameters(cloud, validation.specs, installation),
     ]);
     Object.assign(inventory, parameters);
     // Bake instances are only looked at where a bake can be in flight, plus a periodic sweep for leaks:
@@ -162,7 +168,7 @@ export class Reconciler {
     if (sweep) {
       // Permissions changed behind Leaven's back do not show in its tags: read some back on each sweep.
       const hashes = new Map(validation.specs.map((s) => [s.name, shareHash(s.document)]));
-      await observePermissions(cloud, inventory, permissionChecks(hashes, inventory.images));
+      await observePermissions(cloud, inventory, permissionChecks(hashes, inventory.images, installation));
       // Leaven's snapshots, for the orphaned-snapshot sweep: on the same schedule as the instance sweep.
       await observeSnapshots(
         cloud,
@@ -172,7 +178,7 @@ export class Reconciler {
       for (const [region, error] of inventory.snapshotErrors ?? [])
         this.options.logger.warn("snapshots not listed: none is swept there this pass", { region, error });
     }
-    return observeBakes(cloud, inventory, regions, this.consoles);
+    return observeBakes(cloud, inventory, regions, this.consoles, installation);
   }
 
   /** Copies whose id Leaven was given but the owner-tag walk did not find: read them by id. */
@@ -255,6 +261,7 @@ export class Reconciler {
     }
     const results = await execute(this.options.cloud, executed, {
       now: () => clock.now(),
+      ...(this.options.installation ? { installation: this.options.installation } : {}),
       ...(this.options.concurrencyPerRegion
         ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
         : {}),
