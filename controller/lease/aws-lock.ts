@@ -27,8 +27,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { type AcquireOutcome, type LockPort, type LockRecord, LockStoreError } from "./lock-port.ts";
 
-/** The table Leaven uses when leaven.yaml names none (lock: { table: … }). */
-export const DEFAULT_LOCK_TABLE = "leaven-locks";
+export { DEFAULT_LOCK_TABLE } from "./defaults.ts";
 /** The table's partition key: a string attribute, as Terraform's lock table has. */
 export const LOCK_KEY = "LockID";
 

@@ -7,11 +7,11 @@
 // injected clock.
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../cloud/clock.ts";
+import { DEFAULT_LEASE_TTL_MS } from "./defaults.ts";
 import { describeHolder } from "./holder.ts";
 import type { LockHolder, LockPort, LockRecord } from "./lock-port.ts";
 
-/** Default time to live of a lease: a kill -9'd holder is taken over at most this long after its last renewal. */
-export const DEFAULT_LEASE_TTL_MS = 90_000;
+export { DEFAULT_LEASE_TTL_MS };
 
 export interface LeaseOptions {
   port: LockPort;
@@ -72,16 +72,17 @@ export async function acquireLease(options: LeaseOptions): Promise<Lease> {
     const held = current
       ? `held by ${describeHolder(current, clock.now())}`
       : `held by something that is not a Leaven lock (in ${port.description})`;
+    // Said first (unless this run does not wait at all): whoever holds it is the news, timeout or not.
+    const seen = current ? current.token : "foreign";
+    if (seen !== lastSeen && options.timeoutMs !== 0) {
+      lastSeen = seen;
+      options.onWait?.(`waiting for the lock of installation ${installation} ${held}`);
+    }
     if (clock.now() >= deadline)
       throw new LockTimeoutError(
         `gave up after ${seconds(options.timeoutMs ?? 0)} waiting for the lock of installation ${installation} ${held}. ` +
           "It is released when that run ends, or taken over once it expires; run again then, or wait longer with --lock-timeout.",
       );
-    const seen = current ? current.token : "foreign";
-    if (seen !== lastSeen) {
-      lastSeen = seen;
-      options.onWait?.(`waiting for the lock of installation ${installation} ${held}`);
-    }
     // Wake at the next poll, when the holder's lease runs out, or at the deadline, whichever comes first.
     const untilExpiry = current ? current.expiresAt + 1 - clock.now() : poll;
     await clock.sleep(Math.max(1, Math.min(poll, untilExpiry, deadline - clock.now())));
