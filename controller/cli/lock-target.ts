@@ -59,10 +59,7 @@ export async function holdLock(
     port.close();
     if (error instanceof LockTimeoutError) throw new UserError(error.message);
     if (error instanceof LockStoreError) throw new UserError(`cannot take ${where}: ${error.message}.`);
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new UserError(
-      `cannot take ${where}: ${message} — nothing was changed; check the credentials and that dynamodb:PutItem is allowed on the table.`,
-    );
+    throw new UserError(`cannot take ${where}: ${explainLockError(error)}; nothing was changed.`);
   }
   return {
     lease,
@@ -81,4 +78,19 @@ export async function holdLock(
       port.close();
     },
   };
+}
+
+/** A lock store's error in the words an operator acts on. */
+export function explainLockError(error: unknown): string {
+  const code = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : "";
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (/^CredentialsProviderError$/.test(code))
+    return `no AWS credentials (${text}) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile`;
+  if (/^(AccessDenied|AccessDeniedException|UnauthorizedOperation)$/.test(code))
+    return `not permitted (${text}) — grant dynamodb:GetItem, PutItem, UpdateItem, DeleteItem and DescribeTable on the table to the identity Leaven runs as`;
+  if (/^(UnrecognizedClientException|InvalidSignatureException|ExpiredTokenException|ExpiredToken)$/.test(code))
+    return `AWS rejected the credentials (${text}) — refresh them or pick another --profile`;
+  if (/^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EAI_AGAIN|TimeoutError)$/.test(code))
+    return `cannot reach DynamoDB (${text}) — check lock.endpoint (or --endpoint) in leaven.yaml and the network`;
+  return text;
 }
