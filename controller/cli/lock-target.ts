@@ -88,9 +88,15 @@ export function explainLockError(error: unknown): string {
     return `no AWS credentials (${text}) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile`;
   if (/^(AccessDenied|AccessDeniedException|UnauthorizedOperation)$/.test(code))
     return `not permitted (${text}) — grant dynamodb:GetItem, PutItem, UpdateItem, DeleteItem and DescribeTable on the table to the identity Leaven runs as`;
-  if (/^(UnrecognizedClientException|InvalidSignatureException|ExpiredTokenException|ExpiredToken)$/.test(code))
+  if (
+    /^(UnrecognizedClientException|InvalidSignatureException|ExpiredTokenException|ExpiredToken)$/.test(code)
+  )
     return `AWS rejected the credentials (${text}) — refresh them or pick another --profile`;
-  if (/^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EAI_AGAIN|TimeoutError)$/.test(code))
+  if (
+    /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EAI_AGAIN|TimeoutError)$/.test(
+      code,
+    )
+  )
     return `cannot reach DynamoDB (${text}) — check lock.endpoint (or --endpoint) in leaven.yaml and the network`;
   return text;
 }
