@@ -1,16 +1,19 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
+import { DEFAULT_INSTALLATION, installationProblem } from "../api/installation.ts";
 // The AWS SDK and the simulator are loaded only when a command opens a cloud (dynamic imports in
 // openCloud): `leaven validate` and `leaven graph` never pay for them.
 import type { AwsCloud } from "../cloud/aws-adapter.ts";
 import type { Clock } from "../cloud/clock.ts";
 import { acceleratedClock, systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
+import { DEFAULT_LEASE_TTL_MS, DEFAULT_LOCK_TABLE } from "../lease/defaults.ts";
 import type { Logger } from "../log/logger.ts";
 import { CLOCK_PATH } from "../sim/clock-path.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import type { Simulator } from "../sim/server.ts";
+import { DURATION_EXPECTED, isDuration, parseDuration } from "../validation/durations.ts";
 import { UserError } from "./command.ts";
 
 /** Options shared by every command that talks to a cloud. */
@@ -25,9 +28,12 @@ export const cloudOptions = {
   "sim-awkward": { type: "boolean" },
   "no-sim-awkward": { type: "boolean" },
   fault: { type: "string", multiple: true },
+  installation: { type: "string" },
 } as const;
 
 export const cloudHelp = `Cloud:
+  --installation NAME    This controller's installation: recorded on everything it creates; any other
+                         installation's resources are foreign. Default: leaven.yaml's installation, or "default".
   --cloud sim|aws        Where images live. Default: sim (the embedded EC2 simulator), or what leaven.yaml says.
   --region REGION        Default region for AWS credentials and endpoints (aws).
   --profile NAME         Named AWS profile (aws); otherwise the default credential chain.
@@ -51,7 +57,27 @@ export interface CloudTarget {
   kind: "sim" | "aws";
   banner: string;
   simulator?: Simulator;
+  /** This controller's installation (--installation, leaven.yaml's installation, or "default"). */
+  installation: string;
+  /** Where the installation's lock lives and how long a lease lasts (controller/cli/lock-target.ts). */
+  lock: LockSettings;
   close(): Promise<void>;
+}
+
+/** The installation lock's DynamoDB table and lease, as leaven.yaml and the target resolve them. */
+export interface LockSettings {
+  table: string;
+  region: string;
+  /** The DynamoDB endpoint: lock.endpoint, else --endpoint, else the simulator's; AWS's own when absent. */
+  endpoint?: string;
+  profile?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Lease time to live on the target's clock (lock.ttl, default 90s). */
+  ttlMs: number;
+  /** The target's clock speed relative to wall time (the simulator's --sim-speed; 1 on AWS). */
+  speed: number;
+  /** Create the table when missing: only on the simulator (on AWS the platform team owns it). */
+  createTable: boolean;
 }
 
 interface LeavenConfig {
@@ -60,7 +86,13 @@ interface LeavenConfig {
   profile?: string;
   endpoint?: string;
   sim?: { state?: string; speed?: number; awkward?: boolean };
+  installation?: string;
+  lock?: { table?: string; region?: string; endpoint?: string; ttl?: string };
 }
+
+/** DynamoDB's table names: 3 to 255 letters, digits, `_`, `-` and `.`. */
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+const MIN_LOCK_TTL_MS = 10_000;
 
 /** leaven.yaml beside the specs (in the first path, or its directory) configures the target. */
 export function readLeavenConfig(firstPath: string): { config: LeavenConfig; dir: string } {
@@ -69,8 +101,81 @@ export function readLeavenConfig(firstPath: string): { config: LeavenConfig; dir
   if (!existsSync(file)) return { config: {}, dir };
   const config = parse(readFileSync(file, "utf8")) as LeavenConfig | null;
   if (config !== null && typeof config !== "object")
-    throw new UserError(`${file}: expected a mapping with cloud, region, profile, endpoint, sim.`);
+    throw new UserError(
+      `${file}: expected a mapping with cloud, region, profile, endpoint, sim, installation, lock.`,
+    );
+  checkConfig(file, config ?? {});
   return { config: config ?? {}, dir };
+}
+
+/** The fields whose mistakes would otherwise surface far away (a tag EC2 refuses, a lock nobody shares). */
+function checkConfig(file: string, config: LeavenConfig): void {
+  if (config.installation !== undefined) {
+    const problem = installationProblem(config.installation);
+    if (problem) throw new UserError(`${file}: installation: ${problem}.`);
+  }
+  const lock: unknown = config.lock;
+  if (lock === undefined) return;
+  if (lock === null || typeof lock !== "object" || Array.isArray(lock))
+    throw new UserError(`${file}: lock: expected a mapping, e.g. lock: { table: ${DEFAULT_LOCK_TABLE} }.`);
+  const { table, region, endpoint, ttl, ...rest } = lock as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw new UserError(
+      `${file}: lock: unknown field ${unknown.join(", ")} (known: table, region, endpoint, ttl).`,
+    );
+  if (table !== undefined && (typeof table !== "string" || !TABLE_NAME.test(table)))
+    throw new UserError(
+      `${file}: lock.table: "${String(table)}" is not a DynamoDB table name (3 to 255 letters, digits, _, - and .).`,
+    );
+  for (const [field, value] of [
+    ["region", region],
+    ["endpoint", endpoint],
+  ] as const)
+    if (value !== undefined && typeof value !== "string")
+      throw new UserError(`${file}: lock.${field}: expected a string.`);
+  if (ttl !== undefined) {
+    if (typeof ttl !== "string" || !isDuration(ttl))
+      throw new UserError(
+        `${file}: lock.ttl: "${String(ttl)}" is not a duration (expected ${DURATION_EXPECTED}).`,
+      );
+    if (parseDuration(ttl) < MIN_LOCK_TTL_MS)
+      throw new UserError(`${file}: lock.ttl: ${ttl} is too short; a lease lasts at least 10s.`);
+  }
+}
+
+/** --installation, else leaven.yaml's, else the default; refused with the rule when not tag-safe. */
+function installationOf(values: Values, config: LeavenConfig): string {
+  const flag = values.installation as string | undefined;
+  if (flag !== undefined) {
+    const problem = installationProblem(flag);
+    if (problem) throw new UserError(`--installation: ${problem}.`);
+    return flag;
+  }
+  return config.installation ?? DEFAULT_INSTALLATION;
+}
+
+function lockSettings(
+  config: LeavenConfig,
+  target: { region?: string; endpoint?: string; profile?: string; speed: number; sim: boolean },
+): LockSettings {
+  const region =
+    config.lock?.region ??
+    target.region ??
+    process.env.AWS_REGION ??
+    process.env.AWS_DEFAULT_REGION ??
+    "us-east-1";
+  const endpoint = config.lock?.endpoint ?? target.endpoint;
+  return {
+    table: config.lock?.table ?? DEFAULT_LOCK_TABLE,
+    region: target.sim ? (config.lock?.region ?? "us-east-1") : region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
+    ...(target.sim ? { credentials: simCredentials } : {}),
+    ttlMs: config.lock?.ttl ? parseDuration(config.lock.ttl) : DEFAULT_LEASE_TTL_MS,
+    speed: target.speed,
+    createTable: target.sim,
+  };
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -87,6 +192,7 @@ export async function openCloud(
   ]);
   const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."));
   const kind = (values.cloud as string | undefined) ?? config.cloud ?? "sim";
+  const installation = installationOf(values, config);
   if (kind !== "sim" && kind !== "aws") throw new UserError(`--cloud must be sim or aws, not "${kind}".`);
 
   if (kind === "aws") {
@@ -106,6 +212,14 @@ export async function openCloud(
       adapter,
       clock,
       kind,
+      installation,
+      lock: lockSettings(config, {
+        ...(region ? { region } : {}),
+        ...(endpoint ? { endpoint } : {}),
+        ...(profile ? { profile } : {}),
+        speed: 1,
+        sim: false,
+      }),
       banner: `Cloud: AWS${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
       close: async () => adapter.close(),
     };
@@ -125,7 +239,7 @@ export async function openCloud(
   if (external) {
     if (values.fault)
       throw new UserError("--fault configures the embedded simulator; pass it to `leaven sim` instead.");
-    const clock = await simulatorClock(external);
+    const { clock, speed: externalSpeed } = await simulatorClock(external);
     const adapter = createAwsCloud({
       endpoint: external,
       credentials: simCredentials,
@@ -138,6 +252,8 @@ export async function openCloud(
       adapter,
       clock,
       kind: "sim",
+      installation,
+      lock: lockSettings(config, { endpoint: external, speed: externalSpeed, sim: true }),
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
       close: async () => adapter.close(),
     };
@@ -168,6 +284,8 @@ export async function openCloud(
     clock: simulator.clock,
     kind: "sim",
     simulator,
+    installation,
+    lock: lockSettings(config, { endpoint: simulator.endpoint, speed, sim: true }),
     banner:
       `Cloud: embedded EC2 simulator at ${simulator.endpoint} — not AWS. State: ${statePath}.\n` +
       `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.\n` +
@@ -180,7 +298,7 @@ export async function openCloud(
 }
 
 /** A standalone simulator runs its own accelerated clock: follow it, so timeouts and ages agree. */
-async function simulatorClock(endpoint: string): Promise<Clock> {
+async function simulatorClock(endpoint: string): Promise<{ clock: Clock; speed: number }> {
   let answer: { now: number; speed: number };
   try {
     const response = await fetch(new URL(CLOCK_PATH, endpoint));
@@ -190,7 +308,7 @@ async function simulatorClock(endpoint: string): Promise<Clock> {
       `cannot reach the simulator at ${endpoint} (${(error as Error).message}); start it with \`leaven sim\`.`,
     );
   }
-  return acceleratedClock(answer.speed, answer.now);
+  return { clock: acceleratedClock(answer.speed, answer.now), speed: answer.speed };
 }
 
 export const AWKWARD_BANNER =

@@ -141,7 +141,7 @@ export class InventoryCache {
         try {
           if (why !== undefined) {
             fullWalks.set(region, why);
-            const images = await walkOwnedImages(this.cloud, region);
+            const images = await walkOwnedImages(this.cloud, region, this.installation);
             this.images.set(region, {
               images: new Map(images.map((i) => [i.imageId, i])),
               walkedAt: now,
@@ -249,7 +249,7 @@ export class InventoryCache {
     ]);
     let changed = false;
     const upsert = (image: CloudImage) => {
-      if (!keptByWalk(image)) {
+      if (!keptByWalk(image, this.installation)) {
         if (state.images.delete(image.imageId)) changed = true;
         return;
       }

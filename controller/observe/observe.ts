@@ -66,7 +66,11 @@ function vendorQuery(doc: ImageSpec): DescribeImagesInput | undefined {
 export const ownerFilter: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
 
 /** Leaven's images in one region: the owner-tag walk (paginated), deprecated and disabled ones included. */
-export async function walkOwnedImages(cloud: CloudPort, region: string): Promise<CloudImage[]> {
+export async function walkOwnedImages(
+  cloud: CloudPort,
+  region: string,
+  installation?: string,
+): Promise<CloudImage[]> {
   const images = await cloud.describeImages(region, {
     owners: ["self"],
     filters: ownerFilter,
@@ -74,25 +78,25 @@ export async function walkOwnedImages(cloud: CloudPort, region: string): Promise
     includeDeprecated: true,
     includeDisabled: true,
   });
-  return images.filter(keptByWalk);
+  return images.filter((image) => keptByWalk(image, installation));
 }
 
 /** What the owner-tag walk keeps of an image: the filter asks EC2, this checks what came back. */
-export function keptByWalk(image: CloudImage): boolean {
-  return isLeavenOwned(image.tags);
+export function keptByWalk(image: CloudImage, installation?: string): boolean {
+  return isLeavenOwned(image.tags, installation);
 }
 
 /** Phase one of a pass: Leaven's images in every region (one paginated walk each) and the vendor images. */
 export async function observeImages(
   cloud: CloudPort,
   specs: readonly ValidSpec[],
-  options: { now: number; vendorCache?: VendorCache },
+  options: { now: number; vendorCache?: VendorCache; installation?: string },
 ): Promise<Inventory> {
   const regions = regionsOf(specs);
   const inventory: Inventory = { ...emptyInventory(), regions };
   const walks = regions.map(async (region) => {
     try {
-      return await walkOwnedImages(cloud, region);
+      return await walkOwnedImages(cloud, region, options.installation);
     } catch (error) {
       inventory.regionErrors.set(region, errorMessage(error));
       return [];
@@ -275,6 +279,7 @@ export async function observeBakes(
   inventory: Inventory,
   regions: readonly string[],
   consoleCache?: Map<string, BakeOutcome>,
+  installation?: string,
 ): Promise<Inventory> {
   await Promise.all(
     regions.map(async (region) => {
@@ -283,10 +288,10 @@ export async function observeBakes(
           cloud.describeInstances(region, bakeFilters),
           cloud.describeLaunchTemplates(region, failureFilters),
         ]);
-        const ours = instances.filter((i) => isLeavenOwned(i.tags));
+        const ours = instances.filter((i) => isLeavenOwned(i.tags, installation));
         inventory.instances.push(...ours);
         for (const template of templates) {
-          const record = isLeavenOwned(template.tags) ? toFailureRecord(template) : undefined;
+          const record = isLeavenOwned(template.tags, installation) ? toFailureRecord(template) : undefined;
           if (record) inventory.failures.push(record);
         }
         await Promise.all(

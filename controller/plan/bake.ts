@@ -1,5 +1,5 @@
 import { failureRecordName, failureRecordToken, failureTags } from "../api/failure-record.ts";
-import { Tag } from "../api/tags.ts";
+import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudInstance, LaunchTemplateLaunch, Tags } from "../cloud/port.ts";
 import { renderUserData } from "../execute/user-data.ts";
@@ -38,13 +38,17 @@ export interface BakeContext {
   now: number;
   retry: boolean;
   commit?: string;
+  /** This controller's installation, recorded on everything the bake creates (default: "default"). */
+  installation?: string;
 }
 
 export function buildTags(
-  ctx: Pick<BakeContext, "doc" | "build" | "recipe" | "homeRegion" | "parent" | "commit">,
+  ctx: Pick<BakeContext, "doc" | "build" | "recipe" | "homeRegion" | "parent" | "commit" | "installation">,
 ): Tags {
   const tags: Tags = {
     [Tag.managedBy]: "leaven",
+    // Always written, the default installation's too: who owns it is read off the resource, not inferred.
+    [Tag.installation]: ctx.installation ?? DEFAULT_INSTALLATION,
     [Tag.spec]: ctx.doc.metadata.name,
     [Tag.layer]: ctx.doc.spec.layer,
     [Tag.version]: ctx.doc.spec.version ?? "",

@@ -288,6 +288,7 @@ function planLayer(
                 now: input.now,
                 retry: input.retry?.has(name) === true,
                 ...(input.commit ? { commit: input.commit } : {}),
+                ...(input.installation ? { installation: input.installation } : {}),
               },
               actions,
             );
@@ -399,6 +400,7 @@ function planLayer(
           inventory: input.inventory,
           now: input.now,
           retry: input.retry?.has(name) === true,
+          ...(input.installation ? { installation: input.installation } : {}),
         },
         actions,
       );

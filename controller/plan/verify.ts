@@ -1,4 +1,4 @@
-import { checkTags, Tag } from "../api/tags.ts";
+import { checkTags, DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudInstance, Tags } from "../cloud/port.ts";
 import { renderCheckUserData } from "../execute/check-user-data.ts";
@@ -29,6 +29,8 @@ export interface CheckContext {
   inventory: Inventory;
   now: number;
   retry: boolean;
+  /** This controller's installation, recorded on the check instance (default: "default"). */
+  installation?: string;
 }
 
 /** Idempotency token of a check launch (≤ 64 chars); a retry is a new attempt with a new token. */
@@ -113,6 +115,7 @@ function launch(ctx: CheckContext, home: CloudImage, attempt: string, reason: st
       clientToken: checkToken(ctx.check, spec, ctx.build.build, attempt),
       tags: {
         [Tag.managedBy]: "leaven",
+        [Tag.installation]: ctx.installation ?? DEFAULT_INSTALLATION,
         [Tag.spec]: spec,
         [Tag.build]: ctx.build.build,
         [Tag.role]: ctx.check,

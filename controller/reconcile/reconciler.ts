@@ -54,6 +54,11 @@ export interface ReconcilerOptions {
   onPlan?: (plan: Plan, inventory: Inventory, observation: PassResult["observation"]) => void | Promise<void>;
   onPass?: (pass: PassResult) => void;
   onActionResult?: (result: ActionResult) => void;
+  /**
+   * This controller's installation (default "default"): only its resources are observed as its own, planned
+   * for and changed; every other installation's are foreign.
+   */
+  installation?: string;
 }
 
 export interface PassResult {
@@ -115,6 +120,7 @@ export class Reconciler {
     this.retry = new Set(options.retry ?? []);
     this.cache = new InventoryCache({
       cloud: options.cloud,
+      ...(options.installation ? { installation: options.installation } : {}),
       ...(options.fullWalkIntervalMs !== undefined ? { fullWalkIntervalMs: options.fullWalkIntervalMs } : {}),
     });
   }
@@ -147,6 +153,7 @@ export class Reconciler {
       retry,
       unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
       noDelete: this.options.noDelete === true,
+      ...(this.options.installation ? { installation: this.options.installation } : {}),
       ...(this.options.commit ? { commit: this.options.commit } : {}),
       ...(this.options.maxConcurrentCopies ? { maxConcurrentCopies: this.options.maxConcurrentCopies } : {}),
     });
@@ -166,7 +173,13 @@ export class Reconciler {
     // Where a bake is needed or in flight, its instances are observed and the plan made again: the planner
     // never launches a bake where it did not look.
     if (!swept && first.bakeRegions.length > 0) {
-      await observeBakes(this.options.cloud, inventory, first.bakeRegions, this.consoles);
+      await observeBakes(
+        this.options.cloud,
+        inventory,
+        first.bakeRegions,
+        this.consoles,
+        this.options.installation,
+      );
       first = this.makePlan(validation, inventory, now);
     }
     const needed = first.retention?.usageNeeded;
@@ -185,7 +198,7 @@ export class Reconciler {
     now: number,
     sweep: boolean,
   ): Promise<{ inventory: Inventory; quiet: boolean; fullWalks: Map<string, string> }> {
-    const { cloud } = this.options;
+    const { cloud, installation } = this.options;
     const vendor: Inventory = emptyInventory();
     const [cached] = await Promise.all([
       this.cache.refresh(validation.specs, now),
@@ -215,7 +228,7 @@ export class Reconciler {
     if (sweep) {
       // Permissions changed behind Leaven's back do not show in its tags: read some back on each sweep.
       const hashes = new Map(validation.specs.map((s) => [s.name, shareHash(s.document)]));
-      await observePermissions(cloud, inventory, permissionChecks(hashes, inventory.images));
+      await observePermissions(cloud, inventory, permissionChecks(hashes, inventory.images, installation));
       // Leaven's snapshots, for the orphaned-snapshot sweep: on the same schedule as the instance sweep.
       await observeSnapshots(
         cloud,
@@ -227,7 +240,14 @@ export class Reconciler {
     }
     // Bake instances: in every home region on a sweep (leaks); otherwise only where the plan finds a bake
     // needed or in flight (planBakes): a steady-state pass costs the image refresh and nothing else.
-    if (sweep) await observeBakes(cloud, inventory, homeRegionsOf(validation.specs), this.consoles);
+    if (sweep)
+      await observeBakes(
+        cloud,
+        inventory,
+        homeRegionsOf(validation.specs),
+        this.consoles,
+        this.options.installation,
+      );
     return { inventory, quiet, fullWalks: cached.fullWalks };
   }
 
@@ -323,6 +343,7 @@ export class Reconciler {
     try {
       results = await execute(this.options.cloud, executed, {
         now: () => clock.now(),
+        ...(this.options.installation ? { installation: this.options.installation } : {}),
         ...(this.options.concurrencyPerRegion
           ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
           : {}),

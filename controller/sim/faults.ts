@@ -31,6 +31,11 @@ export interface Faults {
   noisyNeighbour?: number;
   /** Bakes and checks launched while set print this many bytes to the console before their marker. */
   scriptOutputBytes?: number;
+  /**
+   * DynamoDB (dynamodb.ts): the next N requests of each named operation, e.g. `{ PutItem: 1 }`, take effect
+   * and then lose their answer — the connection is closed without a response, as when a network drops it.
+   */
+  lostResponses?: Readonly<Record<string, number>>;
   /** PRNG seed for the error and throttle rates; same seed, same failing requests. */
   seed?: number;
 }

@@ -13,10 +13,21 @@ export class ManualClock implements Clock {
     return this.current;
   }
 
-  /** Resolves when the clock has been advanced past `ms` from now. */
-  sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => this.sleepers.push({ until: this.current + ms, resolve }));
+  /** Resolves when the clock has been advanced past `ms` from now, or once `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0 || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const sleeper = { until: this.current + ms, resolve };
+      this.sleepers.push(sleeper);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          resolve();
+        },
+        { once: true },
+      );
+    });
   }
 
   advance(ms: number): void {

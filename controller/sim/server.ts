@@ -13,6 +13,7 @@ import { SimBucket } from "./buckets.ts";
 import { CLOCK_PATH } from "./clock-path.ts";
 import type { ActionHandler, RequestContext } from "./context.ts";
 import { describeRegions } from "./describe-regions.ts";
+import { createDynamoDbService, DYNAMODB_CONTENT_TYPE, isDynamoDbRequest } from "./dynamodb.ts";
 import {
   disableEbsEncryptionByDefault,
   enableEbsEncryptionByDefault,
@@ -329,6 +330,45 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       });
   };
 
+  // DynamoDB (the installation lock's table), on the same endpoint: JSON 1.0 requests whose x-amz-target
+  // names a DynamoDB_20120810 operation.
+  const dynamodb = createDynamoDbService({
+    world,
+    clock,
+    accountOf: (req) =>
+      accountOfAccessKey(accessKeyFromAuthorization(req.headers.authorization), awkward.consumerAccount),
+    faults: () => faults,
+    random: () => random(),
+    stats: () => stats,
+    save,
+  });
+  const respondDynamoDb = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    readBody(req)
+      .then((raw) => dynamodb.handle(req, raw))
+      .catch((error: unknown) => {
+        logger.error("simulator request failed", { error: String((error as Error)?.stack ?? error) });
+        count(stats.errors, "InternalServerError");
+        const body = {
+          __type: "com.amazonaws.dynamodb.v20120810#InternalServerError",
+          message: "Internal server error",
+        };
+        return { status: 500, body: JSON.stringify(body), lost: false };
+      })
+      .then(({ status, body, lost }) => {
+        if (lost) {
+          // The change is made (and saved); the caller never hears of it.
+          res.socket?.destroy();
+          return;
+        }
+        res.writeHead(status, {
+          "content-type": DYNAMODB_CONTENT_TYPE,
+          "content-length": Buffer.byteLength(body),
+          "x-amzn-requestid": requestId,
+        });
+        res.end(body);
+      });
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url === CLOCK_PATH) {
       // Not EC2: lets a controller attached to a standalone simulator share its accelerated clock.
@@ -342,6 +382,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const requestId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
     if (isSsmRequest(req)) {
       respondSsm(req, res, requestId);
+      return;
+    }
+    if (isDynamoDbRequest(req)) {
+      respondDynamoDb(req, res, requestId);
       return;
     }
     handle(req, requestId)

@@ -165,6 +165,18 @@ export interface SimParameter {
   tags: Tags;
 }
 
+/** A DynamoDB table (dynamodb.ts): one account's, in one region, with a partition key only. */
+export interface SimTable {
+  account: string;
+  region: string;
+  name: string;
+  hashKey: { name: string; type: "S" | "N" | "B" };
+  createdAt: number;
+  billingMode: string;
+  /** Items (attribute name → wire AttributeValue) by dynamodb.ts itemKey of their key value. */
+  items: Record<string, Record<string, Record<string, unknown>>>;
+}
+
 export interface IdempotencyRecord {
   fingerprint: string;
   /** Instance ids of a RunInstances reservation, or the image id of a CopyImage. */
@@ -249,6 +261,8 @@ interface PersistedWorld {
   regions: Record<string, PersistedRegion>;
   /** Accounts other than SIM_ACCOUNT_ID (accounts.ts), by account id then region; absent before there were any. */
   accounts?: Record<string, Record<string, PersistedAccountRegion>>;
+  /** DynamoDB tables with their items (dynamodb.ts); absent when there are none. */
+  dynamoTables?: SimTable[];
 }
 
 function emptyRegion(shared?: RegionState): RegionState {
@@ -270,6 +284,8 @@ export class World {
   readonly regions = new Map<string, RegionState>();
   /** Other accounts' regions (accounts.ts), sharing the images and snapshots of `regions`. */
   readonly accounts = new Map<string, Map<string, RegionState>>();
+  /** DynamoDB tables (dynamodb.ts), by `account/region/name`. */
+  readonly dynamoTables = new Map<string, SimTable>();
   readonly clock: Clock;
   readonly timings: SimTimings;
   /** The simulated time the world was created; vendor image dates are spread before it. */
@@ -387,6 +403,7 @@ export class World {
       idCounter: this.idCounter,
       regions,
       ...(this.accounts.size > 0 ? { accounts } : {}),
+      ...(this.dynamoTables.size > 0 ? { dynamoTables: [...this.dynamoTables.values()] } : {}),
     };
   }
 
@@ -436,6 +453,8 @@ export class World {
       for (const [name, persisted] of Object.entries(regions))
         restore(world.accountRegion(account, name), persisted);
     }
+    for (const table of data.dynamoTables ?? [])
+      world.dynamoTables.set(`${table.account}/${table.region}/${table.name}`, table);
     return world;
   }
 }

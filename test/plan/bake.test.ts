@@ -423,6 +423,7 @@ describe("planBake", () => {
   it("tags a build with who made it and from what", () => {
     expect(buildTags(ctx({ commit: "abc123" }))).toEqual({
       [Tag.managedBy]: "leaven",
+      [Tag.installation]: "default",
       [Tag.spec]: "base",
       [Tag.layer]: "base",
       [Tag.version]: "2.3.0",
@@ -437,6 +438,7 @@ describe("planBake", () => {
       Name: `base ${BUILD}`,
     });
     expect(buildTags(ctx())[Tag.commit]).toBeUndefined();
+    expect(buildTags(ctx({ installation: "payments" }))[Tag.installation]).toBe("payments");
     expect(buildTags(ctx({ doc: doc({ version: undefined }) }))[Tag.version]).toBe("");
   });
 

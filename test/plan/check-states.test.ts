@@ -328,6 +328,7 @@ describe("planCheck", () => {
       clientToken: checkToken("smoke", "base", BUILD, "0"),
       tags: {
         [Tag.managedBy]: "leaven",
+        [Tag.installation]: "default",
         [Tag.spec]: "base",
         [Tag.build]: BUILD,
         [Tag.role]: "smoke",

@@ -22,7 +22,7 @@ export function startCli(
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv = process.env,
-): { child: ChildProcess; done: Promise<CliRun>; output: () => string } {
+): { child: ChildProcess; done: Promise<CliRun>; output: () => string; errors: () => string } {
   const child = spawn(process.execPath, [cliPath, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
@@ -50,7 +50,7 @@ export function startCli(
   } catch {
     // Started outside a test: its caller stops it.
   }
-  return { child, done, output: () => stdout };
+  return { child, done, output: () => stdout, errors: () => stderr };
 }
 
 export function runCli(args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<CliRun> {

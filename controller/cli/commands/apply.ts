@@ -1,30 +1,40 @@
+import { fenceCloud } from "../../lease/fenced-cloud.ts";
 import { createLogger } from "../../log/logger.ts";
 import { type PassResult, Reconciler } from "../../reconcile/reconciler.ts";
 import { renderChannelTable } from "../../status/channel-table.ts";
 import { formatElapsed, LiveView, progressLine } from "../../status/progress.ts";
 import { summarize, withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
+import { parseDuration } from "../../validation/durations.ts";
 import type { ValidationResult } from "../../validation/result.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
-import type { Command } from "../command.ts";
+import { type Command, UserError } from "../command.ts";
+import type { HeldLock } from "../lock-target.ts";
 import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 
 export const applyCommand: Command = {
   name: "apply",
   summary: "Reconcile: bake, copy, promote and clean up until the images match the specs.",
-  usage: "apply [paths…] [--once] [--retry SPEC] [--no-delete] [cloud options]",
+  usage: "apply [paths…] [--once] [--retry SPEC] [--no-delete] [--lock-timeout DURATION] [cloud options]",
   help: `Loops observe → plan → execute until every spec is converged or nothing more can happen without you
 (a failed bake, a channel waiting for a build that does not exist). Re-reads the spec files every pass.
 Ends with one line that says why it stopped. Exit 0 when every spec is ready (or suspended) and nothing
 is left to do (with --once: or still in progress); 1 when a region could not be observed, the input is
-invalid, a spec is failed, stalled or blocked, or the run was stopped before it converged.
+invalid, a spec is failed, stalled or blocked, the run was stopped before it converged, or the
+installation's lock could not be taken or was lost.
+
+One apply of an installation acts at a time: it takes the installation's lock (a DynamoDB item, see
+leaven.yaml's lock) before it changes anything, renews it while it runs and releases it at the end. A
+second apply waits, naming the holder; a holder killed with kill -9 is taken over once its lease expires.
 
 Options:
   --once                 Run a single pass and exit.
   --retry SPEC           Try a failed build of SPEC again (a failed build is otherwise not retried). Repeatable.
   --no-delete            Never deregister an image or delete a snapshot, whatever retention says
                          (deprecation and disabling still happen).
+  --lock-timeout DURATION  Give up (exit 1) when the installation's lock is still held after this long, e.g. 0s
+                         (do not wait), 30s, 10m. Default: wait until it is released or expires.
   --log-format text|json Log format. Default: text on a terminal, json otherwise.
 ${cloudHelp}`,
   options: {
@@ -32,6 +42,7 @@ ${cloudHelp}`,
     once: { type: "boolean" },
     retry: { type: "string", multiple: true },
     "no-delete": { type: "boolean" },
+    "lock-timeout": { type: "string" },
     "log-format": { type: "string" },
   },
   async run({ values, positionals }, io) {
@@ -42,6 +53,7 @@ ${cloudHelp}`,
     const first = await loadForReconcile(positionals, io, logger);
     const retry = (values.retry as string[] | undefined) ?? [];
     checkRetryNames(retry, first);
+    const lockTimeoutMs = lockTimeoutOf(values["lock-timeout"] as string | undefined);
     const target = await openCloud(values, positionals, io.cwd, logger);
     let stop = false;
     const onSignal = () => {
@@ -49,16 +61,33 @@ ${cloudHelp}`,
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    let held: HeldLock | undefined;
     try {
       io.stderr.write(`${target.banner}\n`);
+      // Nothing is observed or changed before this run holds its installation's lock.
+      const { holdLock } = await import("../lock-target.ts");
+      held = await holdLock(target, {
+        command: "apply",
+        ...(lockTimeoutMs !== undefined ? { timeoutMs: lockTimeoutMs } : {}),
+        logger,
+        onWait: (message) => io.stderr.write(`leaven apply: ${message}\n`),
+        onLost: (reason) =>
+          logger.error("lost the installation's lock: stopping; nothing more is changed", {
+            installation: target.installation,
+            reason,
+          }),
+      });
+      const lease = held.lease;
       const commit = specsCommit(positionals, io.cwd);
       const startedAt = target.clock.now();
       const live = tty ? new LiveView(io.stdout) : undefined;
       const wallStart = Date.now();
       const reconciler = new Reconciler({
-        cloud: target.cloud,
+        // Every mutating call is refused once the lease is lost (lease/fenced-cloud.ts).
+        cloud: fenceCloud(target.cloud, () => lease.problem()),
         clock: target.clock,
         logger,
+        installation: target.installation,
         ...(commit ? { commit } : {}),
         retry,
         noDelete: values["no-delete"] === true,
@@ -91,8 +120,9 @@ ${cloudHelp}`,
           latest = await loadForReconcile(positionals, { ...io, stderr: devNull }, logger);
           return latest;
         },
-        { once: values.once === true, shouldStop: () => stop },
+        { once: values.once === true, shouldStop: () => stop || !lease.held() },
       );
+      const lost = lease.problem();
       const simElapsed = (target.clock.now() - startedAt) / 1000;
       const wall = (Date.now() - wallStart) / 1000;
       const timing =
@@ -119,15 +149,33 @@ ${cloudHelp}`,
       io.stdout.write(
         `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${verdict.headline}\n`,
       );
+      if (lost !== undefined) {
+        io.stderr.write(
+          `leaven apply: stopped: ${lost}; this run changed nothing after that. Another run of installation ${target.installation} may be acting now; run apply again once it is done.\n`,
+        );
+        return 1;
+      }
       if (verdict.state === "problems") return 1;
       // Stopped by a signal (or a pass limit) before converging is not success; --once asks for one pass.
       return outcome === "interrupted" && !values.once ? 1 : 0;
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      await held?.release();
       await target.close();
     }
   },
 };
 
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
+
+/** --lock-timeout: a duration (0 and 0s: do not wait); undefined when not given (wait as long as it takes). */
+function lockTimeoutOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === "0") return 0;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new UserError(`--lock-timeout: ${(error as Error).message}.`);
+  }
+}

@@ -58,6 +58,7 @@ Examples:
       const reconciler = new Reconciler({
         cloud: target.cloud,
         clock: target.clock,
+        installation: target.installation,
         logger,
         ...(commit ? { commit } : {}),
       });
@@ -73,6 +74,7 @@ Examples:
         ...(regions ? { regions } : {}),
         ...(region ? { region } : {}),
         now: target.clock.now(),
+        installation: target.installation,
       });
       io.stdout.write(
         output === "json"

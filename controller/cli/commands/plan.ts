@@ -44,6 +44,7 @@ ${cloudHelp}`,
       const reconciler = new Reconciler({
         cloud: target.cloud,
         clock: target.clock,
+        installation: target.installation,
         logger,
         ...(commit ? { commit } : {}),
         retry,

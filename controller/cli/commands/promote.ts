@@ -80,6 +80,7 @@ Examples:
       const reconciler = new Reconciler({
         cloud: target.cloud,
         clock: target.clock,
+        installation: target.installation,
         logger,
         ...(commit ? { commit } : {}),
       });

@@ -48,6 +48,7 @@ Examples:
       const reconciler = new Reconciler({
         cloud: target.cloud,
         clock: target.clock,
+        installation: target.installation,
         logger,
         ...(commit ? { commit } : {}),
       });
