@@ -1,31 +1,47 @@
-// Wall time and peak heap of one synchronous step, for cases that measure work on an estate already in memory.
+// Wall time, CPU and the true peak heap of one step, for cases that measure work on an estate in memory.
+// The peak is traced, not sampled: V8's GC profiler records the heap before every collection, and the heap
+// only grows between collections, so the largest "before" (or the heap at the end) is the peak, even for a
+// synchronous step that a sampling timer could never interrupt.
+import { GCProfiler } from "node:v8";
 
 export interface Measured<T> {
   value: T;
   wallMs: number;
-  /** Peak heap during the step, sampled every few milliseconds and at its end. */
+  /** User + system CPU of the whole process during the step (the simulator's too, when it runs in-process). */
+  cpuMs: number;
+  /** Peak heap during the step, from the GC trace. */
   peakHeapBytes: number;
   /** Heap before the step, after a full GC: what the estate itself holds. */
   baseHeapBytes: number;
 }
 
-/** Runs `step` once. Sampling needs the event loop, so an async step shows its peak better than a sync one. */
 export async function measure<T>(step: () => T | Promise<T>): Promise<Measured<T>> {
   globalThis.gc?.();
   const baseHeapBytes = process.memoryUsage().heapUsed;
-  let peakHeapBytes = baseHeapBytes;
-  const sampler = setInterval(() => {
-    peakHeapBytes = Math.max(peakHeapBytes, process.memoryUsage().heapUsed);
-  }, 5);
+  const profiler = new GCProfiler();
+  profiler.start();
+  const cpu = process.cpuUsage();
   const start = performance.now();
+  let value: T;
+  let end: number;
+  let trace: ReturnType<GCProfiler["stop"]>;
   try {
-    const value = await step();
-    const wallMs = performance.now() - start;
-    peakHeapBytes = Math.max(peakHeapBytes, process.memoryUsage().heapUsed);
-    return { value, wallMs, peakHeapBytes, baseHeapBytes };
+    value = await step();
+    end = performance.now();
   } finally {
-    clearInterval(sampler);
+    trace = profiler.stop();
   }
+  const used = process.cpuUsage(cpu);
+  let peakHeapBytes = Math.max(baseHeapBytes, process.memoryUsage().heapUsed);
+  for (const gc of trace?.statistics ?? [])
+    peakHeapBytes = Math.max(peakHeapBytes, gc.beforeGC.heapStatistics.usedHeapSize);
+  return {
+    value,
+    wallMs: end - start,
+    cpuMs: (used.user + used.system) / 1000,
+    peakHeapBytes,
+    baseHeapBytes,
+  };
 }
 
 export function megabytes(bytes: number): string {

@@ -1,11 +1,12 @@
 import type { BenchCase } from "../case.ts";
 import { driftRepairCase } from "./drift.ts";
 import { fanOutAwkwardCase, fanOutCase, fanOutNoisyCase } from "./fan-out.ts";
+import { inventoryPassesCase } from "./inventory-passes.ts";
 import { leavenBuildsCase } from "./leaven-builds.ts";
 import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
 import { leavenStatusCase } from "./leaven-status.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
-import { planLargeCase } from "./plan-large.ts";
+import { planLargeCase, planMillionCase } from "./plan-large.ts";
 import { retireExpiredCase } from "./retire-expired.ts";
 import { startCase } from "./start.ts";
 import { steadyStateRequestsCase } from "./steady-state-requests.ts";
@@ -15,7 +16,9 @@ export const cases: BenchCase[] = [
   startCase,
   loadValidateGraphCase,
   planLargeCase,
+  planMillionCase,
   steadyStateRequestsCase,
+  inventoryPassesCase,
   fanOutCase,
   fanOutAwkwardCase,
   fanOutNoisyCase,

@@ -99,10 +99,12 @@ export function copyTag(region: string): string {
 }
 
 export function channelsFromTags(tags: Readonly<Record<string, string>>): string[] {
-  return Object.keys(tags)
-    .filter((key) => key.startsWith(CHANNEL_TAG_PREFIX))
-    .map((key) => key.slice(CHANNEL_TAG_PREFIX.length))
-    .sort();
+  // Called for every image on every plan: one loop, no intermediate arrays.
+  const channels: string[] = [];
+  for (const key in tags) {
+    if (key.startsWith(CHANNEL_TAG_PREFIX)) channels.push(key.slice(CHANNEL_TAG_PREFIX.length));
+  }
+  return channels.length > 1 ? channels.sort() : channels;
 }
 
 export const DEFAULT_INSTALLATION = "default";

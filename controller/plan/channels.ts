@@ -1,10 +1,10 @@
 import { CHECKS } from "../api/check-protocol.ts";
-import { CHANNEL_SINCE_TAG_PREFIX, CHANNEL_TAG_PREFIX, channelTag } from "../api/tags.ts";
+import { CHANNEL_SINCE_TAG_PREFIX, channelTag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage } from "../cloud/port.ts";
 import { isReady, resolvedImages } from "./distribute.ts";
 import type { ChannelResolution, ResolvedChannel } from "./foundation.ts";
-import type { ObservedBuild } from "./index-inventory.ts";
+import { imageChannels, type ObservedBuild } from "./index-inventory.ts";
 import { type Candidate, type SelectionContext, selectCandidate } from "./select.ts";
 import type { ChannelStatus, Phase } from "./status.ts";
 import { recordedCheck } from "./verify.ts";
@@ -26,11 +26,9 @@ export function revokedBuilds(doc: ImageSpec): Map<string, string> {
 }
 
 /** The channels a build is in, read from its home image's tags, with when it entered each. */
-function channelsOf(home: CloudImage): Map<string, number> {
+function channelsOf(build: ObservedBuild, region: string, home: CloudImage): Map<string, number> {
   const channels = new Map<string, number>();
-  for (const key of Object.keys(home.tags)) {
-    if (!key.startsWith(CHANNEL_TAG_PREFIX)) continue;
-    const channel = key.slice(CHANNEL_TAG_PREFIX.length);
+  for (const channel of imageChannels(build, region)) {
     // A build tagged before since-tags existed counts from its creation: never younger than it is.
     const since = Date.parse(home.tags[CHANNEL_SINCE_TAG_PREFIX + channel] ?? home.creationDate);
     channels.set(channel, Number.isNaN(since) ? Date.parse(home.creationDate) : since);
@@ -70,7 +68,7 @@ export function resolveChannels(
       ...(build.version ? { version: build.version } : {}),
       ...(build.parentBuild ? { parentBuild: build.parentBuild } : {}),
       createdAt: Date.parse(homeImage.creationDate),
-      inChannels: channelsOf(homeImage),
+      inChannels: channelsOf(build, home, homeImage),
       checks: new Map(
         CHECKS.flatMap((check) => {
           const recorded = recordedCheck(homeImage, check);

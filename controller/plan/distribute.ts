@@ -3,7 +3,6 @@ import {
   CHANNEL_TAG_PREFIX,
   COPY_TAG_PREFIX,
   channelSinceTag,
-  channelsFromTags,
   channelTag,
   copyTag,
   Tag,
@@ -12,7 +11,7 @@ import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, ObservedLaunchPermissions, Tags } from "../cloud/port.ts";
 import type { Action } from "./actions.ts";
 import type { ResolvedChannel } from "./foundation.ts";
-import type { ObservedBuild } from "./index-inventory.ts";
+import { imageChannels, type ObservedBuild } from "./index-inventory.ts";
 import { canonicalJson, copyToken, imageNameFor, sha256 } from "./recipe.ts";
 
 export type CopyState =
@@ -190,32 +189,40 @@ export function planChannelTags(
     { image: CloudImage; build: string; keys: string[]; channels: string[] }
   >();
   const regions = new Set(doc.spec.regions);
+  const specChannels = doc.spec.channels ?? {};
+  // Runs for every image of the spec on every plan: no allocation unless a tag must move.
+  const remove = (image: CloudImage, build: string, channel: string) => {
+    const entry = toRemove.get(image.imageId) ?? { image, build, keys: [], channels: [] };
+    entry.keys.push(channelTag(channel));
+    if (image.tags[channelSinceTag(channel)] !== undefined) entry.keys.push(channelSinceTag(channel));
+    entry.channels.push(channel);
+    toRemove.set(image.imageId, entry);
+  };
+  const targets = new Set([...resolved.values()].map((target) => target.build));
   for (const build of builds.values()) {
+    // Neither in a channel nor a channel's target (most builds: old ones): no tag of it moves.
+    if (build.channels?.size === 0 && !targets.has(build.build)) continue;
     const isRevoked = revoked.has(build.build);
     for (const [region, image] of build.images) {
-      const current = new Set(channelsFromTags(image.tags));
-      const remove = (channel: string) => {
-        const entry = toRemove.get(image.imageId) ?? { image, build: build.build, keys: [], channels: [] };
-        entry.keys.push(channelTag(channel));
-        if (image.tags[channelSinceTag(channel)] !== undefined) entry.keys.push(channelSinceTag(channel));
-        entry.channels.push(channel);
-        toRemove.set(image.imageId, entry);
-      };
+      const current = imageChannels(build, region);
       if (isRevoked) {
-        for (const channel of current) remove(channel);
+        for (const channel of current) remove(image, build.build, channel);
         continue;
       }
       // A channel the spec no longer has: nobody may find this image by it any more.
-      for (const channel of current) if (!Object.hasOwn(doc.spec.channels ?? {}, channel)) remove(channel);
+      for (const channel of current)
+        if (!Object.hasOwn(specChannels, channel)) remove(image, build.build, channel);
+      const inRegion = regions.has(region);
       for (const [channel, target] of resolved) {
-        const wanted = regions.has(region) && target.images.get(region) === image.imageId;
-        if (wanted && !current.has(channel)) {
+        const wanted = inRegion && target.images.get(region) === image.imageId;
+        const has = current.includes(channel);
+        if (wanted && !has) {
           const entry = toSet.get(image.imageId) ?? { image, build: build.build, tags: {}, channels: [] };
           entry.tags[channelTag(channel)] = "true";
           entry.tags[channelSinceTag(channel)] = new Date(now).toISOString();
           entry.channels.push(channel);
           toSet.set(image.imageId, entry);
-        } else if (!wanted && current.has(channel)) remove(channel);
+        } else if (!wanted && has) remove(image, build.build, channel);
       }
     }
   }

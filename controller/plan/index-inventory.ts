@@ -1,5 +1,5 @@
 import { CHECKS } from "../api/check-protocol.ts";
-import { DEFAULT_INSTALLATION, isLeavenOwned, Tag } from "../api/tags.ts";
+import { channelsFromTags, DEFAULT_INSTALLATION, isLeavenOwned, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudInstance } from "../cloud/port.ts";
 import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 
@@ -12,6 +12,29 @@ export interface ObservedBuild {
   parentBuild?: string;
   homeRegion?: string;
   images: Map<string, CloudImage>;
+  /**
+   * region → the channels its image carries (leaven.dev/channel/*), read once per plan by the index; a region
+   * absent carries none. Undefined on a build not made by indexInventory: read from the tags then.
+   */
+  channels?: Map<string, readonly string[]>;
+}
+
+const NO_CHANNELS: readonly string[] = Object.freeze([]);
+const NO_CHANNEL_MAP: Map<string, readonly string[]> = new Map();
+
+/** The channels the build's image in `region` carries, sorted. */
+export function imageChannels(build: ObservedBuild, region: string): readonly string[] {
+  if (build.channels) return build.channels.get(region) ?? NO_CHANNELS;
+  const image = build.images.get(region);
+  return image ? channelsFromTags(image.tags) : NO_CHANNELS;
+}
+
+/** Every channel any of the build's images carries. */
+export function buildChannels(build: ObservedBuild): Set<string> {
+  const channels = new Set<string>();
+  for (const region of build.images.keys())
+    for (const channel of imageChannels(build, region)) channels.add(channel);
+  return channels;
 }
 
 /** The inventory grouped the way the planner asks questions of it. Built once per pass: O(images). */
@@ -30,8 +53,8 @@ export interface IndexedInventory {
   failuresByBuild: Map<string, FailureRecord[]>;
   /** Failure records grouped by spec. */
   failuresBySpec: Map<string, FailureRecord[]>;
-  /** Every observed image (Leaven's and the vendors'), by id. */
-  imagesById: Map<string, CloudImage>;
+  /** Every observed image (Leaven's and the vendors'), by id: built on first use (a large map is costly). */
+  readonly imagesById: ReadonlyMap<string, CloudImage>;
   /** More than one image for the same build in one region: reported, never acted on blindly. */
   duplicates: CloudImage[];
   /**
@@ -63,14 +86,9 @@ export function indexInventory(
 ): IndexedInventory {
   const builds = new Map<string, Map<string, ObservedBuild>>();
   const duplicates: CloudImage[] = [];
-  const imagesById = new Map<string, CloudImage>();
-  for (const images of inventory.vendorImages.values()) {
-    for (const image of images) imagesById.set(image.imageId, image);
-  }
   const parentImages = new Map<string, Map<string, Set<string>>>();
   for (const image of inventory.images) {
     if (!isLeavenOwned(image.tags, installation)) continue;
-    imagesById.set(image.imageId, image);
     if (!isLive(image)) continue;
     const parentImage = image.tags[Tag.parentImage];
     // A child's home image was baked on its parent's image in that region (its copies repeat the tag).
@@ -112,6 +130,21 @@ export function indexInventory(
     }
   }
 
+  // Channel tags, read once here: retention, channel moves and revocation all ask for them.
+  for (const bySpec of builds.values()) {
+    for (const build of bySpec.values()) {
+      let channels: Map<string, readonly string[]> | undefined;
+      for (const [region, image] of build.images) {
+        const found = channelsFromTags(image.tags);
+        if (found.length === 0) continue;
+        channels ??= new Map();
+        channels.set(region, found);
+      }
+      // Most builds are old and in no channel: they share one empty map.
+      build.channels = channels ?? NO_CHANNEL_MAP;
+    }
+  }
+
   const instancesByBuild = new Map<string, CloudInstance[]>();
   const instancesBySpec = new Map<string, CloudInstance[]>();
   const checksByBuild = new Map<string, CloudInstance[]>();
@@ -131,7 +164,18 @@ export function indexInventory(
     push(failuresByBuild, `${record.spec}/${record.build}`, record);
     push(failuresBySpec, record.spec, record);
   }
+  let imagesById: Map<string, CloudImage> | undefined;
   return {
+    get imagesById() {
+      if (!imagesById) {
+        imagesById = new Map();
+        for (const images of inventory.vendorImages.values())
+          for (const image of images) imagesById.set(image.imageId, image);
+        for (const image of inventory.images)
+          if (isLeavenOwned(image.tags, installation)) imagesById.set(image.imageId, image);
+      }
+      return imagesById;
+    },
     builds,
     instancesByBuild,
     instancesBySpec,
@@ -139,7 +183,6 @@ export function indexInventory(
     checksBySpec,
     failuresByBuild,
     failuresBySpec,
-    imagesById,
     duplicates,
     parentImages,
   };

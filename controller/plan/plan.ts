@@ -259,7 +259,13 @@ function planLayer(
       const homeImage = observed?.images.get(home);
       if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance])
         bakeRegions.add(home);
-      const rootDeviceName = index.imagesById.get(parentImageId)?.rootDeviceName;
+      // The parent's image in the home region: its build's image there, or a foundation's vendor image.
+      const parentImage =
+        index.builds.get(parentRef.spec)?.get(parentBuild)?.images.get(home) ??
+        input.inventory.vendorImages.get(parentRef.spec)?.find((i) => i.imageId === parentImageId);
+      const rootDeviceName = (
+        parentImage?.imageId === parentImageId ? parentImage : index.imagesById.get(parentImageId)
+      )?.rootDeviceName;
       const deadHomeImages = homeImage ? [] : deadHomeImagesOf(name, desiredBuild, home, observed, index);
       let bake: BakeState | undefined;
       try {

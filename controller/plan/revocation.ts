@@ -1,9 +1,9 @@
-import { channelsFromTags, Tag } from "../api/tags.ts";
+import { Tag } from "../api/tags.ts";
 import type { CloudImage, CloudInstance } from "../cloud/port.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
 import { revokedBuilds } from "./channels.ts";
-import type { IndexedInventory } from "./index-inventory.ts";
+import { buildChannels, type IndexedInventory } from "./index-inventory.ts";
 
 export interface RevocationResult {
   /** `spec/build` of every build baked (directly or further up) on a revoked build → the revoked one. */
@@ -65,7 +65,7 @@ export function planRevocations(
         revokedRoots.set(id, reason);
         note(name, `build ${build.build} is revoked (${reason})`);
         if (suspended) continue;
-        const inChannels = [...build.images.values()].some((i) => channelsFromTags(i.tags).length > 0);
+        const inChannels = buildChannels(build).size > 0;
         for (const image of build.images.values()) {
           if (image.tags[Tag.revoked] !== tagValue(reason)) {
             actions.push({
@@ -98,7 +98,7 @@ export function planRevocations(
       const root = parent === undefined ? undefined : revokedRoots.has(parent) ? parent : tainted.get(parent);
       if (root === undefined) continue;
       tainted.set(id, root);
-      const inChannels = new Set([...build.images.values()].flatMap((i) => channelsFromTags(i.tags)));
+      const inChannels = buildChannels(build);
       if (inChannels.size > 0)
         note(
           name,

@@ -251,6 +251,11 @@ export class Reconciler {
     return { inventory, quiet, fullWalks: cached.fullWalks };
   }
 
+  /** Makes the next pass walk every region in full (e.g. when told the cloud changed behind its back). */
+  requestFullWalk(why: string): void {
+    this.cache.surprise(why);
+  }
+
   /** Copies whose id Leaven was given but the owner-tag walk did not find: read them by id. */
   private async observeUntaggedCopies(inventory: Inventory): Promise<void> {
     const found = new Set(

@@ -24,12 +24,6 @@ import { MINUTE, requestTable, type SimCloud, startSimCloud } from "../support/s
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 const HOUR = 60 * MINUTE;
-const RETIREMENT_STAGES = new Set([
-  "deprecate-image",
-  "disable-image",
-  "deregister-image",
-  "delete-snapshot",
-]);
 const FULL_WALK = 10 * MINUTE;
 
 describe("creationDatePatterns", () => {
@@ -423,7 +417,9 @@ async function runHistory(steps: readonly Step[]): Promise<{ compared: number; p
         break;
       case "use": {
         const images = leavenImages().filter(
-          ({ image }) => !Object.keys(image.tags).some((k) => k.startsWith("leaven.dev/channel/")),
+          ({ image }) =>
+            imageState(image, t.clock.now()) === "available" &&
+            !Object.keys(image.tags).some((k) => k.startsWith("leaven.dev/channel/")),
         );
         const picked = images[step.pick % Math.max(1, images.length)];
         if (!picked) break;

@@ -18,6 +18,7 @@ describe("indexInventory", () => {
     );
     const build = index.builds.get("base")?.get("1.0.0+aa");
     expect(build).toEqual({
+      channels: new Map(),
       spec: "base",
       build: "1.0.0+aa",
       version: "1.0.0",
