@@ -100,7 +100,7 @@ const MAX_RETRYABLE_FAILURES = 3;
  * pass starts from what is observed, so a killed process resumes from the cloud's state.
  */
 export class Reconciler {
-  private readonly options: ReconcilerOptions;
+  private options: ReconcilerOptions;
   private readonly vendorCache: VendorCache;
   private readonly failures = new Map<string, Failure>();
   private readonly consoles = new Map<string, BakeOutcome>();
@@ -249,6 +249,12 @@ export class Reconciler {
         this.options.installation,
       );
     return { inventory, quiet, fullWalks: cached.fullWalks };
+  }
+
+  /** The git commit recorded on what is baked from now on (watch mode: the checkout's HEAD moved). */
+  setCommit(commit: string | undefined): void {
+    const { commit: _old, ...rest } = this.options;
+    this.options = commit ? { ...rest, commit } : rest;
   }
 
   /** Makes the next pass walk every region in full (e.g. when told the cloud changed behind its back). */

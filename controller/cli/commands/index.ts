@@ -4,6 +4,7 @@ import { buildsCommand } from "./builds.ts";
 import { graphCommand } from "./graph.ts";
 import { planCommand } from "./plan.ts";
 import { promoteCommand } from "./promote.ts";
+import { runCommand } from "./run.ts";
 import { simCommand } from "./sim.ts";
 import { statusCommand } from "./status.ts";
 import { validateCommand } from "./validate.ts";
@@ -15,6 +16,7 @@ export const commands: Command[] = [
   planCommand,
   promoteCommand,
   applyCommand,
+  runCommand,
   statusCommand,
   buildsCommand,
   simCommand,
