@@ -21,6 +21,8 @@ export interface SpecView {
   channels: Record<string, ChannelStatus>;
   /** Builds observed, newest first. */
   builds: string[];
+  /** Builds baked on a parent build that their parent channel no longer resolves to. */
+  outdated?: string[];
   /** Where the spec is defined (a file path, or namespace/name for a custom resource). */
   source?: string;
   /** The spec's current input error, while its last good state is kept. */

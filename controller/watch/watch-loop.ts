@@ -5,6 +5,7 @@
 // A spec file that stops parsing keeps its last good state: the specs it defined when it last parsed are
 // blocked (the planner leaves a blocked spec's images, instances and parameters alone) and reported with the
 // file's error, instead of vanishing, which would read as "spec deleted" and retire its images.
+import { Tag } from "../api/tags.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SpecStatus } from "../plan/status.ts";
@@ -56,6 +57,8 @@ export class WatchLoop implements ServeSource {
   private readonly lastGood = new Map<string, SpecStatus>();
   private sources = new Map<string, string>();
   private lastPass?: PassResult;
+  /** Per spec, its builds baked on a parent build its parent channel no longer resolves to. */
+  private outdated = new Map<string, string[]>();
   private lastPassAt?: number;
   private passStartedAt?: number;
   private lastError?: string;
@@ -93,7 +96,11 @@ export class WatchLoop implements ServeSource {
       const busy = pass !== undefined && settled(pass) === undefined;
       const changed = watcher.pending || watcher.generation !== this.loadedGeneration;
       // Straight on after a pass that acted (as apply does); a poll later while something is in flight.
-      const waitMs = busy ? (pass.executed.length > 0 ? 0 : this.options.pollIntervalMs) : this.options.resyncMs;
+      const waitMs = busy
+        ? pass.executed.length > 0
+          ? 0
+          : this.options.pollIntervalMs
+        : this.options.resyncMs;
       let why: "change" | "resync" | "poll" = changed ? "change" : busy ? "poll" : "resync";
       if (!changed && waitMs > 0) {
         const waiting = new AbortController();
@@ -227,8 +234,11 @@ export class WatchLoop implements ServeSource {
       const pass = await reconciler.pass(this.validation);
       this.lastPass = pass;
       this.lastPassAt = wallNow();
-      if (this.lastError !== undefined && !this.lastError.startsWith("cannot read ")) this.lastError = undefined;
-      for (const status of pass.statuses) if (status.phase !== "Blocked") this.lastGood.set(status.name, status);
+      if (this.lastError !== undefined && !this.lastError.startsWith("cannot read "))
+        this.lastError = undefined;
+      for (const status of pass.statuses)
+        if (status.phase !== "Blocked") this.lastGood.set(status.name, status);
+      this.outdated = outdatedBuilds(pass);
       this.options.metrics?.recordPass(pass, (this.lastPassAt - started) / 1000);
       this.options.onPass?.(pass);
       return pass;
@@ -274,6 +284,7 @@ export class WatchLoop implements ServeSource {
         ...(status.desiredBuild ? { desiredBuild: status.desiredBuild } : {}),
         channels: status.channels,
         builds: status.builds,
+        ...(this.outdated.has(status.name) ? { outdated: this.outdated.get(status.name) } : {}),
         ...(source ? { source } : {}),
         ...(error ? { error } : {}),
       };
@@ -324,4 +335,26 @@ export class WatchLoop implements ServeSource {
     if (!this.lastPass) return { ok: false, reason: "first pass not done yet" };
     return { ok: true, reason: `pass ${this.lastPass.number} done` };
   }
+}
+
+/**
+ * Builds whose parent channel has moved on since they were baked (as `leaven builds` marks them): one walk of
+ * the pass's images, so /status can mark them for every spec without a history per spec.
+ */
+export function outdatedBuilds(pass: PassResult): Map<string, string[]> {
+  const channels = new Map(pass.statuses.map((s) => [s.name, s.channels]));
+  const found = new Map<string, Set<string>>();
+  for (const image of pass.inventory.images) {
+    const spec = image.tags[Tag.spec];
+    const build = image.tags[Tag.build];
+    const parent = image.tags[Tag.parentSpec];
+    const channel = image.tags[Tag.parentChannel];
+    if (!spec || !build || !parent || !channel) continue;
+    const now = channels.get(parent)?.[channel]?.build;
+    if (now === undefined || now === image.tags[Tag.parentBuild]) continue;
+    const builds = found.get(spec) ?? new Set<string>();
+    builds.add(build);
+    found.set(spec, builds);
+  }
+  return new Map([...found].map(([spec, builds]) => [spec, [...builds].sort()]));
 }
