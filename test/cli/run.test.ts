@@ -24,9 +24,7 @@ function git(...args: string[]): string {
 
 function imagesOf(spec: string): SimImage[] {
   return [...sim.world.regions.values()].flatMap((region) =>
-    [...region.images.values()].filter(
-      (image) => image.tags[Tag.spec] === spec && image.timeline.at(-1)?.state !== "deregistered",
-    ),
+    [...region.images.values()].filter((image) => image.tags[Tag.spec] === spec),
   );
 }
 
