@@ -1,7 +1,7 @@
 // Leaven's web view: the lineage as a layered SVG graph (foundation → base → app), a spec's build history
 // on click, live through Server-Sent Events from /events (falling back to polling /status). Plain ES module,
 // no build step, no dependencies: the lineage is a DAG of depth 3, so a layered layout is done here.
-const NODE_W = 250;
+const NODE_W = 270;
 const COL_GAP = 90;
 const ROW_GAP = 14;
 const LAYERS = ["foundation", "base", "app", "unknown"];
@@ -30,7 +30,7 @@ function html(tag, attrs = {}, ...children) {
 
 function short(build) {
   if (!build) return "—";
-  return build.length > 30 ? `${build.slice(0, 29)}…` : build;
+  return build.length > 28 ? `${build.slice(0, 27)}…` : build;
 }
 
 /** Rows of text a node shows: its channels, each with its build and regions. */
