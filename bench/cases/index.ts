@@ -10,6 +10,7 @@ import { planLargeCase, planMillionCase } from "./plan-large.ts";
 import { retireExpiredCase } from "./retire-expired.ts";
 import { startCase } from "./start.ts";
 import { steadyStateRequestsCase } from "./steady-state-requests.ts";
+import { watchModeCase } from "./watch-mode.ts";
 
 /** Every benchmark case, in the order the table lists them (opt-in ones only when named). */
 export const cases: BenchCase[] = [
@@ -28,4 +29,5 @@ export const cases: BenchCase[] = [
   leavenStatusCase,
   leavenBuildsWholeCase,
   leavenStatusWholeCase,
+  watchModeCase,
 ];
