@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
 import { type Simulator, startSimulator } from "../../controller/sim/server.ts";
 import type { SimImage } from "../../controller/sim/world.ts";
+import { parsePrometheusText } from "../serve/prometheus-text.ts";
 import { scratchEstate } from "../support/cli-process.ts";
 import { converged, type RunProcess, startRun } from "../support/run-process.ts";
 
@@ -89,6 +90,25 @@ describe("leaven run", () => {
     expect((await fetch(`${run.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${run.url}/healthz`)).status).toBe(200);
     expect(status.specs.find((s) => s.name === "api-server")?.source).toBe("specs/apps/api-server.yaml");
+    const { samples } = parsePrometheusText(await (await fetch(`${run.url}/metrics`)).text());
+    const names = new Set(samples.map((s) => s.name));
+    for (const name of [
+      "leaven_reconcile_duration_seconds_count",
+      "leaven_actions_total",
+      "leaven_bakes_in_flight",
+      "leaven_aws_requests_total",
+      "leaven_images",
+    ])
+      expect(names).toContain(name);
+    const launches = samples.filter(
+      (s) => s.name === "leaven_aws_requests_total" && s.labels.action === "RunInstances",
+    );
+    expect(launches.reduce((sum, s) => sum + s.value, 0)).toBe(7);
+    expect(
+      samples.find(
+        (s) => s.name === "leaven_images" && s.labels.spec === "api-server" && s.labels.channel === "release",
+      )?.value,
+    ).toBe(2);
   });
 
   it("an edited channel field converges", async () => {
