@@ -1,0 +1,164 @@
+// The watch loop in-process with a stand-in reconciler: what each pass is planned from when files break,
+// and what /status shows meanwhile. The real reconciler is exercised end to end in test/cli/run.test.ts.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../controller/cloud/clock.ts";
+import { silentLogger } from "../../controller/log/logger.ts";
+import type { SpecStatus } from "../../controller/plan/status.ts";
+import type { PassResult, Reconciler } from "../../controller/reconcile/reconciler.ts";
+import type { ValidationResult } from "../../controller/validation/result.ts";
+import { type SpecWatcher, watchSpecs } from "../../controller/watch/spec-watcher.ts";
+import { WatchLoop } from "../../controller/watch/watch-loop.ts";
+import { repoRoot } from "../support/cli-process.ts";
+import { tempDir } from "../support/temp-dir.ts";
+
+/** Records what each pass was planned from; every valid spec is Ready with one image per channel. */
+function standIn() {
+  const planned: ValidationResult[] = [];
+  const commits: Array<string | undefined> = [];
+  let number = 0;
+  const reconciler = {
+    setCommit: (commit: string | undefined) => commits.push(commit),
+    async pass(validation: ValidationResult): Promise<PassResult> {
+      planned.push(validation);
+      const statuses: SpecStatus[] = [
+        ...validation.specs.map((spec) => ({
+          name: spec.name,
+          layer: spec.document.spec.layer,
+          phase: "Ready" as const,
+          message: "ready",
+          channels: Object.fromEntries(
+            Object.keys(spec.document.spec.channels ?? {}).map((c) => [
+              c,
+              { build: `${c}-1`, images: { "us-east-1": "ami-1" } },
+            ]),
+          ),
+          builds: ["b-1"],
+        })),
+        ...[...validation.blocked].map(([name, why]) => ({
+          name,
+          layer: "unknown" as const,
+          phase: "Blocked" as const,
+          message: why,
+          channels: {},
+          builds: [],
+        })),
+      ];
+      return {
+        number: ++number,
+        statuses,
+        executed: [],
+        deferred: [],
+        results: [],
+        inventory: { images: [], instances: [] },
+      } as unknown as PassResult; // only what WatchLoop reads
+    },
+  };
+  // A stand-in for the two methods the loop calls.
+  return { reconciler: reconciler as unknown as Reconciler, planned, commits };
+}
+
+let loop: WatchLoop | undefined;
+let watcher: SpecWatcher | undefined;
+let running: Promise<void> | undefined;
+afterEach(async () => {
+  loop?.stop();
+  await running;
+  await watcher?.close();
+  loop = undefined;
+});
+
+async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function start(dir: string) {
+  const stand = standIn();
+  watcher = watchSpecs(dir, { debounceMs: 50 });
+  loop = new WatchLoop({
+    dir,
+    cwd: dir,
+    reconciler: stand.reconciler,
+    clock: systemClock,
+    wallNow: Date.now,
+    logger: silentLogger,
+    watcher,
+    installation: "default",
+    resyncMs: 60_000,
+    pollIntervalMs: 1_000,
+    lockHeld: () => true,
+    commitOf: () => "abc123",
+  });
+  running = loop.run();
+  return stand;
+}
+
+function estate(): string {
+  const dir = tempDir("leaven-watch-");
+  mkdirSync(join(dir, "apps"));
+  copyFileSync(join(repoRoot, "examples/foundations.yaml"), join(dir, "foundations.yaml"));
+  copyFileSync(join(repoRoot, "examples/bases/ubuntu-base.yaml"), join(dir, "ubuntu-base.yaml"));
+  copyFileSync(join(repoRoot, "examples/apps/web-and-worker.yaml"), join(dir, "apps/web-and-worker.yaml"));
+  return dir;
+}
+
+describe("watch loop", () => {
+  it("blocks what an unparseable file last defined, keeping its last good state in /status", async () => {
+    const dir = estate();
+    const { planned, commits } = start(dir);
+    await until(() => planned.length > 0 && loop!.ready().ok);
+    expect(planned[0]!.specs.map((s) => s.name).sort()).toEqual(
+      ["al2023", "order-worker", "ubuntu-base", "ubuntu-jammy", "web-frontend"].sort(),
+    );
+    expect(commits.at(-1)).toBe("abc123");
+
+    writeFileSync(join(dir, "apps/web-and-worker.yaml"), "apiVersion: [\n");
+    await until(() => loop!.current().blocked.size === 2);
+    const blocked = loop!.current().blocked;
+    expect([...blocked.keys()].sort()).toEqual(["order-worker", "web-frontend"]);
+    expect(blocked.get("web-frontend")).toMatch(/^apps\/web-and-worker\.yaml:\d+:\d+: invalid YAML/);
+    await until(() => planned.at(-1)!.blocked.size === 2);
+    await until(() => loop!.status().specs.some((s) => s.phase === "Blocked"));
+    const web = loop!.status().specs.find((s) => s.name === "web-frontend")!;
+    expect(web).toMatchObject({ phase: "Blocked", source: "apps/web-and-worker.yaml" });
+    expect(web.error).toMatchObject({ file: "apps/web-and-worker.yaml", line: expect.any(Number) });
+    // Its last good channels are still shown.
+    expect(web.channels.release).toEqual({ build: "release-1", images: { "us-east-1": "ami-1" } });
+    expect(loop!.status().diagnostics[0]).toMatch(/^apps\/web-and-worker\.yaml:/);
+
+    // Fixed: planned again from the file, nothing blocked.
+    copyFileSync(join(repoRoot, "examples/apps/web-and-worker.yaml"), join(dir, "apps/web-and-worker.yaml"));
+    await until(() => loop!.current().blocked.size === 0 && planned.at(-1)!.specs.length === 5);
+    await until(() => loop!.status().specs.every((s) => s.phase === "Ready" && s.error === undefined));
+    expect(loop!.status().diagnostics).toEqual([]);
+  });
+
+  it("one broken document of a file blocks only what it defined", async () => {
+    const dir = estate();
+    const { planned } = start(dir);
+    await until(() => planned.length > 0);
+    const file = join(dir, "apps/web-and-worker.yaml");
+    const [first, second] = readFileSync(file, "utf8").split("\n---\n");
+    writeFileSync(
+      file,
+      `${first}\n---\n${second!.replace("metadata:\n  name: order-worker", "metadata:\n  name: [order-worker")}`,
+    );
+    await until(() => loop!.current().blocked.size > 0);
+    expect([...loop!.current().blocked.keys()]).toEqual(["order-worker"]);
+    expect(loop!.current().specs.map((s) => s.name)).toContain("web-frontend");
+  });
+
+  it("a spec file deleted is gone from the plan (not blocked): its retention decides", async () => {
+    const dir = estate();
+    const { planned } = start(dir);
+    await until(() => planned.length > 0);
+    writeFileSync(join(dir, "apps/web-and-worker.yaml"), "");
+    await until(() => planned.at(-1)!.specs.length === 3);
+    expect(planned.at(-1)!.blocked.size).toBe(0);
+  });
+});
