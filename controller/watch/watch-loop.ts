@@ -96,12 +96,15 @@ export class WatchLoop implements ServeSource {
       const busy = pass !== undefined && settled(pass) === undefined;
       const changed = watcher.pending || watcher.generation !== this.loadedGeneration;
       // Straight on after a pass that acted (as apply does); a poll later while something is in flight.
-      const waitMs = busy
-        ? pass.executed.length > 0
+      // A pass that failed (an unreachable endpoint) is tried again a poll later, not a resync later.
+      const retry = pass === undefined;
+      const waitMs =
+        busy && pass.executed.length > 0
           ? 0
-          : this.options.pollIntervalMs
-        : this.options.resyncMs;
-      let why: "change" | "resync" | "poll" = changed ? "change" : busy ? "poll" : "resync";
+          : busy || retry
+            ? this.options.pollIntervalMs
+            : this.options.resyncMs;
+      let why: "change" | "resync" | "poll" = changed ? "change" : busy || retry ? "poll" : "resync";
       if (!changed && waitMs > 0) {
         const waiting = new AbortController();
         const stop = () => waiting.abort();
