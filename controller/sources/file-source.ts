@@ -15,8 +15,18 @@ export interface ReadSourcesResult {
   documentsRead: number;
 }
 
+/**
+ * Parsed files by path, kept by a long-running reader (watch mode) so a reload parses only the files whose
+ * text changed; parsing is most of a load.
+ */
+export type ParseCache = Map<string, { text: string; parsed: ReturnType<typeof parseYamlDocuments> }>;
+
 /** Reads every YAML document under `paths` (files or directories), in sorted file order. */
-export async function readFileSources(paths: readonly string[], cwd: string): Promise<ReadSourcesResult> {
+export async function readFileSources(
+  paths: readonly string[],
+  cwd: string,
+  cache?: ParseCache,
+): Promise<ReadSourcesResult> {
   const files = await discoverFiles(paths, cwd);
   const texts = await Promise.all(
     files.map(async (file) => {
@@ -46,11 +56,18 @@ export async function readFileSources(paths: readonly string[], cwd: string): Pr
       });
       return;
     }
-    const parsed = parseYamlDocuments(read.text, file.display);
+    const cached = cache?.get(file.absolute);
+    const parsed =
+      cached && cached.text === read.text ? cached.parsed : parseYamlDocuments(read.text, file.display);
+    cache?.set(file.absolute, { text: read.text, parsed });
     result.documents.push(...parsed.documents);
     result.diagnostics.push(...parsed.diagnostics);
     result.broken.push(...parsed.broken);
     result.documentsRead += parsed.documents.length + parsed.broken.length;
   });
+  if (cache) {
+    const present = new Set(files.map((file) => file.absolute));
+    for (const path of cache.keys()) if (!present.has(path)) cache.delete(path);
+  }
   return result;
 }

@@ -1,6 +1,6 @@
 // One call from paths to validated specs and their lineage: sources → validation → lineage graph.
 import { LineageGraph } from "../lineage/graph.ts";
-import { readFileSources } from "../sources/file-source.ts";
+import { type ParseCache, readFileSources } from "../sources/file-source.ts";
 import type { ValidationResult } from "./result.ts";
 import { sortDiagnostics, validateDocuments } from "./validate.ts";
 
@@ -18,9 +18,12 @@ export interface LoadResult extends ValidationResult {
  * builds their lineage. Never throws for bad content (that is in diagnostics); throws a UserError for a
  * path that does not exist.
  */
-export async function loadSpecs(paths: string[], options: { cwd?: string } = {}): Promise<LoadResult> {
+export async function loadSpecs(
+  paths: string[],
+  options: { cwd?: string; parseCache?: ParseCache } = {},
+): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd();
-  const read = await readFileSources(paths, cwd);
+  const read = await readFileSources(paths, cwd, options.parseCache);
   const validated = validateDocuments(read.documents, { broken: read.broken });
   const graph = LineageGraph.fromSpecs(
     validated.specs.map((s) => ({ name: s.name, parent: s.document.spec.parent?.spec })),

@@ -12,6 +12,7 @@ import type { SpecStatus } from "../plan/status.ts";
 import { type PassResult, type Reconciler, settled } from "../reconcile/reconciler.ts";
 import type { LeavenMetrics } from "../serve/metrics.ts";
 import type { Check, ServeSource, SpecError, SpecView, StatusSnapshot } from "../serve/source.ts";
+import type { ParseCache } from "../sources/file-source.ts";
 import { type BuildHistory, buildHistory } from "../status/build-history.ts";
 import { type LoadResult, loadSpecs } from "../validation/load-specs.ts";
 import { formatDiagnostic, type ValidationResult } from "../validation/result.ts";
@@ -66,6 +67,8 @@ export class WatchLoop implements ServeSource {
   private loadedGeneration = -1;
   private commit?: string;
   private readonly listeners = new Set<() => void>();
+  /** Files parsed on the last load: a reload parses only the files whose text changed. */
+  private readonly parseCache: ParseCache = new Map();
   private readonly stopping = new AbortController();
 
   constructor(options: WatchLoopOptions) {
@@ -135,7 +138,7 @@ export class WatchLoop implements ServeSource {
       const started = this.options.wallNow();
       let load: LoadResult;
       try {
-        load = await loadSpecs([dir], { cwd });
+        load = await loadSpecs([dir], { cwd, parseCache: this.parseCache });
       } catch (error) {
         // The directory itself is gone or unreadable: keep planning from the last load.
         this.lastError = `cannot read ${dir}: ${(error as Error).message}`;
