@@ -55,158 +55,179 @@ function decode(text: string): string {
   });
 }
 
-/** A tiny XML element tree: enough for EC2's responses (no attributes used, no mixed content). */
-interface Element {
-  name: string;
-  children: Element[];
-  text: string;
-}
+// The response read as a schema walk over the text itself: no element tree. Each struct is a table from its
+// XML element names to an output key and kind; an element the table does not name (a field newer than this
+// reader) is skipped whole, so the SDK and this reader agree on every field the table names.
+type Kind = "string" | "boolean" | "integer" | { struct: Shape } | { list: Shape };
+type Shape = Record<string, [string, Kind]>;
 
-/**
- * Parses EC2 response XML into elements. Undefined for anything it does not expect (CDATA, comments,
- * processing instructions other than the declaration, a malformed document): the caller falls back.
- */
-function parseXml(xml: string): Element | undefined {
-  const root: Element = { name: "", children: [], text: "" };
-  const stack: Element[] = [root];
-  let i = 0;
-  const n = xml.length;
-  while (i < n) {
-    const lt = xml.indexOf("<", i);
-    if (lt === -1) break;
-    if (lt > i) {
-      const top = stack[stack.length - 1]!;
-      top.text += xml.slice(i, lt);
-    }
-    const next = xml.charCodeAt(lt + 1);
-    if (next === 63 /* ? */) {
-      const end = xml.indexOf("?>", lt);
-      if (end === -1) return undefined;
-      i = end + 2;
-      continue;
-    }
-    if (next === 33 /* ! */) return undefined;
-    const gt = xml.indexOf(">", lt);
-    if (gt === -1) return undefined;
-    if (next === 47 /* / */) {
-      const name = xml.slice(lt + 2, gt).trim();
-      const top = stack.pop();
-      if (!top || top.name !== name || stack.length === 0) return undefined;
-      i = gt + 1;
-      continue;
-    }
-    const selfClosing = xml.charCodeAt(gt - 1) === 47;
-    const tag = xml.slice(lt + 1, selfClosing ? gt - 1 : gt);
-    const space = tag.search(/\s/);
-    const element: Element = { name: space === -1 ? tag : tag.slice(0, space), children: [], text: "" };
-    stack[stack.length - 1]!.children.push(element);
-    if (!selfClosing) stack.push(element);
-    i = gt + 1;
+const STATE_REASON: Shape = { code: ["Code", "string"], message: ["Message", "string"] };
+const EBS: Shape = {
+  snapshotId: ["SnapshotId", "string"],
+  volumeSize: ["VolumeSize", "integer"],
+  volumeType: ["VolumeType", "string"],
+  deleteOnTermination: ["DeleteOnTermination", "boolean"],
+  encrypted: ["Encrypted", "boolean"],
+  kmsKeyId: ["KmsKeyId", "string"],
+  iops: ["Iops", "integer"],
+  throughput: ["Throughput", "integer"],
+};
+const MAPPING: Shape = {
+  deviceName: ["DeviceName", "string"],
+  virtualName: ["VirtualName", "string"],
+  noDevice: ["NoDevice", "string"],
+  ebs: ["Ebs", { struct: EBS }],
+};
+const TAG: Shape = { key: ["Key", "string"], value: ["Value", "string"] };
+const IMAGE: Shape = {
+  imageId: ["ImageId", "string"],
+  imageLocation: ["ImageLocation", "string"],
+  imageState: ["State", "string"],
+  imageOwnerId: ["OwnerId", "string"],
+  creationDate: ["CreationDate", "string"],
+  isPublic: ["Public", "boolean"],
+  architecture: ["Architecture", "string"],
+  imageType: ["ImageType", "string"],
+  name: ["Name", "string"],
+  description: ["Description", "string"],
+  rootDeviceType: ["RootDeviceType", "string"],
+  rootDeviceName: ["RootDeviceName", "string"],
+  virtualizationType: ["VirtualizationType", "string"],
+  hypervisor: ["Hypervisor", "string"],
+  platformDetails: ["PlatformDetails", "string"],
+  usageOperation: ["UsageOperation", "string"],
+  enaSupport: ["EnaSupport", "boolean"],
+  sriovNetSupport: ["SriovNetSupport", "string"],
+  bootMode: ["BootMode", "string"],
+  tpmSupport: ["TpmSupport", "string"],
+  imdsSupport: ["ImdsSupport", "string"],
+  deprecationTime: ["DeprecationTime", "string"],
+  sourceInstanceId: ["SourceInstanceId", "string"],
+  sourceImageId: ["SourceImageId", "string"],
+  sourceImageRegion: ["SourceImageRegion", "string"],
+  deregistrationProtection: ["DeregistrationProtection", "string"],
+  lastLaunchedTime: ["LastLaunchedTime", "string"],
+  imageAllowed: ["ImageAllowed", "boolean"],
+  stateReason: ["StateReason", { struct: STATE_REASON }],
+  blockDeviceMapping: ["BlockDeviceMappings", { list: MAPPING }],
+  tagSet: ["Tags", { list: TAG }],
+};
+const RESPONSE: Shape = {
+  imagesSet: ["Images", { list: IMAGE }],
+  nextToken: ["NextToken", "string"],
+};
+
+class Unreadable extends Error {}
+
+/** Reads the XML text of one response; throws Unreadable for anything it does not expect. */
+class Reader {
+  private i = 0;
+  private readonly xml: string;
+  constructor(xml: string) {
+    this.xml = xml;
   }
-  if (stack.length !== 1) return undefined;
-  return root.children.length === 1 ? root.children[0] : undefined;
-}
 
-function child(element: Element, name: string): Element | undefined {
-  for (const c of element.children) if (c.name === name) return c;
-  return undefined;
-}
+  /** The next tag from here: its name, whether it closes, whether it is self-closing; undefined at the end. */
+  private tag(): { name: string; close: boolean; empty: boolean } | undefined {
+    const { xml } = this;
+    for (;;) {
+      const lt = xml.indexOf("<", this.i);
+      if (lt === -1) return undefined;
+      const next = xml.charCodeAt(lt + 1);
+      if (next === 33 /* ! */) throw new Unreadable("comment or CDATA");
+      const gt = xml.indexOf(">", lt);
+      if (gt === -1) throw new Unreadable("unterminated tag");
+      this.i = gt + 1;
+      if (next === 63 /* ? */) continue;
+      if (next === 47 /* / */) return { name: xml.slice(lt + 2, gt).trim(), close: true, empty: false };
+      const empty = xml.charCodeAt(gt - 1) === 47;
+      const body = xml.slice(lt + 1, empty ? gt - 1 : gt);
+      const space = body.indexOf(" ");
+      return { name: space === -1 ? body : body.slice(0, space), close: false, empty };
+    }
+  }
 
-function text(element: Element, name: string): string | undefined {
-  const c = child(element, name);
-  return c === undefined ? undefined : decode(c.text);
-}
+  /** The text up to the closing tag of `name` (a leaf). */
+  private leaf(name: string): string {
+    const { xml } = this;
+    const lt = xml.indexOf("<", this.i);
+    if (lt === -1 || xml.charCodeAt(lt + 1) !== 47) throw new Unreadable(`${name} is not a leaf`);
+    const raw = xml.slice(this.i, lt);
+    const closing = this.tag();
+    if (!closing?.close || closing.name !== name) throw new Unreadable(`${name} is not closed`);
+    return decode(raw);
+  }
 
-function items(element: Element | undefined): Element[] {
-  return element ? element.children.filter((c) => c.name === "item") : [];
-}
+  /** Skips the element just opened (`name`), whatever it holds. */
+  private skip(name: string): void {
+    let depth = 1;
+    while (depth > 0) {
+      const t = this.tag();
+      if (!t) throw new Unreadable(`${name} is not closed`);
+      if (t.empty) continue;
+      if (t.close) depth--;
+      else depth++;
+    }
+  }
 
-function bool(value: string | undefined): boolean | undefined {
-  return value === undefined ? undefined : value === "true";
-}
+  /** The children of the element `name` just opened, into a new object by `shape`, up to its closing tag. */
+  struct(name: string, shape: Shape): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (;;) {
+      const t = this.tag();
+      if (!t) throw new Unreadable(`${name} is not closed`);
+      if (t.close) {
+        if (t.name !== name) throw new Unreadable(`${t.name} closes ${name}`);
+        return out;
+      }
+      const field = shape[t.name];
+      if (!field) {
+        if (!t.empty) this.skip(t.name);
+        continue;
+      }
+      const [key, kind] = field;
+      if (typeof kind === "object" && "list" in kind) {
+        const list: unknown[] = [];
+        out[key] = list;
+        if (t.empty) continue;
+        for (;;) {
+          const item = this.tag();
+          if (!item) throw new Unreadable(`${t.name} is not closed`);
+          if (item.close) break;
+          if (item.name !== "item") throw new Unreadable(`${item.name} in ${t.name}`);
+          list.push(item.empty ? {} : this.struct("item", kind.list));
+        }
+        continue;
+      }
+      if (typeof kind === "object") {
+        out[key] = t.empty ? {} : this.struct(t.name, kind.struct);
+        continue;
+      }
+      const text = t.empty ? "" : this.leaf(t.name);
+      out[key] = kind === "string" ? text : kind === "boolean" ? text === "true" : Number.parseInt(text, 10);
+    }
+  }
 
-function int(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Number.parseInt(value, 10);
-}
-
-/** Keeps only the keys whose value is defined, as the SDK's output has no undefined members. */
-function defined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-  return value;
-}
-
-function image(item: Element): Ec2Image {
-  const stateReason = child(item, "stateReason");
-  return defined({
-    ImageId: text(item, "imageId"),
-    ImageLocation: text(item, "imageLocation"),
-    State: text(item, "imageState") as Ec2Image["State"],
-    OwnerId: text(item, "imageOwnerId"),
-    CreationDate: text(item, "creationDate"),
-    Public: bool(text(item, "isPublic")),
-    Architecture: text(item, "architecture") as Ec2Image["Architecture"],
-    ImageType: text(item, "imageType") as Ec2Image["ImageType"],
-    Name: text(item, "name"),
-    Description: text(item, "description"),
-    RootDeviceType: text(item, "rootDeviceType") as Ec2Image["RootDeviceType"],
-    RootDeviceName: text(item, "rootDeviceName"),
-    VirtualizationType: text(item, "virtualizationType") as Ec2Image["VirtualizationType"],
-    Hypervisor: text(item, "hypervisor") as Ec2Image["Hypervisor"],
-    PlatformDetails: text(item, "platformDetails"),
-    UsageOperation: text(item, "usageOperation"),
-    EnaSupport: bool(text(item, "enaSupport")),
-    SriovNetSupport: text(item, "sriovNetSupport"),
-    BootMode: text(item, "bootMode") as Ec2Image["BootMode"],
-    TpmSupport: text(item, "tpmSupport") as Ec2Image["TpmSupport"],
-    ImdsSupport: text(item, "imdsSupport") as Ec2Image["ImdsSupport"],
-    DeprecationTime: text(item, "deprecationTime"),
-    SourceInstanceId: text(item, "sourceInstanceId"),
-    SourceImageId: text(item, "sourceImageId"),
-    SourceImageRegion: text(item, "sourceImageRegion"),
-    DeregistrationProtection: text(item, "deregistrationProtection"),
-    LastLaunchedTime: text(item, "lastLaunchedTime"),
-    ImageAllowed: bool(text(item, "imageAllowed")),
-    StateReason: stateReason
-      ? defined({ Code: text(stateReason, "code"), Message: text(stateReason, "message") })
-      : undefined,
-    BlockDeviceMappings: child(item, "blockDeviceMapping")
-      ? items(child(item, "blockDeviceMapping")).map((m) => {
-          const ebs = child(m, "ebs");
-          return defined({
-            DeviceName: text(m, "deviceName"),
-            VirtualName: text(m, "virtualName"),
-            NoDevice: text(m, "noDevice"),
-            Ebs: ebs
-              ? defined({
-                  SnapshotId: text(ebs, "snapshotId"),
-                  VolumeSize: int(text(ebs, "volumeSize")),
-                  VolumeType: text(ebs, "volumeType") as NonNullable<
-                    NonNullable<Ec2Image["BlockDeviceMappings"]>[number]["Ebs"]
-                  >["VolumeType"],
-                  DeleteOnTermination: bool(text(ebs, "deleteOnTermination")),
-                  Encrypted: bool(text(ebs, "encrypted")),
-                  KmsKeyId: text(ebs, "kmsKeyId"),
-                  Iops: int(text(ebs, "iops")),
-                  Throughput: int(text(ebs, "throughput")),
-                })
-              : undefined,
-          });
-        })
-      : undefined,
-    Tags: child(item, "tagSet")
-      ? items(child(item, "tagSet")).map((t) => defined({ Key: text(t, "key"), Value: text(t, "value") }))
-      : undefined,
-  });
+  /** The document's root element, read by `shape`, or undefined when it is not `root`. */
+  document(root: string, shape: Shape): Record<string, unknown> | undefined {
+    const t = this.tag();
+    if (!t || t.close || t.name !== root) return undefined;
+    const out = t.empty ? {} : this.struct(root, shape);
+    if (this.tag() !== undefined) throw new Unreadable("content after the root");
+    return out;
+  }
 }
 
 /** A DescribeImages response body as the SDK's output shape; undefined for any other document. */
 export function parseDescribeImages(xml: string): DescribeImagesPage | undefined {
-  const root = parseXml(xml);
-  if (!root || root.name !== "DescribeImagesResponse") return undefined;
-  const set = child(root, "imagesSet");
-  const nextToken = text(root, "nextToken");
-  return {
-    Images: items(set).map(image),
-    ...(nextToken ? { NextToken: nextToken } : {}),
-  };
+  try {
+    const out = new Reader(xml).document("DescribeImagesResponse", RESPONSE);
+    if (!out) return undefined;
+    const page: DescribeImagesPage = { Images: (out.Images as Ec2Image[] | undefined) ?? [] };
+    if (out.NextToken) page.NextToken = out.NextToken as string;
+    return page;
+  } catch (error) {
+    if (error instanceof Unreadable) return undefined;
+    throw error;
+  }
 }
