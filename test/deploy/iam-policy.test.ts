@@ -10,7 +10,11 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 const read = (path: string) => readFileSync(join(repo, path), "utf8");
 
 /** The files that talk to AWS: the EC2 adapter, the SSM adapter and the DynamoDB lock. */
-const SOURCES = ["controller/cloud/aws-adapter.ts", "controller/cloud/ssm-adapter.ts", "controller/lease/aws-lock.ts"];
+const SOURCES = [
+  "controller/cloud/aws-adapter.ts",
+  "controller/cloud/ssm-adapter.ts",
+  "controller/lease/aws-lock.ts",
+];
 
 const SERVICES: Record<string, string> = {
   "@aws-sdk/client-ec2": "ec2",
@@ -85,7 +89,11 @@ function sentCommands(path: string): { command: string; action: string; call: st
     // The text of the method that sends it (a request can be built before the `new`), to find its fields.
     const start = Math.max(0, ...methods.filter((at) => at <= match.index));
     const end = Math.min(source.length, ...methods.filter((at) => at > match.index));
-    found.push({ command, action: `${service}:${command.replace(/Command$/, "")}`, call: source.slice(start, end) });
+    found.push({
+      command,
+      action: `${service}:${command.replace(/Command$/, "")}`,
+      call: source.slice(start, end),
+    });
   }
   return found;
 }
@@ -99,7 +107,8 @@ function neededActions(): Map<string, string> {
     needed.set(action, command);
     for (const { field, actions } of IMPLIED[action] ?? []) {
       if (!call.includes(field)) continue;
-      for (const implied of actions) if (!needed.has(implied)) needed.set(implied, `${command} with ${field}`);
+      for (const implied of actions)
+        if (!needed.has(implied)) needed.set(implied, `${command} with ${field}`);
     }
   }
   return needed;
@@ -110,7 +119,9 @@ const allowed = new Set(policy.Statement.flatMap((s) => s.Action));
 describe("deploy/iam-policy.json", () => {
   it("finds the SDK commands in the sources", () => {
     expect(commands.length).toBeGreaterThan(30);
-    expect(sent.map((c) => c.action)).toEqual(expect.arrayContaining(["ec2:RunInstances", "ssm:PutParameter"]));
+    expect(sent.map((c) => c.action)).toEqual(
+      expect.arrayContaining(["ec2:RunInstances", "ssm:PutParameter"]),
+    );
   });
 
   it("allows every action the code sends to AWS", () => {
@@ -123,14 +134,13 @@ describe("deploy/iam-policy.json", () => {
     expect([...allowed].filter((action) => !needed.has(action)).sort()).toEqual([]);
   });
 
-  it.each(Object.entries(IMPLIED).flatMap(([action, rules]) => rules.map((rule) => [action, rule.field] as const)))(
-    "%s still sends %s (the reason for its implied actions)",
-    (action, field) => {
-      const calls = sent.filter((c) => c.action === action);
-      expect(calls.length, `${action} is no longer sent`).toBeGreaterThan(0);
-      expect(calls.some((c) => c.call.includes(field))).toBe(true);
-    },
-  );
+  it.each(
+    Object.entries(IMPLIED).flatMap(([action, rules]) => rules.map((rule) => [action, rule.field] as const)),
+  )("%s still sends %s (the reason for its implied actions)", (action, field) => {
+    const calls = sent.filter((c) => c.action === action);
+    expect(calls.length, `${action} is no longer sent`).toBeGreaterThan(0);
+    expect(calls.some((c) => c.call.includes(field))).toBe(true);
+  });
 
   it("leaves the lock table's creation to the simulator", () => {
     const lockSource = read("controller/lease/aws-lock.ts");
@@ -142,7 +152,9 @@ describe("deploy/iam-policy.json", () => {
       expect(ensure.slice(0, ensure.indexOf("\n  }\n"))).toContain(`new ${command}(`);
     }
     // …which runs only when the target says so, and the target says so only for the simulator.
-    expect(read("controller/cli/lock-target.ts")).toContain("if (settings.createTable) await port.ensureTable();");
+    expect(read("controller/cli/lock-target.ts")).toContain(
+      "if (settings.createTable) await port.ensureTable();",
+    );
     expect(read("controller/cli/cloud-target.ts")).toContain("createTable: target.sim,");
   });
 
@@ -192,41 +204,48 @@ describe("deploy/iam-policy.json", () => {
     }
   });
 
-  it.each([
-    "ec2:RunInstances",
-    "ec2:CreateImage",
-    "ec2:CopyImage",
-    "ec2:CreateLaunchTemplate",
-  ])("creates with %s only what is tagged as Leaven's", (action) => {
-    const creating = policy.Statement.filter(
-      (s) =>
-        s.Action.includes(action) &&
-        [s.Resource]
-          .flat()
-          .some((r) => /:(instance|volume|image|snapshot|launch-template)\/\*$/.test(r) && !r.includes("::image/*")),
-    );
-    expect(creating.length).toBeGreaterThan(0);
-    for (const statement of creating) {
-      const equals = statement.Condition?.StringEquals ?? {};
-      expect(
-        equals["aws:RequestTag/leaven.dev/managed-by"] ?? equals["ec2:ResourceTag/leaven.dev/managed-by"],
-      ).toBe("leaven");
-    }
-  });
+  it.each(["ec2:RunInstances", "ec2:CreateImage", "ec2:CopyImage", "ec2:CreateLaunchTemplate"])(
+    "creates with %s only what is tagged as Leaven's",
+    (action) => {
+      const creating = policy.Statement.filter(
+        (s) =>
+          s.Action.includes(action) &&
+          [s.Resource]
+            .flat()
+            .some(
+              (r) =>
+                /:(instance|volume|image|snapshot|launch-template)\/\*$/.test(r) && !r.includes("::image/*"),
+            ),
+      );
+      expect(creating.length).toBeGreaterThan(0);
+      for (const statement of creating) {
+        const equals = statement.Condition?.StringEquals ?? {};
+        expect(
+          equals["aws:RequestTag/leaven.dev/managed-by"] ?? equals["ec2:ResourceTag/leaven.dev/managed-by"],
+        ).toBe("leaven");
+      }
+    },
+  );
 
-  it("scopes SSM writes to /leaven, the lock to its table, KMS to EC2 and PassRole to EC2", () => {
+  it("scopes SSM writes to /leaven, the lock to its table, KMS to EC2 and PassRole to EC2", async () => {
     const resourcesOf = (action: string) =>
       policy.Statement.filter((s) => s.Action.includes(action)).flatMap((s) => [s.Resource].flat());
     for (const action of ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource"])
       expect(resourcesOf(action)).toEqual(["arn:aws:ssm:*:*:parameter/leaven/*"]);
-    for (const action of ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
+    for (const action of [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+    ])
       expect(resourcesOf(action)).toEqual(["arn:aws:dynamodb:*:*:table/leaven-locks"]);
     for (const statement of policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("kms:"))))
       expect(statement.Condition?.StringLike?.["kms:ViaService"]).toBe("ec2.*.amazonaws.com");
     const passRole = policy.Statement.find((s) => s.Action.includes("iam:PassRole"));
     expect(passRole?.Condition?.StringEquals?.["iam:PassedToService"]).toBe("ec2.amazonaws.com");
     // The lock's items are Leaven's: a reused Terraform lock table's other items stay out of reach.
-    expect(read("controller/lease/aws-lock.ts")).toContain("return `leaven:installation/${installation}`;");
+    const { lockId } = await import("../../controller/lease/aws-lock.ts");
+    expect(lockId("payments")).toBe("leaven:installation/payments");
   });
 
   it("is what the README points at", () => {
