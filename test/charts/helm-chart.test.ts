@@ -169,11 +169,13 @@ describe.skipIf(reason !== "")(`charts/leaven${reason ? ` (skipped: ${reason})` 
     expect(container.image).toBe("leaven:0.1.0");
     expect(container.args).toEqual([
       "operator",
+      "--cloud",
+      "aws",
       "--installation",
       "default",
       "--listen",
       ":8080",
-      "--leader-elect",
+      "--leader-elect=true",
       "--lease-namespace",
       NAMESPACE,
     ]);
@@ -254,6 +256,8 @@ describe.skipIf(reason !== "")(`charts/leaven${reason ? ` (skipped: ${reason})` 
     const args = one(manifests, "Deployment").spec.template.spec.containers[0].args;
     expect(args).toEqual([
       "operator",
+      "--cloud",
+      "aws",
       "--installation",
       "default",
       "--namespace",
@@ -262,7 +266,7 @@ describe.skipIf(reason !== "")(`charts/leaven${reason ? ` (skipped: ${reason})` 
       "team-b",
       "--listen",
       ":8080",
-      "--leader-elect",
+      "--leader-elect=true",
       "--lease-namespace",
       NAMESPACE,
     ]);
@@ -313,7 +317,16 @@ describe.skipIf(reason !== "")(`charts/leaven${reason ? ` (skipped: ${reason})` 
       "leaderElection.enabled=false",
     );
     const container = one(manifests, "Deployment").spec.template.spec.containers[0];
-    expect(container.args).toEqual(["operator", "--installation", "payments", "--listen", ":8080"]);
+    expect(container.args).toEqual([
+      "operator",
+      "--cloud",
+      "aws",
+      "--installation",
+      "payments",
+      "--listen",
+      ":8080",
+      "--leader-elect=false",
+    ]);
     expect(container.env).toContainEqual({ name: "AWS_REGION", value: "eu-west-1" });
     // No Lease, no grant on Leases.
     expect(byKind(manifests, "Role")).toEqual([]);
