@@ -3,11 +3,13 @@
 // sources that exist and are not excluded by .dockerignore, and an image that holds everything the code
 // loads at run time: its relative imports stay inside the copied folders, and every package it imports is a
 // production dependency (the build stage installs with --omit=dev).
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../support/temp-dir.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const read = (path: string) => readFileSync(join(repo, path), "utf8");
@@ -181,5 +183,31 @@ describe("what the image holds is what the code loads", () => {
         .map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]!)),
     );
     expect([...packages].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([]);
+  });
+});
+
+describe("the image's file layout", () => {
+  it("runs the CLI from only the files the Dockerfile copies, validating the examples with the copied schema", () => {
+    // The final stage's COPYs into a scratch /app; node_modules linked (it is installed, not copied, in the image).
+    const app = tempDir("leaven-image-layout-");
+    for (const copy of final.body.filter((i) => i.keyword === "COPY" && !i.args.startsWith("--from="))) {
+      const parts = copy.args.split(/\s+/);
+      const target = parts.at(-1)!;
+      for (const source of parts.slice(0, -1)) {
+        const into = target.endsWith("/") && !source.endsWith("/") ? join(target, source) : target;
+        cpSync(join(repo, source), join(app, into), { recursive: true });
+      }
+    }
+    symlinkSync(join(repo, "node_modules"), join(app, "node_modules"));
+    const entrypoint = JSON.parse(final.body.find((i) => i.keyword === "ENTRYPOINT")!.args) as string[];
+    const main = entrypoint[1]!.replace(/^\/app\//, "");
+    const run = (...cliArgs: string[]) =>
+      spawnSync(process.execPath, [join(app, main), ...cliArgs], { cwd: app, encoding: "utf8" });
+    const help = run("--help");
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain("Usage: leaven <command>");
+    const validate = run("validate", join(repo, "examples"));
+    expect(validate.stderr).toBe("");
+    expect(validate.stdout).toMatch(/^ok: \d+ specs valid/);
   });
 });
