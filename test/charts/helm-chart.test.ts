@@ -1,6 +1,7 @@
 // charts/leaven with the genuine helm and kubectl (test/support/kube-tools.ts): `helm lint` (and --strict),
 // `helm template` with the default values, a list of namespaces, a ServiceMonitor and an IRSA role; every
-// rendered manifest validated against the Kubernetes schemas (kubernetes-models), and the Deployment's
+// rendered manifest validated against the Kubernetes schemas (kubernetes-models) and for unknown fields
+// (a round trip through @kubernetes/client-node's typed models), and the Deployment's
 // security context, probes, ports and arguments, and the RBAC's exact rules, asserted. The manifests the
 // in-process API server serves (the CRD, and ImageSpecs against it) are applied to it with the real kubectl;
 // it serves no Deployments, Services or RBAC, so those are checked against the schemas only.
@@ -9,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { loadYaml } from "@kubernetes/client-node";
 import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import {
@@ -140,6 +142,17 @@ describe.skipIf(reason !== "")(`charts/leaven${reason ? ` (skipped: ${reason})` 
         () => new Model!(manifest as never).validate(),
         `${key} ${manifest.metadata?.name}`,
       ).not.toThrow();
+    }
+  });
+
+  it.each(CASES)("renders with %s no field the Kubernetes API does not know", (_name, flags) => {
+    // kubernetes-models' validation allows unknown fields (the API server drops or, with strict field
+    // validation, refuses them); @kubernetes/client-node's typed models keep only the fields the API has, so a
+    // round trip through them shows a misspelt or misplaced key.
+    for (const manifest of render(...flags)) {
+      if (manifest.kind === "ServiceMonitor") continue;
+      const typed = JSON.parse(JSON.stringify(loadYaml(JSON.stringify(manifest)))) as Manifest;
+      expect(typed, `${manifest.kind} ${manifest.metadata.name}`).toEqual(manifest);
     }
   });
 
