@@ -345,8 +345,26 @@ describe.skipIf(reason !== "")(`charts/leaven${reason ? ` (skipped: ${reason})` 
     expect(byKind(manifests, "Role")).toEqual([]);
   });
 
+  it("leaves the ServiceAccount and RBAC to the cluster's admins when told to", () => {
+    const manifests = render(
+      "--set",
+      "serviceAccount.create=false",
+      "--set",
+      "serviceAccount.name=ops-leaven",
+      "--set",
+      "rbac.create=false",
+    );
+    expect(manifests.map((m) => m.kind).sort()).toEqual(["Deployment", "Service"]);
+    expect(one(manifests, "Deployment").spec.template.spec.serviceAccountName).toBe("ops-leaven");
+  });
+
   it.each([
     ["an installation name that is not a DNS label", ["--set", "installation=Payments"], "/installation"],
+    [
+      "an existing ServiceAccount without its name",
+      ["--set", "serviceAccount.create=false"],
+      "serviceAccount.name is required when serviceAccount.create is false",
+    ],
     ["a mistyped value", ["--set", "replicas=3"], "replicas"],
     [
       "an IRSA value that is not a role ARN",
