@@ -60,7 +60,7 @@ ${cloudHelp}`,
   },
   async run({ values, positionals }, io) {
     const specsFlag = (values.specs as string | undefined) ?? positionals[0];
-    if (!specsFlag) throw new UserError("leaven run needs --specs DIR (the specs checkout to watch).");
+    if (!specsFlag) throw new UserError("needs --specs DIR (the specs checkout to watch).");
     const dir = resolve(io.cwd, specsFlag);
     if (!existsSync(dir) || !statSync(dir).isDirectory())
       throw new UserError(`--specs ${specsFlag}: not a directory.`);
@@ -153,7 +153,12 @@ ${cloudHelp}`,
         },
       });
       if (lost !== undefined) loop.stop();
-      server = await startServer({ source: loop, metrics, listen, logger });
+      try {
+        server = await startServer({ source: loop, metrics, listen, logger });
+      } catch (error) {
+        // Before the first pass: nothing was changed (the lock is released on the way out).
+        throw new UserError(`cannot listen on ${listen}: ${(error as Error).message}; nothing was changed.`);
+      }
       io.stderr.write(`leaven run: watching ${dir}; serving ${server.url}/\n`);
       logger.info("serving", { url: server.url, specs: dir, installation: target.installation });
       await loop.run();
