@@ -83,7 +83,20 @@ function better(a: CloudImage, b: CloudImage): CloudImage {
 export function indexInventory(
   inventory: Inventory,
   installation: string = DEFAULT_INSTALLATION,
+  /** An index of the same images (this pass's): its image part is kept, instances and records re-read. */
+  previous?: IndexedInventory,
 ): IndexedInventory {
+  if (previous) {
+    // Not a spread: that would call the lazy imagesById getter and build the map it defers.
+    const next = {
+      builds: previous.builds,
+      duplicates: previous.duplicates,
+      parentImages: previous.parentImages,
+      ...indexInstancesAndRecords(inventory, installation),
+    };
+    Object.defineProperty(next, "imagesById", { get: () => previous.imagesById, enumerable: true });
+    return next as IndexedInventory;
+  }
   const builds = new Map<string, Map<string, ObservedBuild>>();
   const duplicates: CloudImage[] = [];
   const parentImages = new Map<string, Map<string, Set<string>>>();
@@ -145,6 +158,37 @@ export function indexInventory(
     }
   }
 
+  const instancesAndRecords = indexInstancesAndRecords(inventory, installation);
+  let imagesById: Map<string, CloudImage> | undefined;
+  return {
+    get imagesById() {
+      if (!imagesById) {
+        imagesById = new Map();
+        for (const images of inventory.vendorImages.values())
+          for (const image of images) imagesById.set(image.imageId, image);
+        for (const image of inventory.images)
+          if (isLeavenOwned(image.tags, installation)) imagesById.set(image.imageId, image);
+      }
+      return imagesById;
+    },
+    builds,
+    ...instancesAndRecords,
+    duplicates,
+    parentImages,
+  };
+}
+
+type InstancesAndRecords = Pick<
+  IndexedInventory,
+  | "instancesByBuild"
+  | "instancesBySpec"
+  | "checksByBuild"
+  | "checksBySpec"
+  | "failuresByBuild"
+  | "failuresBySpec"
+>;
+
+function indexInstancesAndRecords(inventory: Inventory, installation: string): InstancesAndRecords {
   const instancesByBuild = new Map<string, CloudInstance[]>();
   const instancesBySpec = new Map<string, CloudInstance[]>();
   const checksByBuild = new Map<string, CloudInstance[]>();
@@ -164,28 +208,7 @@ export function indexInventory(
     push(failuresByBuild, `${record.spec}/${record.build}`, record);
     push(failuresBySpec, record.spec, record);
   }
-  let imagesById: Map<string, CloudImage> | undefined;
-  return {
-    get imagesById() {
-      if (!imagesById) {
-        imagesById = new Map();
-        for (const images of inventory.vendorImages.values())
-          for (const image of images) imagesById.set(image.imageId, image);
-        for (const image of inventory.images)
-          if (isLeavenOwned(image.tags, installation)) imagesById.set(image.imageId, image);
-      }
-      return imagesById;
-    },
-    builds,
-    instancesByBuild,
-    instancesBySpec,
-    checksByBuild,
-    checksBySpec,
-    failuresByBuild,
-    failuresBySpec,
-    duplicates,
-    parentImages,
-  };
+  return { instancesByBuild, instancesBySpec, checksByBuild, checksBySpec, failuresByBuild, failuresBySpec };
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -62,8 +62,10 @@ interface SpecOutcome {
  * The one planner: a pure function from specs, what is observed and the time to the actions that move
  * the world one step closer to the specs, each with its reason, and every spec's status.
  */
-export function plan(input: PlanInput): Plan {
-  const index = indexInventory(input.inventory, input.installation);
+export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
+  // A second plan in the same pass (after bake instances or images' use were observed) reuses the images'
+  // index: only instances and failure records are indexed again. The planner never changes an index.
+  const index = indexInventory(input.inventory, input.installation, previous);
   const actions: Action[] = [];
   const statuses: SpecStatus[] = [];
   const outcomes = new Map<string, SpecOutcome>();

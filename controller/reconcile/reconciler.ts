@@ -19,6 +19,7 @@ import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { shareHash } from "../plan/distribute.ts";
+import { type IndexedInventory, indexInventory } from "../plan/index-inventory.ts";
 import { type Plan, plan } from "../plan/plan.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import type { ValidationResult } from "../validation/result.ts";
@@ -144,19 +145,27 @@ export class Reconciler {
     inventory: Inventory,
     now: number,
     retry: ReadonlySet<string> = this.retry,
+    index?: IndexedInventory,
   ): Plan {
-    return plan({
-      specs: validation.specs,
-      blocked: validation.blocked,
-      inventory,
-      now,
-      retry,
-      unattributedErrors: validation.diagnostics.some((d) => d.severity === "error" && d.spec === undefined),
-      noDelete: this.options.noDelete === true,
-      ...(this.options.installation ? { installation: this.options.installation } : {}),
-      ...(this.options.commit ? { commit: this.options.commit } : {}),
-      ...(this.options.maxConcurrentCopies ? { maxConcurrentCopies: this.options.maxConcurrentCopies } : {}),
-    });
+    return plan(
+      {
+        specs: validation.specs,
+        blocked: validation.blocked,
+        inventory,
+        now,
+        retry,
+        unattributedErrors: validation.diagnostics.some(
+          (d) => d.severity === "error" && d.spec === undefined,
+        ),
+        noDelete: this.options.noDelete === true,
+        ...(this.options.installation ? { installation: this.options.installation } : {}),
+        ...(this.options.commit ? { commit: this.options.commit } : {}),
+        ...(this.options.maxConcurrentCopies
+          ? { maxConcurrentCopies: this.options.maxConcurrentCopies }
+          : {}),
+      },
+      index,
+    );
   }
 
   /**
@@ -169,7 +178,9 @@ export class Reconciler {
     now: number,
     swept: boolean,
   ): Promise<{ plan: Plan; usageObserved: boolean }> {
-    let first = this.makePlan(validation, inventory, now);
+    // The images' index is built once per pass; each plan below re-indexes only instances and records.
+    const index = indexInventory(inventory, this.options.installation);
+    let first = this.makePlan(validation, inventory, now, this.retry, index);
     // Where a bake is needed or in flight, its instances are observed and the plan made again: the planner
     // never launches a bake where it did not look.
     if (!swept && first.bakeRegions.length > 0) {
@@ -180,7 +191,7 @@ export class Reconciler {
         this.consoles,
         this.options.installation,
       );
-      first = this.makePlan(validation, inventory, now);
+      first = this.makePlan(validation, inventory, now, this.retry, index);
     }
     const needed = first.retention?.usageNeeded;
     if (!needed || needed.size === 0) return { plan: first, usageObserved: false };
@@ -190,7 +201,7 @@ export class Reconciler {
         region,
         error,
       });
-    return { plan: this.makePlan(validation, inventory, now), usageObserved: true };
+    return { plan: this.makePlan(validation, inventory, now, this.retry, index), usageObserved: true };
   }
 
   private async observe(
