@@ -2,6 +2,7 @@ import type { Command } from "../command.ts";
 import { applyCommand } from "./apply.ts";
 import { buildsCommand } from "./builds.ts";
 import { graphCommand } from "./graph.ts";
+import { operatorCommand } from "./operator.ts";
 import { planCommand } from "./plan.ts";
 import { promoteCommand } from "./promote.ts";
 import { simCommand } from "./sim.ts";
@@ -17,5 +18,6 @@ export const commands: Command[] = [
   applyCommand,
   statusCommand,
   buildsCommand,
+  operatorCommand,
   simCommand,
 ];
