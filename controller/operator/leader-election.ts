@@ -182,12 +182,19 @@ export class LeaderElection {
     this.options.onStartedLeading?.();
   }
 
-  /** Stops campaigning; a leader releases the Lease so a standby takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning; a leader releases the Lease so a standby takes over at once (`release: false`
+   * leaves it to expire, as a killed process does).
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.abort.abort();
     await this.loop;
     if (!this.leading) return;
+    if (options.release === false) {
+      this.leading = false;
+      return;
+    }
     this.leading = false;
     const { api, namespace, name } = this.options;
     try {

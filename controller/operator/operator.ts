@@ -156,13 +156,14 @@ export class Operator implements OperatorEndpoints {
     void this.resync();
   }
 
-  async stop(): Promise<void> {
+  /** Stops; `release: false` leaves the Lease to expire (what a killed leader does, for tests). */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
     this.queue.shutdown();
     await this.worker;
-    await this.election?.stop();
+    await this.election?.stop(options);
     await this.informers.stop();
     await this.events.flush();
   }
