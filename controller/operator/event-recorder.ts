@@ -3,12 +3,7 @@
 // object within the series window is not a new Event: the first one's count and lastTimestamp go up, as
 // client-go's event correlator does.
 import { randomBytes } from "node:crypto";
-import {
-  type CoreV1Api,
-  type CoreV1Event,
-  PatchStrategy,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import { type CoreV1Api, type CoreV1Event, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { CHANNEL_TAG_PREFIX } from "../api/tags.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { ActionResult } from "../execute/executor.ts";
@@ -42,17 +37,33 @@ export function eventFor(action: Action, result: ActionResult): RecordedEvent | 
   }
   switch (action.kind) {
     case "launch-bake":
-      return { type: "Normal", reason: "BakeStarted", note: `baking ${action.build} in ${where}${result.created ? ` on ${result.created}` : ""}` };
+      return {
+        type: "Normal",
+        reason: "BakeStarted",
+        note: `baking ${action.build} in ${where}${result.created ? ` on ${result.created}` : ""}`,
+      };
     case "create-image":
-      return { type: "Normal", reason: "ImageCreated", note: `creating the image of ${action.build} in ${where}${result.created ? `: ${result.created}` : ""}` };
+      return {
+        type: "Normal",
+        reason: "ImageCreated",
+        note: `creating the image of ${action.build} in ${where}${result.created ? `: ${result.created}` : ""}`,
+      };
     case "copy-image":
-      return { type: "Normal", reason: "CopyStarted", note: `copying ${action.build} to ${where}${result.created ? `: ${result.created}` : ""}` };
+      return {
+        type: "Normal",
+        reason: "CopyStarted",
+        note: `copying ${action.build} to ${where}${result.created ? `: ${result.created}` : ""}`,
+      };
     case "set-tags": {
       const channels = Object.keys(action.tags)
         .filter((k) => k.startsWith(CHANNEL_TAG_PREFIX))
         .map((k) => k.slice(CHANNEL_TAG_PREFIX.length));
       if (channels.length === 0) return undefined;
-      return { type: "Normal", reason: "Promoted", note: `${channels.join(", ")} → ${action.build} in ${where} (${action.imageId})` };
+      return {
+        type: "Normal",
+        reason: "Promoted",
+        note: `${channels.join(", ")} → ${action.build} in ${where} (${action.imageId})`,
+      };
     }
     case "record-failure":
       return { type: "Warning", reason: "BakeFailed", note: `${action.reason} (${where})` };
@@ -95,7 +106,8 @@ export class EventRecorder {
   private readonly options: EventRecorderOptions;
 
   constructor(options: EventRecorderOptions) {
-    this.options = options;}
+    this.options = options;
+  }
 
   record(target: EventTarget, event: RecordedEvent): void {
     this.chain = this.chain.then(() => this.write(target, event));

@@ -67,7 +67,12 @@ export class ImageSpecInformers {
       const answer =
         namespace === undefined
           ? await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
-          : await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL });
+          : await api.listNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural: PLURAL,
+            });
       const result = answer as KubernetesListObject<ImageSpecObject>;
       watched.synced = true;
       watched.failures = 0;

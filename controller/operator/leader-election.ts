@@ -6,7 +6,7 @@
 // act at once (the fenced cloud refuses mutating calls from then on). On shutdown the leader releases the
 // Lease (holder cleared, duration 1 s) so a standby takes over at its next try instead of waiting out the
 // lease.
-import { type CoordinationV1Api, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import { type CoordinationV1Api, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { Clock } from "../cloud/clock.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -116,14 +116,14 @@ export class LeaderElection {
       metadata: {
         name: this.options.name,
         namespace: this.options.namespace,
-        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        ...(existing?.metadata?.resourceVersion
+          ? { resourceVersion: existing.metadata.resourceVersion }
+          : {}),
       },
       spec: {
         holderIdentity: this.options.identity,
         leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-        acquireTime: new V1MicroTime(
-          takingOver ? now : (timeOf(existing?.spec?.acquireTime) ?? now),
-        ),
+        acquireTime: new V1MicroTime(takingOver ? now : (timeOf(existing?.spec?.acquireTime) ?? now)),
         renewTime: new V1MicroTime(now),
         leaseTransitions: (existing?.spec?.leaseTransitions ?? 0) + (takingOver && existing ? 1 : 0),
       },

@@ -71,7 +71,4 @@ export interface OperatorEndpoints extends OperatorProbes {
  * calls this hook with the operator's endpoints; until it is set the flag is accepted and a warning says
  * that nothing is served. The hook returns how to stop the server.
  */
-export type ServeHook = (
-  endpoints: OperatorEndpoints,
-  listen: string,
-) => Promise<{ close(): Promise<void> }>;
+export type ServeHook = (endpoints: OperatorEndpoints, listen: string) => Promise<{ close(): Promise<void> }>;

@@ -3,8 +3,9 @@
 // ImageSpec in the caches, then writes each changed status through the status subresource, records Events,
 // keeps the finalizer on every resource and applies the deletion policy of those being deleted. While
 // anything is in flight it passes again after the poll interval; every `resyncMs` every key is requeued.
-import { hostname } from "node:os";
+
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -22,7 +23,13 @@ import type { Logger } from "../log/logger.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { type PassResult, Reconciler, type ReconcilerOptions } from "../reconcile/reconciler.ts";
 import type { ValidationResult } from "../validation/result.ts";
-import { diagnosticsOf, type ImageSpecObject, isDeleting, keyOf, validateResources } from "./cluster-specs.ts";
+import {
+  diagnosticsOf,
+  type ImageSpecObject,
+  isDeleting,
+  keyOf,
+  validateResources,
+} from "./cluster-specs.ts";
 import { EventRecorder, type EventTarget, eventFor } from "./event-recorder.ts";
 import { GROUP, ImageSpecInformers, PLURAL, VERSION } from "./imagespec-informers.ts";
 import { LeaderElection, statusCodeOf } from "./leader-election.ts";
@@ -65,7 +72,9 @@ export interface OperatorOptions {
   pollIntervalMs?: number;
   metrics?: OperatorMetrics;
   /** Extra reconciler options (tests: sweep and walk intervals). */
-  reconciler?: Partial<Omit<ReconcilerOptions, "cloud" | "clock" | "logger" | "installation" | "onActionResult">>;
+  reconciler?: Partial<
+    Omit<ReconcilerOptions, "cloud" | "clock" | "logger" | "installation" | "onActionResult">
+  >;
   /** Called after every pass (tests, the web view). */
   onPass?: (pass: PassResult, validation: ValidationResult) => void;
 }
@@ -268,12 +277,17 @@ export class Operator implements OperatorEndpoints {
     this.statuses = pass.statuses;
     this.recordMetrics(pass.statuses);
     const byName = new Map(pass.statuses.map((s) => [s.name, s]));
-    await Promise.all(live.map((object) => this.writeStatus(object, byName.get(object.metadata?.name ?? ""), validation)));
+    await Promise.all(
+      live.map((object) => this.writeStatus(object, byName.get(object.metadata?.name ?? ""), validation)),
+    );
     // The deleted specs were left out of this pass: the planner treats their images by the policy recorded
     // on them (leaven.dev/on-delete: retain keeps them, retire retires them on the retention schedule).
     await Promise.all(objects.filter((o) => isDeleting(o) && hasFinalizer(o)).map((o) => this.finalize(o)));
     this.options.onPass?.(pass, validation);
-    const inFlight = pass.statuses.some((s) => isProgressing(s.phase)) || pass.executed.length > 0 || pass.deferred.length > 0;
+    const inFlight =
+      pass.statuses.some((s) => isProgressing(s.phase)) ||
+      pass.executed.length > 0 ||
+      pass.deferred.length > 0;
     if (inFlight) this.pollLater();
   }
 
@@ -293,7 +307,13 @@ export class Operator implements OperatorEndpoints {
         this.metrics.images(status.name, channel, Object.keys(value.images).length);
   }
 
-  private ref(object: ImageSpecObject): { group: string; version: string; plural: string; namespace: string; name: string } {
+  private ref(object: ImageSpecObject): {
+    group: string;
+    version: string;
+    plural: string;
+    namespace: string;
+    name: string;
+  } {
     return {
       group: GROUP,
       version: VERSION,
@@ -323,7 +343,8 @@ export class Operator implements OperatorEndpoints {
   }
 
   private async finalize(object: ImageSpecObject): Promise<void> {
-    const policy = (object.spec as { retention?: { onDelete?: string } } | undefined)?.retention?.onDelete ?? "retain";
+    const policy =
+      (object.spec as { retention?: { onDelete?: string } } | undefined)?.retention?.onDelete ?? "retain";
     try {
       await this.custom.patchNamespacedCustomObject(
         {

@@ -106,7 +106,8 @@ export function statusDocument(
   if (generation !== undefined) document.observedGeneration = generation;
   // The last error stays until the spec is Ready, so `kubectl describe` still says what went wrong while a
   // retry is in progress.
-  const lastError = errors.length > 0 ? errors.join("; ") : status.phase === "Ready" ? undefined : previous?.lastError;
+  const lastError =
+    errors.length > 0 ? errors.join("; ") : status.phase === "Ready" ? undefined : previous?.lastError;
   if (lastError !== undefined) document.lastError = lastError;
   return document;
 }

@@ -50,7 +50,10 @@ export class WorkQueue {
   /** Adds `key` after `ms` (clock time); an earlier pending add for the key is kept. */
   addAfter(key: string, ms: number): void {
     if (this.shutDown) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.options.clock.now() + ms;
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;

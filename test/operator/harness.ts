@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   ApiextensionsV1Api,
-  CoreV1Api,
   CoordinationV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   loadAllYaml,
@@ -198,8 +198,7 @@ export async function allReady(h: Harness, namespace = "default"): Promise<boole
     specs.length > 0 &&
     specs.every(
       (s) =>
-        conditionOf(s, "Ready")?.status === "True" &&
-        s.status?.observedGeneration === s.metadata?.generation,
+        conditionOf(s, "Ready")?.status === "True" && s.status?.observedGeneration === s.metadata?.generation,
     )
   );
 }

@@ -46,7 +46,10 @@ describe("leaven operator", () => {
       expect(spec.status?.phase).toBe("Ready");
     }
     const base = specs.find((s) => s.metadata?.name === "ubuntu-base")!;
-    const channels = base.status?.channels as Record<string, { build: string; images: Record<string, string> }>;
+    const channels = base.status?.channels as Record<
+      string,
+      { build: string; images: Record<string, string> }
+    >;
     expect(Object.keys(channels.candidate!.images).sort()).toEqual(["eu-west-1", "us-east-1"]);
     const imageIds = new Set(leavenImages("us-east-1").map((i) => i.id));
     expect(imageIds.has(channels.candidate!.images["us-east-1"]!)).toBe(true);
@@ -68,7 +71,8 @@ async function reasons(): Promise<Map<string, number>> {
   for (const operator of h.operators) await operator.flushEvents();
   const events = await h.core.listNamespacedEvent({ namespace: "default" });
   const counts = new Map<string, number>();
-  for (const e of events.items) counts.set(e.reason ?? "", (counts.get(e.reason ?? "") ?? 0) + (e.count ?? 1));
+  for (const e of events.items)
+    counts.set(e.reason ?? "", (counts.get(e.reason ?? "") ?? 0) + (e.count ?? 1));
   return counts;
 }
 
@@ -80,25 +84,37 @@ describe("leaven operator: edits, deletion, events", () => {
     const first = channelsOf(await getSpec(h, "ubuntu-base")).release!.build!;
 
     await patchSpec("ubuntu-base", { spec: { version: "2.3.1" } });
-    const bumped = await waitFor("ubuntu-base on 2.3.1, Ready at generation 2", async () => {
-      const spec = await getSpec(h, "ubuntu-base");
-      const release = channelsOf(spec).release?.build;
-      return release?.startsWith("2.3.1+") &&
-        conditionOf(spec, "Ready")?.status === "True" &&
-        spec.status?.observedGeneration === 2
-        ? spec
-        : undefined;
-    }, 60_000);
+    const bumped = await waitFor(
+      "ubuntu-base on 2.3.1, Ready at generation 2",
+      async () => {
+        const spec = await getSpec(h, "ubuntu-base");
+        const release = channelsOf(spec).release?.build;
+        return release?.startsWith("2.3.1+") &&
+          conditionOf(spec, "Ready")?.status === "True" &&
+          spec.status?.observedGeneration === 2
+          ? spec
+          : undefined;
+      },
+      60_000,
+    );
     expect(conditionOf(bumped, "Ready")?.observedGeneration).toBe(2);
 
     // Roll release back: the channel field edited in the cluster (kubectl patch --type merge).
     await patchSpec("ubuntu-base", { spec: { channels: { release: { latest: null, build: first } } } });
-    const pinned = await waitFor("release back on the first build", async () => {
-      const spec = await getSpec(h, "ubuntu-base");
-      return channelsOf(spec).release?.build === first && spec.status?.observedGeneration === 3 ? spec : undefined;
-    }, 60_000);
+    const pinned = await waitFor(
+      "release back on the first build",
+      async () => {
+        const spec = await getSpec(h, "ubuntu-base");
+        return channelsOf(spec).release?.build === first && spec.status?.observedGeneration === 3
+          ? spec
+          : undefined;
+      },
+      60_000,
+    );
     const image = channelsOf(pinned).release!.images["us-east-1"]!;
-    expect(h.sim.world.region("us-east-1").images.get(image)?.tags["leaven.dev/channel/release"]).toBe("true");
+    expect(h.sim.world.region("us-east-1").images.get(image)?.tags["leaven.dev/channel/release"]).toBe(
+      "true",
+    );
     expect(pinned.status?.outdatedBuilds).toEqual([first]);
 
     const seen = await reasons();
@@ -134,10 +150,14 @@ describe("leaven operator: edits, deletion, events", () => {
     expect(conditionOf(orphan, "Stalled")?.reason).toBe("Blocked");
     expect(conditionOf(orphan, "Ready")?.status).toBe("False");
     expect(orphan.status?.lastError).toContain("no-such-base");
-    await waitFor("the other specs Ready", async () => {
-      const specs = (await listSpecs(h)).filter((s) => s.metadata?.name !== "orphan-app");
-      return specs.every((s) => conditionOf(s, "Ready")?.status === "True");
-    }, 60_000);
+    await waitFor(
+      "the other specs Ready",
+      async () => {
+        const specs = (await listSpecs(h)).filter((s) => s.metadata?.name !== "orphan-app");
+        return specs.every((s) => conditionOf(s, "Ready")?.status === "True");
+      },
+      60_000,
+    );
   });
 
   it("keeps a deleted spec's images (retain) and removes its finalizer", async () => {
@@ -176,7 +196,8 @@ describe("leaven operator: edits, deletion, events", () => {
     await patchSpec("ubuntu-jammy", { metadata: { labels: { touched: "yes" } } });
     await waitFor("another pass", () => h.operators[0]!.passes > before);
     expect(
-      [...h.sim.world.region("us-east-1").images.values()].filter((i) => i.tags[Tag.spec] === "api-server").length,
+      [...h.sim.world.region("us-east-1").images.values()].filter((i) => i.tags[Tag.spec] === "api-server")
+        .length,
     ).toBe(all.length);
   });
 });
@@ -186,17 +207,27 @@ describe("leaven operator: informers and leadership", () => {
     await createExamples(h);
     await h.startOperator({ leaderElect: false });
     await waitFor("every example Ready", () => allReady(h), 60_000);
-    const listsBefore = h.server.requests.filter((r) => r.method === "GET" && /imagespecs(\?|$)/.test(r.path) && !r.path.includes("watch")).length;
+    const listsBefore = h.server.requests.filter(
+      (r) => r.method === "GET" && /imagespecs(\?|$)/.test(r.path) && !r.path.includes("watch"),
+    ).length;
     h.server.compactHistory();
     h.server.dropWatches({ abrupt: true });
     await patchSpec("ubuntu-base", { spec: { version: "2.3.2" } });
     h.server.compactHistory();
     h.server.dropWatches();
-    await waitFor("the edit after the drop reconciled", async () => {
-      const spec = await getSpec(h, "ubuntu-base");
-      return spec.status?.observedGeneration === 2 && channelsOf(spec).candidate?.build?.startsWith("2.3.2+");
-    }, 60_000);
-    const listsAfter = h.server.requests.filter((r) => r.method === "GET" && /imagespecs(\?|$)/.test(r.path) && !r.path.includes("watch")).length;
+    await waitFor(
+      "the edit after the drop reconciled",
+      async () => {
+        const spec = await getSpec(h, "ubuntu-base");
+        return (
+          spec.status?.observedGeneration === 2 && channelsOf(spec).candidate?.build?.startsWith("2.3.2+")
+        );
+      },
+      60_000,
+    );
+    const listsAfter = h.server.requests.filter(
+      (r) => r.method === "GET" && /imagespecs(\?|$)/.test(r.path) && !r.path.includes("watch"),
+    ).length;
     expect(listsAfter).toBeGreaterThan(listsBefore);
   });
 
@@ -216,12 +247,19 @@ describe("leaven operator: informers and leadership", () => {
     // Lease 3 s, tried every 250 ms.
     expect(Date.now() - killedAt).toBeLessThan(3_000 + 1_500);
     await patchSpec("ubuntu-base", { spec: { version: "2.4.0" } });
-    await waitFor("b reconciles the edit", async () => {
-      const spec = await getSpec(h, "ubuntu-base");
-      return spec.status?.observedGeneration === 2 && conditionOf(spec, "Ready")?.status === "True";
-    }, 60_000);
+    await waitFor(
+      "b reconciles the edit",
+      async () => {
+        const spec = await getSpec(h, "ubuntu-base");
+        return spec.status?.observedGeneration === 2 && conditionOf(spec, "Ready")?.status === "True";
+      },
+      60_000,
+    );
     expect(b.passes).toBeGreaterThan(0);
-    const lease = await h.leases.readNamespacedLease({ name: "leaven-operator-default", namespace: "default" });
+    const lease = await h.leases.readNamespacedLease({
+      name: "leaven-operator-default",
+      namespace: "default",
+    });
     expect(lease.spec?.holderIdentity).toBe("operator-b");
     expect(lease.spec?.leaseTransitions).toBe(1);
 

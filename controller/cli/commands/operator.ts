@@ -1,8 +1,8 @@
 // `leaven operator`: the Kubernetes operator (controller/operator/) with the CLI's cloud target.
 import { KubeConfig } from "@kubernetes/client-node";
 import { createLogger } from "../../log/logger.ts";
-import type { ServeHook } from "../../operator/operator-endpoints.ts";
 import { Operator } from "../../operator/operator.ts";
+import type { ServeHook } from "../../operator/operator-endpoints.ts";
 import { DURATION_EXPECTED, isDuration, parseDuration } from "../../validation/durations.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
@@ -20,7 +20,8 @@ export function setOperatorServeHook(hook: ServeHook | undefined): void {
 
 function durationOf(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!isDuration(value)) throw new UserError(`--${flag}: "${value}" is not a duration (expected ${DURATION_EXPECTED}).`);
+  if (!isDuration(value))
+    throw new UserError(`--${flag}: "${value}" is not a duration (expected ${DURATION_EXPECTED}).`);
   const ms = parseDuration(value);
   if (ms <= 0) throw new UserError(`--${flag}: must be longer than 0s.`);
   return ms;
