@@ -44,13 +44,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { historyLimit?: number } = {}): Promise<Harness> {
+/** The ImageSpec CRD, typed as the API extensions client sends it. */
+export function imageSpecCrd(): V1CustomResourceDefinition {
+  // loadYaml keeps the schema's enums (the typed model's `_enum`); a plain parse would lose them.
+  return loadYaml<V1CustomResourceDefinition>(readFileSync(join(repo, "crds/imagespec.yaml"), "utf8"));
+}
+
+export async function startHarness(
+  options: { historyLimit?: number; withoutCrd?: boolean } = {},
+): Promise<Harness> {
   const server = await startKubeApiServer(options.historyLimit ? { historyLimit: options.historyLimit } : {});
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfigYaml(server.url));
-  // loadYaml keeps the schema's enums (the typed model's `_enum`); a plain parse would lose them.
-  const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(repo, "crds/imagespec.yaml"), "utf8"));
-  await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
+  if (!options.withoutCrd)
+    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: imageSpecCrd() });
   const sim = await startSimulator({
     throttle: false,
     awkward: false,
