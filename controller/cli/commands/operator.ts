@@ -27,18 +27,11 @@ function durationOf(flag: string, value: string | undefined, fallback: number): 
   return ms;
 }
 
-function booleanOf(flag: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`--${flag}: expected true or false, not "${value}".`);
-}
-
 export const operatorCommand: Command = {
   name: "operator",
   summary: "Run as a Kubernetes operator: reconcile ImageSpec resources and write their status.",
   usage:
-    "operator [--namespace NS]… [--kubeconfig PATH] [--leader-elect=true|false] [--lease-namespace NS] [--resync DURATION] [--listen ADDR] [cloud options]",
+    "operator [--namespace NS]… [--kubeconfig PATH] [--no-leader-elect] [--lease-namespace NS] [--resync DURATION] [--listen ADDR] [cloud options]",
   help: `Watches ImageSpec custom resources (all namespaces, or each --namespace) and reconciles them as apply
 does, continuously: every change triggers a pass over the whole lineage; while bakes and copies are in
 flight it passes again every poll interval, and every --resync regardless. Writes each resource's status
@@ -53,7 +46,8 @@ Stops on SIGINT or SIGTERM, releasing the Lease.
 Options:
   --namespace NS         Watch this namespace (repeatable). Default: all namespaces.
   --kubeconfig PATH      Kubeconfig file. Default: in-cluster service account, else $KUBECONFIG or ~/.kube/config.
-  --leader-elect BOOL    Elect a leader through a Lease (default true); false for a single replica.
+  --leader-elect         Elect a leader through a Lease (the default).
+  --no-leader-elect      Act without a Lease: for exactly one replica.
   --lease-namespace NS   Namespace of the Lease. Default: $POD_NAMESPACE, else the kubeconfig's, else default.
   --resync DURATION      Requeue every ImageSpec this often, e.g. 10m (default).
   --listen ADDR          Serve /healthz, /readyz and /metrics on ADDR, e.g. :8080.
@@ -63,7 +57,8 @@ ${cloudHelp}`,
     ...cloudOptions,
     namespace: { type: "string", multiple: true },
     kubeconfig: { type: "string" },
-    "leader-elect": { type: "string" },
+    "leader-elect": { type: "boolean" },
+    "no-leader-elect": { type: "boolean" },
     "lease-namespace": { type: "string" },
     resync: { type: "string" },
     listen: { type: "string" },
@@ -76,7 +71,9 @@ ${cloudHelp}`,
       );
     const logger = createLogger(io.stderr, { json: (values["log-format"] as string | undefined) !== "text" });
     const resyncMs = durationOf("resync", values.resync as string | undefined, 10 * 60_000);
-    const leaderElect = booleanOf("leader-elect", values["leader-elect"] as string | undefined, true);
+    if (values["leader-elect"] === true && values["no-leader-elect"] === true)
+      throw new UserError("--leader-elect and --no-leader-elect contradict each other; pass one.");
+    const leaderElect = values["no-leader-elect"] !== true;
     const kubeConfig = new KubeConfig();
     const kubeconfigPath = values.kubeconfig as string | undefined;
     try {
