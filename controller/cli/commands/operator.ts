@@ -1,11 +1,11 @@
 // `leaven operator`: the Kubernetes operator (controller/operator/) with the CLI's cloud target.
-import { KubeConfig } from "@kubernetes/client-node";
 import { createLogger } from "../../log/logger.ts";
 import { Operator } from "../../operator/operator.ts";
 import type { ServeHook } from "../../operator/operator-endpoints.ts";
 import { DURATION_EXPECTED, isDuration, parseDuration } from "../../validation/durations.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
+import { contextNamespace, loadKubeConfig } from "../kube-config.ts";
 
 /**
  * TODO(integrator): set to controller/serve/'s server (`/healthz`, `/readyz`, `/metrics`, `/`) so that
@@ -74,22 +74,11 @@ ${cloudHelp}`,
     if (values["leader-elect"] === true && values["no-leader-elect"] === true)
       throw new UserError("--leader-elect and --no-leader-elect contradict each other; pass one.");
     const leaderElect = values["no-leader-elect"] !== true;
-    const kubeConfig = new KubeConfig();
-    const kubeconfigPath = values.kubeconfig as string | undefined;
-    try {
-      if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
-      else kubeConfig.loadFromDefault();
-    } catch (error) {
-      throw new UserError(
-        `cannot read the kubeconfig${kubeconfigPath ? ` ${kubeconfigPath}` : ""}: ${(error as Error).message}; pass --kubeconfig or run in a cluster.`,
-      );
-    }
-    if (!kubeConfig.getCurrentCluster())
-      throw new UserError("no Kubernetes cluster configured: pass --kubeconfig PATH or run in a cluster.");
+    const kubeConfig = loadKubeConfig(values.kubeconfig as string | undefined);
     const leaseNamespace =
       (values["lease-namespace"] as string | undefined) ??
       io.env.POD_NAMESPACE ??
-      kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??
+      contextNamespace(kubeConfig) ??
       "default";
     const target = await openCloud(values, [], io.cwd, logger);
     io.stderr.write(`${target.banner}\n`);
