@@ -97,6 +97,8 @@ export class Operator implements OperatorEndpoints {
   private lastLoopAt: number;
   /** Live resources by spec name, for the pass's action results (Events go on the owner). */
   private owners = new Map<string, EventTarget[]>();
+  /** What each resource looked like to the pass (generation, metadata), to tell status-only updates apart. */
+  private readonly seen = new Map<string, string>();
   readonly identity: string;
   passes = 0;
 
@@ -117,7 +119,7 @@ export class Operator implements OperatorEndpoints {
       namespaces: options.namespaces ?? [],
       clock: this.clock,
       logger: options.logger,
-      onChange: (object) => this.queue.add(keyOf(object)),
+      onChange: (object, verb) => this.onChange(object, verb),
     });
     this.events = new EventRecorder({
       api: kc.makeApiClient(CoreV1Api),
@@ -204,6 +206,32 @@ export class Operator implements OperatorEndpoints {
     return this.events.flush();
   }
 
+  /**
+   * Queues the resource's key, unless the change is one the operator made itself: a status write (the
+   * status subresource changes neither generation nor metadata the pass reads) would otherwise cost a
+   * second pass for every pass that wrote a status.
+   */
+  private onChange(object: ImageSpecObject, verb: "add" | "update" | "delete"): void {
+    const key = keyOf(object);
+    if (verb === "delete") {
+      this.seen.delete(key);
+      this.queue.add(key);
+      return;
+    }
+    const metadata = object.metadata;
+    const fingerprint = JSON.stringify([
+      metadata?.uid,
+      metadata?.generation,
+      metadata?.deletionTimestamp ?? null,
+      metadata?.finalizers ?? [],
+      metadata?.labels ?? {},
+      metadata?.annotations ?? {},
+    ]);
+    if (verb === "update" && this.seen.get(key) === fingerprint) return;
+    this.seen.set(key, fingerprint);
+    this.queue.add(key);
+  }
+
   private requeueAll(): void {
     this.queue.add(PASS_KEY);
     for (const object of this.informers.list()) this.queue.add(keyOf(object));
@@ -228,6 +256,12 @@ export class Operator implements OperatorEndpoints {
       try {
         // A standby keeps its caches warm and acts on nothing; taking the lead requeues every key.
         if (this.stopped || !this.isLeader()) continue;
+        // Never plan from a cache that has not listed: every spec would look deleted (its bake instances
+        // terminated, a retire-on-delete spec's images retired). The list's own events requeue.
+        if (!this.informers.synced()) {
+          this.queue.addAfter(PASS_KEY, 1_000);
+          continue;
+        }
         this.passing = true;
         const started = this.clock.now();
         try {

@@ -44,7 +44,10 @@ warm caches and take over within the lease duration (15s) when it dies, at once 
 Stops on SIGINT or SIGTERM, releasing the Lease.
 
 Options:
-  --namespace NS         Watch this namespace (repeatable). Default: all namespaces.
+  --namespace NS         Watch this namespace (repeatable). Default: all namespaces. The operator plans the
+                         specs it sees as the whole installation: images of specs it does not see are those
+                         of deleted specs. Operators restricted to different namespaces need their own
+                         --installation.
   --kubeconfig PATH      Kubeconfig file. Default: in-cluster service account, else $KUBECONFIG or ~/.kube/config.
   --leader-elect         Elect a leader through a Lease (the default).
   --no-leader-elect      Act without a Lease: for exactly one replica.
