@@ -1,3 +1,6 @@
+import type { RequestStats } from "../cloud/request-stats.ts";
+import type { SpecStatus } from "../plan/status.ts";
+
 // What the operator gives the HTTP server (built separately, in controller/serve/): liveness, readiness
 // and a metrics recorder. The operator only records; the server decides how to expose (prom-client).
 
@@ -63,7 +66,9 @@ export interface OperatorEndpoints extends OperatorProbes {
   /** Set the recorder before the operator starts: every measurement goes to it. */
   setMetrics(metrics: OperatorMetrics): void;
   /** The last pass's statuses, for /status and the web view. */
-  lastStatuses(): readonly import("../plan/status.ts").SpecStatus[];
+  lastStatuses(): readonly SpecStatus[];
+  /** EC2 and SSM requests and throttles by region and action, when the cloud adapter counts them. */
+  cloudRequests(): RequestStats | undefined;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
 import type { ImageSpecStatus } from "../api/types.generated.ts";
 import { type Clock, systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
+import type { RequestStats } from "../cloud/request-stats.ts";
 import type { ActionResult } from "../execute/executor.ts";
 import { fenceCloud } from "../lease/fenced-cloud.ts";
 import type { Logger } from "../log/logger.ts";
@@ -71,6 +72,8 @@ export interface OperatorOptions {
   /** Passes while something is in flight, this far apart (cloud clock; default 15 s). */
   pollIntervalMs?: number;
   metrics?: OperatorMetrics;
+  /** The cloud adapter's request counts (AwsCloud.stats), for /metrics. */
+  requestStats?: () => RequestStats;
   /** Extra reconciler options (tests: sweep and walk intervals). */
   reconciler?: Partial<
     Omit<ReconcilerOptions, "cloud" | "clock" | "logger" | "installation" | "onActionResult">
@@ -199,6 +202,9 @@ export class Operator implements OperatorEndpoints {
   }
   lastStatuses(): readonly SpecStatus[] {
     return this.statuses;
+  }
+  cloudRequests(): RequestStats | undefined {
+    return this.options.requestStats?.();
   }
 
   /** Flushes the Events recorded so far (tests). */
