@@ -102,6 +102,7 @@ export class Operator implements OperatorEndpoints {
   private owners = new Map<string, EventTarget[]>();
   /** What each resource looked like to the pass (generation, metadata), to tell status-only updates apart. */
   private readonly seen = new Map<string, string>();
+  private lastValidation?: { inputs: string; result: ValidationResult };
   readonly identity: string;
   passes = 0;
 
@@ -304,7 +305,7 @@ export class Operator implements OperatorEndpoints {
     const objects = this.informers.list();
     const live = objects.filter((o) => !isDeleting(o));
     await Promise.all(live.filter((o) => !hasFinalizer(o)).map((o) => this.addFinalizer(o)));
-    const validation = validateResources(objects);
+    const validation = this.validate(objects);
     this.owners = new Map();
     for (const object of live) {
       const name = object.metadata?.name ?? "";
@@ -329,6 +330,22 @@ export class Operator implements OperatorEndpoints {
       pass.executed.length > 0 ||
       pass.deferred.length > 0;
     if (inFlight) this.pollLater();
+  }
+
+  /**
+   * Validation of every resource, reused while no resource's generation or metadata changed (a status
+   * write changes neither): with thousands of specs, schema and lineage checks are most of a quiet pass.
+   */
+  private validate(objects: readonly ImageSpecObject[]): ValidationResult {
+    const inputs = JSON.stringify(
+      objects
+        .map((o) => [keyOf(o), this.seen.get(keyOf(o)) ?? o.metadata?.resourceVersion, isDeleting(o)])
+        .sort(),
+    );
+    if (this.lastValidation?.inputs === inputs) return this.lastValidation.result;
+    const result = validateResources(objects);
+    this.lastValidation = { inputs, result };
+    return result;
   }
 
   private pollLater(): void {
