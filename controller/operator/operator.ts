@@ -144,6 +144,9 @@ export class Operator implements OperatorEndpoints {
         ...(options.retryPeriodMs !== undefined ? { retryPeriodMs: options.retryPeriodMs } : {}),
         onStartedLeading: () => {
           this.metrics.leader(true);
+          // Another leader may have changed tags and images since this one last looked: its kept
+          // inventory is walked in full before it plans again.
+          this.reconciler.requestFullWalk("this operator took the lead");
           this.requeueAll();
         },
         onStoppedLeading: () => this.metrics.leader(false),
