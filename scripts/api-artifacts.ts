@@ -8,6 +8,8 @@ import { stringify } from "yaml";
 
 export const schemaPath = fileURLToPath(new URL("../schemas/imagespec.schema.json", import.meta.url));
 export const crdPath = fileURLToPath(new URL("../crds/imagespec.yaml", import.meta.url));
+/** The Helm chart's copy of the CRD (Helm installs only what is inside the chart); identical to crdPath. */
+export const chartCrdPath = fileURLToPath(new URL("../charts/leaven/crds/imagespec.yaml", import.meta.url));
 export const typesPath = fileURLToPath(new URL("../controller/api/types.generated.ts", import.meta.url));
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

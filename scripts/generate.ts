@@ -1,7 +1,8 @@
-// `npm run generate`: writes the CRD, the TypeScript types and the API reference from the JSON Schema.
+// `npm run generate`: writes the CRD (and the Helm chart's copy), the TypeScript types and the API reference from the JSON Schema.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import {
+  chartCrdPath,
   crdPath,
   referencePath,
   renderApiReference,
@@ -12,6 +13,7 @@ import {
 
 for (const [path, content] of [
   [crdPath, renderCrd()],
+  [chartCrdPath, renderCrd()],
   [typesPath, await renderTypes()],
   [referencePath, renderApiReference()],
 ] as const) {

@@ -1,6 +1,7 @@
 import type { BenchCase } from "../case.ts";
 import { driftRepairCase } from "./drift.ts";
 import { fanOutAwkwardCase, fanOutCase, fanOutNoisyCase } from "./fan-out.ts";
+import { fullWalkCase } from "./full-walk.ts";
 import { inventoryPassesCase } from "./inventory-passes.ts";
 import { leavenBuildsCase } from "./leaven-builds.ts";
 import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
@@ -19,6 +20,7 @@ export const cases: BenchCase[] = [
   planMillionCase,
   steadyStateRequestsCase,
   inventoryPassesCase,
+  fullWalkCase,
   fanOutCase,
   fanOutAwkwardCase,
   fanOutNoisyCase,

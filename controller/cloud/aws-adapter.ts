@@ -47,6 +47,7 @@ import { SSMClient, type SSMClientConfig } from "@aws-sdk/client-ssm";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { FastEc2QueryProtocol } from "./fast-describe-images.ts";
 import {
   CloudError,
   type CloudImage,
@@ -74,6 +75,8 @@ import {
 import { createParameterPort } from "./ssm-adapter.ts";
 
 export interface AwsCloudOptions {
+  /** Read DescribeImages pages with Leaven's scanner rather than the SDK's deserialiser (default true). */
+  fastDescribeImages?: boolean;
   /** Sends every region's requests here (the simulator serves all regions on one endpoint). */
   endpoint?: string;
   /** A named profile from the shared config/credentials files. */
@@ -138,6 +141,8 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       // A request that hangs must fail (and be retried by us) rather than stall a reconcile pass forever.
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
     };
+    // DescribeImages pages read by Leaven's own scanner (cloud/fast-describe-images.ts); all else by the SDK.
+    if (options.fastDescribeImages !== false) config.protocol = FastEc2QueryProtocol;
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
     else if (options.profile) config.profile = options.profile;

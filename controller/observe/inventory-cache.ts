@@ -53,6 +53,8 @@ export interface CachedObservation {
 
 interface RegionImages {
   images: Map<string, CloudImage>;
+  /** Ids of the images pending: read again on every refresh until they settle. */
+  pending: Set<string>;
   /** Clock time of the last successful full walk. */
   walkedAt: number;
   /** Clock time of the last successful refresh (full or not): where the next new-image window starts. */
@@ -144,6 +146,7 @@ export class InventoryCache {
             const images = await walkOwnedImages(this.cloud, region, this.installation);
             this.images.set(region, {
               images: new Map(images.map((i) => [i.imageId, i])),
+              pending: new Set(images.filter((i) => i.state === "pending").map((i) => i.imageId)),
               walkedAt: now,
               refreshedAt: now,
             });
@@ -227,8 +230,7 @@ export class InventoryCache {
   ): Promise<boolean> {
     const state = this.images.get(region)!;
     const watched = this.watched.get(region) ?? new Map<string, { created: number } | undefined>();
-    for (const image of state.images.values())
-      if (image.state === "pending") watched.set(image.imageId, watched.get(image.imageId));
+    for (const id of state.pending) watched.set(id, watched.get(id));
     const ids = [...watched.keys()];
     const [fresh, byId, bySpec] = await Promise.all([
       this.describe(region, [
@@ -250,9 +252,12 @@ export class InventoryCache {
     let changed = false;
     const upsert = (image: CloudImage) => {
       if (!keptByWalk(image, this.installation)) {
+        state.pending.delete(image.imageId);
         if (state.images.delete(image.imageId)) changed = true;
         return;
       }
+      if (image.state === "pending") state.pending.add(image.imageId);
+      else state.pending.delete(image.imageId);
       const existing = state.images.get(image.imageId);
       if (existing && sameImage(existing, image)) return;
       state.images.set(image.imageId, image);
@@ -268,6 +273,7 @@ export class InventoryCache {
     const keep = new Map<string, { created: number } | undefined>();
     for (const [id, created] of watched) {
       if (seen.has(id)) continue;
+      state.pending.delete(id);
       if (state.images.delete(id)) {
         changed = true;
         // Gone without Leaven deregistering it: something else changes this region; walk it all next time.
@@ -279,10 +285,11 @@ export class InventoryCache {
     const listed = new Set(specImages.map((i) => i.imageId));
     for (const image of specImages) upsert(image);
     const changedSet = new Set(changedSpecs);
-    for (const [id, image] of state.images) {
+    for (const [id, image] of changedSet.size > 0 ? state.images : []) {
       const spec = image.tags[Tag.spec];
       if (spec !== undefined && changedSet.has(spec) && !listed.has(id)) {
         state.images.delete(id);
+        state.pending.delete(id);
         changed = true;
       }
     }

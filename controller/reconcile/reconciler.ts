@@ -258,10 +258,10 @@ export class Reconciler {
 
   /** Copies whose id Leaven was given but the owner-tag walk did not find: read them by id. */
   private async observeUntaggedCopies(inventory: Inventory): Promise<void> {
-    const found = new Set(
-      inventory.images.map((i) => `${i.tags[Tag.spec]}/${i.tags[Tag.build]}/${i.region}`),
-    );
-    for (const key of found) this.copies.delete(key);
+    // Nothing to look for (the usual case): no walk over every image to find out.
+    if (this.copies.size === 0) return;
+    for (const i of inventory.images)
+      this.copies.delete(`${i.tags[Tag.spec]}/${i.tags[Tag.build]}/${i.region}`);
     const byRegion = new Map<string, Map<string, string>>();
     for (const [key, { region, imageId }] of this.copies) {
       if (inventory.regionErrors.has(region)) continue;

@@ -109,8 +109,20 @@ const imageFields: FieldReader<{ image: SimImage; state: SimImageState }> = {
   "platform-details": () => "Linux/UNIX",
   "block-device-mapping.snapshot-id": (r) => r.image.snapshotIds,
   "source-instance-id": (r) => r.image.sourceInstanceId,
-  "creation-date": (r) => new Date(r.image.creationDate).toISOString(),
+  "creation-date": (r) => isoDate(r.image.creationDate),
 };
+
+// A creation-date filter formats every image's date: many share one (a build's copies, a seeded estate).
+const isoDates = new Map<number, string>();
+function isoDate(at: number): string {
+  let iso = isoDates.get(at);
+  if (iso === undefined) {
+    if (isoDates.size > 100_000) isoDates.clear();
+    iso = new Date(at).toISOString();
+    isoDates.set(at, iso);
+  }
+  return iso;
+}
 
 /** ExecutableBy.N (the SDK's ExecutableUsers): `all` = public, `self` or an account = explicitly granted to it. */
 function executableBy(ctx: RequestContext, values: string[]): ((image: SimImage) => boolean) | undefined {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  chartCrdPath,
   crdPath,
   referencePath,
   renderApiReference,
@@ -12,6 +13,7 @@ import {
 describe("files generated from schemas/imagespec.schema.json", () => {
   it.each([
     ["crds/imagespec.yaml", crdPath, async () => renderCrd()],
+    ["charts/leaven/crds/imagespec.yaml", chartCrdPath, async () => renderCrd()],
     ["controller/api/types.generated.ts", typesPath, async () => await renderTypes()],
     ["docs/api-reference.md", referencePath, async () => renderApiReference()],
   ])("%s is up to date", async (_name, path, render) => {
