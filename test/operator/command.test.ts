@@ -34,6 +34,10 @@ describe("leaven operator (the command)", () => {
         `${dir}/sim-state.json`,
         "--listen",
         ":0",
+        // As the Helm chart passes it.
+        "--leader-elect=true",
+        "--lease-namespace",
+        "default",
       ],
       dir,
       { PATH: process.env.PATH ?? "", HOME: dir, POD_NAME: "leaven-0" },
@@ -62,6 +66,11 @@ describe("leaven operator (the command)", () => {
     const resync = await runCli(["operator", "--kubeconfig", kubeconfig, "--resync", "soon"], dir);
     expect(resync.code).toBe(1);
     expect(resync.stderr).toContain('--resync: "soon" is not a duration');
+    const elect = await runCli(["operator", "--kubeconfig", kubeconfig, "--leader-elect=maybe"], dir);
+    expect(elect.code).toBe(1);
+    expect(elect.stderr).toContain(
+      '--leader-elect: expected true or false (e.g. --leader-elect=false), not "maybe"',
+    );
     const paths = await runCli(["operator", "--kubeconfig", kubeconfig, "examples"], dir);
     expect(paths.code).toBe(1);
     expect(paths.stderr).toContain("takes no paths");

@@ -31,7 +31,7 @@ export const operatorCommand: Command = {
   name: "operator",
   summary: "Run as a Kubernetes operator: reconcile ImageSpec resources and write their status.",
   usage:
-    "operator [--namespace NS]… [--kubeconfig PATH] [--no-leader-elect] [--lease-namespace NS] [--resync DURATION] [--listen ADDR] [cloud options]",
+    "operator [--namespace NS]… [--kubeconfig PATH] [--leader-elect=true|false] [--lease-namespace NS] [--resync DURATION] [--listen ADDR] [cloud options]",
   help: `Watches ImageSpec custom resources (all namespaces, or each --namespace) and reconciles them as apply
 does, continuously: every change triggers a pass over the whole lineage; while bakes and copies are in
 flight it passes again every poll interval, and every --resync regardless. Writes each resource's status
@@ -49,8 +49,8 @@ Options:
                          of deleted specs. Operators restricted to different namespaces need their own
                          --installation.
   --kubeconfig PATH      Kubeconfig file. Default: in-cluster service account, else $KUBECONFIG or ~/.kube/config.
-  --leader-elect         Elect a leader through a Lease (the default).
-  --no-leader-elect      Act without a Lease: for exactly one replica.
+  --leader-elect=BOOL    Elect a leader through a Lease: true (default), or false for exactly one replica.
+  --no-leader-elect      The same as --leader-elect=false.
   --lease-namespace NS   Namespace of the Lease. Default: $POD_NAMESPACE, else the kubeconfig's, else default.
   --resync DURATION      Requeue every ImageSpec this often, e.g. 10m (default).
   --listen ADDR          Serve /healthz, /readyz and /metrics on ADDR, e.g. :8080.
@@ -60,7 +60,8 @@ ${cloudHelp}`,
     ...cloudOptions,
     namespace: { type: "string", multiple: true },
     kubeconfig: { type: "string" },
-    "leader-elect": { type: "boolean" },
+    // A value (`--leader-elect=false`), as the Helm chart passes it; `--no-leader-elect` is the same as false.
+    "leader-elect": { type: "string" },
     "no-leader-elect": { type: "boolean" },
     "lease-namespace": { type: "string" },
     resync: { type: "string" },
@@ -74,9 +75,14 @@ ${cloudHelp}`,
       );
     const logger = createLogger(io.stderr, { json: (values["log-format"] as string | undefined) !== "text" });
     const resyncMs = durationOf("resync", values.resync as string | undefined, 10 * 60_000);
-    if (values["leader-elect"] === true && values["no-leader-elect"] === true)
-      throw new UserError("--leader-elect and --no-leader-elect contradict each other; pass one.");
-    const leaderElect = values["no-leader-elect"] !== true;
+    const leaderElectFlag = values["leader-elect"] as string | undefined;
+    if (leaderElectFlag !== undefined && leaderElectFlag !== "true" && leaderElectFlag !== "false")
+      throw new UserError(
+        `--leader-elect: expected true or false (e.g. --leader-elect=false), not "${leaderElectFlag}".`,
+      );
+    if (leaderElectFlag === "true" && values["no-leader-elect"] === true)
+      throw new UserError("--leader-elect=true and --no-leader-elect contradict each other; pass one.");
+    const leaderElect = leaderElectFlag !== "false" && values["no-leader-elect"] !== true;
     const kubeConfig = loadKubeConfig(values.kubeconfig as string | undefined);
     const leaseNamespace =
       (values["lease-namespace"] as string | undefined) ??
