@@ -1,11 +1,11 @@
-// `leaven operator`: the Kubernetes operator (controller/operator/) with the CLI's cloud target.
+// `leaven operator`: the Kubernetes operator (controller/operator/) with the CLI's cloud target. The
+// Kubernetes client and the operator are loaded only when the command runs (dynamic imports): every other
+// command starts without them.
 import { createLogger } from "../../log/logger.ts";
-import { Operator } from "../../operator/operator.ts";
 import type { ServeHook } from "../../operator/operator-endpoints.ts";
 import { DURATION_EXPECTED, isDuration, parseDuration } from "../../validation/durations.ts";
 import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
-import { contextNamespace, loadKubeConfig } from "../kube-config.ts";
 
 /**
  * TODO(integrator): set to controller/serve/'s server (`/healthz`, `/readyz`, `/metrics`, `/`) so that
@@ -83,6 +83,10 @@ ${cloudHelp}`,
     if (leaderElectFlag === "true" && values["no-leader-elect"] === true)
       throw new UserError("--leader-elect=true and --no-leader-elect contradict each other; pass one.");
     const leaderElect = leaderElectFlag !== "false" && values["no-leader-elect"] !== true;
+    const [{ contextNamespace, loadKubeConfig }, { Operator }] = await Promise.all([
+      import("../kube-config.ts"),
+      import("../../operator/operator.ts"),
+    ]);
     const kubeConfig = loadKubeConfig(values.kubeconfig as string | undefined);
     const leaseNamespace =
       (values["lease-namespace"] as string | undefined) ??
