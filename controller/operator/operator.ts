@@ -307,7 +307,10 @@ export class Operator implements OperatorEndpoints {
   private async reconcileAll(): Promise<void> {
     const objects = this.informers.list();
     const live = objects.filter((o) => !isDeleting(o));
-    await Promise.all(live.filter((o) => !hasFinalizer(o)).map((o) => this.addFinalizer(o)));
+    await eachLimited(
+      live.filter((o) => !hasFinalizer(o)),
+      (o) => this.addFinalizer(o),
+    );
     const validation = this.validate(objects);
     this.owners = new Map();
     for (const object of live) {
@@ -321,12 +324,15 @@ export class Operator implements OperatorEndpoints {
     this.statuses = pass.statuses;
     this.recordMetrics(pass.statuses);
     const byName = new Map(pass.statuses.map((s) => [s.name, s]));
-    await Promise.all(
-      live.map((object) => this.writeStatus(object, byName.get(object.metadata?.name ?? ""), validation)),
+    await eachLimited(live, (object) =>
+      this.writeStatus(object, byName.get(object.metadata?.name ?? ""), validation),
     );
     // The deleted specs were left out of this pass: the planner treats their images by the policy recorded
     // on them (leaven.dev/on-delete: retain keeps them, retire retires them on the retention schedule).
-    await Promise.all(objects.filter((o) => isDeleting(o) && hasFinalizer(o)).map((o) => this.finalize(o)));
+    await eachLimited(
+      objects.filter((o) => isDeleting(o) && hasFinalizer(o)),
+      (o) => this.finalize(o),
+    );
     this.options.onPass?.(pass, validation);
     const inFlight =
       pass.statuses.some((s) => isProgressing(s.phase)) ||
@@ -475,6 +481,20 @@ export class Operator implements OperatorEndpoints {
       error: error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+/** API writes in flight at once: thousands of status writes after a big pass go through a bounded pool. */
+const WRITE_CONCURRENCY = 16;
+
+async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
 }
 
 function hasFinalizer(object: ImageSpecObject): boolean {
