@@ -135,6 +135,11 @@ function applyInstantly(
   }
 }
 
+/** The id of a spec's `b`-th older build in the estate (version 0.9.b), as convergedEstate makes it. */
+export function olderBuildId(spec: string, b: number): string {
+  return `0.9.${b}+${(b * 2654435761 + spec.length).toString(16).slice(-8).padStart(8, "0")}`;
+}
+
 /**
  * A converged world for `specs`: every spec's desired build ready everywhere with channels tagged, and
  * `buildsPerSpec - 1` older builds besides. `vendor` are the foundation's images (as the simulator seeds).
@@ -163,7 +168,7 @@ export function convergedEstate(
     if (spec.document.spec.layer === "foundation") continue;
     const home = spec.document.spec.regions[0];
     for (let b = 1; b < buildsPerSpec; b++) {
-      const build = `0.9.${b}+${(b * 2654435761 + spec.name.length).toString(16).slice(-8).padStart(8, "0")}`;
+      const build = olderBuildId(spec.name, b);
       const tags: Tags = {
         [Tag.managedBy]: "leaven",
         [Tag.spec]: spec.name,

@@ -2,30 +2,22 @@
 // the AWS adapter (the SDK's EC2 client) — against a simulator in another process, so that wall time, CPU
 // and peak RSS are Leaven's client alone, as against EC2. Today's figures when the issue was filed: 53–58 s
 // wall and 1.6–1.7 GB peak RSS for the pass (simulator in-process); target: half.
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { createAwsCloud } from "../../controller/cloud/aws-adapter.ts";
 import { systemClock } from "../../controller/cloud/clock.ts";
 import { RegionRateLimiter } from "../../controller/cloud/region-rate-limiter.ts";
 import { walkOwnedImages } from "../../controller/observe/observe.ts";
 import type { BenchCase } from "../case.ts";
+import { startChildSim } from "../child-sim.ts";
 import { BENCH_REGIONS } from "../estate.ts";
 import { measure, megabytes } from "../measure.ts";
-
-const child = fileURLToPath(new URL("../sim-child.ts", import.meta.url));
 
 export const fullWalkCase: BenchCase = {
   name: "full walk (images, simulator out of process)",
   size: `2,000 specs × ${BENCH_REGIONS.length} regions × 20 builds`,
   async run() {
-    const sim = spawn(process.execPath, [child, "2000", "20"], { stdio: ["pipe", "pipe", "inherit"] });
+    const sim = await startChildSim(2000, 20);
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: sim.stdout! }).once("line", resolve);
-        sim.once("exit", (code) => reject(new Error(`simulator exited with ${code}`)));
-      });
-      const { endpoint, images } = JSON.parse(line) as { endpoint: string; images: number };
+      const { endpoint, images } = sim;
       const rssBefore = process.resourceUsage().maxRSS * 1024;
       const walkWith = async (fastDescribeImages: boolean) => {
         const cloud = createAwsCloud({
@@ -65,8 +57,7 @@ export const fullWalkCase: BenchCase = {
         },
       };
     } finally {
-      sim.stdin?.end();
-      sim.kill();
+      sim.close();
     }
   },
 };

@@ -393,6 +393,18 @@ export interface ImageSpecStatus {
    */
   phase?: string;
   /**
+   * What the spec is doing or waiting for, in one line.
+   */
+  message?: string;
+  /**
+   * Builds a channel still points at that are not the build the spec wants on its current parent and recipe.
+   */
+  outdatedBuilds?: string[];
+  /**
+   * The last error that stopped the spec (invalid resource, failed bake, refused AWS call); absent once the spec is Ready.
+   */
+  lastError?: string;
+  /**
    * Build id the spec wants on its current parent and recipe.
    */
   desiredBuild?: string;

@@ -2,6 +2,7 @@ import type { Command } from "../command.ts";
 import { applyCommand } from "./apply.ts";
 import { buildsCommand } from "./builds.ts";
 import { graphCommand } from "./graph.ts";
+import { operatorCommand } from "./operator.ts";
 import { planCommand } from "./plan.ts";
 import { promoteCommand } from "./promote.ts";
 import { runCommand } from "./run.ts";
@@ -19,5 +20,6 @@ export const commands: Command[] = [
   runCommand,
   statusCommand,
   buildsCommand,
+  operatorCommand,
   simCommand,
 ];

@@ -30,7 +30,8 @@ const LISTED_BUILDS = 10;
 export const promoteCommand: Command = {
   name: "promote",
   summary: "Point a channel at a build by editing the spec's YAML (one-line diff), and show what follows.",
-  usage: "promote SPEC --channel CHANNEL --to BUILD|latest|CHANNEL [paths…] [--dry-run] [cloud options]",
+  usage:
+    "promote SPEC --channel CHANNEL --to BUILD|latest|CHANNEL [paths…] [--dry-run] [cloud options]\n  promote SPEC --channel CHANNEL --to BUILD|latest|CHANNEL --kube [--namespace NS] [--kubeconfig PATH] [--dry-run]",
   help: `Edits spec.channels.CHANNEL of SPEC in its YAML file, in place: comments, key order, quoting and
 flow or block style are kept, so the promotion is a one-line git diff to review and commit. Only the
 selector's choice changes (build, latest, version, follow); other keys such as parentIn stay. A channel the
@@ -45,6 +46,11 @@ Options:
   --to latest            Select the newest ready build: { latest: true }.
   --to CHANNEL           Pin the build another channel of the same spec is on now, e.g. --to candidate.
   --dry-run              Print the diff and the plan; write nothing.
+  --kube                 Promote the ImageSpec in the Kubernetes cluster instead: a merge patch of its channel
+                         field (refused if the resource changed meanwhile); \`leaven operator\` moves the channel.
+                         --to CHANNEL reads the build from the resource's status. No files, no cloud.
+  --namespace NS         With --kube: the resource's namespace. Default: the kubeconfig context's, else default.
+  --kubeconfig PATH      With --kube: the kubeconfig. Default: in-cluster, else $KUBECONFIG or ~/.kube/config.
 ${cloudHelp}
 Examples:
   leaven promote ubuntu-base --channel release --to candidate examples
@@ -55,8 +61,15 @@ Examples:
     channel: { type: "string", short: "c" },
     to: { type: "string" },
     "dry-run": { type: "boolean" },
+    kube: { type: "boolean" },
+    namespace: { type: "string" },
+    kubeconfig: { type: "string" },
   },
   async run({ values, positionals }, io) {
+    if (values.kube === true) {
+      const { promoteKube } = await import("../promote-kube.ts");
+      return promoteKube(values, positionals, io);
+    }
     const [specName, ...paths] = positionals;
     const channel = values.channel as string | undefined;
     const to = values.to as string | undefined;

@@ -1,0 +1,79 @@
+import type { RequestStats } from "../cloud/request-stats.ts";
+import type { SpecStatus } from "../plan/status.ts";
+
+// What the operator gives the HTTP server (built separately, in controller/serve/): liveness, readiness
+// and a metrics recorder. The operator only records; the server decides how to expose (prom-client).
+
+/** Liveness and readiness, as /healthz and /readyz answer them. */
+export interface OperatorProbes {
+  /** The process works: its informers are not failing for long and its loop is not stuck. */
+  healthy(): boolean;
+  /** It can serve: every informer has listed (a standby is ready too: it keeps its caches warm). */
+  ready(): boolean;
+}
+
+/** What the operator measures; the HTTP server implements it (e.g. with prom-client). */
+export interface OperatorMetrics {
+  /** One reconcile pass, in seconds, and whether it ended with an error. */
+  reconcileDuration(seconds: number, outcome: "ok" | "error"): void;
+  /** One executed action, by kind (launch-bake, copy-image…) and result. */
+  action(kind: string, result: "ok" | "failed"): void;
+  /** Bakes in flight after a pass (specs in phase Baking). */
+  bakesInFlight(count: number): void;
+  /** Images (regions with an image) of one spec's channel after a pass. */
+  images(spec: string, channel: string, count: number): void;
+  /** Whether this instance leads (1) or stands by (0). */
+  leader(leading: boolean): void;
+}
+
+export const noMetrics: OperatorMetrics = {
+  reconcileDuration() {},
+  action() {},
+  bakesInFlight() {},
+  images() {},
+  leader() {},
+};
+
+/** Keeps the last values in memory: for tests, and for a server that renders them itself. */
+export class MemoryMetrics implements OperatorMetrics {
+  readonly durations: { seconds: number; outcome: string }[] = [];
+  readonly actions = new Map<string, number>();
+  inFlight = 0;
+  readonly imageCounts = new Map<string, number>();
+  leading = false;
+
+  reconcileDuration(seconds: number, outcome: "ok" | "error"): void {
+    this.durations.push({ seconds, outcome });
+    if (this.durations.length > 1000) this.durations.shift();
+  }
+  action(kind: string, result: "ok" | "failed"): void {
+    const key = `${kind} ${result}`;
+    this.actions.set(key, (this.actions.get(key) ?? 0) + 1);
+  }
+  bakesInFlight(count: number): void {
+    this.inFlight = count;
+  }
+  images(spec: string, channel: string, count: number): void {
+    this.imageCounts.set(`${spec}/${channel}`, count);
+  }
+  leader(leading: boolean): void {
+    this.leading = leading;
+  }
+}
+
+/** Everything the HTTP server needs from a running operator. */
+export interface OperatorEndpoints extends OperatorProbes {
+  /** Set the recorder before the operator starts: every measurement goes to it. */
+  setMetrics(metrics: OperatorMetrics): void;
+  /** The last pass's statuses, for /status and the web view. */
+  lastStatuses(): readonly SpecStatus[];
+  /** EC2 and SSM requests and throttles by region and action, when the cloud adapter counts them. */
+  cloudRequests(): RequestStats | undefined;
+}
+
+/**
+ * TODO(integrator): the HTTP server (controller/serve/) is wired here. `leaven operator --listen :8080`
+ * calls this hook with the operator's endpoints; until it is set the flag is accepted and a warning says
+ * that nothing is served. The hook returns how to stop the server.
+ */
+export type ServeHook = (endpoints: OperatorEndpoints, listen: string) => Promise<{ close(): Promise<void> }>;
