@@ -15,6 +15,7 @@ export class LeavenMetrics {
   private readonly requests: Counter<"region" | "action">;
   private readonly throttles: Counter<"region" | "action">;
   private readonly loadErrors: Counter<string>;
+  private readonly leading: Gauge<string>;
   /** The request counts last copied into the counters: the adapter's stats only grow, so deltas are added. */
   private seen: RequestStats | undefined;
 
@@ -54,6 +55,11 @@ export class LeavenMetrics {
       help: "Spec reloads that found input errors.",
       registers,
     });
+    this.leading = new Gauge({
+      name: "leaven_leader",
+      help: "1 while this operator instance holds the installation's Lease and acts, 0 while it stands by.",
+      registers,
+    });
     const self = this;
     this.requests = new Counter({
       name: "leaven_aws_requests_total",
@@ -90,6 +96,27 @@ export class LeavenMetrics {
         this.images.set({ spec: status.name, channel }, Object.keys(value.images).length);
     }
     for (const [phase, count] of phases) this.specs.set({ phase }, count);
+  }
+
+  // One measurement at a time, for a controller that reports as it goes (the operator).
+  observePass(seconds: number, _outcome: "ok" | "error"): void {
+    this.passDuration.observe(seconds);
+  }
+
+  countAction(kind: string, result: "ok" | "error"): void {
+    this.actions.inc({ kind, result });
+  }
+
+  setBakesInFlight(count: number): void {
+    this.bakesInFlight.set(count);
+  }
+
+  setImages(spec: string, channel: string, count: number): void {
+    this.images.set({ spec, channel }, count);
+  }
+
+  setLeader(leading: boolean): void {
+    this.leading.set(leading ? 1 : 0);
   }
 
   recordLoadError(): void {

@@ -48,11 +48,25 @@ describe("leaven operator (the command)", () => {
       namespace: "default",
     });
     expect(lease.spec?.holderIdentity).toMatch(/^leaven-0-\d+$/);
+    // --listen serves the same endpoints as `leaven run`, fed by the operator.
+    const url = /"url":"(http:\/\/[^"]+)"/.exec(cli.errors())?.[1];
+    expect(url, cli.errors()).toBeDefined();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain("leaven_reconcile_duration_seconds_count");
+    expect(metrics).toMatch(/leaven_leader 1/);
+    expect(metrics).toMatch(/leaven_actions_total\{kind="launch-bake",result="ok"\} \d+/);
+    const status = (await (await fetch(`${url}/status`)).json()) as {
+      specs: { name: string; phase: string }[];
+    };
+    expect(status.specs.length).toBeGreaterThanOrEqual(9);
+    expect(status.specs.every((s) => s.phase === "Ready")).toBe(true);
+    expect((await fetch(`${url}/`)).headers.get("content-type")).toContain("text/html");
     cli.child.kill("SIGTERM");
     const done = await cli.done;
     expect(done.code, done.stderr).toBe(0);
     expect(done.stderr).toContain('"msg":"released the Lease"');
-    expect(done.stderr).toContain("--listen is accepted but this build serves nothing yet");
     const after = await h.leases.readNamespacedLease({
       name: "leaven-operator-default",
       namespace: "default",

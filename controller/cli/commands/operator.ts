@@ -8,12 +8,12 @@ import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
 
 /**
- * TODO(integrator): set to controller/serve/'s server (`/healthz`, `/readyz`, `/metrics`, `/`) so that
- * `--listen` serves the operator's endpoints. Until then `--listen` is accepted and nothing is served.
+ * Another HTTP server for `--listen` (tests); by default controller/serve/operator-serve.ts serves the same
+ * /metrics, /healthz, /readyz, /status and web view as `leaven run`.
  */
 export let onServe: ServeHook | undefined;
 
-/** Lets the HTTP server module register itself without this module importing it. */
+/** Replaces the default server for `--listen`. */
 export function setOperatorServeHook(hook: ServeHook | undefined): void {
   onServe = hook;
 }
@@ -116,11 +116,20 @@ ${cloudHelp}`,
       process.once("SIGTERM", resolve);
     });
     try {
-      await operator.start();
+      // Served before the operator starts, so its metrics recorder is in place for the first pass.
       if (listen !== undefined) {
         if (onServe) server = await onServe(operator, listen);
-        else logger.warn("--listen is accepted but this build serves nothing yet", { listen });
+        else {
+          const { serveOperator } = await import("../../serve/operator-serve.ts");
+          const running = await serveOperator(operator, listen, {
+            installation: target.installation,
+            logger,
+          });
+          logger.info("serving /metrics, /healthz, /readyz, /status and the web view", { url: running.url });
+          server = running;
+        }
       }
+      await operator.start();
       logger.info("operator running", {
         installation: target.installation,
         namespaces: (values.namespace as string[] | undefined) ?? "all",
