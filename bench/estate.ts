@@ -1,7 +1,7 @@
 // A large, converged estate for the reconcile benchmarks: specs, and the images a converged world holds
 // (the desired build of every spec, ready in every region with its channel tags, plus older builds).
 // It is built by running the real planner against an in-memory world until it has nothing left to do.
-import { Tag } from "../controller/api/tags.ts";
+import { copyTag, Tag } from "../controller/api/tags.ts";
 import type { ImageSpec, ImageSpecSpec } from "../controller/api/types.generated.ts";
 import type { CloudImage, Tags } from "../controller/cloud/port.ts";
 import { emptyInventory, type Inventory } from "../controller/observe/inventory.ts";
@@ -100,7 +100,7 @@ function imageFor(
     ownerId: "123456789012",
     state: "available",
     creationDate: new Date(createdAt).toISOString(),
-    snapshotIds: [],
+    snapshotIds: [`snap-${imageCounter.toString(16).padStart(17, "0")}`],
     tags: buildTags,
   };
 }
@@ -163,10 +163,24 @@ export function convergedEstate(
     if (p.actions.length === 0) break;
     applyInstantly(inventory, byName, p.actions, now - 24 * 3600_000 + round * 60_000);
   }
-  // Older builds: same spec, other recipes, no channels.
+  // Older builds: same spec, other recipes, no channels — with the tags real builds carry (installation,
+  // layer, recipe, parent, Name; copy tags on the home image, home-image on the copies) and a snapshot each.
+  const current = new Map<string, Tags>();
+  for (const image of inventory.images)
+    if (image.tags[Tag.spec] && image.tags[Tag.homeRegion] === image.region && !image.tags[Tag.homeImage])
+      current.set(image.tags[Tag.spec]!, image.tags);
+  const inherited = [
+    Tag.installation,
+    Tag.layer,
+    Tag.parentSpec,
+    Tag.parentChannel,
+    Tag.parentBuild,
+    Tag.parentImage,
+  ];
   for (const spec of specs) {
     if (spec.document.spec.layer === "foundation") continue;
     const home = spec.document.spec.regions[0];
+    const like = current.get(spec.name) ?? {};
     for (let b = 1; b < buildsPerSpec; b++) {
       const build = olderBuildId(spec.name, b);
       const tags: Tags = {
@@ -174,12 +188,17 @@ export function convergedEstate(
         [Tag.spec]: spec.name,
         [Tag.build]: build,
         [Tag.version]: `0.9.${b}`,
+        [Tag.recipe]: build.slice(-8).padStart(16, "0"),
+        Name: `${spec.name} ${build}`,
       };
+      for (const key of inherited) if (like[key] !== undefined) tags[key] = like[key]!;
       const createdAt = now - (40 + b) * 24 * 3600_000;
       const homeImage = imageFor(home, home, tags, createdAt);
       inventory.images.push(homeImage);
       for (const region of spec.document.spec.regions.slice(1)) {
-        inventory.images.push(imageFor(region, home, tags, createdAt, homeImage.imageId));
+        const copy = imageFor(region, home, tags, createdAt, homeImage.imageId);
+        homeImage.tags[copyTag(region)] = copy.imageId;
+        inventory.images.push(copy);
       }
     }
   }

@@ -46,7 +46,8 @@ export function seed(sim: Simulator, images: readonly CloudImage[]): void {
         name: image.name,
         tags: image.tags,
         creationDate: Date.parse(image.creationDate),
-        withSnapshot: false,
+        // A baked image is backed by a snapshot, which its DescribeImages entry names.
+        withSnapshot: true,
       })),
     );
   }
