@@ -7,6 +7,7 @@ import { leavenBuildsCase } from "./leaven-builds.ts";
 import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
 import { leavenStatusCase } from "./leaven-status.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
+import { operatorCase } from "./operator.ts";
 import { planLargeCase, planMillionCase } from "./plan-large.ts";
 import { retireExpiredCase } from "./retire-expired.ts";
 import { startCase } from "./start.ts";
@@ -32,4 +33,5 @@ export const cases: BenchCase[] = [
   leavenBuildsWholeCase,
   leavenStatusWholeCase,
   watchModeCase,
+  operatorCase,
 ];
