@@ -134,6 +134,8 @@ export class Reconciler {
     validation: ValidationResult,
   ): Promise<{ plan: Plan; inventory: Inventory; withoutRetry: Plan }> {
     const now = this.options.clock.now();
+    // This refresh takes in any spec change: a later pass must not reuse a plan made before it.
+    this.last = undefined;
     const { inventory } = await this.observe(validation, now, true);
     const { plan: planned } = await this.planWithUsage(validation, inventory, now, true);
     const withoutRetry = this.retry.size > 0 ? this.makePlan(validation, inventory, now, new Set()) : planned;
@@ -491,10 +493,12 @@ export class Reconciler {
   }
 }
 
-/** What a plan depends on besides the inventory and the clock: the specs, what blocks them, retries. */
+/**
+ * What a plan depends on besides the inventory, the specs' documents and the clock: what blocks specs, load
+ * errors, retries. The documents are the inventory cache's to compare (its `specsChanged`), once per pass.
+ */
 function inputsFingerprint(validation: ValidationResult, retry: ReadonlySet<string>): string {
   return JSON.stringify([
-    validation.specs.map((s) => [s.name, s.document]),
     [...validation.blocked],
     validation.diagnostics.filter((d) => d.severity === "error").length,
     [...retry],

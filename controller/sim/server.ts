@@ -311,24 +311,44 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     stats: () => stats,
     save,
   });
-  const respondSsm = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
-    readBody(req)
-      .then((raw) => ssm.handle(req, raw))
-      .catch((error: unknown) => {
-        logger.error("simulator request failed", { error: String((error as Error)?.stack ?? error) });
-        count(stats.errors, "InternalServerError");
-        const body = { __type: "InternalServerError", message: "An error occurred on the server side." };
-        return { status: 500, body: JSON.stringify(body) };
-      })
-      .then(({ status, body }) => {
-        res.writeHead(status, {
-          "content-type": SSM_CONTENT_TYPE,
-          "content-length": Buffer.byteLength(body),
-          "x-amzn-requestid": requestId,
+  /**
+   * Answers one request of a JSON-protocol service (SSM, DynamoDB): its handler's answer, a 500 with the
+   * service's error type when the handler throws, or nothing at all when the answer is to be lost (the
+   * change is made and saved; the caller never hears of it).
+   */
+  const respondJson =
+    (
+      service: {
+        handle(req: IncomingMessage, raw: string): Promise<{ status: number; body: string; lost?: boolean }>;
+      },
+      contentType: string,
+      internalError: { __type: string; message: string },
+    ) =>
+    (req: IncomingMessage, res: ServerResponse, requestId: string) => {
+      readBody(req)
+        .then((raw) => service.handle(req, raw))
+        .catch((error: unknown) => {
+          logger.error("simulator request failed", { error: String((error as Error)?.stack ?? error) });
+          count(stats.errors, "InternalServerError");
+          return { status: 500, body: JSON.stringify(internalError), lost: false };
+        })
+        .then(({ status, body, lost }) => {
+          if (lost) {
+            res.socket?.destroy();
+            return;
+          }
+          res.writeHead(status, {
+            "content-type": contentType,
+            "content-length": Buffer.byteLength(body),
+            "x-amzn-requestid": requestId,
+          });
+          res.end(body);
         });
-        res.end(body);
-      });
-  };
+    };
+  const respondSsm = respondJson(ssm, SSM_CONTENT_TYPE, {
+    __type: "InternalServerError",
+    message: "An error occurred on the server side.",
+  });
 
   // DynamoDB (the installation lock's table), on the same endpoint: JSON 1.0 requests whose x-amz-target
   // names a DynamoDB_20120810 operation.
@@ -342,32 +362,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     stats: () => stats,
     save,
   });
-  const respondDynamoDb = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
-    readBody(req)
-      .then((raw) => dynamodb.handle(req, raw))
-      .catch((error: unknown) => {
-        logger.error("simulator request failed", { error: String((error as Error)?.stack ?? error) });
-        count(stats.errors, "InternalServerError");
-        const body = {
-          __type: "com.amazonaws.dynamodb.v20120810#InternalServerError",
-          message: "Internal server error",
-        };
-        return { status: 500, body: JSON.stringify(body), lost: false };
-      })
-      .then(({ status, body, lost }) => {
-        if (lost) {
-          // The change is made (and saved); the caller never hears of it.
-          res.socket?.destroy();
-          return;
-        }
-        res.writeHead(status, {
-          "content-type": DYNAMODB_CONTENT_TYPE,
-          "content-length": Buffer.byteLength(body),
-          "x-amzn-requestid": requestId,
-        });
-        res.end(body);
-      });
-  };
+  const respondDynamoDb = respondJson(dynamodb, DYNAMODB_CONTENT_TYPE, {
+    __type: "com.amazonaws.dynamodb.v20120810#InternalServerError",
+    message: "Internal server error",
+  });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url === CLOCK_PATH) {

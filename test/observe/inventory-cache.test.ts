@@ -20,7 +20,14 @@ import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import { imageState } from "../../controller/sim/images.ts";
 import type { ValidationResult, ValidSpec } from "../../controller/validation/result.ts";
 import { spec } from "../plan/builders.ts";
-import { MINUTE, requestTable, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import {
+  advanceOnSleep,
+  FAST_TIMINGS,
+  MINUTE,
+  requestTable,
+  type SimCloud,
+  startSimCloud,
+} from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 const HOUR = 60 * MINUTE;
@@ -45,14 +52,7 @@ describe("creationDatePatterns", () => {
 let t: SimCloud;
 beforeEach(async () => {
   t = await startSimCloud({
-    timings: {
-      instancePending: 1_000,
-      bakeScript: 10_000,
-      instanceStopping: 1_000,
-      instanceShuttingDown: 1_000,
-      imagePending: 5_000,
-      copyPending: 10_000,
-    },
+    timings: FAST_TIMINGS,
   });
 });
 afterEach(async () => {
@@ -513,21 +513,9 @@ describe("the incremental inventory", () => {
         // Each history gets a world of its own.
         await t.close();
         t = await startSimCloud({
-          timings: {
-            instancePending: 1_000,
-            bakeScript: 10_000,
-            instanceStopping: 1_000,
-            instanceShuttingDown: 1_000,
-            imagePending: 5_000,
-            copyPending: 10_000,
-          },
+          timings: FAST_TIMINGS,
         });
-        // Retries and the rate limiter sleep on the manual clock: let them move it rather than wait for ever.
-        const sleep = t.clock.sleep.bind(t.clock);
-        t.clock.sleep = async (ms: number) => {
-          t.clock.advance(ms);
-          await sleep(0);
-        };
+        advanceOnSleep(t.clock);
         const report = await runHistory(steps);
         compared += report.compared;
         plansCompared += report.plansCompared;

@@ -24,6 +24,7 @@ import { GROUP, PLURAL, VERSION } from "../../controller/operator/imagespec-info
 import { Operator, type OperatorOptions } from "../../controller/operator/operator.ts";
 import { type Simulator, startSimulator } from "../../controller/sim/server.ts";
 import { type KubeApiServer, kubeconfigYaml, startKubeApiServer } from "../support/kube-api-server/index.ts";
+import { FAST_TIMINGS } from "../support/sim-cloud.ts";
 
 export const repo = fileURLToPath(new URL("../..", import.meta.url));
 export const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -62,14 +63,7 @@ export async function startHarness(
     throttle: false,
     awkward: false,
     speed: SPEED,
-    timings: {
-      instancePending: 1_000,
-      bakeScript: 10_000,
-      instanceStopping: 1_000,
-      instanceShuttingDown: 1_000,
-      imagePending: 5_000,
-      copyPending: 10_000,
-    },
+    timings: FAST_TIMINGS,
   });
   const adapter = createAwsCloud({
     endpoint: sim.endpoint,

@@ -18,7 +18,7 @@ import { instanceState } from "../../controller/sim/instances.ts";
 import type { SimImage } from "../../controller/sim/world.ts";
 import type { ValidationResult, ValidSpec } from "../../controller/validation/result.ts";
 import { spec } from "../plan/builders.ts";
-import { type SimCloud, startSimCloud } from "./sim-cloud.ts";
+import { advanceOnSleep, FAST_TIMINGS, type SimCloud, startSimCloud } from "./sim-cloud.ts";
 
 const REGIONS: [string, ...string[]] = ["us-east-1", "eu-west-1"];
 const HOUR = 3_600_000;
@@ -128,21 +128,9 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
   const t: SimCloud = await startSimCloud({
     // As awkward as EC2: late consoles, eventual consistency, expiring tokens, default encryption.
     awkward: true,
-    timings: {
-      instancePending: 1_000,
-      bakeScript: 10_000,
-      instanceStopping: 1_000,
-      instanceShuttingDown: 1_000,
-      imagePending: 5_000,
-      copyPending: 10_000,
-    },
+    timings: FAST_TIMINGS,
   });
-  // Retries and backoffs sleep on the manual clock: let them move it rather than wait for ever.
-  const sleep = t.clock.sleep.bind(t.clock);
-  t.clock.sleep = async (ms: number) => {
-    t.clock.advance(ms);
-    await sleep(0);
-  };
+  advanceOnSleep(t.clock);
   const world = t.sim.world;
   const violations: string[] = [];
   const model: Model = { base: 0, app: 0, appPresent: true, revoked: new Map() };

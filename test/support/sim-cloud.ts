@@ -10,6 +10,25 @@ import { type Simulator, type SimulatorOptions, startSimulator } from "../../con
 export const SIM_START = Date.UTC(2026, 5, 1, 12, 0, 0);
 export const MINUTE = 60_000;
 
+/** Bakes and copies in seconds rather than minutes: for tests that run whole histories of passes. */
+export const FAST_TIMINGS = {
+  instancePending: 1_000,
+  bakeScript: 10_000,
+  instanceStopping: 1_000,
+  instanceShuttingDown: 1_000,
+  imagePending: 5_000,
+  copyPending: 10_000,
+};
+
+/** Retries, backoffs and the rate limiter sleep on the manual clock: this makes them move it, not wait. */
+export function advanceOnSleep(clock: ManualClock): void {
+  const sleep = clock.sleep.bind(clock);
+  clock.sleep = async (ms: number) => {
+    clock.advance(ms);
+    await sleep(0);
+  };
+}
+
 export interface SimCloud {
   sim: Simulator;
   clock: SleepTrackingClock;
