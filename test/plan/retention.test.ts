@@ -83,6 +83,24 @@ describe("planRetention: protections", () => {
     ]);
   });
 
+  it("orders builds by their earliest image in any region: a late copy does not make a build newer", () => {
+    const twoRegions = base({ keepBuilds: 1, deprecateAfter: "7d" }, { regions: [REGION, "eu-west-1"] });
+    const at = (n: number, region: string, day: number) =>
+      leavenImage(region, "base", `1.0.${n}+0000000${n}`, {
+        id: `ami-b${n}-${region}`,
+        createdAt: T0 + day * DAY,
+        tags: { [Tag.parentSpec]: "ubuntu", [Tag.parentBuild]: "jammy", [Tag.homeRegion]: REGION },
+      });
+    // Build 1 was baked on day 10 and copied on day 30; build 2 was baked on day 20 and copied on day 21:
+    // build 2 is the newer one, and the one keepBuilds keeps.
+    const images = [at(1, REGION, 10), at(1, "eu-west-1", 30), at(2, REGION, 20), at(2, "eu-west-1", 21)];
+    const { result } = run([twoRegions], images, { desired: "1.0.9+00000009" });
+    expect(result.kept.map((k) => `${k.imageId}: ${k.protections.join("; ")}`).sort()).toEqual([
+      "ami-b2-eu-west-1: one of the 1 newest unused builds kept (keepBuilds)",
+      "ami-b2-us-east-1: one of the 1 newest unused builds kept (keepBuilds)",
+    ]);
+  });
+
   it("keeps a build that a live child was baked on, naming the child", () => {
     const child = leavenImage(REGION, "api", "2.0.0+c0000001", {
       id: "ami-c1",
