@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { CliIo, Command } from "./command.ts";
 import { UserError } from "./command.ts";
+import { commandHelp } from "./command-help.ts";
 import { commands } from "./commands/index.ts";
 
 function topHelp(): string {
@@ -17,10 +18,6 @@ function topHelp(): string {
     "Run `leaven <command> --help` for a command's options.",
     "",
   ].join("\n");
-}
-
-function commandHelp(command: Command): string {
-  return `Usage: leaven ${command.usage}\n\n${command.summary}\n\n${command.help.trimEnd()}\n  -h, --help  Show this help.\n`;
 }
 
 /** Runs the CLI with the given arguments; returns the exit code. User errors never print a stack trace. */
