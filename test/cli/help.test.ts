@@ -45,7 +45,8 @@ Check ImageSpec files: schema, layers, parents, cycles, versions, regions, durat
 Reads every *.yaml/*.yml file under the given files and directories (default: the current
 directory), validates the ImageSpec documents in them and reports every problem at once, as
 file:line:column field.path: message. Documents of other kinds are skipped with a note.
-Exits 0 when all specs are valid, 1 otherwise.
+A path with no ImageSpec under it is a warning that says what was searched. Exits 0 when all specs
+are valid, 1 otherwise, and 1 when no ImageSpec was found at all.
 
 Options:
   -o, --output <format>  text (default): diagnostics and a summary on stderr.
