@@ -41,8 +41,8 @@ async function startProfile(): Promise<(() => Promise<void>) | undefined> {
 }
 
 export async function measure<T>(step: () => T | Promise<T>): Promise<Measured<T>> {
-  const stopProfile = await startProfile();
   globalThis.gc?.();
+  const stopProfile = await startProfile();
   const baseHeapBytes = process.memoryUsage().heapUsed;
   const profiler = new GCProfiler();
   profiler.start();

@@ -318,11 +318,12 @@ export class InventoryCache {
     const listed = new Set(specImages.map((i) => i.imageId));
     for (const image of specImages) upsert(image);
     const changedSet = new Set(changedSpecs);
-    for (const [id, image] of changedSet.size > 0 ? state.images : []) {
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const image of changedSet.size > 0 ? state.images.values() : []) {
       const spec = image.tags[Tag.spec];
-      if (spec !== undefined && changedSet.has(spec) && !listed.has(id)) {
-        remove(id);
-        state.pending.delete(id);
+      if (spec !== undefined && changedSet.has(spec) && !listed.has(image.imageId)) {
+        remove(image.imageId);
+        state.pending.delete(image.imageId);
         changed = true;
       }
     }

@@ -121,6 +121,9 @@ export function reindexInventory(
   installation: string = DEFAULT_INSTALLATION,
   dirty: ReadonlySet<string>,
 ): IndexedInventory {
+  // No image changed (a pass after a spec edit): the images' part is the earlier index's as it is.
+  if (dirty.size === 0)
+    return assemble(inventory, installation, previous.builds, previous.duplicates, previous.parentImages);
   const rebuilt = new Map<string, Map<string, ObservedBuild>>();
   const duplicates = previous.duplicates.filter((image) => !dirty.has(image.tags[Tag.spec] ?? ""));
   const parentImages = new Map<string, Map<string, Set<string>>>();
