@@ -515,12 +515,14 @@ export class Reconciler {
       // Retirement held back by an image's use depends on instances and templates the cache does not hold.
       !usageObserved &&
       planned.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");
-    // A plan made in part is neither reused nor a base: its parts are of different times. The next pass
-    // plans everything, and that plan, when it finds nothing to do, is the next base.
+    // A plan made in part is never reused whole: its parts are of different times. When it finds nothing to
+    // do it is the next base, as old as the base it was made from (replanIntervalMs bounds that age).
     this.last = { plan: planned, plannedAt, inputs, quiet: quietPass && !scope, vendor };
     if (scope) {
-      if (quietPass) this.base = undefined;
-      else if (this.base) this.base = { ...this.base, scope: scope.specs };
+      if (this.base)
+        this.base = quietPass
+          ? { ...this.base, plan: planned, scope: new Set() }
+          : { ...this.base, scope: scope.specs };
     } else if (!reuse) {
       this.base = quietPass
         ? { plan: planned, plannedAt, inputs, vendor, names: namesOf(validation), scope: new Set() }

@@ -67,7 +67,7 @@ describe("scopeOf", () => {
 });
 
 describe("a pass after a channel edit", () => {
-  it("plans the edited spec's lineage alone, the plan a whole plan would make, then everything again", async () => {
+  it("plans the edited spec's lineage alone, the plan a whole plan would make, and everything again when the base is old", async () => {
     const plans: { plan: Plan; scoped?: ReadonlySet<string>; expected: Plan }[] = [];
     let current = estate();
     const r = new Reconciler({
@@ -118,10 +118,15 @@ describe("a pass after a channel edit", () => {
     );
     const release = edit.at(-1)!.statuses.find((s) => s.name === "web")!.channels.release;
     expect(release?.build).toBe(oldWeb);
-    // Every plan, scoped or not, is the whole plan's; after the scoped ones settle, everything is planned.
-    for (const { plan: planned, expected } of plans) expect(canonical(planned)).toEqual(canonical(expected));
+    // Settled, the merged plan is the base: a pass with nothing changed plans nothing again; once the base is
+    // older than replanIntervalMs (5 minutes), everything is planned again.
     t.clock.advance(MINUTE);
     await r.pass(current);
+    expect(plans.at(-1)?.scoped?.size).toBe(0);
+    t.clock.advance(5 * MINUTE);
+    await r.pass(current);
     expect(plans.at(-1)?.scoped).toBeUndefined();
+    // Every plan, scoped or not, is the whole plan's.
+    for (const { plan: planned, expected } of plans) expect(canonical(planned)).toEqual(canonical(expected));
   });
 });
