@@ -99,7 +99,19 @@ export function copyTag(region: string): string {
 }
 
 export function channelsFromTags(tags: Readonly<Record<string, string>>): string[] {
-  // Called for every image on every plan: one loop, no intermediate arrays.
+  return hasChannelTag(tags) ? channelsIn(tags) : [];
+}
+
+/**
+ * Whether the tags hold any leaven.dev/channel/* tag. Asked of every image on every plan, and most images are
+ * in no channel: a loop that allocates nothing.
+ */
+export function hasChannelTag(tags: Readonly<Record<string, string>>): boolean {
+  for (const key in tags) if (key.startsWith(CHANNEL_TAG_PREFIX)) return true;
+  return false;
+}
+
+function channelsIn(tags: Readonly<Record<string, string>>): string[] {
   const channels: string[] = [];
   for (const key in tags) {
     if (key.startsWith(CHANNEL_TAG_PREFIX)) channels.push(key.slice(CHANNEL_TAG_PREFIX.length));

@@ -1,5 +1,5 @@
 import { CHECKS } from "../api/check-protocol.ts";
-import { channelsFromTags, DEFAULT_INSTALLATION, isLeavenOwned, Tag } from "../api/tags.ts";
+import { channelsFromTags, DEFAULT_INSTALLATION, hasChannelTag, isLeavenOwned, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudInstance } from "../cloud/port.ts";
 import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 
@@ -196,8 +196,8 @@ function readChannels(specs: Iterable<Map<string, ObservedBuild>>): void {
     for (const build of bySpec.values()) {
       let channels: Map<string, readonly string[]> | undefined;
       for (const [region, image] of build.images) {
+        if (!hasChannelTag(image.tags)) continue;
         const found = channelsFromTags(image.tags);
-        if (found.length === 0) continue;
         channels ??= new Map();
         channels.set(region, found);
       }

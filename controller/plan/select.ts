@@ -96,7 +96,7 @@ export function selectCandidate(
     }
     if (
       selector.version !== undefined &&
-      (c.version === undefined || !semver.satisfies(c.version, selector.version))
+      (c.version === undefined || !satisfies(c.version, selector.version))
     )
       return `has version ${c.version ?? "(none)"}, not in ${selector.version}`;
     if (gate !== undefined && c.parentBuild !== parentTarget!.build) {
@@ -158,7 +158,33 @@ export function selectCandidate(
       ? stalled(`${message}; every ready build is revoked, so bake a new one or un-revoke one`)
       : waiting(message);
   }
-  if (selector.version !== undefined)
-    admitted.sort((a, b) => semver.rcompare(a.version!, b.version!) || newestFirst(a, b));
+  if (selector.version !== undefined) {
+    // Parsed once each, not once per comparison.
+    const parsed = new Map(admitted.map((c) => [c, new semver.SemVer(c.version!)]));
+    admitted.sort((a, b) => semver.rcompare(parsed.get(a)!, parsed.get(b)!) || newestFirst(a, b));
+  }
   return { ok: true, candidate: admitted[0]! };
+}
+
+/**
+ * semver.satisfies, remembered: every plan asks it of the same few ranges and versions, once per build per
+ * channel, and each answer parses both. Bounded, so a long-running process does not grow with history.
+ */
+const satisfied = new Map<string, Map<string, boolean>>();
+const MAX_REMEMBERED = 10_000;
+
+function satisfies(version: string, range: string): boolean {
+  let byVersion = satisfied.get(range);
+  if (!byVersion) {
+    if (satisfied.size >= MAX_REMEMBERED) satisfied.clear();
+    byVersion = new Map();
+    satisfied.set(range, byVersion);
+  }
+  let answer = byVersion.get(version);
+  if (answer === undefined) {
+    if (byVersion.size >= MAX_REMEMBERED) byVersion.clear();
+    answer = semver.satisfies(version, range);
+    byVersion.set(version, answer);
+  }
+  return answer;
 }
