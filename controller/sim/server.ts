@@ -261,7 +261,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     saveClock();
   }
   // Between changes only the clock moves: note it every second, cheaply, for a restart after a kill -9.
-  const clockTick = statePath ? setInterval(saveClock, CLOCK_TICK_MS) : undefined;
+  // A note that cannot be written (the folder was removed under a simulator nobody closed) is skipped:
+  // the state file's own time still holds.
+  const clockTick = statePath
+    ? setInterval(() => {
+        try {
+          saveClock();
+        } catch (error) {
+          logger.debug("simulator clock not noted", { error: String(error) });
+        }
+      }, CLOCK_TICK_MS)
+    : undefined;
   clockTick?.unref();
 
   const neighbourRate = () => faults.noisyNeighbour ?? 0;

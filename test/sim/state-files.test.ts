@@ -1,8 +1,9 @@
 // The simulator's clock across restarts, and the temp files killed writers leave beside its state.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CLOCK_PATH } from "../../controller/sim/clock-path.ts";
 import { startSimulator } from "../../controller/sim/server.ts";
 import {
   type ClockAnchor,
@@ -99,6 +100,23 @@ describe("temp files of the state file", () => {
 });
 
 describe("the clock across restarts", () => {
+  it("keeps running when its state folder is removed under it (the tick skips the note)", async () => {
+    const dir = tempDir("leaven-sim-clock-");
+    const state = join(dir, "nested", "state.json");
+    const sim = await startSimulator({ statePath: state, speed: 60 });
+    try {
+      rmSync(join(dir, "nested"), { recursive: true });
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      expect(existsSync(clockFileOf(state))).toBe(false);
+      const response = await fetch(new URL(CLOCK_PATH, sim.endpoint));
+      expect(response.status).toBe(200);
+    } finally {
+      await sim.close();
+    }
+    // Closing saves again, folder and all.
+    expect(readClockFile(state)?.speed).toBe(60);
+  });
+
   it("resumes from the clock file's tick when it is later than the last change", async () => {
     const dir = tempDir("leaven-sim-clock-");
     const state = join(dir, "state.json");
