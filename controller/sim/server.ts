@@ -61,7 +61,13 @@ import {
   modifySnapshotAttribute,
 } from "./snapshots.ts";
 import { createSsmService, isSsmRequest, SSM_CONTENT_TYPE } from "./ssm.ts";
-import { readClockFile, removeStaleTempFiles, resumeTime, writeClockFile } from "./state-files.ts";
+import {
+  type ClockAnchor,
+  readClockFile,
+  removeStaleTempFiles,
+  resumeTime,
+  writeClockFile,
+} from "./state-files.ts";
 import { createTags, deleteTags } from "./tags.ts";
 import { vendorImages } from "./vendor-images.ts";
 import { DEFAULT_TIMINGS, type SimTimings, World } from "./world.ts";
@@ -135,7 +141,8 @@ export interface SimulatorOptions {
   /**
    * Default false: a restart resumes the clock where it stood when last saved (the embedded simulator, whose
    * client stops with it). True (`leaven sim`): the clock went on at its speed while stopped, as the clients'
-   * copies of it did, so after a kill -9 and a restart it agrees with them again.
+   * copies of it did, so after a kill -9 and a restart it agrees with them again; and the clock is noted
+   * every second in a clock file beside the state (state-files.ts), in case the wall clock is set back.
    */
   clockRunsWhileStopped?: boolean;
 }
@@ -199,6 +206,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** The clock file's note, unless the state file was saved after it (by a simulator that keeps no clock file). */
+function clockNote(statePath: string, stateSavedAt: number | undefined): ClockAnchor | undefined {
+  const note = readClockFile(statePath);
+  return note && (stateSavedAt === undefined || note.savedAt >= stateSavedAt) ? note : undefined;
+}
+
 function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
   const persisted = options.statePath ? World.readPersisted(options.statePath) : undefined;
   // Time never goes backwards across restarts: the clock resumes from the later of the state file's time
@@ -212,7 +225,7 @@ function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
         savedAt: persisted.savedAt ?? wallNow,
         speed: persisted.speed ?? 0,
       },
-      persisted && options.statePath ? readClockFile(options.statePath) : undefined,
+      persisted && options.statePath ? clockNote(options.statePath, persisted.savedAt) : undefined,
     ],
     wallNow,
     options.clockRunsWhileStopped ?? false,
@@ -253,8 +266,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const save = () => {
     if (statePath) world.save(statePath);
   };
+  // The clock file is for a simulator whose clients outlive it (`leaven sim`): the embedded simulator's
+  // client dies with it, nobody sees its clock go back, and a file rewritten every second beside specs
+  // that `leaven run` watches would wake it every second.
+  const clockFile = statePath !== undefined && options.clockRunsWhileStopped === true;
   const saveClock = () => {
-    if (statePath) writeClockFile(statePath, world.clockAnchor());
+    if (statePath && clockFile) writeClockFile(statePath, world.clockAnchor());
   };
   if (statePath) {
     save();
@@ -263,7 +280,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   // Between changes only the clock moves: note it every second, cheaply, for a restart after a kill -9.
   // A note that cannot be written (the folder was removed under a simulator nobody closed) is skipped:
   // the state file's own time still holds.
-  const clockTick = statePath
+  const clockTick = clockFile
     ? setInterval(() => {
         try {
           saveClock();
