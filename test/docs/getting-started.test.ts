@@ -53,10 +53,13 @@ describe("docs/getting-started.md", () => {
         continue;
       }
       expect(block.lang).toBe("sh");
-      for (const line of commandLines(block.text)) {
-        if (line === "npm ci") continue; // node_modules is linked
+      for (const raw of block.text.split("\n")) {
+        const [line] = commandLines(raw);
+        if (line === undefined || line === "npm ci") continue; // node_modules is linked
+        // A line whose comment says "exits N" must exit N; every other line 0.
+        const expected = Number(/#\s+exits (\d+)/.exec(raw)?.[1] ?? 0);
         const run = await sh(faster(line), dir);
-        expect(run.code, `${line}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`).toBe(0);
+        expect(run.code, `${line}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`).toBe(expected);
         runs.push(run);
       }
     }
@@ -96,6 +99,18 @@ describe("docs/getting-started.md", () => {
     const builds = nth("npx . builds my-base my-images").stdout;
     expect(builds).toMatch(/^1\.1\.0\+[0-9a-f]{8} .* candidate, release /m);
     expect(builds).toMatch(/^1\.0\.0\+[0-9a-f]{8} .* available {2}- /m);
+    // The failing bake: apply says so and exits 1, builds shows why, --retry bakes it.
+    const failed = nth("npx . apply my-images --fault bake-fail=my-app").stdout;
+    expect(failed.trimEnd().split("\n").at(-1)).toBe("1 spec failed: my-app.");
+    expect(appRelease(failed)).toBe(appRelease(reapply));
+    const history = nth("npx . builds my-app my-images", 1).stdout;
+    expect(history).toMatch(/^0\.2\.0\+[0-9a-f]{8} .* failed /m);
+    expect(history).toContain(
+      "    failed: bake script failed: provision script exited with status 1\n    last console lines:\n",
+    );
+    const retried = nth("npx . apply my-images --retry my-app").stdout;
+    expect(retried).toMatch(/^my-app +app +candidate +0\.2\.0\+[0-9a-f]{8} /m);
+    expect(retried.trimEnd().split("\n").at(-1)).toBe("The images match the specs.");
   }, 120_000);
 
   it("writes the AWS part with flags leaven has, a leaven.yaml it loads and files that exist", () => {
