@@ -61,7 +61,8 @@ export const simCommand: Command = {
                         (FILE.PID.tmp) are deleted at start.
   --speed N           Simulated time runs N times faster than wall time (default 60). The clock keeps
                         running while the simulator is stopped, as its clients' copies of it do: a
-                        restart (even after kill -9) continues it and never goes back.
+                        restart (even after kill -9) continues it and never goes back. Delete FILE
+                        and FILE.clock to start a new world.
   --no-throttle       Turn off EC2's request token buckets (one per account, region and action).
   --awkward           Behave as awkwardly as EC2 does (default off; --no-awkward says so explicitly):
                         console output only as EC2 last posted it, up to 3 min after a state change,
