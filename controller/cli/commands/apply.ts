@@ -21,8 +21,8 @@ export const applyCommand: Command = {
 (a failed bake, a channel waiting for a build that does not exist). Re-reads the spec files every pass.
 Ends with one line that says why it stopped. Exit 0 when every spec is ready (or suspended) and nothing
 is left to do (with --once: or still in progress); 1 when a region could not be observed, the input is
-invalid, a spec is failed, stalled or blocked, the run was stopped before it converged, or the
-installation's lock could not be taken or was lost.
+invalid or has no ImageSpec, a spec is failed, stalled or blocked, the run was stopped before it
+converged, or the installation's lock could not be taken or was lost.
 
 One apply of an installation acts at a time: it takes the installation's lock (a DynamoDB item, see
 leaven.yaml's lock) before it changes anything, renews it while it runs and releases it at the end. A
