@@ -45,7 +45,8 @@ export const cloudHelp = `Cloud:
                          at once, tokens that expire, default EBS encryption, a consumer account): faster, kinder.
                          Default: awkward, as EC2 is (leaven.yaml: sim: { awkward: false }).
   --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05,
-                         noisy-neighbour=1 (other tools drawing tokens per second), latency=50ms.
+                         lost-response=0.1 (changes done, then answered 5xx), noisy-neighbour=1 (other tools
+                         drawing tokens per second), latency=50ms.
 `;
 
 export interface CloudTarget {

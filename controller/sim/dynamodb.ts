@@ -403,6 +403,11 @@ export function createDynamoDbService(options: DynamoDbServiceOptions): DynamoDb
     }
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) options.save();
+    if (mutating && faults.lostResponseRate && options.random() < faults.lostResponseRate) {
+      throw options.random() < 0.5
+        ? new DynamoError("InternalServerError", "Internal server error", 500)
+        : new DynamoError("ServiceUnavailable", "The service is currently unavailable or busy.", 503);
+    }
     return { result, action };
   };
 

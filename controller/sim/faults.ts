@@ -16,6 +16,11 @@ export interface Faults {
   smokeFailure?: BakeFaultMatch & { reason?: string };
   /** Fraction (0..1) of requests answered with InternalError (500) or Unavailable (503). */
   serverErrorRate?: number;
+  /**
+   * Fraction (0..1) of changing requests (EC2, SSM, DynamoDB) that take effect and are saved, and are then
+   * answered 5xx (InternalError or ServiceUnavailable): the change went through but the answer was lost.
+   */
+  lostResponseRate?: number;
   /** Fraction (0..1) of requests throttled on top of the token buckets. */
   throttleRate?: number;
   /** Wall-clock milliseconds added to every response. */
@@ -87,7 +92,7 @@ export function bakeBehaviour(
   return { kind: "success" };
 }
 
-/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05, latency=50ms, noisy-neighbour=5. */
+/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, lost-response=0.1, throttle=0.05, latency=50ms, noisy-neighbour=5. */
 export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
   const eq = flag.indexOf("=");
   const kind = eq === -1 ? flag : flag.slice(0, eq);
@@ -134,6 +139,9 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     case "5xx":
       into.serverErrorRate = rate();
       return into;
+    case "lost-response":
+      into.lostResponseRate = rate();
+      return into;
     case "throttle":
       into.throttleRate = rate();
       return into;
@@ -156,7 +164,7 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     default:
       // Lists the kinds `apply --fault` has always named (test/cli/cloud-target.test.ts pins the wording); noisy-neighbour is in `leaven sim --help`.
       throw new Error(
-        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.`,
+        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.`,
       );
   }
 }

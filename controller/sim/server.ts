@@ -61,6 +61,13 @@ import {
   modifySnapshotAttribute,
 } from "./snapshots.ts";
 import { createSsmService, isSsmRequest, SSM_CONTENT_TYPE } from "./ssm.ts";
+import {
+  type ClockAnchor,
+  readClockFile,
+  removeStaleTempFiles,
+  resumeTime,
+  writeClockFile,
+} from "./state-files.ts";
 import { createTags, deleteTags } from "./tags.ts";
 import { vendorImages } from "./vendor-images.ts";
 import { DEFAULT_TIMINGS, type SimTimings, World } from "./world.ts";
@@ -103,6 +110,9 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
 
 export { CLOCK_PATH };
 
+/** Wall ms between two notes of the clock in the clock file. */
+const CLOCK_TICK_MS = 1000;
+
 /** The actions the simulator implements. */
 export const SIM_ACTIONS: readonly string[] = Object.keys(HANDLERS);
 
@@ -128,6 +138,13 @@ export interface SimulatorOptions {
    * an object overrides the defaults (`{ consistency: false }`, `{ ...AWKWARD_NONE, console: true }`).
    */
   awkward?: boolean | Partial<AwkwardOptions>;
+  /**
+   * Default false: a restart resumes the clock where it stood when last saved (the embedded simulator, whose
+   * client stops with it). True (`leaven sim`): the clock went on at its speed while stopped, as the clients'
+   * copies of it did, so after a kill -9 and a restart it agrees with them again; and the clock is noted
+   * every second in a clock file beside the state (state-files.ts), in case the wall clock is set back.
+   */
+  clockRunsWhileStopped?: boolean;
 }
 
 export interface SimStats {
@@ -161,6 +178,8 @@ export interface Simulator {
   resetStats(): void;
   /** Creates available, caller-owned images without HTTP (benchmarks); returns their ids. */
   seedImages(images: readonly SeedImage[]): string[];
+  /** Temp files of writers killed mid-write that this start deleted, with their total size. */
+  removedTempFiles: { files: string[]; bytes: number };
   /** Persists the world (when a state path is set) and stops listening. */
   close(): Promise<void>;
 }
@@ -187,12 +206,37 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** The clock file's note, unless the state file was saved after it (by a simulator that keeps no clock file). */
+function clockNote(statePath: string, stateSavedAt: number | undefined): ClockAnchor | undefined {
+  const note = readClockFile(statePath);
+  return note && (stateSavedAt === undefined || note.savedAt >= stateSavedAt) ? note : undefined;
+}
+
 function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
   const persisted = options.statePath ? World.readPersisted(options.statePath) : undefined;
-  // Time never goes backwards across restarts: an accelerated clock resumes where the last run left off.
-  const clock = options.clock ?? acceleratedClock(options.speed ?? 1, persisted?.clockNow ?? Date.now());
-  if (persisted) return World.fromPersisted(persisted, clock, timings);
-  const world = new World(clock, timings, clock.now());
+  // Time never goes backwards across restarts: the clock resumes from the later of the state file's time
+  // (saved with every change) and the clock file's (rewritten every second), continued across the stop
+  // when its clients kept running.
+  const wallNow = Date.now();
+  const resume = resumeTime(
+    [
+      persisted && {
+        clockNow: persisted.clockNow,
+        savedAt: persisted.savedAt ?? wallNow,
+        speed: persisted.speed ?? 0,
+      },
+      persisted && options.statePath ? clockNote(options.statePath, persisted.savedAt) : undefined,
+    ],
+    wallNow,
+    options.clockRunsWhileStopped ?? false,
+  );
+  const speed = options.clock ? 1 : (options.speed ?? 1);
+  const clock = options.clock ?? acceleratedClock(speed, resume ?? wallNow);
+  const world = persisted
+    ? World.fromPersisted(persisted, clock, timings)
+    : new World(clock, timings, clock.now());
+  world.clockSpeed = speed;
+  if (persisted) return world;
   for (const region of SIM_REGIONS) {
     for (const image of vendorImages(region, world.epoch)) world.addImage(region, image);
   }
@@ -203,6 +247,9 @@ function makeWorld(options: SimulatorOptions, timings: SimTimings): World {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const awkward = resolveAwkward(options.awkward);
   const timings: SimTimings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const removedTempFiles = options.statePath
+    ? removeStaleTempFiles(options.statePath)
+    : { files: [], bytes: 0 };
   const world = makeWorld(options, timings);
   if (options.concurrentCopyLimit !== undefined) world.concurrentCopyLimit = options.concurrentCopyLimit;
   const clock = world.clock;
@@ -219,7 +266,30 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const save = () => {
     if (statePath) world.save(statePath);
   };
-  if (statePath) save();
+  // The clock file is for a simulator whose clients outlive it (`leaven sim`): the embedded simulator's
+  // client dies with it, nobody sees its clock go back, and a file rewritten every second beside specs
+  // that `leaven run` watches would wake it every second.
+  const clockFile = statePath !== undefined && options.clockRunsWhileStopped === true;
+  const saveClock = () => {
+    if (statePath && clockFile) writeClockFile(statePath, world.clockAnchor());
+  };
+  if (statePath) {
+    save();
+    saveClock();
+  }
+  // Between changes only the clock moves: note it every second, cheaply, for a restart after a kill -9.
+  // A note that cannot be written (the folder was removed under a simulator nobody closed) is skipped:
+  // the state file's own time still holds.
+  const clockTick = clockFile
+    ? setInterval(() => {
+        try {
+          saveClock();
+        } catch (error) {
+          logger.debug("simulator clock not noted", { error: String(error) });
+        }
+      }, CLOCK_TICK_MS)
+    : undefined;
+  clockTick?.unref();
 
   const neighbourRate = () => faults.noisyNeighbour ?? 0;
   /** EC2 keeps a bucket per account, region and action (unfiltered listings of some actions apart). */
@@ -296,6 +366,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const result = handler(ctx);
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) save();
+    if (mutating && faults.lostResponseRate && random() < faults.lostResponseRate) {
+      // Done and saved, but the caller hears only of a server error: its retry must not do it twice.
+      throw random() < 0.5
+        ? new SimError("InternalError", "An internal error has occurred", 500)
+        : new SimError(
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+            503,
+          );
+    }
     return { status: 200, body: responseXml(action, requestId, result) };
   };
 
@@ -440,8 +520,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       save();
       return ids;
     },
+    removedTempFiles,
     close: async () => {
+      clearInterval(clockTick);
       save();
+      saveClock();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

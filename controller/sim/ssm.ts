@@ -569,6 +569,8 @@ export function createSsmService(options: SsmServiceOptions): SsmService {
     const result = handler({ world: options.world, region, account, body, now: options.clock.now() });
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) options.save();
+    if (mutating && faults.lostResponseRate && options.random() < faults.lostResponseRate)
+      throw new SimError("InternalServerError", "An error occurred on the server side.", 500);
     return result;
   };
 

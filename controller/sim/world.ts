@@ -2,11 +2,12 @@
 // carry timelines of (time, state) computed when they are created or acted on, so the current state is
 // read lazily from the clock — no timers — and a manual clock makes every transition deterministic.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../cloud/clock.ts";
 import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
 import { SIM_ACCOUNT_ID, SIM_CONSUMER_ACCOUNT_ID, SIM_REGIONS } from "./regions.ts";
+import { type ClockAnchor, writeAtomically } from "./state-files.ts";
 
 /** Accounts besides SIM_ACCOUNT_ID whose images are the caller's own when they call (accounts.ts). */
 const SIMULATED_ACCOUNTS: readonly string[] = [SIM_CONSUMER_ACCOUNT_ID];
@@ -256,6 +257,10 @@ type PersistedAccountRegion = Omit<PersistedRegion, "images" | "snapshots">;
 interface PersistedWorld {
   format: "leaven-sim/v1";
   clockNow: number;
+  /** Wall-clock ms when `clockNow` was read; absent in state files written before restarts continued the clock. */
+  savedAt?: number;
+  /** The clock's speed then (simulated ms per wall ms); absent likewise. */
+  speed?: number;
   epoch: number;
   idCounter: number;
   regions: Record<string, PersistedRegion>;
@@ -292,6 +297,8 @@ export class World {
   epoch: number;
   /** AMI copies that may be pending into one region at once; CopyImage beyond it is ResourceLimitExceeded. */
   concurrentCopyLimit = AWS_CONCURRENT_COPY_LIMIT;
+  /** How fast `clock` runs against wall time, saved with the world so a restart can continue the clock. */
+  clockSpeed = 1;
   private idCounter = 0;
 
   constructor(clock: Clock, timings: SimTimings, epoch: number) {
@@ -398,7 +405,7 @@ export class World {
     }
     return {
       format: "leaven-sim/v1",
-      clockNow: this.now(),
+      ...this.clockAnchor(),
       epoch: this.epoch,
       idCounter: this.idCounter,
       regions,
@@ -407,12 +414,15 @@ export class World {
     };
   }
 
+  /** Where the clock stands now, in wall and simulated time. */
+  clockAnchor(): ClockAnchor {
+    return { clockNow: this.now(), savedAt: Date.now(), speed: this.clockSpeed };
+  }
+
   /** Writes the whole world to `path` atomically (temp file + rename), so a crash leaves the old or the new file. */
   save(path: string): void {
     mkdirSync(dirname(path), { recursive: true });
-    const temp = `${path}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(this.toJSON()));
-    renameSync(temp, path);
+    writeAtomically(path, JSON.stringify(this.toJSON()));
   }
 
   static readPersisted(path: string): PersistedWorld | undefined {

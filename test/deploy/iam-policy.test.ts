@@ -1,6 +1,7 @@
 // deploy/iam-policy.json against the code: every AWS SDK command the adapters send maps to an action the
 // policy allows, and the policy allows no action the code does not call, so the two cannot drift apart.
 // The commands are read from the sources (`new XxxCommand(`), not from a list kept by hand.
+// docs/iam-policy.json, the policy for users of the CLI, must be the same policy, so all of this covers it.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -250,5 +251,17 @@ describe("deploy/iam-policy.json", () => {
 
   it("is what the README points at", () => {
     expect(read("README.md")).toContain("deploy/iam-policy.json");
+  });
+
+  it("is the policy docs/iam-policy.json gives users of the CLI, statement for statement", () => {
+    expect(JSON.parse(read("docs/iam-policy.json"))).toEqual(policy);
+    expect(read("docs/getting-started.md")).toContain("file://docs/iam-policy.json");
+  });
+
+  it("allows the KMS actions EBS encryption with a customer managed key needs, through EC2 and for AWS resources", () => {
+    const kms = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("kms:")));
+    expect(kms.flatMap((s) => s.Action).sort()).toEqual([...KMS_VIA_EC2].sort());
+    const grant = kms.find((s) => s.Action.includes("kms:CreateGrant"));
+    expect(grant?.Condition?.Bool).toEqual({ "kms:GrantIsForAWSResource": "true" });
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -9,6 +9,7 @@ import {
   GetEbsEncryptionByDefaultCommand,
 } from "@aws-sdk/client-ec2";
 import { afterEach, expect, it } from "vitest";
+import { CLOCK_PATH } from "../../controller/sim/clock-path.ts";
 
 const main = join(import.meta.dirname, "../../controller/cli/main.ts");
 const children: ChildProcess[] = [];
@@ -64,6 +65,38 @@ it("keeps every acknowledged change across a kill -9 of `leaven sim`", async () 
   expect(tagged.Images!.map((i) => i.ImageId)).toEqual([image.ImageId]);
 }, 30_000);
 
+/** The standalone simulator's clock, as a client attached to it reads it. */
+async function simClock(endpoint: string): Promise<number> {
+  const response = await fetch(new URL(CLOCK_PATH, endpoint));
+  return ((await response.json()) as { now: number }).now;
+}
+
+it("never sets its clock back across a kill -9 and a restart, and cleans killed writers' temp files", async () => {
+  dir = mkdtempSync(join(tmpdir(), "leaven-sim-cli-"));
+  const state = join(dir, "state.json");
+  const first = await startCli(["--state", state, "--speed", "60"]);
+  const ec2 = client(first.endpoint);
+  const image = (await ec2.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images![0]!;
+  await ec2.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: [{ Key: "k", Value: "v" }] }));
+  // No change after this one: only the clock moves, for two wall seconds (two simulated minutes).
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const beforeKill = await simClock(first.endpoint);
+  first.child.kill("SIGKILL");
+  await new Promise((resolve) => first.child.once("exit", resolve));
+  const killedAt = Date.now();
+  // A partial write of a simulator killed mid-save.
+  const partial = join(dir, `state.json.${first.child.pid}.tmp`);
+  writeFileSync(partial, "x".repeat(1_500_000));
+
+  const second = await startCli(["--state", state, "--speed", "60"]);
+  const afterRestart = await simClock(second.endpoint);
+  expect(afterRestart).toBeGreaterThanOrEqual(beforeKill);
+  // The clock ran on at 60x while stopped, as a client's copy of it did.
+  expect(afterRestart - beforeKill).toBeGreaterThanOrEqual((Date.now() - killedAt) * 60 - 60_000);
+  expect(second.output()).toContain("  cleaned:  1 partial state file(s) of killed simulators (1.5 MB)\n");
+  expect(existsSync(partial)).toBe(false);
+}, 30_000);
+
 it("rejects a bad --fault flag with a helpful message", async () => {
   const child = spawn(process.execPath, [main, "sim", "--fault", "meteor=1"], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -76,7 +109,7 @@ it("rejects a bad --fault flag with a helpful message", async () => {
   const code = await new Promise((resolve) => child.once("exit", resolve));
   expect(code).toBe(1);
   expect(stderr).toBe(
-    'leaven sim: --fault meteor=1: unknown fault "meteor". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.\n',
+    'leaven sim: --fault meteor=1: unknown fault "meteor". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.\n',
   );
 }, 30_000);
 

@@ -21,6 +21,10 @@ function port(value: string | undefined): number {
   return n;
 }
 
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
 function faultsFrom(flags: string[]): Faults {
   const faults: Faults = {};
   for (const flag of flags) {
@@ -52,8 +56,13 @@ export const simCommand: Command = {
     "sim [--port N] [--state FILE] [--speed N] [--no-throttle] [--awkward | --no-awkward] [--fault KIND=VALUE]...",
   help: `Options:
   --port N            Port on 127.0.0.1 (default: any free port).
-  --state FILE        World state file, rewritten atomically after every change (default .leaven/sim-state.json).
-  --speed N           Simulated time runs N times faster than wall time (default 60).
+  --state FILE        World state file, rewritten atomically after every change (default .leaven/sim-state.json);
+                        FILE.clock notes the clock every second. Partial temp files of killed simulators
+                        (FILE.PID.tmp) are deleted at start.
+  --speed N           Simulated time runs N times faster than wall time (default 60). The clock keeps
+                        running while the simulator is stopped, as its clients' copies of it do: a
+                        restart (even after kill -9) continues it and never goes back. Delete FILE
+                        and FILE.clock to start a new world.
   --no-throttle       Turn off EC2's request token buckets (one per account, region and action).
   --awkward           Behave as awkwardly as EC2 does (default off; --no-awkward says so explicitly):
                         console output only as EC2 last posted it, up to 3 min after a state change,
@@ -66,6 +75,8 @@ export const simCommand: Command = {
                         bake-hang=SPEC|BUILD   those bakes never finish
                         smoke-fail=SPEC|BUILD  smoke checks of that spec's (or build's) images fail
                         5xx=RATE               fraction of requests answered InternalError/Unavailable
+                        lost-response=RATE     fraction of changing requests done, then answered
+                                               InternalError/ServiceUnavailable (the answer is lost)
                         throttle=RATE          fraction of requests answered RequestLimitExceeded
                         latency=50ms           added to every response
                         noisy-neighbour=RATE   other tools take RATE tokens a second from every bucket
@@ -73,6 +84,7 @@ Examples:
   leaven sim --port 4566
   leaven sim --speed 600 --fault bake-fail=api-server --fault 5xx=0.05
   leaven sim --awkward --fault noisy-neighbour=1
+  leaven sim --fault lost-response=0.1   # then: leaven apply DIR --sim-endpoint URL
 `,
   options: {
     port: { type: "string" },
@@ -104,6 +116,7 @@ Examples:
         throttle,
         faults,
         awkward,
+        clockRunsWhileStopped: true,
       });
     } catch (error) {
       if (error instanceof UserError) throw error;
@@ -118,6 +131,11 @@ Examples:
         `  throttle: ${throttle ? "on (EC2 token buckets)" : "off"}`,
         `  awkward:  ${awkward ? `on: ${awkwardSummary(sim.awkward).join(", ")}` : "off"}`,
         ...(Object.keys(faults).length > 0 ? [`  faults:   ${JSON.stringify(faults)}`] : []),
+        ...(sim.removedTempFiles.files.length > 0
+          ? [
+              `  cleaned:  ${sim.removedTempFiles.files.length} partial state file(s) of killed simulators (${megabytes(sim.removedTempFiles.bytes)})`,
+            ]
+          : []),
         `Point clients at it: AWS_ENDPOINT_URL_EC2=${sim.endpoint} (any credentials). Stop with Ctrl-C.`,
         "",
       ].join("\n"),
