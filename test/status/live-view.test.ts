@@ -183,6 +183,36 @@ describe("the live view on a terminal", () => {
     ]);
   });
 
+  it("keeps a failed action and a spec that failed in the scrollback, and the failed spec in the block", () => {
+    const terminal = new Terminal(80);
+    const view = new LiveView(terminal.stream(), { simulated: false, wallNow: () => 0 });
+    view.update(pass(1, [status("ledger", "Baking", "2.0.3+acf9bef7: baking on i-1 (2m of 25m)")]), 60);
+    const relaunch = launch("ledger", "2.0.3+acf9bef7");
+    view.update(
+      pass(
+        2,
+        [
+          status(
+            "ledger",
+            "Failed",
+            "build 2.0.3+acf9bef7 failed: bake script failed: provision script exited with status 1; channel release: none",
+          ),
+        ],
+        [relaunch],
+        { results: [{ actions: [relaunch], ok: false, error: "InsufficientInstanceCapacity: none left" }] },
+      ),
+      75,
+    );
+    expect(terminal.text()).toEqual([
+      "t+1m15s  launch-bake of ledger 2.0.3+acf9bef7 in us-east-1 failed:",
+      "         InsufficientInstanceCapacity: none left",
+      "t+1m15s  ledger: Baking → Failed — build 2.0.3+acf9bef7 failed: bake script",
+      "         failed: provision script exited with status 1",
+      "pass 2 · 0s elapsed · failed 1",
+      "  ledger  Failed  build 2.0.3+acf9bef7 failed: bake script failed: provision…",
+    ]);
+  });
+
   it("prints a warning above the block, and clears the block for the final table", () => {
     const terminal = new Terminal(80);
     const view = new LiveView(terminal.stream(), { simulated: false, wallNow: () => 0 });
