@@ -179,7 +179,8 @@ export class LiveView {
     const lines = text
       .replace(/\n$/, "")
       .split("\n")
-      .flatMap((line) => wrapIndented(line, width, 2));
+      // A JSON line (--log-format json) is left for the terminal to wrap: re-wrapping at spaces would change it.
+      .flatMap((line) => (line.startsWith("{") ? [line] : wrapIndented(line, width, 2)));
     this.render(lines);
   }
 

@@ -232,6 +232,21 @@ describe("the live view on a terminal", () => {
       "  not authorized to perform this operation.",
     ]);
   });
+
+  it("leaves a JSON log line as it is (the terminal wraps it), and still redraws in place", () => {
+    const terminal = new Terminal(40);
+    const view = new LiveView(terminal.stream(), { simulated: false, wallNow: () => 0 });
+    view.update(pass(1, [status("api-server", "Baking", "baking")]), 5);
+    const json = '{"level":"warn","msg":"region not observed","region":"eu-west-1",  "x":1}';
+    view.print(`${json}\n`);
+    view.update(pass(2, [status("api-server", "Copying", "copying")]), 9);
+    expect(terminal.text()).toEqual([
+      json.slice(0, 40),
+      json.slice(40),
+      "pass 2 · 0s elapsed · copying 1",
+      "  api-server  Copying  copying",
+    ]);
+  });
 });
 
 describe("the test terminal", () => {
