@@ -3,6 +3,7 @@
 // view's log and the pass summary. Channel moves say which channel moved, from which build to which.
 import { CHANNEL_SINCE_TAG_PREFIX, CHANNEL_TAG_PREFIX, Tag } from "../api/tags.ts";
 import type { CloudImage } from "../cloud/port.ts";
+import { channelMoves } from "../execute/channel-order.ts";
 import type { ActionResult } from "../execute/executor.ts";
 import type { Action } from "../plan/actions.ts";
 
@@ -207,7 +208,8 @@ export function isBookkeeping(action: Action): boolean {
 /**
  * The pass's actions as sentences, those of one kind, spec, build and channels grouped across regions, in the
  * order they were planned. Failed actions are left to their own lines: see `actionEvent`. `ids` names what
- * a lone action made or touched; without `bookkeeping` Leaven's notes to itself are left out.
+ * a lone action made or touched; without `bookkeeping` Leaven's notes to itself, and the removals that
+ * complete a channel move, are left out.
  */
 export function describeActions(
   actions: readonly Action[],
@@ -217,6 +219,8 @@ export function describeActions(
 ): string[] {
   const { ids = true, bookkeeping = true } = options;
   const failed = new Set(results.filter((r) => !r.ok).flatMap((r) => r.actions));
+  // The removal half of a channel move: "moved release of web from A to B" says it already.
+  const moves = channelMoves(bookkeeping ? [] : actions);
   const created = new Map<Action, string>();
   for (const result of results) {
     if (result.created && result.actions.length === 1) created.set(result.actions[0]!, result.created);
@@ -224,6 +228,7 @@ export function describeActions(
   const groups = new Map<string, { action: Action; regions: string[]; from?: string; members: Action[] }>();
   for (const action of actions) {
     if (failed.has(action) || (!bookkeeping && isBookkeeping(action))) continue;
+    if (action.kind === "remove-tags" && moves.has(action)) continue;
     const from = movedFrom(action, images);
     const channel = action.kind === "put-parameter" ? action.channel : channelsOf(action).join(",");
     const key = [action.kind, action.spec, "build" in action ? action.build : "", channel, from].join("\0");

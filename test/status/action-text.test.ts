@@ -165,12 +165,19 @@ describe("describeActions: a pass's actions grouped across regions", () => {
     const results = actions.map((action) => ({ actions: [action], ok: true }));
     expect(describeActions(actions, results, images, { bookkeeping: false })).toEqual([
       "moved release of web from 3.2.0+aaaaaaaa to 3.2.1+bbbbbbbb in us-east-1, eu-west-1",
-      "took release of web off 3.2.0+aaaaaaaa in us-east-1, eu-west-1",
       "started copying web 3.2.1+bbbbbbbb to eu-west-1, ap-southeast-2",
     ]);
-    expect(describeActions(actions, results, images).at(-1)).toBe(
+    expect(describeActions(actions, results, images)).toEqual([
+      "moved release of web from 3.2.0+aaaaaaaa to 3.2.1+bbbbbbbb in us-east-1, eu-west-1",
+      "took release of web off 3.2.0+aaaaaaaa in us-east-1, eu-west-1",
+      "started copying web 3.2.1+bbbbbbbb to eu-west-1, ap-southeast-2",
       "recorded bake-result on instance i-00000000000000001 of web 3.2.1+bbbbbbbb in us-east-1",
-    );
+    ]);
+    // A revoked build's channel comes off with no move to replace it: that is news.
+    const revoked = [takeOff("us-east-1", "ami-00000000000000001", ["release"], true)];
+    expect(
+      describeActions(revoked, [{ actions: revoked, ok: true }], images, { bookkeeping: false }),
+    ).toEqual(["took release of web off 3.2.0+aaaaaaaa in us-east-1 (revoked)"]);
   });
 });
 
