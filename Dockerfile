@@ -26,5 +26,5 @@ COPY controller ./controller
 # The files stay root-owned and read-only to it: the operator writes only to /tmp.
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/controller/cli/main.ts"]
+ENTRYPOINT ["node", "/app/controller/cli/leaven.mjs"]
 CMD ["operator"]

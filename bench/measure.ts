@@ -2,6 +2,9 @@
 // The peak is traced, not sampled: V8's GC profiler records the heap before every collection, and the heap
 // only grows between collections, so the largest "before" (or the heap at the end) is the peak, even for a
 // synchronous step that a sampling timer could never interrupt.
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { GCProfiler } from "node:v8";
 
 export interface Measured<T> {
@@ -15,8 +18,31 @@ export interface Measured<T> {
   baseHeapBytes: number;
 }
 
+let profiled = 0;
+
+/**
+ * LEAVEN_BENCH_CPU_PROFILE=DIR writes a V8 CPU profile of each measured step to DIR (open it in Chrome's
+ * DevTools, or summarise it with `node bench/profile-summary.ts FILE`): where a step's time goes, without
+ * profiling the set-up around it.
+ */
+async function startProfile(): Promise<(() => Promise<void>) | undefined> {
+  const dir = process.env.LEAVEN_BENCH_CPU_PROFILE;
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    profiled += 1;
+    writeFileSync(join(dir, `step-${profiled}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 export async function measure<T>(step: () => T | Promise<T>): Promise<Measured<T>> {
   globalThis.gc?.();
+  const stopProfile = await startProfile();
   const baseHeapBytes = process.memoryUsage().heapUsed;
   const profiler = new GCProfiler();
   profiler.start();
@@ -30,6 +56,7 @@ export async function measure<T>(step: () => T | Promise<T>): Promise<Measured<T
     end = performance.now();
   } finally {
     trace = profiler.stop();
+    await stopProfile?.();
   }
   const used = process.cpuUsage(cpu);
   let peakHeapBytes = Math.max(baseHeapBytes, process.memoryUsage().heapUsed);

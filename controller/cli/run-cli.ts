@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
+import { argumentError, argumentProblem, optionsOf, unknownCommand } from "./argument-errors.ts";
 import type { CliIo, Command } from "./command.ts";
 import { UserError } from "./command.ts";
+import { commandHelp } from "./command-help.ts";
 import { commands } from "./commands/index.ts";
 
 function topHelp(): string {
@@ -19,10 +21,6 @@ function topHelp(): string {
   ].join("\n");
 }
 
-function commandHelp(command: Command): string {
-  return `Usage: leaven ${command.usage}\n\n${command.summary}\n\n${command.help.trimEnd()}\n  -h, --help  Show this help.\n`;
-}
-
 /** Runs the CLI with the given arguments; returns the exit code. User errors never print a stack trace. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -36,15 +34,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.stderr.write(
-      `leaven: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(", ")}.\n`,
-    );
+    io.stderr.write(unknownCommand(name, commands));
+    return 1;
+  }
+  const problem = argumentProblem(rest, command, commands);
+  if (problem !== undefined) {
+    io.stderr.write(argumentError(command, problem));
     return 1;
   }
   try {
     const parsed = parseArgs({
       args: rest,
-      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      options: optionsOf(command),
       allowPositionals: true,
       strict: true,
     });
@@ -59,7 +60,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return error.exitCode;
     }
     if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      io.stderr.write(`leaven ${name}: ${error.message}. See \`leaven ${name} --help\`.\n`);
+      // What argumentProblem did not foresee, still with the usage line.
+      io.stderr.write(argumentError(command, `${error.message.split("\n")[0]}`));
       return 1;
     }
     throw error;

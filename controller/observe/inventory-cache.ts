@@ -49,6 +49,12 @@ export interface CachedObservation {
   specsChanged: boolean;
   /** Regions walked in full this refresh, and why. */
   fullWalks: Map<string, string>;
+  /**
+   * What changed, by spec, when that is known: the specs whose document is new or edited, and the specs of
+   * every image added, changed or removed. Undefined when a change cannot be attributed to a known spec (a full
+   * walk or listing, a region that failed, a spec deleted, an image without a spec tag): then anything may have.
+   */
+  changes?: { documents: ReadonlySet<string>; images: ReadonlySet<string> };
 }
 
 interface RegionImages {
@@ -85,6 +91,11 @@ export class InventoryCache {
   private readonly fingerprints = new Map<string, string>();
   private readonly specRegions = new Map<string, readonly string[]>();
   private specsRemoved = false;
+  /** Counts changes to the cached images: the list handed out is made again only when it moved. */
+  private version = 0;
+  private list?: { key: string; images: CloudImage[] };
+  /** Specs of the images changed in this refresh; undefined once a change had no spec to name. */
+  private imageChanges: Set<string> | undefined = new Set();
 
   constructor(options: InventoryCacheOptions) {
     this.cloud = options.cloud;
@@ -132,6 +143,7 @@ export class InventoryCache {
   async refresh(specs: readonly ValidSpec[], now: number): Promise<CachedObservation> {
     const regions = regionsOf(specs);
     this.specsRemoved = false;
+    this.imageChanges = new Set();
     const changedSpecs = this.changedSpecs(specs);
     const specsChanged = changedSpecs.size > 0 || this.specsRemoved;
     const regionErrors = new Map<string, string>();
@@ -153,6 +165,8 @@ export class InventoryCache {
             this.surprises.delete(region);
             this.watched.delete(region);
             changed = true;
+            this.imageChanges = undefined;
+            this.version++;
           } else if (await this.refreshRegion(region, now, changedSpecs.get(region) ?? [])) changed = true;
           this.deregistered.delete(region);
         } catch (error) {
@@ -161,12 +175,19 @@ export class InventoryCache {
       }),
     );
     const params = await this.refreshParameters(specs, now, fullWalks);
+    const documents = new Set<string>();
+    for (const names of changedSpecs.values()) for (const name of names) documents.add(name);
     if (params.changed) changed = true;
-    const images: CloudImage[] = [];
-    for (const region of regions) {
-      const state = this.images.get(region);
-      if (state && !regionErrors.has(region)) for (const image of state.images.values()) images.push(image);
+    // The same list as last time when no image changed: a new one costs a walk over every image.
+    const included = regions.filter((region) => this.images.has(region) && !regionErrors.has(region));
+    const key = `${this.version} ${included.join(" ")}`;
+    if (this.list?.key !== key) {
+      const images: CloudImage[] = [];
+      for (const region of included)
+        for (const image of this.images.get(region)!.images.values()) images.push(image);
+      this.list = { key, images };
     }
+    const images = this.list.images;
     return {
       regions,
       images,
@@ -177,6 +198,9 @@ export class InventoryCache {
       changed: changed || regionErrors.size > 0,
       specsChanged,
       fullWalks,
+      ...(this.imageChanges && !params.listed && !this.specsRemoved && regionErrors.size === 0
+        ? { changes: { documents, images: this.imageChanges } }
+        : {}),
     };
   }
 
@@ -250,16 +274,25 @@ export class InventoryCache {
       ),
     ]);
     let changed = false;
+    const remove = (id: string) => {
+      const existing = state.images.get(id);
+      if (!existing) return false;
+      this.noteChange(existing);
+      state.images.delete(id);
+      return true;
+    };
     const upsert = (image: CloudImage) => {
       if (!keptByWalk(image, this.installation)) {
         state.pending.delete(image.imageId);
-        if (state.images.delete(image.imageId)) changed = true;
+        if (remove(image.imageId)) changed = true;
         return;
       }
       if (image.state === "pending") state.pending.add(image.imageId);
       else state.pending.delete(image.imageId);
       const existing = state.images.get(image.imageId);
       if (existing && sameImage(existing, image)) return;
+      if (existing) this.noteChange(existing);
+      this.noteChange(image);
       state.images.set(image.imageId, image);
       changed = true;
     };
@@ -274,7 +307,7 @@ export class InventoryCache {
     for (const [id, created] of watched) {
       if (seen.has(id)) continue;
       state.pending.delete(id);
-      if (state.images.delete(id)) {
+      if (remove(id)) {
         changed = true;
         // Gone without Leaven deregistering it: something else changes this region; walk it all next time.
         if (!deregistered?.has(id)) this.surprise(`image ${id} disappeared`, region);
@@ -285,11 +318,12 @@ export class InventoryCache {
     const listed = new Set(specImages.map((i) => i.imageId));
     for (const image of specImages) upsert(image);
     const changedSet = new Set(changedSpecs);
-    for (const [id, image] of changedSet.size > 0 ? state.images : []) {
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const image of changedSet.size > 0 ? state.images.values() : []) {
       const spec = image.tags[Tag.spec];
-      if (spec !== undefined && changedSet.has(spec) && !listed.has(id)) {
-        state.images.delete(id);
-        state.pending.delete(id);
+      if (spec !== undefined && changedSet.has(spec) && !listed.has(image.imageId)) {
+        remove(image.imageId);
+        state.pending.delete(image.imageId);
         changed = true;
       }
     }
@@ -297,6 +331,14 @@ export class InventoryCache {
     else this.watched.delete(region);
     state.refreshedAt = now;
     return changed;
+  }
+
+  /** An image added, changed or removed: its spec's plan may change. */
+  private noteChange(image: CloudImage): void {
+    this.version++;
+    const spec = image.tags[Tag.spec];
+    if (spec === undefined) this.imageChanges = undefined;
+    else this.imageChanges?.add(spec);
   }
 
   private describe(region: string, filters: Filter[]): Promise<CloudImage[]> {
@@ -321,6 +363,8 @@ export class InventoryCache {
     regions: string[];
     errors: Map<string, string>;
     changed: boolean;
+    /** Whether some region's parameters were listed in full (what changed there is not known by spec). */
+    listed: boolean;
   }> {
     const prefixes = prefixesByRegion(specs);
     const errors = new Map<string, string>();
@@ -371,7 +415,7 @@ export class InventoryCache {
     parameters.sort((a, b) =>
       a.region === b.region ? (a.name < b.name ? -1 : 1) : a.region < b.region ? -1 : 1,
     );
-    return { parameters, regions, errors, changed };
+    return { parameters, regions, errors, changed, listed: toList.length > 0 || errors.size > 0 };
   }
 
   /** Reads parameters Leaven put or deleted by name: value and version, and whether they carry its tags. */

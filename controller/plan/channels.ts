@@ -78,9 +78,12 @@ export function resolveChannels(
     });
   }
   const revoked = revokedBuilds(doc);
+  // Newest first; builds made at the same time (or with no home image) by id, whatever order they were found in.
   const known = [...builds.values()]
-    .sort((a, b) =>
-      (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? ""),
+    .sort(
+      (a, b) =>
+        (b.images.get(home)?.creationDate ?? "").localeCompare(a.images.get(home)?.creationDate ?? "") ||
+        (a.build < b.build ? -1 : a.build > b.build ? 1 : 0),
     )
     .map((b) => b.build);
   const context: SelectionContext = { revoked, known, ...(parent ? { parent } : {}) };

@@ -396,16 +396,21 @@ export function capCopies(
   untaggedCopies?: ReadonlyMap<string, CloudImage>,
 ): CopyCap {
   const inFlight = new Map<string, number>();
+  // Nothing to cap (most passes): no walk over every image to count the copies in flight.
+  if (!actions.some((action) => action.kind === "copy-image"))
+    return { queued: new Map(), copying: inFlight };
   const isCopy = (image: CloudImage) =>
     image.tags[Tag.homeRegion] !== undefined
       ? image.tags[Tag.homeRegion] !== image.region
       : image.sourceImageId !== undefined;
   const seen = new Set<string>();
-  for (const image of [...images, ...(untaggedCopies?.values() ?? [])]) {
-    if (seen.has(image.imageId) || image.state !== "pending" || !isCopy(image)) continue;
+  const count = (image: CloudImage) => {
+    if (image.state !== "pending" || seen.has(image.imageId) || !isCopy(image)) return;
     seen.add(image.imageId);
     inFlight.set(image.region, (inFlight.get(image.region) ?? 0) + 1);
-  }
+  };
+  for (const image of images) count(image);
+  for (const image of untaggedCopies?.values() ?? []) count(image);
   const queued: CopyCap["queued"] = new Map();
   let kept = 0;
   for (const action of actions) {

@@ -101,50 +101,98 @@ export function indexInventory(
   const duplicates: CloudImage[] = [];
   const parentImages = new Map<string, Map<string, Set<string>>>();
   for (const image of inventory.images) {
-    if (!isLeavenOwned(image.tags, installation)) continue;
-    if (!isLive(image)) continue;
-    const parentImage = image.tags[Tag.parentImage];
-    // A child's home image was baked on its parent's image in that region (its copies repeat the tag).
-    if (parentImage && image.tags[Tag.homeRegion] === image.region && !image.tags[Tag.homeImage]) {
-      const key = `${image.tags[Tag.parentSpec]}/${image.tags[Tag.parentBuild]}`;
-      const byRegion = parentImages.get(key) ?? new Map<string, Set<string>>();
-      const ids = byRegion.get(image.region) ?? new Set<string>();
-      ids.add(parentImage);
-      byRegion.set(image.region, ids);
-      parentImages.set(key, byRegion);
-    }
-    const spec = image.tags[Tag.spec];
-    const build = image.tags[Tag.build];
-    if (!spec || !build) continue;
-    let bySpec = builds.get(spec);
-    if (!bySpec) {
-      bySpec = new Map();
-      builds.set(spec, bySpec);
-    }
-    let observed = bySpec.get(build);
-    if (!observed) {
-      observed = {
-        spec,
-        build,
-        version: image.tags[Tag.version],
-        parentSpec: image.tags[Tag.parentSpec],
-        parentBuild: image.tags[Tag.parentBuild],
-        homeRegion: image.tags[Tag.homeRegion],
-        images: new Map(),
-      };
-      bySpec.set(build, observed);
-    }
-    const existing = observed.images.get(image.region);
-    if (existing) {
-      duplicates.push(image);
-      observed.images.set(image.region, better(existing, image));
-    } else {
-      observed.images.set(image.region, image);
-    }
+    if (!isLeavenOwned(image.tags, installation) || !isLive(image)) continue;
+    addParentImage(parentImages, image);
+    addImage(builds, duplicates, image);
   }
+  readChannels(builds.values());
+  return assemble(inventory, installation, builds, duplicates, parentImages);
+}
 
-  // Channel tags, read once here: retention, channel moves and revocation all ask for them.
-  for (const bySpec of builds.values()) {
+/**
+ * The index of `inventory` from an index of an earlier inventory in which only the images of the `dirty`
+ * specs differ: their builds are indexed again, every other spec's are the earlier index's own objects. The
+ * same index as indexInventory's, but for the order of specs in `builds` (a spec indexed again keeps its place,
+ * a new one comes last), which no rule depends on.
+ */
+export function reindexInventory(
+  previous: IndexedInventory,
+  inventory: Inventory,
+  installation: string = DEFAULT_INSTALLATION,
+  dirty: ReadonlySet<string>,
+): IndexedInventory {
+  // No image changed (a pass after a spec edit): the images' part is the earlier index's as it is.
+  if (dirty.size === 0)
+    return assemble(inventory, installation, previous.builds, previous.duplicates, previous.parentImages);
+  const rebuilt = new Map<string, Map<string, ObservedBuild>>();
+  const duplicates = previous.duplicates.filter((image) => !dirty.has(image.tags[Tag.spec] ?? ""));
+  const parentImages = new Map<string, Map<string, Set<string>>>();
+  for (const image of inventory.images) {
+    if (!isLeavenOwned(image.tags, installation) || !isLive(image)) continue;
+    addParentImage(parentImages, image);
+    const spec = image.tags[Tag.spec];
+    if (spec !== undefined && dirty.has(spec)) addImage(rebuilt, duplicates, image);
+  }
+  readChannels(rebuilt.values());
+  const builds = new Map(previous.builds);
+  for (const spec of dirty) {
+    const bySpec = rebuilt.get(spec);
+    if (bySpec) builds.set(spec, bySpec);
+    else builds.delete(spec);
+  }
+  return assemble(inventory, installation, builds, duplicates, parentImages);
+}
+
+/** A child's home image was baked on its parent's image in that region (its copies repeat the tag). */
+function addParentImage(parentImages: IndexedInventory["parentImages"], image: CloudImage): void {
+  const parentImage = image.tags[Tag.parentImage];
+  if (!parentImage || image.tags[Tag.homeRegion] !== image.region || image.tags[Tag.homeImage]) return;
+  const key = `${image.tags[Tag.parentSpec]}/${image.tags[Tag.parentBuild]}`;
+  const byRegion = parentImages.get(key) ?? new Map<string, Set<string>>();
+  const ids = byRegion.get(image.region) ?? new Set<string>();
+  ids.add(parentImage);
+  byRegion.set(image.region, ids);
+  parentImages.set(key, byRegion);
+}
+
+function addImage(
+  builds: Map<string, Map<string, ObservedBuild>>,
+  duplicates: CloudImage[],
+  image: CloudImage,
+): void {
+  const spec = image.tags[Tag.spec];
+  const build = image.tags[Tag.build];
+  if (!spec || !build) return;
+  let bySpec = builds.get(spec);
+  if (!bySpec) {
+    bySpec = new Map();
+    builds.set(spec, bySpec);
+  }
+  let observed = bySpec.get(build);
+  if (!observed) {
+    observed = {
+      spec,
+      build,
+      version: image.tags[Tag.version],
+      parentSpec: image.tags[Tag.parentSpec],
+      parentBuild: image.tags[Tag.parentBuild],
+      homeRegion: image.tags[Tag.homeRegion],
+      images: new Map(),
+    };
+    bySpec.set(build, observed);
+  }
+  const existing = observed.images.get(image.region);
+  if (existing) {
+    duplicates.push(image);
+    observed.images.set(image.region, better(existing, image));
+  } else {
+    observed.images.set(image.region, image);
+  }
+}
+
+/** Channel tags, read once here: retention, channel moves and revocation all ask for them. */
+function readChannels(specs: Iterable<Map<string, ObservedBuild>>): void {
+  for (const bySpec of specs) {
     for (const build of bySpec.values()) {
       let channels: Map<string, readonly string[]> | undefined;
       for (const [region, image] of build.images) {
@@ -157,7 +205,15 @@ export function indexInventory(
       build.channels = channels ?? NO_CHANNEL_MAP;
     }
   }
+}
 
+function assemble(
+  inventory: Inventory,
+  installation: string,
+  builds: IndexedInventory["builds"],
+  duplicates: CloudImage[],
+  parentImages: IndexedInventory["parentImages"],
+): IndexedInventory {
   const instancesAndRecords = indexInstancesAndRecords(inventory, installation);
   let imagesById: Map<string, CloudImage> | undefined;
   return {

@@ -14,6 +14,7 @@ import { planPublishing } from "./publish.ts";
 import { buildIdFor, recipeHash } from "./recipe.ts";
 import { planRetention, type RetentionResult } from "./retention.ts";
 import { planRevocations } from "./revocation.ts";
+import { mergeScoped, type PlanScope } from "./scope.ts";
 import { planSnapshotSweep } from "./snapshots.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 import { planCheck } from "./verify.ts";
@@ -43,6 +44,11 @@ export interface PlanInput {
    * beyond it wait for a later pass.
    */
   maxConcurrentCopies?: number;
+  /**
+   * Plan only these specs (a lineage-closed set, plan/scope.ts); every other spec keeps its part of the
+   * base plan. The caller vouches that nothing else changed since the base was planned.
+   */
+  scope?: PlanScope;
 }
 
 export interface Plan {
@@ -71,8 +77,10 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   const outcomes = new Map<string, SpecOutcome>();
   const bakeRegions = new Set<string>();
   const known = new Set(input.specs.map((s) => s.name));
+  const scope = input.scope?.specs;
+  const planned = scope ? input.specs.filter((s) => scope.has(s.name)) : input.specs;
 
-  for (const { name, document: doc } of input.specs) {
+  for (const { name, document: doc } of planned) {
     // What could not be observed is not known to be missing: plan nothing for a spec with a blind region.
     const blind = doc.spec.regions.filter((region) => input.inventory.regionErrors.has(region));
     if (blind.length > 0) {
@@ -126,7 +134,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   }
 
   const revocation = planRevocations(
-    input.specs,
+    planned,
     index,
     input.inventory.vendorImages,
     input.inventory.instances,
@@ -145,6 +153,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     ...(input.blocked ? { blocked: input.blocked } : {}),
     ...(input.unattributedErrors ? { unattributedErrors: true } : {}),
     ...(input.installation ? { installation: input.installation } : {}),
+    ...(scope ? { scope } : {}),
   });
   actions.push(...publishing.actions);
   for (const status of statuses) {
@@ -155,7 +164,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     else if (publishing.waiting.has(status.name) && status.phase === "Ready") status.phase = "Waiting";
   }
 
-  for (const [name, why] of input.blocked ?? []) {
+  for (const [name, why] of scope ? [] : (input.blocked ?? [])) {
     statuses.push({ name, layer: "unknown", phase: "Blocked", message: why, channels: {}, builds: [] });
   }
 
@@ -193,6 +202,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
       desired: new Map(statuses.map((s) => [s.name, s.desiredBuild])),
       unattributedErrors: input.unattributedErrors === true,
       noDelete: input.noDelete === true,
+      ...(scope ? { scope } : {}),
     },
     staged,
   );
@@ -211,7 +221,8 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     },
     actions,
   );
-  return { actions, statuses, bakeRegions: [...bakeRegions].sort(), retention };
+  const result: Plan = { actions, statuses, bakeRegions: [...bakeRegions].sort(), retention };
+  return input.scope ? mergeScoped(input.scope, result) : result;
 }
 
 function planLayer(

@@ -25,6 +25,8 @@ export interface PublishInput {
   blocked?: ReadonlyMap<string, string>;
   unattributedErrors?: boolean;
   installation?: string;
+  /** Only these specs are planned (plan/scope.ts): the others' parameters are kept as they are. */
+  scope?: ReadonlySet<string>;
 }
 
 export interface PublishPlan {
@@ -68,6 +70,8 @@ export function planPublishing(input: PublishInput): PublishPlan {
   for (const { name: spec, document: doc } of input.specs) {
     if (!publishesSsm(doc)) continue;
     const prefix = publishPrefix(doc);
+    // Outside the scope nothing is put, and nothing of its is deleted (below): its parameters need no entry.
+    if (input.scope && !input.scope.has(spec)) continue;
     const resolved = input.channels.get(spec);
     // A region not observed at all already holds the whole spec back (plan.ts says so); one whose
     // parameters alone could not be listed holds back only publishing there.
@@ -138,6 +142,7 @@ export function planPublishing(input: PublishInput): PublishPlan {
     // A parameter of Leaven's that does not read as <prefix>/<spec>/<channel>: not Leaven's naming, left alone.
     if (!owner) continue;
     if (input.blocked?.has(owner.spec)) continue;
+    if (input.scope && !input.scope.has(owner.spec)) continue;
     const doc = bySpec.get(owner.spec);
     if (doc?.spec.suspend) continue;
     result.actions.push({

@@ -61,6 +61,8 @@ export interface RetentionInput {
   unattributedErrors?: boolean;
   /** Nothing is deregistered or deleted, whatever the policies say (`--no-delete`). */
   noDelete?: boolean;
+  /** Only these specs' builds are planned (plan/scope.ts); orphans are the base plan's. */
+  scope?: ReadonlySet<string>;
 }
 
 /** The schedule a spec's images carry once its spec may be deleted (only with onDelete: retire). */
@@ -115,18 +117,25 @@ function buildProtections(
   return protections;
 }
 
-/** Every live build's children, by `spec/build` of the parent: a parent is kept while a child exists. */
-function childrenOf(index: IndexedInventory): Map<string, string[]> {
+/**
+ * Every live build's children (of the `parents` specs' builds, when given), by `spec/build` of the parent: a
+ * parent is kept while a child exists.
+ */
+function childrenOf(index: IndexedInventory, parents?: ReadonlySet<string>): Map<string, string[]> {
   const children = new Map<string, string[]>();
   for (const builds of index.builds.values()) {
     for (const build of builds.values()) {
       if (!build.parentSpec || !build.parentBuild) continue;
+      // Planning a scope, only its specs' builds are retired: only their children are asked for.
+      if (parents && !parents.has(build.parentSpec)) continue;
       const key = `${build.parentSpec}/${build.parentBuild}`;
       const list = children.get(key) ?? [];
       list.push(`${build.spec} ${build.build}`);
       children.set(key, list);
     }
   }
+  // Sorted: what a parent's protections say does not depend on the order the specs were indexed in.
+  for (const list of children.values()) if (list.length > 1) list.sort();
   return children;
 }
 
@@ -234,7 +243,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
   const usersOf = (image: CloudImage): string[] | undefined => usage?.get(image.imageId);
   // A region that was not observed may hold children or users of any build: retire nothing anywhere.
   const blind = inventory.regionErrors.size > 0;
-  const children = childrenOf(index);
+  const children = childrenOf(index, input.scope);
 
   // Stages an unprotected image: tag its clock, then each stage when due and its use is known to be none.
   const stage = (
@@ -280,6 +289,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
   };
 
   for (const [specName, builds] of index.builds) {
+    if (input.scope && !input.scope.has(specName)) continue;
     const doc = known.get(specName);
     if (input.blocked?.has(specName)) continue;
     if (doc) {

@@ -6,7 +6,7 @@ import { channelMoves } from "../execute/channel-order.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
 import type { Logger } from "../log/logger.ts";
 import { emptyInventory, type Inventory } from "../observe/inventory.ts";
-import { InventoryCache } from "../observe/inventory-cache.ts";
+import { type CachedObservation, InventoryCache } from "../observe/inventory-cache.ts";
 import {
   errorMessage,
   homeRegionsOf,
@@ -19,8 +19,9 @@ import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { shareHash } from "../plan/distribute.ts";
-import { type IndexedInventory, indexInventory } from "../plan/index-inventory.ts";
+import { type IndexedInventory, indexInventory, reindexInventory } from "../plan/index-inventory.ts";
 import { type Plan, plan } from "../plan/plan.ts";
+import { type PlanScope, scopeOf } from "../plan/scope.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { actionEvent } from "../status/action-text.ts";
 import type { ValidationResult } from "../validation/result.ts";
@@ -81,6 +82,11 @@ export interface PassResult {
     reusedPlan: boolean;
     /** When the plan was made: the pass's start, or an earlier pass's for a reused plan. */
     plannedAt: number;
+    /**
+     * The specs planned again when only part of the estate changed since a whole plan found nothing to do
+     * (plan/scope.ts); undefined when every spec was planned (or the plan reused).
+     */
+    scoped?: ReadonlySet<string>;
   };
 }
 
@@ -115,6 +121,20 @@ export class Reconciler {
   private readonly cache: InventoryCache;
   /** The last pass's plan and what it was made from, for a pass that observes no change. */
   private last?: { plan: Plan; plannedAt: number; inputs: string; quiet: boolean; vendor: string };
+  /**
+   * The last whole plan that found nothing to do, and the specs planned again since (their lineage): while
+   * only those change, a pass plans them alone and takes the rest from it (plan/scope.ts).
+   */
+  private base?: {
+    plan: Plan;
+    plannedAt: number;
+    inputs: string;
+    vendor: string;
+    names: string;
+    scope: ReadonlySet<string>;
+  };
+  /** The images' index of an earlier pass, the regions it covers, and the specs whose images changed since. */
+  private index?: { index: IndexedInventory; regions: string; dirty: Set<string> | undefined };
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
@@ -137,6 +157,7 @@ export class Reconciler {
     const now = this.options.clock.now();
     // This refresh takes in any spec change: a later pass must not reuse a plan made before it.
     this.last = undefined;
+    this.base = undefined;
     const { inventory } = await this.observe(validation, now, true);
     const { plan: planned } = await this.planWithUsage(validation, inventory, now, true);
     const withoutRetry = this.retry.size > 0 ? this.makePlan(validation, inventory, now, new Set()) : planned;
@@ -149,9 +170,11 @@ export class Reconciler {
     now: number,
     retry: ReadonlySet<string> = this.retry,
     index?: IndexedInventory,
+    scope?: PlanScope,
   ): Plan {
     return plan(
       {
+        ...(scope ? { scope } : {}),
         specs: validation.specs,
         blocked: validation.blocked,
         inventory,
@@ -180,10 +203,13 @@ export class Reconciler {
     inventory: Inventory,
     now: number,
     swept: boolean,
-  ): Promise<{ plan: Plan; usageObserved: boolean }> {
-    // The images' index is built once per pass; each plan below re-indexes only instances and records.
-    const index = indexInventory(inventory, this.options.installation);
-    let first = this.makePlan(validation, inventory, now, this.retry, index);
+    scoped?: PlanScope,
+  ): Promise<{ plan: Plan; usageObserved: boolean; scope?: PlanScope }> {
+    // The images' index is built once per pass (from the last one's, where few specs' images changed); each
+    // plan below re-indexes only instances and records.
+    const index = this.indexFor(inventory);
+    let scope = scoped;
+    let first = this.makePlan(validation, inventory, now, this.retry, index, scope);
     // Where a bake is needed or in flight, its instances are observed and the plan made again: the planner
     // never launches a bake where it did not look.
     if (!swept && first.bakeRegions.length > 0) {
@@ -194,24 +220,68 @@ export class Reconciler {
         this.consoles,
         this.options.installation,
       );
-      first = this.makePlan(validation, inventory, now, this.retry, index);
+      scope = widened(scope, validation, inventory);
+      first = this.makePlan(validation, inventory, now, this.retry, index, scope);
     }
     const needed = first.retention?.usageNeeded;
-    if (!needed || needed.size === 0) return { plan: first, usageObserved: false };
+    if (!needed || needed.size === 0)
+      return { plan: first, usageObserved: false, ...(scope ? { scope } : {}) };
     const failed = await observeUsage(this.options.cloud, inventory, needed);
     for (const [region, error] of failed)
       this.options.logger.warn("image use not observed: nothing is retired there this pass", {
         region,
         error,
       });
-    return { plan: this.makePlan(validation, inventory, now, this.retry, index), usageObserved: true };
+    return {
+      plan: this.makePlan(validation, inventory, now, this.retry, index, scope),
+      usageObserved: true,
+      ...(scope ? { scope } : {}),
+    };
+  }
+
+  /** This pass's images' index: the last one where no image changed, re-read for the specs whose did. */
+  private indexFor(inventory: Inventory): IndexedInventory {
+    const regions = inventory.regions.filter((r) => !inventory.regionErrors.has(r)).join(" ");
+    const kept = this.index;
+    const index =
+      kept && kept.regions === regions && kept.dirty
+        ? reindexInventory(kept.index, inventory, this.options.installation, kept.dirty)
+        : indexInventory(inventory, this.options.installation);
+    this.index = { index, regions, dirty: new Set() };
+    return index;
+  }
+
+  /**
+   * The part of the estate to plan when only some specs changed since the base plan found nothing to do;
+   * undefined when everything must be planned.
+   */
+  private scopeFor(
+    validation: ValidationResult,
+    changes: CachedObservation["changes"],
+    inputs: string,
+    vendor: string,
+    now: number,
+    sweep: boolean,
+  ): PlanScope | undefined {
+    const base = this.base;
+    if (!base || !changes || sweep || this.copies.size > 0) return undefined;
+    if (base.inputs !== inputs || base.vendor !== vendor || base.names !== namesOf(validation))
+      return undefined;
+    if (now - base.plannedAt >= (this.options.replanIntervalMs ?? 5 * 60_000)) return undefined;
+    const specs = scopeOf(validation.specs, [...base.scope, ...changes.documents, ...changes.images]);
+    return { specs, base: base.plan };
   }
 
   private async observe(
     validation: ValidationResult,
     now: number,
     sweep: boolean,
-  ): Promise<{ inventory: Inventory; quiet: boolean; fullWalks: Map<string, string> }> {
+  ): Promise<{
+    inventory: Inventory;
+    quiet: boolean;
+    fullWalks: Map<string, string>;
+    changes: CachedObservation["changes"];
+  }> {
     const { cloud, installation } = this.options;
     const vendor: Inventory = emptyInventory();
     const [cached] = await Promise.all([
@@ -262,7 +332,12 @@ export class Reconciler {
         this.consoles,
         this.options.installation,
       );
-    return { inventory, quiet, fullWalks: cached.fullWalks };
+    // What the index of the last pass must read again; anything unattributed rebuilds it.
+    if (this.index) {
+      if (!cached.changes) this.index.dirty = undefined;
+      else for (const spec of cached.changes.images) this.index.dirty?.add(spec);
+    }
+    return { inventory, quiet, fullWalks: cached.fullWalks, changes: cached.changes };
   }
 
   /** The git commit recorded on what is baked from now on (watch mode: the checkout's HEAD moved). */
@@ -313,19 +388,36 @@ export class Reconciler {
     const { clock, logger } = this.options;
     const startedAt = clock.now();
     const sweepDue = startedAt - this.lastSweep >= (this.options.sweepIntervalMs ?? 30 * 60_000);
-    const { inventory, quiet, fullWalks } = await this.observe(validation, startedAt, sweepDue);
+    const { inventory, quiet, fullWalks, changes } = await this.observe(validation, startedAt, sweepDue);
     if (sweepDue) this.lastSweep = startedAt;
     const inputs = inputsFingerprint(validation, this.retry);
+    const vendor = vendorFingerprint(inventory);
     const reuse =
       quiet &&
       this.last !== undefined &&
       this.last.inputs === inputs &&
       startedAt - this.last.plannedAt < (this.options.replanIntervalMs ?? 5 * 60_000);
-    const { plan: planned, usageObserved } = reuse
-      ? { plan: this.last!.plan, usageObserved: false }
-      : await this.planWithUsage(validation, inventory, startedAt, sweepDue);
+    const {
+      plan: planned,
+      usageObserved,
+      scope,
+    } = reuse
+      ? { plan: this.last!.plan, usageObserved: false, scope: undefined }
+      : await this.planWithUsage(
+          validation,
+          inventory,
+          startedAt,
+          sweepDue,
+          this.scopeFor(validation, changes, inputs, vendor, startedAt, sweepDue),
+        );
     const plannedAt = reuse ? this.last!.plannedAt : startedAt;
-    await this.options.onPlan?.(planned, inventory, { fullWalks, reusedPlan: reuse, plannedAt });
+    const observation: PassResult["observation"] = {
+      fullWalks,
+      reusedPlan: reuse,
+      plannedAt,
+      ...(scope ? { scoped: scope.specs } : {}),
+    };
+    await this.options.onPlan?.(planned, inventory, observation);
     for (const [region, error] of inventory.regionErrors)
       logger.warn("region not observed", { region, error });
 
@@ -408,23 +500,28 @@ export class Reconciler {
     }
 
     this.cache.noteResults(results);
-    this.last = {
-      plan: planned,
-      plannedAt,
-      inputs,
-      // A pass that did something, held something back or saw something in flight is not a base to reuse.
-      quiet:
-        executed.length === 0 &&
-        deferred.length === 0 &&
-        givenUp.size === 0 &&
-        planned.actions.length === 0 &&
-        planned.bakeRegions.length === 0 &&
-        inventory.instances.length === 0 &&
-        // Retirement held back by an image's use depends on instances and templates the cache does not hold.
-        !usageObserved &&
-        planned.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended"),
-      vendor: vendorFingerprint(inventory),
-    };
+    // A pass that did something, held something back or saw something in flight is not a base to reuse.
+    const quietPass =
+      executed.length === 0 &&
+      deferred.length === 0 &&
+      givenUp.size === 0 &&
+      planned.actions.length === 0 &&
+      planned.bakeRegions.length === 0 &&
+      inventory.instances.length === 0 &&
+      // Retirement held back by an image's use depends on instances and templates the cache does not hold.
+      !usageObserved &&
+      planned.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");
+    // A plan made in part is neither reused nor a base: its parts are of different times. The next pass
+    // plans everything, and that plan, when it finds nothing to do, is the next base.
+    this.last = { plan: planned, plannedAt, inputs, quiet: quietPass && !scope, vendor };
+    if (scope) {
+      if (quietPass) this.base = undefined;
+      else if (this.base) this.base = { ...this.base, scope: scope.specs };
+    } else if (!reuse) {
+      this.base = quietPass
+        ? { plan: planned, plannedAt, inputs, vendor, names: namesOf(validation), scope: new Set() }
+        : undefined;
+    }
     const statuses = planned.statuses.map((status) => {
       const failure = givenUp.get(status.name) ?? this.lastFailureOf(status.name, results);
       if (!failure) return status;
@@ -447,7 +544,7 @@ export class Reconciler {
       inventory,
       executed,
       deferred,
-      observation: { fullWalks, reusedPlan: reuse, plannedAt },
+      observation,
     };
     this.options.onPass?.(result);
     return result;
@@ -499,6 +596,25 @@ function inputsFingerprint(validation: ValidationResult, retry: ReadonlySet<stri
     validation.diagnostics.filter((d) => d.severity === "error").length,
     [...retry],
   ]);
+}
+
+function namesOf(validation: ValidationResult): string {
+  return JSON.stringify([validation.specs.map((s) => s.name), [...validation.blocked.keys()]]);
+}
+
+/** A scope grown by the specs of the bake instances and failure records just observed (their lineage too). */
+function widened(
+  scope: PlanScope | undefined,
+  validation: ValidationResult,
+  inventory: Inventory,
+): PlanScope | undefined {
+  if (!scope) return undefined;
+  const more = [
+    ...inventory.instances.map((i) => i.tags[Tag.spec] ?? ""),
+    ...inventory.failures.map((r) => r.spec),
+  ].filter((spec) => !scope.specs.has(spec));
+  if (more.length === 0) return scope;
+  return { ...scope, specs: scopeOf(validation.specs, [...scope.specs, ...more]) };
 }
 
 function vendorFingerprint(inventory: Inventory): string {

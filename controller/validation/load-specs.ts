@@ -1,6 +1,7 @@
 // One call from paths to validated specs and their lineage: sources → validation → lineage graph.
 import { LineageGraph } from "../lineage/graph.ts";
 import { type ParseCache, readFileSources } from "../sources/file-source.ts";
+import { notAnImageSpec } from "./document-kind.ts";
 import type { ValidationResult } from "./result.ts";
 import { sortDiagnostics, validateDocuments } from "./validate.ts";
 
@@ -11,6 +12,11 @@ export interface LoadResult extends ValidationResult {
   files: string[];
   /** Lineage of the valid specs (result.specs). */
   graph: LineageGraph;
+  /**
+   * Files (as in `files`) with an ImageSpec document in them, valid or not, or with a document too broken
+   * to tell: where the input has specs, so that a path without any can be named.
+   */
+  imageSpecFiles: string[];
 }
 
 /**
@@ -28,11 +34,17 @@ export async function loadSpecs(
   const graph = LineageGraph.fromSpecs(
     validated.specs.map((s) => ({ name: s.name, parent: s.document.spec.parent?.spec })),
   );
+  const imageSpecFiles = new Set<string>();
+  for (const document of read.documents)
+    if (notAnImageSpec(document.value) === undefined) imageSpecFiles.add(document.file);
+  for (const diagnostic of read.diagnostics)
+    if (diagnostic.severity === "error") imageSpecFiles.add(diagnostic.position.file);
   return {
     ...validated,
     diagnostics: sortDiagnostics([...read.diagnostics, ...validated.diagnostics], read.files),
     documentsRead: read.documentsRead,
     files: read.files,
     graph,
+    imageSpecFiles: read.files.filter((file) => imageSpecFiles.has(file)),
   };
 }

@@ -28,7 +28,7 @@ function npmStart(): string[] {
     scripts: { start: string };
   };
   const [node, main, ...args] = pkg.scripts.start.split(/\s+/);
-  expect([node, main]).toEqual(["node", "controller/cli/main.ts"]);
+  expect([node, main]).toEqual(["node", "controller/cli/leaven.mjs"]);
   return args;
 }
 

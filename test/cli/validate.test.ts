@@ -35,6 +35,7 @@ describe("leaven validate", () => {
       documentsRead: 4,
       specs: ["ubuntu"],
       blocked: { base: "invalid: its document is not valid YAML", app: "parent base is invalid" },
+      emptyPaths: [],
       diagnostics: [
         {
           severity: "error",

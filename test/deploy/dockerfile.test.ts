@@ -98,9 +98,9 @@ describe("Dockerfile", () => {
 
   it("enters at the package's bin with node, which runs the TypeScript as it is", () => {
     const entrypoint = final.body.find((i) => i.keyword === "ENTRYPOINT");
-    expect(JSON.parse(entrypoint!.args)).toEqual(["node", "/app/controller/cli/main.ts"]);
+    expect(JSON.parse(entrypoint!.args)).toEqual(["node", "/app/controller/cli/leaven.mjs"]);
     const pkg = JSON.parse(read("package.json")) as { bin: Record<string, string> };
-    expect(pkg.bin.leaven).toBe("controller/cli/main.ts");
+    expect(pkg.bin.leaven).toBe("controller/cli/leaven.mjs");
     expect(final.body.find((i) => i.keyword === "WORKDIR")?.args).toBe("/app");
   });
 

@@ -15,7 +15,7 @@ import { creationDatePatterns, InventoryCache } from "../../controller/observe/i
 import { walkOwnedImages } from "../../controller/observe/observe.ts";
 import { observeParameters } from "../../controller/observe/parameters.ts";
 import { observeUsage } from "../../controller/observe/usage.ts";
-import { plan } from "../../controller/plan/plan.ts";
+import { type Plan, plan } from "../../controller/plan/plan.ts";
 import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import { imageState } from "../../controller/sim/images.ts";
 import type { ValidationResult, ValidSpec } from "../../controller/validation/result.ts";
@@ -296,6 +296,19 @@ function regionView(inventory: Pick<Inventory, "images" | "parameters">, region:
   };
 }
 
+/** A plan with its lists in one order: what it does, not the order it found things in. */
+const canonical = (p: Plan) => ({
+  actions: p.actions.map((a) => JSON.stringify(a)).sort(),
+  statuses: [...p.statuses].sort((a, b) => (a.name < b.name ? -1 : 1)),
+  bakeRegions: p.bakeRegions,
+  retention: p.retention && {
+    ...p.retention,
+    kept: p.retention.kept.map((k) => JSON.stringify(k)).sort(),
+    orphans: p.retention.orphans.map((o) => JSON.stringify(o)).sort(),
+    usageNeeded: [...p.retention.usageNeeded].sort(),
+  },
+});
+
 const sortedInventory = (inventory: Inventory): Inventory => ({
   ...inventory,
   images: [...inventory.images].sort((a, b) => (a.imageId < b.imageId ? -1 : 1)),
@@ -303,6 +316,9 @@ const sortedInventory = (inventory: Inventory): Inventory => ({
     `${a.region} ${a.name}` < `${b.region} ${b.name}` ? -1 : 1,
   ),
 });
+
+let ownPlansCompared = 0;
+let scopedPlansCompared = 0;
 
 async function runHistory(steps: readonly Step[]): Promise<{ compared: number; plansCompared: number }> {
   const model: Model = { base: 0, app: 0, appPresent: true, threeRegions: false, pins: {} };
@@ -369,6 +385,15 @@ async function runHistory(steps: readonly Step[]): Promise<{ compared: number; p
       const fromWalk = plan({ ...input, inventory: sortedInventory(freshInventory) });
       if (JSON.stringify(fromCache) !== JSON.stringify(fromWalk))
         violations.push(`at ${now}: the plan from the inventory differs from the plan from a full walk`);
+      if (observation.reusedPlan) return;
+      // The reconciler's own plan — from the index it keeps across passes, and planned only for the changed
+      // specs' lineage where it could be — is the plan of a fresh walk, but for the order of its actions.
+      ownPlansCompared++;
+      if (observation.scoped) scopedPlansCompared++;
+      if (JSON.stringify(canonical(plan_)) !== JSON.stringify(canonical(fromWalk)))
+        violations.push(
+          `at ${now}: the reconciler's ${observation.scoped ? `plan of ${[...observation.scoped].join(", ")}` : "plan"} differs from the plan from a full walk:\n${JSON.stringify({ own: canonical(plan_), walked: canonical(fromWalk) }, null, 1)}`,
+        );
     },
   });
   const pass = async () => {
@@ -525,5 +550,10 @@ describe("the incremental inventory", () => {
     // The comparisons really ran, most of them with nothing hidden from the refresh.
     expect(compared).toBeGreaterThan(RUNS * 5);
     expect(plansCompared).toBeGreaterThan(RUNS * 2);
+    expect(ownPlansCompared).toBeGreaterThan(RUNS);
+    expect(scopedPlansCompared).toBeGreaterThan(0);
+    console.log(
+      `${ownPlansCompared} plans of the reconciler compared, ${scopedPlansCompared} of them scoped`,
+    );
   });
 });

@@ -26,9 +26,9 @@ above it; otherwise one JSON line per action, per change of a spec's phase and p
 something. Ends with a table of every spec's channels — the build each is on and in how many of the
 spec's regions it has an image, e.g. 1.14.2+b2a7f678 ✓2/2 — and one line that says why it stopped.
 Exit 0 when every spec is ready (or suspended) and nothing is left to do (with --once: or still in
-progress); 1 when a region could not be observed, the input is invalid, a spec is failed, stalled or
-blocked, the run was stopped before it converged, or the installation's lock could not be taken or
-was lost.
+progress); 1 when a region could not be observed, the input is invalid or has no ImageSpec, a spec is
+failed, stalled or blocked, the run was stopped before it converged, or the installation's lock could
+not be taken or was lost.
 
 One apply of an installation acts at a time: it takes the installation's lock (a DynamoDB item, see
 leaven.yaml's lock) before it changes anything, renews it while it runs and releases it at the end. A

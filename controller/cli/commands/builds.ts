@@ -23,13 +23,13 @@ hour). Changes nothing.
 
 Options:
   --region REGION        Show only this region's images (with --cloud aws also the default region, below).
-  --output text|json     Output format. Default: text.
+  -o, --output <format>  text (default), or json: the builds with their images, channels and lineage.
 ${cloudHelp}
 Examples:
   leaven builds api-server examples
   leaven builds ubuntu-base examples --region eu-west-1 --output json
 `,
-  options: { ...cloudOptions, output: { type: "string" } },
+  options: { ...cloudOptions, output: { type: "string", short: "o" } },
   async run({ values, positionals }, io) {
     const output = (values.output as string | undefined) ?? "text";
     if (output !== "text" && output !== "json")

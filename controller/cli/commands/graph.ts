@@ -7,6 +7,7 @@ import { loadSpecs } from "../../validation/load-specs.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import type { Command } from "../command.ts";
 import { UserError } from "../command.ts";
+import { emptyPaths } from "../spec-loading.ts";
 
 const renderers = { tree: renderTree, mermaid: renderMermaid, dot: renderDot };
 
@@ -16,7 +17,8 @@ export const graphCommand: Command = {
   usage: "graph [paths…] [--format tree|mermaid|dot]",
   help: `Loads the ImageSpecs under the given files and directories (default: the current directory)
 and draws their lineage on stdout. Invalid specs and their descendants are left out, with a note
-and the diagnostics on stderr; the exit code is then 1.
+and the diagnostics on stderr; the exit code is then 1. A path with no ImageSpec under it is a
+warning; with none at all the exit code is 1 too.
 
 Options:
   -f, --format <format>  tree (default): an indented tree for the terminal.
@@ -40,8 +42,11 @@ Examples:
     for (const [name, why] of [...result.blocked].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       io.stderr.write(`note: ${name} is not drawn: ${why}\n`);
     }
+    for (const { message } of emptyPaths(positionals, result, io.cwd))
+      io.stderr.write(`warning: ${message}\n`);
     const drawn = new Map<string, DrawnSpec>(result.specs.map((s) => [s.name, drawnSpec(s)]));
     io.stdout.write(renderers[format as keyof typeof renderers](result.graph, drawn));
-    return result.diagnostics.some((d) => d.severity === "error") ? 1 : 0;
+    const nothing = result.imageSpecFiles.length === 0;
+    return nothing || result.diagnostics.some((d) => d.severity === "error") ? 1 : 0;
   },
 };

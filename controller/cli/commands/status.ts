@@ -28,13 +28,13 @@ verdict names (a region that could not be observed, invalid input), said on the 
 
 Options:
   --wide                 Every channel's build and image in every region, and full messages.
-  --output text|json     Output format. Default: text.
+  -o, --output <format>  text (default), or json: the verdict and every spec's status.
 ${cloudHelp}
 Examples:
   leaven status examples
   leaven status examples --wide
 `,
-  options: { ...cloudOptions, wide: { type: "boolean" }, output: { type: "string" } },
+  options: { ...cloudOptions, wide: { type: "boolean" }, output: { type: "string", short: "o" } },
   async run({ values, positionals }, io) {
     const output = (values.output as string | undefined) ?? "text";
     if (output !== "text" && output !== "json")

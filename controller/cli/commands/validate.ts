@@ -3,15 +3,16 @@ import { type LoadResult, loadSpecs } from "../../validation/load-specs.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import type { Command } from "../command.ts";
 import { UserError } from "../command.ts";
+import { emptyPaths } from "../spec-loading.ts";
 
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
 /** One line: how many specs are valid, invalid and blocked, from how many files and documents. */
-export function summaryLine(result: LoadResult): string {
+export function summaryLine(result: LoadResult, emptyPaths = 0): string {
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
-  const warnings = result.diagnostics.filter((d) => d.severity === "warning").length;
+  const warnings = result.diagnostics.filter((d) => d.severity === "warning").length + emptyPaths;
   const invalid = [...result.blocked.values()].filter((why) => why.startsWith("invalid")).length;
   const blocked = result.blocked.size - invalid;
   const read = `${plural(result.files.length, "file")}, ${plural(result.documentsRead, "document")}`;
@@ -19,6 +20,8 @@ export function summaryLine(result: LoadResult): string {
   if (invalid > 0) counts.push(`${invalid} invalid`);
   if (blocked > 0) counts.push(`${blocked} blocked by an invalid ancestor`);
   if (warnings > 0) counts.push(plural(warnings, "warning"));
+  if (result.imageSpecFiles.length === 0)
+    return `no ImageSpec found, nothing validated (${read}); pass the files or directories that hold your ImageSpecs`;
   if (errors === 0) return `ok: ${counts.join(", ")} (${read})`;
   return `${plural(errors, "error")}: ${counts.join(", ")} (${read})`;
 }
@@ -30,7 +33,8 @@ export const validateCommand: Command = {
   help: `Reads every *.yaml/*.yml file under the given files and directories (default: the current
 directory), validates the ImageSpec documents in them and reports every problem at once, as
 file:line:column field.path: message. Documents of other kinds are skipped with a note.
-Exits 0 when all specs are valid, 1 otherwise.
+A path with no ImageSpec under it is a warning that says what was searched. Exits 0 when all specs
+are valid, 1 otherwise, and 1 when no ImageSpec was found at all.
 
 Options:
   -o, --output <format>  text (default): diagnostics and a summary on stderr.
@@ -47,7 +51,9 @@ Examples:
       throw new UserError(`--output must be text or json, not "${String(output)}"`);
     }
     const result = await loadSpecs(positionals.length > 0 ? positionals : ["."], { cwd: io.cwd });
-    const valid = !result.diagnostics.some((d) => d.severity === "error");
+    const empty = emptyPaths(positionals, result, io.cwd);
+    // Validating nothing is not a pass: a wrong path in CI must not go green.
+    const valid = !result.diagnostics.some((d) => d.severity === "error") && result.imageSpecFiles.length > 0;
     if (output === "json") {
       const document = {
         valid,
@@ -55,6 +61,7 @@ Examples:
         documentsRead: result.documentsRead,
         specs: result.specs.map((s) => s.name),
         blocked: Object.fromEntries(result.blocked),
+        emptyPaths: empty,
         diagnostics: result.diagnostics.map((d) => ({
           severity: d.severity,
           file: d.position.file,
@@ -70,7 +77,8 @@ Examples:
       return valid ? 0 : 1;
     }
     for (const diagnostic of result.diagnostics) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
-    (valid ? io.stdout : io.stderr).write(`${summaryLine(result)}\n`);
+    for (const { message } of empty) io.stderr.write(`warning: ${message}\n`);
+    (valid ? io.stdout : io.stderr).write(`${summaryLine(result, empty.length)}\n`);
     return valid ? 0 : 1;
   },
 };
