@@ -34,30 +34,34 @@ describe("apply examples/ on an 80-column terminal", () => {
     });
     expect(code, stderr.text()).toBe(0);
     const screen = terminal.text();
+    // What the terminal shows, for a failure to say.
+    const shown = screen.join("\n");
     // The scrollback: what was done, stamped with the simulated time.
-    expect(screen).toContainEqual(
+    expect(screen, shown).toContainEqual(
       expect.stringMatching(
         /^t\+\d+m\d\ds {2}launched bake instance for ubuntu-base 2\.3\.0\+[0-9a-f]{8} in us-east-1$/,
       ),
     );
-    expect(screen).toContainEqual(
+    expect(screen, shown).toContainEqual(
       expect.stringMatching(/^t\+\S+ {2}created image of ledger 2\.0\.3\+[0-9a-f]{8} in us-east-1$/),
     );
-    expect(screen).toContainEqual(
+    expect(screen, shown).toContainEqual(
       expect.stringMatching(/^t\+\S+ {2}started copying payments \S+ to .*eu-west-1/),
     );
-    expect(screen).toContainEqual(
+    expect(screen, shown).toContainEqual(
       expect.stringMatching(/^t\+\S+ {2}put candidate, release of api-server on /),
     );
-    expect(screen).toContainEqual(expect.stringMatching(/^t\+\S+ {2}web-frontend: Promoting → Ready$/));
+    expect(screen, shown).toContainEqual(
+      expect.stringMatching(/^t\+\S+ {2}web-frontend: Promoting → Ready$/),
+    );
     // The live block was redrawn in place and cleared: no header of any pass is left on the screen.
     expect(screen.filter((row) => row.startsWith("pass "))).toEqual([]);
     expect(screen.filter((row) => /^ {2}\S+ +(Baking|Copying|Promoting) /.test(row))).toEqual([]);
-    expect(screen.join("\n")).not.toContain("action(s) run");
+    expect(shown).not.toContain("action(s) run");
     const table = screen.slice(screen.indexOf(screen.find((row) => row.startsWith("SPEC"))!));
     for (const row of table.slice(0, 11)) expect(row.length, row).toBeLessThan(80);
-    expect(table[0]).toMatch(/^SPEC {10}candidate {22}release$/);
-    expect(table.slice(2, 12)).toEqual([
+    expect(table[0], shown).toMatch(/^SPEC {10}candidate {22}release$/);
+    expect(table.slice(2, 12), shown).toEqual([
       expect.stringMatching(/^al2023 {8}…-2023\.6\.\d{8}\.0… ✓3\/3 {6}…-2023\.6\.\d{8}\.0… ✓3\/3$/),
       expect.stringMatching(
         /^ubuntu-jammy {2}ubuntu\/images\/…-\d{8} ✓2\/2 {2}ubuntu\/images\/…-\d{8} ✓2\/2$/,
@@ -71,7 +75,7 @@ describe("apply examples/ on an 80-column terminal", () => {
       expect.stringMatching(/^web-frontend {2}3\.2\.0\+[0-9a-f]{8} ✓2\/2 {12}3\.2\.0\+[0-9a-f]{8} ✓2\/2$/),
       "",
     ]);
-    expect(table.at(-1)).toBe("The images match the specs.");
+    expect(table.at(-1), shown).toBe("The images match the specs.");
   });
 });
 
