@@ -10,8 +10,20 @@ export interface Logger {
 
 const order: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+export const LEVELS = Object.keys(order) as Level[];
+
+export function isLevel(value: string): value is Level {
+  return value in order;
+}
+
+/** Where log lines go: a stream, or anything that takes text (the live view prints them above itself). */
+export interface LogStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 export function createLogger(
-  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  stream: LogStream,
   options: { level?: Level; json?: boolean; now?: () => number } = {},
 ): Logger {
   const min = order[options.level ?? "info"];

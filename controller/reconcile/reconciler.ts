@@ -23,6 +23,7 @@ import { type IndexedInventory, indexInventory, reindexInventory } from "../plan
 import { type Plan, plan } from "../plan/plan.ts";
 import { type PlanScope, scopeOf } from "../plan/scope.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
+import { actionEvent } from "../status/action-text.ts";
 import type { ValidationResult } from "../validation/result.ts";
 import { fingerprintOf, ProgressTracker } from "./progress.ts";
 
@@ -474,11 +475,8 @@ export class Reconciler {
                   region: action.region,
                   imageId: result.created,
                 });
-              logger.info(`${action.kind} ${action.spec}`, {
-                region: action.region,
-                ...("build" in action && action.build ? { build: action.build } : {}),
-                ...(result.created ? { created: result.created } : {}),
-              });
+              const event = actionEvent(action, result, inventory.images);
+              logger.info(event.msg, event.fields);
             } else {
               const previous = this.failures.get(key);
               const fingerprint = fingerprintOf(action);
@@ -488,10 +486,8 @@ export class Reconciler {
                 count: (previous?.fingerprint === fingerprint ? previous.count : 0) + 1,
                 fingerprint,
               });
-              logger.error(`${action.kind} ${action.spec} failed`, {
-                region: action.region,
-                error: result.error,
-              });
+              const event = actionEvent(action, result, inventory.images);
+              logger.error(event.msg, event.fields);
             }
           }
           this.options.onActionResult?.(result);

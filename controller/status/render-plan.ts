@@ -1,5 +1,7 @@
+import { channelMoves } from "../execute/channel-order.ts";
 import type { Action, ActionKind } from "../plan/actions.ts";
 import type { Plan } from "../plan/plan.ts";
+import { channelsOf } from "./action-text.ts";
 import type { Verdict } from "./verdict.ts";
 
 const verbs: Record<ActionKind, { sign: string; label: string }> = {
@@ -81,30 +83,41 @@ function target(action: Action): string {
   }
 }
 
-/** Counts for the summary line: "3 to bake, 4 to copy, 2 channel moves, 1 to terminate". */
+/**
+ * Counts for the summary line: "3 to bake, 4 to copy, 2 channel moves, 1 tag update, 1 to terminate". A channel
+ * move is a channel put on a build in a region (the removal from the build that had it goes with it); a
+ * channel removal is one no move replaces (a revoked build, a channel no longer declared).
+ */
 export function summarize(actions: readonly Action[]): string {
   const count = (kinds: ActionKind[]) => actions.filter((a) => kinds.includes(a.kind)).length;
-  const parts = [
-    [count(["launch-bake"]), "to bake"],
-    [count(["create-image"]), "to image"],
-    [count(["launch-check"]), "to check"],
-    [count(["copy-image"]), "to copy"],
-    [count(["set-tags", "remove-tags", "tag-copy", "tag-instance"]), "tag changes"],
-    [count(["share-image"]), "to share"],
-    [count(["terminate-instance"]), "to terminate"],
-    [count(["deprecate-image"]), "to deprecate"],
-    [count(["disable-image"]), "to disable"],
-    [count(["restore-image"]), "to restore"],
-    [count(["deregister-image"]), "to deregister"],
-    [count(["delete-snapshot"]), "snapshots to delete"],
-    [count(["record-failure"]), "to record"],
-    [count(["delete-failure-record"]), "to forget"],
-    [count(["put-parameter"]), "to publish"],
-    [count(["delete-parameter"]), "to unpublish"],
-  ] as const;
+  const moves = channelMoves(actions);
+  const channel = actions.filter((a) => channelsOf(a).length > 0);
+  const channelAdds = channel.filter((a) => a.kind === "set-tags").length;
+  const channelRemovals = channel.filter((a) => a.kind === "remove-tags" && !moves.has(a)).length;
+  const tagUpdates = count(["set-tags", "remove-tags", "tag-copy", "tag-instance"]) - channel.length;
+  const parts: [number, string, string][] = [
+    [count(["launch-bake"]), "to bake", "to bake"],
+    [count(["create-image"]), "to image", "to image"],
+    [count(["launch-check"]), "to check", "to check"],
+    [count(["copy-image"]), "to copy", "to copy"],
+    [channelAdds, "channel move", "channel moves"],
+    [channelRemovals, "channel removal", "channel removals"],
+    [tagUpdates, "tag update", "tag updates"],
+    [count(["share-image"]), "to share", "to share"],
+    [count(["terminate-instance"]), "to terminate", "to terminate"],
+    [count(["deprecate-image"]), "to deprecate", "to deprecate"],
+    [count(["disable-image"]), "to disable", "to disable"],
+    [count(["restore-image"]), "to restore", "to restore"],
+    [count(["deregister-image"]), "to deregister", "to deregister"],
+    [count(["delete-snapshot"]), "snapshot to delete", "snapshots to delete"],
+    [count(["record-failure"]), "to record", "to record"],
+    [count(["delete-failure-record"]), "to forget", "to forget"],
+    [count(["put-parameter"]), "to publish", "to publish"],
+    [count(["delete-parameter"]), "to unpublish", "to unpublish"],
+  ];
   return parts
     .filter(([n]) => n > 0)
-    .map(([n, what]) => `${n} ${what}`)
+    .map(([n, one, many]) => `${n} ${n === 1 ? one : many}`)
     .join(", ");
 }
 

@@ -35,7 +35,7 @@ function channelRow(stdout: string, spec: string, channel: string, region: strin
 describe("leaven apply on the simulator", () => {
   it("converges the examples from an empty world, and a second apply changes nothing", async () => {
     const dir = scratchEstate();
-    const first = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const first = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(first.stderr).toContain("embedded EC2 simulator");
     expect(first.stderr).toContain("faster than AWS's");
     expect(summary(first.stdout).outcome).toBe("Converged");
@@ -55,7 +55,7 @@ describe("leaven apply on the simulator", () => {
       /^ami-[0-9a-f]{17}$/,
     );
 
-    const second = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const second = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(summary(second.stdout)).toMatchObject({ outcome: "Converged", mutating: 0, throttled: 0 });
     const plan = await runCli(["plan", "specs", "--detailed-exitcode", ...fast(dir)], dir);
     expect(plan.stdout).toContain("No changes. The images match the specs.");
@@ -68,7 +68,7 @@ describe("leaven apply on the simulator", () => {
 
   it("promotes: editing the base's release channel rebakes exactly the children on base/release", async () => {
     const dir = scratchEstate();
-    const first = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const first = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(first.code).toBe(0);
     const releaseBefore = channelRow(first.stdout, "ubuntu-base", "release", "us-east-1")![3]!;
 
@@ -84,7 +84,7 @@ describe("leaven apply on the simulator", () => {
           `release: { build: "${releaseBefore}", parentIn: release }`,
         ),
     );
-    const candidate = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const candidate = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(candidate.code).toBe(0);
     const newBase = channelRow(candidate.stdout, "ubuntu-base", "candidate", "us-east-1")![3]!;
     expect(newBase).toMatch(/^2\.4\.0\+[0-9a-f]{8}$/);
@@ -116,7 +116,7 @@ describe("leaven apply on the simulator", () => {
         .sort(),
     ).toEqual(["order-worker", "web-frontend"]);
 
-    const promoted = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const promoted = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(promoted.code).toBe(0);
     expect(channelRow(promoted.stdout, "ubuntu-base", "release", "us-east-1")![3]).toBe(newBase);
     expect(await parentOfChannel("api-server", "release")).toEqual([newBase]);
@@ -133,7 +133,7 @@ describe("leaven apply on the simulator", () => {
 
   it("reports a failing bake with its reason and still converges the unrelated specs", async () => {
     const dir = scratchEstate();
-    const run = await runCli(["apply", "specs", ...fast(dir), "--fault", "bake-fail=ledger"], dir);
+    const run = await runCli(["apply", "specs", "--wide", ...fast(dir), "--fault", "bake-fail=ledger"], dir);
     expect(run.code).toBe(1);
     expect(summary(run.stdout).outcome).toBe("Stalled");
     expect(run.stdout).toMatch(
@@ -148,7 +148,7 @@ describe("leaven apply on the simulator", () => {
     expect(world.instances.filter((i) => i.spec === "ledger")).toHaveLength(1);
 
     // An explicit retry re-arms it (the fault is gone now).
-    const retry = await runCli(["apply", "specs", ...fast(dir), "--retry", "ledger"], dir);
+    const retry = await runCli(["apply", "specs", "--wide", ...fast(dir), "--retry", "ledger"], dir);
     expect(retry.code).toBe(0);
     expect(channelRow(retry.stdout, "ledger", "release", "us-east-1")?.[6]).toBe("Ready");
   });
@@ -156,7 +156,7 @@ describe("leaven apply on the simulator", () => {
   it("converges through injected 5xx errors and throttling", async () => {
     const dir = scratchEstate();
     const run = await runCli(
-      ["apply", "specs", ...fast(dir), "--fault", "5xx=0.1", "--fault", "throttle=0.05"],
+      ["apply", "specs", "--wide", ...fast(dir), "--fault", "5xx=0.1", "--fault", "throttle=0.05"],
       dir,
     );
     expect(summary(run.stdout).outcome).toBe("Converged");
@@ -169,7 +169,7 @@ describe("leaven apply on the simulator", () => {
     const dir = scratchEstate();
     const ledger = join(dir, "specs/apps/ledger.yaml");
     writeFileSync(ledger, readFileSync(ledger, "utf8").replace("version: 2.0.3", "version: two"));
-    const run = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const run = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(run.stderr).toMatch(/specs\/apps\/ledger\.yaml:\d+:\d+ spec\.version: /);
     expect(run.code).toBe(1);
     expect(channelRow(run.stdout, "payments", "release", "us-east-1")?.[6]).toBe("Ready");
@@ -193,19 +193,19 @@ describe("leaven apply on the simulator", () => {
 
   it("resumes after kill -9 mid-bake and mid-copy with no duplicate and no leaked instance", async () => {
     const dir = scratchEstate();
-    const args = ["apply", "specs", ...fast(dir), "--sim-speed", "120"];
+    const args = ["apply", "specs", "--wide", ...fast(dir), "--sim-speed", "120"];
     // Killed right after the first bakes launched…
     const first = startCli(args, dir);
-    await waitFor(first.output, (out) => out.includes('"msg":"launch-bake'));
+    await waitFor(first.output, (out) => out.includes('"kind":"launch-bake"'));
     first.child.kill("SIGKILL");
     expect((await first.done).signal).toBe("SIGKILL");
     // …and again right after the first copies started.
     const second = startCli(args, dir);
-    await waitFor(second.output, (out) => out.includes('"msg":"copy-image'), 60_000);
+    await waitFor(second.output, (out) => out.includes('"kind":"copy-image"'), 60_000);
     second.child.kill("SIGKILL");
     await second.done;
 
-    const last = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const last = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(summary(last.stdout).outcome).toBe("Converged");
     const world = await readWorld(join(dir, "sim.json"), REGIONS);
     expect(duplicateImages(world.images)).toEqual([]);

@@ -76,7 +76,7 @@ describe("argument errors", () => {
       ["apply", "examples", "--once=yes"],
       [
         'leaven apply: --once takes no value, but was given "yes": write --once to turn it on, leave it out to turn it off.',
-        "Usage: leaven apply [paths…] [--once] [--retry SPEC] [--no-delete] [--lock-timeout DURATION] [cloud options]",
+        "Usage: leaven apply [paths…] [--once] [--retry SPEC] [--no-delete] [--wide] [--lock-timeout DURATION] [cloud options]",
         "Run `leaven apply --help` for every option.",
         "",
       ],

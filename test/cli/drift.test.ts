@@ -109,7 +109,7 @@ describe("drift repair on the simulator", () => {
     });
     const args = ["apply", "specs", ...fast(dir), "--sim-speed", "120"];
     // Killed right after the rebakes launched, and again right after the first rebaked image was created.
-    for (const moment of ['"msg":"launch-bake', '"msg":"create-image']) {
+    for (const moment of ['"kind":"launch-bake"', '"kind":"create-image"']) {
       const run = startCli(args, dir);
       await waitFor(run.output, (out) => out.includes(moment), 60_000);
       run.child.kill("SIGKILL");

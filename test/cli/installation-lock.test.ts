@@ -39,7 +39,7 @@ describe("one installation, one apply at a time", () => {
     await withSim(dir, async (sim) => {
       const args = ["apply", "specs", "--sim-endpoint", sim.endpoint];
       const first = startCli(args, dir);
-      await waitFor(first.output, (out) => out.includes('"msg":"launch-bake'));
+      await waitFor(first.output, (out) => out.includes('"kind":"launch-bake"'));
       const second = startCli(args, dir);
       await waitFor(second.errors, (err) => err.includes("waiting for the lock"));
       expect(second.errors()).toMatch(
@@ -110,7 +110,7 @@ describe("one installation, one apply at a time", () => {
     await withSim(dir, async (sim) => {
       const args = ["apply", "specs", "--sim-endpoint", sim.endpoint];
       const killed = startCli(args, dir);
-      await waitFor(killed.output, (out) => out.includes('"msg":"launch-bake'));
+      await waitFor(killed.output, (out) => out.includes('"kind":"launch-bake"'));
       killed.child.kill("SIGKILL");
       await killed.done;
       expect(lockItem(sim)?.Pid).toEqual({ N: String(killed.child.pid) });
@@ -133,7 +133,7 @@ describe("one installation, one apply at a time", () => {
     const dir = scratchEstate();
     await withSim(dir, async (sim) => {
       const run = startCli(["apply", "specs", "--sim-endpoint", sim.endpoint], dir);
-      await waitFor(run.output, (out) => out.includes('"msg":"launch-bake'));
+      await waitFor(run.output, (out) => out.includes('"kind":"launch-bake"'));
       // Another run's lock in its place, as if this one's had expired unseen and been taken over.
       const table = sim.world.dynamoTables.get(LOCKS)!;
       table.items[`S:${lockId("default")}`] = {
@@ -225,8 +225,8 @@ describe("two installations in one account", () => {
         expect(run.code).toBe(0);
         expect(run.stdout).not.toContain("no longer exists");
       }
-      expect(a.stdout).not.toMatch(/"msg":"[a-z-]+ web-api"/);
-      expect(b.stdout).not.toMatch(/"msg":"[a-z-]+ payments-api"/);
+      expect(a.stdout).not.toMatch(/"kind":"[a-z-]+","spec":"web-api"/);
+      expect(b.stdout).not.toMatch(/"kind":"[a-z-]+","spec":"payments-api"/);
 
       const now = sim.clock.now();
       const images = ["us-east-1", "eu-west-1"].flatMap((region) =>

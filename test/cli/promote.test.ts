@@ -5,6 +5,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadSpecs } from "../../controller/validation/load-specs.ts";
+import { matrixBuild } from "../support/channel-matrix.ts";
 import { repoRoot } from "../support/cli-process.ts";
 import { run } from "../support/in-process-cli.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -23,18 +24,8 @@ function git(dir: string, ...args: string[]): string {
   );
 }
 
-/** The build a channel of a spec is on in a region, from apply's channel table. */
-function channelBuild(
-  stdout: string,
-  spec: string,
-  channel: string,
-  region = "us-east-1",
-): string | undefined {
-  return stdout
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/))
-    .find((cells) => cells[0] === spec && cells[2] === channel && cells[4] === region)?.[3];
-}
+/** The build a channel of a spec is on, from apply's channel table. */
+const channelBuild = matrixBuild;
 
 /** Specs the rendered plan bakes (`+ bake` lines under `# spec` headers). */
 function bakedSpecs(plan: string): string[] {
@@ -299,6 +290,6 @@ describe("leaven promote on the simulator", () => {
     expect(channelBuild(rolledBack.stdout, "ubuntu-base", "candidate")).toBe(next);
     // web-frontend's release is back on the build baked on the old base, which still existed: no bake.
     expect(channelBuild(rolledBack.stdout, "web-frontend", "release")).toBe(webOnOld);
-    expect(rolledBack.stdout).not.toContain('"msg":"launch-bake');
+    expect(rolledBack.stdout).not.toContain('"kind":"launch-bake"');
   });
 });

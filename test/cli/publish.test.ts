@@ -68,7 +68,7 @@ function channelTable(stdout: string): Map<string, string> {
 describe("publishing channels as SSM parameters", () => {
   it("publishes every channel in every region, and updates exactly the parameters of a channel that moves", async () => {
     const dir = scratchEstate();
-    const first = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const first = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(first.code).toBe(0);
     const table = channelTable(first.stdout);
     // 9 specs: ubuntu-jammy 2×2, al2023 2×3, ubuntu-base 2×2, al2023-base 2×3, api-server 2×2, ledger 2×2,
@@ -93,7 +93,7 @@ describe("publishing channels as SSM parameters", () => {
       `  ~ publish      us-east-1      /leaven/ubuntu-jammy/candidate = ${table.get("us-east-1 /leaven/ubuntu-jammy/release")} (was ${table.get("us-east-1 /leaven/ubuntu-jammy/candidate")}, version 1)\n`,
     );
     expect(plan.stdout).toContain("Plan: 2 to publish.\n");
-    const second = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const second = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(second.code).toBe(0);
     const after = await readParameters(join(dir, "sim.json"));
     const changed = [...after].filter(([key, p]) => p.value !== published.get(key)?.value);
@@ -107,7 +107,7 @@ describe("publishing channels as SSM parameters", () => {
     }
 
     // Steady state: nothing to publish, no mutating request.
-    const third = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const third = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(third.stdout).toMatch(/\(0 mutating, 0 throttled\)\.$/m);
   });
 
@@ -148,7 +148,7 @@ describe("publishing channels as SSM parameters", () => {
     }
     await sim.close();
 
-    const apply = await runCli(["apply", "specs", ...fast(dir)], dir);
+    const apply = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(apply.code).toBe(1);
     const plan = await runCli(["plan", "specs", ...fast(dir)], dir);
     expect(plan.stdout).toContain(

@@ -5,6 +5,7 @@ import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { commands } from "../../controller/cli/commands/index.ts";
+import { matrixBuild } from "../support/channel-matrix.ts";
 import { repoRoot } from "../support/cli-process.ts";
 import { run } from "../support/in-process-cli.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -57,12 +58,7 @@ async function step(line: string, dir: string): Promise<Step> {
   }
 }
 
-function channelBuild(stdout: string, spec: string, channel: string): string | undefined {
-  return stdout
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/))
-    .find((cells) => cells[0] === spec && cells[2] === channel && cells[4] === "us-east-1")?.[3];
-}
+const channelBuild = matrixBuild;
 
 function bakedSpecs(plan: string): string[] {
   const baked = new Set<string>();
@@ -146,8 +142,8 @@ describe("the README's promotion walkthrough", () => {
       expect(channelBuild(promoted.stdout, child, "release"), child).not.toBe(
         channelBuild(candidate.stdout, child, "release"),
       );
-    expect(promoted.stdout).toContain('"msg":"launch-bake web-frontend"');
-    expect(promoted.stdout).toContain('"msg":"launch-bake order-worker"');
+    expect(promoted.stdout).toContain('"kind":"launch-bake","spec":"web-frontend"');
+    expect(promoted.stdout).toContain('"kind":"launch-bake","spec":"order-worker"');
 
     // Rolling back, with the command the promotion printed: channels move back without a bake.
     const printed = /^To roll back: leaven (.+)$/m.exec(write.stdout)![1]!;
@@ -161,6 +157,6 @@ describe("the README's promotion walkthrough", () => {
       expect(channelBuild(rolledBack.stdout, child, "release"), child).toBe(
         channelBuild(candidate.stdout, child, "release"),
       );
-    expect(rolledBack.stdout).not.toContain('"msg":"launch-bake');
+    expect(rolledBack.stdout).not.toContain('"kind":"launch-bake"');
   }, 180_000);
 });

@@ -88,7 +88,7 @@ describe("the orphaned-snapshot sweep", () => {
         .filter((a) => a.kind === "delete-snapshot")
         .map((a) => (a as DeleteSnapshotAction).snapshotId),
     ).toEqual([old.snapshotId]);
-    expect(text).toMatch(/Plan: .*1 snapshots to delete/);
+    expect(text).toMatch(/Plan: .*1 snapshot to delete/);
 
     t.adapter.resetStats();
     const first = await r.pass(specs);

@@ -119,7 +119,7 @@ describe("renderPlan", () => {
         "  - delete       eu-west-1      snapshot snap-0123456789abcdef0 (2.0.1+0badcafe)",
         "      because no image in eu-west-1 uses it (5h old, made for ami-0123456789abcdef0, which is gone)",
         "",
-        "Plan: 1 tag changes, 1 snapshots to delete.",
+        "Plan: 1 tag update, 1 snapshot to delete.",
         "",
       ].join("\n"),
     );

@@ -94,7 +94,7 @@ const rows: Row[] = [
     state: "changes",
     plain: 0,
     detailed: 2,
-    headline: "Plan: 2 tag changes, 1 to terminate.",
+    headline: "Plan: 2 channel moves, 1 to terminate.",
   },
   {
     name: "actions for a deleted spec while every spec is Ready",
@@ -135,7 +135,7 @@ const rows: Row[] = [
     state: "changes",
     plain: 0,
     detailed: 2,
-    headline: "Plan: 1 tag changes.",
+    headline: "Plan: 1 channel move.",
   },
   {
     name: "waiting with nothing to do and nothing in flight (the reconciler's stalled)",

@@ -1,9 +1,10 @@
 import { fenceCloud } from "../../lease/fenced-cloud.ts";
-import { createLogger } from "../../log/logger.ts";
+import { createLogger, isLevel, LEVELS, type Level } from "../../log/logger.ts";
 import { type PassResult, Reconciler } from "../../reconcile/reconciler.ts";
-import { renderChannelTable } from "../../status/channel-table.ts";
-import { formatElapsed, LiveView, progressLine } from "../../status/progress.ts";
-import { summarize, withoutRegionErrors } from "../../status/render-plan.ts";
+import { renderChannelMatrix, renderChannelTable } from "../../status/channel-table.ts";
+import { vendorPatternsOf } from "../../status/fit-text.ts";
+import { formatElapsed, LiveView, PhaseTracker, passLog, phaseChangeText } from "../../status/progress.ts";
+import { withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import type { ValidationResult } from "../../validation/result.ts";
@@ -16,13 +17,18 @@ import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 export const applyCommand: Command = {
   name: "apply",
   summary: "Reconcile: bake, copy, promote and clean up until the images match the specs.",
-  usage: "apply [paths…] [--once] [--retry SPEC] [--no-delete] [--lock-timeout DURATION] [cloud options]",
+  usage:
+    "apply [paths…] [--once] [--retry SPEC] [--no-delete] [--wide] [--lock-timeout DURATION] [cloud options]",
   help: `Loops observe → plan → execute until every spec is converged or nothing more can happen without you
 (a failed bake, a channel waiting for a build that does not exist). Re-reads the spec files every pass.
-Ends with one line that says why it stopped. Exit 0 when every spec is ready (or suspended) and nothing
-is left to do (with --once: or still in progress); 1 when a region could not be observed, the input is
-invalid or has no ImageSpec, a spec is failed, stalled or blocked, the run was stopped before it
-converged, or the installation's lock could not be taken or was lost.
+On a terminal a live view shows the specs in flight under a header and prints every action taken
+above it; otherwise one JSON line per action, per change of a spec's phase and per pass that ran
+something. Ends with a table of every spec's channels — the build each is on and in how many of the
+spec's regions it has an image, e.g. 1.14.2+b2a7f678 ✓2/2 — and one line that says why it stopped.
+Exit 0 when every spec is ready (or suspended) and nothing is left to do (with --once: or still in
+progress); 1 when a region could not be observed, the input is invalid or has no ImageSpec, a spec is
+failed, stalled or blocked, the run was stopped before it converged, or the installation's lock could
+not be taken or was lost.
 
 One apply of an installation acts at a time: it takes the installation's lock (a DynamoDB item, see
 leaven.yaml's lock) before it changes anything, renews it while it runs and releases it at the end. A
@@ -35,7 +41,10 @@ Options:
                          (deprecation and disabling still happen).
   --lock-timeout DURATION  Give up (exit 1) when the installation's lock is still held after this long, e.g. 0s
                          (do not wait), 30s, 10m. Default: wait until it is released or expires.
+  --wide                 End with every channel's build and image in every region (as status --wide).
   --log-format text|json Log format. Default: text on a terminal, json otherwise.
+  --log-level LEVEL      debug (also the passes that only looked), info, warn or error. Default: info
+                         off a terminal, warn on one (the live view shows the rest).
 ${cloudHelp}`,
   options: {
     ...cloudOptions,
@@ -44,12 +53,24 @@ ${cloudHelp}`,
     "no-delete": { type: "boolean" },
     "lock-timeout": { type: "string" },
     "log-format": { type: "string" },
+    "log-level": { type: "string" },
+    wide: { type: "boolean" },
   },
   async run({ values, positionals }, io) {
     const tty = io.stdout.isTTY === true;
     const format = values["log-format"] as string | undefined;
     const json = format ? format === "json" : !tty;
-    const logger = createLogger(tty ? io.stderr : io.stdout, { json, level: tty ? "warn" : "info" });
+    const level = levelOf(values["log-level"] as string | undefined) ?? (tty ? "warn" : "info");
+    let live: LiveView | undefined;
+    // On one terminal, lines written under the live block would be overwritten by its next redraw: the
+    // logger prints above it instead.
+    const logStream =
+      tty && io.stderr.isTTY
+        ? { isTTY: true, write: (text: string) => (live ? live.print(text) : io.stderr.write(text)) }
+        : tty
+          ? io.stderr
+          : io.stdout;
+    const logger = createLogger(logStream, { json, level });
     const first = await loadForReconcile(positionals, io, logger);
     const retry = (values.retry as string[] | undefined) ?? [];
     checkRetryNames(retry, first);
@@ -80,7 +101,8 @@ ${cloudHelp}`,
       const lease = held.lease;
       const commit = specsCommit(positionals, io.cwd);
       const startedAt = target.clock.now();
-      const live = tty ? new LiveView(io.stdout) : undefined;
+      live = tty ? new LiveView(io.stdout, { simulated: target.kind === "sim" }) : undefined;
+      const phases = new PhaseTracker();
       const wallStart = Date.now();
       const reconciler = new Reconciler({
         // Every mutating call is refused once the lease is lost (lease/fenced-cloud.ts).
@@ -94,12 +116,18 @@ ${cloudHelp}`,
         pollIntervalMs: target.kind === "sim" ? 10_000 : 15_000,
         onPass: (pass: PassResult) => {
           const elapsed = (target.clock.now() - startedAt) / 1000;
-          if (live) live.draw(pass, elapsed);
-          else
-            logger.info(progressLine(pass, elapsed), {
-              pass: pass.number,
-              actions: pass.executed.length,
-              ...(pass.executed.length > 0 ? { summary: summarize(pass.executed) } : {}),
+          if (live) {
+            live.update(pass, elapsed);
+            return;
+          }
+          const entry = passLog(pass, elapsed);
+          logger[entry.level](entry.msg, entry.fields);
+          for (const change of phases.update(pass.statuses))
+            logger.info(phaseChangeText(change), {
+              spec: change.spec,
+              phase: change.to,
+              ...(change.from ? { from: change.from } : {}),
+              message: change.message,
             });
         },
       });
@@ -137,7 +165,16 @@ ${cloudHelp}`,
         actions: last.executed,
         regionErrors: last.inventory.regionErrors,
       });
-      io.stdout.write(`\n${renderChannelTable(last.statuses)}`);
+      live?.clear();
+      const table =
+        values.wide === true
+          ? renderChannelTable(last.statuses)
+          : renderChannelMatrix(
+              last.statuses,
+              new Map(latest.specs.map((s) => [s.name, s.document.spec.regions])),
+              vendorPatternsOf(latest.specs),
+            );
+      io.stdout.write(`\n${table}`);
       const notReady = last.statuses.filter((s) => s.phase !== "Ready" && s.phase !== "Suspended");
       for (const status of notReady)
         io.stdout.write(
@@ -168,6 +205,13 @@ ${cloudHelp}`,
 };
 
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
+
+/** --log-level: undefined when not given; anything but a level is refused, naming the levels. */
+function levelOf(value: string | undefined): Level | undefined {
+  if (value === undefined) return undefined;
+  if (isLevel(value)) return value;
+  throw new UserError(`--log-level must be one of ${LEVELS.join(", ")}, not "${value}".`);
+}
 
 /** --lock-timeout: a duration (0 and 0s: do not wait); undefined when not given (wait as long as it takes). */
 function lockTimeoutOf(value: string | undefined): number | undefined {

@@ -8,8 +8,7 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { LeavenMetrics } from "../../serve/metrics.ts";
 import { parseListen, startServer } from "../../serve/server.ts";
-import { progressLine } from "../../status/progress.ts";
-import { summarize } from "../../status/render-plan.ts";
+import { passLog } from "../../status/progress.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import { watchSpecs } from "../../watch/spec-watcher.ts";
@@ -144,12 +143,9 @@ ${cloudHelp}`,
             if (diagnostic.severity === "error") io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
         },
         onPass: (pass) => {
-          if (pass.executed.length === 0 && pass.observation.reusedPlan) return;
-          logger.info(progressLine(pass, (target.clock.now() - startedAt) / 1000), {
-            pass: pass.number,
-            actions: pass.executed.length,
-            ...(pass.executed.length > 0 ? { summary: summarize(pass.executed) } : {}),
-          });
+          // A pass that only looked is a debug-level heartbeat; each action has its own line.
+          const entry = passLog(pass, (target.clock.now() - startedAt) / 1000);
+          logger[entry.level](entry.msg, entry.fields);
         },
       });
       if (lost !== undefined) loop.stop();
