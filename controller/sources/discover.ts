@@ -1,8 +1,9 @@
 // Turns the paths a user passes into the sorted list of YAML files to read.
-import type { Dirent } from "node:fs";
+import type { Dirent, Stats } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UserError } from "../cli/command.ts";
+import { readProblem, symlinkTarget } from "./read-problem.ts";
 
 const YAML_FILE = /\.ya?ml$/;
 
@@ -22,11 +23,17 @@ export async function discoverFiles(paths: readonly string[], cwd: string): Prom
   const found = new Set<string>();
   for (const path of paths) {
     const absolute = resolve(cwd, path);
-    const info = await stat(absolute).catch(() => undefined);
-    if (info === undefined) {
-      throw new UserError(
-        `${path}: no such file or directory; pass YAML files or directories that contain them`,
-      );
+    let info: Stats;
+    try {
+      info = await stat(absolute);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      const link = await symlinkTarget(absolute);
+      if (link === undefined && code === "ENOENT")
+        throw new UserError(
+          `${path}: no such file or directory; pass YAML files or directories that contain them`,
+        );
+      throw new UserError(`${path}: ${await readProblem(absolute, code)}`);
     }
     if (info.isDirectory()) {
       await walk(absolute, found);

@@ -580,7 +580,7 @@ describe("validation rules", () => {
       await copyFile(join(fixtures, "valid", "estate.yaml"), join(dir, "estate.yaml"));
       const result = await loadSpecs(["."], { cwd: dir });
       expect(result.diagnostics.map(formatDiagnostic)).toEqual([
-        "gone.yaml:1:1 cannot read file (ENOENT); check its permissions",
+        `gone.yaml:1:1 is a symbolic link to ${join(dir, "missing.yaml")}, which does not exist; fix or remove the link`,
       ]);
       expect(result.specs.map((s) => s.name)).toEqual(["ubuntu", "base", "app"]);
     } finally {
