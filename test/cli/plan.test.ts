@@ -167,7 +167,7 @@ describe("leaven plan's exit status and headline", () => {
     expect(run.code).toBe(1);
   });
 
-  it("exits 1 and names the spec stalled when its recipe cannot be rendered", async () => {
+  it("exits 1 and names the spec blocked when its recipe is over EC2's user-data limit", async () => {
     const { dir, sim } = estateOn(convergedState);
     // Over EC2's 16 KB user-data limit once rendered.
     edit(dir, "apps/ledger.yaml", (text) =>
@@ -175,10 +175,12 @@ describe("leaven plan's exit status and headline", () => {
     );
     const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(
-      /^ {2}ledger {15}Stalled {3}spec "ledger": the bake script is \d+ bytes, over EC2's 16384-byte user-data limit/m,
+    // validate catches it at the field, so plan never gets to render it.
+    expect(run.stderr).toContain(
+      "specs/apps/ledger.yaml:13:13 spec.provision.script: this field alone is 17027 bytes, over EC2's 16384-byte user-data limit for the whole rendered bake script; ship large files in a package, or fetch them from the provision script\n",
     );
-    expect(lastLine(run.stdout)).toBe("1 spec stalled: ledger.");
+    expect(run.stdout).toMatch(/^ {2}ledger {15}Blocked {3}invalid: spec\.provision\.script: this field alone/m);
+    expect(lastLine(run.stdout)).toBe("1 spec blocked by invalid input: ledger.");
   });
 
   it("exits 1 on invalid input even when there are changes to plan", async () => {
