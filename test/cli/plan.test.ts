@@ -179,7 +179,9 @@ describe("leaven plan's exit status and headline", () => {
     expect(run.stderr).toContain(
       "specs/apps/ledger.yaml:13:13 spec.provision.script: this field alone is 17027 bytes, over EC2's 16384-byte user-data limit for the whole rendered bake script; ship large files in a package, or fetch them from the provision script\n",
     );
-    expect(run.stdout).toMatch(/^ {2}ledger {15}Blocked {3}invalid: spec\.provision\.script: this field alone/m);
+    expect(run.stdout).toMatch(
+      /^ {2}ledger {15}Blocked {3}invalid: spec\.provision\.script: this field alone/m,
+    );
     expect(lastLine(run.stdout)).toBe("1 spec blocked by invalid input: ledger.");
   });
 
