@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parse } from "yaml";
 import { DEFAULT_INSTALLATION, installationProblem } from "../api/installation.ts";
 // The AWS SDK and the simulator are loaded only when a command opens a cloud (dynamic imports in
 // openCloud): `leaven validate` and `leaven graph` never pay for them.
@@ -13,8 +12,14 @@ import type { Logger } from "../log/logger.ts";
 import { CLOCK_PATH } from "../sim/clock-path.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import type { Simulator } from "../sim/server.ts";
-import { DURATION_EXPECTED, isDuration, parseDuration } from "../validation/durations.ts";
+import { DEFAULT_STATE_FILE, prepareStateFolder } from "../sim/state-folder.ts";
+import { displayPath } from "../sources/discover.ts";
+import { parseDuration } from "../validation/durations.ts";
+import { type LeavenConfig, validateLeavenConfig } from "../validation/leaven-config.ts";
+import { formatDiagnostic } from "../validation/result.ts";
 import { UserError } from "./command.ts";
+
+const CLOUDS = ["aws", "simulator", "sim"];
 
 /** Options shared by every command that talks to a cloud. */
 export const cloudOptions = {
@@ -34,7 +39,8 @@ export const cloudOptions = {
 export const cloudHelp = `Cloud:
   --installation NAME    This controller's installation: recorded on everything it creates; any other
                          installation's resources are foreign. Default: leaven.yaml's installation, or "default".
-  --cloud sim|aws        Where images live. Default: sim (the embedded EC2 simulator), or what leaven.yaml says.
+  --cloud aws|simulator  Where images live: your AWS account, or the embedded EC2 simulator (also: sim). Default:
+                         what leaven.yaml beside the specs says (it must say); the simulator when there is none.
   --region REGION        Default region for AWS credentials and endpoints (aws).
   --profile NAME         Named AWS profile (aws); otherwise the default credential chain.
   --endpoint URL         EC2 endpoint override (aws), e.g. a VPC endpoint or a standalone \`leaven sim\`.
@@ -80,68 +86,24 @@ export interface LockSettings {
   createTable: boolean;
 }
 
-interface LeavenConfig {
-  cloud?: "sim" | "aws";
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  sim?: { state?: string; speed?: number; awkward?: boolean };
-  installation?: string;
-  lock?: { table?: string; region?: string; endpoint?: string; ttl?: string };
-}
-
-/** DynamoDB's table names: 3 to 255 letters, digits, `_`, `-` and `.`. */
-const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-const MIN_LOCK_TTL_MS = 10_000;
-
-/** leaven.yaml beside the specs (in the first path, or its directory) configures the target. */
-export function readLeavenConfig(firstPath: string): { config: LeavenConfig; dir: string } {
+/**
+ * leaven.yaml beside the specs (in the first path, or its directory) configures the target; refused, with
+ * every problem at its line, when it is not valid. `cloudGiven`: --cloud was passed, so the file need not
+ * name the cloud. Paths in messages are relative to `cwd` when given and inside it.
+ */
+export function readLeavenConfig(
+  firstPath: string,
+  options: { cwd?: string; cloudGiven?: boolean } = {},
+): { config: LeavenConfig; dir: string; file?: string } {
   const dir = existsSync(firstPath) && statSync(firstPath).isDirectory() ? firstPath : dirname(firstPath);
   const file = join(dir, "leaven.yaml");
   if (!existsSync(file)) return { config: {}, dir };
-  const config = parse(readFileSync(file, "utf8")) as LeavenConfig | null;
-  if (config !== null && typeof config !== "object")
-    throw new UserError(
-      `${file}: expected a mapping with cloud, region, profile, endpoint, sim, installation, lock.`,
-    );
-  checkConfig(file, config ?? {});
-  return { config: config ?? {}, dir };
-}
-
-/** The fields whose mistakes would otherwise surface far away (a tag EC2 refuses, a lock nobody shares). */
-function checkConfig(file: string, config: LeavenConfig): void {
-  if (config.installation !== undefined) {
-    const problem = installationProblem(config.installation);
-    if (problem) throw new UserError(`${file}: installation: ${problem}.`);
-  }
-  const lock: unknown = config.lock;
-  if (lock === undefined) return;
-  if (lock === null || typeof lock !== "object" || Array.isArray(lock))
-    throw new UserError(`${file}: lock: expected a mapping, e.g. lock: { table: ${DEFAULT_LOCK_TABLE} }.`);
-  const { table, region, endpoint, ttl, ...rest } = lock as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0)
-    throw new UserError(
-      `${file}: lock: unknown field ${unknown.join(", ")} (known: table, region, endpoint, ttl).`,
-    );
-  if (table !== undefined && (typeof table !== "string" || !TABLE_NAME.test(table)))
-    throw new UserError(
-      `${file}: lock.table: "${String(table)}" is not a DynamoDB table name (3 to 255 letters, digits, _, - and .).`,
-    );
-  for (const [field, value] of [
-    ["region", region],
-    ["endpoint", endpoint],
-  ] as const)
-    if (value !== undefined && typeof value !== "string")
-      throw new UserError(`${file}: lock.${field}: expected a string.`);
-  if (ttl !== undefined) {
-    if (typeof ttl !== "string" || !isDuration(ttl))
-      throw new UserError(
-        `${file}: lock.ttl: "${String(ttl)}" is not a duration (expected ${DURATION_EXPECTED}).`,
-      );
-    if (parseDuration(ttl) < MIN_LOCK_TTL_MS)
-      throw new UserError(`${file}: lock.ttl: ${ttl} is too short; a lease lasts at least 10s.`);
-  }
+  const shown = options.cwd === undefined ? file : displayPath(file, options.cwd);
+  const { config, diagnostics } = validateLeavenConfig(readFileSync(file, "utf8"), shown, {
+    cloudGiven: options.cloudGiven === true,
+  });
+  if (diagnostics.length > 0) throw new UserError(diagnostics.map(formatDiagnostic).join("\n"));
+  return { config, dir, file };
 }
 
 /** --installation, else leaven.yaml's, else the default; refused with the rule when not tag-safe. */
@@ -190,10 +152,16 @@ export async function openCloud(
     import("../cloud/aws-adapter.ts"),
     import("../cloud/region-rate-limiter.ts"),
   ]);
-  const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."));
-  const kind = (values.cloud as string | undefined) ?? config.cloud ?? "sim";
+  const flag = values.cloud as string | undefined;
+  if (flag !== undefined && !CLOUDS.includes(flag))
+    throw new UserError(`--cloud must be aws or simulator (sim for short), not "${flag}".`);
+  const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."), {
+    cwd,
+    cloudGiven: flag !== undefined,
+  });
+  // The simulator is the default only where nothing says otherwise: no flag and no leaven.yaml.
+  const kind = (flag ?? config.cloud ?? "sim") === "aws" ? "aws" : "sim";
   const installation = installationOf(values, config);
-  if (kind !== "sim" && kind !== "aws") throw new UserError(`--cloud must be sim or aws, not "${kind}".`);
 
   if (kind === "aws") {
     const endpoint = (values.endpoint as string | undefined) ?? config.endpoint;
@@ -262,13 +230,14 @@ export async function openCloud(
   const simStateFlag = values["sim-state"] as string | undefined;
   const statePath = simStateFlag
     ? resolve(cwd, simStateFlag)
-    : resolve(dir, config.sim?.state ?? join(".leaven", "sim-state.json"));
+    : resolve(dir, config.sim?.state ?? DEFAULT_STATE_FILE);
   if (values["sim-awkward"] === true && values["no-sim-awkward"] === true)
     throw new UserError("--sim-awkward and --no-sim-awkward contradict each other; pass one.");
   const awkward =
     values["no-sim-awkward"] === true
       ? false
       : values["sim-awkward"] === true || config.sim?.awkward !== false;
+  prepareStateFolder(statePath);
   const { startSimulator } = await import("../sim/server.ts");
   const simulator = await startSimulator({ statePath, speed, faults, awkward });
   const adapter = createAwsCloud({

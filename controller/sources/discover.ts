@@ -6,6 +6,7 @@ import { UserError } from "../cli/command.ts";
 import { readProblem, symlinkTarget } from "./read-problem.ts";
 
 const YAML_FILE = /\.ya?ml$/;
+const CONFIG_FILE = "leaven.yaml";
 
 export interface DiscoveredFile {
   /** Absolute path, for reading. */
@@ -15,9 +16,10 @@ export interface DiscoveredFile {
 }
 
 /**
- * Every `*.yaml`/`*.yml` file under the given files and directories (recursive; hidden directories and
- * node_modules skipped), deduplicated and sorted by path so output is deterministic. A file named
- * explicitly is read whatever its extension. A path that does not exist is a user error.
+ * Every `*.yaml`/`*.yml` file under the given files and directories (recursive; hidden directories,
+ * node_modules and leaven.yaml, which is configuration, skipped), deduplicated and sorted by path so output
+ * is deterministic. A file named explicitly is read whatever its extension. A path that does not exist is
+ * a user error.
  */
 export async function discoverFiles(paths: readonly string[], cwd: string): Promise<DiscoveredFile[]> {
   const found = new Set<string>();
@@ -58,6 +60,7 @@ async function walk(dir: string, found: Set<string>): Promise<void> {
     if (entry.isDirectory()) {
       if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
       await walk(path, found);
+    } else if (entry.name === CONFIG_FILE) {
     } else if (YAML_FILE.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) {
       found.add(path);
     }

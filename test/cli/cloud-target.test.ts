@@ -1,5 +1,5 @@
 // Choosing the cloud: flags, leaven.yaml beside the specs, and the exact errors for bad values.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -77,10 +77,34 @@ describe("openCloud", () => {
     expect(target.banner).toBe(simBanner(target, join(root, "other.json"), 120, 3));
   });
 
-  it("keeps the simulator state beside the specs by default", async () => {
+  it("keeps the simulator state beside the specs by default, in a .leaven folder git ignores", async () => {
     const root = checkout();
     const target = await open({}, root);
     expect(target.banner).toBe(simBanner(target, join(root, "specs", ".leaven", "sim-state.json"), 60, 5));
+    expect(readFileSync(join(root, "specs", ".leaven", ".gitignore"), "utf8")).toBe("*\n");
+  });
+
+  it("leaves a .gitignore the user wrote in .leaven alone", async () => {
+    const root = checkout();
+    mkdirSync(join(root, "specs", ".leaven"));
+    writeFileSync(join(root, "specs", ".leaven", ".gitignore"), "sim-state.json\n");
+    await open({}, root);
+    expect(readFileSync(join(root, "specs", ".leaven", ".gitignore"), "utf8")).toBe("sim-state.json\n");
+  });
+
+  it("refuses a leaven.yaml that does not name the cloud, unless --cloud does", async () => {
+    const root = checkout("profile: images-admin\n");
+    await expect(open({}, root)).rejects.toThrow(
+      "specs/leaven.yaml:1:1 missing cloud: say where the images of these specs live, `cloud: aws` (your AWS account) or `cloud: simulator` (the embedded EC2 simulator: nothing real is created)",
+    );
+    const target = await open({ cloud: "simulator", "sim-state": "s.json" }, root);
+    expect(target.kind).toBe("sim");
+  });
+
+  it("takes cloud: simulator to mean the embedded simulator", async () => {
+    const target = await open({}, checkout("cloud: simulator\n"));
+    expect(target.kind).toBe("sim");
+    expect(target.simulator).toBeDefined();
   });
 
   it("selects AWS from leaven.yaml without contacting it", async () => {
@@ -101,7 +125,7 @@ describe("openCloud", () => {
   });
 
   it.each([
-    [{ cloud: "gcp" }, '--cloud must be sim or aws, not "gcp".'],
+    [{ cloud: "gcp" }, '--cloud must be aws or simulator (sim for short), not "gcp".'],
     [
       { fault: ["bad=1"] },
       '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.',

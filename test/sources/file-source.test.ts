@@ -56,6 +56,14 @@ describe("readFileSources", () => {
     ]);
   });
 
+  it("does not read leaven.yaml, the controller's configuration, as a spec file", async () => {
+    await writeFile(join(dir, "leaven.yaml"), "cloud: [aws\n");
+    await writeFile(join(dir, "spec.yaml"), "a: 1\n");
+    const read = await readFileSources(["."], dir);
+    expect(read.files).toEqual(["spec.yaml"]);
+    expect(read.diagnostics).toEqual([]);
+  });
+
   it("refuses a dangling symbolic link named on the command line with where it points", async () => {
     await symlink("/nowhere/spec.yaml", join(dir, "spec.yaml"));
     await expect(readFileSources(["spec.yaml"], dir)).rejects.toThrow(
