@@ -62,6 +62,11 @@ export interface CloudTarget {
   clock: Clock;
   kind: "sim" | "aws";
   banner: string;
+  /**
+   * Where this run acts, for the last line of plan and apply: "on the embedded simulator — not AWS", or
+   * "on AWS account 111122223333 / profile images-admin".
+   */
+  where: string;
   simulator?: Simulator;
   /** This controller's installation (--installation, leaven.yaml's installation, or "default"). */
   installation: string;
@@ -168,6 +173,12 @@ export async function openCloud(
     const profile = (values.profile as string | undefined) ?? config.profile;
     const region = (values.region as string | undefined) ?? config.region;
     if (region) process.env.AWS_REGION ??= region;
+    // Once, before any observation: no credentials is one clear error, not one per spec and region.
+    const { probeCredentials } = await import("./aws-credentials.ts");
+    const { accountId } = await probeCredentials({
+      ...(profile ? { profile } : {}),
+      region: region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    });
     const adapter = createAwsCloud({
       ...(endpoint ? { endpoint } : {}),
       ...(profile ? { profile } : {}),
@@ -188,7 +199,8 @@ export async function openCloud(
         speed: 1,
         sim: false,
       }),
-      banner: `Cloud: AWS${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
+      banner: `Cloud: AWS${accountId ? ` account ${accountId}` : ""}${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
+      where: awsWhere(accountId, profile ?? process.env.AWS_PROFILE, endpoint),
       close: async () => adapter.close(),
     };
   }
@@ -223,6 +235,7 @@ export async function openCloud(
       installation,
       lock: lockSettings(config, { endpoint: external, speed: externalSpeed, sim: true }),
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
+      where: `on the Leaven simulator at ${external} — not AWS`,
       close: async () => adapter.close(),
     };
   }
@@ -255,6 +268,7 @@ export async function openCloud(
     simulator,
     installation,
     lock: lockSettings(config, { endpoint: simulator.endpoint, speed, sim: true }),
+    where: "on the embedded simulator — not AWS",
     banner:
       `Cloud: embedded EC2 simulator at ${simulator.endpoint} — not AWS. State: ${statePath}.\n` +
       `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.\n` +
@@ -264,6 +278,28 @@ export async function openCloud(
       await simulator.close();
     },
   };
+}
+
+/** A summary line with where it happened: "Plan: 2 to bake; on the embedded simulator — not AWS." */
+export function withWhere(line: string, where: string): string {
+  return `${line.replace(/\.$/, "")}; ${where}.`;
+}
+
+/** `text` (lines ending in newlines) with withWhere applied to its last line. */
+export function lastLineWithWhere(text: string, where: string): string {
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  const cut = body.lastIndexOf("\n") + 1;
+  return `${body.slice(0, cut)}${withWhere(body.slice(cut), where)}\n`;
+}
+
+function awsWhere(
+  accountId: string | undefined,
+  profile: string | undefined,
+  endpoint: string | undefined,
+): string {
+  const account = accountId ? `AWS account ${accountId}` : "AWS";
+  const who = profile ? ` / profile ${profile}` : accountId ? "" : " (the default credential chain)";
+  return `on ${account}${who}${endpoint ? ` via ${endpoint}` : ""}`;
 }
 
 /** A standalone simulator runs its own accelerated clock: follow it, so timeouts and ages agree. */
