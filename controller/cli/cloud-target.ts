@@ -16,7 +16,7 @@ import { DEFAULT_STATE_FILE, prepareStateFolder } from "../sim/state-folder.ts";
 import { displayPath } from "../sources/discover.ts";
 import { parseDuration } from "../validation/durations.ts";
 import { type LeavenConfig, validateLeavenConfig } from "../validation/leaven-config.ts";
-import { formatDiagnostic } from "../validation/result.ts";
+import { type Diagnostic, formatDiagnostic } from "../validation/result.ts";
 import { UserError } from "./command.ts";
 
 const CLOUDS = ["aws", "simulator", "sim"];
@@ -96,6 +96,14 @@ export interface LockSettings {
  * every problem at its line, when it is not valid. `cloudGiven`: --cloud was passed, so the file need not
  * name the cloud. Paths in messages are relative to `cwd` when given and inside it.
  */
+/** The problems of the leaven.yaml beside the specs (none when there is no such file), for `leaven validate`. */
+export function leavenConfigDiagnostics(firstPath: string, cwd: string): Diagnostic[] {
+  const dir = existsSync(firstPath) && statSync(firstPath).isDirectory() ? firstPath : dirname(firstPath);
+  const file = join(dir, "leaven.yaml");
+  if (!existsSync(file)) return [];
+  return validateLeavenConfig(readFileSync(file, "utf8"), displayPath(file, cwd)).diagnostics;
+}
+
 export function readLeavenConfig(
   firstPath: string,
   options: { cwd?: string; cloudGiven?: boolean } = {},

@@ -195,7 +195,7 @@ describe("leaven plan's exit status and headline", () => {
       dir,
     );
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish; on the embedded simulator — not AWS.\n");
+    expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish.\n");
     expect(lastLine(run.stdout)).toBe(
       "1 spec blocked by invalid input: ledger; on the embedded simulator — not AWS.",
     );
