@@ -121,7 +121,8 @@ function intern(value: unknown, strings: Map<string, string>): unknown {
     if (value.length > MAX_INTERNED) return value;
     const seen = strings.get(value);
     if (seen !== undefined) return seen;
-    strings.set(value, value);
+    // The repeated strings show up early; unique ones (spec names) would only grow the table.
+    if (strings.size < MAX_INTERNED_STRINGS) strings.set(value, value);
     return value;
   }
   if (value === null || typeof value !== "object") return value;
@@ -135,6 +136,7 @@ function intern(value: unknown, strings: Map<string, string>): unknown {
 }
 
 const MAX_INTERNED = 64;
+const MAX_INTERNED_STRINGS = 4096;
 
 function lineStarts(text: string): number[] {
   const starts = [0];
