@@ -6,6 +6,7 @@ import { inventoryPassesCase } from "./inventory-passes.ts";
 import { leavenBuildsCase } from "./leaven-builds.ts";
 import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
 import { leavenStatusCase } from "./leaven-status.ts";
+import { loadOneBigFileCase } from "./load-one-big-file.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
 import { operatorCase } from "./operator.ts";
 import { planLargeCase, planMillionCase } from "./plan-large.ts";
@@ -18,6 +19,7 @@ import { watchModeCase } from "./watch-mode.ts";
 export const cases: BenchCase[] = [
   startCase,
   loadValidateGraphCase,
+  loadOneBigFileCase,
   planLargeCase,
   planMillionCase,
   steadyStateRequestsCase,

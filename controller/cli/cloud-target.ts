@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parse } from "yaml";
 import { DEFAULT_INSTALLATION, installationProblem } from "../api/installation.ts";
 // The AWS SDK and the simulator are loaded only when a command opens a cloud (dynamic imports in
 // openCloud): `leaven validate` and `leaven graph` never pay for them.
@@ -13,8 +12,14 @@ import type { Logger } from "../log/logger.ts";
 import { CLOCK_PATH } from "../sim/clock-path.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import type { Simulator } from "../sim/server.ts";
-import { DURATION_EXPECTED, isDuration, parseDuration } from "../validation/durations.ts";
+import { DEFAULT_STATE_FILE, prepareStateFolder } from "../sim/state-folder.ts";
+import { displayPath } from "../sources/discover.ts";
+import { parseDuration } from "../validation/durations.ts";
+import { type LeavenConfig, validateLeavenConfig } from "../validation/leaven-config.ts";
+import { type Diagnostic, formatDiagnostic } from "../validation/result.ts";
 import { UserError } from "./command.ts";
+
+const CLOUDS = ["aws", "simulator", "sim"];
 
 /** Options shared by every command that talks to a cloud. */
 export const cloudOptions = {
@@ -34,7 +39,8 @@ export const cloudOptions = {
 export const cloudHelp = `Cloud:
   --installation NAME    This controller's installation: recorded on everything it creates; any other
                          installation's resources are foreign. Default: leaven.yaml's installation, or "default".
-  --cloud sim|aws        Where images live. Default: sim (the embedded EC2 simulator), or what leaven.yaml says.
+  --cloud aws|simulator  Where images live: your AWS account, or the embedded EC2 simulator (also: sim). Default:
+                         what leaven.yaml beside the specs says (it must say); the simulator when there is none.
   --region REGION        Default region for AWS credentials and endpoints (aws).
   --profile NAME         Named AWS profile (aws); otherwise the default credential chain.
   --endpoint URL         EC2 endpoint override (aws), e.g. a VPC endpoint or a standalone \`leaven sim\`.
@@ -57,6 +63,11 @@ export interface CloudTarget {
   clock: Clock;
   kind: "sim" | "aws";
   banner: string;
+  /**
+   * Where this run acts, for the last line of plan and apply: "on the embedded simulator — not AWS", or
+   * "on AWS account 111122223333 / profile images-admin".
+   */
+  where: string;
   simulator?: Simulator;
   /** This controller's installation (--installation, leaven.yaml's installation, or "default"). */
   installation: string;
@@ -81,68 +92,32 @@ export interface LockSettings {
   createTable: boolean;
 }
 
-interface LeavenConfig {
-  cloud?: "sim" | "aws";
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  sim?: { state?: string; speed?: number; awkward?: boolean };
-  installation?: string;
-  lock?: { table?: string; region?: string; endpoint?: string; ttl?: string };
+/**
+ * leaven.yaml beside the specs (in the first path, or its directory) configures the target; refused, with
+ * every problem at its line, when it is not valid. `cloudGiven`: --cloud was passed, so the file need not
+ * name the cloud. Paths in messages are relative to `cwd` when given and inside it.
+ */
+/** The problems of the leaven.yaml beside the specs (none when there is no such file), for `leaven validate`. */
+export function leavenConfigDiagnostics(firstPath: string, cwd: string): Diagnostic[] {
+  const dir = existsSync(firstPath) && statSync(firstPath).isDirectory() ? firstPath : dirname(firstPath);
+  const file = join(dir, "leaven.yaml");
+  if (!existsSync(file)) return [];
+  return validateLeavenConfig(readFileSync(file, "utf8"), displayPath(file, cwd)).diagnostics;
 }
 
-/** DynamoDB's table names: 3 to 255 letters, digits, `_`, `-` and `.`. */
-const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-const MIN_LOCK_TTL_MS = 10_000;
-
-/** leaven.yaml beside the specs (in the first path, or its directory) configures the target. */
-export function readLeavenConfig(firstPath: string): { config: LeavenConfig; dir: string } {
+export function readLeavenConfig(
+  firstPath: string,
+  options: { cwd?: string; cloudGiven?: boolean } = {},
+): { config: LeavenConfig; dir: string; file?: string } {
   const dir = existsSync(firstPath) && statSync(firstPath).isDirectory() ? firstPath : dirname(firstPath);
   const file = join(dir, "leaven.yaml");
   if (!existsSync(file)) return { config: {}, dir };
-  const config = parse(readFileSync(file, "utf8")) as LeavenConfig | null;
-  if (config !== null && typeof config !== "object")
-    throw new UserError(
-      `${file}: expected a mapping with cloud, region, profile, endpoint, sim, installation, lock.`,
-    );
-  checkConfig(file, config ?? {});
-  return { config: config ?? {}, dir };
-}
-
-/** The fields whose mistakes would otherwise surface far away (a tag EC2 refuses, a lock nobody shares). */
-function checkConfig(file: string, config: LeavenConfig): void {
-  if (config.installation !== undefined) {
-    const problem = installationProblem(config.installation);
-    if (problem) throw new UserError(`${file}: installation: ${problem}.`);
-  }
-  const lock: unknown = config.lock;
-  if (lock === undefined) return;
-  if (lock === null || typeof lock !== "object" || Array.isArray(lock))
-    throw new UserError(`${file}: lock: expected a mapping, e.g. lock: { table: ${DEFAULT_LOCK_TABLE} }.`);
-  const { table, region, endpoint, ttl, ...rest } = lock as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0)
-    throw new UserError(
-      `${file}: lock: unknown field ${unknown.join(", ")} (known: table, region, endpoint, ttl).`,
-    );
-  if (table !== undefined && (typeof table !== "string" || !TABLE_NAME.test(table)))
-    throw new UserError(
-      `${file}: lock.table: "${String(table)}" is not a DynamoDB table name (3 to 255 letters, digits, _, - and .).`,
-    );
-  for (const [field, value] of [
-    ["region", region],
-    ["endpoint", endpoint],
-  ] as const)
-    if (value !== undefined && typeof value !== "string")
-      throw new UserError(`${file}: lock.${field}: expected a string.`);
-  if (ttl !== undefined) {
-    if (typeof ttl !== "string" || !isDuration(ttl))
-      throw new UserError(
-        `${file}: lock.ttl: "${String(ttl)}" is not a duration (expected ${DURATION_EXPECTED}).`,
-      );
-    if (parseDuration(ttl) < MIN_LOCK_TTL_MS)
-      throw new UserError(`${file}: lock.ttl: ${ttl} is too short; a lease lasts at least 10s.`);
-  }
+  const shown = options.cwd === undefined ? file : displayPath(file, options.cwd);
+  const { config, diagnostics } = validateLeavenConfig(readFileSync(file, "utf8"), shown, {
+    cloudGiven: options.cloudGiven === true,
+  });
+  if (diagnostics.length > 0) throw new UserError(diagnostics.map(formatDiagnostic).join("\n"));
+  return { config, dir, file };
 }
 
 /** --installation, else leaven.yaml's, else the default; refused with the rule when not tag-safe. */
@@ -191,16 +166,28 @@ export async function openCloud(
     import("../cloud/aws-adapter.ts"),
     import("../cloud/region-rate-limiter.ts"),
   ]);
-  const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."));
-  const kind = (values.cloud as string | undefined) ?? config.cloud ?? "sim";
+  const flag = values.cloud as string | undefined;
+  if (flag !== undefined && !CLOUDS.includes(flag))
+    throw new UserError(`--cloud must be aws or simulator (sim for short), not "${flag}".`);
+  const { config, dir } = readLeavenConfig(resolve(cwd, paths[0] ?? "."), {
+    cwd,
+    cloudGiven: flag !== undefined,
+  });
+  // The simulator is the default only where nothing says otherwise: no flag and no leaven.yaml.
+  const kind = (flag ?? config.cloud ?? "sim") === "aws" ? "aws" : "sim";
   const installation = installationOf(values, config);
-  if (kind !== "sim" && kind !== "aws") throw new UserError(`--cloud must be sim or aws, not "${kind}".`);
 
   if (kind === "aws") {
     const endpoint = (values.endpoint as string | undefined) ?? config.endpoint;
     const profile = (values.profile as string | undefined) ?? config.profile;
     const region = (values.region as string | undefined) ?? config.region;
     if (region) process.env.AWS_REGION ??= region;
+    // Once, before any observation: no credentials is one clear error, not one per spec and region.
+    const { probeCredentials } = await import("./aws-credentials.ts");
+    const { accountId } = await probeCredentials({
+      ...(profile ? { profile } : {}),
+      region: region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    });
     const adapter = createAwsCloud({
       ...(endpoint ? { endpoint } : {}),
       ...(profile ? { profile } : {}),
@@ -221,7 +208,8 @@ export async function openCloud(
         speed: 1,
         sim: false,
       }),
-      banner: `Cloud: AWS${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
+      banner: `Cloud: AWS${accountId ? ` account ${accountId}` : ""}${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
+      where: awsWhere(accountId, profile ?? process.env.AWS_PROFILE, endpoint),
       close: async () => adapter.close(),
     };
   }
@@ -256,6 +244,7 @@ export async function openCloud(
       installation,
       lock: lockSettings(config, { endpoint: external, speed: externalSpeed, sim: true }),
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
+      where: `on the Leaven simulator at ${external} — not AWS`,
       close: async () => adapter.close(),
     };
   }
@@ -263,13 +252,14 @@ export async function openCloud(
   const simStateFlag = values["sim-state"] as string | undefined;
   const statePath = simStateFlag
     ? resolve(cwd, simStateFlag)
-    : resolve(dir, config.sim?.state ?? join(".leaven", "sim-state.json"));
+    : resolve(dir, config.sim?.state ?? DEFAULT_STATE_FILE);
   if (values["sim-awkward"] === true && values["no-sim-awkward"] === true)
     throw new UserError("--sim-awkward and --no-sim-awkward contradict each other; pass one.");
   const awkward =
     values["no-sim-awkward"] === true
       ? false
       : values["sim-awkward"] === true || config.sim?.awkward !== false;
+  prepareStateFolder(statePath);
   const { startSimulator } = await import("../sim/server.ts");
   const simulator = await startSimulator({ statePath, speed, faults, awkward });
   const adapter = createAwsCloud({
@@ -287,6 +277,7 @@ export async function openCloud(
     simulator,
     installation,
     lock: lockSettings(config, { endpoint: simulator.endpoint, speed, sim: true }),
+    where: "on the embedded simulator — not AWS",
     banner:
       `Cloud: embedded EC2 simulator at ${simulator.endpoint} — not AWS. State: ${statePath}.\n` +
       `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.\n` +
@@ -296,6 +287,28 @@ export async function openCloud(
       await simulator.close();
     },
   };
+}
+
+/** A summary line with where it happened: "Plan: 2 to bake; on the embedded simulator — not AWS." */
+export function withWhere(line: string, where: string): string {
+  return `${line.replace(/\.$/, "")}; ${where}.`;
+}
+
+/** `text` (lines ending in newlines) with withWhere applied to its last line. */
+export function lastLineWithWhere(text: string, where: string): string {
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  const cut = body.lastIndexOf("\n") + 1;
+  return `${body.slice(0, cut)}${withWhere(body.slice(cut), where)}\n`;
+}
+
+function awsWhere(
+  accountId: string | undefined,
+  profile: string | undefined,
+  endpoint: string | undefined,
+): string {
+  const account = accountId ? `AWS account ${accountId}` : "AWS";
+  const who = profile ? ` / profile ${profile}` : accountId ? "" : " (the default credential chain)";
+  return `on ${account}${who}${endpoint ? ` via ${endpoint}` : ""}`;
 }
 
 /** A standalone simulator runs its own accelerated clock: follow it, so timeouts and ages agree. */

@@ -312,6 +312,19 @@ done
 
 /** The bake script for one build of a spec. Same input, same bytes. */
 export function renderUserData(input: UserDataInput): string {
+  const script = renderUserDataOfAnySize(input);
+  const bytes = Buffer.byteLength(script, "utf8");
+  if (bytes > USER_DATA_LIMIT_BYTES) {
+    throw new UserDataError(
+      `spec ${JSON.stringify(input.spec)}: the bake script is ${bytes} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte user-data limit; ` +
+        "ship large files in a package or fetch them from the provision script",
+    );
+  }
+  return script;
+}
+
+/** renderUserData without the size limit, for validation to measure a recipe (validation/user-data-size.ts). */
+export function renderUserDataOfAnySize(input: UserDataInput): string {
   validate(input);
   const provision = input.provision ?? {};
   const sentinel = "LEAVEN_REASON_SENTINEL";
@@ -343,13 +356,5 @@ export function renderUserData(input: UserDataInput): string {
     `leaven_report ${shellQuote(success)}`,
     "",
   ];
-  const script = lines.join("\n");
-  const bytes = Buffer.byteLength(script, "utf8");
-  if (bytes > USER_DATA_LIMIT_BYTES) {
-    throw new UserDataError(
-      `spec ${JSON.stringify(input.spec)}: the bake script is ${bytes} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte user-data limit; ` +
-        "ship large files in a package or fetch them from the provision script",
-    );
-  }
-  return script;
+  return lines.join("\n");
 }

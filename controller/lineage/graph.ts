@@ -6,22 +6,27 @@ export interface LineageEdge {
   child: string;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 export class LineageGraph {
+  readonly #nodes = new Set<string>();
+  // Lists only for nodes that have edges: most specs of a large estate are leaves, and 200,000 empty
+  // arrays per graph were most of a big load's memory.
   readonly #parents = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
 
   /** Nodes are the given names; edges whose ends are not nodes are ignored (validation reports them). */
   constructor(names: Iterable<string>, edges: Iterable<LineageEdge> = []) {
-    for (const name of names) {
-      this.#parents.set(name, []);
-      this.#children.set(name, []);
-    }
+    for (const name of names) this.#nodes.add(name);
     for (const { parent, child } of edges) {
+      if (!this.#nodes.has(child) || !this.#nodes.has(parent)) continue;
       const parents = this.#parents.get(child);
+      if (parents?.includes(parent)) continue;
+      if (parents === undefined) this.#parents.set(child, [parent]);
+      else parents.push(parent);
       const children = this.#children.get(parent);
-      if (parents === undefined || children === undefined || parents.includes(parent)) continue;
-      parents.push(parent);
-      children.push(child);
+      if (children === undefined) this.#children.set(parent, [child]);
+      else children.push(child);
     }
     for (const list of this.#parents.values()) list.sort(byName);
     for (const list of this.#children.values()) list.sort(byName);
@@ -40,24 +45,24 @@ export class LineageGraph {
   }
 
   get size(): number {
-    return this.#parents.size;
+    return this.#nodes.size;
   }
 
   has(name: string): boolean {
-    return this.#parents.has(name);
+    return this.#nodes.has(name);
   }
 
   /** Node names, sorted by name. */
   names(): string[] {
-    return [...this.#parents.keys()].sort(byName);
+    return [...this.#nodes].sort(byName);
   }
 
   parents(name: string): readonly string[] {
-    return this.#parents.get(name) ?? [];
+    return this.#parents.get(name) ?? NONE;
   }
 
   children(name: string): readonly string[] {
-    return this.#children.get(name) ?? [];
+    return this.#children.get(name) ?? NONE;
   }
 
   /** Nodes without parents, sorted by name. */
@@ -89,7 +94,8 @@ export class LineageGraph {
         }
       }
       following.sort(byName);
-      out.push(...following);
+      // One push per item: a foundation's 200,000 descendants would overflow the stack as arguments.
+      for (const n of following) out.push(n);
       frontier = following;
     }
     return out;
@@ -147,7 +153,8 @@ export class LineageGraph {
     const depth = new Map<string, number>();
     const waiting = new Map<string, number>();
     let ready: string[] = [];
-    for (const [name, parents] of this.#parents) {
+    for (const name of this.#nodes) {
+      const parents = this.parents(name);
       waiting.set(name, parents.length);
       if (parents.length === 0) {
         ready.push(name);

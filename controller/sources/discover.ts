@@ -1,10 +1,12 @@
 // Turns the paths a user passes into the sorted list of YAML files to read.
-import type { Dirent } from "node:fs";
+import type { Dirent, Stats } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UserError } from "../cli/command.ts";
+import { readProblem, symlinkTarget } from "./read-problem.ts";
 
 const YAML_FILE = /\.ya?ml$/;
+const CONFIG_FILE = "leaven.yaml";
 
 export interface DiscoveredFile {
   /** Absolute path, for reading. */
@@ -14,19 +16,26 @@ export interface DiscoveredFile {
 }
 
 /**
- * Every `*.yaml`/`*.yml` file under the given files and directories (recursive; hidden directories and
- * node_modules skipped), deduplicated and sorted by path so output is deterministic. A file named
- * explicitly is read whatever its extension. A path that does not exist is a user error.
+ * Every `*.yaml`/`*.yml` file under the given files and directories (recursive; hidden directories,
+ * node_modules and leaven.yaml, which is configuration, skipped), deduplicated and sorted by path so output
+ * is deterministic. A file named explicitly is read whatever its extension. A path that does not exist is
+ * a user error.
  */
 export async function discoverFiles(paths: readonly string[], cwd: string): Promise<DiscoveredFile[]> {
   const found = new Set<string>();
   for (const path of paths) {
     const absolute = resolve(cwd, path);
-    const info = await stat(absolute).catch(() => undefined);
-    if (info === undefined) {
-      throw new UserError(
-        `${path}: no such file or directory; pass YAML files or directories that contain them`,
-      );
+    let info: Stats;
+    try {
+      info = await stat(absolute);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      const link = await symlinkTarget(absolute);
+      if (link === undefined && code === "ENOENT")
+        throw new UserError(
+          `${path}: no such file or directory; pass YAML files or directories that contain them`,
+        );
+      throw new UserError(`${path}: ${await readProblem(absolute, code)}`);
     }
     if (info.isDirectory()) {
       await walk(absolute, found);
@@ -51,6 +60,7 @@ async function walk(dir: string, found: Set<string>): Promise<void> {
     if (entry.isDirectory()) {
       if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
       await walk(path, found);
+    } else if (entry.name === CONFIG_FILE) {
     } else if (YAML_FILE.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) {
       found.add(path);
     }

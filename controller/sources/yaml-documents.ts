@@ -34,20 +34,34 @@ export function parseYamlDocuments(text: string, file: string): ParsedYaml {
   return parseFast(text, file) ?? parseYamlDocumentsWithAst(text, file);
 }
 
+/**
+ * Documents are parsed a chunk at a time: runs of whole documents cut before a `---` line, about
+ * CHUNK_BYTES each. js-yaml's memory for one call grows far faster than its input (a 50 MB file took
+ * 1.5 GB in one loadAll), and the yaml package's AST, built only to locate a problem, is built for the
+ * chunk that holds the document, not for the whole file.
+ */
+const CHUNK_BYTES = 64 * 1024;
+
 function parseFast(text: string, file: string): ParsedYaml | undefined {
   // A `<<` key may be a merge key to one parser and a plain key to the other: leave it to the reference.
   if (text.includes("<<")) return undefined;
-  let values: unknown[];
-  try {
-    // maxAliases 0: a file with aliases takes the reference path, which caps alias expansion.
-    values = loadAll(text, { schema: CORE_SCHEMA, json: false, maxAliases: 0, filename: file });
-  } catch {
-    return undefined; // the reference path reports the error with the yaml package's position and wording
-  }
-  const starts = documentStarts(text);
-  if (starts.length !== values.length) return undefined;
-  const lines = lineStarts(text);
+  // A directive applies to the document after it, which a cut could separate it from.
+  if (/^%/m.test(text)) return undefined;
+  // Document starts come in increasing order: their lines are counted on the way. The table of every
+  // line's start, for positions anywhere, is built only when a problem is located.
+  let counted = { offset: 0, line: 1, lineStart: 0 };
+  const startAt = (offset: number): Position => {
+    let { line, lineStart } = counted;
+    for (let i = text.indexOf("\n", counted.offset); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    counted = { offset, line, lineStart };
+    return { file, line, column: offset - lineStart + 1 };
+  };
+  let lines: number[] | undefined;
   const at = (offset: number): Position => {
+    lines ??= lineStarts(text);
     let low = 0;
     let high = lines.length - 1;
     while (low < high) {
@@ -57,40 +71,98 @@ function parseFast(text: string, file: string): ParsedYaml | undefined {
     }
     return { file, line: low + 1, column: offset - lines[low]! + 1 };
   };
-  let ast: { docs: Document[]; lineCounter: LineCounter } | undefined;
   const out: ParsedYaml = { documents: [], diagnostics: [], broken: [] };
-  values.forEach((value, index) => {
-    if (value === null || value === undefined) return;
-    const offset = starts[index]!;
-    out.documents.push({
-      file,
-      index,
-      value,
-      position: at(offset),
-      locate: (path, target = "value") => {
-        if (ast === undefined) {
-          const lineCounter = new LineCounter();
-          ast = {
-            docs: parseAllDocuments(text, {
-              lineCounter,
-              prettyErrors: false,
-              logLevel: "error",
-            }) as Document[],
-            lineCounter,
-          };
-        }
-        const doc = ast.docs.find((d) => startOf(d.contents) === offset);
-        return doc === undefined ? at(offset) : at(locateOffset(doc, path, target));
-      },
+  const strings = new Map<string, string>();
+  let index = 0;
+  for (const [from, to] of chunks(text)) {
+    const chunk = text.slice(from, to);
+    let values: unknown[];
+    try {
+      // maxAliases 0: a file with aliases takes the reference path, which caps alias expansion.
+      values = loadAll(chunk, { schema: CORE_SCHEMA, json: false, maxAliases: 0, filename: file });
+    } catch {
+      return undefined; // the reference path reports the error with the yaml package's position and wording
+    }
+    const starts = documentStarts(chunk);
+    if (starts.length !== values.length) return undefined;
+    for (let i = 0; i < values.length; i++) values[i] = intern(values[i], strings);
+    let ast: { docs: Document[] } | undefined;
+    const locateIn = (start: number, path: FieldPath, target: "value" | "key"): Position => {
+      ast ??= {
+        docs: parseAllDocuments(chunk, { prettyErrors: false, logLevel: "error" }) as Document[],
+      };
+      const doc = ast.docs.find((d) => startOf(d.contents) === start);
+      return at(from + (doc === undefined ? start : locateOffset(doc, path, target)));
+    };
+    values.forEach((value, i) => {
+      const documentIndex = index + i;
+      if (value === null || value === undefined) return;
+      const start = starts[i]!;
+      out.documents.push({
+        file,
+        index: documentIndex,
+        value,
+        position: startAt(from + start),
+        locate: (path, target = "value") => locateIn(start, path, target),
+      });
     });
-  });
+    index += values.length;
+  }
   return out;
 }
+
+/**
+ * The value with each short string replaced by the first equal one seen in the file: documents of one
+ * file repeat the same apiVersion, kind, layer, regions and channel names, and one copy of each instead
+ * of one per document is a third of a large file's memory.
+ */
+function intern(value: unknown, strings: Map<string, string>): unknown {
+  if (typeof value === "string") {
+    if (value.length > MAX_INTERNED) return value;
+    const seen = strings.get(value);
+    if (seen !== undefined) return seen;
+    // The repeated strings show up early; unique ones (spec names) would only grow the table.
+    if (strings.size < MAX_INTERNED_STRINGS) strings.set(value, value);
+    return value;
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = intern(value[i], strings);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) record[key] = intern(record[key], strings);
+  return value;
+}
+
+const MAX_INTERNED = 64;
+const MAX_INTERNED_STRINGS = 4096;
 
 function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
   return starts;
+}
+
+/** [from, to) ranges that cover the text, each cut just before a `---` line once it is CHUNK_BYTES long. */
+function chunks(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let from = 0;
+  for (let i = text.indexOf("\n---", CHUNK_BYTES - 1); i !== -1; i = text.indexOf("\n---", i + 1)) {
+    const line = i + 1;
+    if (line - from < CHUNK_BYTES || !isDocumentStart(text, line)) continue;
+    out.push([from, line]);
+    from = line;
+  }
+  out.push([from, text.length]);
+  return out;
+}
+
+/** Whether a `---` marker (followed by whitespace or the end) begins the line at `offset`. */
+function isDocumentStart(text: string, offset: number): boolean {
+  if (!text.startsWith("---", offset)) return false;
+  const next = text[offset + 3];
+  return next === undefined || next === " " || next === "\t" || next === "\n" || next === "\r";
 }
 
 /**
@@ -107,7 +179,10 @@ function documentStarts(text: string): number[] {
     explicit = false;
   };
   let offset = 0;
-  for (const line of text.split("\n")) {
+  while (offset <= text.length) {
+    const newline = text.indexOf("\n", offset);
+    const end = newline === -1 ? text.length : newline;
+    const line = text.slice(offset, end);
     if (/^---(\s|$)/.test(line)) {
       close();
       explicit = true;
@@ -122,7 +197,7 @@ function documentStarts(text: string): number[] {
         content = offset + line.length - trimmed.length;
       }
     }
-    offset += line.length + 1;
+    offset = end + 1;
   }
   close();
   return starts;

@@ -1,9 +1,9 @@
 // One call from paths to validated specs and their lineage: sources → validation → lineage graph.
-import { LineageGraph } from "../lineage/graph.ts";
+import type { LineageGraph } from "../lineage/graph.ts";
 import { type ParseCache, readFileSources } from "../sources/file-source.ts";
 import { notAnImageSpec } from "./document-kind.ts";
 import type { ValidationResult } from "./result.ts";
-import { sortDiagnostics, validateDocuments } from "./validate.ts";
+import { sortDiagnostics, validateWithLineage } from "./validate.ts";
 
 export interface LoadResult extends ValidationResult {
   /** Non-empty YAML documents read, including skipped and unparsable ones. */
@@ -30,10 +30,7 @@ export async function loadSpecs(
 ): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd();
   const read = await readFileSources(paths, cwd, options.parseCache);
-  const validated = validateDocuments(read.documents, { broken: read.broken });
-  const graph = LineageGraph.fromSpecs(
-    validated.specs.map((s) => ({ name: s.name, parent: s.document.spec.parent?.spec })),
-  );
+  const { result: validated, graph } = validateWithLineage(read.documents, { broken: read.broken });
   const imageSpecFiles = new Set<string>();
   for (const document of read.documents)
     if (notAnImageSpec(document.value) === undefined) imageSpecFiles.add(document.file);

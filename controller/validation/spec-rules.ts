@@ -9,6 +9,7 @@ import { closestRegion, isAwsRegion } from "./regions.ts";
 import { show } from "./schema-messages.ts";
 import { SEMVER_PATTERN } from "./semantic-version.ts";
 import { didYouMean } from "./suggest.ts";
+import { checkUserDataSize } from "./user-data-size.ts";
 
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const ACCOUNT_ID = /^[0-9]{12}$/;
@@ -30,6 +31,7 @@ export function checkSpecRules(document: unknown): Problem[] {
   checkChannels(spec, layer, problems);
   checkRevoked(spec, layer, problems);
   checkKmsKeys(spec, regions, problems);
+  checkUserDataSize(document, problems);
   return problems;
 }
 

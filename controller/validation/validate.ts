@@ -4,7 +4,7 @@ import type { ImageSpec } from "../api/types.generated.ts";
 import { LineageGraph } from "../lineage/graph.ts";
 import { type FieldPath, formatFieldPath, type SourceDocument } from "../sources/source-document.ts";
 import { notAnImageSpec } from "./document-kind.ts";
-import { fields, type Problem, text } from "./problem.ts";
+import { type Fields, fields, type Problem, text } from "./problem.ts";
 import type { Diagnostic, Position, ValidationResult, ValidSpec } from "./result.ts";
 import { checkSchema } from "./schema-validator.ts";
 import { checkSpecRules } from "./spec-rules.ts";
@@ -22,8 +22,8 @@ interface Candidate {
   parentSpec: string | undefined;
   parentChannel: string | undefined;
   channels: string[];
-  /** Channel → the parent channel its selector's parentIn names. */
-  parentIn: Map<string, string>;
+  /** Channel → the parent channel its selector's parentIn names; undefined when none does. */
+  parentIn: Map<string, string> | undefined;
 }
 
 const MAX_LISTED_NAMES = 8;
@@ -32,6 +32,14 @@ export function validateDocuments(
   documents: readonly SourceDocument[],
   options: ValidateOptions = {},
 ): ValidationResult {
+  return validateWithLineage(documents, options).result;
+}
+
+/** validateDocuments, with the lineage of the valid specs it builds on the way (a caller need not build it again). */
+export function validateWithLineage(
+  documents: readonly SourceDocument[],
+  options: ValidateOptions = {},
+): { result: ValidationResult; graph: LineageGraph } {
   const diagnostics: Diagnostic[] = [];
   /** Invalid specs, with why: their first error, or a problem of the whole spec (duplicate, cycle, bad YAML). */
   const invalid = new Map<string, string>();
@@ -73,12 +81,7 @@ export function validateDocuments(
       parentSpec: text(parent?.spec),
       parentChannel: text(parent?.channel),
       channels: Object.keys(fields(spec?.channels) ?? {}),
-      parentIn: new Map(
-        Object.entries(fields(spec?.channels) ?? {}).flatMap(([channel, selector]) => {
-          const gate = text(fields(selector)?.parentIn);
-          return gate === undefined ? [] : [[channel, gate] as const];
-        }),
-      ),
+      parentIn: parentInOf(fields(spec?.channels)),
     });
   }
 
@@ -91,16 +94,24 @@ export function validateDocuments(
   }
 
   // Duplicate names: the name is ambiguous, so every spec of that name is invalid.
-  const byName = new Map<string, Candidate[]>();
+  // The first of each name, and lists only for names defined twice: a list per spec is memory a large
+  // estate does not need.
+  const first = new Map<string, Candidate>();
+  const duplicated = new Map<string, Candidate[]>();
   for (const candidate of candidates) {
-    const list = byName.get(candidate.name);
-    if (list === undefined) byName.set(candidate.name, [candidate]);
-    else list.push(candidate);
+    const earlier = first.get(candidate.name);
+    if (earlier === undefined) first.set(candidate.name, candidate);
+    else {
+      const list = duplicated.get(candidate.name);
+      if (list === undefined) duplicated.set(candidate.name, [earlier, candidate]);
+      else list.push(candidate);
+    }
   }
   const unique = new Map<string, Candidate>();
-  for (const [name, list] of byName) {
-    if (list.length === 1) {
-      unique.set(name, list[0]!);
+  for (const [name, candidate] of first) {
+    const list = duplicated.get(name);
+    if (list === undefined) {
+      unique.set(name, candidate);
       continue;
     }
     const places = list.map((c) => where(c.source.locate(["metadata", "name"])));
@@ -118,7 +129,8 @@ export function validateDocuments(
     invalid.set(name, `invalid: defined more than once (${places.join(", ")})`);
     errorCount.delete(name);
   }
-  const allNames = new Set([...byName.keys(), ...brokenNames]);
+  const allNames = new Set(first.keys());
+  for (const name of brokenNames) allNames.add(name);
 
   // Parents: the spec must exist, have the channel, and be of a layer this one may be baked on.
   for (const candidate of unique.values()) {
@@ -144,7 +156,7 @@ export function validateDocuments(
         candidate.name,
       );
     }
-    for (const [own, gate] of candidate.parentIn) {
+    for (const [own, gate] of candidate.parentIn ?? []) {
       if (parent.channels.includes(gate)) continue;
       const list =
         parent.channels.length === 0 ? "it has no channels" : `its channels: ${parent.channels.join(", ")}`;
@@ -214,13 +226,27 @@ export function validateDocuments(
     return { name, document: candidate.source.value as ImageSpec, position: candidate.source.position };
   });
   return {
-    specs,
-    diagnostics: sortDiagnostics(
-      diagnostics,
-      documents.map((d) => d.file),
-    ),
-    blocked,
+    result: {
+      specs,
+      diagnostics: sortDiagnostics(
+        diagnostics,
+        documents.map((d) => d.file),
+      ),
+      blocked,
+    },
+    graph,
   };
+}
+
+function parentInOf(channels: Fields | undefined): Map<string, string> | undefined {
+  let gates: Map<string, string> | undefined;
+  for (const [channel, selector] of Object.entries(channels ?? {})) {
+    const gate = text(fields(selector)?.parentIn);
+    if (gate === undefined) continue;
+    gates ??= new Map();
+    gates.set(channel, gate);
+  }
+  return gates;
 }
 
 function unknownParent(name: string, known: Set<string>): Problem {

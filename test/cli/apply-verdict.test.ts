@@ -21,13 +21,13 @@ describe("leaven apply's exit status and last line", () => {
     expect(failed.code).toBe(1);
     const [passes, headline] = ending(failed.stdout);
     expect(passes).toMatch(/^Stalled after \d+ pass\(es\), /);
-    expect(headline).toBe("1 spec failed: ledger.");
+    expect(headline).toBe("1 spec failed: ledger; on the embedded simulator — not AWS.");
 
     const retried = await runCli(["apply", "specs", ...fast(dir), "--retry", "ledger"], dir);
     expect(retried.code).toBe(0);
     const [converged, matched] = ending(retried.stdout);
     expect(converged).toMatch(/^Converged after \d+ pass\(es\), /);
-    expect(matched).toBe("The images match the specs.");
+    expect(matched).toBe("The images match the specs; on the embedded simulator — not AWS.");
 
     const again = await runCli(["apply", "specs", ...fast(dir), "--retry", "ledger"], dir);
     expect(again.code).toBe(1);
@@ -69,7 +69,7 @@ describe("leaven apply's exit status and last line", () => {
     const [passes, headline] = ending(run.stdout);
     expect(passes).toMatch(/^Stopped after 1 pass\(es\), /);
     expect(headline).toBe(
-      "Not finished: 2 specs baking: al2023-base, ubuntu-base. Run apply again to continue.",
+      "Not finished: 2 specs baking: al2023-base, ubuntu-base. Run apply again to continue; on the embedded simulator — not AWS.",
     );
   });
 
@@ -82,6 +82,6 @@ describe("leaven apply's exit status and last line", () => {
     const [passes, headline] = ending(run.stdout);
     // The other specs' bakes are under way: the pass stopped, the verdict says what needs the user.
     expect(passes).toMatch(/^Stopped after 1 pass\(es\), /);
-    expect(headline).toBe("1 spec blocked by invalid input: ledger.");
+    expect(headline).toBe("1 spec blocked by invalid input: ledger; on the embedded simulator — not AWS.");
   });
 });

@@ -58,7 +58,9 @@ describe("leaven apply on the simulator", () => {
     const second = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(summary(second.stdout)).toMatchObject({ outcome: "Converged", mutating: 0, throttled: 0 });
     const plan = await runCli(["plan", "specs", "--detailed-exitcode", ...fast(dir)], dir);
-    expect(plan.stdout).toContain("No changes. The images match the specs.");
+    expect(plan.stdout).toContain(
+      "No changes. The images match the specs; on the embedded simulator — not AWS.",
+    );
     expect(plan.code).toBe(0);
 
     const world = await readWorld(join(dir, "sim.json"), REGIONS);

@@ -5,69 +5,54 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, scratchEstate } from "../support/cli-process.ts";
-import { offlineAwsEnv } from "../support/offline-aws-env.ts";
+import { NO_CREDENTIALS, offlineAwsEnv } from "../support/offline-aws-env.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 const CLOSED = ["--cloud", "aws", "--endpoint", "http://127.0.0.1:1"];
 
-const NO_CREDENTIALS =
-  "Cannot observe ap-southeast-2, eu-west-1, us-east-1: no AWS credentials (CredentialsProviderError: Could not load credentials from any providers) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile.";
-
-function lastLine(text: string): string | undefined {
-  return text.trimEnd().split("\n").at(-1);
-}
-
 describe("plan and apply that cannot observe a region", () => {
-  it("plan exits 1 with no AWS credentials and says so once, for every region", async () => {
+  it("plan exits 1 with no AWS credentials and says so once, with the fixes, before observing anything", async () => {
     const dir = scratchEstate();
     const run = await runCli(["plan", "specs", "--detailed-exitcode", ...CLOSED], dir, offlineAwsEnv(dir));
     expect(run.code).toBe(1);
-    expect(run.stdout).not.toContain("No changes");
-    expect(lastLine(run.stdout)).toBe(NO_CREDENTIALS);
-    expect(run.stdout.split("CredentialsProviderError")).toHaveLength(2);
-    expect(run.stdout).toContain(
-      "  payments             Waiting   cannot observe us-east-1, eu-west-1, ap-southeast-2; nothing is changed for this spec until it can\n",
-    );
+    expect(run.stdout).toBe("");
+    // Once, not once per spec and region: the credentials are resolved before the first request.
+    expect(run.stderr).toBe(`leaven plan: ${NO_CREDENTIALS}\n`);
 
-    const plain = await runCli(["plan", "specs", ...CLOSED], dir, offlineAwsEnv(dir));
-    expect(plain.code).toBe(1);
-    expect(lastLine(plain.stdout)).toBe(NO_CREDENTIALS);
+    const json = await runCli(["plan", "specs", "--output", "json", ...CLOSED], dir, offlineAwsEnv(dir));
+    expect(json.code).toBe(1);
+    expect(json.stdout).toBe("");
+    expect(json.stderr).toBe(`leaven plan: ${NO_CREDENTIALS}\n`);
   });
 
-  it("plan --output json carries the same verdict", async () => {
+  it("names the profile it tried, from --profile or AWS_PROFILE", async () => {
     const dir = scratchEstate();
-    const run = await runCli(["plan", "specs", "--output", "json", ...CLOSED], dir, offlineAwsEnv(dir));
-    expect(run.code).toBe(1);
-    const plan = JSON.parse(run.stdout) as { verdict: unknown; actions: unknown[] };
-    expect(plan.actions).toEqual([]);
-    expect(plan.verdict).toEqual({
-      state: "problems",
-      exitCode: 1,
-      headline: NO_CREDENTIALS,
-      problems: [
-        {
-          kind: "unobservable",
-          message: expect.stringMatching(
-            /^cannot observe ap-southeast-2, eu-west-1, us-east-1: no AWS credentials/,
-          ),
-          specs: [],
-          regions: ["ap-southeast-2", "eu-west-1", "us-east-1"],
-          files: [],
-          error: "CredentialsProviderError: Could not load credentials from any providers",
-        },
-      ],
-    });
+    const flag = await runCli(
+      ["plan", "specs", ...CLOSED, "--profile", "images-admin"],
+      dir,
+      offlineAwsEnv(dir),
+    );
+    expect(flag.code).toBe(1);
+    expect(flag.stderr.split("\n").slice(0, 1)).toEqual([
+      'leaven plan: cannot load AWS credentials for profile "images-admin": CredentialsProviderError: Could not load credentials from any providers',
+    ]);
+    expect(flag.stderr).toContain(
+      "  aws configure list --profile images-admin  # what the AWS CLI finds for the profile\n" +
+        "  aws sso login --profile images-admin       # when the profile signs in with SSO and its session expired\n",
+    );
+    const env = { ...offlineAwsEnv(dir), AWS_PROFILE: "ci" };
+    const fromEnv = await runCli(["plan", "specs", ...CLOSED], dir, env);
+    expect(fromEnv.stderr.split("\n")[0]).toMatch(
+      /^leaven plan: cannot load AWS credentials for profile "ci" \(from AWS_PROFILE\): CredentialsProviderError: /,
+    );
   });
 
-  it("apply exits 1 with no AWS credentials, at the installation's lock, saying why and changing nothing", async () => {
+  it("apply exits 1 with no AWS credentials before it takes the lock, saying why and changing nothing", async () => {
     const dir = scratchEstate();
     const run = await runCli(["apply", "specs", ...CLOSED], dir, offlineAwsEnv(dir));
     expect(run.code).toBe(1);
-    // Nothing is observed before the lock is held, and the lock needs credentials too.
     expect(run.stdout).toBe("");
-    expect(lastLine(run.stderr)).toBe(
-      "leaven apply: cannot take the lock of installation default (DynamoDB table leaven-locks in us-east-1): no AWS credentials (CredentialsProviderError: Could not load credentials from any providers) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile; nothing was changed.",
-    );
+    expect(run.stderr).toBe(`leaven apply: ${NO_CREDENTIALS}\n`);
   });
 
   it("plan exits 1 when the endpoint is a closed port, after its retries give up", async () => {
@@ -95,7 +80,7 @@ describe("plan and apply that cannot observe a region", () => {
         "Specs not ready:",
         "  ubuntu-jammy         Waiting   cannot observe us-east-1, eu-west-1; nothing is changed for this spec until it can",
         "",
-        "Cannot observe eu-west-1, us-east-1: cannot reach the EC2 endpoint (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1 (gave up after 8 attempts)) — check --endpoint and the network.",
+        "Cannot observe eu-west-1, us-east-1: cannot reach the EC2 endpoint (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1 (gave up after 8 attempts)) — check --endpoint and the network; on AWS (the default credential chain) via http://127.0.0.1:1.",
         "",
       ].join("\n"),
     );

@@ -1,5 +1,5 @@
 // Choosing the cloud: flags, leaven.yaml beside the specs, and the exact errors for bad values.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -45,6 +45,23 @@ function simBanner(
   );
 }
 
+/** Runs `body` with these environment variables set (undefined: unset), then puts the environment back. */
+async function withEnv<T>(vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+  apply(vars);
+  try {
+    return await body();
+  } finally {
+    apply(saved);
+  }
+}
+
 describe("openCloud", () => {
   it("starts the embedded simulator awkward, unless --no-sim-awkward or leaven.yaml says otherwise", async () => {
     const root = checkout("cloud: sim\nsim: { state: x.json, speed: 600 }\n");
@@ -77,19 +94,96 @@ describe("openCloud", () => {
     expect(target.banner).toBe(simBanner(target, join(root, "other.json"), 120, 3));
   });
 
-  it("keeps the simulator state beside the specs by default", async () => {
+  it("keeps the simulator state beside the specs by default, in a .leaven folder git ignores", async () => {
     const root = checkout();
     const target = await open({}, root);
     expect(target.banner).toBe(simBanner(target, join(root, "specs", ".leaven", "sim-state.json"), 60, 5));
+    expect(readFileSync(join(root, "specs", ".leaven", ".gitignore"), "utf8")).toBe("*\n");
+  });
+
+  it("leaves a .gitignore the user wrote in .leaven alone", async () => {
+    const root = checkout();
+    mkdirSync(join(root, "specs", ".leaven"));
+    writeFileSync(join(root, "specs", ".leaven", ".gitignore"), "sim-state.json\n");
+    await open({}, root);
+    expect(readFileSync(join(root, "specs", ".leaven", ".gitignore"), "utf8")).toBe("sim-state.json\n");
+  });
+
+  it("refuses a leaven.yaml that does not name the cloud, unless --cloud does", async () => {
+    const root = checkout("profile: images-admin\n");
+    await expect(open({}, root)).rejects.toThrow(
+      "specs/leaven.yaml:1:1 missing cloud: say where the images of these specs live, `cloud: aws` (your AWS account) or `cloud: simulator` (the embedded EC2 simulator: nothing real is created)",
+    );
+    const target = await open({ cloud: "simulator", "sim-state": "s.json" }, root);
+    expect(target.kind).toBe("sim");
+  });
+
+  it("takes cloud: simulator to mean the embedded simulator", async () => {
+    const target = await open({}, checkout("cloud: simulator\n"));
+    expect(target.kind).toBe("sim");
+    expect(target.simulator).toBeDefined();
   });
 
   it("selects AWS from leaven.yaml without contacting it", async () => {
     const root = checkout("cloud: aws\nprofile: ci-images\n");
-    const target = await open({}, root);
+    // The profile's credentials, from a scratch shared-credentials file: resolved, but no request is sent.
+    writeFileSync(
+      join(root, "credentials"),
+      "[ci-images]\naws_access_key_id = AKIDLEAVENTEST\naws_secret_access_key = not-a-secret\n",
+    );
+    const target = await withEnv({ AWS_SHARED_CREDENTIALS_FILE: join(root, "credentials") }, () =>
+      open({}, root),
+    );
     expect(target.kind).toBe("aws");
     expect(target.banner).toBe("Cloud: AWS (profile ci-images)");
+    expect(target.where).toBe("on AWS / profile ci-images");
     expect(target.simulator).toBeUndefined();
     expect(target.adapter.stats().requests).toBe(0);
+  });
+
+  it("names the account when the credentials say which it is", async () => {
+    const target = await withEnv(
+      {
+        AWS_ACCESS_KEY_ID: "AKIDLEAVENTEST",
+        AWS_SECRET_ACCESS_KEY: "not-a-secret",
+        AWS_ACCOUNT_ID: "111122223333",
+      },
+      () => open({ cloud: "aws" }, checkout()),
+    );
+    expect(target.banner).toBe("Cloud: AWS account 111122223333");
+    expect(target.where).toBe("on AWS account 111122223333");
+  });
+
+  it("refuses to open AWS without credentials, once, with the fixes", async () => {
+    const root = checkout();
+    writeFileSync(join(root, "empty"), "");
+    const error = await withEnv(
+      {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_SESSION_TOKEN: undefined,
+        AWS_PROFILE: undefined,
+        AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+        AWS_SHARED_CREDENTIALS_FILE: join(root, "empty"),
+        AWS_CONFIG_FILE: join(root, "empty"),
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+      () => open({ cloud: "aws", profile: "images-admin" }, root),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message.split("\n")).toEqual([
+      'cannot load AWS credentials for profile "images-admin": CredentialsProviderError: Could not load credentials from any providers',
+      "The AWS SDK looked in the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE), the shared files (~/.aws/credentials,",
+      "~/.aws/config), SSO, web identity and the instance role. Nothing was observed or changed. To fix it:",
+      "  aws configure list --profile images-admin  # what the AWS CLI finds for the profile",
+      "  aws sso login --profile images-admin       # when the profile signs in with SSO and its session expired",
+      "  --profile NAME, or AWS_PROFILE=NAME        # to use another profile (or profile: NAME in leaven.yaml)",
+    ]);
   });
 
   it("passes --fault flags to the simulator", async () => {
@@ -101,7 +195,7 @@ describe("openCloud", () => {
   });
 
   it.each([
-    [{ cloud: "gcp" }, '--cloud must be sim or aws, not "gcp".'],
+    [{ cloud: "gcp" }, '--cloud must be aws or simulator (sim for short), not "gcp".'],
     [
       { fault: ["bad=1"] },
       '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.',

@@ -76,7 +76,9 @@ describe("a failed build's record", () => {
       new RegExp(`^ {2}ledger +Failed +build ${build.replace("+", "\\+")} failed: ${reason}`, "m"),
     );
     expect(plan.stdout).not.toMatch(/^ {2}\+ bake/m);
-    expect(plan.stdout.trimEnd().split("\n").at(-1)).toBe("1 spec failed: ledger.");
+    expect(plan.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "1 spec failed: ledger; on the embedded simulator — not AWS.",
+    );
     const world = await readWorld(statePath, REGIONS);
     expect(world.instances.filter((i) => i.spec === "ledger")).toEqual([]);
 
@@ -91,7 +93,9 @@ describe("a failed build's record", () => {
 
     const retried = await runCli(["apply", "specs", ...sim, "--retry", "ledger"], dir);
     expect(retried.code, retried.stdout).toBe(0);
-    expect(retried.stdout.trimEnd().split("\n").at(-1)).toBe("The images match the specs.");
+    expect(retried.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "The images match the specs; on the embedded simulator — not AWS.",
+    );
     expect(await failureRecords(statePath)).toEqual([]);
   }, 180_000);
 });

@@ -196,7 +196,7 @@ const WEB_PUBLISH = "  publish: { prefix: /leaven-web }\n";
 function repository(root: string, installation: string, specs: Record<string, string>): string {
   const dir = join(root, installation);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "leaven.yaml"), `installation: ${installation}\n`);
+  writeFileSync(join(dir, "leaven.yaml"), `cloud: simulator\ninstallation: ${installation}\n`);
   for (const [file, text] of Object.entries(specs)) writeFileSync(join(dir, file), text);
   return dir;
 }
@@ -301,7 +301,7 @@ describe("two installations in one account", () => {
     const run = await runCli(["plan", dir], root);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `leaven plan: ${join(dir, "leaven.yaml")}: installation: "Payments_Team" is not a valid installation name (it has uppercase letters): use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit — it is recorded in the leaven.dev/installation tag.`,
+      `leaven plan: Payments_Team/leaven.yaml:2:15 installation: "Payments_Team" is not a valid installation name (it has uppercase letters): use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit — it is recorded in the leaven.dev/installation tag\n`,
     );
     const plain = join(root, "plain");
     mkdirSync(plain);

@@ -23,7 +23,9 @@ describe("deleted specs on the simulator", () => {
     expect((await runCli(["apply", "specs", ...fast(dir)], dir)).code).toBe(0);
     const plan = await runCli(["plan", "specs", ...fast(dir)], dir);
     expect(plan.stdout).toMatch(
-      new RegExp(`^${orphans.source}\nNo changes\\. The images match the specs\\.\n$`),
+      new RegExp(
+        `^${orphans.source}\nNo changes\\. The images match the specs; on the embedded simulator — not AWS\\.\n$`,
+      ),
     );
     expect(plan.code).toBe(0);
     const status = await runCli(["status", "specs", ...fast(dir)], dir);

@@ -30,8 +30,8 @@ describe("leaven plan on the simulator", () => {
     expect(run.stdout).toMatch(
       /^ {2}# ubuntu-jammy\n {2}\+ publish {6}us-east-1 {6}\/leaven\/ubuntu-jammy\/candidate = (ami-[0-9a-f]{17}) \(new\)\n {6}because channel candidate of ubuntu-jammy is ubuntu\/images\/hvm-ssd\/ubuntu-jammy-22\.04-amd64-server-\d{8} \(\1\) in us-east-1 and is not published yet$/m,
     );
-    expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish.");
-    expect(lastLine(run.stdout)).toBe("Plan: 2 to bake, 10 to publish.");
+    expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish; on the embedded simulator — not AWS.");
+    expect(lastLine(run.stdout)).toBe("Plan: 2 to bake, 10 to publish; on the embedded simulator — not AWS.");
     expect(run.stdout.split("Plan: ")).toHaveLength(2);
     expect(run.stdout).toMatch(
       /^ {2}order-worker {9}Waiting {3}waiting for ubuntu-base\/release: no ready build yet/m,
@@ -129,7 +129,7 @@ describe("leaven plan's exit status and headline", () => {
     const { dir, sim } = estateOn(convergedState);
     const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe("No changes. The images match the specs.\n");
+    expect(run.stdout).toBe("No changes. The images match the specs; on the embedded simulator — not AWS.\n");
 
     const json = await runCli(["plan", "specs", "--output", "json", "--detailed-exitcode", ...sim], dir);
     expect(json.code).toBe(0);
@@ -149,11 +149,11 @@ describe("leaven plan's exit status and headline", () => {
     expect(detailed.stdout).toMatch(
       /^ {2}ledger {15}Failed {4}build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: /m,
     );
-    expect(lastLine(detailed.stdout)).toBe("1 spec failed: ledger.");
+    expect(lastLine(detailed.stdout)).toBe("1 spec failed: ledger; on the embedded simulator — not AWS.");
 
     const plain = await runCli(["plan", "specs", ...sim], dir);
     expect(plain.code).toBe(1);
-    expect(lastLine(plain.stdout)).toBe("1 spec failed: ledger.");
+    expect(lastLine(plain.stdout)).toBe("1 spec failed: ledger; on the embedded simulator — not AWS.");
   });
 
   it("exits 1 and names the spec stalled when a channel's build: names a build that does not exist", async () => {
@@ -163,11 +163,11 @@ describe("leaven plan's exit status and headline", () => {
     );
     const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
     expect(run.stdout).toMatch(/^ {2}payments {13}Stalled {3}.*build 5\.1\.0\+00000000 does not exist/m);
-    expect(lastLine(run.stdout)).toBe("1 spec stalled: payments.");
+    expect(lastLine(run.stdout)).toBe("1 spec stalled: payments; on the embedded simulator — not AWS.");
     expect(run.code).toBe(1);
   });
 
-  it("exits 1 and names the spec stalled when its recipe cannot be rendered", async () => {
+  it("exits 1 and names the spec blocked when its recipe is over EC2's user-data limit", async () => {
     const { dir, sim } = estateOn(convergedState);
     // Over EC2's 16 KB user-data limit once rendered.
     edit(dir, "apps/ledger.yaml", (text) =>
@@ -175,10 +175,16 @@ describe("leaven plan's exit status and headline", () => {
     );
     const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(
-      /^ {2}ledger {15}Stalled {3}spec "ledger": the bake script is \d+ bytes, over EC2's 16384-byte user-data limit/m,
+    // validate catches it at the field, so plan never gets to render it.
+    expect(run.stderr).toContain(
+      "specs/apps/ledger.yaml:13:13 spec.provision.script: this field alone is 17027 bytes, over EC2's 16384-byte user-data limit for the whole rendered bake script; ship large files in a package, or fetch them from the provision script\n",
     );
-    expect(lastLine(run.stdout)).toBe("1 spec stalled: ledger.");
+    expect(run.stdout).toMatch(
+      /^ {2}ledger {15}Blocked {3}invalid: spec\.provision\.script: this field alone/m,
+    );
+    expect(lastLine(run.stdout)).toBe(
+      "1 spec blocked by invalid input: ledger; on the embedded simulator — not AWS.",
+    );
   });
 
   it("exits 1 on invalid input even when there are changes to plan", async () => {
@@ -190,7 +196,9 @@ describe("leaven plan's exit status and headline", () => {
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("Plan: 2 to bake, 10 to publish.\n");
-    expect(lastLine(run.stdout)).toBe("1 spec blocked by invalid input: ledger.");
+    expect(lastLine(run.stdout)).toBe(
+      "1 spec blocked by invalid input: ledger; on the embedded simulator — not AWS.",
+    );
   });
 
   it("plans the retry of a failed bake with --retry", async () => {
@@ -202,7 +210,7 @@ describe("leaven plan's exit status and headline", () => {
     expect(run.stdout).toMatch(
       /^ {2}- forget {7}us-east-1 {6}failure record lt-[0-9a-f]{17} \(2\.0\.3\+[0-9a-f]{8}\)$/m,
     );
-    expect(lastLine(run.stdout)).toBe("Plan: 1 to bake, 1 to forget.");
+    expect(lastLine(run.stdout)).toBe("Plan: 1 to bake, 1 to forget; on the embedded simulator — not AWS.");
   });
 
   it("refuses --retry of a spec that does not exist, with the nearest name", async () => {

@@ -92,7 +92,7 @@ describe("publishing channels as SSM parameters", () => {
     expect(plan.stdout).toContain(
       `  ~ publish      us-east-1      /leaven/ubuntu-jammy/candidate = ${table.get("us-east-1 /leaven/ubuntu-jammy/release")} (was ${table.get("us-east-1 /leaven/ubuntu-jammy/candidate")}, version 1)\n`,
     );
-    expect(plan.stdout).toContain("Plan: 2 to publish.\n");
+    expect(plan.stdout).toContain("Plan: 2 to publish; on the embedded simulator — not AWS.\n");
     const second = await runCli(["apply", "specs", "--wide", ...fast(dir)], dir);
     expect(second.code).toBe(0);
     const after = await readParameters(join(dir, "sim.json"));

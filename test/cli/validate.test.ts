@@ -25,6 +25,18 @@ describe("leaven validate", () => {
     });
   });
 
+  it("checks the leaven.yaml beside the specs too, where plan and apply would refuse it", async () => {
+    expect(await run(["validate", "test/fixtures/config/typo"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: [
+        'test/fixtures/config/typo/leaven.yaml:3:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock); did you mean "profile"?',
+        "1 error: 2 specs valid (1 file, 2 documents)",
+        "",
+      ].join("\n"),
+    });
+  });
+
   it("prints a JSON document with --output json", async () => {
     const result = await run(["validate", "invalid/syntax.yaml", "--output", "json"], `${root}test/fixtures`);
     expect(result.code).toBe(1);

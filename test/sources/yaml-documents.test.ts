@@ -45,6 +45,25 @@ describe("parseYamlDocuments", () => {
     expect(parseYamlDocuments(text, "f.yaml").documents.map((d) => d.position.line)).toEqual(lines);
   });
 
+  it("reads a file larger than one parse chunk (64 KB) as the yaml package does, problems included", () => {
+    // 1,800 documents of about 130 bytes: several chunks, cut before a `---` line; a few carry problems
+    // (a duplicate name, a bad region, a comment-only document) so locate() works inside later chunks.
+    const docs = Array.from({ length: 1800 }, (_, i) => {
+      const name = i === 1799 ? "app-7" : `app-${i}`;
+      const region = i % 500 === 499 ? "us-east-9" : "us-east-1";
+      const marker = i % 100 === 0 ? "--- # a comment on the marker line\n" : "---\n";
+      return `${marker}apiVersion: leaven.dev/v1alpha1\nkind: ImageSpec\nmetadata:\n  name: ${name}\nspec:\n  layer: foundation\n  regions: [${region}]\n`;
+    });
+    const text = `# leading comment\n${docs.join("")}---\n# nothing here\n...\n`;
+    expect(text.length).toBeGreaterThan(3 * 64 * 1024);
+    const fast = view(text, parseYamlDocuments);
+    expect(fast).toEqual(view(text, parseYamlDocumentsWithAst));
+    expect(fast.values).toHaveLength(1800);
+    expect(fast.diagnostics.filter((d) => d.path === "spec.regions[0]").map((d) => d.position.line)).toEqual(
+      [499, 999, 1499].map((i) => 2 + i * 8 + 7),
+    );
+  });
+
   it("positions keys, values and missing fields", () => {
     const [doc] = parseYamlDocuments("spec:\n  regions: [us-east-1, x]\n  key:\n", "f.yaml").documents;
     expect(doc!.locate(["spec", "regions", 1])).toEqual({ file: "f.yaml", line: 2, column: 24 });

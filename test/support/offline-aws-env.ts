@@ -24,3 +24,13 @@ export function offlineAwsEnv(
       : {}),
   };
 }
+
+/** What a command that needs AWS says, once, in offlineAwsEnv without credentials (after "leaven CMD: "). */
+export const NO_CREDENTIALS = [
+  "cannot load AWS credentials for the default credential chain (no --profile, no profile: in leaven.yaml, no AWS_PROFILE): CredentialsProviderError: Could not load credentials from any providers",
+  "The AWS SDK looked in the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE), the shared files (~/.aws/credentials,",
+  "~/.aws/config), SSO, web identity and the instance role. Nothing was observed or changed. To fix it:",
+  "  aws configure list                   # what the AWS CLI finds",
+  "  aws sso login --profile NAME         # when the profile signs in with SSO and its session expired",
+  "  --profile NAME, or AWS_PROFILE=NAME  # to use another profile (or profile: NAME in leaven.yaml)",
+].join("\n");

@@ -16,6 +16,14 @@ async function messages(path: string): Promise<string[]> {
 // One row per rule: the fixture that breaks it and the exact diagnostic, position included.
 const rules: [string, string][] = [
   [
+    "invalid/user-data.yaml",
+    "invalid/user-data.yaml:27:18 spec.provision.files[1].content: the rendered bake script would be 19428 bytes, over EC2's 16384-byte user-data limit (this field is 16285 bytes); ship large files in a package, or fetch them from the provision script",
+  ],
+  [
+    "invalid/user-data.yaml",
+    "invalid/user-data.yaml:243:15 spec.checks.smoke.script: the rendered smoke check script would be 17155 bytes, over EC2's 16384-byte user-data limit (this field is 16200 bytes); keep the check short, or fetch what it runs from the check script",
+  ],
+  [
     "invalid/schema.yaml",
     'invalid/schema.yaml:1:13 apiVersion: must be leaven.dev/v1alpha1 (got "leaven.dev/v1")',
   ],
@@ -580,7 +588,7 @@ describe("validation rules", () => {
       await copyFile(join(fixtures, "valid", "estate.yaml"), join(dir, "estate.yaml"));
       const result = await loadSpecs(["."], { cwd: dir });
       expect(result.diagnostics.map(formatDiagnostic)).toEqual([
-        "gone.yaml:1:1 cannot read file (ENOENT); check its permissions",
+        `gone.yaml:1:1 is a symbolic link to ${join(dir, "missing.yaml")}, which does not exist; fix or remove the link`,
       ]);
       expect(result.specs.map((s) => s.name)).toEqual(["ubuntu", "base", "app"]);
     } finally {

@@ -8,7 +8,7 @@ import { withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import type { ValidationResult } from "../../validation/result.ts";
-import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
+import { cloudHelp, cloudOptions, openCloud, withWhere } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
 import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
@@ -184,7 +184,7 @@ ${cloudHelp}`,
       const ended =
         outcome === "interrupted" ? "Stopped" : verdict.state === "problems" ? "Stalled" : "Converged";
       io.stdout.write(
-        `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${verdict.headline}\n`,
+        `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${withWhere(verdict.headline, target.where)}\n`,
       );
       if (lost !== undefined) {
         io.stderr.write(

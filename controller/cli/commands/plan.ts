@@ -2,7 +2,7 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
 import { exitCodeOf, verdictOf } from "../../status/verdict.ts";
-import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
+import { cloudHelp, cloudOptions, lastLineWithWhere, openCloud } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
 import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
@@ -64,7 +64,7 @@ ${cloudHelp}`,
       io.stdout.write(
         output === "json"
           ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n`
-          : renderPlan(plan, verdict, target.clock.now()),
+          : lastLineWithWhere(renderPlan(plan, verdict, target.clock.now()), target.where),
       );
       return exitCode;
     } finally {

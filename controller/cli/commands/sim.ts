@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { awkwardSummary } from "../../sim/awkward.ts";
 import { type Faults, parseFaultFlag } from "../../sim/faults.ts";
 import type { Simulator } from "../../sim/server.ts";
+import { DEFAULT_STATE_FILE, prepareStateFolder } from "../../sim/state-folder.ts";
 import { type Command, UserError } from "../command.ts";
 
 function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
@@ -96,10 +97,8 @@ Examples:
     fault: { type: "string", multiple: true },
   },
   async run({ values }, io) {
-    const statePath = resolve(
-      io.cwd,
-      typeof values.state === "string" ? values.state : ".leaven/sim-state.json",
-    );
+    const statePath = resolve(io.cwd, typeof values.state === "string" ? values.state : DEFAULT_STATE_FILE);
+    prepareStateFolder(statePath);
     const speed = positiveNumber("speed", values.speed as string | undefined, 60);
     const faults = faultsFrom((values.fault as string[] | undefined) ?? []);
     const throttle = values["no-throttle"] !== true;

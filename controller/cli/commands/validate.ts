@@ -1,6 +1,8 @@
 // `leaven validate [paths…]`: load and validate specs; diagnostics to stderr, exit 1 when any is an error.
+import { resolve } from "node:path";
 import { type LoadResult, loadSpecs } from "../../validation/load-specs.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
+import { leavenConfigDiagnostics } from "../cloud-target.ts";
 import type { Command } from "../command.ts";
 import { UserError } from "../command.ts";
 import { emptyPaths } from "../spec-loading.ts";
@@ -32,7 +34,8 @@ export const validateCommand: Command = {
   usage: "validate [paths…] [--output text|json]",
   help: `Reads every *.yaml/*.yml file under the given files and directories (default: the current
 directory), validates the ImageSpec documents in them and reports every problem at once, as
-file:line:column field.path: message. Documents of other kinds are skipped with a note.
+file:line:column field.path: message. Documents of other kinds are skipped with a note. A leaven.yaml
+beside the specs (in the first path) is checked too.
 A path with no ImageSpec under it is a warning that says what was searched. Exits 0 when all specs
 are valid, 1 otherwise, and 1 when no ImageSpec was found at all.
 
@@ -50,7 +53,11 @@ Examples:
     if (output !== "text" && output !== "json") {
       throw new UserError(`--output must be text or json, not "${String(output)}"`);
     }
-    const result = await loadSpecs(positionals.length > 0 ? positionals : ["."], { cwd: io.cwd });
+    const paths = positionals.length > 0 ? positionals : ["."];
+    const loaded = await loadSpecs(paths, { cwd: io.cwd });
+    // leaven.yaml beside the specs is checked too: plan and apply would refuse it.
+    const config = leavenConfigDiagnostics(resolve(io.cwd, paths[0]!), io.cwd);
+    const result = { ...loaded, diagnostics: [...config, ...loaded.diagnostics] };
     const empty = emptyPaths(positionals, result, io.cwd);
     // Validating nothing is not a pass: a wrong path in CI must not go green.
     const valid = !result.diagnostics.some((d) => d.severity === "error") && result.imageSpecFiles.length > 0;
