@@ -108,6 +108,10 @@ export interface Source {
    * Whether vendor AMIs the vendor has deprecated may be chosen. Default false.
    */
   includeDeprecated?: boolean;
+  /**
+   * Operating system of the vendor's AMIs: linux (default) or windows. Every base and app baked on this foundation inherits it. Windows bakes provision through EC2Launch v2 user data in PowerShell: packages are Chocolatey packages, files take Windows paths (C:\...), the script is PowerShell, and the instance is generalised with Sysprep before it is imaged.
+   */
+  platform?: "linux" | "windows";
 }
 /**
  * Base and app layers only: the spec and channel whose image this layer is baked on.
@@ -127,7 +131,7 @@ export interface Parent {
  */
 export interface Provision {
   /**
-   * Packages to install with the instance's package manager (apt, dnf or yum, detected on the instance); name or name=version.
+   * Packages to install with the instance's package manager (apt, dnf or yum, detected on the instance); name or name=version. On Windows, Chocolatey packages: name or name=version.
    */
   packages?: string[];
   /**
@@ -139,7 +143,7 @@ export interface Provision {
    */
   files?: File[];
   /**
-   * Shell script (bash) run as root after packages and files; a non-zero exit fails the bake.
+   * Shell script (bash) run as root after packages and files; a non-zero exit fails the bake. On Windows, a PowerShell script run as SYSTEM; a terminating error or a non-zero exit fails the bake.
    */
   script?: string;
 }
@@ -173,7 +177,7 @@ export interface Repository {
  */
 export interface File {
   /**
-   * Absolute path of the file.
+   * Absolute path of the file: /etc/... on Linux, a drive path such as C:\ProgramData\app\app.conf on Windows.
    */
   path: string;
   /**
@@ -181,11 +185,11 @@ export interface File {
    */
   content: string;
   /**
-   * Octal permission bits, e.g. "0644".
+   * Octal permission bits, e.g. "0644". Linux only.
    */
   mode?: string;
   /**
-   * Owner as user:group, e.g. root:root.
+   * Owner as user:group, e.g. root:root. Linux only.
    */
   owner?: string;
 }

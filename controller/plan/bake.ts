@@ -3,6 +3,8 @@ import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import type { CloudImage, CloudInstance, LaunchTemplateLaunch, Tags } from "../cloud/port.ts";
 import { renderUserData } from "../execute/user-data.ts";
+import { renderWindowsUserData } from "../execute/windows-user-data.ts";
+import type { Platform } from "../lineage/platform.ts";
 import type { FailureRecord, Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { Action, DeleteFailureRecordAction, RecordFailureAction } from "./actions.ts";
@@ -14,6 +16,8 @@ export const DEFAULT_INSTANCE_TYPE = "t3.medium";
 /** leaven.dev/bake-result of a bake whose console expired unread: neither success nor failure. */
 export const UNKNOWN_RESULT = "unknown";
 export const DEFAULT_BAKE_TIMEOUT = "45m";
+/** Windows bakes boot slower, install through Chocolatey and end in Sysprep: twice the Linux default. */
+export const DEFAULT_WINDOWS_BAKE_TIMEOUT = "90m";
 
 /** Where one build's bake stands, decided from what is observed — never from memory. */
 export type BakeState =
@@ -40,6 +44,8 @@ export interface BakeContext {
   commit?: string;
   /** This controller's installation, recorded on everything the bake creates (default: "default"). */
   installation?: string;
+  /** The lineage's platform (its foundation's): which bake script to render. Default linux. */
+  platform?: Platform;
 }
 
 export function buildTags(
@@ -334,12 +340,13 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
 function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Action[]): BakeState {
   const spec = ctx.doc.metadata.name;
   const region = ctx.homeRegion;
-  const timeoutMs = parseDuration(ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT);
+  const timeout = ctx.doc.spec.bake?.timeout ?? defaultBakeTimeout(ctx.platform);
+  const timeoutMs = parseDuration(timeout);
   const elapsed = ctx.now - Date.parse(instance.launchTime);
 
   if (instance.state === "pending" || instance.state === "running") {
     if (elapsed > timeoutMs) {
-      const reason = `bake timed out after ${ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT} (instance ${instance.instanceId} still ${instance.state})`;
+      const reason = `bake timed out after ${timeout} (instance ${instance.instanceId} still ${instance.state})`;
       actions.push(terminate(ctx, instance.instanceId, reason, reason, true));
       if (!recorded(ctx, instance)) actions.push(recordFailure(ctx, instance, reason));
       return { step: "failed", message: reason };
@@ -422,6 +429,10 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
   return { step: "failed", message: reason, ...(outcome?.tail ? { console: outcome.tail } : {}) };
 }
 
+export function defaultBakeTimeout(platform: Platform | undefined): string {
+  return platform === "windows" ? DEFAULT_WINDOWS_BAKE_TIMEOUT : DEFAULT_BAKE_TIMEOUT;
+}
+
 /** This attempt's failure is recorded already (the record was made; tagging the instance was not). */
 function recorded(ctx: BakeContext, instance: CloudInstance): boolean {
   return (ctx.failureRecords ?? []).some((r) => r.instanceId === instance.instanceId);
@@ -443,7 +454,8 @@ function bakeLaunch(ctx: BakeContext): LaunchTemplateLaunch {
   return {
     imageId: ctx.parent.imageId,
     instanceType: bake.instanceType ?? DEFAULT_INSTANCE_TYPE,
-    userData: renderUserData({
+    // The lineage's platform picks the script: cloud-init bash on Linux, EC2Launch v2 PowerShell on Windows.
+    userData: (ctx.platform === "windows" ? renderWindowsUserData : renderUserData)({
       buildId: ctx.build,
       spec: ctx.doc.metadata.name,
       ...(ctx.doc.spec.provision ? { provision: ctx.doc.spec.provision } : {}),

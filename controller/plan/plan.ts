@@ -2,6 +2,7 @@ import { channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
 import { UserDataError } from "../execute/user-data.ts";
+import { type PlatformNode, platformOf } from "../lineage/platform.ts";
 import type { Inventory } from "../observe/inventory.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
@@ -225,6 +226,19 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   return input.scope ? mergeScoped(input.scope, result) : result;
 }
 
+/** Specs by name, built once per spec list: platformOf walks the parents of every bake. */
+const specsByName = new WeakMap<readonly ValidSpec[], Map<string, ImageSpec>>();
+
+function platformNode(specs: readonly ValidSpec[], name: string): PlatformNode | undefined {
+  let byName = specsByName.get(specs);
+  if (byName === undefined) {
+    byName = new Map(specs.map((s) => [s.name, s.document]));
+    specsByName.set(specs, byName);
+  }
+  const spec = byName.get(name)?.spec;
+  return spec && { layer: spec.layer, parent: spec.parent?.spec, platform: spec.source?.platform };
+}
+
 function planLayer(
   doc: ImageSpec,
   index: IndexedInventory,
@@ -290,6 +304,9 @@ function planLayer(
                 build: desiredBuild,
                 recipe,
                 homeRegion: home,
+                ...(platformOf(name, (n) => platformNode(input.specs, n)) === "windows"
+                  ? { platform: "windows" as const }
+                  : {}),
                 parent: {
                   spec: parentRef.spec,
                   channel: parentRef.channel,

@@ -38,6 +38,10 @@ export const PATTERN_WORDS: Record<string, PatternWords> = {
       "lower-case letters, digits and '-', starting with a letter, not ending with '-', at most 63 characters",
   },
   "^/": { noun: "an absolute path", expected: "a path starting with /" },
+  "^(/|[A-Za-z]:[\\\\/])": {
+    noun: "an absolute path",
+    expected: "a path starting with / on Linux, or with a drive such as C:\\ on Windows",
+  },
   "^(/[a-zA-Z0-9_.-]+)+$": {
     noun: "an SSM parameter path",
     expected:

@@ -2,8 +2,10 @@
 // cycles). An invalid spec blocks only itself and its descendants.
 import type { ImageSpec } from "../api/types.generated.ts";
 import { LineageGraph } from "../lineage/graph.ts";
+import { lineagePlatform } from "../lineage/platform.ts";
 import { type FieldPath, formatFieldPath, type SourceDocument } from "../sources/source-document.ts";
 import { notAnImageSpec } from "./document-kind.ts";
+import { checkPlatformRules } from "./platform-rules.ts";
 import { type Fields, fields, type Problem, text } from "./problem.ts";
 import type { Diagnostic, Position, ValidationResult, ValidSpec } from "./result.ts";
 import { checkSchema } from "./schema-validator.ts";
@@ -24,6 +26,8 @@ interface Candidate {
   channels: string[];
   /** Channel → the parent channel its selector's parentIn names; undefined when none does. */
   parentIn: Map<string, string> | undefined;
+  /** A foundation's spec.source.platform. */
+  platform: string | undefined;
 }
 
 const MAX_LISTED_NAMES = 8;
@@ -82,6 +86,7 @@ export function validateWithLineage(
       parentChannel: text(parent?.channel),
       channels: Object.keys(fields(spec?.channels) ?? {}),
       parentIn: parentInOf(fields(spec?.channels)),
+      platform: text(fields(spec?.source)?.platform),
     });
   }
 
@@ -172,6 +177,19 @@ export function validateWithLineage(
     }
     const problem = layerMismatch(candidate.layer, parentName, parent.layer);
     if (problem !== undefined) report(candidate.source, problem, candidate.name);
+  }
+  // Platform: a base or app is its foundation's platform, and its recipe must make sense there.
+  const platformNode = (n: string) => {
+    const c = unique.get(n);
+    return c && { layer: c.layer, parent: c.parentSpec, platform: c.platform };
+  };
+  for (const candidate of unique.values()) {
+    if (candidate.layer === "foundation" || candidate.parentSpec === undefined) continue;
+    const lineage = lineagePlatform(candidate.name, platformNode);
+    if (lineage === undefined) continue;
+    const document = fields(candidate.source.value)!;
+    for (const problem of checkPlatformRules(document, lineage.platform, lineage.foundation))
+      report(candidate.source, problem, candidate.name);
   }
 
   // Cycles: reported once each, at the spec with the smallest name; every member is invalid.

@@ -338,7 +338,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/patterns.yaml",
-    'invalid/patterns.yaml:21:21 spec.provision.files[0].path: "etc/motd" is not an absolute path (expected a path starting with /)',
+    'invalid/patterns.yaml:21:21 spec.provision.files[0].path: "etc/motd" is not an absolute path (expected a path starting with / on Linux, or with a drive such as C:\\ on Windows)',
   ],
   [
     "invalid/patterns.yaml",
