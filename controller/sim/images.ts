@@ -13,6 +13,7 @@ import { checkMaxResults } from "./pagination.ts";
 import { filtersOf } from "./query-protocol.ts";
 import { isSimRegion, SIM_ACCOUNT_ID } from "./regions.ts";
 import { parseTagSpecifications, tagSetXml } from "./tags.ts";
+import { OWNER_ALIAS_ACCOUNTS } from "./vendor-images.ts";
 import {
   type LaunchPermission,
   type RegionState,
@@ -80,8 +81,9 @@ export function imageXml(
     hypervisor: "xen",
     enaSupport: true,
     sriovNetSupport: "simple",
-    platformDetails: "Linux/UNIX",
-    usageOperation: "RunInstances",
+    platform: image.platform,
+    platformDetails: image.platform === "windows" ? "Windows" : "Linux/UNIX",
+    usageOperation: image.platform === "windows" ? "RunInstances:0002" : "RunInstances",
     deprecationTime:
       image.deprecationTime === undefined ? undefined : new Date(image.deprecationTime).toISOString(),
     sourceImageId: own ? image.sourceImageId : undefined,
@@ -106,7 +108,8 @@ const imageFields: FieldReader<{ image: SimImage; state: SimImageState }> = {
   "root-device-type": () => "ebs",
   "virtualization-type": () => "hvm",
   hypervisor: () => "xen",
-  "platform-details": () => "Linux/UNIX",
+  platform: (r) => r.image.platform,
+  "platform-details": (r) => (r.image.platform === "windows" ? "Windows" : "Linux/UNIX"),
   "block-device-mapping.snapshot-id": (r) => r.image.snapshotIds,
   "source-instance-id": (r) => r.image.sourceInstanceId,
   "creation-date": (r) => isoDate(r.image.creationDate),
@@ -139,7 +142,11 @@ function executableBy(ctx: RequestContext, values: string[]): ((image: SimImage)
 export const describeImages: ActionHandler = (ctx) => {
   const { params, now } = ctx;
   const region = ctx.world.region(ctx.region);
-  const owners = new Set(params.list("Owner").map((owner) => resolveOwner(owner, ctx.account)));
+  const owners = new Set(
+    params
+      .list("Owner")
+      .flatMap((owner) => OWNER_ALIAS_ACCOUNTS[owner] ?? [resolveOwner(owner, ctx.account)]),
+  );
   const executable = executableBy(ctx, params.list("ExecutableBy"));
   const imageIds = params.list("ImageId");
   for (const id of imageIds) checkImageId(id);
@@ -260,6 +267,8 @@ export const createImage: ActionHandler = (ctx) => {
     name,
     description: params.get("Description"),
     ownerId: ctx.account,
+    // An image of a Windows instance is a Windows image, as EC2 records it.
+    ...(source?.platform ? { platform: source.platform } : {}),
     architecture: instance.architecture,
     isPublic: false,
     creationDate: now,
@@ -365,6 +374,7 @@ export const copyImage: ActionHandler = (ctx) => {
       { at: ready, state: "available" },
     ],
     rootDeviceName: source.rootDeviceName,
+    ...(source.platform ? { platform: source.platform } : {}),
     volumeSize: source.volumeSize,
     snapshotIds,
     tags: { ...copiedTags, ...(tagSpecs.image ?? {}) },

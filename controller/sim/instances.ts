@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
 import { checkFromUserData, formatCheckMarker } from "../api/check-protocol.ts";
+import { isWindowsUserData } from "../execute/windows-user-data.ts";
 import { liveToken, noteInstancesEnding } from "./client-tokens.ts";
 import { isVisible, visibleFrom } from "./consistency.ts";
 import {
@@ -150,7 +151,8 @@ function instanceXml(instance: SimInstance, index: number, ctx: RequestContext):
       : undefined,
     ebsOptimized: false,
     enaSupport: true,
-    platformDetails: "Linux/UNIX",
+    ...(isWindowsUserData(instance.userData) ? { platform: "windows" } : {}),
+    platformDetails: isWindowsUserData(instance.userData) ? "Windows" : "Linux/UNIX",
     usageOperation: "RunInstances",
   };
 }
@@ -353,7 +355,11 @@ export const runInstances: ActionHandler = (ctx) => {
       instance.bake = behaviour.kind;
       if (behaviour.kind === "failure") instance.bakeReason = behaviour.reason;
       if (behaviour.kind !== "hang") {
-        const done = running + timings.bakeScript;
+        // A Windows bake installs through Chocolatey and ends in Sysprep: half as long again.
+        const script = isWindowsUserData(userData)
+          ? Math.round(timings.bakeScript * 1.5)
+          : timings.bakeScript;
+        const done = running + script;
         instance.scriptDoneAt = done;
         instance.timeline.push(
           { at: done, state: "stopping" },
@@ -528,14 +534,27 @@ function bootLog(instance: SimInstance, region: string): string[] {
   ];
 }
 
+/** A Windows instance's console: EC2Launch v2 writes its progress to COM1, as the bake script does. */
+function windowsBootLog(instance: SimInstance, region: string): string[] {
+  const at = new Date(instance.launchTime + 40_000).toISOString().replace(/\.\d+Z$/, "Z");
+  return [
+    `${at} Info: EC2Launch v2 service v2.0.2107 starting`,
+    `${at} Info: Instance ${instance.instanceId} in ${region}a, Windows_Server-2022-English-Full-Base`,
+    `${at} Info: Windows is being configured. SysprepState=IMAGE_STATE_COMPLETE`,
+    `${at} Message: Windows is Ready to use`,
+    `${at} Info: Running executeScript task (powershell, frequency once)`,
+  ];
+}
+
 /** What the console shows at time `at`; undefined while the instance is still pending then. */
 function consoleText(instance: SimInstance, region: string, at: number): string | undefined {
   const state = instanceState(instance, at);
   if (state === "pending") return undefined;
-  const lines = bootLog(instance, region);
+  const windows = isWindowsUserData(instance.userData);
+  const lines = windows ? windowsBootLog(instance, region) : bootLog(instance, region);
   const done = instance.scriptDoneAt !== undefined && instance.scriptDoneAt <= at;
   if (instance.buildId !== undefined) {
-    lines.push(`cloud-init[731]: leaven: baking build ${instance.buildId}`);
+    lines.push(`${windows ? "EC2Launch:" : "cloud-init[731]:"} leaven: baking build ${instance.buildId}`);
     lines.push(...scriptOutput(instance));
     if (done) {
       const outcome =
@@ -546,7 +565,8 @@ function consoleText(instance: SimInstance, region: string, at: number): string 
               reason: instance.bakeReason ?? "bake failed",
             }
           : { build: instance.buildId, result: "success" as const };
-      if (outcome.result === "failure") lines.push(`cloud-init[731]: leaven: ${outcome.reason}`);
+      if (outcome.result === "failure")
+        lines.push(`${windows ? "EC2Launch:" : "cloud-init[731]:"} leaven: ${outcome.reason}`);
       lines.push(formatBakeMarker(outcome));
     }
   }
@@ -567,7 +587,11 @@ function consoleText(instance: SimInstance, region: string, at: number): string 
       );
     }
   }
-  if (done || state === "stopped" || state === "terminated") {
+  if (windows && (done || state === "stopped" || state === "terminated")) {
+    // After the success marker the script runs Sysprep through EC2Launch, which shuts the instance down.
+    if (instance.bake !== "failure") lines.push("EC2Launch: Info: Running sysprep with --clean --shutdown");
+    lines.push("EC2Launch: Info: Shutting down the instance");
+  } else if (done || state === "stopped" || state === "terminated") {
     lines.push(
       "         Stopping cloud-init-final.service...",
       "[  OK  ] Reached target poweroff.target.",

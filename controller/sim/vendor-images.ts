@@ -6,9 +6,15 @@ import type { SimImage } from "./world.ts";
 
 export const CANONICAL_OWNER_ID = "099720109477";
 export const AMAZON_OWNER_ID = "137112412989";
+/** Amazon publishes its Windows AMIs from another account, under the same `amazon` alias. */
+export const AMAZON_WINDOWS_OWNER_ID = "801119661308";
 
 /** Owner aliases accepted in `Owner.N` and the `owner-alias` filter. */
 export const OWNER_ALIASES: Readonly<Record<string, string>> = { amazon: AMAZON_OWNER_ID };
+/** Every account an alias stands for in DescribeImages' `Owner.N`: `amazon` is both of Amazon's. */
+export const OWNER_ALIAS_ACCOUNTS: Readonly<Record<string, readonly string[]>> = {
+  amazon: [AMAZON_OWNER_ID, AMAZON_WINDOWS_OWNER_ID],
+};
 
 const DAY = 86_400_000;
 const RELEASES = 6;
@@ -20,6 +26,7 @@ const TWO_YEARS = 730 * DAY;
 interface Family {
   ownerId: string;
   ownerAlias?: string;
+  platform?: "windows";
   offsetDays: number;
   architecture: "x86_64" | "arm64";
   name(date: string, release: number): string;
@@ -74,6 +81,24 @@ function al2023(architecture: "x86_64" | "arm64", offsetDays: number): Family {
   };
 }
 
+/** Amazon's Windows Server base images, e.g. Windows_Server-2022-English-Full-Base-2026.11.13. */
+function windowsServer(edition: string, offsetDays: number): Family {
+  const prefix = `Windows_Server-${edition}-English-Full-Base-`;
+  const dotted = (date: string) => `${date.slice(0, 4)}.${date.slice(4, 6)}.${date.slice(6)}`;
+  return {
+    ownerId: AMAZON_WINDOWS_OWNER_ID,
+    ownerAlias: "amazon",
+    platform: "windows",
+    offsetDays,
+    architecture: "x86_64",
+    parameters: [`/aws/service/ami-windows-latest/Windows_Server-${edition}-English-Full-Base`],
+    matches: (name) => name.startsWith(prefix) && /^\d{4}\.\d{2}\.\d{2}$/.test(name.slice(prefix.length)),
+    name: (date) => `${prefix}${dotted(date)}`,
+    description: (date) =>
+      `Microsoft Windows Server ${edition} Full Locale English AMI provided by Amazon, ${dotted(date)}`,
+  };
+}
+
 const FAMILIES: readonly Family[] = [
   ubuntu("jammy", "22.04", "hvm-ssd", "x86_64", 2),
   ubuntu("jammy", "22.04", "hvm-ssd", "arm64", 2),
@@ -81,6 +106,7 @@ const FAMILIES: readonly Family[] = [
   ubuntu("noble", "24.04", "hvm-ssd-gp3", "arm64", 5),
   al2023("x86_64", 9),
   al2023("arm64", 9),
+  windowsServer("2022", 12),
 ];
 
 function hashId(prefix: string, input: string): string {
@@ -106,13 +132,14 @@ export function vendorImages(region: string, epoch: number): SimImage[] {
         description: family.description(date, release),
         ownerId: family.ownerId,
         ...(family.ownerAlias ? { ownerAlias: family.ownerAlias } : {}),
+        ...(family.platform ? { platform: family.platform } : {}),
         architecture: family.architecture,
         isPublic: true,
         creationDate,
         timeline: [{ at: creationDate, state: "available" }],
         deprecationTime: deprecated ? epoch - DAY : creationDate + TWO_YEARS,
         rootDeviceName: family.ownerId === AMAZON_OWNER_ID ? "/dev/xvda" : "/dev/sda1",
-        volumeSize: 8,
+        volumeSize: family.platform === "windows" ? 30 : 8,
         snapshotIds: [hashId("snap", `${region}/${name}`)],
         tags: {},
         launchPermissions: [{ group: "all" }],

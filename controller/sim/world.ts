@@ -43,6 +43,8 @@ export interface SimImage {
   description?: string;
   ownerId: string;
   ownerAlias?: string;
+  /** "windows" for Windows images (EC2's Platform field); Linux images have none. */
+  platform?: "windows";
   architecture: string;
   isPublic: boolean;
   creationDate: number;

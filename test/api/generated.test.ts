@@ -30,6 +30,8 @@ describe("files generated from schemas/imagespec.schema.json", () => {
     expect(reference).toContain(
       "| `spec.provision.files[].path` | string | yes | Absolute path of the file: /etc/... on Linux, a drive path such as C:\\ProgramData\\app\\app.conf on Windows. | pattern `^(/\\|[A-Za-z]:[\\\\/])` |",
     );
-    expect(reference).toContain("| `spec.source.platform` | string | no | Operating system of the vendor's AMIs");
+    expect(reference).toContain(
+      "| `spec.source.platform` | string | no | Operating system of the vendor's AMIs",
+    );
   });
 });

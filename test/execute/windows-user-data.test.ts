@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildIdFromUserData, parseBakeMarker } from "../../controller/api/bake-protocol.ts";
+import type { Provision } from "../../controller/api/types.generated.ts";
 import { UserDataError } from "../../controller/execute/user-data.ts";
 import {
   isWindowsUserData,
@@ -73,7 +74,7 @@ function structuralProblems(script: string): string[] {
   return problems;
 }
 
-const RECIPES = {
+const RECIPES: Record<string, Provision | undefined> = {
   empty: undefined,
   packages: { packages: ["git", "nodejs-lts=20.11.0"] },
   files: {
@@ -88,7 +89,7 @@ const RECIPES = {
     files: [{ path: "C:\\web\\index.html", content: "<h1>}{ \"' @'\n'@</h1>" }],
     script: "Install-WindowsFeature Web-Server\n",
   },
-} as const;
+};
 
 describe("the Windows bake script", () => {
   it.each(Object.entries(RECIPES))("%s: EC2Launch v2 YAML around well-formed PowerShell", (_, provision) => {
@@ -164,7 +165,7 @@ describe("the Windows bake script", () => {
     [{ files: [{ path: "/etc/motd", content: "" }] }, '"/etc/motd" is not a Windows path'],
     [{ files: [{ path: "C:\\a", content: "", mode: "0644" }] }, "mode is a Linux permission"],
     [{ packages: ["-force"] }, 'Chocolatey package "-force" must be name or name=version'],
-  ] as const)("refuses %j", (provision, message) => {
+  ] as Array<[Provision, string]>)("refuses %j", (provision, message) => {
     expect(() => render(provision)).toThrow(UserDataError);
     expect(() => render(provision)).toThrow(message);
   });

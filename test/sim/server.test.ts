@@ -282,7 +282,8 @@ describe("persistence", () => {
         endpoint: second.endpoint,
         credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
       });
-      expect((await client.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images!.length).toBe(8);
+      // Amazon's non-deprecated images: 4 releases each of AL2023 x86_64 and arm64, and of Windows Server 2022.
+      expect((await client.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images!.length).toBe(12);
     } finally {
       await second.close();
     }
