@@ -58,7 +58,7 @@ export function windowsRecipeProblems(provision: Provision | undefined): Windows
       problems.push({
         path: at("files", i, "path"),
         target: "value",
-        message: `${JSON.stringify(file.path)} is not a Windows path; on Windows a file path starts with a drive, such as C:\\ProgramData\\app\\app.conf`,
+        message: `"${file.path}" is not a Windows path; on Windows a file path starts with a drive, such as C:\\ProgramData\\app\\app.conf`,
       });
     if (file.mode !== undefined)
       problems.push({

@@ -27,7 +27,7 @@ export function checkPlatformRules(document: Fields, platform: Platform, foundat
             {
               path: ["spec", "provision", "files", i, "path"],
               target: "value",
-              message: `${JSON.stringify(path)} is a Windows path, but foundation "${foundation}" is linux; use an absolute path such as /etc/app.conf, or set platform: windows in ${foundation}'s source`,
+              message: `"${path}" is a Windows path, but foundation "${foundation}" is linux; use an absolute path such as /etc/app.conf, or set platform: windows in ${foundation}'s source`,
             },
           ]
         : [];
@@ -35,20 +35,20 @@ export function checkPlatformRules(document: Fields, platform: Platform, foundat
   }
   const problems: Problem[] = windowsRecipeProblems(provision).map((p) => ({
     ...p,
-    message: `${p.message} (foundation "${foundation}" is windows)`,
+    message: `${foundation} is a Windows foundation: ${p.message}`,
   }));
   const method = text(fields(spec.bake)?.method);
   if (method !== undefined && method !== "instance")
     problems.push({
       path: ["spec", "bake", "method"],
       target: "value",
-      message: `Windows images bake with the instance method only (foundation "${foundation}" is windows); set bake.method: instance or remove it`,
+      message: `${foundation} is a Windows foundation: Windows images bake with the instance method only; set bake.method: instance or remove it`,
     });
   if (fields(spec.checks)?.smoke !== undefined)
     problems.push({
       path: ["spec", "checks", "smoke"],
       target: "key",
-      message: `smoke checks run a bash script, which a Windows image cannot (foundation "${foundation}" is windows); remove checks.smoke`,
+      message: `${foundation} is a Windows foundation: smoke checks run a bash script, which a Windows image cannot; remove checks.smoke`,
     });
   if (problems.length === 0 && provision !== undefined) {
     const name = text(fields(document.metadata)?.name) ?? "";

@@ -220,6 +220,27 @@ const rules: [string, string][] = [
   ],
   ["invalid/sources.yaml", "invalid/sources.yaml:14:11 spec.source: set owners and name, or ssmParameter"],
   ["invalid/sources.yaml", "invalid/sources.yaml:22:11 spec.source: set owners and name, or ssmParameter"],
+  // Platform rules (validation/platform-rules.ts).
+  [
+    "invalid/windows.yaml",
+    "invalid/windows.yaml:24:5 spec.provision.repositories: windows-2022 is a Windows foundation: package repositories are apt or yum repositories, and a Windows bake installs Chocolatey packages; remove repositories (add a Chocolatey source with `choco source add` in the script instead)",
+  ],
+  [
+    "invalid/windows.yaml",
+    'invalid/windows.yaml:27:15 spec.provision.files[0].path: windows-2022 is a Windows foundation: "/etc/motd" is not a Windows path; on Windows a file path starts with a drive, such as C:\\ProgramData\\app\\app.conf',
+  ],
+  [
+    "invalid/windows.yaml",
+    "invalid/windows.yaml:30:9 spec.provision.files[1].mode: windows-2022 is a Windows foundation: mode is a Linux permission; Windows files take none: remove mode (set ACLs with icacls in the script)",
+  ],
+  [
+    "invalid/windows.yaml",
+    "invalid/windows.yaml:33:5 spec.checks.smoke: windows-2022 is a Windows foundation: smoke checks run a bash script, which a Windows image cannot; remove checks.smoke",
+  ],
+  [
+    "invalid/windows.yaml",
+    'invalid/windows.yaml:59:15 spec.provision.files[0].path: "C:\\Windows\\motd.txt" is a Windows path, but foundation "ubuntu" is linux; use an absolute path such as /etc/app.conf, or set platform: windows in ubuntu\'s source',
+  ],
   [
     "invalid/sources.yaml",
     "invalid/sources.yaml:30:35 spec.source.ssmParameter: set either ssmParameter or owners and name, not both",
