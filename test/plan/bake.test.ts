@@ -559,3 +559,36 @@ describe("planBake: a console that expired unread", () => {
     expect(state).toMatchObject({ step: "failed" });
   });
 });
+
+describe("a Windows lineage's bake", () => {
+  const windows = (extra: Partial<BakeContext> = {}) =>
+    ctx({
+      platform: "windows",
+      doc: doc({ bake: {}, provision: { packages: ["7zip"], files: [{ path: "C:\\a.txt", content: "a" }] } }),
+      ...extra,
+    });
+
+  it("launches with EC2Launch v2 PowerShell user data", () => {
+    const [launch] = run(windows()).actions;
+    expect(launch?.kind).toBe("launch-bake");
+    const userData = launch?.kind === "launch-bake" ? launch.launch.userData : "";
+    expect(userData.startsWith("version: 1.1\ntasks:\n  - task: executeScript\n")).toBe(true);
+    expect(userData).toContain("& choco.exe install '7zip' --yes --no-progress");
+  });
+
+  it.each([
+    ["windows", 60 * MIN, "baking on i-1 (60m of 90m)"],
+    ["linux", 44 * MIN, "baking on i-1 (44m of 45m)"],
+  ] as const)("a %s bake's default timeout allows its length", (platform, elapsed, message) => {
+    const c = windows({ platform, instances: [instance("i-1", "running")], now: T0 + elapsed });
+    expect(run(c).state).toEqual({ step: "in-progress", message });
+  });
+
+  it("times a Windows bake out after 90m by default", () => {
+    const c = windows({ instances: [instance("i-1", "running")], now: T0 + 90 * MIN + 1 });
+    expect(run(c).state).toEqual({
+      step: "failed",
+      message: "bake timed out after 90m (instance i-1 still running)",
+    });
+  });
+});
