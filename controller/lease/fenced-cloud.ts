@@ -19,6 +19,8 @@ const READS = new Set<string>([
   "getParametersByPath",
   "describeParameters",
   "listTagsForResource",
+  "describeVolumes",
+  "getCommandInvocation",
 ]);
 
 export const LOCK_LOST_CODE = "LeavenLockLost";
