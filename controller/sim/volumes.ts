@@ -47,17 +47,27 @@ function attachmentState(volume: SimVolume, now: number): SimAttachmentState | u
   return now < attachment.attachedAt ? "attaching" : "attached";
 }
 
-/** The volume's attachment if it still has one now; a finished detach is forgotten. */
-function settle(volume: SimVolume, now: number): void {
-  if (volume.attachment?.detachedAt !== undefined && now >= volume.attachment.detachedAt)
+/**
+ * Forgets an attachment that has ended: a finished detach, or an instance that was terminated (EC2 detaches
+ * the volumes it would not delete, so a replaced bakery host leaves its volume available).
+ */
+function settle(ctx: RequestContext, volume: SimVolume): void {
+  const attachment = volume.attachment;
+  if (attachment === undefined) return;
+  if (attachment.detachedAt !== undefined && ctx.now >= attachment.detachedAt) {
     delete volume.attachment;
+    return;
+  }
+  const instance = callerRegion(ctx).instances.get(attachment.instanceId);
+  if (!instance || instanceState(instance, ctx.now) === "terminated") delete volume.attachment;
 }
 
 /** Volumes attached (or attaching, or detaching) to an instance, with their device names. */
 export function attachedTo(ctx: RequestContext, instanceId: string): SimVolume[] {
-  return [...callerRegion(ctx).volumes.values()].filter(
-    (v) => v.attachment?.instanceId === instanceId && attachmentState(v, ctx.now) !== undefined,
-  );
+  return [...callerRegion(ctx).volumes.values()].filter((v) => {
+    settle(ctx, v);
+    return v.attachment?.instanceId === instanceId && attachmentState(v, ctx.now) !== undefined;
+  });
 }
 
 function checkVolumeId(id: string): void {
@@ -72,7 +82,7 @@ function findVolume(ctx: RequestContext, id: string): SimVolume {
   checkVolumeId(id);
   const volume = callerRegion(ctx).volumes.get(id);
   if (!volume) throw volumeNotFound([id]);
-  settle(volume, ctx.now);
+  settle(ctx, volume);
   return volume;
 }
 
@@ -235,7 +245,7 @@ export const describeVolumes: ActionHandler = (ctx) => {
     const candidates = ids.length > 0 ? ids.map((id) => region.volumes.get(id)!) : region.volumes.values();
     const out: string[] = [];
     for (const volume of candidates) {
-      settle(volume, now);
+      settle(ctx, volume);
       const attachState = attachmentState(volume, now);
       const row = {
         ...volume,
