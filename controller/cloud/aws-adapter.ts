@@ -54,6 +54,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import {
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
   type SSMClientConfig,
@@ -71,6 +72,7 @@ import {
   type CloudSnapshot,
   type CloudVolume,
   type CommandInvocationStatus,
+  type CommandSummary,
   type Filter,
   type ImageState,
   type InstanceState,
@@ -134,6 +136,9 @@ export function withoutSdkLogging(client: { middlewareStack: { remove(name: stri
 
 /** DescribeVolumes takes MaxResults 5 to 500 (the EC2 API reference). */
 const VOLUME_PAGE_SIZE = 500;
+
+/** ListCommands takes MaxResults 1 to 50. */
+const COMMAND_PAGE_SIZE = 50;
 
 /** DescribeLaunchTemplates takes MaxResults 1 to 200 (the EC2 API reference). */
 const LAUNCH_TEMPLATE_PAGE_SIZE = 200;
@@ -787,6 +792,45 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
         stdout: out.StandardOutputContent ?? "",
         stderr: out.StandardErrorContent ?? "",
       };
+    },
+
+    async listCommands(region, instanceId) {
+      const all: CommandSummary[] = [];
+      const seen = new Set<string>();
+      let token: string | undefined;
+      do {
+        const current = token;
+        const out = await paced(region, "ListCommands", () =>
+          ssmClientFor(region).send(
+            new ListCommandsCommand({
+              InstanceId: instanceId,
+              MaxResults: COMMAND_PAGE_SIZE,
+              ...(current ? { NextToken: current } : {}),
+            }),
+          ),
+        );
+        for (const command of out.Commands ?? []) {
+          const requestedAt = isoDate(command.RequestedDateTime);
+          all.push({
+            commandId: command.CommandId ?? "",
+            ...(command.Comment ? { comment: command.Comment } : {}),
+            status: (command.Status ?? "Pending") as CommandInvocationStatus,
+            requestedAt: requestedAt ?? "",
+          });
+        }
+        token = out.NextToken || undefined;
+        if (token !== undefined) {
+          if (seen.has(token))
+            throw new CloudError(
+              "PaginationLoop",
+              `ListCommands returned NextToken ${token} twice`,
+              0,
+              false,
+            );
+          seen.add(token);
+        }
+      } while (token !== undefined);
+      return all.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
     },
 
     ...createParameterPort((region, action, send) => paced(region, action, () => send(ssmClientFor(region)))),

@@ -260,6 +260,16 @@ export type CommandInvocationStatus =
   | "Failed"
   | "Cancelling";
 
+/** One command sent to an instance (ListCommands): how a resumed bake finds the command it already sent. */
+export interface CommandSummary {
+  commandId: string;
+  /** SendCommand's comment: the volume bake writes its build id here, since SendCommand has no ClientToken. */
+  comment?: string;
+  status: CommandInvocationStatus;
+  /** ISO 8601. */
+  requestedAt: string;
+}
+
 export interface CommandInvocation {
   commandId: string;
   instanceId: string;
@@ -341,9 +351,15 @@ export interface CloudPort extends ParameterPort {
   createSnapshot(region: string, input: CreateSnapshotInput): Promise<{ snapshotId: string }>;
   /** An image from a snapshot; names are unique per account and region, which makes a retry safe. */
   registerImage(region: string, input: RegisterImageInput): Promise<{ imageId: string }>;
-  /** SSM Run Command with AWS-RunShellScript on a managed instance: the bakery host runs the chroot script. */
+  /**
+   * SSM Run Command with AWS-RunShellScript on a managed instance: the bakery host runs the chroot script.
+   * SendCommand takes no idempotency token, so a retry after a lost answer may run it twice: put the build in
+   * the comment and look for it with listCommands before sending again.
+   */
   sendCommand(region: string, input: SendCommandInput): Promise<{ commandId: string }>;
   getCommandInvocation(region: string, commandId: string, instanceId: string): Promise<CommandInvocation>;
+  /** The commands sent to one instance (SSM keeps them 30 days), newest first; walks every page. */
+  listCommands(region: string, instanceId: string): Promise<CommandSummary[]>;
 }
 
 /** An EC2 error surfaced to the planner/status: the AWS error code and message. */

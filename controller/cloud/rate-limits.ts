@@ -158,6 +158,7 @@ const ssmActionClasses: Readonly<Record<string, SsmActionClass>> = {
   // Run Command (volume bakes): AWS publishes no rate; paced like the other changing and reading calls.
   SendCommand: "ssmMutate",
   GetCommandInvocation: "ssmDescribe",
+  ListCommands: "ssmDescribe",
 };
 
 /** A bucket of either service. */

@@ -21,6 +21,7 @@ const READS = new Set<string>([
   "listTagsForResource",
   "describeVolumes",
   "getCommandInvocation",
+  "listCommands",
 ]);
 
 export const LOCK_LOST_CODE = "LeavenLockLost";

@@ -183,8 +183,41 @@ function getCommandInvocation(ctx: SsmContext): Json {
   };
 }
 
+/** ListCommands by instance, newest first, 1 to 50 a page (NextToken is the offset). */
+function listCommands(ctx: SsmContext): Json {
+  const { body, now } = ctx;
+  const instanceId = typeof body.InstanceId === "string" ? body.InstanceId : undefined;
+  const commandId = typeof body.CommandId === "string" ? body.CommandId : undefined;
+  const max = body.MaxResults === undefined ? 50 : Number(body.MaxResults);
+  if (!Number.isInteger(max) || max < 1 || max > 50)
+    throw invalid("ValidationException", "MaxResults must be a whole number from 1 to 50.");
+  const offset = typeof body.NextToken === "string" ? Number(body.NextToken) : 0;
+  if (!Number.isInteger(offset) || offset < 0)
+    throw invalid("InvalidNextToken", "The NextToken is not valid.");
+  const commands = [...ctx.world.accountRegion(ctx.account, ctx.region).commands.values()]
+    .filter(
+      (c) =>
+        (instanceId === undefined || c.instanceId === instanceId) &&
+        (commandId === undefined || c.commandId === commandId),
+    )
+    .sort((a, b) => b.requestedAt - a.requestedAt);
+  const page = commands.slice(offset, offset + max);
+  return {
+    Commands: page.map((c) => ({
+      CommandId: c.commandId,
+      DocumentName: c.documentName,
+      ...(c.comment !== undefined ? { Comment: c.comment } : {}),
+      InstanceIds: [c.instanceId],
+      Status: commandStatus(c, now),
+      RequestedDateTime: c.requestedAt / 1000,
+    })),
+    ...(offset + max < commands.length ? { NextToken: String(offset + max) } : {}),
+  };
+}
+
 /** The Run Command actions, merged into the SSM service's handlers. */
 export const RUN_COMMAND_HANDLERS: Readonly<Record<string, SsmHandler>> = {
   SendCommand: sendCommand,
   GetCommandInvocation: getCommandInvocation,
+  ListCommands: listCommands,
 };

@@ -137,6 +137,15 @@ describe("volume bakes through the adapter", () => {
       timeoutSeconds: 1800,
       comment: `leaven volume bake ${BUILD}`,
     });
+    // SendCommand has no ClientToken: a resumed bake finds the command it sent by its comment.
+    expect(await cloud.listCommands(REGION, host)).toEqual([
+      {
+        commandId,
+        comment: `leaven volume bake ${BUILD}`,
+        status: "Pending",
+        requestedAt: new Date(clock.now()).toISOString(),
+      },
+    ]);
     expect(await cloud.getCommandInvocation(REGION, commandId, host)).toEqual({
       commandId,
       instanceId: host,

@@ -802,6 +802,7 @@ describe("eventual consistency: the per-call table", () => {
     ["DeleteParameter", []],
     ["SendCommand", []],
     ["GetCommandInvocation", []],
+    ["ListCommands", []],
   ])("%s retries %j", (action, codes) => {
     expect([...eventualCodesFor(action)].sort()).toEqual([...codes].sort());
   });

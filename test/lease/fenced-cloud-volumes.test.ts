@@ -14,6 +14,7 @@ const METHODS = [
   ["sendCommand", false],
   ["describeVolumes", true],
   ["getCommandInvocation", true],
+  ["listCommands", true],
 ] as const;
 
 describe("the fenced cloud's volume-bake methods, with the lease lost", () => {
