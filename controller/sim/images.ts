@@ -74,12 +74,13 @@ export function imageXml(
         kmsKeyId: own ? (snapshots.get(snapshotId)?.kmsKeyId ?? image.kmsKeyId) : undefined,
       },
     })),
-    virtualizationType: "hvm",
+    virtualizationType: image.virtualizationType ?? "hvm",
+    bootMode: image.bootMode,
     // EC2 keeps tags per account: another account sees only the tags it put on the image itself.
     tagSet: tagSetXml(tagsSeenBy(image, account)),
     hypervisor: "xen",
-    enaSupport: true,
-    sriovNetSupport: "simple",
+    enaSupport: image.enaSupport ?? true,
+    sriovNetSupport: image.enaSupport === undefined ? "simple" : image.sriovNetSupport,
     platformDetails: "Linux/UNIX",
     usageOperation: "RunInstances",
     deprecationTime:
