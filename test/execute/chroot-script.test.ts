@@ -95,6 +95,7 @@ describe("renderChrootScript", () => {
     expect(script).toContain("LEAVEN_DEVICE=/dev/xvdf\n");
     expect(script).toContain("LEAVEN_VOLUME_ID=vol-0123456789abcdef0\n");
     expect(script).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template.
       'id_link="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${LEAVEN_VOLUME_ID/-/}"',
     );
     expect(script).toContain("LEAVEN_MOUNT=/mnt/leaven/vol-0123456789abcdef0\n");
@@ -156,6 +157,7 @@ function al2023Tree(): string {
     "etc/machine-id": "0123456789abcdef0123456789abcdef\n",
     "etc/ssh/ssh_host_rsa_key": "secret",
     "usr/bin/dnf":
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template.
       "#!/bin/bash\nprintf '%s\\n' \"dnf $* SYSTEMD_OFFLINE=${SYSTEMD_OFFLINE:-unset}\" >>/dnf-calls\n",
   };
   for (const [rel, content] of Object.entries(files)) {
