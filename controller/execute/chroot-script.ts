@@ -177,9 +177,11 @@ printf '%s' "$leaven_provision" >"$LEAVEN_MOUNT/run/leaven/chroot-provision.sh"
 
 # The provisioning script reports its own verdict (success, or the failing step) on stdout.
 leaven_step="run the provisioning script in the chroot"
+# The host's chroot, found on the host's PATH; the provisioning gets a clean environment of the image's.
+leaven_chroot="$(command -v chroot)"
 leaven_inner_reported=1
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  SYSTEMD_OFFLINE=1 chroot "$LEAVEN_MOUNT" /bin/bash /run/leaven/chroot-provision.sh </dev/null
+  SYSTEMD_OFFLINE=1 "$leaven_chroot" "$LEAVEN_MOUNT" /bin/bash /run/leaven/chroot-provision.sh </dev/null
 `;
 
 /** The bakery host's script for one volume bake of a spec's build. Same input, same bytes. */

@@ -181,6 +181,8 @@ describe.skipIf(process.getuid?.() !== 0)(
       });
       const result = spawnSync("bash", ["-c", script], {
         encoding: "utf8",
+        // Not a socket on stdin: bash would take itself for a remote shell and read ~/.bashrc.
+        stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, LEAVEN_CHROOT_DIR: root },
       });
       expect(result.stderr).toBe("");
@@ -200,3 +202,132 @@ describe.skipIf(process.getuid?.() !== 0)(
     });
   },
 );
+
+// ---- The host side, with the block-device tools shimmed ----------------------------------------------------
+// lsblk, blkid, mount, umount and chroot record their calls; mount "mounts" a partition by creating the tree
+// it holds under the mount point, so the layout search, the binds and the unmount order are observable.
+
+const LAYOUT_SHIMS: Record<string, string> = {
+  // A GPT disk: an EFI system partition, a data partition, then the root.
+  lsblk:
+    "#!/bin/bash\nprintf '%s\\n' /dev/nvme1n1 /dev/nvme1n1p1 /dev/nvme1n1p2 /dev/nvme1n1p3 /dev/nvme1n1p4\n",
+  blkid:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template.
+    '#!/bin/bash\ncase "${*: -1}" in /dev/nvme1n1p1) echo vfat ;; /dev/nvme1n1p2) echo swap ;; /dev/nvme1n1p3) echo ext4 ;; /dev/nvme1n1p4) echo xfs ;; esac\n',
+  mount:
+    '#!/bin/bash\nprintf \'%s\\n\' "mount $*" >>"$CALLS"\nif [ "$1" = "$LEAVEN_TEST_ROOT_PART" ]; then mkdir -p "$2/etc"; echo ID=debian >"$2/etc/os-release"; echo "nameserver 10.0.0.2" >"$2/etc/resolv.conf"; fi\n',
+  umount: '#!/bin/bash\nprintf \'%s\\n\' "umount $*" >>"$CALLS"\n',
+  chroot:
+    '#!/bin/bash\nprintf \'%s\\n\' "chroot $*" >>"$CALLS"\necho "LEAVEN-BAKE-RESULT build=$LEAVEN_TEST_BUILD result=success"\n',
+  sleep: "#!/bin/bash\n",
+};
+
+function hostSandbox(rootPartition: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), "leaven-host-"));
+  trees.push(dir);
+  const bin = path.join(dir, "bin");
+  mkdirSync(bin);
+  for (const [name, source] of Object.entries(LAYOUT_SHIMS)) {
+    // chroot runs under env -i: the shims carry the calls file and the build in their text.
+    writeFileSync(
+      path.join(bin, name),
+      source.replaceAll('"$CALLS"', `'${path.join(dir, "calls")}'`).replaceAll("$LEAVEN_TEST_BUILD", BUILD),
+    );
+    chmodSync(path.join(bin, name), 0o755);
+  }
+  const mnt = path.join(dir, "mnt");
+  const calls = path.join(dir, "calls");
+  // Any block device of this machine stands for the attached volume: only its existence is checked.
+  const device = ["/dev/loop0", "/dev/sda", "/dev/vda", "/dev/nvme0n1", "/dev/xvda"].find(
+    (d) => spawnSync("test", ["-b", d]).status === 0,
+  );
+  return {
+    mnt,
+    device,
+    run(script: string) {
+      const result = spawnSync("bash", ["-c", script], {
+        encoding: "utf8",
+        // Not a socket on stdin: bash would take itself for a remote shell and read ~/.bashrc.
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          PATH: `${bin}:${process.env.PATH}`,
+          LEAVEN_TEST_ROOT_PART: rootPartition,
+        },
+      });
+      const recorded = existsSync(calls) ? readFileSync(calls, "utf8").split("\n").filter(Boolean) : [];
+      return { ...result, calls: recorded.map((c) => c.replaceAll(mnt, "MNT")) };
+    },
+  };
+}
+
+describe("the host side of the chroot script, on a partitioned volume", () => {
+  it("skips the EFI and swap partitions, takes the one with /etc/os-release, binds, and unmounts in reverse", () => {
+    const box = hostSandbox("/dev/nvme1n1p4");
+    expect(box.device).toBeDefined();
+    const script = renderChrootScript({ buildId: BUILD, spec: "s", device: box.device, mountPoint: box.mnt });
+    const { status, stdout, stderr, calls } = box.run(script);
+    expect(stderr).toBe("leaven: root filesystem /dev/nvme1n1p4 (xfs)\n");
+    expect(status).toBe(0);
+    expect(stdout).toBe(`${formatBakeMarker({ build: BUILD, result: "success" })}\n`);
+    expect(calls).toEqual([
+      "mount /dev/nvme1n1p3 MNT",
+      "umount MNT",
+      "mount /dev/nvme1n1p4 MNT",
+      "mount --bind /dev MNT/dev",
+      "mount --bind /dev/pts MNT/dev/pts",
+      "mount --bind /proc MNT/proc",
+      "mount --bind /sys MNT/sys",
+      "mount --bind /run MNT/run",
+      "chroot MNT /bin/bash /run/leaven/chroot-provision.sh",
+      "umount MNT/run",
+      "umount MNT/sys",
+      "umount MNT/proc",
+      "umount MNT/dev/pts",
+      "umount MNT/dev",
+      "umount MNT",
+    ]);
+    // The image's own resolver file is back, and nothing the bake put in place for itself is left.
+    expect(readFileSync(path.join(box.mnt, "etc/resolv.conf"), "utf8")).toBe("nameserver 10.0.0.2\n");
+    expect(existsSync(path.join(box.mnt, "usr/sbin/policy-rc.d"))).toBe(false);
+    expect(existsSync(path.join(box.mnt, "run/leaven/chroot-provision.sh"))).toBe(false);
+  });
+
+  it("fails with the failure marker when no partition holds a Linux root, and unmounts what it tried", () => {
+    const box = hostSandbox("none");
+    const script = renderChrootScript({ buildId: BUILD, spec: "s", device: box.device, mountPoint: box.mnt });
+    const { status, stdout, stderr, calls } = box.run(script);
+    expect(status).toBe(1);
+    expect(stderr).toBe(
+      `leaven: no partition of ${box.device} holds /etc/os-release; is it a Linux root volume?\n`,
+    );
+    expect(stdout).toBe(
+      `${formatBakeMarker({ build: BUILD, result: "failure", reason: "mount the root filesystem failed with exit status 1" })}\n`,
+    );
+    expect(calls).toEqual([
+      "mount /dev/nvme1n1p3 MNT",
+      "umount MNT",
+      "mount /dev/nvme1n1p4 MNT",
+      "umount MNT",
+    ]);
+  });
+
+  it("fails saying so when the volume never appears", () => {
+    const box = hostSandbox("none");
+    const script = renderChrootScript({
+      buildId: BUILD,
+      spec: "s",
+      device: "/dev/xvdz",
+      volumeId: "vol-0feedfacefeedface",
+      mountPoint: box.mnt,
+    });
+    const { status, stdout, stderr, calls } = box.run(script);
+    expect(status).toBe(1);
+    expect(stderr).toBe(
+      "leaven: the volume vol-0feedfacefeedface did not appear as /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0feedfacefeedface within 60 s; is it attached to this host?\n",
+    );
+    expect(stdout).toBe(
+      `${formatBakeMarker({ build: BUILD, result: "failure", reason: "find the volume failed with exit status 1" })}\n`,
+    );
+    expect(calls).toEqual([]);
+  });
+});
