@@ -50,7 +50,7 @@ export const cloudHelp = `Cloud:
   --no-sim-awkward       The embedded simulator without EC2's awkward ways (console posted late, ids not visible
                          at once, tokens that expire, default EBS encryption, a consumer account): faster, kinder.
                          Default: awkward, as EC2 is (leaven.yaml: sim: { awkward: false }).
-  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05,
+  --fault SPEC           Simulator fault (repeatable): bake-fail=SPEC, volume-bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, throttle=0.05,
                          lost-response=0.1 (changes done, then answered 5xx), noisy-neighbour=1 (other tools
                          drawing tokens per second), latency=50ms.
 `;

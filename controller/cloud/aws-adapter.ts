@@ -2,13 +2,18 @@
 // One client per region, created on first use. The SDK's retries are off; ours (retry.ts) run on the
 // injected clock, and a middleware counts every HTTP request actually sent (request-stats.ts).
 import {
+  AttachVolumeCommand,
+  type BootModeValues,
   CopyImageCommand,
   CreateImageCommand,
   CreateLaunchTemplateCommand,
+  CreateSnapshotCommand,
   CreateTagsCommand,
+  CreateVolumeCommand,
   DeleteLaunchTemplateCommand,
   DeleteSnapshotCommand,
   DeleteTagsCommand,
+  DeleteVolumeCommand,
   DeregisterImageCommand,
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
@@ -18,6 +23,8 @@ import {
   DescribeRegionsCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
   DisableImageCommand,
   DisableImageDeprecationCommand,
   EC2Client,
@@ -28,12 +35,14 @@ import {
   type LaunchTemplate as Ec2LaunchTemplate,
   type Snapshot as Ec2Snapshot,
   type Tag as Ec2Tag,
+  type Volume as Ec2Volume,
   EnableImageCommand,
   EnableImageDeprecationCommand,
   GetConsoleOutputCommand,
   type LaunchPermission,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
+  RegisterImageCommand,
   type RequestLaunchTemplateData,
   type ResourceType,
   RunInstancesCommand,
@@ -43,7 +52,13 @@ import {
   TerminateInstancesCommand,
   type VolumeType,
 } from "@aws-sdk/client-ec2";
-import { SSMClient, type SSMClientConfig } from "@aws-sdk/client-ssm";
+import {
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+  type SSMClientConfig,
+} from "@aws-sdk/client-ssm";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -55,6 +70,9 @@ import {
   type CloudLaunchTemplate,
   type CloudPort,
   type CloudSnapshot,
+  type CloudVolume,
+  type CommandInvocationStatus,
+  type CommandSummary,
   type Filter,
   type ImageState,
   type InstanceState,
@@ -62,6 +80,8 @@ import {
   type LaunchTemplateLaunch,
   type ObservedLaunchPermissions,
   type Tags,
+  type VolumeAttachment,
+  type VolumeState,
 } from "./port.ts";
 import { createRequestRecorder, type RequestStats } from "./request-stats.ts";
 import {
@@ -113,6 +133,12 @@ const PAGE_SIZE = 1000;
 export function withoutSdkLogging(client: { middlewareStack: { remove(name: string): boolean } }): void {
   client.middlewareStack.remove("loggerMiddleware");
 }
+
+/** DescribeVolumes takes MaxResults 5 to 500 (the EC2 API reference). */
+const VOLUME_PAGE_SIZE = 500;
+
+/** ListCommands takes MaxResults 1 to 50. */
+const COMMAND_PAGE_SIZE = 50;
 
 /** DescribeLaunchTemplates takes MaxResults 1 to 200 (the EC2 API reference). */
 const LAUNCH_TEMPLATE_PAGE_SIZE = 200;
@@ -629,6 +655,184 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       );
     },
 
+    async createVolume(region, input) {
+      const out = await call(region, "CreateVolume", (c) =>
+        c.send(
+          new CreateVolumeCommand({
+            SnapshotId: input.snapshotId,
+            AvailabilityZone: input.availabilityZone,
+            ClientToken: input.clientToken,
+            ...(input.size !== undefined ? { Size: input.size } : {}),
+            ...(input.volumeType ? { VolumeType: input.volumeType as VolumeType } : {}),
+            TagSpecifications: tagSpecifications(["volume"], input.tags),
+          }),
+        ),
+      );
+      if (!out.VolumeId) throw missingField("CreateVolume", "a volume id");
+      return { volumeId: out.VolumeId };
+    },
+
+    async describeVolumes(region, filters, volumeIds) {
+      const byId = volumeIds !== undefined && volumeIds.length > 0;
+      const volumes = await paginate(region, "DescribeVolumes", async (c, token) => {
+        const out = await c.send(
+          new DescribeVolumesCommand({
+            ...(byId ? { VolumeIds: volumeIds } : { MaxResults: VOLUME_PAGE_SIZE }),
+            ...(filters.length ? { Filters: toFilters(filters) } : {}),
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        return { items: out.Volumes ?? [], ...(out.NextToken ? { next: out.NextToken } : {}) };
+      });
+      return volumes.map((volume) => toCloudVolume(region, volume));
+    },
+
+    async attachVolume(region, volumeId, instanceId, device) {
+      await call(region, "AttachVolume", (c) =>
+        c.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: device })),
+      );
+    },
+
+    async detachVolume(region, volumeId, options) {
+      await call(region, "DetachVolume", (c) =>
+        c.send(
+          new DetachVolumeCommand({
+            VolumeId: volumeId,
+            ...(options?.instanceId ? { InstanceId: options.instanceId } : {}),
+            ...(options?.force ? { Force: true } : {}),
+          }),
+        ),
+      );
+    },
+
+    async deleteVolume(region, volumeId) {
+      await call(region, "DeleteVolume", (c) => c.send(new DeleteVolumeCommand({ VolumeId: volumeId })));
+    },
+
+    async createSnapshot(region, input) {
+      const out = await call(region, "CreateSnapshot", (c) =>
+        c.send(
+          new CreateSnapshotCommand({
+            VolumeId: input.volumeId,
+            ...(input.description ? { Description: input.description } : {}),
+            TagSpecifications: tagSpecifications(["snapshot"], input.tags),
+          }),
+        ),
+      );
+      if (!out.SnapshotId) throw missingField("CreateSnapshot", "a snapshot id");
+      return { snapshotId: out.SnapshotId };
+    },
+
+    async registerImage(region, input) {
+      const out = await call(region, "RegisterImage", (c) =>
+        c.send(
+          new RegisterImageCommand({
+            Name: input.name,
+            ...(input.description ? { Description: input.description } : {}),
+            Architecture: input.architecture as "x86_64" | "arm64",
+            VirtualizationType: input.virtualizationType ?? "hvm",
+            RootDeviceName: input.rootDeviceName,
+            ...(input.bootMode ? { BootMode: input.bootMode as BootModeValues } : {}),
+            ...(input.enaSupport !== undefined ? { EnaSupport: input.enaSupport } : {}),
+            ...(input.sriovNetSupport ? { SriovNetSupport: "simple" } : {}),
+            BlockDeviceMappings: [
+              {
+                DeviceName: input.rootDeviceName,
+                Ebs: {
+                  SnapshotId: input.root.snapshotId,
+                  DeleteOnTermination: input.root.deleteOnTermination ?? true,
+                  ...(input.root.size !== undefined ? { VolumeSize: input.root.size } : {}),
+                  ...(input.root.volumeType ? { VolumeType: input.root.volumeType as VolumeType } : {}),
+                },
+              },
+            ],
+            TagSpecifications: tagSpecifications(["image"], input.tags),
+          }),
+        ),
+      );
+      if (!out.ImageId) throw missingField("RegisterImage", "an image id");
+      return { imageId: out.ImageId };
+    },
+
+    async sendCommand(region, input) {
+      const out = await paced(region, "SendCommand", () =>
+        ssmClientFor(region).send(
+          new SendCommandCommand({
+            DocumentName: "AWS-RunShellScript",
+            InstanceIds: input.instanceIds,
+            Parameters: {
+              commands: input.commands,
+              ...(input.timeoutSeconds !== undefined
+                ? { executionTimeout: [String(input.timeoutSeconds)] }
+                : {}),
+            },
+            ...(input.timeoutSeconds !== undefined ? { TimeoutSeconds: input.timeoutSeconds } : {}),
+            ...(input.comment ? { Comment: input.comment.slice(0, 100) } : {}),
+          }),
+        ),
+      );
+      const commandId = out.Command?.CommandId;
+      if (!commandId) throw missingField("SendCommand", "a command id");
+      return { commandId };
+    },
+
+    async getCommandInvocation(region, commandId, instanceId) {
+      // Not retried on InvocationDoesNotExist: the caller polls anyway, and a moment after SendCommand SSM
+      // may not know the invocation yet.
+      const out = await paced(region, "GetCommandInvocation", () =>
+        ssmClientFor(region).send(
+          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        ),
+      );
+      return {
+        commandId,
+        instanceId,
+        status: (out.Status ?? "Pending") as CommandInvocationStatus,
+        ...(out.ResponseCode !== undefined ? { responseCode: out.ResponseCode } : {}),
+        stdout: out.StandardOutputContent ?? "",
+        stderr: out.StandardErrorContent ?? "",
+      };
+    },
+
+    async listCommands(region, instanceId) {
+      const all: CommandSummary[] = [];
+      const seen = new Set<string>();
+      let token: string | undefined;
+      do {
+        const current = token;
+        const out = await paced(region, "ListCommands", () =>
+          ssmClientFor(region).send(
+            new ListCommandsCommand({
+              InstanceId: instanceId,
+              MaxResults: COMMAND_PAGE_SIZE,
+              ...(current ? { NextToken: current } : {}),
+            }),
+          ),
+        );
+        for (const command of out.Commands ?? []) {
+          const requestedAt = isoDate(command.RequestedDateTime);
+          all.push({
+            commandId: command.CommandId ?? "",
+            ...(command.Comment ? { comment: command.Comment } : {}),
+            status: (command.Status ?? "Pending") as CommandInvocationStatus,
+            requestedAt: requestedAt ?? "",
+          });
+        }
+        token = out.NextToken || undefined;
+        if (token !== undefined) {
+          if (seen.has(token))
+            throw new CloudError(
+              "PaginationLoop",
+              `ListCommands returned NextToken ${token} twice`,
+              0,
+              false,
+            );
+          seen.add(token);
+        }
+      } while (token !== undefined);
+      return all.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
+    },
+
     ...createParameterPort((region, action, send) => paced(region, action, () => send(ssmClientFor(region)))),
 
     stats: () => recorder.snapshot(),
@@ -818,6 +1022,27 @@ export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSna
     ...(startTime ? { startTime } : {}),
     ...(snapshot.Description ? { description: snapshot.Description } : {}),
     tags: fromTagList(snapshot.Tags),
+  };
+}
+
+export function toCloudVolume(region: string, volume: Ec2Volume): CloudVolume {
+  const createTime = isoDate(volume.CreateTime);
+  const attachments: VolumeAttachment[] = (volume.Attachments ?? []).map((a) => ({
+    instanceId: a.InstanceId ?? "",
+    device: a.Device ?? "",
+    state: (a.State ?? "attaching") as VolumeAttachment["state"],
+  }));
+  return {
+    volumeId: volume.VolumeId ?? "",
+    region,
+    availabilityZone: volume.AvailabilityZone ?? "",
+    state: (volume.State ?? "creating") as VolumeState,
+    size: volume.Size ?? 0,
+    ...(volume.VolumeType ? { volumeType: volume.VolumeType } : {}),
+    ...(volume.SnapshotId ? { snapshotId: volume.SnapshotId } : {}),
+    ...(createTime ? { createTime } : {}),
+    attachments,
+    tags: fromTagList(volume.Tags),
   };
 }
 

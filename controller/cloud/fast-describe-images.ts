@@ -119,6 +119,25 @@ const RESPONSE: Shape = {
 
 class Unreadable extends Error {}
 
+/**
+ * A value the inventory keeps, as a string of its own. V8 makes a slice of 13 characters or more a view of the
+ * whole page's text, so one kept tag value would keep a page (megabytes, outside the heap) alive as long as the
+ * image is cached. Values repeat across images (spec names, build ids, regions, "true"): the same string is
+ * handed out for each, from a bounded table; a value seen first is copied (a slice of a short concatenation).
+ */
+const owned = new Map<string, string>();
+const MAX_OWNED = 100_000;
+
+function own(value: string): string {
+  if (value.length < 13) return value;
+  const known = owned.get(value);
+  if (known !== undefined) return known;
+  if (owned.size >= MAX_OWNED) owned.clear();
+  const copy = `${value} `.slice(0, -1);
+  owned.set(copy, copy);
+  return copy;
+}
+
 /** Reads the XML text of one response; throws Unreadable for anything it does not expect. */
 class Reader {
   private i = 0;
@@ -155,7 +174,7 @@ class Reader {
     const raw = xml.slice(this.i, lt);
     const closing = this.tag();
     if (!closing?.close || closing.name !== name) throw new Unreadable(`${name} is not closed`);
-    return decode(raw);
+    return own(decode(raw));
   }
 
   /** Skips the element just opened (`name`), whatever it holds. */

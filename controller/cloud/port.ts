@@ -179,6 +179,108 @@ export interface ObservedVolumePermissions {
   public: boolean;
 }
 
+export type VolumeState = "creating" | "available" | "in-use" | "deleting" | "deleted" | "error";
+
+export interface VolumeAttachment {
+  instanceId: string;
+  /** e.g. /dev/sdf: the name the volume was attached under. */
+  device: string;
+  state: "attaching" | "attached" | "detaching" | "detached" | "busy";
+}
+
+export interface CloudVolume {
+  volumeId: string;
+  region: string;
+  availabilityZone: string;
+  state: VolumeState;
+  /** GiB. */
+  size: number;
+  volumeType?: string;
+  snapshotId?: string;
+  /** ISO 8601. */
+  createTime?: string;
+  attachments: VolumeAttachment[];
+  tags: Tags;
+}
+
+export interface CreateVolumeInput {
+  /** The parent image's root snapshot. */
+  snapshotId: string;
+  availabilityZone: string;
+  /** GiB; the snapshot's size when absent. */
+  size?: number;
+  /** e.g. gp3. */
+  volumeType?: string;
+  clientToken: string;
+  tags: Tags;
+}
+
+export interface CreateSnapshotInput {
+  volumeId: string;
+  description?: string;
+  tags: Tags;
+}
+
+export interface RegisterImageInput {
+  name: string;
+  description?: string;
+  architecture: string;
+  /** "uefi", "legacy-bios" or "uefi-preferred"; EC2's default when absent. */
+  bootMode?: string;
+  enaSupport?: boolean;
+  /** SriovNetSupport "simple" when true. */
+  sriovNetSupport?: boolean;
+  /** "hvm" unless told. */
+  virtualizationType?: string;
+  /** e.g. /dev/xvda; the root mapping is under this name. */
+  rootDeviceName: string;
+  /** The root volume: the new snapshot, and how the volume launched from it is made. */
+  root: { snapshotId: string; size?: number; volumeType?: string; deleteOnTermination?: boolean };
+  /** Applied to the image (and not to the snapshot, which CreateSnapshot already tagged). */
+  tags: Tags;
+}
+
+export interface SendCommandInput {
+  instanceIds: string[];
+  /** The shell lines of AWS-RunShellScript's `commands` parameter. */
+  commands: string[];
+  /** Seconds the command may run (executionTimeout); SSM's default (3600) when absent. */
+  timeoutSeconds?: number;
+  /** At most 100 characters (SSM's limit). */
+  comment?: string;
+}
+
+export type CommandInvocationStatus =
+  | "Pending"
+  | "InProgress"
+  | "Delayed"
+  | "Success"
+  | "Cancelled"
+  | "TimedOut"
+  | "Failed"
+  | "Cancelling";
+
+/** One command sent to an instance (ListCommands): how a resumed bake finds the command it already sent. */
+export interface CommandSummary {
+  commandId: string;
+  /** SendCommand's comment: the volume bake writes its build id here, since SendCommand has no ClientToken. */
+  comment?: string;
+  status: CommandInvocationStatus;
+  /** ISO 8601. */
+  requestedAt: string;
+}
+
+export interface CommandInvocation {
+  commandId: string;
+  instanceId: string;
+  status: CommandInvocationStatus;
+  /** The script's exit code; -1 while it runs. */
+  responseCode?: number;
+  /** SSM keeps the first 24,000 characters of each. */
+  stdout: string;
+  stderr: string;
+}
+
 /**
  * Every method takes the region first: EC2 is regional and so are its rate limits. The SSM parameter calls
  * (parameter-port.ts) come with it: one object serves both.
@@ -233,6 +335,31 @@ export interface CloudPort extends ParameterPort {
     launchTemplateIds?: string[],
   ): Promise<CloudLaunchTemplate[]>;
   deleteLaunchTemplate(region: string, launchTemplateId: string): Promise<void>;
+  /** Volume bakes: a volume from the parent's root snapshot, in the bakery host's AZ; ClientToken makes it once. */
+  createVolume(region: string, input: CreateVolumeInput): Promise<{ volumeId: string }>;
+  /** Always walks every page (MaxResults 500); with ids, exactly those (an unknown id fails the call). */
+  describeVolumes(region: string, filters: Filter[], volumeIds?: string[]): Promise<CloudVolume[]>;
+  attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void>;
+  /** With instanceId, only if attached there; force is EC2's last resort for a stuck detach. */
+  detachVolume(
+    region: string,
+    volumeId: string,
+    options?: { instanceId?: string; force?: boolean },
+  ): Promise<void>;
+  deleteVolume(region: string, volumeId: string): Promise<void>;
+  /** The volume's snapshot, tagged at creation (TagSpecifications); EC2 takes no ClientToken here. */
+  createSnapshot(region: string, input: CreateSnapshotInput): Promise<{ snapshotId: string }>;
+  /** An image from a snapshot; names are unique per account and region, which makes a retry safe. */
+  registerImage(region: string, input: RegisterImageInput): Promise<{ imageId: string }>;
+  /**
+   * SSM Run Command with AWS-RunShellScript on a managed instance: the bakery host runs the chroot script.
+   * SendCommand takes no idempotency token, so a retry after a lost answer may run it twice: put the build in
+   * the comment and look for it with listCommands before sending again.
+   */
+  sendCommand(region: string, input: SendCommandInput): Promise<{ commandId: string }>;
+  getCommandInvocation(region: string, commandId: string, instanceId: string): Promise<CommandInvocation>;
+  /** The commands sent to one instance (SSM keeps them 30 days), newest first; walks every page. */
+  listCommands(region: string, instanceId: string): Promise<CommandSummary[]>;
 }
 
 /** An EC2 error surfaced to the planner/status: the AWS error code and message. */

@@ -155,6 +155,10 @@ const ssmActionClasses: Readonly<Record<string, SsmActionClass>> = {
   DeleteParameter: "ssmMutate",
   AddTagsToResource: "ssmMutate",
   RemoveTagsFromResource: "ssmMutate",
+  // Run Command (volume bakes): AWS publishes no rate; paced like the other changing and reading calls.
+  SendCommand: "ssmMutate",
+  GetCommandInvocation: "ssmDescribe",
+  ListCommands: "ssmDescribe",
 };
 
 /** A bucket of either service. */

@@ -42,6 +42,7 @@ const NOT_VISIBLE_YET_CODES = [
   "InvalidInstanceID.NotFound",
   "InvalidSnapshot.NotFound",
   "InvalidLaunchTemplateId.NotFound",
+  "InvalidVolume.NotFound",
 ] as const;
 
 /** "Busy": the resource is mid-transition, still used, or a limit is reached for now. */
@@ -73,6 +74,12 @@ const SETTLING_ACTIONS = [
   "DeleteSnapshot",
   "CreateLaunchTemplate",
   "DeleteLaunchTemplate",
+  "CreateVolume",
+  "AttachVolume",
+  "DetachVolume",
+  "DeleteVolume",
+  "CreateSnapshot",
+  "RegisterImage",
 ] as const;
 
 /**
@@ -84,6 +91,7 @@ export const NOT_FOUND_IS_DONE: Readonly<Record<string, string>> = {
   DeregisterImage: "InvalidAMIID.NotFound",
   DeleteSnapshot: "InvalidSnapshot.NotFound",
   DeleteLaunchTemplate: "InvalidLaunchTemplateId.NotFound",
+  DeleteVolume: "InvalidVolume.NotFound",
 };
 
 const NO_CODES: ReadonlySet<string> = new Set();

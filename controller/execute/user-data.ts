@@ -256,9 +256,11 @@ leaven_detect_pm() {
 }
 `;
 
-function finishFunction(failurePrefix: string, failureSuffix: string): string[] {
+function finishFunction(failurePrefix: string, failureSuffix: string, powerOff: boolean): string[] {
   return [
-    "# Runs on every exit: a failure reports the step and status; either way the instance powers off.",
+    powerOff
+      ? "# Runs on every exit: a failure reports the step and status; either way the instance powers off."
+      : "# Runs on every exit: a failure reports the step and status.",
     "leaven_finish() {",
     "  local status=$?",
     "  trap - EXIT",
@@ -268,7 +270,7 @@ function finishFunction(failurePrefix: string, failureSuffix: string): string[] 
     `    leaven_report ${shellQuote(failurePrefix)}"$leaven_step failed with exit status $status"${shellQuote(failureSuffix)}`,
     "  fi",
     "  sync",
-    "  shutdown -h now || poweroff",
+    ...(powerOff ? ["  shutdown -h now || poweroff"] : []),
     '  exit "$status"',
     "}",
     "trap leaven_finish EXIT",
@@ -325,6 +327,25 @@ export function renderUserData(input: UserDataInput): string {
 
 /** renderUserData without the size limit, for validation to measure a recipe (validation/user-data-size.ts). */
 export function renderUserDataOfAnySize(input: UserDataInput): string {
+  return renderProvisioning(input, {
+    comment:
+      "# Leaven bake script, rendered from the ImageSpec; cloud-init runs it once on the bake instance.",
+    powerOff: true,
+  });
+}
+
+export interface ProvisioningOptions {
+  /** The script's second line: who runs it, and where. */
+  comment: string;
+  /** Power the machine off at the end: a bake instance does, a chroot on the bakery host must not. */
+  powerOff: boolean;
+}
+
+/**
+ * The provisioning script both bake methods run: the instance bake as user data, the volume bake inside
+ * the chroot (chroot-script.ts). One renderer, so both provision and clean exactly alike.
+ */
+export function renderProvisioning(input: UserDataInput, options: ProvisioningOptions): string {
   validate(input);
   const provision = input.provision ?? {};
   const sentinel = "LEAVEN_REASON_SENTINEL";
@@ -334,11 +355,11 @@ export function renderUserDataOfAnySize(input: UserDataInput): string {
 
   const lines = [
     "#!/bin/bash",
-    "# Leaven bake script, rendered from the ImageSpec; cloud-init runs it once on the bake instance.",
+    options.comment,
     `${BUILD_ID_ASSIGNMENT}${shellQuote(input.buildId)}`,
     `LEAVEN_SPEC=${shellQuote(input.spec)}`,
     PRELUDE,
-    ...finishFunction(failurePrefix, failureSuffix),
+    ...finishFunction(failurePrefix, failureSuffix, options.powerOff),
     ...packagesSection(provision),
     ...((provision.files ?? []).length
       ? ["", "# Files, after packages so they override packaged defaults."]

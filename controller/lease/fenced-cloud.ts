@@ -19,6 +19,9 @@ const READS = new Set<string>([
   "getParametersByPath",
   "describeParameters",
   "listTagsForResource",
+  "describeVolumes",
+  "getCommandInvocation",
+  "listCommands",
 ]);
 
 export const LOCK_LOST_CODE = "LeavenLockLost";

@@ -29,8 +29,12 @@ export function imageChannels(build: ObservedBuild, region: string): readonly st
   return image ? channelsFromTags(image.tags) : NO_CHANNELS;
 }
 
+const NO_BUILD_CHANNELS: ReadonlySet<string> = new Set();
+
 /** Every channel any of the build's images carries. */
-export function buildChannels(build: ObservedBuild): Set<string> {
+export function buildChannels(build: ObservedBuild): ReadonlySet<string> {
+  // Most builds are in no channel (the index gave them the shared empty map): nothing to allocate.
+  if (build.channels?.size === 0) return NO_BUILD_CHANNELS;
   const channels = new Set<string>();
   for (const region of build.images.keys())
     for (const channel of imageChannels(build, region)) channels.add(channel);

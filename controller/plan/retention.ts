@@ -102,17 +102,18 @@ function buildProtections(
   spec: ImageSpec,
   build: ObservedBuild,
   desired: string | undefined,
-  children: ReadonlyMap<string, string[]>,
+  children: Children,
 ): string[] {
   const protections: string[] = [];
   const channels = buildChannels(build);
-  for (const channel of [...channels].sort()) protections.push(`in channel ${channel}`);
+  if (channels.size > 0)
+    for (const channel of [...channels].sort()) protections.push(`in channel ${channel}`);
   for (const [channel, selector] of Object.entries(spec.spec.channels ?? {})) {
     if (selector.build === build.build && !channels.has(channel))
       protections.push(`named by channel ${channel}'s selector`);
   }
   if (build.build === desired) protections.push("the build the spec wants now");
-  for (const child of children.get(`${build.spec}/${build.build}`) ?? [])
+  for (const child of childrenOfBuild(children, build.spec, build.build))
     protections.push(`parent of ${child}`);
   return protections;
 }
@@ -121,23 +122,39 @@ function buildProtections(
  * Every live build's children (of the `parents` specs' builds, when given), by `spec/build` of the parent: a
  * parent is kept while a child exists.
  */
-function childrenOf(index: IndexedInventory, parents?: ReadonlySet<string>): Map<string, string[]> {
-  const children = new Map<string, string[]>();
+function childrenOf(index: IndexedInventory, parents?: ReadonlySet<string>): Children {
+  const children: Children = new Map();
   for (const builds of index.builds.values()) {
     for (const build of builds.values()) {
-      if (!build.parentSpec || !build.parentBuild) continue;
+      const { parentSpec, parentBuild } = build;
+      if (!parentSpec || !parentBuild) continue;
       // Planning a scope, only its specs' builds are retired: only their children are asked for.
-      if (parents && !parents.has(build.parentSpec)) continue;
-      const key = `${build.parentSpec}/${build.parentBuild}`;
-      const list = children.get(key) ?? [];
-      list.push(`${build.spec} ${build.build}`);
-      children.set(key, list);
+      if (parents && !parents.has(parentSpec)) continue;
+      let bySpec = children.get(parentSpec);
+      if (!bySpec) {
+        bySpec = new Map();
+        children.set(parentSpec, bySpec);
+      }
+      const list = bySpec.get(parentBuild);
+      const child = `${build.spec} ${build.build}`;
+      if (list) list.push(child);
+      else bySpec.set(parentBuild, [child]);
     }
   }
   // Sorted: what a parent's protections say does not depend on the order the specs were indexed in.
-  for (const list of children.values()) if (list.length > 1) list.sort();
+  for (const bySpec of children.values())
+    for (const list of bySpec.values()) if (list.length > 1) list.sort();
   return children;
 }
+
+/** Parent spec → parent build → its children ("spec build"). */
+type Children = Map<string, Map<string, string[]>>;
+
+function childrenOfBuild(children: Children, spec: string, build: string): readonly string[] {
+  return children.get(spec)?.get(build) ?? NO_CHILDREN;
+}
+
+const NO_CHILDREN: readonly string[] = Object.freeze([]);
 
 function createdAt(build: ObservedBuild): number {
   // EC2's creation dates are ISO 8601 in UTC, all alike: the earliest string is the earliest time, and only
@@ -209,9 +226,18 @@ function stageAction(
 }
 
 /** Undoes what retirement did to an image that is used again. */
-function restore(spec: string, build: string, image: CloudImage, why: string): Action | undefined {
+function restore(
+  spec: string,
+  build: string,
+  image: CloudImage,
+  protections: readonly string[],
+): Action | undefined {
+  // Most images were never retired: no list made to find that out.
+  let retired = false;
+  for (const key of RETIREMENT_TAGS) if (image.tags[key] !== undefined) retired = true;
+  if (!retired) return undefined;
   const keys = RETIREMENT_TAGS.filter((key) => image.tags[key] !== undefined);
-  if (keys.length === 0) return undefined;
+  const why = protections.join(", ");
   return {
     kind: "restore-image",
     spec,
@@ -310,7 +336,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
         for (const image of build.images.values()) {
           syncPolicy(specName, build.build, image, policyTags, actions);
           if (protections.length > 0) {
-            const undo = restore(specName, build.build, image, protections.join(", "));
+            const undo = restore(specName, build.build, image, protections);
             if (undo) actions.push(undo);
             else if (age !== undefined && now - Date.parse(image.creationDate) >= age)
               result.kept.push({
@@ -344,7 +370,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
       });
       if (usedBy === undefined) for (const image of images) if (!usage?.has(image.imageId)) needUsage(image);
       if (onDelete !== "retire" || input.unattributedErrors) continue;
-      const kept = (children.get(`${specName}/${build.build}`) ?? []).map((c) => `parent of ${c}`);
+      const kept = childrenOfBuild(children, specName, build.build).map((c) => `parent of ${c}`);
       for (const image of images) {
         const retention = parseSchedule(image.tags[Tag.retention]);
         if (firstAge(retention) === undefined) continue;
@@ -360,8 +386,16 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
   return result;
 }
 
+const POLICY_TAGS = [Tag.onDelete, Tag.retention];
+
 /** Keeps the deletion policy recorded on a spec's images equal to the spec's (it outlives the spec). */
 function syncPolicy(spec: string, build: string, image: CloudImage, wanted: Tags, actions: Action[]): void {
+  // Asked of every image of every spec on every plan, and almost always in sync: nothing allocated then.
+  let inSync = true;
+  for (const key in wanted) if (image.tags[key] !== wanted[key]) inSync = false;
+  for (const key of POLICY_TAGS)
+    if (wanted[key] === undefined && image.tags[key] !== undefined) inSync = false;
+  if (inSync) return;
   const set: Tags = {};
   for (const [key, value] of Object.entries(wanted)) if (image.tags[key] !== value) set[key] = value;
   const remove = [Tag.onDelete, Tag.retention].filter(

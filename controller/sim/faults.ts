@@ -12,6 +12,11 @@ export interface BakeFaultMatch {
 export interface Faults {
   bakeFailure?: BakeFaultMatch & { reason?: string };
   bakeHang?: BakeFaultMatch;
+  /**
+   * Volume bakes (run-command.ts): the chroot script of matching specs or builds prints the failure marker and
+   * its command ends Failed. The spec is the script's `LEAVEN_SPEC=` line or the attached volume's spec tag.
+   */
+  volumeBakeFailure?: BakeFaultMatch & { reason?: string };
   /** Smoke checks of matching specs or builds fail (the check script exits non-zero). */
   smokeFailure?: BakeFaultMatch & { reason?: string };
   /** Fraction (0..1) of requests answered with InternalError (500) or Unavailable (503). */
@@ -92,7 +97,21 @@ export function bakeBehaviour(
   return { kind: "success" };
 }
 
-/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, lost-response=0.1, throttle=0.05, latency=50ms, noisy-neighbour=5. */
+/** What the simulated chroot script of a volume bake does for this spec (if known) and build. */
+export function volumeBakeBehaviour(
+  faults: Faults,
+  spec: string | undefined,
+  build: string,
+): { kind: "success" } | { kind: "failure"; reason: string } {
+  const tags: Record<string, string> = spec !== undefined ? { [Tag.spec]: spec } : {};
+  if (!matches(faults.volumeBakeFailure, tags, build)) return { kind: "success" };
+  return {
+    kind: "failure",
+    reason: faults.volumeBakeFailure?.reason ?? "chroot provision script exited with status 1",
+  };
+}
+
+/** Parses one CLI `--fault` value into the faults it adds: bake-fail=SPEC, volume-bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=0.1, lost-response=0.1, throttle=0.05, latency=50ms, noisy-neighbour=5. */
 export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
   const eq = flag.indexOf("=");
   const kind = eq === -1 ? flag : flag.slice(0, eq);
@@ -116,6 +135,15 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
         ...into.bakeFailure,
         specs: [...(into.bakeFailure?.specs ?? []), name],
         builds: [...(into.bakeFailure?.builds ?? []), name],
+      };
+      return into;
+    }
+    case "volume-bake-fail": {
+      const name = need();
+      into.volumeBakeFailure = {
+        ...into.volumeBakeFailure,
+        specs: [...(into.volumeBakeFailure?.specs ?? []), name],
+        builds: [...(into.volumeBakeFailure?.builds ?? []), name],
       };
       return into;
     }
@@ -164,7 +192,7 @@ export function parseFaultFlag(flag: string, into: Faults = {}): Faults {
     default:
       // Lists the kinds `apply --fault` has always named (test/cli/cloud-target.test.ts pins the wording); noisy-neighbour is in `leaven sim --help`.
       throw new Error(
-        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.`,
+        `--fault ${flag}: unknown fault "${kind}". Use bake-fail=SPEC, volume-bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.`,
       );
   }
 }

@@ -70,6 +70,15 @@ import {
 } from "./state-files.ts";
 import { createTags, deleteTags } from "./tags.ts";
 import { vendorImages } from "./vendor-images.ts";
+import {
+  attachVolume,
+  createSnapshot,
+  createVolume,
+  deleteVolume,
+  describeVolumes,
+  detachVolume,
+  registerImage,
+} from "./volumes.ts";
 import { DEFAULT_TIMINGS, type SimTimings, World } from "./world.ts";
 import { errorXml, responseXml } from "./xml.ts";
 
@@ -106,6 +115,13 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   EnableEbsEncryptionByDefault: enableEbsEncryptionByDefault,
   DisableEbsEncryptionByDefault: disableEbsEncryptionByDefault,
   GetEbsDefaultKmsKeyId: getEbsDefaultKmsKeyId,
+  CreateVolume: createVolume,
+  DescribeVolumes: describeVolumes,
+  AttachVolume: attachVolume,
+  DetachVolume: detachVolume,
+  DeleteVolume: deleteVolume,
+  CreateSnapshot: createSnapshot,
+  RegisterImage: registerImage,
 };
 
 export { CLOCK_PATH };

@@ -17,6 +17,7 @@ import { SimError } from "./errors.ts";
 import type { Faults } from "./faults.ts";
 import { regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_ACCOUNT_ID } from "./regions.ts";
+import { RUN_COMMAND_HANDLERS } from "./run-command.ts";
 import { PUBLIC_IMAGE_PARAMETERS } from "./vendor-images.ts";
 import { type SimParameter, stateAt, type Tags, type World } from "./world.ts";
 
@@ -29,22 +30,23 @@ export function isSsmRequest(req: IncomingMessage): boolean {
   return typeof target === "string" && target.startsWith(SSM_TARGET_PREFIX);
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-interface SsmContext {
+export interface SsmContext {
   world: World;
   region: string;
   /** The calling account (accounts.ts): each has its own parameters. */
   account: string;
   body: Json;
   now: number;
+  faults: Faults;
 }
 
 function parametersOf(ctx: SsmContext): Map<string, SimParameter> {
   return ctx.world.accountRegion(ctx.account, ctx.region).parameters;
 }
 
-type SsmHandler = (ctx: SsmContext) => Json;
+export type SsmHandler = (ctx: SsmContext) => Json;
 
 /** The counters the simulator keeps (server.ts SimStats), updated for SSM requests too. */
 export interface SsmStatsSink {
@@ -358,6 +360,7 @@ function matchesFilter(p: SimParameter, filter: ParameterStringFilter): boolean 
 }
 
 const HANDLERS: Readonly<Record<string, SsmHandler>> = {
+  ...RUN_COMMAND_HANDLERS,
   GetParameter(ctx) {
     const name = str(ctx.body, "Name", true);
     const found = lookup(ctx, name);
@@ -566,7 +569,7 @@ export function createSsmService(options: SsmServiceOptions): SsmService {
       throw new SimError("SerializationException", "The request body is not a JSON object.");
     }
     const account = options.accountOf(req);
-    const result = handler({ world: options.world, region, account, body, now: options.clock.now() });
+    const result = handler({ world: options.world, region, account, body, now: options.clock.now(), faults });
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) options.save();
     if (mutating && faults.lostResponseRate && options.random() < faults.lostResponseRate)

@@ -99,6 +99,9 @@ function resolveResources(
     } else if (prefix === "i") {
       found = seenInstance(ctx, id);
       if (!found) throw instanceNotFound([id]);
+    } else if (prefix === "vol") {
+      found = region.volumes.get(id);
+      if (!found) throw notFound("InvalidVolume.NotFound", "volume", [id]);
     } else if (prefix === "lt") {
       found = region.launchTemplates.get(id);
       if (!found) throw notFound("InvalidLaunchTemplateId.NotFound", "launch template ID", [id]);

@@ -64,6 +64,11 @@ export interface SimImage {
   visibleAt?: number;
   /** Tags other accounts put on the image: each sees only its own (EC2 keeps tags per account). */
   accountTags?: Record<string, Tags>;
+  /** RegisterImage's flags; absent = what CreateImage gives (hvm, ENA, SR-IOV simple, EC2's boot mode). */
+  bootMode?: string;
+  enaSupport?: boolean;
+  sriovNetSupport?: string;
+  virtualizationType?: string;
 }
 
 export interface SimSnapshot {
@@ -83,6 +88,53 @@ export interface SimSnapshot {
   accountTags?: Record<string, Tags>;
   /** The image that used it was deregistered then: EC2 keeps it in use a little longer (consistency.ts). */
   releasedFrom?: { imageId: string; at: number };
+  /** CreateSnapshot of a volume: the blocks written since the volume's own snapshot, in GiB (volumes.ts). */
+  changedGiB?: number;
+}
+
+/** An EBS volume (volumes.ts): created from a snapshot in one availability zone, attached to one instance. */
+export interface SimVolume {
+  volumeId: string;
+  ownerId: string;
+  availabilityZone: string;
+  /** GiB. */
+  size: number;
+  volumeType: string;
+  snapshotId?: string;
+  createTime: number;
+  /** creating until then, available (or in-use) after. */
+  availableAt: number;
+  tags: Tags;
+  clientToken?: string;
+  attachment?: {
+    instanceId: string;
+    device: string;
+    /** attaching until then. */
+    attachedAt: number;
+    /** DetachVolume: detaching until then, then the volume is available again. */
+    detachedAt?: number;
+  };
+  /** Written by a simulated chroot bake (SendCommand): the next snapshot's changed blocks count them. */
+  written?: boolean;
+}
+
+/** One SSM Run Command invocation on one instance (run-command.ts). */
+export interface SimCommand {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  commands: string[];
+  comment?: string;
+  requestedAt: number;
+  /** Pending until then (the agent picks it up), InProgress until doneAt. */
+  startedAt: number;
+  doneAt: number;
+  /** What the command prints when done, and how it ends. */
+  result: "success" | "failure";
+  stdout: string;
+  stderr: string;
+  /** executionTimeout: a command still running then is TimedOut. */
+  timeoutAt: number;
 }
 
 /** One create-volume permission: an account, or `group: "all"` (public). */
@@ -204,6 +256,10 @@ export interface RegionState {
   parameters: Map<string, SimParameter>;
   /** EnableEbsEncryptionByDefault for this account and region; absent = never set (off). */
   ebsEncryptionByDefault?: boolean;
+  /** The caller's EBS volumes, by id. */
+  volumes: Map<string, SimVolume>;
+  /** SSM Run Command invocations, by `${commandId}/${instanceId}`. */
+  commands: Map<string, SimCommand>;
 }
 
 /** How long simulated transitions take, in the simulator clock's milliseconds. */
@@ -215,6 +271,20 @@ export interface SimTimings {
   terminatedVisible: number;
   imagePending: number;
   copyPending: number;
+  /** CreateVolume from a snapshot: creating → available. */
+  volumeCreating: number;
+  /** AttachVolume: attaching → attached. */
+  volumeAttaching: number;
+  /** DetachVolume: detaching → available. */
+  volumeDetaching: number;
+  /** CreateSnapshot of a volume: per GiB of changed blocks (about 7–8 % of a baked volume). */
+  snapshotPerChangedGiB: number;
+  /** RegisterImage: pending → available. */
+  registerPending: number;
+  /** SSM Run Command: the agent picks the command up (Pending → InProgress). */
+  commandPickup: number;
+  /** The chroot bake script (Run Command) runs this long (InProgress → Success/Failed). */
+  volumeBakeScript: number;
 }
 
 export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
@@ -225,6 +295,16 @@ export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
   terminatedVisible: 60 * 60_000,
   imagePending: 3 * 60_000,
   copyPending: 8 * 60_000,
+  // A volume bake, calibrated from the Bakery/Aminator figures (under 5 minutes in all): create 15 s, attach
+  // 5 s, pick-up 2 s + chroot script 2 min, detach 10 s, snapshot of 0.6 GiB changed (8 GiB × 7.5 %) ≈ 54 s,
+  // register 20 s: about 3.8 minutes before polling. An instance bake is ~7.6 minutes before polling.
+  volumeCreating: 15_000,
+  volumeAttaching: 5_000,
+  volumeDetaching: 10_000,
+  snapshotPerChangedGiB: 90_000,
+  registerPending: 20_000,
+  commandPickup: 2_000,
+  volumeBakeScript: 2 * 60_000,
 };
 
 export function stateAt<S extends string>(timeline: readonly TimelineEntry<S>[], now: number): S {
@@ -251,6 +331,9 @@ interface PersistedRegion {
   /** Absent in state files written before the simulator served SSM. */
   parameters?: SimParameter[];
   ebsEncryptionByDefault?: boolean;
+  /** Absent in state files written before the simulator had volumes and Run Command. */
+  volumes?: SimVolume[];
+  commands?: SimCommand[];
 }
 
 /** What another account keeps of its own in a region; its images and snapshots live with everyone's. */
@@ -283,6 +366,8 @@ function emptyRegion(shared?: RegionState): RegionState {
     ownNames: new Map(),
     imageVersion: 0,
     parameters: new Map(),
+    volumes: new Map(),
+    commands: new Map(),
   };
 }
 
@@ -384,6 +469,8 @@ export class World {
         launchTemplates: [...state.launchTemplates.values()],
         tokens: [...state.tokens],
         parameters: [...state.parameters.values()],
+        volumes: [...state.volumes.values()],
+        commands: [...state.commands.values()],
         ...(state.ebsEncryptionByDefault !== undefined
           ? { ebsEncryptionByDefault: state.ebsEncryptionByDefault }
           : {}),
@@ -398,6 +485,8 @@ export class World {
           launchTemplates: [...state.launchTemplates.values()],
           tokens: [...state.tokens],
           parameters: [...state.parameters.values()],
+          volumes: [...state.volumes.values()],
+          commands: [...state.commands.values()],
           ...(state.ebsEncryptionByDefault !== undefined
             ? { ebsEncryptionByDefault: state.ebsEncryptionByDefault }
             : {}),
@@ -452,6 +541,9 @@ export class World {
         state.launchTemplates.set(template.launchTemplateId, template);
       for (const [key, record] of persisted.tokens) state.tokens.set(key, record);
       for (const parameter of persisted.parameters ?? []) state.parameters.set(parameter.name, parameter);
+      for (const volume of persisted.volumes ?? []) state.volumes.set(volume.volumeId, volume);
+      for (const command of persisted.commands ?? [])
+        state.commands.set(`${command.commandId}/${command.instanceId}`, command);
       if (persisted.ebsEncryptionByDefault !== undefined)
         state.ebsEncryptionByDefault = persisted.ebsEncryptionByDefault;
     };

@@ -75,7 +75,7 @@ describe("apply examples/ on an 80-column terminal", () => {
       expect.stringMatching(/^web-frontend {2}3\.2\.0\+[0-9a-f]{8} ✓2\/2 {12}3\.2\.0\+[0-9a-f]{8} ✓2\/2$/),
       "",
     ]);
-    expect(table.at(-1), shown).toBe("The images match the specs.");
+    expect(table.at(-1), shown).toBe("The images match the specs; on the embedded simulator — not AWS.");
   });
 });
 

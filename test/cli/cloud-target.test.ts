@@ -198,7 +198,7 @@ describe("openCloud", () => {
     [{ cloud: "gcp" }, '--cloud must be aws or simulator (sim for short), not "gcp".'],
     [
       { fault: ["bad=1"] },
-      '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.',
+      '--fault bad=1: unknown fault "bad". Use bake-fail=SPEC, volume-bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.',
     ],
     [{ fault: ["5xx=2"] }, "--fault 5xx=2: expected a rate between 0 and 1, e.g. 5xx=0.1."],
     [{ "sim-speed": "0" }, '--sim-speed must be a positive number, not "0".'],

@@ -44,7 +44,8 @@ Check ImageSpec files: schema, layers, parents, cycles, versions, regions, durat
 
 Reads every *.yaml/*.yml file under the given files and directories (default: the current
 directory), validates the ImageSpec documents in them and reports every problem at once, as
-file:line:column field.path: message. Documents of other kinds are skipped with a note.
+file:line:column field.path: message. Documents of other kinds are skipped with a note. A leaven.yaml
+beside the specs (in the first path) is checked too.
 A path with no ImageSpec under it is a warning that says what was searched. Exits 0 when all specs
 are valid, 1 otherwise, and 1 when no ImageSpec was found at all.
 

@@ -74,14 +74,14 @@ describe("the README on a fresh clone", () => {
     // The banner says it is the simulator, how fast, and where its state lives.
     expect(first.stderr).toContain("Cloud: embedded EC2 simulator at http://127.0.0.1:");
     expect(first.stderr).toContain(`State: ${join(dir, "examples/.leaven/sim-state.json")}.`);
-    // It ends with the table of every spec's channels, and converges.
-    expect(first.stdout).toMatch(
-      /^api-server +app +release +1\.14\.2\+[0-9a-f]{8} .* us-east-1 +ami-[0-9a-f]{17} +Ready$/m,
-    );
+    // It ends with the table of every spec's channels (a build and its regions per cell), and converges.
+    expect(first.stdout).toMatch(/^api-server +1\.14\.2\+[0-9a-f]{8} ✓2\/2 +1\.14\.2\+[0-9a-f]{8} ✓2\/2$/m);
     expect(first.stdout).toMatch(
       /^Converged after \d+ pass\(es\), .*; \d+ AWS requests \(\d+ mutating, \d+ throttled\)\.$/m,
     );
-    expect(first.stdout.trimEnd().split("\n").at(-1)).toBe("The images match the specs.");
+    expect(first.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "The images match the specs; on the embedded simulator — not AWS.",
+    );
     // "Run it again: nothing left to do, zero mutating requests."
     const again = await sh(faster("npm start"), dir);
     expect(again.code).toBe(0);
@@ -118,7 +118,7 @@ describe("the README on a fresh clone", () => {
     expect(graph.stdout).toContain("└── ubuntu-base (base 2.3.0, on release)");
     expectExit("npx . plan examples", 0);
     expect(ran("npx . plan examples").stdout.trimEnd().split("\n").at(-1)).toBe(
-      "No changes. The images match the specs.",
+      "No changes. The images match the specs; on the embedded simulator — not AWS.",
     );
     expectExit("npx . status examples", 0);
     expect(ran("npx . status examples").stdout).toMatch(/^ledger +Ready +(\d)\/\1 /m);

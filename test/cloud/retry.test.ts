@@ -755,6 +755,7 @@ describe("eventual consistency: the per-call table", () => {
     "InvalidInstanceID.NotFound",
     "InvalidSnapshot.NotFound",
     "InvalidLaunchTemplateId.NotFound",
+    "InvalidVolume.NotFound",
     "IncorrectState",
     "IncorrectInstanceState",
     "InvalidSnapshot.InUse",
@@ -779,19 +780,29 @@ describe("eventual consistency: the per-call table", () => {
     ["DisableImage", SETTLING],
     ["EnableImage", SETTLING],
     ["CreateLaunchTemplate", SETTLING],
+    ["CreateVolume", SETTLING],
+    ["AttachVolume", SETTLING],
+    ["DetachVolume", SETTLING],
+    ["CreateSnapshot", SETTLING],
+    ["RegisterImage", SETTLING],
     // Deleting what the executor has just read back: NotFound means it is gone, which is what was wanted.
     ["DeregisterImage", without("InvalidAMIID.NotFound")],
     ["DeleteSnapshot", without("InvalidSnapshot.NotFound")],
     ["DeleteLaunchTemplate", without("InvalidLaunchTemplateId.NotFound")],
+    ["DeleteVolume", without("InvalidVolume.NotFound")],
     // Listings answer with what they see; the port's reads by id handle a missing id themselves.
     ["DescribeImages", []],
     ["DescribeInstances", []],
     ["DescribeSnapshots", []],
     ["DescribeLaunchTemplates", []],
     ["GetConsoleOutput", []],
+    ["DescribeVolumes", []],
     // SSM's calls have codes of their own.
     ["PutParameter", []],
     ["DeleteParameter", []],
+    ["SendCommand", []],
+    ["GetCommandInvocation", []],
+    ["ListCommands", []],
   ])("%s retries %j", (action, codes) => {
     expect([...eventualCodesFor(action)].sort()).toEqual([...codes].sort());
   });
@@ -801,6 +812,7 @@ describe("eventual consistency: the per-call table", () => {
       DeregisterImage: "InvalidAMIID.NotFound",
       DeleteSnapshot: "InvalidSnapshot.NotFound",
       DeleteLaunchTemplate: "InvalidLaunchTemplateId.NotFound",
+      DeleteVolume: "InvalidVolume.NotFound",
     });
   });
 

@@ -56,6 +56,9 @@ const IMPLIED: Record<string, { field: string; actions: string[] }[]> = {
     { field: "KmsKeyId", actions: KMS_VIA_EC2 },
   ],
   "ec2:CreateLaunchTemplate": [{ field: "TagSpecifications", actions: ["ec2:CreateTags"] }],
+  "ec2:CreateVolume": [{ field: "TagSpecifications", actions: ["ec2:CreateTags"] }],
+  "ec2:CreateSnapshot": [{ field: "TagSpecifications", actions: ["ec2:CreateTags"] }],
+  "ec2:RegisterImage": [{ field: "TagSpecifications", actions: ["ec2:CreateTags"] }],
   // EC2 deletes the snapshots in the caller's name: the caller needs DeleteSnapshot on them.
   "ec2:DeregisterImage": [{ field: "DeleteAssociatedSnapshots", actions: ["ec2:DeleteSnapshot"] }],
   // SSM checks AddTagsToResource when PutParameter creates a parameter with Tags.
@@ -182,6 +185,9 @@ describe("deploy/iam-policy.json", () => {
     "ec2:ModifySnapshotAttribute",
     "ec2:DeleteLaunchTemplate",
     "ec2:DeleteTags",
+    "ec2:AttachVolume",
+    "ec2:DetachVolume",
+    "ec2:DeleteVolume",
   ])("allows %s only on resources tagged leaven.dev/managed-by=leaven", (action) => {
     const statements = policy.Statement.filter((s) => s.Action.includes(action));
     expect(statements.length).toBeGreaterThan(0);
@@ -198,7 +204,15 @@ describe("deploy/iam-policy.json", () => {
       const equals = statement.Condition?.StringEquals ?? {};
       if ("ec2:CreateAction" in equals) {
         expect([...(equals["ec2:CreateAction"] as string[])].sort()).toEqual(
-          ["CopyImage", "CreateImage", "CreateLaunchTemplate", "RunInstances"].sort(),
+          [
+            "CopyImage",
+            "CreateImage",
+            "CreateLaunchTemplate",
+            "RunInstances",
+            "CreateVolume",
+            "CreateSnapshot",
+            "RegisterImage",
+          ].sort(),
         );
         expect(equals["aws:RequestTag/leaven.dev/managed-by"]).toBe("leaven");
       } else expect(equals).toMatchObject(ownerTag);
@@ -227,6 +241,32 @@ describe("deploy/iam-policy.json", () => {
       }
     },
   );
+
+  it.each([
+    ["ec2:CreateVolume", "volume"],
+    ["ec2:CreateSnapshot", "snapshot"],
+    ["ec2:RegisterImage", "image"],
+  ])("creates with %s only a %s tagged as Leaven's, from Leaven's resources", (action, created) => {
+    const statements = policy.Statement.filter((s) => s.Action.includes(action));
+    const resources = (s: Statement) => [s.Resource].flat();
+    const making = statements.filter((s) => resources(s).some((r) => r.endsWith(`:${created}/*`)));
+    expect(making.length).toBeGreaterThan(0);
+    for (const statement of making)
+      expect(statement.Condition?.StringEquals?.["aws:RequestTag/leaven.dev/managed-by"]).toBe("leaven");
+    // What it is made from is Leaven's too, except a volume's snapshot: a vendor's base image's.
+    for (const statement of statements.filter((s) => !making.includes(s))) {
+      if (action === "ec2:CreateVolume") expect(resources(statement)).toEqual(["arn:aws:ec2:*::snapshot/*"]);
+      else expect(statement.Condition?.StringEquals).toMatchObject(ownerTag);
+    }
+  });
+
+  it("sends Run Command only AWS-RunShellScript, and only to Leaven's bakery hosts", () => {
+    const statements = policy.Statement.filter((s) => s.Action.includes("ssm:SendCommand"));
+    const resources = statements.flatMap((s) => [s.Resource].flat()).sort();
+    expect(resources).toEqual(["arn:aws:ec2:*:*:instance/*", "arn:aws:ssm:*::document/AWS-RunShellScript"]);
+    const onInstances = statements.find((s) => [s.Resource].flat().includes("arn:aws:ec2:*:*:instance/*"));
+    expect(onInstances?.Condition?.StringEquals?.["ssm:resourceTag/leaven.dev/managed-by"]).toBe("leaven");
+  });
 
   it("scopes SSM writes to /leaven, the lock to its table, KMS to EC2 and PassRole to EC2", async () => {
     const resourcesOf = (action: string) =>

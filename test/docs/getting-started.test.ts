@@ -4,12 +4,14 @@
 // shell is syntax-checked, its leaven flags must exist, its leaven.yaml must load and the files it names must
 // exist. Deviations, as in the README test: node_modules is linked instead of `npm ci`, and the simulator
 // runs at 600× (`--sim-speed 600` appended to the commands that take it).
+
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readLeavenConfig } from "../../controller/cli/cloud-target.ts";
 import { commands } from "../../controller/cli/commands/index.ts";
+import { matrixBuild, matrixCell } from "../support/channel-matrix.ts";
 import { repoRoot } from "../support/cli-process.ts";
 import { commandLines, freshClone, type ShellRun, sh } from "../support/fresh-clone.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -76,12 +78,18 @@ describe("docs/getting-started.md", () => {
     const plan = nth("npx . plan my-images").stdout;
     expect(plan).toMatch(/^ {2}\+ bake +us-east-1 +1\.0\.0\+[0-9a-f]{8} on ami-/m);
     expect(plan).toMatch(/^ {2}my-app +Waiting +waiting for my-base\/release/m);
-    expect(plan.trimEnd().split("\n").at(-1)).toBe("Plan: 1 to bake, 4 to publish.");
-    const apply = nth("npx . apply my-images").stdout;
-    expect(apply).toMatch(
-      /^my-app +app +release +0\.1\.0\+[0-9a-f]{8} +eu-west-1 +ami-[0-9a-f]{17} +Ready$/m,
+    expect(plan.trimEnd().split("\n").at(-1)).toBe(
+      "Plan: 1 to bake, 4 to publish; on the embedded simulator — not AWS.",
     );
-    expect(apply.trimEnd().split("\n").at(-1)).toBe("The images match the specs.");
+    const apply = nth("npx . apply my-images").stdout;
+    expect(matrixCell(apply, "my-app", "release")).toEqual({
+      build: expect.stringMatching(/^0\.1\.0\+[0-9a-f]{8}$/),
+      ready: 2,
+      total: 2,
+    });
+    expect(apply.trimEnd().split("\n").at(-1)).toBe(
+      "The images match the specs; on the embedded simulator — not AWS.",
+    );
     const status = nth("npx . status my-images").stdout;
     expect(status).toMatch(/^my-app +Ready +2\/2 +candidate,release 0\.1\.0\+[0-9a-f]{8}$/m);
     expect(nth("npx . builds my-app my-images").stdout).toMatch(
@@ -90,10 +98,10 @@ describe("docs/getting-started.md", () => {
     // The recipe change: the base rebakes now, the app after it; release moves; the old build is kept.
     const replan = nth("npx . plan my-images", 1).stdout;
     expect(replan).toMatch(/^ {2}\+ bake +us-east-1 +1\.1\.0\+[0-9a-f]{8} on ami-/m);
-    expect(replan.trimEnd().split("\n").at(-1)).toBe("Plan: 1 to bake.");
+    expect(replan.trimEnd().split("\n").at(-1)).toBe("Plan: 1 to bake; on the embedded simulator — not AWS.");
     const reapply = nth("npx . apply my-images", 1).stdout;
-    expect(reapply).toMatch(/^my-base +base +release +1\.1\.0\+[0-9a-f]{8} /m);
-    const appRelease = (out: string) => /^my-app +app +release +(\S+) /m.exec(out)?.[1];
+    expect(matrixBuild(reapply, "my-base", "release")).toMatch(/^1\.1\.0\+[0-9a-f]{8}$/);
+    const appRelease = (out: string) => matrixBuild(out, "my-app", "release");
     expect(appRelease(reapply)).toMatch(/^0\.1\.0\+[0-9a-f]{8}$/);
     expect(appRelease(reapply)).not.toBe(appRelease(apply));
     const builds = nth("npx . builds my-base my-images").stdout;
@@ -101,7 +109,9 @@ describe("docs/getting-started.md", () => {
     expect(builds).toMatch(/^1\.0\.0\+[0-9a-f]{8} .* available {2}- /m);
     // The failing bake: apply says so and exits 1, builds shows why, --retry bakes it.
     const failed = nth("npx . apply my-images --fault bake-fail=my-app").stdout;
-    expect(failed.trimEnd().split("\n").at(-1)).toBe("1 spec failed: my-app.");
+    expect(failed.trimEnd().split("\n").at(-1)).toBe(
+      "1 spec failed: my-app; on the embedded simulator — not AWS.",
+    );
     expect(appRelease(failed)).toBe(appRelease(reapply));
     const history = nth("npx . builds my-app my-images", 1).stdout;
     expect(history).toMatch(/^0\.2\.0\+[0-9a-f]{8} .* failed /m);
@@ -109,8 +119,10 @@ describe("docs/getting-started.md", () => {
       "    failed: bake script failed: provision script exited with status 1\n    last console lines:\n",
     );
     const retried = nth("npx . apply my-images --retry my-app").stdout;
-    expect(retried).toMatch(/^my-app +app +candidate +0\.2\.0\+[0-9a-f]{8} /m);
-    expect(retried.trimEnd().split("\n").at(-1)).toBe("The images match the specs.");
+    expect(matrixBuild(retried, "my-app", "candidate")).toMatch(/^0\.2\.0\+[0-9a-f]{8}$/);
+    expect(retried.trimEnd().split("\n").at(-1)).toBe(
+      "The images match the specs; on the embedded simulator — not AWS.",
+    );
   }, 120_000);
 
   it("writes the AWS part with flags leaven has, a leaven.yaml it loads and files that exist", () => {

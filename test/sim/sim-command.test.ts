@@ -109,7 +109,7 @@ it("rejects a bad --fault flag with a helpful message", async () => {
   const code = await new Promise((resolve) => child.once("exit", resolve));
   expect(code).toBe(1);
   expect(stderr).toBe(
-    'leaven sim: --fault meteor=1: unknown fault "meteor". Use bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.\n',
+    'leaven sim: --fault meteor=1: unknown fault "meteor". Use bake-fail=SPEC, volume-bake-fail=SPEC, bake-hang=SPEC, smoke-fail=SPEC, 5xx=RATE, lost-response=RATE, throttle=RATE, noisy-neighbour=RATE or latency=50ms.\n',
   );
 }, 30_000);
 

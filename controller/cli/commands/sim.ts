@@ -73,6 +73,8 @@ export const simCommand: Command = {
                         (access keys AKIDCONSUMER…); EBS encryption by default with aws/ebs.
   --fault KIND=VALUE  Inject a fault; repeatable:
                         bake-fail=SPEC|BUILD   bakes of that spec (leaven.dev/spec tag) or build fail
+                        volume-bake-fail=SPEC|BUILD  volume bakes of that spec or build fail
+                                               (the Run Command prints the failure marker)
                         bake-hang=SPEC|BUILD   those bakes never finish
                         smoke-fail=SPEC|BUILD  smoke checks of that spec's (or build's) images fail
                         5xx=RATE               fraction of requests answered InternalError/Unavailable

@@ -1,0 +1,383 @@
+// The volume-bake port methods end to end: the AWS adapter (real @aws-sdk/client-ec2 and client-ssm) against
+// the embedded simulator over HTTP, on a manual clock. The round trip is the volume bake's: create the volume
+// from the parent's root snapshot → attach to the bakery host → Run Command → marker → detach → snapshot →
+// register → delete the volume.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseBakeMarker } from "../../controller/api/bake-protocol.ts";
+import { type AwsCloud, createAwsCloud } from "../../controller/cloud/aws-adapter.ts";
+import { CloudError, type CloudImage } from "../../controller/cloud/port.ts";
+import { parseFaultFlag } from "../../controller/sim/faults.ts";
+import { ManualClock } from "../../controller/sim/manual-clock.ts";
+import { type Simulator, startSimulator } from "../../controller/sim/server.ts";
+import { DEFAULT_TIMINGS } from "../../controller/sim/world.ts";
+
+const REGION = "us-east-1";
+const ZONE = "us-east-1a";
+const BUILD = "2.0.0+feedbeef";
+const TAGS = { "leaven.dev/managed-by": "leaven", "leaven.dev/build": BUILD, "leaven.dev/spec": "web" };
+const SCRIPT = ["#!/bin/bash", `LEAVEN_BUILD_ID=${BUILD}`, "LEAVEN_SPEC='web'", "mount /dev/nvme1n1p1 /mnt"];
+
+let sim: Simulator;
+let clock: ManualClock;
+let cloud: AwsCloud;
+let stateDir: string | undefined;
+
+function adapter(endpoint: string): AwsCloud {
+  return createAwsCloud({
+    endpoint,
+    credentials: { accessKeyId: "AKIDLEAVENSIM", secretAccessKey: "leaven-sim" },
+    baseDelayMs: 5,
+    // One attempt for EC2's "busy" codes: the error cases below must surface, not wait.
+    consistency: { maxAttempts: 1 },
+  });
+}
+
+beforeEach(async () => {
+  clock = new ManualClock();
+  sim = await startSimulator({ clock, throttle: false });
+  cloud = adapter(sim.endpoint);
+});
+
+afterEach(async () => {
+  cloud.close();
+  await sim.close();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  stateDir = undefined;
+});
+
+async function parentImage(): Promise<CloudImage> {
+  const images = await cloud.describeImages(REGION, { owners: ["amazon"] });
+  const parent = images.find((i) => i.architecture === "x86_64" && i.snapshotIds.length > 0);
+  if (!parent) throw new Error("the simulator seeds no x86_64 vendor image with a snapshot");
+  return parent;
+}
+
+/** The bakery host: a running instance with an instance profile (SSM manages it). */
+async function bakeryHost(profile: string | null = "leaven-bakery"): Promise<string> {
+  const parent = await parentImage();
+  const { instanceId } = await cloud.runInstance(REGION, {
+    imageId: parent.imageId,
+    instanceType: "t3.small",
+    userData: "#!/bin/bash\n",
+    clientToken: `host-${profile ?? "none"}`,
+    tags: { "leaven.dev/role": "bakery-host" },
+    ...(profile ? { instanceProfile: profile } : {}),
+  });
+  clock.advance(DEFAULT_TIMINGS.instancePending);
+  return instanceId;
+}
+
+async function availableVolume(token: string, zone = ZONE): Promise<string> {
+  const parent = await parentImage();
+  const { volumeId } = await cloud.createVolume(REGION, {
+    snapshotId: parent.snapshotIds[0]!,
+    availabilityZone: zone,
+    volumeType: "gp3",
+    clientToken: token,
+    tags: TAGS,
+  });
+  clock.advance(DEFAULT_TIMINGS.volumeCreating);
+  return volumeId;
+}
+
+async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    // EC2's "busy" codes carry the adapter's note on the consistency budget after EC2's own message.
+    if (error instanceof CloudError) return error.message.replace(/ \(still failing after .*$/, "");
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("volume bakes through the adapter", () => {
+  it("creates, attaches, runs the chroot script, detaches, snapshots, registers and deletes", async () => {
+    const host = await bakeryHost();
+    const parent = await parentImage();
+    cloud.resetStats();
+
+    const { volumeId } = await cloud.createVolume(REGION, {
+      snapshotId: parent.snapshotIds[0]!,
+      availabilityZone: ZONE,
+      volumeType: "gp3",
+      clientToken: `volume-${BUILD}`,
+      tags: TAGS,
+    });
+    const byBuild = [{ name: "tag:leaven.dev/build", values: [BUILD] }];
+    expect(await cloud.describeVolumes(REGION, byBuild)).toEqual([
+      expect.objectContaining({
+        volumeId,
+        region: REGION,
+        availabilityZone: ZONE,
+        state: "creating",
+        snapshotId: parent.snapshotIds[0],
+        volumeType: "gp3",
+        attachments: [],
+        tags: TAGS,
+      }),
+    ]);
+    clock.advance(DEFAULT_TIMINGS.volumeCreating);
+    expect((await cloud.describeVolumes(REGION, [], [volumeId]))[0]?.state).toBe("available");
+
+    await cloud.attachVolume(REGION, volumeId, host, "/dev/sdf");
+    expect((await cloud.describeVolumes(REGION, byBuild))[0]).toMatchObject({
+      state: "in-use",
+      attachments: [{ instanceId: host, device: "/dev/sdf", state: "attaching" }],
+    });
+    clock.advance(DEFAULT_TIMINGS.volumeAttaching);
+    expect((await cloud.describeVolumes(REGION, byBuild))[0]?.attachments[0]?.state).toBe("attached");
+
+    const { commandId } = await cloud.sendCommand(REGION, {
+      instanceIds: [host],
+      commands: SCRIPT,
+      timeoutSeconds: 1800,
+      comment: `leaven volume bake ${BUILD}`,
+    });
+    // SendCommand has no ClientToken: a resumed bake finds the command it sent by its comment.
+    expect(await cloud.listCommands(REGION, host)).toEqual([
+      {
+        commandId,
+        comment: `leaven volume bake ${BUILD}`,
+        status: "Pending",
+        requestedAt: new Date(clock.now()).toISOString(),
+      },
+    ]);
+    expect(await cloud.getCommandInvocation(REGION, commandId, host)).toEqual({
+      commandId,
+      instanceId: host,
+      status: "Pending",
+      responseCode: -1,
+      stdout: "",
+      stderr: "",
+    });
+    clock.advance(DEFAULT_TIMINGS.commandPickup);
+    expect((await cloud.getCommandInvocation(REGION, commandId, host)).status).toBe("InProgress");
+    clock.advance(DEFAULT_TIMINGS.volumeBakeScript);
+    const done = await cloud.getCommandInvocation(REGION, commandId, host);
+    expect(done).toMatchObject({ status: "Success", responseCode: 0 });
+    expect(done.stdout).toBe(
+      `leaven: baking build ${BUILD} in a chroot on /dev/sdf\nLEAVEN-BAKE-RESULT build=${BUILD} result=success\n`,
+    );
+    expect(parseBakeMarker(done.stdout, BUILD)).toEqual({ build: BUILD, result: "success" });
+
+    await cloud.detachVolume(REGION, volumeId, { instanceId: host });
+    expect((await cloud.describeVolumes(REGION, byBuild))[0]).toMatchObject({
+      state: "in-use",
+      attachments: [{ state: "detaching" }],
+    });
+    clock.advance(DEFAULT_TIMINGS.volumeDetaching);
+    expect((await cloud.describeVolumes(REGION, byBuild))[0]).toMatchObject({
+      state: "available",
+      attachments: [],
+    });
+
+    const { snapshotId } = await cloud.createSnapshot(REGION, {
+      volumeId,
+      description: `leaven ${BUILD}`,
+      tags: TAGS,
+    });
+    const snapshotsOfBuild = () => cloud.describeSnapshots(REGION, byBuild);
+    expect(await snapshotsOfBuild()).toEqual([
+      expect.objectContaining({ snapshotId, state: "pending", tags: TAGS }),
+    ]);
+    // Only the changed blocks: 7.5 % of the volume, at the simulator's rate per changed GiB.
+    const volumeSize = (await cloud.describeVolumes(REGION, [], [volumeId]))[0]!.size;
+    const snapshotMs = Math.round(volumeSize * 0.075 * DEFAULT_TIMINGS.snapshotPerChangedGiB);
+    clock.advance(snapshotMs - 1);
+    expect((await snapshotsOfBuild())[0]?.state).toBe("pending");
+    clock.advance(1);
+    expect((await snapshotsOfBuild())[0]?.state).toBe("completed");
+
+    const { imageId } = await cloud.registerImage(REGION, {
+      name: `web-${BUILD.replace("+", "-")}`,
+      architecture: "x86_64",
+      bootMode: "uefi-preferred",
+      enaSupport: true,
+      sriovNetSupport: true,
+      virtualizationType: "hvm",
+      rootDeviceName: "/dev/xvda",
+      root: { snapshotId, volumeType: "gp3" },
+      tags: { ...TAGS, "leaven.dev/bake-method": "volume" },
+    });
+    const registered = () => cloud.describeImages(REGION, { imageIds: [imageId] });
+    expect(await registered()).toEqual([
+      expect.objectContaining({
+        imageId,
+        state: "pending",
+        architecture: "x86_64",
+        rootDeviceName: "/dev/xvda",
+        snapshotIds: [snapshotId],
+        tags: { ...TAGS, "leaven.dev/bake-method": "volume" },
+      }),
+    ]);
+    clock.advance(DEFAULT_TIMINGS.registerPending);
+    expect((await registered())[0]?.state).toBe("available");
+
+    await cloud.deleteVolume(REGION, volumeId);
+    expect(await cloud.describeVolumes(REGION, byBuild)).toEqual([]);
+
+    // The whole bake, before any polling, is under 5 simulated minutes (an instance bake takes 8–10).
+    const total =
+      DEFAULT_TIMINGS.volumeCreating +
+      DEFAULT_TIMINGS.volumeAttaching +
+      DEFAULT_TIMINGS.commandPickup +
+      DEFAULT_TIMINGS.volumeBakeScript +
+      DEFAULT_TIMINGS.volumeDetaching +
+      snapshotMs +
+      DEFAULT_TIMINGS.registerPending;
+    expect(total).toBeLessThan(5 * 60_000);
+
+    // One request each, counted alike by the adapter and the simulator; the seven are the bake's only changes.
+    const counted = cloud.stats().byRegion[REGION]!;
+    const byAction = sim.stats().byAction;
+    for (const action of [
+      "CreateVolume",
+      "AttachVolume",
+      "SendCommand",
+      "DetachVolume",
+      "CreateSnapshot",
+      "RegisterImage",
+      "DeleteVolume",
+    ]) {
+      expect(byAction[action], action).toBe(1);
+      expect(counted.byAction[action]?.requests, action).toBe(1);
+    }
+    expect(counted.mutating).toBe(7);
+  });
+
+  it("answers CreateVolume's ClientToken with the same volume, and refuses it for other parameters", async () => {
+    const first = await availableVolume("token-1");
+    expect(await availableVolume("token-1")).toBe(first);
+    expect(await cloud.describeVolumes(REGION, [])).toHaveLength(1);
+    expect(await codeOf(availableVolume("token-1", "us-east-1b"))).toMatch(/^IdempotentParameterMismatch: /);
+  });
+
+  it("gives EC2's errors for the wrong zone, a device in use, an attached delete and a wrong state", async () => {
+    const host = await bakeryHost();
+    const parent = await parentImage();
+    const { volumeId: creating } = await cloud.createVolume(REGION, {
+      snapshotId: parent.snapshotIds[0]!,
+      availabilityZone: ZONE,
+      clientToken: "creating",
+      tags: TAGS,
+    });
+    expect(await codeOf(cloud.attachVolume(REGION, creating, host, "/dev/sdg"))).toBe(
+      `IncorrectState: ${creating} is not 'available' (it is creating).`,
+    );
+    expect(await codeOf(cloud.deleteVolume(REGION, creating))).toMatch(/^IncorrectState: /);
+    const away = await availableVolume("away", "us-east-1b");
+    expect(await codeOf(cloud.attachVolume(REGION, away, host, "/dev/sdf"))).toBe(
+      `InvalidVolume.ZoneMismatch: The volume '${away}' is not in the same availability zone as instance '${host}'.`,
+    );
+    const one = await availableVolume("one");
+    const two = await availableVolume("two");
+    expect(await codeOf(cloud.detachVolume(REGION, one))).toBe(
+      `IncorrectState: Volume '${one}' is in the 'available' state.`,
+    );
+    await cloud.attachVolume(REGION, one, host, "/dev/sdf");
+    expect(await codeOf(cloud.attachVolume(REGION, two, host, "/dev/sdf"))).toBe(
+      "InvalidParameterValue: Attachment point /dev/sdf is already in use",
+    );
+    expect(await codeOf(cloud.attachVolume(REGION, two, host, "/dev/xvda"))).toBe(
+      "InvalidParameterValue: Attachment point /dev/xvda is already in use",
+    );
+    expect(await codeOf(cloud.attachVolume(REGION, one, host, "/dev/sdh"))).toMatch(/^VolumeInUse: /);
+    expect(await codeOf(cloud.deleteVolume(REGION, one))).toBe(
+      `VolumeInUse: Volume ${one} is currently attached to ${host}; detach it first.`,
+    );
+    // A snapshot still pending cannot be registered.
+    const { snapshotId } = await cloud.createSnapshot(REGION, { volumeId: two, tags: TAGS });
+    expect(
+      await codeOf(
+        cloud.registerImage(REGION, {
+          name: "too-early",
+          architecture: "x86_64",
+          rootDeviceName: "/dev/xvda",
+          root: { snapshotId },
+          tags: {},
+        }),
+      ),
+    ).toBe(
+      `IncorrectState: Snapshot ${snapshotId} is not completed yet (it is pending); register the image once it is.`,
+    );
+    expect(
+      await codeOf(
+        cloud.registerImage(REGION, {
+          name: "no-such-snapshot",
+          architecture: "x86_64",
+          rootDeviceName: "/dev/xvda",
+          root: { snapshotId: "snap-0123456789abcdef0" },
+          tags: {},
+        }),
+      ),
+    ).toMatch(/^InvalidSnapshot.NotFound: /);
+    expect(await codeOf(cloud.deleteVolume(REGION, "vol-0123456789abcdef0"))).toMatch(
+      /^InvalidVolume.NotFound: /,
+    );
+  });
+
+  it("reaches only managed instances with Run Command", async () => {
+    const unmanaged = await bakeryHost(null);
+    expect(await codeOf(cloud.sendCommand(REGION, { instanceIds: [unmanaged], commands: SCRIPT }))).toMatch(
+      new RegExp(`^InvalidInstanceId: Instances \\[\\[${unmanaged}\\]\\] not in a valid state`),
+    );
+    expect(await codeOf(cloud.getCommandInvocation(REGION, "no-such-command", unmanaged))).toMatch(
+      /^InvocationDoesNotExist: /,
+    );
+  });
+
+  it("prints the failure marker for --fault volume-bake-fail=SPEC", async () => {
+    sim.setFaults(parseFaultFlag("volume-bake-fail=web"));
+    const host = await bakeryHost();
+    const { commandId } = await cloud.sendCommand(REGION, { instanceIds: [host], commands: SCRIPT });
+    clock.advance(DEFAULT_TIMINGS.commandPickup + DEFAULT_TIMINGS.volumeBakeScript);
+    const done = await cloud.getCommandInvocation(REGION, commandId, host);
+    expect(done).toMatchObject({ status: "Failed", responseCode: 1 });
+    expect(parseBakeMarker(done.stdout, BUILD)).toMatchObject({
+      result: "failure",
+      reason: "chroot provision script exited with status 1",
+    });
+    // Another spec is unaffected.
+    const other = SCRIPT.map((line) => (line.startsWith("LEAVEN_SPEC=") ? "LEAVEN_SPEC=api" : line));
+    const { commandId: second } = await cloud.sendCommand(REGION, { instanceIds: [host], commands: other });
+    clock.advance(DEFAULT_TIMINGS.commandPickup + DEFAULT_TIMINGS.volumeBakeScript);
+    expect((await cloud.getCommandInvocation(REGION, second, host)).status).toBe("Success");
+  });
+
+  it("keeps volumes, snapshots and commands across a restart", async () => {
+    cloud.close();
+    await sim.close();
+    stateDir = mkdtempSync(join(tmpdir(), "leaven-volumes-"));
+    const statePath = join(stateDir, "state.json");
+    sim = await startSimulator({ clock, throttle: false, statePath });
+    cloud = adapter(sim.endpoint);
+    const host = await bakeryHost();
+    const volumeId = await availableVolume("persisted");
+    await cloud.attachVolume(REGION, volumeId, host, "/dev/sdf");
+    const { commandId } = await cloud.sendCommand(REGION, { instanceIds: [host], commands: SCRIPT });
+    const { snapshotId } = await cloud.createSnapshot(REGION, { volumeId, tags: TAGS });
+    cloud.close();
+    await sim.close();
+
+    sim = await startSimulator({ clock, throttle: false, statePath });
+    cloud = adapter(sim.endpoint);
+    clock.advance(
+      DEFAULT_TIMINGS.volumeAttaching + DEFAULT_TIMINGS.commandPickup + DEFAULT_TIMINGS.volumeBakeScript,
+    );
+    expect((await cloud.describeVolumes(REGION, [], [volumeId]))[0]).toMatchObject({
+      state: "in-use",
+      attachments: [{ instanceId: host, device: "/dev/sdf", state: "attached" }],
+      tags: TAGS,
+    });
+    expect((await cloud.getCommandInvocation(REGION, commandId, host)).status).toBe("Success");
+    expect(
+      await cloud.describeSnapshots(REGION, [{ name: "snapshot-id", values: [snapshotId] }]),
+    ).toHaveLength(1);
+    // The token survived too: the same CreateVolume is the same volume.
+    expect(await availableVolume("persisted")).toBe(volumeId);
+  });
+});

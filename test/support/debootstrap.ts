@@ -1,0 +1,98 @@
+// A real Debian root for tests that run bake scripts for real: `debootstrap --variant=minbase`, built once
+// and cached under $HOME/.cache/leaven-debootstrap/<suite>-minbase (the first build takes ~30-60 s), then
+// copied per test into a loop-mounted ext4 image (a "volume") or a plain directory.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import path from "node:path";
+
+const MIRROR = "http://deb.debian.org/debian";
+
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  return { status: result.status, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+}
+
+/** Why this machine cannot build a Debian root, or undefined when it can. */
+export function debootstrapUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root (debootstrap, chroot and mount do)";
+  if (run("sh", ["-c", "command -v debootstrap"]).status === 0) return undefined;
+  if (run("sh", ["-c", "command -v apt-get"]).status !== 0)
+    return "debootstrap is not installed and there is no apt-get to install it";
+  const installed = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "debootstrap"], {
+    encoding: "utf8",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  return installed.status === 0 ? undefined : `apt-get install debootstrap failed: ${installed.stderr}`;
+}
+
+/** The cached minbase root of `suite`, built on first use. */
+export function debianRoot(suite = "bookworm"): string {
+  const cache = path.join(homedir(), ".cache", "leaven-debootstrap");
+  const root = path.join(cache, `${suite}-minbase`);
+  if (existsSync(path.join(root, "etc/os-release"))) return root;
+  mkdirSync(cache, { recursive: true });
+  // Built aside and renamed, so an interrupted build is never taken for a finished one.
+  const partial = `${root}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  const built = run("debootstrap", ["--variant=minbase", suite, partial, MIRROR]);
+  if (built.status !== 0) throw new Error(`debootstrap ${suite} failed:\n${built.output}`);
+  renameSync(partial, root);
+  return root;
+}
+
+/** Whether loop devices can be attached here (containers often forbid them). */
+export function loopDevicesAvailable(): boolean {
+  return run("losetup", ["-f"]).status === 0;
+}
+
+export interface Volume {
+  /** The loop device holding an ext4 copy of the root, when loop devices are available. */
+  device?: string;
+  /** Runs `look` on the root as a directory (the loop device mounted read-write for the call), to seed or check it. */
+  inspect<T>(look: (root: string) => T): T;
+  dispose(): void;
+}
+
+/** A fresh copy of the root as a whole-disk ext4 filesystem on a loop device. */
+export function loopVolume(root: string): Volume {
+  const dir = mkdtempSync(path.join(tmpdir(), "leaven-volume-"));
+  const image = path.join(dir, "volume.img");
+  must(run("truncate", ["-s", "1G", image]), "truncate");
+  must(run("mkfs.ext4", ["-q", "-d", root, image]), "mkfs.ext4 -d");
+  const attached = run("losetup", ["-f", "--show", image]);
+  must(attached, "losetup");
+  const device = attached.output.trim();
+  return {
+    device,
+    inspect(look) {
+      const mnt = path.join(dir, "inspect");
+      mkdirSync(mnt, { recursive: true });
+      must(run("mount", [device, mnt]), "mount");
+      try {
+        return look(mnt);
+      } finally {
+        run("umount", [mnt]);
+      }
+    },
+    dispose() {
+      run("losetup", ["-d", device]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh copy of the root as a directory. */
+export function directoryVolume(root: string): Volume & { dir: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "leaven-root-"));
+  must(run("cp", ["-a", `${root}/.`, dir]), "cp -a");
+  return {
+    dir,
+    inspect: (look) => look(dir),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function must(result: { status: number | null; output: string }, what: string): void {
+  if (result.status !== 0) throw new Error(`${what} failed: ${result.output}`);
+}
