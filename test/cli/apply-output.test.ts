@@ -6,18 +6,8 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../controller/cli/run-cli.ts";
 import { scratchEstate } from "../support/cli-process.ts";
+import { sink } from "../support/in-process-cli.ts";
 import { Terminal } from "../support/terminal.ts";
-
-function sink(): { stream: Writable; text: () => string } {
-  let text = "";
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
 
 const fast = (dir: string) => ["--sim-state", join(dir, "sim.json"), "--sim-speed", "600"];
 

@@ -5,7 +5,8 @@ import { runCli } from "../../controller/cli/run-cli.ts";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 
-function sink() {
+/** A writable stream that keeps what is written to it. */
+export function sink(): { stream: Writable; text: () => string } {
   let text = "";
   const stream = new Writable({
     write(chunk, _encoding, done) {
