@@ -239,6 +239,11 @@ export class Reconciler {
     };
   }
 
+  /** How long a plan, reused or the base of a scoped one, stands for the planner's time-based rules. */
+  private get replanIntervalMs(): number {
+    return this.options.replanIntervalMs ?? 5 * 60_000;
+  }
+
   /** This pass's images' index: the last one where no image changed, re-read for the specs whose did. */
   private indexFor(inventory: Inventory): IndexedInventory {
     const regions = inventory.regions.filter((r) => !inventory.regionErrors.has(r)).join(" ");
@@ -267,7 +272,7 @@ export class Reconciler {
     if (!base || !changes || sweep || this.copies.size > 0) return undefined;
     if (base.inputs !== inputs || base.vendor !== vendor || base.names !== namesOf(validation))
       return undefined;
-    if (now - base.plannedAt >= (this.options.replanIntervalMs ?? 5 * 60_000)) return undefined;
+    if (now - base.plannedAt >= this.replanIntervalMs) return undefined;
     const specs = scopeOf(validation.specs, [...base.scope, ...changes.documents, ...changes.images]);
     return { specs, base: base.plan };
   }
@@ -396,7 +401,7 @@ export class Reconciler {
       quiet &&
       this.last !== undefined &&
       this.last.inputs === inputs &&
-      startedAt - this.last.plannedAt < (this.options.replanIntervalMs ?? 5 * 60_000);
+      startedAt - this.last.plannedAt < this.replanIntervalMs;
     const {
       plan: planned,
       usageObserved,

@@ -1,7 +1,7 @@
 // What an action did, in words: one sentence per action for the JSON log, and the actions of a pass grouped
 // across regions ("started copying api-server 1.14.2+b2a7f678 to eu-west-1, ap-southeast-2") for the live
 // view's log and the pass summary. Channel moves say which channel moved, from which build to which.
-import { CHANNEL_SINCE_TAG_PREFIX, CHANNEL_TAG_PREFIX, Tag } from "../api/tags.ts";
+import { CHANNEL_SINCE_TAG_PREFIX, CHANNEL_TAG_PREFIX, hasChannelTag, Tag } from "../api/tags.ts";
 import type { CloudImage } from "../cloud/port.ts";
 import { channelMoves } from "../execute/channel-order.ts";
 import type { ActionResult } from "../execute/executor.ts";
@@ -35,16 +35,32 @@ export function movedFrom(action: Action, images: readonly CloudImage[]): string
   if (action.kind !== "set-tags") return undefined;
   const keys = channelsOf(action).map((channel) => CHANNEL_TAG_PREFIX + channel);
   if (keys.length === 0) return undefined;
-  const builds = images
-    .filter(
-      (image) =>
-        image.region === action.region &&
-        image.imageId !== action.imageId &&
-        image.tags[Tag.spec] === action.spec &&
-        keys.some((key) => image.tags[key] === "true"),
-    )
+  const builds = (inChannels(images).get(`${action.spec} ${action.region}`) ?? [])
+    .filter((image) => image.imageId !== action.imageId && keys.some((key) => image.tags[key] === "true"))
     .map((image) => image.tags[Tag.build] ?? image.imageId);
   return [...new Set(builds)].sort().join(", ") || undefined;
+}
+
+/**
+ * The images in some channel, by `spec region`: found in one walk per list of images (a pass's, and the cache
+ * hands out the same list while nothing changed), not one per logged action.
+ */
+const channelHolders = new WeakMap<readonly CloudImage[], Map<string, CloudImage[]>>();
+
+function inChannels(images: readonly CloudImage[]): Map<string, CloudImage[]> {
+  let bySpecRegion = channelHolders.get(images);
+  if (!bySpecRegion) {
+    bySpecRegion = new Map();
+    for (const image of images) {
+      if (!hasChannelTag(image.tags)) continue;
+      const key = `${image.tags[Tag.spec]} ${image.region}`;
+      const list = bySpecRegion.get(key);
+      if (list) list.push(image);
+      else bySpecRegion.set(key, [image]);
+    }
+    channelHolders.set(images, bySpecRegion);
+  }
+  return bySpecRegion;
 }
 
 /** Tag keys besides the channels (and their since-dates), shortened: `bake-result`, `shared`. */
