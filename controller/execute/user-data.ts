@@ -314,12 +314,16 @@ done
 
 /** The bake script for one build of a spec. Same input, same bytes. */
 export function renderUserData(input: UserDataInput): string {
-  const script = renderUserDataOfAnySize(input);
+  return withinUserDataLimit(input.spec, renderUserDataOfAnySize(input), "a package");
+}
+
+/** The bake script as it is, or a UserDataError when it is over EC2's user-data limit. */
+export function withinUserDataLimit(spec: string, script: string, packaging: string): string {
   const bytes = Buffer.byteLength(script, "utf8");
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new UserDataError(
-      `spec ${JSON.stringify(input.spec)}: the bake script is ${bytes} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte user-data limit; ` +
-        "ship large files in a package or fetch them from the provision script",
+      `spec ${JSON.stringify(spec)}: the bake script is ${bytes} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte user-data limit; ` +
+        `ship large files in ${packaging} or fetch them from the provision script`,
     );
   }
   return script;

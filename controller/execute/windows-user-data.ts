@@ -15,7 +15,7 @@
 import { BUILD_ID_ASSIGNMENT, formatBakeMarker } from "../api/bake-protocol.ts";
 import type { Provision } from "../api/types.generated.ts";
 import type { FieldPath } from "../sources/source-document.ts";
-import { USER_DATA_LIMIT_BYTES, UserDataError, type UserDataInput } from "./user-data.ts";
+import { UserDataError, type UserDataInput, withinUserDataLimit } from "./user-data.ts";
 
 /** A Windows absolute path: a drive letter, a colon and a backslash (or slash), e.g. C:\ProgramData\app. */
 export const WINDOWS_PATH = /^[A-Za-z]:[\\/]/;
@@ -176,15 +176,7 @@ const CLEANUP = String.raw`  if (Get-Command choco.exe -ErrorAction SilentlyCont
 
 /** The EC2Launch v2 user data of one Windows build of a spec. Same input, same bytes. */
 export function renderWindowsUserData(input: UserDataInput): string {
-  const document = renderWindowsUserDataOfAnySize(input);
-  const bytes = Buffer.byteLength(document, "utf8");
-  if (bytes > USER_DATA_LIMIT_BYTES) {
-    throw new UserDataError(
-      `spec ${JSON.stringify(input.spec)}: the bake script is ${bytes} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte user-data limit; ` +
-        "ship large files in a Chocolatey package or fetch them from the provision script",
-    );
-  }
-  return document;
+  return withinUserDataLimit(input.spec, renderWindowsUserDataOfAnySize(input), "a Chocolatey package");
 }
 
 /** renderWindowsUserData without the size limit, for validation to measure a recipe. */
