@@ -2,7 +2,6 @@
 // ends with; piped, one JSON line per action and per phase change, with no heartbeats at info. In-process on
 // the embedded simulator with a fast clock.
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../controller/cli/run-cli.ts";
 import { scratchEstate } from "../support/cli-process.ts";
