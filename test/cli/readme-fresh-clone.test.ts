@@ -2,8 +2,6 @@
 // blocks, so the test follows the README), with real npm and npx child processes. Two deviations, each
 // said here: node_modules is linked instead of `npm ci`, and the simulator runs at 600× rather than 60×
 // (the same simulated time in a tenth of the wait), appended as the README's own `--sim-speed` flag.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,7 +13,7 @@ import {
   type ShellRun,
   sectionBlocks,
   sh,
-  shellEnv,
+  startShell,
 } from "../support/fresh-clone.ts";
 
 /** Lines not run, each with why. */
@@ -35,27 +33,12 @@ function faster(line: string): string {
 
 /** Starts a long-running command, waits for `ready` in its output, stops it with Ctrl-C (SIGINT to its group). */
 async function untilReady(line: string, cwd: string, ready: string): Promise<ShellRun> {
-  const child = spawn("/bin/sh", ["-c", line], {
-    cwd,
-    env: shellEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const closed = once(child, "close");
+  const { child, output, closed } = startShell(line, cwd, { detached: true });
   const started = Date.now();
-  while (!stdout.includes(ready) && child.exitCode === null && Date.now() - started < 20_000)
+  while (!output.stdout.includes(ready) && child.exitCode === null && Date.now() - started < 20_000)
     await new Promise((resolve) => setTimeout(resolve, 50));
   if (child.exitCode === null) process.kill(-child.pid!, "SIGINT");
-  const [code] = (await closed) as [number | null];
-  return { line, code, stdout, stderr };
+  return closed;
 }
 
 describe("the README on a fresh clone", () => {

@@ -31,24 +31,34 @@ export interface ShellRun {
   stderr: string;
 }
 
-/** Runs one command line with sh in `cwd`, as a user types it. */
-export function sh(line: string, cwd: string, timeoutMs = 60_000): Promise<ShellRun> {
-  const child = spawn("/bin/sh", ["-c", line], { cwd, env: shellEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
+/** One command line started with sh in `cwd`, its output gathered as it comes. */
+export function startShell(line: string, cwd: string, options: { detached?: boolean } = {}) {
+  const child = spawn("/bin/sh", ["-c", line], {
+    cwd,
+    env: shellEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.detached ? { detached: true } : {}),
+  });
+  const output = { stdout: "", stderr: "" };
   child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
+    output.stdout += chunk.toString();
   });
   child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
+    output.stderr += chunk.toString();
   });
+  const closed = new Promise<ShellRun>((resolve) => {
+    child.on("close", (code) => resolve({ line, code, ...output }));
+  });
+  return { child, output, closed };
+}
+
+/** Runs one command line with sh in `cwd`, as a user types it. */
+export async function sh(line: string, cwd: string, timeoutMs = 60_000): Promise<ShellRun> {
+  const { child, closed } = startShell(line, cwd);
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  return new Promise((resolve) => {
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ line, code, stdout, stderr });
-    });
-  });
+  const run = await closed;
+  clearTimeout(timer);
+  return run;
 }
 
 /** The lines of a shell block, without comments and blank lines. */
