@@ -38,7 +38,12 @@ function build(n: number, tags: Tags = {}, state: CloudImage["state"] = "availab
 function run(
   specs: ValidSpec[],
   images: CloudImage[],
-  options: { now?: number; usage?: Map<string, string[]> | "all-unused"; desired?: string } = {},
+  options: {
+    now?: number;
+    usage?: Map<string, string[]> | "all-unused";
+    desired?: string;
+    scope?: ReadonlySet<string>;
+  } = {},
 ) {
   const usage =
     options.usage === "all-unused" ? new Map(images.map((i) => [i.imageId, [] as string[]])) : options.usage;
@@ -51,6 +56,7 @@ function run(
       inventory: inv,
       now: options.now ?? T0 + 100 * DAY,
       desired: new Map([["base", options.desired]]),
+      ...(options.scope ? { scope: options.scope } : {}),
     },
     actions,
   );
@@ -111,6 +117,24 @@ describe("planRetention: protections", () => {
     expect(result.kept.find((k) => k.imageId === "ami-b1")?.protections).toEqual([
       "parent of api 2.0.0+c0000001",
     ]);
+  });
+
+  it("planning a scope, keeps a parent for every child, however many, and plans nothing outside it", () => {
+    const child = (n: number) =>
+      leavenImage(REGION, "api", `2.0.${n}+c000000${n}`, {
+        id: `ami-c${n}`,
+        tags: { [Tag.parentSpec]: "base", [Tag.parentBuild]: "1.0.1+00000001" },
+      });
+    const policy = base({ keepBuilds: 0, deprecateAfter: "1d" });
+    const scoped = run([policy], [build(1), build(2), child(1), child(2)], { scope: new Set(["base"]) });
+    expect(scoped.summary).toEqual(["set-tags ami-b2"]);
+    expect(scoped.result.kept.find((k) => k.imageId === "ami-b1")?.protections).toEqual([
+      "parent of api 2.0.1+c0000001",
+      "parent of api 2.0.2+c0000002",
+    ]);
+    const outside = run([policy], [build(1), build(2), child(1)], { scope: new Set(["api"]) });
+    expect(outside.summary).toEqual([]);
+    expect(outside.result.kept).toEqual([]);
   });
 });
 
