@@ -28,7 +28,7 @@ describe("apply examples/ on an 80-column terminal", () => {
     // The scrollback: what was done, stamped with the simulated time.
     expect(screen, shown).toContainEqual(
       expect.stringMatching(
-        /^t\+\d+m\d\ds {2}launched bake instance for ubuntu-base 2\.3\.0\+[0-9a-f]{8} in us-east-1$/,
+        /^t\+(\d+m)?\d\ds {2}launched bake instance for ubuntu-base 2\.3\.0\+[0-9a-f]{8} in us-east-1$/,
       ),
     );
     expect(screen, shown).toContainEqual(

@@ -10,7 +10,7 @@ import { simCommand } from "./sim.ts";
 import { statusCommand } from "./status.ts";
 import { validateCommand } from "./validate.ts";
 
-/** Every CLI command, in the order `leaven --help` lists them. Each lives in its own module. */
+/** Every CLI command, in the order `leaven --help` lists them. Each lives in its own module: NAME.ts the name, help and options, NAME-run.ts (loaded when it runs) the rest, so a command compiles only what it uses. */
 export const commands: Command[] = [
   validateCommand,
   graphCommand,

@@ -1,0 +1,55 @@
+import { createLogger } from "../../log/logger.ts";
+import { Reconciler } from "../../reconcile/reconciler.ts";
+import { planToJson, renderPlan } from "../../status/render-plan.ts";
+import { exitCodeOf, verdictOf } from "../../status/verdict.ts";
+import { lastLineWithWhere, openCloud } from "../cloud-target.ts";
+import type { CliIo } from "../command.ts";
+import { type Command, UserError } from "../command.ts";
+import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
+import { loadForReconcile, specsCommit } from "../spec-loading.ts";
+
+/** Runs `leaven plan` (the descriptor, help and options are in plan.ts). */
+export async function runPlan(
+  { values, positionals }: Parameters<Command["run"]>[0],
+  io: CliIo,
+): Promise<number> {
+  const output = (values.output as string | undefined) ?? "text";
+  if (output !== "text" && output !== "json")
+    throw new UserError(`--output must be text or json, not "${output}".`);
+  const logger = createLogger(io.stderr, { level: "warn" });
+  const validation = await loadForReconcile(positionals, io, logger);
+  const retry = (values.retry as string[] | undefined) ?? [];
+  checkRetryNames(retry, validation);
+  const target = await openCloud(values, positionals, io.cwd, logger);
+  try {
+    if (output === "text") io.stderr.write(`${target.banner}\n`);
+    const commit = specsCommit(positionals, io.cwd);
+    const reconciler = new Reconciler({
+      cloud: target.cloud,
+      clock: target.clock,
+      installation: target.installation,
+      logger,
+      ...(commit ? { commit } : {}),
+      retry,
+      noDelete: values["no-delete"] === true,
+    });
+    const { plan, inventory, withoutRetry } = await reconciler.plan(validation);
+    checkRetryPhases(retry, withoutRetry.statuses);
+    const verdict = verdictOf({
+      command: "plan",
+      diagnostics: validation.diagnostics,
+      statuses: plan.statuses,
+      actions: plan.actions,
+      regionErrors: inventory.regionErrors,
+    });
+    const exitCode = exitCodeOf(verdict, values["detailed-exitcode"] === true);
+    io.stdout.write(
+      output === "json"
+        ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n`
+        : lastLineWithWhere(renderPlan(plan, verdict, target.clock.now()), target.where),
+    );
+    return exitCode;
+  } finally {
+    await target.close();
+  }
+}
