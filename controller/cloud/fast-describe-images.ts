@@ -56,14 +56,15 @@ function decode(text: string): string {
 }
 
 // The response read as a schema walk over the text itself: no element tree. Each struct is a table from its
-// XML element names to an output key and kind; an element the table does not name (a field newer than this
+// XML element names to an output key and kind ("unique": a string no other image has, copied without the
+// table of shared values); an element the table does not name (a field newer than this
 // reader) is skipped whole, so the SDK and this reader agree on every field the table names.
-type Kind = "string" | "boolean" | "integer" | { struct: Shape } | { list: Shape };
+type Kind = "string" | "unique" | "boolean" | "integer" | { struct: Shape } | { list: Shape };
 type Shape = Record<string, [string, Kind]>;
 
 const STATE_REASON: Shape = { code: ["Code", "string"], message: ["Message", "string"] };
 const EBS: Shape = {
-  snapshotId: ["SnapshotId", "string"],
+  snapshotId: ["SnapshotId", "unique"],
   volumeSize: ["VolumeSize", "integer"],
   volumeType: ["VolumeType", "string"],
   deleteOnTermination: ["DeleteOnTermination", "boolean"],
@@ -80,16 +81,16 @@ const MAPPING: Shape = {
 };
 const TAG: Shape = { key: ["Key", "string"], value: ["Value", "string"] };
 const IMAGE: Shape = {
-  imageId: ["ImageId", "string"],
-  imageLocation: ["ImageLocation", "string"],
+  imageId: ["ImageId", "unique"],
+  imageLocation: ["ImageLocation", "unique"],
   imageState: ["State", "string"],
   imageOwnerId: ["OwnerId", "string"],
-  creationDate: ["CreationDate", "string"],
+  creationDate: ["CreationDate", "unique"],
   isPublic: ["Public", "boolean"],
   architecture: ["Architecture", "string"],
   imageType: ["ImageType", "string"],
-  name: ["Name", "string"],
-  description: ["Description", "string"],
+  name: ["Name", "unique"],
+  description: ["Description", "unique"],
   rootDeviceType: ["RootDeviceType", "string"],
   rootDeviceName: ["RootDeviceName", "string"],
   virtualizationType: ["VirtualizationType", "string"],
@@ -102,11 +103,11 @@ const IMAGE: Shape = {
   tpmSupport: ["TpmSupport", "string"],
   imdsSupport: ["ImdsSupport", "string"],
   deprecationTime: ["DeprecationTime", "string"],
-  sourceInstanceId: ["SourceInstanceId", "string"],
+  sourceInstanceId: ["SourceInstanceId", "unique"],
   sourceImageId: ["SourceImageId", "string"],
   sourceImageRegion: ["SourceImageRegion", "string"],
   deregistrationProtection: ["DeregistrationProtection", "string"],
-  lastLaunchedTime: ["LastLaunchedTime", "string"],
+  lastLaunchedTime: ["LastLaunchedTime", "unique"],
   imageAllowed: ["ImageAllowed", "boolean"],
   stateReason: ["StateReason", { struct: STATE_REASON }],
   blockDeviceMapping: ["BlockDeviceMappings", { list: MAPPING }],
@@ -124,19 +125,25 @@ class Unreadable extends Error {}
  * whole page's text, so one kept tag value would keep a page (megabytes, outside the heap) alive as long as the
  * image is cached. Values repeat across images (regions, states, owner ids, spec names, build ids, "true"):
  * the same string is handed out for each, from a bounded table, short ones too (400k copies of "us-east-1"
- * and "available" were a third of a full walk's strings). A value seen first is copied flat: a short slice
- * is its own string already; a long one goes through JSON (a slice of a concatenation would be a view again).
+ * and "available" were a third of a full walk's strings). Ids (an image's own, and the copies' ids its tags
+ * name) are unique: copied without the table, which then holds only what repeats.
  */
 const owned = new Map<string, string>();
-const MAX_OWNED = 100_000;
+const MAX_OWNED = 50_000;
 
 function own(value: string): string {
+  if (value.startsWith("ami-")) return flat(value);
   const known = owned.get(value);
   if (known !== undefined) return known;
   if (owned.size >= MAX_OWNED) owned.clear();
-  const copy = value.length < 13 ? value : (JSON.parse(JSON.stringify(value)) as string);
+  const copy = flat(value);
   owned.set(copy, copy);
   return copy;
+}
+
+/** A copy of `value` that is no view of another string: a short slice is one already; a long one goes through JSON. */
+function flat(value: string): string {
+  return value.length < 13 ? value : (JSON.parse(JSON.stringify(value)) as string);
 }
 
 /** Reads the XML text of one response; throws Unreadable for anything it does not expect. */
@@ -168,14 +175,14 @@ class Reader {
   }
 
   /** The text up to the closing tag of `name` (a leaf). */
-  private leaf(name: string): string {
+  private leaf(name: string, unique: boolean): string {
     const { xml } = this;
     const lt = xml.indexOf("<", this.i);
     if (lt === -1 || xml.charCodeAt(lt + 1) !== 47) throw new Unreadable(`${name} is not a leaf`);
     const raw = xml.slice(this.i, lt);
     const closing = this.tag();
     if (!closing?.close || closing.name !== name) throw new Unreadable(`${name} is not closed`);
-    return own(decode(raw));
+    return unique ? flat(decode(raw)) : own(decode(raw));
   }
 
   /** Skips the element just opened (`name`), whatever it holds. */
@@ -223,8 +230,8 @@ class Reader {
         out[key] = t.empty ? {} : this.struct(t.name, kind.struct);
         continue;
       }
-      const text = t.empty ? "" : this.leaf(t.name);
-      out[key] = kind === "string" ? text : kind === "boolean" ? text === "true" : Number.parseInt(text, 10);
+      const text = t.empty ? "" : this.leaf(t.name, kind === "unique");
+      out[key] = kind === "string" || kind === "unique" ? text : kind === "boolean" ? text === "true" : Number.parseInt(text, 10);
     }
   }
 
