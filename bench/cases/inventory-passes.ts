@@ -102,7 +102,7 @@ export const inventoryPassesCase: BenchCase = {
         wallMs: edit.wallMs,
         extra: {
           images: sim.images.toLocaleString("en"),
-          "channel edit": `${edit.wallMs.toFixed(0)} ms (first action after ${toFirstAction}; ${edit.value.executed.length} actions; DescribeImages ${describeImages(editStats)} = ${BENCH_REGIONS.length} new-image + ${BENCH_REGIONS.length} edited-spec queries; requests: ${byAction(editStats)}; target < 1 s)`,
+          "channel edit": `${edit.wallMs.toFixed(0)} ms (first action after ${toFirstAction}; ${edit.value.executed.length} actions; DescribeImages ${describeImages(editStats)} = ${BENCH_REGIONS.length} new-image + ${BENCH_REGIONS.length} edited-spec queries + ${BENCH_REGIONS.length} ownership read-backs before the retags; requests: ${byAction(editStats)}; target < 1 s)`,
           "nothing changed": `${quiet.wallMs.toFixed(0)} ms (DescribeImages ${describeImages(quietStats)}, requests: ${byAction(quietStats)}, plan reused: ${quiet.value.observation.reusedPlan}; target < 0.5 s)`,
           "full walk": `${full.wallMs.toFixed(0)} ms wall, ${full.cpuMs.toFixed(0)} ms CPU, heap peak ${megabytes(full.peakHeapBytes)} (inventory ${megabytes(full.baseHeapBytes)}); DescribeImages ${describeImages(fullStats)} (target Σ⌈n/1000⌉ = ${bound}), retried ${fullStats.retried}, throttled ${fullStats.throttled}; requests: ${byAction(fullStats)}`,
         },
