@@ -1,5 +1,6 @@
 // Fast start: each command loads only what it uses. validate and graph never touch a cloud, so neither the
-// AWS SDK nor the simulator is loaded for them; plan loads both.
+// AWS SDK, the simulator nor the reconcile core is loaded for them, nor what only `run` needs (metrics, the
+// file watcher); plan loads the SDK, the simulator and the reconcile core.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,13 +24,13 @@ function loaded(args: string[]): string[] {
 
 describe("fast start", () => {
   it.each([["validate", "examples"], ["graph", "examples"], ["--help"]])(
-    "leaven %s loads neither the AWS SDK nor the simulator",
+    "leaven %s loads neither the AWS SDK, the simulator, the reconcile core, prom-client nor chokidar",
     (...args) => {
       expect(loaded(args)).toEqual([]);
     },
   );
 
-  it("leaven plan loads the SDK's EC2 and SSM clients and the simulator", () => {
+  it("leaven plan loads the SDK's EC2 and SSM clients, the simulator and the reconcile core, not run's", () => {
     const modules = loaded([
       "plan",
       "examples",
@@ -37,7 +38,14 @@ describe("fast start", () => {
       join(tempDir("leaven-fast-start-"), "sim.json"),
     ]);
     expect(modules).toEqual(
-      expect.arrayContaining(["@aws-sdk/client-ec2", "@aws-sdk/client-ssm", "controller/sim/server.ts"]),
+      expect.arrayContaining([
+        "@aws-sdk/client-ec2",
+        "@aws-sdk/client-ssm",
+        "controller/reconcile/reconciler.ts",
+        "controller/sim/server.ts",
+      ]),
     );
+    expect(modules).not.toContain("prom-client");
+    expect(modules).not.toContain("chokidar");
   });
 });
