@@ -8,6 +8,8 @@ export const Tag = {
   version: "leaven.dev/version",
   build: "leaven.dev/build",
   recipe: "leaven.dev/recipe",
+  /** A scheduled rebake's window start (UTC ISO 8601 to the minute), part of its build id. */
+  rebuildEpoch: "leaven.dev/rebuild-epoch",
   parentSpec: "leaven.dev/parent-spec",
   parentChannel: "leaven.dev/parent-channel",
   parentBuild: "leaven.dev/parent-build",

@@ -57,6 +57,7 @@ export interface ImageSpecSpec {
   version?: string;
   provision?: Provision;
   bake?: Bake;
+  rebuild?: Rebuild;
   /**
    * AWS regions the images must exist in. The first is the home region: builds are baked there and copied to the others.
    *
@@ -242,6 +243,23 @@ export interface Bake {
    * When true, a failed bake's instance is stopped and kept (tagged with the failure) for debugging instead of terminated, like Packer's -on-error=abort. It is terminated by apply --retry or when the spec no longer wants that build.
    */
   keepFailedInstance?: boolean;
+}
+/**
+ * Scheduled rebakes: a new build with the same recipe and parent once per window, so the image picks up the distribution's updates though nobody edited the spec. Set every or cron. The window's start is part of the build id: one window makes one build, whatever the number of controllers or restarts, and a controller that was down across windows bakes only the current one. A scheduled build enters channels by their selectors like any other (e.g. candidate with latest: true); plan shows the next rebake.
+ */
+export interface Rebuild {
+  /**
+   * A new window every DURATION (at least 1h), aligned to 1970-01-01T00:00Z, e.g. 14d or 1w.
+   */
+  every?: string;
+  /**
+   * A window starts at each time of this five-field cron schedule (MINUTE HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK; names such as MON and JAN allowed; at most once an hour), e.g. "0 3 * * MON"; or @daily, @weekly, @monthly.
+   */
+  cron?: string;
+  /**
+   * The IANA time zone cron is read in, e.g. Europe/Warsaw. Default: UTC. Only with cron.
+   */
+  timezone?: string;
 }
 /**
  * Who else may launch this spec's images. Level-based, per region: Leaven adds and removes launch permissions so that every image's accounts, organizations and OUs are exactly these; removing an entry, or share itself, removes the permission from images Leaven shared. Leaven never makes an image public nor private.

@@ -231,7 +231,12 @@ class Reader {
         continue;
       }
       const text = t.empty ? "" : this.leaf(t.name, kind === "unique");
-      out[key] = kind === "string" || kind === "unique" ? text : kind === "boolean" ? text === "true" : Number.parseInt(text, 10);
+      out[key] =
+        kind === "string" || kind === "unique"
+          ? text
+          : kind === "boolean"
+            ? text === "true"
+            : Number.parseInt(text, 10);
     }
   }
 

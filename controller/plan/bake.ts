@@ -30,6 +30,8 @@ export interface BakeContext {
   doc: ImageSpec;
   build: string;
   recipe: string;
+  /** The scheduled rebake's window (spec.rebuild), recorded on the image beside the recipe. */
+  rebuildEpoch?: string;
   homeRegion: string;
   parent: { spec: string; channel: string; build: string; imageId: string; rootDeviceName?: string };
   homeImage?: CloudImage;
@@ -49,7 +51,10 @@ export interface BakeContext {
 }
 
 export function buildTags(
-  ctx: Pick<BakeContext, "doc" | "build" | "recipe" | "homeRegion" | "parent" | "commit" | "installation">,
+  ctx: Pick<
+    BakeContext,
+    "doc" | "build" | "recipe" | "rebuildEpoch" | "homeRegion" | "parent" | "commit" | "installation"
+  >,
 ): Tags {
   const tags: Tags = {
     [Tag.managedBy]: "leaven",
@@ -68,6 +73,7 @@ export function buildTags(
     Name: `${ctx.doc.metadata.name} ${ctx.build}`,
   };
   if (ctx.commit) tags[Tag.commit] = ctx.commit;
+  if (ctx.rebuildEpoch) tags[Tag.rebuildEpoch] = ctx.rebuildEpoch;
   // The deletion policy outlives the spec: recorded on what the spec makes.
   return { ...tags, ...deletionPolicyTags(ctx.doc) };
 }

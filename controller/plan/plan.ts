@@ -4,6 +4,7 @@ import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
 import { UserDataError } from "../execute/user-data.ts";
 import { type PlatformNode, platformOf } from "../lineage/platform.ts";
 import type { Inventory } from "../observe/inventory.ts";
+import { type RebuildSchedule, type RebuildWindow, rebuildWindow } from "../schedule/rebuild-window.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
 import { type BakeState, deleteFailureRecord, planBake } from "./bake.ts";
@@ -259,6 +260,7 @@ function planLayer(
   let desiredBuild: string | undefined;
   let parentBuild: string | undefined;
   let failure: SpecStatus["failure"];
+  let rebuild: RebuildWindow | undefined;
 
   if (!parentChannel || !parentChannel.ok) {
     problems.push({
@@ -275,7 +277,8 @@ function planLayer(
       });
     } else {
       const recipe = recipeHash(spec);
-      desiredBuild = buildIdFor(name, spec.version ?? "0.0.0", recipe, parentBuild);
+      rebuild = spec.rebuild ? rebuildWindow(spec.rebuild as RebuildSchedule, input.now) : undefined;
+      desiredBuild = buildIdFor(name, spec.version ?? "0.0.0", recipe, parentBuild, rebuild?.epoch);
       const revokedReason = revoked.get(desiredBuild);
       if (revokedReason !== undefined)
         problems.push({
@@ -303,6 +306,7 @@ function planLayer(
                 doc,
                 build: desiredBuild,
                 recipe,
+                ...(rebuild ? { rebuildEpoch: rebuild.epoch } : {}),
                 homeRegion: home,
                 ...(platformOf(name, (n) => platformNode(input.specs, n)) === "windows"
                   ? { platform: "windows" as const }
@@ -497,6 +501,15 @@ function planLayer(
       },
       channels: channelStatus,
       ...(failure ? { failure } : {}),
+      ...(rebuild
+        ? {
+            rebuild: {
+              schedule: rebuild.schedule,
+              epoch: rebuild.epoch,
+              next: new Date(rebuild.nextAt).toISOString(),
+            },
+          }
+        : {}),
       builds: newestFirst,
     },
     channels,

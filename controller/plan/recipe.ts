@@ -32,9 +32,20 @@ export function recipeHash(spec: ImageSpecSpec): string {
   ).slice(0, 16);
 }
 
-/** Deterministic build id: same spec, recipe and parent build give the same id, `VERSION+HASH8`. */
-export function buildIdFor(specName: string, version: string, recipe: string, parentBuild: string): string {
-  return `${version}+${sha256(`${specName}\n${recipe}\n${parentBuild}`).slice(0, 8)}`;
+/**
+ * Deterministic build id: same spec, recipe and parent build give the same id, `VERSION+HASH8`. A spec with
+ * scheduled rebakes adds its window's epoch, so each window makes one new build (and a spec without keeps
+ * the ids it always had).
+ */
+export function buildIdFor(
+  specName: string,
+  version: string,
+  recipe: string,
+  parentBuild: string,
+  rebuildEpoch?: string,
+): string {
+  const epoch = rebuildEpoch === undefined ? "" : `\nrebuild ${rebuildEpoch}`;
+  return `${version}+${sha256(`${specName}\n${recipe}\n${parentBuild}${epoch}`).slice(0, 8)}`;
 }
 
 /** AMI names allow letters, digits, ( ) [ ] . / - ' @ _ and spaces; the build id's + is not among them. */

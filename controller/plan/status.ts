@@ -34,6 +34,8 @@ export interface SpecStatus {
   failure?: { build: string; reason: string; console?: string[] };
   /** Builds (or vendor images) observed for the spec, newest first. */
   builds: string[];
+  /** Scheduled rebakes (spec.rebuild): the window the desired build belongs to, and when the next starts. */
+  rebuild?: { schedule: string; epoch: string; next: string };
 }
 
 /** Phases in which the planner expects the world to change without the user acting. */

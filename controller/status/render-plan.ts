@@ -148,6 +148,7 @@ export function renderPlan(plan: Plan, verdict: Verdict, now?: number): string {
     }
   }
   lines.push(...renderRetention(plan, now));
+  lines.push(...renderRebuilds(plan, now));
   const notReady = plan.statuses.filter((s) => s.phase !== "Ready");
   if (notReady.length > 0) {
     if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
@@ -169,6 +170,30 @@ export function ageText(ms: number): string {
   const hours = Math.floor(ms / 3_600_000);
   if (hours < 1) return `${Math.max(0, Math.floor(ms / 60_000))}m`;
   return hours >= 24 ? `${Math.floor(hours / 24)}d` : `${hours}h`;
+}
+
+/** "2026-12-03 00:00 UTC" for an ISO instant. */
+function utcMinute(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+/** Each scheduled spec's window: its build (or that it is being rebaked) and when the next rebake is due. */
+export function renderRebuilds(plan: Plan, now: number | undefined): string[] {
+  const scheduled = plan.statuses.filter((s) => s.rebuild !== undefined);
+  if (scheduled.length === 0) return [];
+  const width = Math.max(...scheduled.map((s) => s.name.length));
+  const lines = ["Scheduled rebakes:"];
+  for (const status of scheduled) {
+    const rebuild = status.rebuild!;
+    const next = `next rebake ${utcMinute(rebuild.next)}${now !== undefined ? ` (in ${ageText(Date.parse(rebuild.next) - now)})` : ""}`;
+    const window =
+      status.phase === "Ready"
+        ? `this window's build ${status.desiredBuild} is ready, nothing due`
+        : `build ${status.desiredBuild} of the window since ${utcMinute(rebuild.epoch)}: ${status.phase}`;
+    lines.push(`  ${status.name.padEnd(width)}  ${rebuild.schedule}: ${window}; ${next}`);
+  }
+  lines.push("");
+  return lines;
 }
 
 /** What retirement keeps past its age and why, and the images of deleted specs. */

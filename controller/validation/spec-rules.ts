@@ -2,6 +2,8 @@
 // durations and selectors. Written defensively: they run on documents the schema may also reject, so
 // that every problem is reported in one pass.
 import semver from "semver";
+import { CronError, nextFire, parseCron } from "../schedule/cron.ts";
+import { isTimeZone, timeZoneNames } from "../schedule/time-zone.ts";
 import { BUILD_ID_EXPECTED, isBuildId } from "./build-id.ts";
 import { DURATION_PATTERN, parseDuration } from "./durations.ts";
 import { type Fields, fields, type Problem, text } from "./problem.ts";
@@ -14,7 +16,7 @@ import { checkUserDataSize } from "./user-data-size.ts";
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const ACCOUNT_ID = /^[0-9]{12}$/;
 const OWNER_ALIASES = ["amazon", "aws-marketplace", "self"];
-const BAKED_ONLY = ["version", "provision", "bake", "checks"] as const;
+const BAKED_ONLY = ["version", "provision", "bake", "rebuild", "checks"] as const;
 
 export function checkSpecRules(document: unknown): Problem[] {
   const spec = fields(fields(document)?.spec);
@@ -26,6 +28,7 @@ export function checkSpecRules(document: unknown): Problem[] {
   checkVersion(spec, problems);
   const regions = checkRegions(spec, problems);
   checkBake(spec, problems);
+  checkRebuild(spec, problems);
   checkChecks(spec, problems);
   checkRetention(spec, problems);
   checkChannels(spec, layer, problems);
@@ -181,6 +184,58 @@ function checkBake(spec: Fields, problems: Problem[]): void {
     target: "value",
     message: `${show(timeout)} is not a positive duration; a bake needs time to run, e.g. 30m`,
   });
+}
+
+/** A bake takes minutes and each build is kept by retention: more than one window an hour is a mistake. */
+const MIN_REBUILD_MS = 3_600_000;
+/** Any schedule fires within 8 years of any time (29 February included): one that does not never will. */
+const NEVER_AFTER = Date.UTC(2000, 0, 1);
+
+function checkRebuild(spec: Fields, problems: Problem[]): void {
+  const rebuild = fields(spec.rebuild);
+  if (rebuild === undefined) return;
+  const path = ["spec", "rebuild"];
+  checkExactlyOne(["every", "cron"], (f) => rebuild[f] !== undefined, path, problems);
+  const every = durationMs(rebuild.every);
+  if (every !== undefined && every < MIN_REBUILD_MS)
+    problems.push({
+      path: [...path, "every"],
+      target: "value",
+      message: `${show(rebuild.every)} is shorter than 1h; a scheduled rebake bakes and keeps a build per window, e.g. every: 14d`,
+    });
+  const zone = text(rebuild.timezone);
+  if (rebuild.timezone !== undefined && rebuild.cron === undefined)
+    problems.push({
+      path: [...path, "timezone"],
+      target: "key",
+      message: "timezone applies to cron only (every: windows are aligned to UTC); remove it, or use cron",
+    });
+  else if (zone !== undefined && !isTimeZone(zone))
+    problems.push({
+      path: [...path, "timezone"],
+      target: "value",
+      message: `${show(zone)} is not an IANA time zone (e.g. Europe/Warsaw, UTC)${didYouMean(zone, timeZoneNames())}`,
+    });
+  const cron = text(rebuild.cron);
+  if (cron === undefined) return;
+  try {
+    const parsed = parseCron(cron);
+    if (parsed.minutes.length > 1)
+      problems.push({
+        path: [...path, "cron"],
+        target: "value",
+        message: `${show(cron)} fires more than once an hour; name one minute, e.g. "0 3 * * MON"`,
+      });
+    else if (nextFire(parsed, "UTC", NEVER_AFTER) === undefined)
+      problems.push({
+        path: [...path, "cron"],
+        target: "value",
+        message: `${show(cron)} never fires (no such day); check the day of month and the month`,
+      });
+  } catch (error) {
+    if (!(error instanceof CronError)) throw error;
+    problems.push({ path: [...path, "cron"], target: "value", message: error.message });
+  }
 }
 
 function checkChecks(spec: Fields, problems: Problem[]): void {

@@ -99,6 +99,7 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       version: "leaven.dev/version",
       build: "leaven.dev/build",
       recipe: "leaven.dev/recipe",
+      rebuildEpoch: "leaven.dev/rebuild-epoch",
       parentSpec: "leaven.dev/parent-spec",
       rebakeOf: "leaven.dev/rebake-of",
       parentChannel: "leaven.dev/parent-channel",

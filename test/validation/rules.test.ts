@@ -16,6 +16,38 @@ async function messages(path: string): Promise<string[]> {
 // One row per rule: the fixture that breaks it and the exact diagnostic, position included.
 const rules: [string, string][] = [
   [
+    "invalid/rebuild.yaml",
+    "invalid/rebuild.yaml:8:3 spec.rebuild: a foundation is never baked, so it takes no rebuild; remove it, or use layer base",
+  ],
+  [
+    "invalid/rebuild.yaml",
+    "invalid/rebuild.yaml:20:12 spec.rebuild: set exactly one of every, cron (found every and cron)",
+  ],
+  [
+    "invalid/rebuild.yaml",
+    'invalid/rebuild.yaml:30:21 spec.rebuild.every: "30m" is shorter than 1h; a scheduled rebake bakes and keeps a build per window, e.g. every: 14d',
+  ],
+  [
+    "invalid/rebuild.yaml",
+    "invalid/rebuild.yaml:30:26 spec.rebuild.timezone: timezone applies to cron only (every: windows are aligned to UTC); remove it, or use cron",
+  ],
+  [
+    "invalid/rebuild.yaml",
+    'invalid/rebuild.yaml:40:45 spec.rebuild.timezone: "Europe/Warsw" is not an IANA time zone (e.g. Europe/Warsaw, UTC); did you mean "Europe/Warsaw"?',
+  ],
+  [
+    "invalid/rebuild.yaml",
+    'invalid/rebuild.yaml:50:20 spec.rebuild.cron: "FUN" is not a day of week (0–7 or SUN–SAT)',
+  ],
+  [
+    "invalid/rebuild.yaml",
+    'invalid/rebuild.yaml:60:20 spec.rebuild.cron: "*/5 * * * *" fires more than once an hour; name one minute, e.g. "0 3 * * MON"',
+  ],
+  [
+    "invalid/rebuild.yaml",
+    'invalid/rebuild.yaml:70:20 spec.rebuild.cron: "0 0 30 2 *" never fires (no such day); check the day of month and the month',
+  ],
+  [
     "invalid/user-data.yaml",
     "invalid/user-data.yaml:27:18 spec.provision.files[1].content: the rendered bake script would be 19428 bytes, over EC2's 16384-byte user-data limit (this field is 16285 bytes); ship large files in a package, or fetch them from the provision script",
   ],
@@ -45,7 +77,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/schema.yaml",
-    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, regions, share, publish, channels, retention, checks, revoked, suspend); did you mean "channels"?',
+    'invalid/schema.yaml:7:3 spec.chanels: unknown field "chanels" (allowed: layer, source, parent, version, provision, bake, rebuild, regions, share, publish, channels, retention, checks, revoked, suspend); did you mean "channels"?',
   ],
   ["invalid/schema.yaml", "invalid/schema.yaml:8:31 spec.bake.rootVolume.size: must be at least 1 (got 0)"],
   [
