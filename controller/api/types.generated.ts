@@ -132,6 +132,11 @@ export interface Parent {
  */
 export interface Provision {
   /**
+   * Update every installed package (apt-get full-upgrade, or dnf/yum upgrade) before the spec's packages, non-interactively and keeping changed configuration files. When that installs a new kernel, an instance bake reboots into it before imaging and carries on after the reboot; a volume bake's image boots it on first launch. Linux only. Pair it with rebuild to pick up security updates on a schedule.
+   */
+  upgrade?: boolean;
+  ansible?: Ansible;
+  /**
    * Packages to install with the instance's package manager (apt, dnf or yum, detected on the instance); name or name=version. On Windows, Chocolatey packages: name or name=version.
    */
   packages?: string[];
@@ -147,6 +152,56 @@ export interface Provision {
    * Shell script (bash) run as root after packages and files; a non-zero exit fails the bake. On Windows, a PowerShell script run as SYSTEM; a terminating error or a non-zero exit fails the bake.
    */
   script?: string;
+}
+/**
+ * An Ansible playbook run locally on the bake instance (ansible-playbook -c local) after packages and files and before the script. Ansible is installed for the bake (from the distribution's packages) and removed afterwards unless the image had it. The playbook comes from a git repository at a pinned commit, or from an S3 object at a pinned version, so its content is part of the recipe: pointing at other content rebakes. Linux only.
+ */
+export interface Ansible {
+  /**
+   * Path of the playbook inside the repository (e.g. site.yml), or the playbook's file name for an S3 object.
+   */
+  playbook: string;
+  /**
+   * Git repository holding the playbook, cloned on the bake instance (git is installed for the bake when missing).
+   */
+  repository?: {
+    /**
+     * Clone URL, e.g. https://git.example.com/platform/playbooks.git.
+     */
+    url: string;
+    /**
+     * The commit to check out: a full 40-character commit id, so the playbook's content is fixed by the recipe.
+     */
+    ref: string;
+  };
+  s3?: S3Object;
+  /**
+   * Variables passed to the playbook (--extra-vars), as strings.
+   */
+  extraVars?: {
+    [k: string]: string;
+  };
+}
+/**
+ * S3 object holding the playbook (a single file, or a .tar.gz of a playbook directory), fetched with the bake instance's profile (the AWS CLI is installed for the bake when missing).
+ */
+export interface S3Object {
+  /**
+   * Bucket name.
+   */
+  bucket: string;
+  /**
+   * Object key.
+   */
+  key: string;
+  /**
+   * The object version to fetch (a versioned bucket); default: the current one, checked against sha256.
+   */
+  versionId?: string;
+  /**
+   * SHA-256 of the object's content, in hex: the bake fails when the fetched object differs, and changing it rebakes.
+   */
+  sha256: string;
 }
 /**
  * A package repository.
@@ -182,9 +237,10 @@ export interface File {
    */
   path: string;
   /**
-   * Content of the file.
+   * Content of the file. Set content or s3.
    */
-  content: string;
+  content?: string;
+  s3?: S3Object1;
   /**
    * Octal permission bits, e.g. "0644". Linux only.
    */
@@ -193,6 +249,27 @@ export interface File {
    * Owner as user:group, e.g. root:root. Linux only.
    */
   owner?: string;
+}
+/**
+ * Fetch the file's content from an S3 object at a pinned version instead (with the bake instance's profile). Linux only.
+ */
+export interface S3Object1 {
+  /**
+   * Bucket name.
+   */
+  bucket: string;
+  /**
+   * Object key.
+   */
+  key: string;
+  /**
+   * The object version to fetch (a versioned bucket); default: the current one, checked against sha256.
+   */
+  versionId?: string;
+  /**
+   * SHA-256 of the object's content, in hex: the bake fails when the fetched object differs, and changing it rebakes.
+   */
+  sha256: string;
 }
 /**
  * How the bake instance is launched.

@@ -7,7 +7,7 @@
 // the exact rendered bytes in a sandbox.
 import path from "node:path";
 import { BUILD_ID_ASSIGNMENT, formatBakeMarker } from "../api/bake-protocol.ts";
-import type { Provision, Repository, File as SpecFile } from "../api/types.generated.ts";
+import type { Ansible, Provision, Repository, S3Object, File as SpecFile } from "../api/types.generated.ts";
 
 export interface UserDataInput {
   buildId: string;
@@ -65,6 +65,7 @@ function heredoc(command: string, content: string): string[] {
 }
 
 const NO_WHITESPACE = /^\S+$/;
+const APT_OPTIONS = "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
 const BUILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+:@-]*$/;
 const MODE_PATTERN = /^0?[0-7]{3}$/;
 
@@ -102,6 +103,42 @@ function validate(input: UserDataInput): void {
     ] as const) {
       if (value !== undefined)
         check(NO_WHITESPACE.test(value), spec, `${where}: ${field} must not contain spaces`);
+    }
+  }
+  const s3Objects = [
+    ...(provision?.files ?? []).flatMap((f) => (f.s3 ? [f.s3] : [])),
+    ...(provision?.ansible?.s3 ? [provision.ansible.s3] : []),
+  ];
+  for (const object of s3Objects) {
+    check(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(object.bucket),
+      spec,
+      `S3 bucket ${JSON.stringify(object.bucket)} is not a bucket name`,
+    );
+    check(
+      /^[0-9a-f]{64}$/.test(object.sha256),
+      spec,
+      `S3 object ${object.key}: sha256 must be 64 hex digits`,
+    );
+  }
+  const ansible = provision?.ansible;
+  if (ansible) {
+    check(
+      !ansible.playbook.startsWith("/") && !ansible.playbook.split("/").includes(".."),
+      spec,
+      `ansible playbook ${JSON.stringify(ansible.playbook)} must be a path inside the repository, without ".."`,
+    );
+    if (ansible.repository) {
+      check(
+        NO_WHITESPACE.test(ansible.repository.url),
+        spec,
+        "ansible repository url must not contain spaces",
+      );
+      check(
+        /^[0-9a-f]{40}$/.test(ansible.repository.ref),
+        spec,
+        "ansible repository ref must be a 40-character commit id",
+      );
     }
   }
   for (const file of provision?.files ?? []) {
@@ -165,7 +202,7 @@ function packagesSection(provision: Provision): string[] {
           step("update the apt package index"),
           "apt-get update",
           step("install packages"),
-          `apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${packages.map(shellQuote).join(" ")}`,
+          `apt-get install -y ${APT_OPTIONS} ${packages.map(shellQuote).join(" ")}`,
         ]
       : []),
   ];
@@ -197,15 +234,122 @@ function packagesSection(provision: Provision): string[] {
 function fileSection(file: SpecFile): string[] {
   const target = rooted(file.path);
   const lines = [step(`write file ${file.path}`), `mkdir -p ${rooted(path.posix.dirname(file.path))}`];
-  if (file.content === "") {
+  if (file.s3 !== undefined) {
+    lines.push(s3Get(file.s3, target));
+  } else if (file.content === undefined || file.content === "") {
     lines.push(`: >${target}`);
   } else {
-    lines.push(...heredoc(`cat >${target}`, file.content));
+    const content = file.content;
+    lines.push(...heredoc(`cat >${target}`, content));
     // A heredoc always ends in a newline; take it back off when the content has none.
-    if (!file.content.endsWith("\n")) lines.push(`truncate -s -1 ${target}`);
+    if (!content.endsWith("\n")) lines.push(`truncate -s -1 ${target}`);
   }
   if (file.mode !== undefined) lines.push(`chmod ${shellQuote(file.mode)} ${target}`);
   if (file.owner !== undefined) lines.push(`chown ${shellQuote(file.owner)} ${target}`);
+  return lines;
+}
+
+/** Fetches a pinned S3 object to `target` (a rooted path) and checks its SHA-256. */
+function s3Get(object: S3Object, target: string): string {
+  return `leaven_s3_get ${shellQuote(object.bucket)} ${shellQuote(object.key)} ${shellQuote(object.versionId ?? "")} ${object.sha256} ${target}`;
+}
+
+/** Every installed package updated, before the spec's packages: the distribution's fixes since the parent. */
+function upgradeSection(): string[] {
+  return [
+    "",
+    "# Every installed package updated first (provision.upgrade), keeping changed configuration files.",
+    step("detect the package manager"),
+    'if [ -z "$leaven_pm" ]; then',
+    "  echo 'leaven: no supported package manager (apt-get, dnf or yum) on this image' >&2",
+    "  exit 1",
+    "fi",
+    step("upgrade every installed package"),
+    'if [ "$leaven_pm" = apt-get ]; then',
+    "  export DEBIAN_FRONTEND=noninteractive",
+    "  apt-get update",
+    `  apt-get -y ${APT_OPTIONS} full-upgrade`,
+    "else",
+    '  "$leaven_pm" upgrade -y',
+    "fi",
+  ];
+}
+
+/** Installs the packages `names` for the bake when `command` is missing; records them to remove afterwards. */
+const BAKE_TOOLS = String.raw`leaven_bake_tools=()
+leaven_need() {
+  local command="$1"
+  shift
+  command -v "$command" >/dev/null 2>&1 && return 0
+  if [ "$leaven_pm" = apt-get ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    compgen -G "$LEAVEN_ROOT/var/lib/apt/lists/*_Packages" >/dev/null || apt-get update
+    apt-get install -y --no-install-recommends "$@"
+  elif [ -n "$leaven_pm" ]; then
+    "$leaven_pm" install -y "$@"
+  else
+    echo "leaven: $command is needed for the bake and there is no package manager to install it" >&2
+    return 1
+  fi
+  leaven_bake_tools+=("$@")
+}
+
+leaven_remove_bake_tools() {
+  [ "${"$"}{#leaven_bake_tools[@]}" -gt 0 ] || return 0
+  if [ "$leaven_pm" = apt-get ]; then
+    apt-get purge -y --auto-remove "${"$"}{leaven_bake_tools[@]}"
+  else
+    "$leaven_pm" remove -y "${"$"}{leaven_bake_tools[@]}"
+  fi
+}
+
+leaven_s3_get() {
+  leaven_need aws awscli
+  local args=(s3api get-object --bucket "$1" --key "$2")
+  [ -z "$3" ] || args+=(--version-id "$3")
+  aws "${"$"}{args[@]}" "$5" >/dev/null
+  if ! printf '%s  %s
+' "$4" "$5" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    echo "leaven: s3://$1/$2 is not the object the recipe names (its sha256 differs from $4)" >&2
+    return 1
+  fi
+}
+`;
+
+/** The playbook run locally (provision.ansible), with Ansible (and git) installed for the bake only. */
+function ansibleSection(ansible: Ansible): string[] {
+  const dir = rooted("/run/leaven/ansible");
+  const playbook = `${dir}/${ansible.playbook}`;
+  const lines = [
+    "",
+    "# The Ansible playbook, run locally; Ansible is removed again unless the image had it.",
+  ];
+  lines.push(step("install ansible for the bake"));
+  lines.push("leaven_need ansible-playbook ansible-core");
+  lines.push(`rm -rf ${dir}`, `mkdir -p ${dir}`);
+  if (ansible.repository) {
+    lines.push(step("fetch the playbook repository"));
+    lines.push("leaven_need git git");
+    lines.push(`git clone --quiet --no-checkout ${shellQuote(ansible.repository.url)} ${dir}`);
+    lines.push(`git -C ${dir} checkout --quiet --detach ${ansible.repository.ref}`);
+  } else if (ansible.s3) {
+    lines.push(step("fetch the playbook from S3"));
+    const download = rooted("/run/leaven/ansible-playbook.download");
+    lines.push(s3Get(ansible.s3, download));
+    lines.push(
+      /\.(tar\.gz|tgz)$/.test(ansible.s3.key)
+        ? `tar -xzf ${download} -C ${dir} && rm -f ${download}`
+        : `mv ${download} ${playbook}`,
+    );
+  }
+  const vars = ansible.extraVars ?? {};
+  const varsFile = rooted("/run/leaven/ansible-vars.json");
+  if (Object.keys(vars).length > 0) lines.push(...heredoc(`cat >${varsFile}`, `${JSON.stringify(vars)}\n`));
+  lines.push(step("run the ansible playbook"));
+  lines.push(
+    `ANSIBLE_NOCOLOR=1 ansible-playbook -c local -i localhost, ${Object.keys(vars).length > 0 ? `--extra-vars @${varsFile} ` : ""}${playbook} </dev/null`,
+  );
+  lines.push(`rm -rf ${dir} ${varsFile}`);
   return lines;
 }
 
@@ -356,21 +500,27 @@ export function renderProvisioning(input: UserDataInput, options: ProvisioningOp
   const failure = formatBakeMarker({ build: input.buildId, result: "failure", reason: sentinel });
   const [failurePrefix, failureSuffix] = failure.split(sentinel) as [string, string];
   const success = formatBakeMarker({ build: input.buildId, result: "success" });
-
-  const lines = [
+  const header = (comment: string) => [
     "#!/bin/bash",
-    options.comment,
+    comment,
     `${BUILD_ID_ASSIGNMENT}${shellQuote(input.buildId)}`,
     `LEAVEN_SPEC=${shellQuote(input.spec)}`,
     PRELUDE,
+    ...(needsBakeTools(provision) ? [BAKE_TOOLS] : []),
     ...finishFunction(failurePrefix, failureSuffix, options.powerOff),
+  ];
+  const rest = [
     ...packagesSection(provision),
     ...((provision.files ?? []).length
       ? ["", "# Files, after packages so they override packaged defaults."]
       : []),
     ...(provision.files ?? []).flatMap(fileSection),
+    ...(provision.ansible ? ansibleSection(provision.ansible) : []),
     ...(provision.script !== undefined && provision.script.trim() !== ""
       ? scriptSection(provision.script)
+      : []),
+    ...(needsBakeTools(provision)
+      ? ["", step("remove what was installed for the bake only"), "leaven_remove_bake_tools"]
       : []),
     "",
     "# Clean the instance for imaging: nothing of this boot may leak into instances launched from it.",
@@ -381,5 +531,63 @@ export function renderProvisioning(input: UserDataInput, options: ProvisioningOp
     `leaven_report ${shellQuote(success)}`,
     "",
   ];
-  return lines.join("\n");
+  if (!provision.upgrade) return [...header(options.comment), ...rest].join("\n");
+  // A chroot boots nothing: the image boots the new kernel on its first launch.
+  if (!options.powerOff) return [...header(options.comment), ...upgradeSection(), ...rest].join("\n");
+  // An instance bake reboots into a kernel the upgrade installed, and the rest of the bake runs after the
+  // reboot from a oneshot unit, which removes itself; the marker is printed once, at the very end.
+  const continuation = [
+    ...header(
+      "# Leaven bake, continued after the upgrade (and the reboot into its kernel, if there was one).",
+    ),
+    step("remove the continuation unit"),
+    `rm -f ${rooted(CONTINUE_UNIT)} ${rooted("/etc/systemd/system/multi-user.target.wants/leaven-continue.service")}`,
+    ...rest,
+  ].join("\n");
+  return [
+    ...header(options.comment),
+    ...upgradeSection(),
+    "",
+    "# The rest of the bake, run now, or after a reboot into a newly installed kernel.",
+    step("write the rest of the bake"),
+    `mkdir -p ${rooted(path.posix.dirname(CONTINUE_SCRIPT))}`,
+    ...heredoc(`cat >${rooted(CONTINUE_SCRIPT)}`, continuation),
+    step("check for a new kernel"),
+    `leaven_kernel="$({ find "$LEAVEN_ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\\n' 2>/dev/null || true; } | sed 's/^vmlinuz-//' | sort -V | tail -n 1)"`,
+    'if [ -n "$leaven_kernel" ] && [ "$leaven_kernel" != "$(uname -r)" ]; then',
+    "  leaven_step='reboot into the new kernel'",
+    ...heredoc(`  cat >${rooted(CONTINUE_UNIT)}`, CONTINUE_UNIT_TEXT),
+    `  mkdir -p ${rooted("/etc/systemd/system/multi-user.target.wants")}`,
+    `  ln -sf ${CONTINUE_UNIT} ${rooted("/etc/systemd/system/multi-user.target.wants/leaven-continue.service")}`,
+    '  leaven_report "leaven: rebooting into kernel $leaven_kernel; the bake continues after the reboot"',
+    "  leaven_done=1",
+    "  trap - EXIT",
+    "  sync",
+    "  systemctl reboot || reboot",
+    "  exit 0",
+    "fi",
+    `exec bash ${rooted(CONTINUE_SCRIPT)} </dev/null`,
+    "",
+  ].join("\n");
+}
+
+const CONTINUE_SCRIPT = "/var/lib/leaven/continue.sh";
+const CONTINUE_UNIT = "/etc/systemd/system/leaven-continue.service";
+const CONTINUE_UNIT_TEXT = `[Unit]
+Description=Leaven bake, continued after the reboot into a new kernel
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash ${CONTINUE_SCRIPT}
+StandardOutput=journal+console
+StandardError=journal+console
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+function needsBakeTools(provision: Provision): boolean {
+  return provision.ansible !== undefined || (provision.files ?? []).some((f) => f.s3 !== undefined);
 }

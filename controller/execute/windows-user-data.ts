@@ -74,7 +74,28 @@ export function windowsRecipeProblems(provision: Provision | undefined): Windows
         message:
           "owner is a Linux user:group; Windows files take none: remove owner (set it with icacls /setowner in the script)",
       });
+    if (file.s3 !== undefined)
+      problems.push({
+        path: at("files", i, "s3"),
+        target: "key",
+        message:
+          "files from S3 are fetched by the Linux bake script; on Windows set content, or fetch the object with Read-S3Object in the script",
+      });
   });
+  if (provision?.upgrade !== undefined)
+    problems.push({
+      path: at("upgrade"),
+      target: "key",
+      message:
+        "upgrade runs apt or dnf; on Windows remove it (install updates with PSWindowsUpdate in the script)",
+    });
+  if (provision?.ansible !== undefined)
+    problems.push({
+      path: at("ansible"),
+      target: "key",
+      message:
+        "ansible runs a playbook locally on a Linux bake; on Windows remove it (run the script instead)",
+    });
   return problems;
 }
 
@@ -125,7 +146,7 @@ function filesSection(provision: Provision): string[] {
   for (const file of files) {
     lines.push(
       `  ${step(`write file ${file.path}`)}`,
-      `  Write-LeavenFile ${psQuote(file.path)} ${psQuote(base64(file.content))}`,
+      `  Write-LeavenFile ${psQuote(file.path)} ${psQuote(base64(file.content ?? ""))}`,
     );
   }
   return lines;

@@ -59,6 +59,18 @@ export const PATTERN_WORDS: Record<string, PatternWords> = {
   "^subnet-[0-9a-f]+$": { noun: "a subnet id", expected: "subnet- and hex digits, e.g. subnet-0abc1234" },
   "^sg-[0-9a-f]+$": { noun: "a security group id", expected: "sg- and hex digits, e.g. sg-0abc1234" },
   "^[0-9]{12}$": { noun: "an AWS account id", expected: "12 digits, e.g. 111122223333" },
+  "^[0-9a-f]{40}$": {
+    noun: "a commit id",
+    expected: "the full 40 hex digits of a commit (git rev-parse HEAD), not a branch or tag",
+  },
+  "^[0-9a-f]{64}$": {
+    noun: "a SHA-256",
+    expected: "64 lower-case hex digits (sha256sum FILE)",
+  },
+  "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": {
+    noun: "an S3 bucket name",
+    expected: "3–63 lower-case letters, digits, dots and hyphens, e.g. acme-bake-files",
+  },
   "^arn:aws[-a-z]*:organizations::[0-9]{12}:organization/o-[a-z0-9]+$": {
     noun: "an organization ARN",
     expected: "arn:aws:organizations::ACCOUNT:organization/o-ID",

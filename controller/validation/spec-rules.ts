@@ -4,6 +4,7 @@
 import semver from "semver";
 import { CronError, nextFire, parseCron } from "../schedule/cron.ts";
 import { isTimeZone, timeZoneNames } from "../schedule/time-zone.ts";
+import type { FieldPath } from "../sources/source-document.ts";
 import { BUILD_ID_EXPECTED, isBuildId } from "./build-id.ts";
 import { DURATION_PATTERN, parseDuration } from "./durations.ts";
 import { type Fields, fields, type Problem, text } from "./problem.ts";
@@ -29,6 +30,7 @@ export function checkSpecRules(document: unknown): Problem[] {
   const regions = checkRegions(spec, problems);
   checkBake(spec, problems);
   checkRebuild(spec, problems);
+  checkProvisionSources(spec, problems);
   checkChecks(spec, problems);
   checkRetention(spec, problems);
   checkChannels(spec, layer, problems);
@@ -184,6 +186,31 @@ function checkBake(spec: Fields, problems: Problem[]): void {
     target: "value",
     message: `${show(timeout)} is not a positive duration; a bake needs time to run, e.g. 30m`,
   });
+}
+
+/** A file is written from content or fetched from S3; a playbook comes from git or S3: exactly one each. */
+function checkProvisionSources(spec: Fields, problems: Problem[]): void {
+  const provision = fields(spec.provision);
+  if (provision === undefined) return;
+  const files = Array.isArray(provision.files) ? provision.files : [];
+  files.forEach((file, i) => {
+    const f = fields(file);
+    if (f !== undefined)
+      checkExactlyOne(
+        ["content", "s3"],
+        (k) => f[k] !== undefined,
+        ["spec", "provision", "files", i],
+        problems,
+      );
+  });
+  const ansible = fields(provision.ansible);
+  if (ansible !== undefined)
+    checkExactlyOne(
+      ["repository", "s3"],
+      (k) => ansible[k] !== undefined,
+      ["spec", "provision", "ansible"],
+      problems,
+    );
 }
 
 /** A bake takes minutes and each build is kept by retention: more than one window an hour is a mistake. */
@@ -398,7 +425,7 @@ function checkRevoked(spec: Fields, layer: string | undefined, problems: Problem
 function checkExactlyOne(
   choices: string[],
   set: (field: string) => boolean,
-  path: string[],
+  path: FieldPath,
   problems: Problem[],
 ): void {
   const found = choices.filter(set);
