@@ -21,6 +21,7 @@ import {
 import type { Provision } from "../../controller/api/types.generated.ts";
 import {
   heredocDelimiter,
+  renderProvisioning,
   renderUserData,
   rpmPackageName,
   shellQuote,
@@ -295,7 +296,24 @@ describe("renderUserData", () => {
 // redirected under a temporary LEAVEN_ROOT; PATH holds only the shims and a few coreutils, so the package
 // manager detected is exactly the one shimmed.
 
-const COREUTILS = ["bash", "cat", "mkdir", "rm", "find", "truncate", "chmod", "ls", "touch"];
+const COREUTILS = [
+  "bash",
+  "cat",
+  "mkdir",
+  "rm",
+  "find",
+  "truncate",
+  "chmod",
+  "ls",
+  "touch",
+  "sed",
+  "sort",
+  "tail",
+  "uname",
+  "sha256sum",
+  "ln",
+  "mv",
+];
 const sandboxes: string[] = [];
 
 afterEach(() => {
@@ -718,5 +736,111 @@ describe("the rendered script, byte for byte", () => {
     const script = renderUserData(input);
     if (process.env.LEAVEN_UPDATE_GOLDEN === "1") writeFileSync(path.join(GOLDEN, file), script);
     expect(script).toBe(readFileSync(path.join(GOLDEN, file), "utf8"));
+  });
+});
+
+describe("upgrade, files from S3 and the reboot continuation, run by bash in a sandbox", () => {
+  const HELLO_SHA = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+  // aws records its call and writes "hello" (no newline) to the output file, its last argument.
+  const aws = `${RECORD}printf hello >"\${@: -1}"\n`;
+
+  it("upgrades every package before the spec's, and with no new kernel carries straight on", () => {
+    const box = createSandbox(["dnf", "sync", "shutdown", "cloud-init"]);
+    const { status, stdout, calls } = box.run(
+      renderUserData({ buildId: BUILD, spec: "base", provision: { upgrade: true, packages: ["curl"] } }),
+    );
+    expect(status).toBe(0);
+    expect(calls).toEqual([
+      "dnf upgrade -y",
+      "dnf install -y curl",
+      "dnf clean all",
+      "cloud-init clean --logs --seed",
+      "sync",
+      "shutdown -h now",
+    ]);
+    expect(stdout.split("\n").filter((l) => l.startsWith("LEAVEN-BAKE-RESULT"))).toEqual([
+      formatBakeMarker({ build: BUILD, result: "success" }),
+    ]);
+    expect(existsSync(path.join(box.root, "etc/systemd/system/leaven-continue.service"))).toBe(false);
+  });
+
+  it("with a new kernel installs the continuation unit, reboots, and prints no marker until the rest has run", () => {
+    const box = createSandbox(["apt-get", "systemctl", "sync", "shutdown", "cloud-init"]);
+    mkdirSync(path.join(box.root, "boot"), { recursive: true });
+    writeFileSync(path.join(box.root, "boot/vmlinuz-99.1.0-test"), "");
+    const first = box.run(renderUserData({ buildId: BUILD, spec: "base", provision: { upgrade: true } }));
+    expect(first.status, first.stderr + first.stdout).toBe(0);
+    expect(first.calls).toEqual([
+      "apt-get update",
+      "apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold full-upgrade",
+      "sync",
+      "systemctl reboot",
+    ]);
+    expect(first.stdout).toContain(
+      "leaven: rebooting into kernel 99.1.0-test; the bake continues after the reboot\n",
+    );
+    expect(first.stdout).not.toContain("LEAVEN-BAKE-RESULT");
+    expect(read(box.root, "etc/systemd/system/leaven-continue.service")).toContain(
+      "WantedBy=multi-user.target\n",
+    );
+    const rest = read(box.root, "var/lib/leaven/continue.sh");
+    expect(rest).toContain(`LEAVEN_BUILD_ID=${BUILD}`);
+    expect(rest).not.toContain("full-upgrade");
+  });
+
+  it("a chroot (the volume bake) upgrades but never reboots", () => {
+    const script = renderProvisioning(
+      { buildId: BUILD, spec: "base", provision: { upgrade: true } },
+      { comment: "# chroot", powerOff: false },
+    );
+    expect(script).toContain("full-upgrade");
+    expect(script).not.toContain("reboot");
+    expect(script).not.toContain("continue.sh");
+  });
+
+  it("fetches a file from S3 at its version and checks its sha256", () => {
+    const box = createSandbox(["apt-get", "aws", "sync", "shutdown", "cloud-init"], { aws });
+    const { status, calls } = box.run(
+      renderUserData({
+        buildId: BUILD,
+        spec: "base",
+        provision: {
+          files: [
+            {
+              path: "/etc/acme/token",
+              s3: { bucket: "acme-bake", key: "tokens/a", versionId: "v7", sha256: HELLO_SHA },
+              mode: "0600",
+            },
+          ],
+        },
+      }),
+    );
+    expect(status).toBe(0);
+    expect(calls[0]).toBe(
+      `aws s3api get-object --bucket acme-bake --key tokens/a --version-id v7 ${box.root}/etc/acme/token`,
+    );
+    expect(read(box.root, "etc/acme/token")).toBe("hello");
+    expect(modeOf(box.root, "etc/acme/token")).toBe(0o600);
+  });
+
+  it("fails the bake, naming the object, when the S3 object is not the one the recipe pins", () => {
+    const box = createSandbox(["apt-get", "aws", "sync", "shutdown"], { aws });
+    const { status, stdout, stderr } = box.run(
+      renderUserData({
+        buildId: BUILD,
+        spec: "base",
+        provision: {
+          files: [{ path: "/etc/x", s3: { bucket: "acme-bake", key: "x", sha256: "0".repeat(64) } }],
+        },
+      }),
+    );
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      `leaven: s3://acme-bake/x is not the object the recipe names (its sha256 differs from ${"0".repeat(64)})`,
+    );
+    expect(parseBakeMarker(stdout, BUILD)).toMatchObject({
+      result: "failure",
+      reason: "write file /etc/x failed with exit status 1",
+    });
   });
 });

@@ -16,6 +16,46 @@ async function messages(path: string): Promise<string[]> {
 // One row per rule: the fixture that breaks it and the exact diagnostic, position included.
 const rules: [string, string][] = [
   [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:22:9 spec.provision.files[0]: set exactly one of content, s3 (found content and s3)",
+  ],
+  [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:22:86 spec.provision.files[0].s3.sha256: expected a string, got the number 0 (put the value in quotes)",
+  ],
+  [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:23:9 spec.provision.files[1]: set exactly one of content, s3 (found none)",
+  ],
+  [
+    "invalid/recipe.yaml",
+    'invalid/recipe.yaml:24:74 spec.provision.files[2].s3.sha256: "abc" is not a SHA-256 (expected 64 lower-case hex digits (sha256sum FILE))',
+  ],
+  [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:26:7 spec.provision.ansible: set exactly one of repository, s3 (found repository and s3)",
+  ],
+  [
+    "invalid/recipe.yaml",
+    'invalid/recipe.yaml:27:70 spec.provision.ansible.repository.ref: "main" is not a commit id (expected the full 40 hex digits of a commit (git rev-parse HEAD), not a branch or tag)',
+  ],
+  [
+    "invalid/recipe.yaml",
+    'invalid/recipe.yaml:28:21 spec.provision.ansible.s3.bucket: "Acme_Bake" is not an S3 bucket name (expected 3–63 lower-case letters, digits, dots and hyphens, e.g. acme-bake-files)',
+  ],
+  [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:28:55 spec.provision.ansible.s3.sha256: expected a string, got the number 0 (put the value in quotes)",
+  ],
+  [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:49:5 spec.provision.upgrade: windows is a Windows foundation: upgrade runs apt or dnf; on Windows remove it (install updates with PSWindowsUpdate in the script)",
+  ],
+  [
+    "invalid/recipe.yaml",
+    "invalid/recipe.yaml:50:5 spec.provision.ansible: windows is a Windows foundation: ansible runs a playbook locally on a Linux bake; on Windows remove it (run the script instead)",
+  ],
+  [
     "invalid/rebuild.yaml",
     "invalid/rebuild.yaml:8:3 spec.rebuild: a foundation is never baked, so it takes no rebuild; remove it, or use layer base",
   ],
