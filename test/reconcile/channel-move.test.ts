@@ -5,9 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CHANNEL_TAG_PREFIX, channelTag, Tag } from "../../controller/api/tags.ts";
 import { CloudError, type CloudPort } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
-import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
-import type { ValidationResult } from "../../controller/validation/result.ts";
-import { MINUTE, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { type PassResult, Reconciler } from "../../controller/reconcile/reconciler.ts";
+import { MINUTE, type SimCloud, startSimCloud, untilSettled } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 let t: SimCloud;
@@ -17,15 +16,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await t.close();
 });
-
-async function untilSettled(r: Reconciler, specs: ValidationResult): Promise<PassResult> {
-  for (let i = 0; i < 40; i++) {
-    t.clock.advance(MINUTE);
-    const pass = await r.pass(specs);
-    if (settled(pass)) return pass;
-  }
-  throw new Error("not settled after 40 passes");
-}
 
 describe("channel moves in the loop", () => {
   it("keeps the old image in the channel while the new one cannot be tagged, pass after pass", async () => {
@@ -44,7 +34,7 @@ describe("channel moves in the loop", () => {
       },
     };
     const r = new Reconciler({ cloud, clock: t.clock, logger: silentLogger });
-    const first = await untilSettled(r, validation(ubuntuFoundation(), baseSpec("base")));
+    const first = await untilSettled(t, r, validation(ubuntuFoundation(), baseSpec("base")));
     const oldBuild = first.statuses.find((s) => s.name === "base")!.desiredBuild!;
 
     // Version 1.1.0 bakes a new build; its channel tags cannot be written.

@@ -5,12 +5,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
-import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
+import { Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
 import { rebuildWindow } from "../../controller/schedule/rebuild-window.ts";
 import { renderPlan } from "../../controller/status/render-plan.ts";
 import { verdictOf } from "../../controller/status/verdict.ts";
-import type { ValidationResult } from "../../controller/validation/result.ts";
-import { MINUTE, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { MINUTE, type SimCloud, startSimCloud, untilSettled } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 const DAY = 24 * 60 * MINUTE;
@@ -21,15 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await t.close();
 });
-
-async function untilSettled(r: Reconciler, specs: ValidationResult): Promise<PassResult> {
-  for (let i = 0; i < 60; i++) {
-    t.clock.advance(MINUTE);
-    const pass = await r.pass(specs);
-    if (settled(pass)) return pass;
-  }
-  throw new Error("not settled after 60 passes");
-}
 
 async function buildsOf(spec: string): Promise<string[]> {
   const images = await t.cloud.describeImages("us-east-1", {
@@ -48,7 +38,7 @@ const scheduled = () =>
 describe("scheduled rebakes", () => {
   it("bakes once per window, records the window on the image, and candidate follows", async () => {
     const r = new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger });
-    const first = await untilSettled(r, scheduled());
+    const first = await untilSettled(t, r, scheduled(), 60);
     const base1 = first.statuses.find((s) => s.name === "base")!;
     const window1 = rebuildWindow({ every: "1d" }, t.clock.now())!;
     expect(base1.rebuild).toEqual({
@@ -80,7 +70,7 @@ describe("scheduled rebakes", () => {
 
     // The next window: a new build with the same recipe and parent, baked and put on candidate.
     t.clock.set(window1.nextAt + MINUTE);
-    const second = await untilSettled(r, scheduled());
+    const second = await untilSettled(t, r, scheduled(), 60);
     const base2 = second.statuses.find((s) => s.name === "base")!;
     expect(base2.desiredBuild).not.toBe(base1.desiredBuild);
     expect(base2.desiredBuild!.split("+")[0]).toBe("1.0.0");
@@ -90,11 +80,13 @@ describe("scheduled rebakes", () => {
 
   it("a controller asleep across five windows bakes one build, of the window it wakes in", async () => {
     const r = new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger });
-    const first = await untilSettled(r, scheduled());
+    const first = await untilSettled(t, r, scheduled(), 60);
     t.clock.advance(5 * DAY);
     const woke = await untilSettled(
+      t,
       new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger }),
       scheduled(),
+      60,
     );
     const builds = await buildsOf("base");
     expect(builds).toHaveLength(2);
@@ -105,7 +97,7 @@ describe("scheduled rebakes", () => {
   it("two controllers planning one window make one build", async () => {
     const a = new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger });
     const b = new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger });
-    await untilSettled(a, scheduled());
+    await untilSettled(t, a, scheduled(), 60);
     t.clock.advance(DAY);
     for (let i = 0; i < 60; i++) {
       t.clock.advance(MINUTE);

@@ -7,9 +7,8 @@ import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import { CloudError, type CloudImage, type CloudPort } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { shareHash } from "../../controller/plan/distribute.ts";
-import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
-import type { ValidationResult } from "../../controller/validation/result.ts";
-import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { type PassResult, Reconciler } from "../../controller/reconcile/reconciler.ts";
+import { MINUTE, requestsOf, type SimCloud, startSimCloud, untilSettled } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 const A = "111122223333";
@@ -31,15 +30,6 @@ const estate = (share?: ImageSpecSpec["share"], regions = REGIONS) =>
     ubuntuFoundation(),
     baseSpec("base", { regions: regions as [string, ...string[]], ...(share ? { share } : {}) }),
   );
-
-async function untilSettled(r: Reconciler, specs: ValidationResult, maxPasses = 40): Promise<PassResult> {
-  for (let i = 0; i < maxPasses; i++) {
-    t.clock.advance(MINUTE);
-    const pass = await r.pass(specs);
-    if (settled(pass)) return pass;
-  }
-  throw new Error(`not settled after ${maxPasses} passes`);
-}
 
 /** The base build's image in each region (there is one build). */
 async function baseImages(regions = REGIONS): Promise<CloudImage[]> {
@@ -82,7 +72,7 @@ describe("sharing follows the spec both ways, in every region", () => {
       snapshots: true,
       kmsKeys: { "eu-west-1": KEY },
     };
-    await untilSettled(r, estate(wide));
+    await untilSettled(t, r, estate(wide));
     const hashWide = shareHash(estate(wide).specs[1]!.document);
     expect(await shares()).toEqual({
       "us-east-1": { launch: [A, B, ORG], volumes: [A, B], tag: hashWide },
@@ -117,7 +107,7 @@ describe("sharing follows the spec both ways, in every region", () => {
     const narrow = { accounts: [A], kmsKeys: { "eu-west-1": KEY } };
     const hashNarrow = shareHash(estate(narrow).specs[1]!.document);
     t.adapter.resetStats();
-    const first = await untilSettled(r, estate(narrow));
+    const first = await untilSettled(t, r, estate(narrow));
     expect(first.statuses.find((s) => s.name === "base")?.phase).toBe("Ready");
     expect(await shares()).toEqual({
       "us-east-1": { launch: [A], volumes: [], tag: hashNarrow },
@@ -129,7 +119,7 @@ describe("sharing follows the spec both ways, in every region", () => {
     }
 
     // share removed entirely: every permission Leaven granted goes; the tag records "shared with nobody".
-    await untilSettled(r, estate(undefined));
+    await untilSettled(t, r, estate(undefined));
     expect(await shares()).toEqual({
       "us-east-1": { launch: [], volumes: [], tag: "29083c46fe4e" },
       "eu-west-1": { launch: [], volumes: [], tag: "29083c46fe4e" },
@@ -171,7 +161,7 @@ describe("one region's failure never blocks or undoes another", () => {
       clock: t.clock,
       logger: silentLogger,
     });
-    await untilSettled(r, estate());
+    await untilSettled(t, r, estate());
     const share = { accounts: [A] };
     const hash = shareHash(estate(share).specs[1]!.document);
     let last: PassResult | undefined;
@@ -194,6 +184,7 @@ describe("one region's failure never blocks or undoes another", () => {
     down.clear();
     t.adapter.resetStats();
     await untilSettled(
+      t,
       new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger }),
       estate(share),
     );
@@ -229,7 +220,7 @@ describe("one region's failure never blocks or undoes another", () => {
 
     // The next apply, with ap-southeast-2 back: it catches up; eu-west-1's copy is the same image.
     down.clear();
-    await untilSettled(new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger }), specs);
+    await untilSettled(t, new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger }), specs);
     const after = await baseImages(three);
     expect(after[1]!.imageId).toBe(west!.imageId);
     expect(after.map((i) => i.state)).toEqual(["available", "available", "available"]);

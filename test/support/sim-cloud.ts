@@ -4,8 +4,10 @@
 import { type AwsCloud, createAwsCloud } from "../../controller/cloud/aws-adapter.ts";
 import type { CloudPort } from "../../controller/cloud/port.ts";
 import { RegionRateLimiter } from "../../controller/cloud/region-rate-limiter.ts";
+import { type PassResult, type Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../controller/sim/server.ts";
+import type { ValidationResult } from "../../controller/validation/result.ts";
 
 export const SIM_START = Date.UTC(2026, 5, 1, 12, 0, 0);
 export const MINUTE = 60_000;
@@ -111,4 +113,19 @@ export async function whileTicking<T>(clock: SleepTrackingClock, work: Promise<T
     if (!done && wake !== undefined) clock.set(wake);
   }
   return settled;
+}
+
+/** Passes a minute apart on the simulator's clock until the loop settles; throws after `maxPasses`. */
+export async function untilSettled(
+  t: Pick<SimCloud, "clock">,
+  r: Reconciler,
+  specs: ValidationResult,
+  maxPasses = 40,
+): Promise<PassResult> {
+  for (let i = 0; i < maxPasses; i++) {
+    t.clock.advance(MINUTE);
+    const pass = await r.pass(specs);
+    if (settled(pass)) return pass;
+  }
+  throw new Error(`not settled after ${maxPasses} passes`);
 }
