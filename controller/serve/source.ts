@@ -40,6 +40,8 @@ export interface StatusSnapshot {
   lastError?: string;
   /** Input errors not tied to one spec (file:line:column message). */
   diagnostics: string[];
+  /** What the user should know that is not an error, e.g. that the specs directory holds no ImageSpec. */
+  warnings?: string[];
   commit?: string;
   specs: SpecView[];
 }

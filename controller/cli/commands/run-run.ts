@@ -108,6 +108,8 @@ export async function runRun(
         for (const diagnostic of load.diagnostics)
           if (diagnostic.severity === "error") io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
       },
+      // The same words as validate, plan and apply; the run keeps watching for a spec to be added.
+      onEmpty: (message) => io.stderr.write(`warning: ${message}\n`),
       onPass: (pass) => {
         // A pass that only looked is a debug-level heartbeat; each action has its own line.
         const entry = passLog(pass, (target.clock.now() - startedAt) / 1000);
