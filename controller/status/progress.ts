@@ -125,6 +125,9 @@ export interface TerminalStream {
   write(text: string): unknown;
   columns?: number;
   rows?: number;
+  /** tty.WriteStream emits "resize" after its columns and rows change. */
+  on?(event: "resize", listener: () => void): unknown;
+  off?(event: "resize", listener: () => void): unknown;
 }
 
 export interface LiveViewOptions {
@@ -144,21 +147,30 @@ function shownAlone(phase: Phase): boolean {
  * time, counts by phase) and one line per spec in flight — redrawn after every pass. What each pass did is
  * printed above the block, where it stays in the scrollback. Every line of the block is cut to the
  * terminal's width (at a word, with an ellipsis), so each takes exactly one row and the redraw moves the
- * cursor up exactly over it: a wrapped line would leave its first half behind on the screen.
+ * cursor up exactly over it: a wrapped line would leave its first half behind on the screen. When the
+ * terminal narrows, it re-wraps the rows already drawn: the redraw counts the rows each drawn line takes
+ * at the width of now, and a resize redraws the block at once, cut to the new width.
  */
 export class LiveView {
   private readonly stream: TerminalStream;
   private readonly options: LiveViewOptions;
   private readonly phases = new PhaseTracker();
   private readonly wallStart: number;
-  /** The lines of the block on the screen now (one row each). */
+  /** The lines of the block, as laid out for the last pass. */
   private block: string[] = [];
-  private drawn = 0;
+  /** The block's lines as they are on the screen: one row each at the width they were drawn for. */
+  private drawn: string[] = [];
+  private last?: { pass: PassResult; clockSeconds: number };
+  private readonly onResize = () => {
+    if (this.last) this.block = this.layout(this.last.pass, this.last.clockSeconds, this.width());
+    this.render([]);
+  };
 
   constructor(stream: TerminalStream, options: LiveViewOptions) {
     this.stream = stream;
     this.options = options;
     this.wallStart = this.wallNow();
+    stream.on?.("resize", this.onResize);
   }
 
   private wallNow(): number {
@@ -208,12 +220,15 @@ export class LiveView {
       if (change.from !== undefined && (change.to === "Ready" || !isProgressing(change.to)))
         say(phaseChangeText(change));
     }
+    this.last = { pass, clockSeconds };
     this.block = this.layout(pass, clockSeconds, width);
     this.render(logged);
   }
 
-  /** Takes the block off the screen (before the final table). */
+  /** Takes the block off the screen (before the final table); the view is done with the terminal. */
   clear(): void {
+    this.stream.off?.("resize", this.onResize);
+    this.last = undefined;
     this.block = [];
     this.render([]);
   }
@@ -242,10 +257,14 @@ export class LiveView {
   }
 
   private render(logged: readonly string[]): void {
-    let out = this.drawn > 0 ? `\r\x1b[${this.drawn}A\x1b[J` : "";
+    // A terminal narrowed since the last draw has re-wrapped each drawn line onto as many rows as it now
+    // needs (a line of exactly the width takes one row: the wrap is deferred).
+    const columns = this.stream.columns ?? 80;
+    const rows = this.drawn.reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / columns)), 0);
+    let out = rows > 0 ? `\r\x1b[${rows}A\x1b[J` : "";
     for (const line of [...logged, ...this.block]) out += `${line}\n`;
     if (out !== "") this.stream.write(out);
-    this.drawn = this.block.length;
+    this.drawn = [...this.block];
   }
 }
 

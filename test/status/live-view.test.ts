@@ -249,7 +249,58 @@ describe("the live view on a terminal", () => {
   });
 });
 
+describe("the live view after the terminal is resized", () => {
+  const wide =
+    "2.3.0+02f849ac: baking on i-0fbab69242c8fcf0c1 (20s of 30m); channel candidate: no ready build yet; channel release: no ready build yet; parent al2023/release";
+  const statuses = (copying: string) => [
+    status("ubuntu-base", "Baking", wide),
+    status("api-server", "Copying", `1.14.2+b2a7f678: copying to ${copying}`),
+  ];
+  const block80 = [
+    "pass 2 · 0s elapsed · baking 1, copying 1",
+    "  ubuntu-base  Baking   2.3.0+02f849ac: baking on i-0fbab69242c8fcf0c1 (20s of…",
+    "  api-server   Copying  1.14.2+b2a7f678: copying to eu-west-1",
+  ];
+
+  it("redraws at once, cut to the new width, over every row the terminal re-wrapped", () => {
+    const terminal = new Terminal(160);
+    const view = new LiveView(terminal.stream(), { simulated: false, wallNow: () => 0 });
+    view.update(pass(1, statuses("us-west-2")), 5);
+    expect(terminal.text()[1]!.length).toBeGreaterThan(80);
+    terminal.resize(80);
+    expect(terminal.text()).toEqual([
+      "pass 1 · 0s elapsed · baking 1, copying 1",
+      "  ubuntu-base  Baking   2.3.0+02f849ac: baking on i-0fbab69242c8fcf0c1 (20s of…",
+      "  api-server   Copying  1.14.2+b2a7f678: copying to us-west-2",
+    ]);
+    view.update(pass(2, statuses("eu-west-1")), 9);
+    expect(terminal.text()).toEqual(block80);
+  });
+
+  it("counts the re-wrapped rows at the next redraw on a stream that does not say it was resized", () => {
+    const terminal = new Terminal(160);
+    const stream = { write: (text: string) => terminal.feed(text), rows: 24, columns: 160 };
+    const view = new LiveView(stream, { simulated: false, wallNow: () => 0 });
+    view.update(pass(1, statuses("us-west-2")), 5);
+    terminal.resize(80);
+    stream.columns = 80;
+    view.update(pass(2, statuses("eu-west-1")), 9);
+    expect(terminal.text()).toEqual(block80);
+  });
+});
+
 describe("the test terminal", () => {
+  it("re-wraps its lines at a new width, the cursor staying where it was", () => {
+    const terminal = new Terminal(10);
+    terminal.feed("0123456789abc\nnext\n");
+    terminal.resize(5);
+    expect(terminal.text()).toEqual(["01234", "56789", "abc", "next"]);
+    terminal.feed("z\n");
+    expect(terminal.text()).toEqual(["01234", "56789", "abc", "next", "z"]);
+    terminal.resize(20);
+    expect(terminal.text()).toEqual(["0123456789abc", "next", "z"]);
+  });
+
   it("wraps a long line and moves up over the rows it took", () => {
     const terminal = new Terminal(10);
     terminal.feed("0123456789abc\nnext\n");
