@@ -2,7 +2,7 @@ import type { ParseArgsConfig } from "node:util";
 
 /** Streams a command writes to, injected so tests can drive the CLI in-process. */
 export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   cwd: string;
   env: NodeJS.ProcessEnv;

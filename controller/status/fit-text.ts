@@ -107,3 +107,23 @@ export function flowItems(items: readonly string[], width: number, separator: st
   lines.push(current);
   return lines;
 }
+
+/** A line wrapped at `width` at spaces, its continuation lines indented by `indent`. */
+export function wrapIndented(line: string, width: number, indent: number): string[] {
+  if (line.length <= width) return [line];
+  const [first, ...rest] = wrapWords(line, width);
+  const tail = rest.length > 0 ? wrapWords(rest.join(" "), width - indent) : [];
+  return [first!, ...tail.map((l) => " ".repeat(indent) + l)];
+}
+
+/**
+ * `headline; where.` on one line when it fits in `width`; otherwise the headline wrapped at words and
+ * `where` on the last line of its own, so the cloud is still named last and no line wraps.
+ */
+export function fitWithWhere(headline: string, where: string, width: number): string[] {
+  const line = `${headline.replace(/\.$/, "")}; ${where}.`;
+  if (line.length <= width) return [line];
+  const said = /[.!?]$/.test(headline) ? headline : `${headline}.`;
+  const last = `${where.charAt(0).toUpperCase()}${where.slice(1)}.`;
+  return [...wrapIndented(said, width, 2), ...wrapIndented(last, width, 2)];
+}

@@ -4,7 +4,7 @@
 import { isProgressing, type Phase, type SpecStatus } from "../plan/status.ts";
 import type { PassResult } from "../reconcile/reconciler.ts";
 import { actionEvent, describeActions } from "./action-text.ts";
-import { truncateAtWord, wrapWords } from "./fit-text.ts";
+import { truncateAtWord, wrapIndented, wrapWords } from "./fit-text.ts";
 
 const PHASE_ORDER: readonly Phase[] = [
   "Ready",
@@ -266,12 +266,4 @@ export class LiveView {
     if (out !== "") this.stream.write(out);
     this.drawn = [...this.block];
   }
-}
-
-/** A line wrapped at `width`, its continuation lines indented by `indent`. */
-function wrapIndented(line: string, width: number, indent: number): string[] {
-  if (line.length <= width) return [line];
-  const [first, ...rest] = wrapWords(line, width);
-  const tail = rest.length > 0 ? wrapWords(rest.join(" "), width - indent) : [];
-  return [first!, ...tail.map((l) => " ".repeat(indent) + l)];
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  fitWithWhere,
   flowItems,
   globMatches,
   shortVendorName,
@@ -102,5 +103,29 @@ describe("vendorPatternsOf", () => {
       spec("base", { layer: "base", parent: { spec: "ubuntu", channel: "release" } }),
     ]);
     expect([...patterns]).toEqual([["ubuntu", UBUNTU]]);
+  });
+});
+
+describe("fitWithWhere", () => {
+  const aws = "on AWS account 111122223333 / profile images-admin";
+
+  it("keeps headline and cloud on one line when it fits", () => {
+    expect(fitWithWhere("The images match the specs.", "on the embedded simulator — not AWS", 79)).toEqual([
+      "The images match the specs; on the embedded simulator — not AWS.",
+    ]);
+  });
+
+  it("gives the cloud the last line of its own when both do not fit, and wraps a long headline", () => {
+    const lines = fitWithWhere(
+      "3 specs failed: ledger, payments, web-frontend; 2 specs blocked: order-worker, api-server.",
+      aws,
+      79,
+    );
+    expect(lines).toEqual([
+      "3 specs failed: ledger, payments, web-frontend; 2 specs blocked: order-worker,",
+      "  api-server.",
+      "On AWS account 111122223333 / profile images-admin.",
+    ]);
+    for (const line of lines) expect(line.length).toBeLessThan(80);
   });
 });

@@ -2,7 +2,7 @@ import { fenceCloud } from "../../lease/fenced-cloud.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../../log/logger.ts";
 import { type PassResult, Reconciler } from "../../reconcile/reconciler.ts";
 import { renderChannelMatrix, renderChannelTable } from "../../status/channel-table.ts";
-import { vendorPatternsOf } from "../../status/fit-text.ts";
+import { fitWithWhere, vendorPatternsOf, wrapIndented } from "../../status/fit-text.ts";
 import { formatElapsed, LiveView, PhaseTracker, passLog, phaseChangeText } from "../../status/progress.ts";
 import { withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
@@ -118,8 +118,8 @@ export async function runApply(
     const wall = (Date.now() - wallStart) / 1000;
     const timing =
       target.kind === "sim"
-        ? `${formatElapsed(simElapsed)} of simulated time in ${formatElapsed(wall)}`
-        : `${formatElapsed(wall)}`;
+        ? `in ${formatElapsed(wall)} (${formatElapsed(simElapsed)} of simulated time)`
+        : `in ${formatElapsed(wall)}`;
     const requests = target.adapter.stats();
     const verdict = verdictOf({
       command: "apply",
@@ -138,14 +138,23 @@ export async function runApply(
             vendorPatternsOf(latest.specs),
           );
     io.stdout.write(`\n${table}`);
+    // On a terminal the closing lines fit its width (one column spare, as the live view leaves): a wrapped
+    // last line is hard to read. Piped, each stays one line, for grep.
+    const width = tty ? Math.max(40, (io.stdout.columns ?? 80) - 1) : Number.POSITIVE_INFINITY;
     const notReady = last.statuses.filter((s) => s.phase !== "Ready" && s.phase !== "Suspended");
-    for (const status of notReady)
-      io.stdout.write(`${status.name}: ${status.phase} — ${withoutRegionErrors(status.message, verdict)}\n`);
+    for (const status of notReady) {
+      const line = `${status.name}: ${status.phase} — ${withoutRegionErrors(status.message, verdict)}`;
+      for (const row of wrapIndented(line, width, 2)) io.stdout.write(`${row}\n`);
+    }
     // The reconciler converges on the valid specs; the verdict also weighs invalid input and blindness.
     const ended =
       outcome === "interrupted" ? "Stopped" : verdict.state === "problems" ? "Stalled" : "Converged";
+    const passes = `${last.number} ${last.number === 1 ? "pass" : "passes"}`;
+    const where = tty
+      ? fitWithWhere(verdict.headline, target.where, width)
+      : [withWhere(verdict.headline, target.where)];
     io.stdout.write(
-      `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${withWhere(verdict.headline, target.where)}\n`,
+      `\n${ended} after ${passes} ${timing}.\n${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${where.join("\n")}\n`,
     );
     if (lost !== undefined) {
       io.stderr.write(
