@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { wrapWords } from "../status/fit-text.ts";
 import { argumentError, argumentProblem, optionsOf, unknownCommand } from "./argument-errors.ts";
 import type { CliIo, Command } from "./command.ts";
 import { UserError } from "./command.ts";
@@ -7,7 +8,13 @@ import { commands } from "./commands/index.ts";
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  // Summaries wrap under their column so the list reads on an 80-column terminal.
+  const indent = width + 4;
+  const lines = commands.flatMap((c) =>
+    wrapWords(c.summary, 79 - indent).map((text, i) =>
+      i === 0 ? `  ${c.name.padEnd(width)}  ${text}` : `${" ".repeat(indent)}${text}`,
+    ),
+  );
   return [
     "leaven — declarative GitOps controller for machine-image lineage on AWS",
     "",

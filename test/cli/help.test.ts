@@ -120,3 +120,17 @@ describe("-o is --output", () => {
     );
   });
 });
+
+describe("leaven --help", () => {
+  it("lists the commands in 80 columns, a long summary wrapped under its column", async () => {
+    const help = await run(["--help"]);
+    expect(help.code).toBe(0);
+    const lines = help.stdout.split("\n");
+    for (const line of lines) expect(line.length, line).toBeLessThan(80);
+    const at = lines.findIndex((line) => line.startsWith("  run "));
+    expect(lines.slice(at, at + 2)).toEqual([
+      "  run       Watch mode: reconcile a specs checkout continuously, serving",
+      "            /metrics, /status and a web view.",
+    ]);
+  });
+});
