@@ -8,7 +8,7 @@ import { withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import type { ValidationResult } from "../../validation/result.ts";
-import { openCloud, withWhere } from "../cloud-target.ts";
+import { openCloud, withWhere, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
@@ -47,7 +47,7 @@ export async function runApply(
   process.once("SIGTERM", onSignal);
   let held: HeldLock | undefined;
   try {
-    io.stderr.write(`${target.banner}\n`);
+    writeBanner(io.stderr, target.banner);
     // Nothing is observed or changed before this run holds its installation's lock.
     const { holdLock } = await import("../lock-target.ts");
     held = await holdLock(target, {

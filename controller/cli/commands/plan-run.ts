@@ -2,7 +2,7 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
 import { exitCodeOf, verdictOf } from "../../status/verdict.ts";
-import { lastLineWithWhere, openCloud } from "../cloud-target.ts";
+import { lastLineWithWhere, openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
@@ -22,7 +22,7 @@ export async function runPlan(
   checkRetryNames(retry, validation);
   const target = await openCloud(values, positionals, io.cwd, logger);
   try {
-    if (output === "text") io.stderr.write(`${target.banner}\n`);
+    if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(positionals, io.cwd);
     const reconciler = new Reconciler({
       cloud: target.cloud,

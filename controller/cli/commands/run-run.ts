@@ -13,7 +13,7 @@ import { parseDuration } from "../../validation/durations.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import { watchSpecs } from "../../watch/spec-watcher.ts";
 import { WatchLoop } from "../../watch/watch-loop.ts";
-import { openCloud } from "../cloud-target.ts";
+import { openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
@@ -60,7 +60,7 @@ export async function runRun(
   const watcher = watchSpecs(dir, { debounceMs });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    io.stderr.write(`${target.banner}\n`);
+    writeBanner(io.stderr, target.banner);
     const { holdLock } = await import("../lock-target.ts");
     held = await holdLock(target, {
       command: "run",
