@@ -127,3 +127,24 @@ export function fitWithWhere(headline: string, where: string, width: number): st
   const last = `${where.charAt(0).toUpperCase()}${where.slice(1)}.`;
   return [...wrapIndented(said, width, 2), ...wrapIndented(last, width, 2)];
 }
+
+/**
+ * Report text (lines of columns and prose) fitted to a terminal `width`: a longer line is wrapped at
+ * words, its continuation under its last column (`  + bake   us-east-1   2.3.0+… on ami-…` continues
+ * under `2.3.0`) when that starts in the left half, else two past its indent. Lines that fit are kept.
+ */
+export function fitToWidth(text: string, width: number): string {
+  return text
+    .split("\n")
+    .flatMap((line) => {
+      if (line.length <= width) return [line];
+      const column = /^(.*\S {2,})\S/.exec(line)?.[1]?.length;
+      if (column !== undefined && column <= width / 2) {
+        const [first, ...rest] = wrapWords(line.slice(column), width - column);
+        return [line.slice(0, column) + first, ...rest.map((row) => " ".repeat(column) + row)];
+      }
+      const lead = /^ */.exec(line)![0];
+      return wrapIndented(line.slice(lead.length), width - lead.length, 2).map((row) => lead + row);
+    })
+    .join("\n");
+}
