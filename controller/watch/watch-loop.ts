@@ -48,7 +48,8 @@ export interface WatchLoopOptions {
   onLoad?: (load: LoadResult) => void;
   /**
    * Called with `no ImageSpec in DIR: what was searched` on the first load that finds no ImageSpec and on
-   * each load after that finds none when the one before did (the directory became empty).
+   * each load after that finds none when the one before did (the directory became empty). Without it,
+   * the loop logs a warning.
    */
   onEmpty?: (message: string) => void;
 }
@@ -187,8 +188,8 @@ export class WatchLoop implements ServeSource {
           error: error.message,
         });
       if (this.empty !== undefined && !wasEmpty) {
-        logger.warn("no ImageSpec to reconcile: waiting for one to be added", { dir, why: this.empty });
-        this.options.onEmpty?.(this.empty);
+        if (this.options.onEmpty) this.options.onEmpty(this.empty);
+        else logger.warn("no ImageSpec to reconcile: waiting for one to be added", { dir, why: this.empty });
       }
       this.options.onLoad?.(load);
       this.notify();

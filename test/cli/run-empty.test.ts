@@ -44,6 +44,13 @@ describe("leaven run with no ImageSpec", () => {
     expect(await ready.text()).toBe(`not ok: ${reason}\n`);
     expect(await run.status()).toMatchObject({ passes: 0, inFlight: false, specs: [], warnings: [reason] });
     expect(run.child.child.exitCode).toBeNull();
+    // The JSON log says it once too, for whoever reads the log rather than the terminal.
+    expect(run.logs().filter((line) => line.level === "warn")).toEqual([
+      expect.objectContaining({
+        msg: "no ImageSpec to reconcile: waiting for one to be added",
+        why: warning.replace(/^warning: /, ""),
+      }),
+    ]);
   });
 
   it("reconciles a spec added, and warns again when the directory is emptied", async () => {

@@ -108,8 +108,13 @@ export async function runRun(
         for (const diagnostic of load.diagnostics)
           if (diagnostic.severity === "error") io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
       },
-      // The same words as validate, plan and apply; the run keeps watching for a spec to be added.
-      onEmpty: (message) => io.stderr.write(`warning: ${message}\n`),
+      // The same words as validate, plan and apply; the run keeps watching for a spec to be added. The
+      // JSON log has it too; a terminal's text log would only say it twice.
+      onEmpty: (message) => {
+        io.stderr.write(`warning: ${message}\n`);
+        if (json)
+          logger.warn("no ImageSpec to reconcile: waiting for one to be added", { dir, why: message });
+      },
       onPass: (pass) => {
         // A pass that only looked is a debug-level heartbeat; each action has its own line.
         const entry = passLog(pass, (target.clock.now() - startedAt) / 1000);
