@@ -199,7 +199,8 @@ export class LiveView {
   /** After a pass: what it did into the scrollback, then the block redrawn from its statuses. */
   update(pass: PassResult, clockSeconds: number): void {
     const width = this.width();
-    const stamp = `t+${formatElapsed(clockSeconds)}  `;
+    // One column for every stamp up to t+99m59s, so the actions line up under each other.
+    const stamp = `${`t+${formatElapsed(clockSeconds)}`.padEnd(8)}  `;
     const logged: string[] = [];
     const say = (text: string) => {
       const [first, ...rest] = wrapWords(text, width - stamp.length);
