@@ -3,7 +3,7 @@ import { wrapWords } from "../status/fit-text.ts";
 import { argumentError, argumentProblem, optionsOf, unknownCommand } from "./argument-errors.ts";
 import type { CliIo, Command } from "./command.ts";
 import { UserError } from "./command.ts";
-import { commandHelp } from "./command-help.ts";
+import { commandHelp, fitHelp } from "./command-help.ts";
 import { commands } from "./commands/index.ts";
 
 function topHelp(): string {
@@ -57,7 +57,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       strict: true,
     });
     if (parsed.values.help) {
-      io.stdout.write(commandHelp(command));
+      const help = commandHelp(command);
+      io.stdout.write(io.stdout.isTTY ? fitHelp(help, Math.max(40, (io.stdout.columns ?? 80) - 1)) : help);
       return 0;
     }
     return await command.run(parsed as Parameters<Command["run"]>[0], io);

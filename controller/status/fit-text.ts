@@ -131,9 +131,9 @@ export function fitWithWhere(headline: string, where: string, width: number): st
 /**
  * Report text (lines of columns and prose) fitted to a terminal `width`: a longer line is wrapped at
  * words, its continuation under its last column (`  + bake   us-east-1   2.3.0+… on ami-…` continues
- * under `2.3.0`) when that starts in the left half, else two past its indent. Lines that fit are kept.
+ * under `2.3.0`) when that starts in the left half, else `hang` past its indent. Lines that fit are kept.
  */
-export function fitToWidth(text: string, width: number): string {
+export function fitToWidth(text: string, width: number, hang = 2): string {
   return text
     .split("\n")
     .flatMap((line) => {
@@ -144,7 +144,7 @@ export function fitToWidth(text: string, width: number): string {
         return [line.slice(0, column) + first, ...rest.map((row) => " ".repeat(column) + row)];
       }
       const lead = /^ */.exec(line)![0];
-      return wrapIndented(line.slice(lead.length), width - lead.length, 2).map((row) => lead + row);
+      return wrapIndented(line.slice(lead.length), width - lead.length, hang).map((row) => lead + row);
     })
     .join("\n");
 }
