@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { wrapWords } from "../status/fit-text.ts";
+import { fittedWrite, wrapWords } from "../status/fit-text.ts";
 import { argumentError, argumentProblem, optionsOf, unknownCommand } from "./argument-errors.ts";
 import type { CliIo, Command } from "./command.ts";
 import { UserError } from "./command.ts";
@@ -64,7 +64,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await command.run(parsed as Parameters<Command["run"]>[0], io);
   } catch (error) {
     if (error instanceof UserError) {
-      io.stderr.write(`leaven ${name}: ${error.message}\n`);
+      fittedWrite(io.stderr, `leaven ${name}: ${error.message}\n`);
       return error.exitCode;
     }
     if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {

@@ -148,3 +148,18 @@ export function fitToWidth(text: string, width: number, hang = 2): string {
     })
     .join("\n");
 }
+
+/** What fittedWrite writes to: a terminal has isTTY and columns. */
+export interface TextStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/**
+ * Writes lines of text to `stream`, each long one wrapped at words within the width (fitToWidth) when the
+ * stream is a terminal; to anything else, as they are (an editor or a script reads `file:line:col` lines).
+ */
+export function fittedWrite(stream: TextStream, text: string): void {
+  stream.write(stream.isTTY ? fitToWidth(text, Math.max(40, (stream.columns ?? 80) - 1)) : text);
+}

@@ -1,0 +1,69 @@
+// Diagnostics and refusals on an 80-column terminal: each long line wrapped at words, continuing two
+// columns in, so no word is cut in half by the terminal; piped, one line each (editors read file:line:col).
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../controller/cli/run-cli.ts";
+import { repoRoot } from "../support/cli-process.ts";
+import { sink } from "../support/in-process-cli.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { Terminal } from "../support/terminal.ts";
+
+/** A folder with api-server's spec, its `channels:` misspelled. */
+function misspelled(): string {
+  const dir = tempDir("leaven-terminal-errors-");
+  copyFileSync(join(repoRoot, "examples/apps/api-server.yaml"), join(dir, "api-server.yaml"));
+  const file = join(dir, "api-server.yaml");
+  writeFileSync(file, readFileSync(file, "utf8").replace("  channels:", "  chanels:"));
+  return dir;
+}
+
+async function onTerminal(args: string[], cwd: string) {
+  const terminal = new Terminal(80, 50);
+  const stdout = sink();
+  const code = await runCli(args, { stdout: stdout.stream, stderr: terminal.stream(), cwd, env: {} });
+  return { code, rows: terminal.text() };
+}
+
+describe("on an 80-column terminal", () => {
+  it("validate wraps a long diagnostic at words", async () => {
+    const { code, rows } = await onTerminal(["validate", "."], misspelled());
+    expect(code).toBe(1);
+    for (const row of rows) expect(row.length, row).toBeLessThan(80);
+    const at = rows.findIndex((row) => row.includes("spec.chanels"));
+    expect(rows.slice(at, at + 3)).toEqual([
+      expect.stringMatching(
+        /^api-server\.yaml:\d+:3 spec\.chanels: unknown field "chanels" \(allowed: layer,$/,
+      ),
+      "  source, parent, version, provision, bake, regions, share, publish, channels,",
+      '  retention, checks, revoked, suspend); did you mean "channels"?',
+    ]);
+  });
+
+  it("a refusal wraps at words too", async () => {
+    const { code, rows } = await onTerminal(
+      ["promote", "api-servr", "--channel", "release", "--to", "candidate", "examples"],
+      repoRoot,
+    );
+    expect(code).toBe(1);
+    expect(rows).toEqual([
+      'leaven promote: no spec named api-servr in examples; did you mean "api-server"?',
+      "  Specs: al2023, al2023-base, api-server, ledger, order-worker, payments,",
+      "  ubuntu-base, ubuntu-jammy, web-frontend.",
+    ]);
+  });
+
+  it("piped, a diagnostic stays one line", async () => {
+    const stderr = sink();
+    const code = await runCli(["validate", "."], {
+      stdout: sink().stream,
+      stderr: stderr.stream,
+      cwd: misspelled(),
+      env: {},
+    });
+    expect(code).toBe(1);
+    expect(stderr.text()).toMatch(
+      /^api-server\.yaml:\d+:3 spec\.chanels: unknown field "chanels" \(allowed: layer, .*; did you mean "channels"\?$/m,
+    );
+  });
+});
