@@ -1,5 +1,5 @@
-// Diagnostics and refusals on an 80-column terminal: each long line wrapped at words, continuing two
-// columns in, so no word is cut in half by the terminal; piped, one line each (editors read file:line:col).
+// Diagnostics, refusals and the lineage tree on an 80-column terminal: each long line wrapped at words,
+// continuing under their column or indent, so no word is cut in half by the terminal; piped, one line each.
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,5 +65,33 @@ describe("on an 80-column terminal", () => {
     expect(stderr.text()).toMatch(
       /^api-server\.yaml:\d+:3 spec\.chanels: unknown field "chanels" \(allowed: layer, .*; did you mean "channels"\?$/m,
     );
+  });
+});
+
+describe("graph on an 80-column terminal", () => {
+  it("puts a long line's channels under the name, the tree's rules continued", async () => {
+    const terminal = new Terminal(80, 50);
+    const code = await runCli(["graph", "examples"], {
+      stdout: terminal.stream(),
+      stderr: sink().stream,
+      cwd: repoRoot,
+      env: {},
+    });
+    expect(code).toBe(0);
+    expect(terminal.text()).toEqual([
+      "al2023 (foundation)  candidate: latest; release: latest, minAge 7d",
+      "└── al2023-base (base 1.8.1, on release)  candidate: latest; release: latest",
+      "    ├── ledger (app 2.0.3, on release)",
+      "    │       candidate: latest; release: version ^2.0.0",
+      "    └── payments (app 5.1.0, on release)",
+      "            candidate: latest; release: version >=5.0.0 <6.0.0",
+      "ubuntu-jammy (foundation)  candidate: latest; release: latest, minAge 7d",
+      "└── ubuntu-base (base 2.3.0, on release)  candidate: latest; release: latest",
+      "    ├── api-server (app 1.14.2, on candidate)",
+      "    │       candidate: latest; release: version ^1.14.0",
+      "    ├── order-worker (app 0.9.4, on release)  release: latest",
+      "    └── web-frontend (app 3.2.0, on release)",
+      "            candidate: latest; release: version ~3.2.0",
+    ]);
   });
 });

@@ -45,7 +45,13 @@ Examples:
     for (const { message } of emptyPaths(positionals, result, io.cwd))
       io.stderr.write(`warning: ${message}\n`);
     const drawn = new Map<string, DrawnSpec>(result.specs.map((s) => [s.name, drawnSpec(s)]));
-    io.stdout.write(renderers[format as keyof typeof renderers](result.graph, drawn));
+    // A tree on a terminal fits its width; mermaid and dot are for tools, and a pipe keeps lines whole.
+    const width = io.stdout.isTTY ? Math.max(40, (io.stdout.columns ?? 80) - 1) : undefined;
+    io.stdout.write(
+      format === "tree"
+        ? renderTree(result.graph, drawn, width === undefined ? {} : { width })
+        : renderers[format as keyof typeof renderers](result.graph, drawn),
+    );
     const nothing = result.imageSpecFiles.length === 0;
     return nothing || result.diagnostics.some((d) => d.severity === "error") ? 1 : 0;
   },
