@@ -8,6 +8,7 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { LeavenMetrics } from "../../serve/metrics.ts";
 import { parseListen, startServer } from "../../serve/server.ts";
+import { fittedWrite } from "../../status/fit-text.ts";
 import { passLog } from "../../status/progress.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
@@ -106,12 +107,12 @@ export async function runRun(
       metrics,
       onLoad: (load) => {
         for (const diagnostic of load.diagnostics)
-          if (diagnostic.severity === "error") io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+          if (diagnostic.severity === "error") fittedWrite(io.stderr, `${formatDiagnostic(diagnostic)}\n`);
       },
       // The same words as validate, plan and apply; the run keeps watching for a spec to be added. The
       // JSON log has it too; a terminal's text log would only say it twice.
       onEmpty: (message) => {
-        io.stderr.write(`warning: ${message}\n`);
+        fittedWrite(io.stderr, `warning: ${message}\n`);
         if (json)
           logger.warn("no ImageSpec to reconcile: waiting for one to be added", { dir, why: message });
       },
