@@ -33,7 +33,16 @@ export async function runApply(
       : tty
         ? io.stderr
         : io.stdout;
-  const logger = createLogger(logStream, { json, level });
+  const lines = createLogger(logStream, { json, level });
+  // The live view prints each failed action itself, stamped, above its block: the reconciler's error line
+  // for it (the same words and its fields) would say it twice.
+  const logger: typeof lines = {
+    ...lines,
+    error: (msg, fields) => {
+      if (live && !json && fields?.kind !== undefined && fields.spec !== undefined) return;
+      lines.error(msg, fields);
+    },
+  };
   const first = await loadForReconcile(positionals, io, logger);
   const retry = (values.retry as string[] | undefined) ?? [];
   checkRetryNames(retry, first);
