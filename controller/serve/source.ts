@@ -57,7 +57,7 @@ export interface ServeSource {
   history(spec: string): BuildHistory | undefined;
   /** The process is alive and its loop not wedged (/healthz). */
   healthy(): Check;
-  /** Specs loaded, first pass done, lock held (/readyz). */
+  /** Specs loaded (at least one), first pass done and every region observed, lock held (/readyz). */
   ready(): Check;
   /** Called after every change of status (a pass, a reload); returns an unsubscribe function. */
   subscribe(listener: () => void): () => void;

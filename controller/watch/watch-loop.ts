@@ -366,6 +366,14 @@ export class WatchLoop implements ServeSource {
     if (this.empty !== undefined)
       return { ok: false, reason: `${this.empty}; nothing to reconcile until one is added` };
     if (!this.lastPass) return { ok: false, reason: "first pass not done yet" };
+    // Ready means the world was seen: as plan and apply exit 1 when a region could not be observed.
+    if (this.lastError?.startsWith("pass failed")) return { ok: false, reason: this.lastError };
+    const unseen = [...this.lastPass.inventory.regionErrors].sort(([a], [b]) => (a < b ? -1 : 1));
+    if (unseen.length > 0)
+      return {
+        ok: false,
+        reason: unseen.map(([region, error]) => `${region} could not be observed: ${error}`).join("; "),
+      };
     return { ok: true, reason: `pass ${this.lastPass.number} done` };
   }
 }

@@ -17,6 +17,8 @@ import { tempDir } from "../support/temp-dir.ts";
 function standIn() {
   const planned: ValidationResult[] = [];
   const commits: Array<string | undefined> = [];
+  /** Regions the next passes could not observe (tests set them). */
+  const regionErrors = new Map<string, string>();
   let number = 0;
   const reconciler = {
     setCommit: (commit: string | undefined) => commits.push(commit),
@@ -51,12 +53,12 @@ function standIn() {
         executed: [],
         deferred: [],
         results: [],
-        inventory: { images: [], instances: [] },
+        inventory: { images: [], instances: [], regionErrors: new Map(regionErrors) },
       } as unknown as PassResult; // only what WatchLoop reads
     },
   };
   // A stand-in for the two methods the loop calls.
-  return { reconciler: reconciler as unknown as Reconciler, planned, commits };
+  return { reconciler: reconciler as unknown as Reconciler, planned, commits, regionErrors };
 }
 
 let loop: WatchLoop | undefined;
@@ -208,5 +210,22 @@ describe("watch loop", () => {
     expect(loop!.status().specs).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(planned.length).toBe(passes);
+  });
+
+  it("is not ready while a region could not be observed, and says which", async () => {
+    const dir = estate();
+    const { planned, regionErrors } = start(dir);
+    await until(() => planned.length > 0 && loop!.ready().ok);
+    regionErrors.set("eu-west-1", "UnauthorizedOperation: You are not authorized to perform this operation.");
+    writeFileSync(join(dir, "notes.yaml"), "# a change, so that a pass runs\n");
+    await until(() => !loop!.ready().ok);
+    expect(loop!.ready()).toEqual({
+      ok: false,
+      reason:
+        "eu-west-1 could not be observed: UnauthorizedOperation: You are not authorized to perform this operation.",
+    });
+    regionErrors.clear();
+    writeFileSync(join(dir, "notes.yaml"), "# another change\n");
+    await until(() => loop!.ready().ok);
   });
 });

@@ -19,7 +19,8 @@ A DIR with no ImageSpec is a warning that says what was searched, at start and w
 empty: nothing is planned (nothing retired) until a spec is added, and /readyz answers 503 meanwhile.
 
 HTTP (--listen): / the lineage web view, /status (JSON), /builds/SPEC (JSON), /events (Server-Sent
-Events), /metrics (Prometheus), /healthz, /readyz.
+Events), /metrics (Prometheus), /healthz, /readyz (200 once the lock is held and the last pass
+observed every region; 503 with the reason otherwise).
 
 Options:
   --specs DIR            The specs directory (a git checkout, usually). Required.
