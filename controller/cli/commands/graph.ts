@@ -34,7 +34,7 @@ Examples:
   async run({ values, positionals }, io) {
     const format = String(values.format);
     if (!Object.hasOwn(renderers, format)) {
-      throw new UserError(`--format must be one of ${Object.keys(renderers).join(", ")}, not "${format}"`);
+      throw new UserError(`--format must be one of ${Object.keys(renderers).join(", ")}, not "${format}".`);
     }
     const result = await loadSpecs(positionals.length > 0 ? positionals : ["."], { cwd: io.cwd });
     for (const diagnostic of result.diagnostics) {
