@@ -27,7 +27,7 @@ async function apply(dir: string): Promise<{ code: number; requests: number; mut
     cwd: dir,
     env: {},
   });
-  const match = /; (\d+) AWS requests \((\d+) mutating/.exec(text);
+  const match = /^(\d+) AWS requests \((\d+) mutating/m.exec(text);
   return { code, requests: Number(match?.[1] ?? -1), mutating: Number(match?.[2] ?? -1) };
 }
 

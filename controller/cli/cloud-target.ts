@@ -14,6 +14,7 @@ import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import type { Simulator } from "../sim/server.ts";
 import { DEFAULT_STATE_FILE, prepareStateFolder } from "../sim/state-folder.ts";
 import { displayPath } from "../sources/discover.ts";
+import { wrapIndented } from "../status/fit-text.ts";
 import { parseDuration } from "../validation/durations.ts";
 import { type LeavenConfig, validateLeavenConfig } from "../validation/leaven-config.ts";
 import { type Diagnostic, formatDiagnostic } from "../validation/result.ts";
@@ -288,6 +289,31 @@ export async function openCloud(
     },
   };
 }
+
+/**
+ * Writes the cloud banner. On a terminal each line is wrapped at words within its width, continuing in
+ * the banner's indent: the terminal's own wrap would cut paths and words in half. Piped, as it is.
+ */
+export function writeBanner(
+  stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+  banner: string,
+): void {
+  if (!stream.isTTY) {
+    stream.write(`${banner}\n`);
+    return;
+  }
+  const width = Math.max(40, (stream.columns ?? 80) - 1);
+  const rows = banner.split("\n").flatMap((line) => {
+    const lead = /^ */.exec(line)![0];
+    return wrapIndented(line.trimStart(), width - lead.length, BANNER_INDENT - lead.length).map(
+      (row) => lead + row,
+    );
+  });
+  stream.write(`${rows.join("\n")}\n`);
+}
+
+/** Where the banner's continuation lines start: under the text after "Cloud: ". */
+const BANNER_INDENT = 7;
 
 /** A summary line with where it happened: "Plan: 2 to bake; on the embedded simulator — not AWS." */
 export function withWhere(line: string, where: string): string {

@@ -1,5 +1,6 @@
 // A command's --help: its usage, summary and help text, with the -h, --help line every command has put at
 // the end of its Options, in the column its other options' descriptions start in.
+import { fitToWidth, wrapWords } from "../status/fit-text.ts";
 import type { Command } from "./command.ts";
 
 const HELP_FLAG = "  -h, --help";
@@ -38,4 +39,44 @@ export function withHelpOption(help: string): string {
 /** What `leaven COMMAND --help` prints. */
 export function commandHelp(command: Command): string {
   return `Usage: leaven ${command.usage}\n\n${command.summary}\n\n${withHelpOption(command.help)}`;
+}
+
+/**
+ * Help text fitted to a terminal's `width`, for a terminal's wrap cuts words and flags in half: prose
+ * paragraphs and each option's description are joined and wrapped again (a description under its
+ * column), the usage line under `leaven`, any other line under its own indent.
+ */
+export function fitHelp(text: string, width: number): string {
+  const lines = text.split("\n");
+  const column = optionColumn(text) ?? HELP_FLAG.length + 2;
+  const prose = (line: string) =>
+    /^\S/.test(line) && !/^[A-Z][A-Za-z ]*:$/.test(line) && !line.startsWith("Usage: ");
+  const continuation = (line: string) => line.startsWith(" ".repeat(column)) && line[column] !== " ";
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const line = lines[i]!;
+    if (prose(line)) {
+      const paragraph: string[] = [];
+      while (i < lines.length && prose(lines[i]!)) paragraph.push(lines[i++]!);
+      out.push(...wrapWords(paragraph.join(" "), width));
+      continue;
+    }
+    i++;
+    if (/^ {2}-/.test(line)) {
+      // The description starts in the column, or after the gap of a flag too long for it.
+      const start =
+        line.length > column && line[column - 1] === " " && line[column] !== " "
+          ? column
+          : (/^( {2}-\S.*?\S {2,})\S/.exec(line)?.[1]?.length ?? line.length);
+      const parts = [line.slice(start)];
+      while (i < lines.length && continuation(lines[i]!)) parts.push(lines[i++]!.slice(column));
+      const description = parts.join(" ").trim();
+      const [first = "", ...rest] = wrapWords(description, Math.max(20, width - start));
+      const tail = rest.length > 0 ? wrapWords(rest.join(" "), width - column) : [];
+      out.push(`${line.slice(0, start)}${first}`.trimEnd(), ...tail.map((row) => " ".repeat(column) + row));
+      continue;
+    }
+    out.push(fitToWidth(line, width, line.startsWith("Usage: ") ? "Usage: ".length : 0));
+  }
+  return out.join("\n");
 }

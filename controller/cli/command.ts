@@ -2,8 +2,8 @@ import type { ParseArgsConfig } from "node:util";
 
 /** Streams a command writes to, injected so tests can drive the CLI in-process. */
 export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   cwd: string;
   env: NodeJS.ProcessEnv;
 }

@@ -36,27 +36,22 @@ export function nodeProblem(required, runtime) {
     execPath: process.execPath,
   };
   if (atLeast(r.version, required)) return undefined;
-  const which = r.execPath ? " (" + r.execPath + ")" : "";
-  const lines = [
-    "leaven: needs Node.js >= " +
-      required +
-      " (package.json engines), but this is Node " +
-      r.version +
-      which +
-      ".",
-    "Install Node 24: with nvm, `nvm install 24`; from https://nodejs.org; or, without root, from npm:",
-  ];
+  // Every line but the commands to copy fits an 80-column terminal: a wrapped line cuts words in half.
+  const lines = ["leaven: needs Node.js >= " + required + " (package.json engines), not " + r.version + "."];
+  if (r.execPath) lines.push("This Node is " + r.execPath + ".");
   // The npm registry carries Node itself as node-<platform>-<arch> for Linux and macOS.
   if ((r.platform === "linux" || r.platform === "darwin") && (r.arch === "x64" || r.arch === "arm64")) {
     const pkg = "node-" + r.platform + "-" + r.arch;
     lines.push(
+      "Install Node 24 with nvm (`nvm install 24`), from https://nodejs.org, or,",
+      "without root, from npm:",
       "  npm install --prefix ~/.cache/leaven-node " + pkg + "@24",
       '  export PATH="$HOME/.cache/leaven-node/node_modules/' + pkg + '/bin:$PATH"',
     );
   } else {
-    lines[1] = "Install Node 24: with nvm, `nvm install 24`, or from https://nodejs.org.";
+    lines.push("Install Node 24 with nvm (`nvm install 24`) or from https://nodejs.org.");
   }
-  lines.push("Then run the command again (`node --version` shows which Node is first on PATH).");
+  lines.push("Then run it again (`node --version` shows which Node is first on PATH).");
   return lines.join("\n") + "\n";
 }
 

@@ -1,13 +1,20 @@
 import { parseArgs } from "node:util";
+import { fittedWrite, wrapWords } from "../status/fit-text.ts";
 import { argumentError, argumentProblem, optionsOf, unknownCommand } from "./argument-errors.ts";
 import type { CliIo, Command } from "./command.ts";
 import { UserError } from "./command.ts";
-import { commandHelp } from "./command-help.ts";
+import { commandHelp, fitHelp } from "./command-help.ts";
 import { commands } from "./commands/index.ts";
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  // Summaries wrap under their column so the list reads on an 80-column terminal.
+  const indent = width + 4;
+  const lines = commands.flatMap((c) =>
+    wrapWords(c.summary, 79 - indent).map((text, i) =>
+      i === 0 ? `  ${c.name.padEnd(width)}  ${text}` : `${" ".repeat(indent)}${text}`,
+    ),
+  );
   return [
     "leaven — declarative GitOps controller for machine-image lineage on AWS",
     "",
@@ -50,13 +57,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       strict: true,
     });
     if (parsed.values.help) {
-      io.stdout.write(commandHelp(command));
+      const help = commandHelp(command);
+      io.stdout.write(io.stdout.isTTY ? fitHelp(help, Math.max(40, (io.stdout.columns ?? 80) - 1)) : help);
       return 0;
     }
     return await command.run(parsed as Parameters<Command["run"]>[0], io);
   } catch (error) {
     if (error instanceof UserError) {
-      io.stderr.write(`leaven ${name}: ${error.message}\n`);
+      fittedWrite(io.stderr, `leaven ${name}: ${error.message}\n`);
       return error.exitCode;
     }
     if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {

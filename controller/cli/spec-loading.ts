@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import type { Logger } from "../log/logger.ts";
+import { fittedWrite } from "../status/fit-text.ts";
 import { type LoadResult, loadSpecs } from "../validation/load-specs.ts";
 import { formatDiagnostic, type ValidationResult } from "../validation/result.ts";
 import { type CliIo, UserError } from "./command.ts";
@@ -65,10 +66,10 @@ export async function loadForReconcile(
   const result = await loadSpecs(paths.length > 0 ? paths : ["."], { cwd: io.cwd });
   for (const diagnostic of result.diagnostics) {
     if (diagnostic.severity === "note") continue;
-    io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+    fittedWrite(io.stderr, `${formatDiagnostic(diagnostic)}\n`);
   }
   const empty = emptyPaths(paths, result, io.cwd);
-  for (const { message } of empty) io.stderr.write(`warning: ${message}\n`);
+  for (const { message } of empty) fittedWrite(io.stderr, `warning: ${message}\n`);
   // With no ImageSpec at all, every image of the installation would look like a deleted spec's: refuse.
   if (result.imageSpecFiles.length === 0)
     throw new UserError(

@@ -1,4 +1,6 @@
 // Structured logs: JSON lines when the stream is not a terminal, short human lines when it is.
+import { wrapIndented } from "../status/fit-text.ts";
+
 export type Level = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
@@ -20,6 +22,8 @@ export function isLevel(value: string): value is Level {
 export interface LogStream {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width: human lines are wrapped at words within it (the terminal would cut words). */
+  columns?: number;
 }
 
 export function createLogger(
@@ -38,7 +42,9 @@ export function createLogger(
     const extra = Object.entries(fields)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    stream.write(`${level === "info" ? "" : `${level}: `}${msg}${extra ? `  ${extra}` : ""}\n`);
+    const line = `${level === "info" ? "" : `${level}: `}${msg}${extra ? `  ${extra}` : ""}`;
+    const width = stream.isTTY && stream.columns ? Math.max(40, stream.columns - 1) : undefined;
+    stream.write(`${width === undefined ? line : wrapIndented(line, width, 2).join("\n")}\n`);
   };
   return {
     debug: (m, f) => write("debug", m, f),

@@ -103,6 +103,8 @@ export class Operator implements OperatorEndpoints {
   /** What each resource looked like to the pass (generation, metadata), to tell status-only updates apart. */
   private readonly seen = new Map<string, string>();
   private lastValidation?: { inputs: string; result: ValidationResult };
+  /** Whether "no ImageSpec" was logged since the caches last held one: said once, not once a pass. */
+  private warnedEmpty = false;
   readonly identity: string;
   passes = 0;
 
@@ -306,6 +308,12 @@ export class Operator implements OperatorEndpoints {
   /** One whole pass over every ImageSpec in the caches, then status, finalizers and deletions. */
   private async reconcileAll(): Promise<void> {
     const objects = this.informers.list();
+    if (objects.length === 0 && !this.warnedEmpty) {
+      this.warnedEmpty = true;
+      this.options.logger.warn(emptyMessage(this.options.namespaces ?? []), {
+        namespaces: this.options.namespaces?.length ? this.options.namespaces : "all",
+      });
+    } else if (objects.length > 0) this.warnedEmpty = false;
     const live = objects.filter((o) => !isDeleting(o));
     await eachLimited(
       live.filter((o) => !hasFinalizer(o)),
@@ -507,4 +515,12 @@ function targetOf(object: ImageSpecObject): EventTarget {
     name: object.metadata?.name ?? "",
     ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
   };
+}
+
+/** validate's "no ImageSpec in PATH: what was searched", for the namespaces an operator watches. */
+export function emptyMessage(namespaces: readonly string[]): string {
+  if (namespaces.length === 0)
+    return "no ImageSpec in any namespace: the cluster has no ImageSpec resources (leaven.dev/v1alpha1); nothing to reconcile until one is created";
+  const where = `${namespaces.length === 1 ? "namespace" : "namespaces"} ${namespaces.join(", ")}`;
+  return `no ImageSpec in ${where}: ${namespaces.length === 1 ? "it has" : "they have"} no ImageSpec resources (leaven.dev/v1alpha1); nothing to reconcile until one is created (\`kubectl get imagespecs -A\` lists every namespace's)`;
 }

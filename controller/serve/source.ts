@@ -40,6 +40,8 @@ export interface StatusSnapshot {
   lastError?: string;
   /** Input errors not tied to one spec (file:line:column message). */
   diagnostics: string[];
+  /** What the user should know that is not an error, e.g. that the specs directory holds no ImageSpec. */
+  warnings?: string[];
   commit?: string;
   specs: SpecView[];
 }
@@ -55,7 +57,7 @@ export interface ServeSource {
   history(spec: string): BuildHistory | undefined;
   /** The process is alive and its loop not wedged (/healthz). */
   healthy(): Check;
-  /** Specs loaded, first pass done, lock held (/readyz). */
+  /** Specs loaded (at least one), first pass done and every region observed, lock held (/readyz). */
   ready(): Check;
   /** Called after every change of status (a pass, a reload); returns an unsubscribe function. */
   subscribe(listener: () => void): () => void;

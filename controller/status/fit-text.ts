@@ -107,3 +107,59 @@ export function flowItems(items: readonly string[], width: number, separator: st
   lines.push(current);
   return lines;
 }
+
+/** A line wrapped at `width` at spaces, its continuation lines indented by `indent`. */
+export function wrapIndented(line: string, width: number, indent: number): string[] {
+  if (line.length <= width) return [line];
+  const [first, ...rest] = wrapWords(line, width);
+  const tail = rest.length > 0 ? wrapWords(rest.join(" "), width - indent) : [];
+  return [first!, ...tail.map((l) => " ".repeat(indent) + l)];
+}
+
+/**
+ * `headline; where.` on one line when it fits in `width`; otherwise the headline wrapped at words and
+ * `where` on the last line of its own, so the cloud is still named last and no line wraps.
+ */
+export function fitWithWhere(headline: string, where: string, width: number): string[] {
+  const line = `${headline.replace(/\.$/, "")}; ${where}.`;
+  if (line.length <= width) return [line];
+  const said = /[.!?]$/.test(headline) ? headline : `${headline}.`;
+  const last = `${where.charAt(0).toUpperCase()}${where.slice(1)}.`;
+  return [...wrapIndented(said, width, 2), ...wrapIndented(last, width, 2)];
+}
+
+/**
+ * Report text (lines of columns and prose) fitted to a terminal `width`: a longer line is wrapped at
+ * words, its continuation under its last column (`  + bake   us-east-1   2.3.0+… on ami-…` continues
+ * under `2.3.0`) when that starts in the left half, else `hang` past its indent. Lines that fit are kept.
+ */
+export function fitToWidth(text: string, width: number, hang = 2): string {
+  return text
+    .split("\n")
+    .flatMap((line) => {
+      if (line.length <= width) return [line];
+      const column = /^(.*\S {2,})\S/.exec(line)?.[1]?.length;
+      if (column !== undefined && column <= width / 2) {
+        const [first, ...rest] = wrapWords(line.slice(column), width - column);
+        return [line.slice(0, column) + first, ...rest.map((row) => " ".repeat(column) + row)];
+      }
+      const lead = /^ */.exec(line)![0];
+      return wrapIndented(line.slice(lead.length), width - lead.length, hang).map((row) => lead + row);
+    })
+    .join("\n");
+}
+
+/** What fittedWrite writes to: a terminal has isTTY and columns. */
+export interface TextStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/**
+ * Writes lines of text to `stream`, each long one wrapped at words within the width (fitToWidth) when the
+ * stream is a terminal; to anything else, as they are (an editor or a script reads `file:line:col` lines).
+ */
+export function fittedWrite(stream: TextStream, text: string): void {
+  stream.write(stream.isTTY ? fitToWidth(text, Math.max(40, (stream.columns ?? 80) - 1)) : text);
+}

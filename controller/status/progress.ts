@@ -4,7 +4,7 @@
 import { isProgressing, type Phase, type SpecStatus } from "../plan/status.ts";
 import type { PassResult } from "../reconcile/reconciler.ts";
 import { actionEvent, describeActions } from "./action-text.ts";
-import { truncateAtWord, wrapWords } from "./fit-text.ts";
+import { truncateAtWord, wrapIndented, wrapWords } from "./fit-text.ts";
 
 const PHASE_ORDER: readonly Phase[] = [
   "Ready",
@@ -125,6 +125,9 @@ export interface TerminalStream {
   write(text: string): unknown;
   columns?: number;
   rows?: number;
+  /** tty.WriteStream emits "resize" after its columns and rows change. */
+  on?(event: "resize", listener: () => void): unknown;
+  off?(event: "resize", listener: () => void): unknown;
 }
 
 export interface LiveViewOptions {
@@ -144,21 +147,30 @@ function shownAlone(phase: Phase): boolean {
  * time, counts by phase) and one line per spec in flight — redrawn after every pass. What each pass did is
  * printed above the block, where it stays in the scrollback. Every line of the block is cut to the
  * terminal's width (at a word, with an ellipsis), so each takes exactly one row and the redraw moves the
- * cursor up exactly over it: a wrapped line would leave its first half behind on the screen.
+ * cursor up exactly over it: a wrapped line would leave its first half behind on the screen. When the
+ * terminal narrows, it re-wraps the rows already drawn: the redraw counts the rows each drawn line takes
+ * at the width of now, and a resize redraws the block at once, cut to the new width.
  */
 export class LiveView {
   private readonly stream: TerminalStream;
   private readonly options: LiveViewOptions;
   private readonly phases = new PhaseTracker();
   private readonly wallStart: number;
-  /** The lines of the block on the screen now (one row each). */
+  /** The lines of the block, as laid out for the last pass. */
   private block: string[] = [];
-  private drawn = 0;
+  /** The block's lines as they are on the screen: one row each at the width they were drawn for. */
+  private drawn: string[] = [];
+  private last?: { pass: PassResult; clockSeconds: number };
+  private readonly onResize = () => {
+    if (this.last) this.block = this.layout(this.last.pass, this.last.clockSeconds, this.width());
+    this.render([]);
+  };
 
   constructor(stream: TerminalStream, options: LiveViewOptions) {
     this.stream = stream;
     this.options = options;
     this.wallStart = this.wallNow();
+    stream.on?.("resize", this.onResize);
   }
 
   private wallNow(): number {
@@ -187,7 +199,8 @@ export class LiveView {
   /** After a pass: what it did into the scrollback, then the block redrawn from its statuses. */
   update(pass: PassResult, clockSeconds: number): void {
     const width = this.width();
-    const stamp = `t+${formatElapsed(clockSeconds)}  `;
+    // One column for every stamp up to t+99m59s, so the actions line up under each other.
+    const stamp = `${`t+${formatElapsed(clockSeconds)}`.padEnd(8)}  `;
     const logged: string[] = [];
     const say = (text: string) => {
       const [first, ...rest] = wrapWords(text, width - stamp.length);
@@ -208,12 +221,15 @@ export class LiveView {
       if (change.from !== undefined && (change.to === "Ready" || !isProgressing(change.to)))
         say(phaseChangeText(change));
     }
+    this.last = { pass, clockSeconds };
     this.block = this.layout(pass, clockSeconds, width);
     this.render(logged);
   }
 
-  /** Takes the block off the screen (before the final table). */
+  /** Takes the block off the screen (before the final table); the view is done with the terminal. */
   clear(): void {
+    this.stream.off?.("resize", this.onResize);
+    this.last = undefined;
     this.block = [];
     this.render([]);
   }
@@ -242,17 +258,13 @@ export class LiveView {
   }
 
   private render(logged: readonly string[]): void {
-    let out = this.drawn > 0 ? `\r\x1b[${this.drawn}A\x1b[J` : "";
+    // A terminal narrowed since the last draw has re-wrapped each drawn line onto as many rows as it now
+    // needs (a line of exactly the width takes one row: the wrap is deferred).
+    const columns = this.stream.columns ?? 80;
+    const rows = this.drawn.reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / columns)), 0);
+    let out = rows > 0 ? `\r\x1b[${rows}A\x1b[J` : "";
     for (const line of [...logged, ...this.block]) out += `${line}\n`;
     if (out !== "") this.stream.write(out);
-    this.drawn = this.block.length;
+    this.drawn = [...this.block];
   }
-}
-
-/** A line wrapped at `width`, its continuation lines indented by `indent`. */
-function wrapIndented(line: string, width: number, indent: number): string[] {
-  if (line.length <= width) return [line];
-  const [first, ...rest] = wrapWords(line, width);
-  const tail = rest.length > 0 ? wrapWords(rest.join(" "), width - indent) : [];
-  return [first!, ...tail.map((l) => " ".repeat(indent) + l)];
 }

@@ -1,7 +1,7 @@
 // `leaven builds SPEC` as text: one row per build, newest first, and under it what it was baked on and
 // anything wrong with it. Pure: a function of the history.
 import type { BuildHistory, BuildRecord, ChainLink } from "./build-history.ts";
-import { shortVendorName } from "./fit-text.ts";
+import { shortVendorName, wrapIndented } from "./fit-text.ts";
 
 export interface RenderBuildsOptions {
   /** Each foundation's source name pattern, so vendor image names can be shortened to what varies. */
@@ -22,15 +22,34 @@ export function renderChain(
   chain: readonly ChainLink[],
   vendorPatterns?: ReadonlyMap<string, string>,
 ): string {
-  return chain
-    .map((link) => {
-      const build = link.foundation
-        ? shortVendorName(link.build, vendorPatterns?.get(link.spec))
-        : link.build;
-      return `${link.spec} ${build}${link.observed ? "" : " (no image left)"}`;
-    })
-    .join(" ← ");
+  return chainLinks(chain, vendorPatterns).join(" ← ");
 }
+
+function chainLinks(chain: readonly ChainLink[], vendorPatterns?: ReadonlyMap<string, string>): string[] {
+  return chain.map((link) => {
+    const build = link.foundation ? shortVendorName(link.build, vendorPatterns?.get(link.spec)) : link.build;
+    return `${link.spec} ${build}${link.observed ? "" : " (no image left)"}`;
+  });
+}
+
+/** The chain in lines of at most `width`, broken between links: `  ← parent build` continues it. */
+function chainLines(
+  chain: readonly ChainLink[],
+  vendorPatterns: ReadonlyMap<string, string> | undefined,
+  width: number,
+): string[] {
+  const lines: string[] = [];
+  for (const link of chainLinks(chain, vendorPatterns)) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 3 + link.length <= width)
+      lines[lines.length - 1] = `${last} ← ${link}`;
+    else lines.push(last === undefined ? link : `  ← ${link}`);
+  }
+  return lines;
+}
+
+/** Room on a line of `leaven builds`: an 80-column terminal, one column spare, less the indent. */
+const WIDTH = 79 - INDENT.length;
 
 /** The REGIONS cell: one word when every region agrees, else how many are available. */
 function regionsCell(build: BuildRecord): string {
@@ -65,14 +84,15 @@ function details(build: BuildRecord, foundation: boolean, options: RenderBuildsO
     ? shortVendorName(build.build, options.vendorPatterns?.get(build.spec)) === build.build
       ? []
       : [build.build]
-    : [renderChain(build.chain, options.vendorPatterns)];
+    : chainLines(build.chain, options.vendorPatterns, WIDTH);
   const states = new Set(build.regions.map((r) => r.state));
   if (!build.bake && states.size > 1)
     lines.push(`regions: ${build.regions.map((r) => `${r.region} ${r.state}`).join(", ")}`);
   if (build.bake?.state === "baking") lines.push(`baking on ${build.bake.instanceId}`);
-  if (build.failure) lines.push(`failed: ${build.failure}`);
+  if (build.failure) lines.push(...wrapIndented(`failed: ${build.failure}`, WIDTH, 2));
   if (build.console) lines.push("last console lines:", ...build.console.map((l) => `  ${l}`));
-  else if (build.bake?.state === "abandoned") lines.push(`abandoned: ${build.bake.reason}`);
+  else if (build.bake?.state === "abandoned")
+    lines.push(...wrapIndented(`abandoned: ${build.bake.reason}`, WIDTH, 2));
   if (build.outdated && build.parent) {
     const from = `${build.parent.spec}/${build.parent.channel}`;
     lines.push(`outdated: ${from} is now ${build.parentChannelNow}, not ${build.parent.build}`);

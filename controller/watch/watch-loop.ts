@@ -6,6 +6,7 @@
 // blocked (the planner leaves a blocked spec's images, instances and parameters alone) and reported with the
 // file's error, instead of vanishing, which would read as "spec deleted" and retire its images.
 import { Tag } from "../api/tags.ts";
+import { emptyPaths } from "../cli/spec-loading.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SpecStatus } from "../plan/status.ts";
@@ -45,6 +46,12 @@ export interface WatchLoopOptions {
   onPass?: (pass: PassResult) => void;
   /** Called with every load of the specs, after the loop's state is updated. */
   onLoad?: (load: LoadResult) => void;
+  /**
+   * Called with `no ImageSpec in DIR: what was searched` on the first load that finds no ImageSpec and on
+   * each load after that finds none when the one before did (the directory became empty). Without it,
+   * the loop logs a warning.
+   */
+  onEmpty?: (message: string) => void;
 }
 
 export class WatchLoop implements ServeSource {
@@ -66,6 +73,8 @@ export class WatchLoop implements ServeSource {
   private loaded = false;
   private loadedGeneration = -1;
   private commit?: string;
+  /** While the last load found no ImageSpec: what was searched. No pass runs then (see run()). */
+  private empty?: string;
   private readonly listeners = new Set<() => void>();
   /** Files parsed on the last load: a reload parses only the files whose text changed. */
   private readonly parseCache: ParseCache = new Map();
@@ -94,13 +103,16 @@ export class WatchLoop implements ServeSource {
     await watcher.ready();
     await this.reload("start");
     while (!this.stopped) {
-      const pass = await this.pass();
+      // With no ImageSpec, every image of the installation would look like a deleted spec's (as apply
+      // refuses to plan from nothing): no pass until a spec is added; a change or a resync reloads.
+      const idle = this.empty !== undefined;
+      const pass = idle ? undefined : await this.pass();
       if (this.stopped) break;
       const busy = pass !== undefined && settled(pass) === undefined;
       const changed = watcher.pending || watcher.generation !== this.loadedGeneration;
       // Straight on after a pass that acted (as apply does); a poll later while something is in flight.
       // A pass that failed (an unreachable endpoint) is tried again a poll later, not a resync later.
-      const retry = pass === undefined;
+      const retry = pass === undefined && !idle;
       const waitMs =
         busy && pass.executed.length > 0
           ? 0
@@ -152,7 +164,9 @@ export class WatchLoop implements ServeSource {
         logger.debug("specs changed while being read: reading again", { dir });
         continue;
       }
+      const wasEmpty = this.loaded ? this.empty !== undefined : false;
       this.accept(load);
+      this.empty = load.imageSpecFiles.length === 0 ? emptyPaths([dir], load, cwd)[0]?.message : undefined;
       this.loadedGeneration = generation;
       this.commit = this.options.commitOf?.();
       this.options.reconciler.setCommit(this.commit);
@@ -173,6 +187,10 @@ export class WatchLoop implements ServeSource {
           column: error.column,
           error: error.message,
         });
+      if (this.empty !== undefined && !wasEmpty) {
+        if (this.options.onEmpty) this.options.onEmpty(this.empty);
+        else logger.warn("no ImageSpec to reconcile: waiting for one to be added", { dir, why: this.empty });
+      }
       this.options.onLoad?.(load);
       this.notify();
       return;
@@ -269,6 +287,8 @@ export class WatchLoop implements ServeSource {
 
   /** The last pass's statuses, with a blocked spec showing its last good channels and builds. */
   private statuses(): SpecStatus[] {
+    // The last pass's specs are no longer in the checkout, and nothing is planned meanwhile.
+    if (this.empty !== undefined) return [];
     const statuses = this.lastPass?.statuses ?? [];
     return statuses.map((status) => {
       if (status.phase !== "Blocked") return status;
@@ -302,8 +322,12 @@ export class WatchLoop implements ServeSource {
       installation: this.options.installation,
       ...(this.lastPassAt !== undefined ? { lastPassAt: new Date(this.lastPassAt).toISOString() } : {}),
       passes: this.lastPass?.number ?? 0,
-      inFlight: this.lastPass !== undefined && settled(this.lastPass) === undefined,
+      inFlight:
+        this.empty === undefined && this.lastPass !== undefined && settled(this.lastPass) === undefined,
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.empty !== undefined
+        ? { warnings: [`${this.empty}; nothing to reconcile until one is added`] }
+        : {}),
       diagnostics,
       ...(this.commit ? { commit: this.commit } : {}),
       specs,
@@ -338,7 +362,18 @@ export class WatchLoop implements ServeSource {
   ready(): Check {
     if (!this.options.lockHeld()) return { ok: false, reason: "the installation's lock is not held" };
     if (!this.loaded) return { ok: false, reason: "specs not loaded yet" };
+    // Not ready with nothing to manage: a wrong --specs path must not look like a healthy rollout.
+    if (this.empty !== undefined)
+      return { ok: false, reason: `${this.empty}; nothing to reconcile until one is added` };
     if (!this.lastPass) return { ok: false, reason: "first pass not done yet" };
+    // Ready means the world was seen: as plan and apply exit 1 when a region could not be observed.
+    if (this.lastError?.startsWith("pass failed")) return { ok: false, reason: this.lastError };
+    const unseen = [...this.lastPass.inventory.regionErrors].sort(([a], [b]) => (a < b ? -1 : 1));
+    if (unseen.length > 0)
+      return {
+        ok: false,
+        reason: unseen.map(([region, error]) => `${region} could not be observed: ${error}`).join("; "),
+      };
     return { ok: true, reason: `pass ${this.lastPass.number} done` };
   }
 }

@@ -8,10 +8,10 @@ import { readWorld } from "../support/sim-world.ts";
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const fast = (dir: string) => ["--sim-state", join(dir, "sim.json"), "--sim-speed", "600"];
 
-/** The run's last two lines: the pass summary, then the verdict's headline. */
+/** The run's pass summary (above the line of request counts) and its last line, the verdict's headline. */
 function ending(stdout: string): [string, string] {
   const lines = stdout.trimEnd().split("\n");
-  return [lines.at(-2) ?? "", lines.at(-1) ?? ""];
+  return [lines.at(-3) ?? "", lines.at(-1) ?? ""];
 }
 
 describe("leaven apply's exit status and last line", () => {
@@ -20,13 +20,13 @@ describe("leaven apply's exit status and last line", () => {
     const failed = await runCli(["apply", "specs", ...fast(dir), "--fault", "bake-fail=ledger"], dir);
     expect(failed.code).toBe(1);
     const [passes, headline] = ending(failed.stdout);
-    expect(passes).toMatch(/^Stalled after \d+ pass\(es\), /);
+    expect(passes).toMatch(/^Stalled after \d+ passes in \S+ \(\S+ of simulated time\)\.$/);
     expect(headline).toBe("1 spec failed: ledger; on the embedded simulator — not AWS.");
 
     const retried = await runCli(["apply", "specs", ...fast(dir), "--retry", "ledger"], dir);
     expect(retried.code).toBe(0);
     const [converged, matched] = ending(retried.stdout);
-    expect(converged).toMatch(/^Converged after \d+ pass\(es\), /);
+    expect(converged).toMatch(/^Converged after \d+ passes in \S+ \(\S+ of simulated time\)\.$/);
     expect(matched).toBe("The images match the specs; on the embedded simulator — not AWS.");
 
     const again = await runCli(["apply", "specs", ...fast(dir), "--retry", "ledger"], dir);
@@ -67,7 +67,7 @@ describe("leaven apply's exit status and last line", () => {
     const run = await runCli(["apply", "specs", ...fast(dir), "--once"], dir);
     expect(run.code).toBe(0);
     const [passes, headline] = ending(run.stdout);
-    expect(passes).toMatch(/^Stopped after 1 pass\(es\), /);
+    expect(passes).toMatch(/^Stopped after 1 pass in \S+ \(\S+ of simulated time\)\.$/);
     expect(headline).toBe(
       "Not finished: 2 specs baking: al2023-base, ubuntu-base. Run apply again to continue; on the embedded simulator — not AWS.",
     );
@@ -81,7 +81,7 @@ describe("leaven apply's exit status and last line", () => {
     expect(run.code).toBe(1);
     const [passes, headline] = ending(run.stdout);
     // The other specs' bakes are under way: the pass stopped, the verdict says what needs the user.
-    expect(passes).toMatch(/^Stopped after 1 pass\(es\), /);
+    expect(passes).toMatch(/^Stopped after 1 pass in \S+ \(\S+ of simulated time\)\.$/);
     expect(headline).toBe("1 spec blocked by invalid input: ledger; on the embedded simulator — not AWS.");
   });
 });

@@ -10,10 +10,10 @@ import { duplicateImages, readWorld } from "../support/sim-world.ts";
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const fast = (dir: string) => ["--sim-state", join(dir, "sim.json"), "--sim-speed", "600"];
 
-/** The final summary line: "Converged after N pass(es) …; R AWS requests (M mutating, T throttled)": EC2 and SSM. */
+/** The final summary line: "Converged after N passes in …." then "R AWS requests (M mutating, T throttled).": EC2 and SSM. */
 function summary(stdout: string): { outcome: string; requests: number; mutating: number; throttled: number } {
   const match =
-    /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; (\d+) AWS requests \((\d+) mutating, (\d+) throttled\)\.$/m.exec(
+    /^(Converged|Stalled|Stopped) after \d+ pass(?:es)? .*\.\n(\d+) AWS requests \((\d+) mutating, (\d+) throttled\)\.$/m.exec(
       stdout,
     );
   if (!match) throw new Error(`no summary line in:\n${stdout.slice(-3000)}`);
@@ -187,7 +187,7 @@ describe("leaven apply on the simulator", () => {
       expect(run.stderr).toContain(`Cloud: Leaven EC2 simulator at ${sim.endpoint} (started separately)`);
       expect(summary(run.stdout).outcome).toBe("Converged");
       // Simulated minutes passed, not wall-clock ones: the controller followed the simulator's clock.
-      expect(run.stdout).toMatch(/Converged after \d+ pass\(es\), \d+m\d+s of simulated time/);
+      expect(run.stdout).toMatch(/Converged after \d+ passes in \S+ \(\d+m\d+s of simulated time\)\./);
     } finally {
       await sim.close();
     }

@@ -42,7 +42,8 @@ describe("leaven builds on the simulator", () => {
 
 BUILD {12}CREATED \\(UTC\\) {5}REGIONS {4}CHANNELS {12}PARENT
 (1\\.14\\.2\\+[0-9a-f]{8})  ${MINUTE}  available  candidate, release  current
-    api-server \\1 ← ubuntu-base (2\\.3\\.0\\+[0-9a-f]{8}) ← ${JAMMY}
+    api-server \\1 ← ubuntu-base (2\\.3\\.0\\+[0-9a-f]{8})
+      ← ${JAMMY}
 $`,
       ),
     );
@@ -140,9 +141,11 @@ $`,
 
 BUILD {12}CREATED \\(UTC\\) {5}REGIONS {4}CHANNELS {12}PARENT
 (${BUILD})  ${MINUTE}  available  candidate, release  current
-    api-server \\1 ← ubuntu-base (2\\.4\\.0\\+[0-9a-f]{8}) ← ${JAMMY}
+    api-server \\1 ← ubuntu-base (2\\.4\\.0\\+[0-9a-f]{8})
+      ← ${JAMMY}
 (${BUILD})  ${MINUTE}  available  - {19}outdated
-    api-server \\3 ← ubuntu-base (2\\.3\\.0\\+[0-9a-f]{8}) ← ${JAMMY}
+    api-server \\3 ← ubuntu-base (2\\.3\\.0\\+[0-9a-f]{8})
+      ← ${JAMMY}
     outdated: ubuntu-base/candidate is now \\2, not \\4
 $`,
     ).exec(result.stdout);
@@ -180,7 +183,8 @@ $`,
       new RegExp(
         `^BUILD {11}CREATED \\(UTC\\) {5}REGIONS  CHANNELS  PARENT
 (2\\.0\\.3\\+[0-9a-f]{8})  ${MINUTE}  failed   - {9}current
-    ledger \\1 ← al2023-base 1\\.8\\.1\\+[0-9a-f]{8} ← al2023 …-2023\\.\\d+\\.\\d{8}\\.\\d+…
+    ledger \\1 ← al2023-base 1\\.8\\.1\\+[0-9a-f]{8}
+      ← al2023 …-2023\\.\\d+\\.\\d{8}\\.\\d+…
     failed: bake script failed: provision script exited with status 1
     last console lines:
 (?: {6}.*\n)+$`,

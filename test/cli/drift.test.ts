@@ -14,7 +14,7 @@ const fast = (dir: string) => ["--sim-state", join(dir, "sim.json"), "--sim-spee
 
 function summary(stdout: string): { outcome: string; requests: number; mutating: number } {
   const match =
-    /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; (\d+) AWS requests \((\d+) mutating, \d+ throttled\)\.$/m.exec(
+    /^(Converged|Stalled|Stopped) after \d+ pass(?:es)? .*\.\n(\d+) AWS requests \((\d+) mutating, \d+ throttled\)\.$/m.exec(
       stdout,
     );
   if (!match) throw new Error(`no summary line in:\n${stdout.slice(-3000)}`);

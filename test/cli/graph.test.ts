@@ -95,7 +95,7 @@ describe("leaven graph", () => {
     expect(await run(["graph", "--format", "svg"])).toEqual({
       code: 1,
       stdout: "",
-      stderr: 'leaven graph: --format must be one of tree, mermaid, dot, not "svg"\n',
+      stderr: 'leaven graph: --format must be one of tree, mermaid, dot, not "svg".\n',
     });
   });
 });

@@ -4,8 +4,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { optionColumn, withHelpOption } from "../../controller/cli/command-help.ts";
 import { commands } from "../../controller/cli/commands/index.ts";
-import { run } from "../support/in-process-cli.ts";
+import { runCli } from "../../controller/cli/run-cli.ts";
+import { repoRoot } from "../support/cli-process.ts";
+import { run, sink } from "../support/in-process-cli.ts";
 import { tempDir } from "../support/temp-dir.ts";
+import { Terminal } from "../support/terminal.ts";
 
 /** The Options section of a help text: the lines after "Options:" up to a blank or unindented line. */
 function optionsSection(help: string): string[] {
@@ -118,5 +121,60 @@ describe("-o is --output", () => {
     expect((JSON.parse(result.stdout) as { verdict: { headline: string } }).verdict.headline).toBe(
       "Plan: 2 to bake, 10 to publish.",
     );
+  });
+});
+
+describe("leaven --help", () => {
+  it("lists the commands in 80 columns, a long summary wrapped under its column", async () => {
+    const help = await run(["--help"]);
+    expect(help.code).toBe(0);
+    const lines = help.stdout.split("\n");
+    for (const line of lines) expect(line.length, line).toBeLessThan(80);
+    const at = lines.findIndex((line) => line.startsWith("  run "));
+    expect(lines.slice(at, at + 2)).toEqual([
+      "  run       Watch mode: reconcile a specs checkout continuously, serving",
+      "            /metrics, /status and a web view.",
+    ]);
+  });
+});
+
+describe("leaven COMMAND --help on an 80-column terminal", () => {
+  async function onTerminal(args: string[]): Promise<string[]> {
+    const terminal = new Terminal(80, 200);
+    const code = await runCli(args, {
+      stdout: terminal.stream(),
+      stderr: sink().stream,
+      cwd: repoRoot,
+      env: {},
+    });
+    expect(code).toBe(0);
+    return terminal.text();
+  }
+
+  it.each(commands.map((c) => [c.name]))(
+    "%s: every line fits, and every word of the help is there",
+    async (name) => {
+      const rows = await onTerminal([name, "--help"]);
+      for (const row of rows) expect(row.length, row).toBeLessThan(80);
+      const plain = await run([name, "--help"]);
+      expect(rows.join(" ").split(/\s+/).filter(Boolean)).toEqual(plain.stdout.split(/\s+/).filter(Boolean));
+    },
+  );
+
+  it("wraps an option's description under its column, a flag too long for it included", async () => {
+    const rows = await onTerminal(["apply", "--help"]);
+    const at = rows.findIndex((row) => row.startsWith("  --lock-timeout"));
+    expect(rows.slice(at, at + 6)).toEqual([
+      "  --lock-timeout DURATION  Give up (exit 1) when the installation's lock is",
+      "                         still held after this long, e.g. 0s (do not wait),",
+      "                         30s, 10m. Default: wait until it is released or",
+      "                         expires.",
+      "  --wide                 End with every channel's build and image in every",
+      "                         region (as status --wide).",
+    ]);
+    expect(rows.slice(0, 2)).toEqual([
+      "Usage: leaven apply [paths…] [--once] [--retry SPEC] [--no-delete] [--wide]",
+      "       [--lock-timeout DURATION] [cloud options]",
+    ]);
   });
 });

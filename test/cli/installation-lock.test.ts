@@ -14,7 +14,9 @@ const LOCKS = "123456789012/us-east-1/leaven-locks";
 
 function summary(stdout: string): { outcome: string; mutating: number } {
   const match =
-    /^(Converged|Stalled|Stopped) after \d+ pass\(es\), .*; \d+ AWS requests \((\d+) mutating/m.exec(stdout);
+    /^(Converged|Stalled|Stopped) after \d+ pass(?:es)? .*\.\n\d+ AWS requests \((\d+) mutating/m.exec(
+      stdout,
+    );
   if (!match) throw new Error(`no summary line in:\n${stdout.slice(-3000)}`);
   return { outcome: match[1]!, mutating: Number(match[2]) };
 }

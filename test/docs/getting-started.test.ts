@@ -93,7 +93,7 @@ describe("docs/getting-started.md", () => {
     const status = nth("npx . status my-images").stdout;
     expect(status).toMatch(/^my-app +Ready +2\/2 +candidate,release 0\.1\.0\+[0-9a-f]{8}$/m);
     expect(nth("npx . builds my-app my-images").stdout).toMatch(
-      /^ {4}my-app 0\.1\.0\+[0-9a-f]{8} ← my-base 1\.0\.0\+[0-9a-f]{8} ← ubuntu-noble ubuntu\/images\//m,
+      /^ {4}my-app 0\.1\.0\+[0-9a-f]{8} ← my-base 1\.0\.0\+[0-9a-f]{8}\n {6}← ubuntu-noble ubuntu\/images\//m,
     );
     // The recipe change: the base rebakes now, the app after it; release moves; the old build is kept.
     const replan = nth("npx . plan my-images", 1).stdout;

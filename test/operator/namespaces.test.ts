@@ -51,3 +51,51 @@ describe("leaven operator --namespace", () => {
     ).toEqual([]);
   });
 });
+
+describe("leaven operator with no ImageSpec", () => {
+  /** A logger that keeps the warnings. */
+  function warnings() {
+    const said: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn(msg: string, fields?: Record<string, unknown>) {
+        said.push({ msg, ...(fields ? { fields } : {}) });
+      },
+    };
+    return { said, logger };
+  }
+
+  it("warns once, not every pass, that its namespace has none; specs elsewhere do not count", async () => {
+    const { said, logger } = warnings();
+    const operator = await h.startOperator({ leaderElect: false, namespaces: ["platform"], logger });
+    const empty = {
+      msg: "no ImageSpec in namespace platform: it has no ImageSpec resources (leaven.dev/v1alpha1); nothing to reconcile until one is created (`kubectl get imagespecs -A` lists every namespace's)",
+      fields: { namespaces: ["platform"] },
+    };
+    await waitFor("a pass", () => operator.passes > 0);
+    // Specs elsewhere are not the operator's.
+    await createExamples(h, "elsewhere");
+    const passes = operator.passes;
+    (operator as unknown as { requeueAll(): void }).requeueAll();
+    await waitFor("another pass", () => operator.passes > passes);
+    expect(said).toEqual([empty]);
+
+    await createExamples(h, "platform");
+    await waitFor("platform Ready", () => allReady(h, "platform"), 60_000);
+    expect(said).toEqual([empty]);
+  });
+
+  it("watching every namespace, says the cluster has none", async () => {
+    const { said, logger } = warnings();
+    const operator = await h.startOperator({ leaderElect: false, logger });
+    await waitFor("a pass", () => operator.passes > 0);
+    expect(said).toEqual([
+      {
+        msg: "no ImageSpec in any namespace: the cluster has no ImageSpec resources (leaven.dev/v1alpha1); nothing to reconcile until one is created",
+        fields: { namespaces: "all" },
+      },
+    ]);
+  });
+});

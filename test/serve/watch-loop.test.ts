@@ -17,6 +17,8 @@ import { tempDir } from "../support/temp-dir.ts";
 function standIn() {
   const planned: ValidationResult[] = [];
   const commits: Array<string | undefined> = [];
+  /** Regions the next passes could not observe (tests set them). */
+  const regionErrors = new Map<string, string>();
   let number = 0;
   const reconciler = {
     setCommit: (commit: string | undefined) => commits.push(commit),
@@ -51,12 +53,12 @@ function standIn() {
         executed: [],
         deferred: [],
         results: [],
-        inventory: { images: [], instances: [] },
+        inventory: { images: [], instances: [], regionErrors: new Map(regionErrors) },
       } as unknown as PassResult; // only what WatchLoop reads
     },
   };
   // A stand-in for the two methods the loop calls.
-  return { reconciler: reconciler as unknown as Reconciler, planned, commits };
+  return { reconciler: reconciler as unknown as Reconciler, planned, commits, regionErrors };
 }
 
 let loop: WatchLoop | undefined;
@@ -77,7 +79,7 @@ async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
-function start(dir: string) {
+function start(dir: string, onEmpty?: (message: string) => void) {
   const stand = standIn();
   watcher = watchSpecs(dir, { debounceMs: 50 });
   loop = new WatchLoop({
@@ -93,6 +95,7 @@ function start(dir: string) {
     pollIntervalMs: 1_000,
     lockHeld: () => true,
     commitOf: () => "abc123",
+    ...(onEmpty ? { onEmpty } : {}),
   });
   running = loop.run();
   return stand;
@@ -160,5 +163,69 @@ describe("watch loop", () => {
     writeFileSync(join(dir, "apps/web-and-worker.yaml"), "");
     await until(() => planned.at(-1)!.specs.length === 3);
     expect(planned.at(-1)!.blocked.size).toBe(0);
+  });
+
+  it("with no ImageSpec: warns, plans nothing, is not ready and says so; a spec added is planned", async () => {
+    const dir = tempDir("leaven-watch-empty-");
+    const warned: string[] = [];
+    const { planned } = start(dir, (message) => warned.push(message));
+    const searched = `no ImageSpec in ${dir}: it has no *.yaml or *.yml files (hidden directories and node_modules are skipped)`;
+    await until(() => warned.length > 0);
+    expect(warned).toEqual([searched]);
+    expect(loop!.ready()).toEqual({
+      ok: false,
+      reason: `${searched}; nothing to reconcile until one is added`,
+    });
+    expect(loop!.status()).toMatchObject({
+      passes: 0,
+      inFlight: false,
+      specs: [],
+      warnings: [`${searched}; nothing to reconcile until one is added`],
+    });
+    expect(planned).toEqual([]);
+
+    copyFileSync(join(repoRoot, "examples/foundations.yaml"), join(dir, "foundations.yaml"));
+    await until(() => planned.length > 0 && loop!.ready().ok);
+    expect(loop!.status().warnings).toBeUndefined();
+    expect(
+      loop!
+        .status()
+        .specs.map((s) => s.name)
+        .sort(),
+    ).toEqual(["al2023", "ubuntu-jammy"]);
+  });
+
+  it("a checkout that becomes empty warns again and stops planning, with the documents it read", async () => {
+    const dir = estate();
+    const warned: string[] = [];
+    const { planned } = start(dir, (message) => warned.push(message));
+    await until(() => planned.length > 0 && loop!.ready().ok);
+    expect(warned).toEqual([]);
+    for (const file of ["foundations.yaml", "ubuntu-base.yaml", "apps/web-and-worker.yaml"])
+      writeFileSync(join(dir, file), "");
+    await until(() => warned.length > 0);
+    expect(warned).toEqual([`no ImageSpec in ${dir}: its 3 YAML files hold no documents`]);
+    const passes = planned.length;
+    expect(loop!.ready().ok).toBe(false);
+    expect(loop!.status().specs).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(planned.length).toBe(passes);
+  });
+
+  it("is not ready while a region could not be observed, and says which", async () => {
+    const dir = estate();
+    const { planned, regionErrors } = start(dir);
+    await until(() => planned.length > 0 && loop!.ready().ok);
+    regionErrors.set("eu-west-1", "UnauthorizedOperation: You are not authorized to perform this operation.");
+    writeFileSync(join(dir, "notes.yaml"), "# a change, so that a pass runs\n");
+    await until(() => !loop!.ready().ok);
+    expect(loop!.ready()).toEqual({
+      ok: false,
+      reason:
+        "eu-west-1 could not be observed: UnauthorizedOperation: You are not authorized to perform this operation.",
+    });
+    regionErrors.clear();
+    writeFileSync(join(dir, "notes.yaml"), "# another change\n");
+    await until(() => loop!.ready().ok);
   });
 });

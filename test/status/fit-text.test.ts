@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  fitToWidth,
+  fitWithWhere,
   flowItems,
   globMatches,
   shortVendorName,
@@ -102,5 +104,47 @@ describe("vendorPatternsOf", () => {
       spec("base", { layer: "base", parent: { spec: "ubuntu", channel: "release" } }),
     ]);
     expect([...patterns]).toEqual([["ubuntu", UBUNTU]]);
+  });
+});
+
+describe("fitWithWhere", () => {
+  const aws = "on AWS account 111122223333 / profile images-admin";
+
+  it("keeps headline and cloud on one line when it fits", () => {
+    expect(fitWithWhere("The images match the specs.", "on the embedded simulator — not AWS", 79)).toEqual([
+      "The images match the specs; on the embedded simulator — not AWS.",
+    ]);
+  });
+
+  it("gives the cloud the last line of its own when both do not fit, and wraps a long headline", () => {
+    const lines = fitWithWhere(
+      "3 specs failed: ledger, payments, web-frontend; 2 specs blocked: order-worker, api-server.",
+      aws,
+      79,
+    );
+    expect(lines).toEqual([
+      "3 specs failed: ledger, payments, web-frontend; 2 specs blocked: order-worker,",
+      "  api-server.",
+      "On AWS account 111122223333 / profile images-admin.",
+    ]);
+    for (const line of lines) expect(line.length).toBeLessThan(80);
+  });
+});
+
+describe("fitToWidth", () => {
+  it("wraps a long line at words under its last column, or two past its indent", () => {
+    const text = [
+      "  + bake         us-east-1      2.3.0+02f849ac on ami-3fd640719defc49aa (t3.medium, root volume encrypted with arn:aws:kms:us-east-1:123456789012:key/0a1b)",
+      "       because no image of build 1.8.1+d4beb096 exists (recipe b697f480 on al2023/release = al2023-ami-2023.6)",
+      "short",
+    ].join("\n");
+    expect(fitToWidth(text, 79).split("\n")).toEqual([
+      "  + bake         us-east-1      2.3.0+02f849ac on ami-3fd640719defc49aa",
+      "                                (t3.medium, root volume encrypted with",
+      "                                arn:aws:kms:us-east-1:123456789012:key/0a1b)",
+      "       because no image of build 1.8.1+d4beb096 exists (recipe b697f480 on",
+      "         al2023/release = al2023-ami-2023.6)",
+      "short",
+    ]);
   });
 });

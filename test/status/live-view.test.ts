@@ -141,11 +141,11 @@ describe("the live view on a terminal", () => {
     const terminal = new Terminal(80);
     drive(terminal);
     expect(terminal.text()).toEqual([
-      "t+1m12s  launched bake instance for ubuntu-base 2.3.0+02f849ac in us-east-1",
-      "t+1m12s  launched bake instance for api-server 1.14.2+b2a7f678 in us-east-1",
-      "t+2m05s  moved release of web-frontend from 3.2.0+befeaea5 to 3.2.1+aaaaaaaa in",
-      "         us-east-1, eu-west-1",
-      "t+2m05s  web-frontend: Promoting → Ready",
+      "t+1m12s   launched bake instance for ubuntu-base 2.3.0+02f849ac in us-east-1",
+      "t+1m12s   launched bake instance for api-server 1.14.2+b2a7f678 in us-east-1",
+      "t+2m05s   moved release of web-frontend from 3.2.0+befeaea5 to 3.2.1+aaaaaaaa",
+      "          in us-east-1, eu-west-1",
+      "t+2m05s   web-frontend: Promoting → Ready",
       "pass 3 · 9s elapsed · sim t+2m05s · ready 1, baking 1, copying 1, waiting 2",
       "  ubuntu-base  Copying  2.3.0+02f849ac: copying to eu-west-1",
       "  api-server   Baking   1.14.2+b2a7f678: baking on i-26796b20605a9b12e (27s of…",
@@ -158,14 +158,25 @@ describe("the live view on a terminal", () => {
     const terminal = new Terminal(160);
     drive(terminal);
     expect(terminal.text()).toEqual([
-      "t+1m12s  launched bake instance for ubuntu-base 2.3.0+02f849ac in us-east-1",
-      "t+1m12s  launched bake instance for api-server 1.14.2+b2a7f678 in us-east-1",
-      "t+2m05s  moved release of web-frontend from 3.2.0+befeaea5 to 3.2.1+aaaaaaaa in us-east-1, eu-west-1",
-      "t+2m05s  web-frontend: Promoting → Ready",
+      "t+1m12s   launched bake instance for ubuntu-base 2.3.0+02f849ac in us-east-1",
+      "t+1m12s   launched bake instance for api-server 1.14.2+b2a7f678 in us-east-1",
+      "t+2m05s   moved release of web-frontend from 3.2.0+befeaea5 to 3.2.1+aaaaaaaa in us-east-1, eu-west-1",
+      "t+2m05s   web-frontend: Promoting → Ready",
       "pass 3 · 9s elapsed · sim t+2m05s · ready 1, baking 1, copying 1, waiting 2",
       "  ubuntu-base  Copying  2.3.0+02f849ac: copying to eu-west-1",
       "  api-server   Baking   1.14.2+b2a7f678: baking on i-26796b20605a9b12e (27s of 25m)",
       "  waiting for a parent: ledger, payments",
+    ]);
+  });
+
+  it("lines up the actions of t+4s and of t+15m59s under each other", () => {
+    const terminal = new Terminal(80);
+    const view = new LiveView(terminal.stream(), { simulated: true, wallNow: () => 0 });
+    view.update(pass(1, [], [launch("ubuntu-base", "2.3.0+02f849ac")]), 4);
+    view.update(pass(2, [], [launch("api-server", "1.14.2+b2a7f678")]), 959);
+    expect(terminal.text().slice(0, 2)).toEqual([
+      "t+4s      launched bake instance for ubuntu-base 2.3.0+02f849ac in us-east-1",
+      "t+15m59s  launched bake instance for api-server 1.14.2+b2a7f678 in us-east-1",
     ]);
   });
 
@@ -204,10 +215,10 @@ describe("the live view on a terminal", () => {
       75,
     );
     expect(terminal.text()).toEqual([
-      "t+1m15s  launch-bake of ledger 2.0.3+acf9bef7 in us-east-1 failed:",
-      "         InsufficientInstanceCapacity: none left",
-      "t+1m15s  ledger: Baking → Failed — build 2.0.3+acf9bef7 failed: bake script",
-      "         failed: provision script exited with status 1",
+      "t+1m15s   launch-bake of ledger 2.0.3+acf9bef7 in us-east-1 failed:",
+      "          InsufficientInstanceCapacity: none left",
+      "t+1m15s   ledger: Baking → Failed — build 2.0.3+acf9bef7 failed: bake script",
+      "          failed: provision script exited with status 1",
       "pass 2 · 0s elapsed · failed 1",
       "  ledger  Failed  build 2.0.3+acf9bef7 failed: bake script failed: provision…",
     ]);
@@ -249,7 +260,58 @@ describe("the live view on a terminal", () => {
   });
 });
 
+describe("the live view after the terminal is resized", () => {
+  const wide =
+    "2.3.0+02f849ac: baking on i-0fbab69242c8fcf0c1 (20s of 30m); channel candidate: no ready build yet; channel release: no ready build yet; parent al2023/release";
+  const statuses = (copying: string) => [
+    status("ubuntu-base", "Baking", wide),
+    status("api-server", "Copying", `1.14.2+b2a7f678: copying to ${copying}`),
+  ];
+  const block80 = [
+    "pass 2 · 0s elapsed · baking 1, copying 1",
+    "  ubuntu-base  Baking   2.3.0+02f849ac: baking on i-0fbab69242c8fcf0c1 (20s of…",
+    "  api-server   Copying  1.14.2+b2a7f678: copying to eu-west-1",
+  ];
+
+  it("redraws at once, cut to the new width, over every row the terminal re-wrapped", () => {
+    const terminal = new Terminal(160);
+    const view = new LiveView(terminal.stream(), { simulated: false, wallNow: () => 0 });
+    view.update(pass(1, statuses("us-west-2")), 5);
+    expect(terminal.text()[1]!.length).toBeGreaterThan(80);
+    terminal.resize(80);
+    expect(terminal.text()).toEqual([
+      "pass 1 · 0s elapsed · baking 1, copying 1",
+      "  ubuntu-base  Baking   2.3.0+02f849ac: baking on i-0fbab69242c8fcf0c1 (20s of…",
+      "  api-server   Copying  1.14.2+b2a7f678: copying to us-west-2",
+    ]);
+    view.update(pass(2, statuses("eu-west-1")), 9);
+    expect(terminal.text()).toEqual(block80);
+  });
+
+  it("counts the re-wrapped rows at the next redraw on a stream that does not say it was resized", () => {
+    const terminal = new Terminal(160);
+    const stream = { write: (text: string) => terminal.feed(text), rows: 24, columns: 160 };
+    const view = new LiveView(stream, { simulated: false, wallNow: () => 0 });
+    view.update(pass(1, statuses("us-west-2")), 5);
+    terminal.resize(80);
+    stream.columns = 80;
+    view.update(pass(2, statuses("eu-west-1")), 9);
+    expect(terminal.text()).toEqual(block80);
+  });
+});
+
 describe("the test terminal", () => {
+  it("re-wraps its lines at a new width, the cursor staying where it was", () => {
+    const terminal = new Terminal(10);
+    terminal.feed("0123456789abc\nnext\n");
+    terminal.resize(5);
+    expect(terminal.text()).toEqual(["01234", "56789", "abc", "next"]);
+    terminal.feed("z\n");
+    expect(terminal.text()).toEqual(["01234", "56789", "abc", "next", "z"]);
+    terminal.resize(20);
+    expect(terminal.text()).toEqual(["0123456789abc", "next", "z"]);
+  });
+
   it("wraps a long line and moves up over the rows it took", () => {
     const terminal = new Terminal(10);
     terminal.feed("0123456789abc\nnext\n");

@@ -102,23 +102,30 @@ describe("renderBuilds", () => {
 
 BUILD            CREATED (UTC)     REGIONS        CHANNELS         PARENT
 1.15.0+0c0c0c0c  2026-11-22 08:00  failed         -                current
-    api-server 1.15.0+0c0c0c0c ← ubuntu-base 2.3.1+5f2c91ab ← ubuntu-jammy ubuntu/images/…-20261120
+    api-server 1.15.0+0c0c0c0c ← ubuntu-base 2.3.1+5f2c91ab
+      ← ubuntu-jammy ubuntu/images/…-20261120
     failed: bake script failed: exit 100
     last console lines:
       E: Unable to locate package acme-agent
       LEAVEN-BAKE-RESULT failure
 1.14.3+0b0b0b0b  2026-11-21 12:00  1/2 available  candidate (1/2)  current
-    api-server 1.14.3+0b0b0b0b ← ubuntu-base 2.3.1+5f2c91ab ← ubuntu-jammy ubuntu/images/…-20261120
+    api-server 1.14.3+0b0b0b0b ← ubuntu-base 2.3.1+5f2c91ab
+      ← ubuntu-jammy ubuntu/images/…-20261120
     regions: us-east-1 available, eu-west-1 pending
 1.14.2+ab12cd34  2026-11-21 10:02  available      release          outdated
-    api-server 1.14.2+ab12cd34 ← ubuntu-base 2.3.1+5f2c91ab ← ubuntu-jammy ubuntu/images/…-20261120
+    api-server 1.14.2+ab12cd34 ← ubuntu-base 2.3.1+5f2c91ab
+      ← ubuntu-jammy ubuntu/images/…-20261120
     outdated: ubuntu-base/candidate is now 2.4.0+9a9a9a9a, not 2.3.1+5f2c91ab
     baked on revoked build ubuntu-base/2.3.1+5f2c91ab
 1.14.1+0a0a0a0a  2026-10-01 00:00  deprecated     -                -
-    api-server 1.14.1+0a0a0a0a ← ubuntu-base 2.3.1+5f2c91ab ← ubuntu-jammy ubuntu/images/…-20261120
+    api-server 1.14.1+0a0a0a0a ← ubuntu-base 2.3.1+5f2c91ab
+      ← ubuntu-jammy ubuntu/images/…-20261120
     revoked: CVE-2026-1234
 `,
     );
+    // In 80 columns: the lineage breaks between links rather than where the terminal would cut it.
+    for (const line of renderBuilds(history, { vendorPatterns: patterns }).split("\n"))
+      expect(line.length, line).toBeLessThan(80);
   });
 
   it("says when a build is still baking or was abandoned", () => {
@@ -144,10 +151,12 @@ BUILD            CREATED (UTC)     REGIONS        CHANNELS         PARENT
     });
     expect(text.split("\n").slice(3)).toEqual([
       "1.15.1+0d0d0d0d  2026-11-21 10:02  baking     -         -",
-      "    api-server 1.15.1+0d0d0d0d ← ubuntu-base 2.3.1+5f2c91ab ← ubuntu-jammy " + JAMMY,
+      "    api-server 1.15.1+0d0d0d0d ← ubuntu-base 2.3.1+5f2c91ab",
+      `      ← ubuntu-jammy ${JAMMY}`,
       "    baking on i-0a",
       "1.15.0+0c0c0c0c  2026-11-21 10:02  abandoned  -         -",
-      "    api-server 1.15.0+0c0c0c0c ← ubuntu-base 2.3.1+5f2c91ab ← ubuntu-jammy " + JAMMY,
+      "    api-server 1.15.0+0c0c0c0c ← ubuntu-base 2.3.1+5f2c91ab",
+      `      ← ubuntu-jammy ${JAMMY}`,
       "    abandoned: bake instance i-0b was terminated before an image was created",
       "",
     ]);

@@ -2,13 +2,13 @@ import { fenceCloud } from "../../lease/fenced-cloud.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../../log/logger.ts";
 import { type PassResult, Reconciler } from "../../reconcile/reconciler.ts";
 import { renderChannelMatrix, renderChannelTable } from "../../status/channel-table.ts";
-import { vendorPatternsOf } from "../../status/fit-text.ts";
+import { fitWithWhere, vendorPatternsOf, wrapIndented } from "../../status/fit-text.ts";
 import { formatElapsed, LiveView, PhaseTracker, passLog, phaseChangeText } from "../../status/progress.ts";
 import { withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import type { ValidationResult } from "../../validation/result.ts";
-import { openCloud, withWhere } from "../cloud-target.ts";
+import { openCloud, withWhere, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
@@ -33,7 +33,16 @@ export async function runApply(
       : tty
         ? io.stderr
         : io.stdout;
-  const logger = createLogger(logStream, { json, level });
+  const lines = createLogger(logStream, { json, level });
+  // The live view prints each failed action itself, stamped, above its block: the reconciler's error line
+  // for it (the same words and its fields) would say it twice.
+  const logger: typeof lines = {
+    ...lines,
+    error: (msg, fields) => {
+      if (live && !json && fields?.kind !== undefined && fields.spec !== undefined) return;
+      lines.error(msg, fields);
+    },
+  };
   const first = await loadForReconcile(positionals, io, logger);
   const retry = (values.retry as string[] | undefined) ?? [];
   checkRetryNames(retry, first);
@@ -47,7 +56,7 @@ export async function runApply(
   process.once("SIGTERM", onSignal);
   let held: HeldLock | undefined;
   try {
-    io.stderr.write(`${target.banner}\n`);
+    writeBanner(io.stderr, target.banner);
     // Nothing is observed or changed before this run holds its installation's lock.
     const { holdLock } = await import("../lock-target.ts");
     held = await holdLock(target, {
@@ -118,8 +127,8 @@ export async function runApply(
     const wall = (Date.now() - wallStart) / 1000;
     const timing =
       target.kind === "sim"
-        ? `${formatElapsed(simElapsed)} of simulated time in ${formatElapsed(wall)}`
-        : `${formatElapsed(wall)}`;
+        ? `in ${formatElapsed(wall)} (${formatElapsed(simElapsed)} of simulated time)`
+        : `in ${formatElapsed(wall)}`;
     const requests = target.adapter.stats();
     const verdict = verdictOf({
       command: "apply",
@@ -138,14 +147,23 @@ export async function runApply(
             vendorPatternsOf(latest.specs),
           );
     io.stdout.write(`\n${table}`);
+    // On a terminal the closing lines fit its width (one column spare, as the live view leaves): a wrapped
+    // last line is hard to read. Piped, each stays one line, for grep.
+    const width = tty ? Math.max(40, (io.stdout.columns ?? 80) - 1) : Number.POSITIVE_INFINITY;
     const notReady = last.statuses.filter((s) => s.phase !== "Ready" && s.phase !== "Suspended");
-    for (const status of notReady)
-      io.stdout.write(`${status.name}: ${status.phase} — ${withoutRegionErrors(status.message, verdict)}\n`);
+    for (const status of notReady) {
+      const line = `${status.name}: ${status.phase} — ${withoutRegionErrors(status.message, verdict)}`;
+      for (const row of wrapIndented(line, width, 2)) io.stdout.write(`${row}\n`);
+    }
     // The reconciler converges on the valid specs; the verdict also weighs invalid input and blindness.
     const ended =
       outcome === "interrupted" ? "Stopped" : verdict.state === "problems" ? "Stalled" : "Converged";
+    const passes = `${last.number} ${last.number === 1 ? "pass" : "passes"}`;
+    const where = tty
+      ? fitWithWhere(verdict.headline, target.where, width)
+      : [withWhere(verdict.headline, target.where)];
     io.stdout.write(
-      `\n${ended} after ${last.number} pass(es), ${timing}; ${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${withWhere(verdict.headline, target.where)}\n`,
+      `\n${ended} after ${passes} ${timing}.\n${requests.requests} AWS requests (${requests.mutating} mutating, ${requests.throttled} throttled).\n${where.join("\n")}\n`,
     );
     if (lost !== undefined) {
       io.stderr.write(

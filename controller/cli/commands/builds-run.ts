@@ -6,7 +6,7 @@ import { vendorPatternsOf } from "../../status/fit-text.ts";
 import { explainObservationError } from "../../status/observation-error.ts";
 import { renderBuilds } from "../../status/render-builds.ts";
 import { didYouMean } from "../../validation/suggest.ts";
-import { openCloud } from "../cloud-target.ts";
+import { openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
@@ -38,7 +38,7 @@ export async function runBuilds(
 
   const target = await openCloud(values, paths, io.cwd, logger);
   try {
-    if (output === "text") io.stderr.write(`${target.banner}\n`);
+    if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(paths, io.cwd);
     const reconciler = new Reconciler({
       cloud: target.cloud,

@@ -3,6 +3,7 @@ import { type DrawnSpec, drawnSpec } from "../../lineage/drawing.ts";
 import { renderDot } from "../../lineage/render-dot.ts";
 import { renderMermaid } from "../../lineage/render-mermaid.ts";
 import { renderTree } from "../../lineage/render-tree.ts";
+import { fittedWrite } from "../../status/fit-text.ts";
 import { loadSpecs } from "../../validation/load-specs.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import type { Command } from "../command.ts";
@@ -33,19 +34,25 @@ Examples:
   async run({ values, positionals }, io) {
     const format = String(values.format);
     if (!Object.hasOwn(renderers, format)) {
-      throw new UserError(`--format must be one of ${Object.keys(renderers).join(", ")}, not "${format}"`);
+      throw new UserError(`--format must be one of ${Object.keys(renderers).join(", ")}, not "${format}".`);
     }
     const result = await loadSpecs(positionals.length > 0 ? positionals : ["."], { cwd: io.cwd });
     for (const diagnostic of result.diagnostics) {
-      if (diagnostic.severity !== "note") io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+      if (diagnostic.severity !== "note") fittedWrite(io.stderr, `${formatDiagnostic(diagnostic)}\n`);
     }
     for (const [name, why] of [...result.blocked].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      io.stderr.write(`note: ${name} is not drawn: ${why}\n`);
+      fittedWrite(io.stderr, `note: ${name} is not drawn: ${why}\n`);
     }
     for (const { message } of emptyPaths(positionals, result, io.cwd))
-      io.stderr.write(`warning: ${message}\n`);
+      fittedWrite(io.stderr, `warning: ${message}\n`);
     const drawn = new Map<string, DrawnSpec>(result.specs.map((s) => [s.name, drawnSpec(s)]));
-    io.stdout.write(renderers[format as keyof typeof renderers](result.graph, drawn));
+    // A tree on a terminal fits its width; mermaid and dot are for tools, and a pipe keeps lines whole.
+    const width = io.stdout.isTTY ? Math.max(40, (io.stdout.columns ?? 80) - 1) : undefined;
+    io.stdout.write(
+      format === "tree"
+        ? renderTree(result.graph, drawn, width === undefined ? {} : { width })
+        : renderers[format as keyof typeof renderers](result.graph, drawn),
+    );
     const nothing = result.imageSpecFiles.length === 0;
     return nothing || result.diagnostics.some((d) => d.severity === "error") ? 1 : 0;
   },

@@ -4,7 +4,7 @@
 import { createLogger } from "../../log/logger.ts";
 import type { ServeHook } from "../../operator/operator-endpoints.ts";
 import { DURATION_EXPECTED, isDuration, parseDuration } from "../../validation/durations.ts";
-import { cloudHelp, cloudOptions, openCloud } from "../cloud-target.ts";
+import { cloudHelp, cloudOptions, openCloud, writeBanner } from "../cloud-target.ts";
 import { type Command, UserError } from "../command.ts";
 
 /**
@@ -94,7 +94,7 @@ ${cloudHelp}`,
       contextNamespace(kubeConfig) ??
       "default";
     const target = await openCloud(values, [], io.cwd, logger);
-    io.stderr.write(`${target.banner}\n`);
+    writeBanner(io.stderr, target.banner);
     const operator = new Operator({
       kubeConfig,
       namespaces: (values.namespace as string[] | undefined) ?? [],

@@ -1,8 +1,9 @@
 import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
+import { fitToWidth } from "../../status/fit-text.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
 import { exitCodeOf, verdictOf } from "../../status/verdict.ts";
-import { lastLineWithWhere, openCloud } from "../cloud-target.ts";
+import { lastLineWithWhere, openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
@@ -22,7 +23,7 @@ export async function runPlan(
   checkRetryNames(retry, validation);
   const target = await openCloud(values, positionals, io.cwd, logger);
   try {
-    if (output === "text") io.stderr.write(`${target.banner}\n`);
+    if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(positionals, io.cwd);
     const reconciler = new Reconciler({
       cloud: target.cloud,
@@ -43,10 +44,11 @@ export async function runPlan(
       regionErrors: inventory.regionErrors,
     });
     const exitCode = exitCodeOf(verdict, values["detailed-exitcode"] === true);
+    const text = lastLineWithWhere(renderPlan(plan, verdict, target.clock.now()), target.where);
+    // On a terminal, long reasons wrap at words under their column, not wherever the terminal cuts them.
+    const shown = io.stdout.isTTY ? fitToWidth(text, Math.max(40, (io.stdout.columns ?? 80) - 1)) : text;
     io.stdout.write(
-      output === "json"
-        ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n`
-        : lastLineWithWhere(renderPlan(plan, verdict, target.clock.now()), target.where),
+      output === "json" ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n` : shown,
     );
     return exitCode;
   } finally {

@@ -20,7 +20,7 @@ import { isBuildId } from "../../validation/build-id.ts";
 import { formatDiagnostic, type ValidationResult } from "../../validation/result.ts";
 import { didYouMean } from "../../validation/suggest.ts";
 import { validateDocuments } from "../../validation/validate.ts";
-import { openCloud } from "../cloud-target.ts";
+import { openCloud, writeBanner } from "../cloud-target.ts";
 import { type CliIo, type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 
@@ -51,7 +51,7 @@ export async function runPromote(
 
   const target = await openCloud(values, paths, io.cwd, logger);
   try {
-    io.stderr.write(`${target.banner}\n`);
+    writeBanner(io.stderr, target.banner);
     const commit = specsCommit(paths, io.cwd);
     const reconciler = new Reconciler({
       cloud: target.cloud,

@@ -8,12 +8,13 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { LeavenMetrics } from "../../serve/metrics.ts";
 import { parseListen, startServer } from "../../serve/server.ts";
+import { fittedWrite } from "../../status/fit-text.ts";
 import { passLog } from "../../status/progress.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import { watchSpecs } from "../../watch/spec-watcher.ts";
 import { WatchLoop } from "../../watch/watch-loop.ts";
-import { openCloud } from "../cloud-target.ts";
+import { openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
@@ -60,7 +61,7 @@ export async function runRun(
   const watcher = watchSpecs(dir, { debounceMs });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    io.stderr.write(`${target.banner}\n`);
+    writeBanner(io.stderr, target.banner);
     const { holdLock } = await import("../lock-target.ts");
     held = await holdLock(target, {
       command: "run",
@@ -106,7 +107,14 @@ export async function runRun(
       metrics,
       onLoad: (load) => {
         for (const diagnostic of load.diagnostics)
-          if (diagnostic.severity === "error") io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+          if (diagnostic.severity === "error") fittedWrite(io.stderr, `${formatDiagnostic(diagnostic)}\n`);
+      },
+      // The same words as validate, plan and apply; the run keeps watching for a spec to be added. The
+      // JSON log has it too; a terminal's text log would only say it twice.
+      onEmpty: (message) => {
+        fittedWrite(io.stderr, `warning: ${message}\n`);
+        if (json)
+          logger.warn("no ImageSpec to reconcile: waiting for one to be added", { dir, why: message });
       },
       onPass: (pass) => {
         // A pass that only looked is a debug-level heartbeat; each action has its own line.

@@ -15,8 +15,12 @@ copies are in flight. Images record DIR's git HEAD commit (none outside a git ch
 A spec file that becomes invalid keeps its specs' last good state: they are blocked (nothing of theirs
 is retired, terminated or retagged) and the error is logged and shown in /status until it is fixed.
 
+A DIR with no ImageSpec is a warning that says what was searched, at start and whenever it becomes
+empty: nothing is planned (nothing retired) until a spec is added, and /readyz answers 503 meanwhile.
+
 HTTP (--listen): / the lineage web view, /status (JSON), /builds/SPEC (JSON), /events (Server-Sent
-Events), /metrics (Prometheus), /healthz, /readyz.
+Events), /metrics (Prometheus), /healthz, /readyz (200 once the lock is held and the last pass
+observed every region; 503 with the reason otherwise).
 
 Options:
   --specs DIR            The specs directory (a git checkout, usually). Required.

@@ -10,7 +10,7 @@ import {
   statusToJson,
 } from "../../status/render-status.ts";
 import { verdictOf } from "../../status/verdict.ts";
-import { openCloud } from "../cloud-target.ts";
+import { openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
@@ -27,7 +27,7 @@ export async function runStatus(
   const validation = await loadForReconcile(positionals, io, logger);
   const target = await openCloud(values, positionals, io.cwd, logger);
   try {
-    if (output === "text") io.stderr.write(`${target.banner}\n`);
+    if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(positionals, io.cwd);
     const reconciler = new Reconciler({
       cloud: target.cloud,

@@ -1,5 +1,6 @@
 // `leaven validate [paths…]`: load and validate specs; diagnostics to stderr, exit 1 when any is an error.
 import { resolve } from "node:path";
+import { fittedWrite } from "../../status/fit-text.ts";
 import { type LoadResult, loadSpecs } from "../../validation/load-specs.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import { leavenConfigDiagnostics } from "../cloud-target.ts";
@@ -83,8 +84,8 @@ Examples:
       io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
       return valid ? 0 : 1;
     }
-    for (const diagnostic of result.diagnostics) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
-    for (const { message } of empty) io.stderr.write(`warning: ${message}\n`);
+    for (const diagnostic of result.diagnostics) fittedWrite(io.stderr, `${formatDiagnostic(diagnostic)}\n`);
+    for (const { message } of empty) fittedWrite(io.stderr, `warning: ${message}\n`);
     (valid ? io.stdout : io.stderr).write(`${summaryLine(result, empty.length)}\n`);
     return valid ? 0 : 1;
   },

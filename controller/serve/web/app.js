@@ -141,7 +141,11 @@ function renderSummary() {
   $("summary").textContent =
     `installation ${status.installation} · ${status.specs.length} specs: ${phases || "none"} · pass ${status.passes} at ${when}` +
     `${status.inFlight ? " · in flight" : ""}${status.commit ? ` · commit ${status.commit}` : ""}`;
-  const problems = [...status.diagnostics, ...(status.lastError ? [status.lastError] : [])];
+  const problems = [
+    ...status.diagnostics,
+    ...(status.warnings ?? []).map((w) => `warning: ${w}`),
+    ...(status.lastError ? [status.lastError] : []),
+  ];
   $("errors").hidden = problems.length === 0;
   $("errors").textContent = problems.join("\n");
 }
