@@ -35,8 +35,8 @@ describe("on an 80-column terminal", () => {
       expect.stringMatching(
         /^api-server\.yaml:\d+:3 spec\.chanels: unknown field "chanels" \(allowed: layer,$/,
       ),
-      "  source, parent, version, provision, bake, regions, share, publish, channels,",
-      '  retention, checks, revoked, suspend); did you mean "channels"?',
+      "  source, parent, version, provision, bake, rebuild, regions, share, publish,",
+      '  channels, retention, checks, revoked, suspend); did you mean "channels"?',
     ]);
   });
 
