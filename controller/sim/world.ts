@@ -58,6 +58,8 @@ export interface SimImage {
   sourceInstanceId?: string;
   sourceImageId?: string;
   sourceRegion?: string;
+  /** The package manifest's body (manifests.ts) of an image CreateImage made, carried by its copies. */
+  packages?: string;
   encrypted?: boolean;
   kmsKeyId?: string;
   /** Eventual consistency: calls other than the creating one see the image from then on (consistency.ts). */
