@@ -44,6 +44,7 @@ export async function runBuilds(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.manifests ? { manifests: target.manifests } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });
