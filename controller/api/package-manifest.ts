@@ -27,6 +27,8 @@ export interface PackageManifest {
   packageManager: "dpkg" | "rpm";
   /** The newest kernel installed in /boot (the one the image boots), else the running one. */
   kernel?: string;
+  /** The build it was baked on (its parent channel's build then): where the parent chain's manifests are. */
+  parent?: { spec: string; build: string };
   /** Sorted by name, then architecture. */
   packages: InstalledPackage[];
 }

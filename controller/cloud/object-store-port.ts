@@ -15,6 +15,8 @@ export interface ListedObject {
   key: string;
   size: number;
   lastModified?: number;
+  /** The content's hash as S3 gives it: an object never rewritten keeps it, so a local copy keyed by it holds. */
+  etag?: string;
 }
 
 export interface ObjectStorePort {

@@ -10,7 +10,12 @@ import {
   type S3ClientConfig,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { ObjectStoreError, type ObjectStorePort, type ObjectTags } from "./object-store-port.ts";
+import {
+  type ListedObject,
+  ObjectStoreError,
+  type ObjectStorePort,
+  type ObjectTags,
+} from "./object-store-port.ts";
 
 export interface S3StoreOptions {
   region: string;
@@ -105,7 +110,7 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
       }
     },
     async listObjects(bucket, prefix) {
-      const found: { key: string; size: number; lastModified?: number }[] = [];
+      const found: ListedObject[] = [];
       let token: string | undefined;
       do {
         count("ListObjectsV2");
@@ -123,6 +128,7 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
                 key: object.Key,
                 size: object.Size ?? 0,
                 ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
+                ...(object.ETag ? { etag: object.ETag.replaceAll('"', "") } : {}),
               });
           token = out.IsTruncated ? out.NextContinuationToken : undefined;
         } catch (error) {

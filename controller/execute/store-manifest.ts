@@ -55,10 +55,11 @@ export async function storeManifest(
     [Tag.build]: build,
   };
   const key = manifestKey(target.prefix, spec, build);
+  const manifest = { ...read.manifest, parent: action.parent };
   await putOnce(target, installation, {
     bucket: target.bucket,
     key,
-    body: encodeManifest(read.manifest),
+    body: encodeManifest(manifest),
     contentType: "application/json",
     contentEncoding: "gzip",
     tags,
@@ -66,7 +67,7 @@ export async function storeManifest(
   await putOnce(target, installation, {
     bucket: target.bucket,
     key: sbomKey(target.prefix, spec, build),
-    body: Buffer.from(`${JSON.stringify(toCycloneDx(read.manifest, undefined), null, 2)}\n`, "utf8"),
+    body: Buffer.from(`${JSON.stringify(toCycloneDx(manifest, undefined), null, 2)}\n`, "utf8"),
     contentType: "application/vnd.cyclonedx+json",
     tags,
   });

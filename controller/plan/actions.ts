@@ -227,6 +227,8 @@ export interface StoreManifestAction extends ActionBase {
   build: string;
   imageId: string;
   instanceId: string;
+  /** What the build was baked on, recorded in the manifest for `leaven diff`'s parent chain. */
+  parent: { spec: string; build: string };
 }
 
 /** Everything the executor can do. A discriminated union: the plan is a value. */

@@ -199,6 +199,7 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
         region,
         imageId: image.imageId,
         instanceId: manifestFrom.instanceId,
+        parent: { spec: ctx.parent.spec, build: ctx.parent.build },
         reason: `the package manifest of ${ctx.build} is on the console of ${manifestFrom.instanceId}`,
       });
       return { step: "in-progress", message: `storing the package manifest of ${ctx.build}` };

@@ -126,7 +126,11 @@ function checkRules(config: Record<string, unknown>, problems: Problem[]): void 
       target: "value",
       message: `"${manifests.bucket}" is not an S3 bucket name (3 to 63 lowercase letters, digits, . and -, starting and ending with a letter or digit), e.g. acme-image-manifests`,
     });
-  if (manifests && typeof manifests.prefix === "string" && (manifests.prefix.startsWith("/") || manifests.prefix.includes("//")))
+  if (
+    manifests &&
+    typeof manifests.prefix === "string" &&
+    (manifests.prefix.startsWith("/") || manifests.prefix.includes("//"))
+  )
     problems.push({
       path: ["manifests", "prefix"],
       target: "value",
