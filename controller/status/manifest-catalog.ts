@@ -12,6 +12,7 @@ import {
   parseManifestKey,
 } from "../api/package-manifest.ts";
 import type { ManifestTarget } from "../execute/store-manifest.ts";
+import type { BuildHistory } from "./build-history.ts";
 
 export interface CatalogEntry {
   spec: string;
@@ -186,4 +187,34 @@ export function renderBuildDiff(diff: BuildDiff): string {
     } else lines.push(`  ${step.spec} ${step.from} → ${step.to}: ${step.missing}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The history with each build's package count and its changes since the next older build with a manifest
+ * (builds are newest first). Builds without a manifest are left as they are.
+ */
+export async function withPackages(history: BuildHistory, catalog: ManifestCatalog): Promise<BuildHistory> {
+  const entries = new Map((await catalog.list(history.spec)).map((e) => [e.build, e]));
+  const manifests = await Promise.all(
+    history.builds.map((b) => {
+      const entry = entries.get(b.build);
+      return entry ? catalog.manifest(entry) : undefined;
+    }),
+  );
+  return {
+    ...history,
+    builds: history.builds.map((build, i) => {
+      const manifest = manifests[i];
+      if (!manifest) return build;
+      const older = manifests.slice(i + 1).find((m) => m !== undefined);
+      const diff = older ? diffManifests(older, manifest) : undefined;
+      return {
+        ...build,
+        packages: {
+          count: manifest.packages.length,
+          ...(diff ? { changes: changeCount(diff) + (diff.kernel ? 1 : 0) } : {}),
+        },
+      };
+    }),
+  };
 }
