@@ -10,7 +10,7 @@ import { createS3ObjectStore } from "../../controller/cloud/s3-adapter.ts";
 import { S3_PATH } from "../../controller/sim/s3.ts";
 import { startSimulator } from "../../controller/sim/server.ts";
 import type { SimS3Bucket } from "../../controller/sim/world.ts";
-import { scratchEstate } from "../support/cli-process.ts";
+import { runCli, scratchEstate, startCli, waitFor } from "../support/cli-process.ts";
 import { run } from "../support/in-process-cli.ts";
 
 const BUCKET = "acme-image-manifests";
@@ -188,6 +188,31 @@ describe("manifests across a stop and beside foreign objects", () => {
     await apply(dir);
     for (const spec of ["ubuntu-base", "api-server", "al2023-base", "payments"])
       expect(storedBuilds(dir, spec)).toHaveLength(1);
+  }, 240_000);
+
+  it("kill -9 right after an image was created: the next run uploads its manifest, once", async () => {
+    const dir = scratchEstate();
+    withManifests(dir);
+    const first = startCli(["apply", "specs", ...sim], dir);
+    await waitFor(first.output, (out) => out.includes('"kind":"create-image"'), 60_000);
+    first.child.kill("SIGKILL");
+    expect((await first.done).signal).toBe("SIGKILL");
+    const before = Object.keys(objects(dir)).length;
+    const last = await runCli(["apply", "specs", ...sim], dir);
+    expect(last.code, last.stdout.slice(-1500) + last.stderr).toBe(0);
+    expect(Object.keys(objects(dir)).length).toBeGreaterThan(before);
+    // Every baked build has its manifest and SBOM, and every home image says so.
+    const homes = Object.values(state(dir).regions).flatMap((r) =>
+      r.images.filter((i) => i.tags[Tag.managedBy] === "leaven" && !i.tags[Tag.homeImage]),
+    );
+    expect(homes.length).toBe(7);
+    for (const image of homes) {
+      expect(image.tags[Tag.manifest]).toBe("stored");
+      const key = `leaven/${image.tags[Tag.spec]}/${image.tags[Tag.build]}`;
+      expect(objects(dir)[`${key}.json.gz`]).toBeDefined();
+      expect(objects(dir)[`${key}.cdx.json`]).toBeDefined();
+    }
+    expect(Object.keys(objects(dir))).toHaveLength(14);
   }, 240_000);
 
   it("an object at a build's key that is not Leaven's is never overwritten", async () => {
