@@ -172,6 +172,28 @@ describe("package manifests on the simulator", () => {
   });
 });
 
+describe("diff and contains without a bucket, or with bad arguments", () => {
+  it.each([
+    [
+      ["diff", "api-server", "a", "b"],
+      "leaven diff: no manifests bucket to read the builds' package manifests from: add manifests: { bucket: NAME, prefix: leaven } to the leaven.yaml beside the specs, then apply (each new bake stores its manifest), and run leaven diff again.",
+    ],
+    [
+      ["diff", "api-servr", "a", "b"],
+      'leaven diff: no spec named "api-servr" in specs; did you mean "api-server"?',
+    ],
+    [
+      ["contains", "openssl", "about"],
+      'leaven contains: about is no path that exists, so it was read as VERSION_RANGE: "about" is not a version or a comparison; write e.g. 3.0.2-0ubuntu1.15 (exactly), "<3.0.13" or ">=3.0 <3.1".',
+    ],
+  ])("%j", async (args, message) => {
+    const dir = scratchEstate();
+    const result = await run([...args, "specs", ...sim], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(message);
+  });
+});
+
 describe("manifests across a stop and beside foreign objects", () => {
   it("a run stopped between the image and the upload stores the manifest on the next run", async () => {
     const dir = scratchEstate();

@@ -44,7 +44,8 @@ export async function runContains(
   let paths = rest;
   if (rest[0] !== undefined && !existsSync(resolve(io.cwd, rest[0]))) {
     const parsed = parseVersionRange(rest[0]);
-    if (typeof parsed === "string") throw new UserError(`VERSION_RANGE: ${parsed}.`);
+    if (typeof parsed === "string")
+      throw new UserError(`${rest[0]} is no path that exists, so it was read as VERSION_RANGE: ${parsed}.`);
     range = parsed;
     paths = rest.slice(1);
   }

@@ -9,7 +9,7 @@ import { UserError } from "../command.ts";
 export function manifestsOf(target: CloudTarget, command: string): ManifestTarget {
   if (target.manifests) return target.manifests;
   throw new UserError(
-    `leaven ${command} reads the builds' package manifests, and leaven.yaml names no bucket for them: add manifests: { bucket: NAME, prefix: leaven } beside the specs, then apply (each new bake stores its manifest).`,
+    `no manifests bucket to read the builds' package manifests from: add manifests: { bucket: NAME, prefix: leaven } to the leaven.yaml beside the specs, then apply (each new bake stores its manifest), and run leaven ${command} again.`,
   );
 }
 
