@@ -52,7 +52,7 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
   const config: S3ClientConfig = {
     region: options.region,
     forcePathStyle: options.endpoint !== undefined,
-    // Plain bodies with a Content-MD5-free PUT: the flexible checksums are only sent where S3 requires them.
+    // No flexible checksums unless S3 requires them: a plain body, which any S3-compatible endpoint takes.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),

@@ -72,7 +72,7 @@ function vendorManifest(image: SimImage): SimManifest {
     const level = updated ? Math.floor((Number(date.slice(4)) + (hash(name) % 50)) / 100) + 1 : 0;
     return {
       name,
-      version: level > 0 ? (rpm ? `${version}.${level}` : `${version}.${level}`) : version,
+      version: level > 0 ? `${version}.${level}` : version,
       architecture: ["ca-certificates", "tzdata"].includes(name) && !rpm ? "all" : architecture,
       source: source ?? name,
     };
