@@ -36,6 +36,8 @@ export const Tag = {
   failedInstance: "leaven.dev/failed-instance",
   /** On a freshly created home image: the bake instance still to be terminated; removed once it is. */
   bakeInstance: "leaven.dev/bake-instance",
+  /** On a home image: its package manifest is in the manifests bucket (`stored`), or could not be (`none`). */
+  manifest: "leaven.dev/manifest",
   /**
    * On images (and bake instances) of a rebake: the home image or bake instance it replaces, which was observed
    * gone (deregistered behind Leaven's back); its launch token derives from it.

@@ -7,6 +7,7 @@ import type { AwsCloud } from "../cloud/aws-adapter.ts";
 import type { Clock } from "../cloud/clock.ts";
 import { acceleratedClock, systemClock } from "../cloud/clock.ts";
 import type { CloudPort } from "../cloud/port.ts";
+import type { ManifestTarget } from "../execute/store-manifest.ts";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LOCK_TABLE } from "../lease/defaults.ts";
 import type { Logger } from "../log/logger.ts";
 import { CLOCK_PATH } from "../sim/clock-path.ts";
@@ -74,7 +75,39 @@ export interface CloudTarget {
   installation: string;
   /** Where the installation's lock lives and how long a lease lasts (controller/cli/lock-target.ts). */
   lock: LockSettings;
+  /** The package manifests' bucket and its store, when leaven.yaml names one (manifests: { bucket }). */
+  manifests?: ManifestTarget;
   close(): Promise<void>;
+}
+
+/** The manifests store of leaven.yaml's manifests, on AWS or on the simulator's S3 (the bucket created there). */
+async function openManifests(
+  config: LeavenConfig,
+  target: { region?: string; profile?: string; simEndpoint?: string },
+): Promise<ManifestTarget | undefined> {
+  const manifests = config.manifests;
+  if (!manifests) return undefined;
+  const { createS3ObjectStore } = await import("../cloud/s3-adapter.ts");
+  const { S3_PATH } = await import("../sim/s3.ts");
+  const region =
+    manifests.region ??
+    target.region ??
+    process.env.AWS_REGION ??
+    process.env.AWS_DEFAULT_REGION ??
+    "us-east-1";
+  const endpoint = target.simEndpoint ? `${target.simEndpoint}${S3_PATH}` : manifests.endpoint;
+  const store = createS3ObjectStore({
+    region: target.simEndpoint ? (manifests.region ?? "us-east-1") : region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(target.simEndpoint
+      ? { credentials: simCredentials }
+      : target.profile
+        ? { profile: target.profile }
+        : {}),
+  });
+  // On the simulator the bucket is part of the simulated world; on AWS the platform team owns it.
+  if (target.simEndpoint) await store.createBucketIfMissing(manifests.bucket);
+  return { store, bucket: manifests.bucket, ...(manifests.prefix ? { prefix: manifests.prefix } : {}) };
 }
 
 /** The installation lock's DynamoDB table and lease, as leaven.yaml and the target resolve them. */
@@ -196,12 +229,17 @@ export async function openCloud(
       limiter: new RegionRateLimiter(systemClock),
     });
     const clock = systemClock;
+    const manifests = await openManifests(config, {
+      ...(region ? { region } : {}),
+      ...(profile ? { profile } : {}),
+    });
     return {
       cloud: adapter,
       adapter,
       clock,
       kind,
       installation,
+      ...(manifests ? { manifests } : {}),
       lock: lockSettings(config, {
         ...(region ? { region } : {}),
         ...(endpoint ? { endpoint } : {}),
@@ -211,7 +249,10 @@ export async function openCloud(
       }),
       banner: `Cloud: AWS${accountId ? ` account ${accountId}` : ""}${profile ? ` (profile ${profile})` : ""}${endpoint ? ` via ${endpoint}` : ""}`,
       where: awsWhere(accountId, profile ?? process.env.AWS_PROFILE, endpoint),
-      close: async () => adapter.close(),
+      close: async () => {
+        manifests?.store.close();
+        adapter.close();
+      },
     };
   }
 
@@ -237,16 +278,21 @@ export async function openCloud(
       clock,
       limiter: new RegionRateLimiter(clock),
     });
+    const manifests = await openManifests(config, { simEndpoint: external });
     return {
       cloud: adapter,
       adapter,
       clock,
       kind: "sim",
       installation,
+      ...(manifests ? { manifests } : {}),
       lock: lockSettings(config, { endpoint: external, speed: externalSpeed, sim: true }),
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
       where: `on the Leaven simulator at ${external} — not AWS`,
-      close: async () => adapter.close(),
+      close: async () => {
+        manifests?.store.close();
+        adapter.close();
+      },
     };
   }
   // A flag is relative to where the command runs; a path in leaven.yaml to the file that names it.
@@ -270,6 +316,7 @@ export async function openCloud(
     logger,
     limiter: new RegionRateLimiter(simulator.clock),
   });
+  const manifests = await openManifests(config, { simEndpoint: simulator.endpoint });
   return {
     cloud: adapter,
     adapter,
@@ -277,6 +324,7 @@ export async function openCloud(
     kind: "sim",
     simulator,
     installation,
+    ...(manifests ? { manifests } : {}),
     lock: lockSettings(config, { endpoint: simulator.endpoint, speed, sim: true }),
     where: "on the embedded simulator — not AWS",
     banner:
@@ -284,6 +332,7 @@ export async function openCloud(
       `       Its clock runs ${speed}x faster than AWS's (a 5-minute bake takes ${Math.round(300 / speed)} s); --cloud aws targets AWS.\n` +
       `       ${awkward ? AWKWARD_BANNER : KIND_BANNER}`,
     close: async () => {
+      manifests?.store.close();
       adapter.close();
       await simulator.close();
     },

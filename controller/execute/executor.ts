@@ -11,6 +11,7 @@ import type {
 import { canonicalJson, relaunchToken, sha256 } from "../plan/recipe.ts";
 import { channelMoves, heldBackReason } from "./channel-order.ts";
 import { preflightRefusal, targetsOf, verifyOwnership } from "./ownership-guard.ts";
+import { type ManifestTarget, storeManifest } from "./store-manifest.ts";
 
 export interface ActionResult {
   /** The actions this result covers (tag and terminate calls are batched per region). */
@@ -31,6 +32,8 @@ export interface ExecuteOptions {
   installation?: string;
   /** The clock's time, for a relaunch whose terminated instance EC2 no longer lists (default Date.now). */
   now?: () => number;
+  /** The manifests bucket and its store (leaven.yaml manifests), for store-manifest. */
+  manifests?: ManifestTarget;
 }
 
 /** A unit of work: one action, or several tag/terminate actions that one EC2 call can serve. */
@@ -51,6 +54,7 @@ function toJobs(
   actions: readonly Action[],
   installation: string | undefined,
   now: () => number = Date.now,
+  manifests?: ManifestTarget,
 ): Job[] {
   const jobs: Job[] = [];
   const batches = new Map<string, Action[]>();
@@ -70,6 +74,13 @@ function toJobs(
       case "terminate-instance":
         if (action.tags) jobs.push(single(action, installation, now));
         else batch(`terminate ${action.region}`, action);
+        break;
+      case "store-manifest":
+        jobs.push({
+          region: action.region,
+          actions: [action],
+          run: (cloud) => storeManifest(cloud, action, manifests, installation),
+        });
         break;
       default:
         jobs.push(single(action, installation, now));
@@ -415,6 +426,8 @@ async function runAction(
         if (!(error instanceof CloudError && error.code === "InvalidSnapshot.NotFound")) throw error;
       }
       return undefined;
+    case "store-manifest":
+      return storeManifest(cloud, action, undefined, installation);
     case "delete-failure-record":
       try {
         await cloud.deleteLaunchTemplate(region, action.launchTemplateId);
@@ -519,7 +532,7 @@ export async function execute(
   };
   await Promise.all(
     [...byRegion.values()].map(async ({ first, after }) => {
-      await runJobs(toJobs(first, options.installation, options.now));
+      await runJobs(toJobs(first, options.installation, options.now, options.manifests));
       // Only now, with the region's adds done: the removals whose adds all succeeded.
       const ready: Action[] = [];
       for (const removal of after) {
@@ -533,7 +546,7 @@ export async function execute(
             retryable: true,
           });
       }
-      await runJobs(toJobs(ready, options.installation, options.now));
+      await runJobs(toJobs(ready, options.installation, options.now, options.manifests));
     }),
   );
   return results;

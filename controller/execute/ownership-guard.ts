@@ -41,6 +41,7 @@ export function targetsOf(action: Action): Target[] {
       return [{ kind: "image", region: action.sourceRegion, id: action.sourceImageId }];
     case "set-tags":
     case "remove-tags":
+    case "store-manifest":
     case "disable-image":
     case "deprecate-image":
     case "restore-image":

@@ -7,6 +7,7 @@
 // the exact rendered bytes in a sandbox.
 import path from "node:path";
 import { BUILD_ID_ASSIGNMENT, formatBakeMarker } from "../api/bake-protocol.ts";
+import { MANIFEST_BEGIN, MANIFEST_END, MANIFEST_PART } from "../api/package-manifest.ts";
 import type { Ansible, Provision, Repository, S3Object, File as SpecFile } from "../api/types.generated.ts";
 
 export interface UserDataInput {
@@ -426,6 +427,40 @@ function finishFunction(failurePrefix: string, failureSuffix: string, powerOff: 
   ];
 }
 
+/**
+ * Lists the installed packages and the kernel (api/package-manifest.ts) and prints them, gzip+base64 in
+ * numbered lines between marker lines, for the controller to store. A manifest that cannot be made does
+ * not fail the bake: the image is good, and the controller records that it has no manifest.
+ */
+const MANIFEST = String.raw`leaven_manifest() {
+  local body="$LEAVEN_ROOT/run/leaven/manifest.b64" kernel n=0 line
+  kernel="$({ find "$LEAVEN_ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n 1; } 2>/dev/null || true)"
+  [ -n "$kernel" ] || kernel="$(uname -r 2>/dev/null || true)"
+  mkdir -p "$LEAVEN_ROOT/run/leaven" || return 1
+  if [ -d "$LEAVEN_ROOT/var/lib/dpkg" ] && command -v dpkg-query >/dev/null 2>&1; then
+    { printf 'manager\tdpkg\nkernel\t%s\n' "$kernel"
+      dpkg-query --admindir="$LEAVEN_ROOT/var/lib/dpkg" -W -f='${"$"}{db:Status-Abbrev}\t${"$"}{Package}\t${"$"}{Version}\t${"$"}{Architecture}\t${"$"}{source:Package}\n' |
+        awk -F'\t' -v OFS='\t' '$1 ~ /^ii/ { print "p", $2, $3, $4, $5 }'
+    } | gzip -9n | base64 -w 76 >"$body" || return 1
+  elif [ -d "$LEAVEN_ROOT/var/lib/rpm" ] && command -v rpm >/dev/null 2>&1; then
+    { printf 'manager\trpm\nkernel\t%s\n' "$kernel"
+      rpm --root "${"$"}{LEAVEN_ROOT:-/}" -qa --qf 'p\t%{NAME}\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
+    } | gzip -9n | base64 -w 76 >"$body" || return 1
+  else
+    # No package database (a sandbox, an unusual image): no manifest; the controller says so.
+    return 0
+  fi
+  leaven_report "${MANIFEST_BEGIN} build=$LEAVEN_BUILD_ID"
+  while IFS= read -r line; do
+    n=$((n + 1))
+    leaven_report "${MANIFEST_PART} build=$LEAVEN_BUILD_ID $n $line"
+  done <"$body"
+  leaven_report "${MANIFEST_END} build=$LEAVEN_BUILD_ID parts=$n sha256=$(sha256sum <"$body" | cut -d' ' -f1)"
+  rm -f "$body"
+}
+leaven_manifest || echo "leaven: listing the installed packages failed: no package manifest" >&2
+`;
+
 const CLEANUP = String.raw`case "$leaven_pm" in
   apt-get)
     apt-get clean
@@ -523,6 +558,9 @@ export function renderProvisioning(input: UserDataInput, options: ProvisioningOp
       ? ["", step("remove what was installed for the bake only"), "leaven_remove_bake_tools"]
       : []),
     "",
+    "# The package manifest: what the image holds, once provisioning is done.",
+    step("list the installed packages"),
+    MANIFEST,
     "# Clean the instance for imaging: nothing of this boot may leak into instances launched from it.",
     step("clean the instance for imaging"),
     CLEANUP,

@@ -217,6 +217,20 @@ export interface DeleteParameterAction extends ActionBase {
   value: string;
 }
 
+/**
+ * Stores the build's package manifest (api/package-manifest.ts) in the manifests bucket: read from the bake
+ * instance's console, written unless an object is at its key, then the home image tagged
+ * leaven.dev/manifest so it is not planned again. Planned while the bake instance still exists.
+ */
+export interface StoreManifestAction extends ActionBase {
+  kind: "store-manifest";
+  build: string;
+  imageId: string;
+  instanceId: string;
+  /** What the build was baked on, recorded in the manifest for `leaven diff`'s parent chain. */
+  parent: { spec: string; build: string };
+}
+
 /** Everything the executor can do. A discriminated union: the plan is a value. */
 export type Action =
   | LaunchBakeAction
@@ -238,7 +252,8 @@ export type Action =
   | RecordFailureAction
   | DeleteFailureRecordAction
   | PutParameterAction
-  | DeleteParameterAction;
+  | DeleteParameterAction
+  | StoreManifestAction;
 
 export type ActionKind = Action["kind"];
 
@@ -285,5 +300,7 @@ export function actionKey(action: Action): string {
       return `put-parameter/${action.region}${action.parameter.name}`;
     case "delete-parameter":
       return `delete-parameter/${action.region}${action.name}`;
+    case "store-manifest":
+      return `store-manifest/${action.spec}/${action.build}`;
   }
 }

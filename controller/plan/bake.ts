@@ -48,6 +48,8 @@ export interface BakeContext {
   installation?: string;
   /** The lineage's platform (its foundation's): which bake script to render. Default linux. */
   platform?: Platform;
+  /** A manifests bucket is configured: each build's package manifest is stored before its instance goes. */
+  manifests?: boolean;
 }
 
 export function buildTags(
@@ -184,6 +186,24 @@ export function planBake(ctx: BakeContext, actions: Action[]): BakeState {
 
   if (ctx.homeImage) {
     const image = ctx.homeImage;
+    // The manifest is on the bake instance's console: store it before the instance is terminated.
+    const manifestFrom =
+      ctx.manifests && ctx.platform !== "windows" && !image.tags[Tag.manifest] && image.state !== "failed"
+        ? live.find((i) => i.instanceId === image.tags[Tag.bakeInstance])
+        : undefined;
+    if (manifestFrom) {
+      actions.push({
+        kind: "store-manifest",
+        spec,
+        build: ctx.build,
+        region,
+        imageId: image.imageId,
+        instanceId: manifestFrom.instanceId,
+        parent: { spec: ctx.parent.spec, build: ctx.parent.build },
+        reason: `the package manifest of ${ctx.build} is on the console of ${manifestFrom.instanceId}`,
+      });
+      return { step: "in-progress", message: `storing the package manifest of ${ctx.build}` };
+    }
     if (image.state === "available") {
       // The image is safe: the bake instance has served its purpose.
       if (

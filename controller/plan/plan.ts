@@ -39,6 +39,8 @@ export interface PlanInput {
   unattributedErrors?: boolean;
   /** This controller's installation: resources of any other are foreign (default: "default"). */
   installation?: string;
+  /** A manifests bucket is configured (leaven.yaml manifests): bakes store their package manifests. */
+  manifests?: boolean;
   /** Retirement never deregisters or deletes (`--no-delete`), whatever retention.delete says. */
   noDelete?: boolean;
   /**
@@ -327,6 +329,7 @@ function planLayer(
                 inventory: input.inventory,
                 now: input.now,
                 retry: input.retry?.has(name) === true,
+                ...(input.manifests ? { manifests: true } : {}),
                 ...(input.commit ? { commit: input.commit } : {}),
                 ...(input.installation ? { installation: input.installation } : {}),
               },

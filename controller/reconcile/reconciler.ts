@@ -4,6 +4,7 @@ import type { Clock } from "../cloud/clock.ts";
 import type { CloudImage, CloudPort } from "../cloud/port.ts";
 import { channelMoves } from "../execute/channel-order.ts";
 import { type ActionResult, execute } from "../execute/executor.ts";
+import type { ManifestTarget } from "../execute/store-manifest.ts";
 import type { Logger } from "../log/logger.ts";
 import { emptyInventory, type Inventory } from "../observe/inventory.ts";
 import { type CachedObservation, InventoryCache } from "../observe/inventory-cache.ts";
@@ -62,6 +63,8 @@ export interface ReconcilerOptions {
    * for and changed; every other installation's are foreign.
    */
   installation?: string;
+  /** The manifests bucket (leaven.yaml manifests): each bake's package manifest is stored there. */
+  manifests?: ManifestTarget;
 }
 
 export interface PassResult {
@@ -184,6 +187,7 @@ export class Reconciler {
           (d) => d.severity === "error" && d.spec === undefined,
         ),
         noDelete: this.options.noDelete === true,
+        ...(this.options.manifests ? { manifests: true } : {}),
         ...(this.options.installation ? { installation: this.options.installation } : {}),
         ...(this.options.commit ? { commit: this.options.commit } : {}),
         ...(this.options.maxConcurrentCopies
@@ -466,6 +470,7 @@ export class Reconciler {
       results = await execute(this.options.cloud, executed, {
         now: () => clock.now(),
         ...(this.options.installation ? { installation: this.options.installation } : {}),
+        ...(this.options.manifests ? { manifests: this.options.manifests } : {}),
         ...(this.options.concurrencyPerRegion
           ? { concurrencyPerRegion: this.options.concurrencyPerRegion }
           : {}),

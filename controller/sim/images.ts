@@ -9,6 +9,7 @@ import { invalidParameterValue, SimError } from "./errors.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
 import { checkImageId, findImage, findInstance, findOwnImage, imageNotFound, resolveOwner } from "./ids.ts";
 import { instanceState } from "./instances.ts";
+import { bakeManifest, simManifestBody } from "./manifests.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf } from "./query-protocol.ts";
 import { isSimRegion, SIM_ACCOUNT_ID } from "./regions.ts";
@@ -246,6 +247,7 @@ export const createImage: ActionHandler = (ctx) => {
   const tagSpecs = parseTagSpecifications(params, ["image", "snapshot"]);
   checkName(region, name);
   const source = region.images.get(instance.imageId);
+  const manifest = bakeManifest(world, ctx.region, instance);
   const rootSize = instance.blockDevices[0]?.volumeSize ?? source?.volumeSize ?? 8;
   const imageId = world.newId("ami");
   // The snapshot is of the instance's root volume, encrypted (or not) as the volume is.
@@ -283,6 +285,7 @@ export const createImage: ActionHandler = (ctx) => {
     tags: tagSpecs.image ?? {},
     launchPermissions: [],
     sourceInstanceId: instanceId,
+    ...(manifest ? { packages: simManifestBody(manifest) } : {}),
     ...encryption,
     ...(visibleAt !== undefined ? { visibleAt } : {}),
   });
@@ -382,6 +385,7 @@ export const copyImage: ActionHandler = (ctx) => {
     launchPermissions: [],
     sourceImageId,
     sourceRegion,
+    ...(source.packages !== undefined ? { packages: source.packages } : {}),
     encrypted,
     ...(kmsKeyId ? { kmsKeyId } : {}),
     ...(visibleAt !== undefined ? { visibleAt } : {}),

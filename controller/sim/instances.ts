@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
 import { checkFromUserData, formatCheckMarker } from "../api/check-protocol.ts";
+import { manifestConsoleLines } from "../api/package-manifest.ts";
 import { isWindowsUserData } from "../execute/windows-user-data.ts";
 import { liveToken, noteInstancesEnding } from "./client-tokens.ts";
 import { isVisible, visibleFrom } from "./consistency.ts";
@@ -28,6 +29,7 @@ import {
   seenImage,
 } from "./ids.ts";
 import { imageState } from "./images.ts";
+import { bakeManifest, simManifestBody } from "./manifests.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf, type Params } from "./query-protocol.ts";
 import { parseTagSpecifications, tagSetXml } from "./tags.ts";
@@ -547,7 +549,12 @@ function windowsBootLog(instance: SimInstance, region: string): string[] {
 }
 
 /** What the console shows at time `at`; undefined while the instance is still pending then. */
-function consoleText(instance: SimInstance, region: string, at: number): string | undefined {
+function consoleText(
+  instance: SimInstance,
+  region: string,
+  at: number,
+  manifest: readonly string[] = [],
+): string | undefined {
   const state = instanceState(instance, at);
   if (state === "pending") return undefined;
   const windows = isWindowsUserData(instance.userData);
@@ -567,6 +574,8 @@ function consoleText(instance: SimInstance, region: string, at: number): string 
           : { build: instance.buildId, result: "success" as const };
       if (outcome.result === "failure")
         lines.push(`${windows ? "EC2Launch:" : "cloud-init[731]:"} leaven: ${outcome.reason}`);
+      // The package manifest the bake lists after provisioning, just before its marker (user-data.ts).
+      else lines.push(...manifest);
       lines.push(formatBakeMarker(outcome));
     }
   }
@@ -613,6 +622,13 @@ function scriptOutput(instance: SimInstance): string[] {
   return lines;
 }
 
+/** The manifest lines a successful Linux bake prints (manifests.ts), or none. */
+function manifestLines(ctx: RequestContext, instance: SimInstance): string[] {
+  if (instance.buildId === undefined || instance.bake === "failure") return [];
+  const manifest = bakeManifest(ctx.world, ctx.region, instance);
+  return manifest ? manifestConsoleLines(instance.buildId, simManifestBody(manifest)) : [];
+}
+
 function consoleOutput(text: string): string {
   return capConsoleOutput(text).toString("base64");
 }
@@ -621,9 +637,10 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
   const { now } = ctx;
   const instance = findInstance(ctx, ctx.params.require("InstanceId"), visibleInstance(ctx));
   const latest = ctx.params.bool("Latest") ?? false;
+  const manifest = manifestLines(ctx, instance);
   if (!ctx.awkward.console) {
     // The exact mode: always the live console.
-    const text = consoleText(instance, ctx.region, now);
+    const text = consoleText(instance, ctx.region, now, manifest);
     return {
       instanceId: instance.instanceId,
       timestamp: new Date(now),
@@ -632,7 +649,7 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
   }
   if (latest) {
     if (!isNitroInstanceType(instance.instanceType)) throw latestUnsupported(instance.instanceType);
-    const text = consoleText(instance, ctx.region, now);
+    const text = consoleText(instance, ctx.region, now, manifest);
     return {
       instanceId: instance.instanceId,
       timestamp: new Date(now),
@@ -647,7 +664,7 @@ export const getConsoleOutput: ActionHandler = (ctx) => {
       ...(posted !== undefined ? { timestamp: new Date(posted) } : {}),
     };
   }
-  const text = consoleText(instance, ctx.region, posted);
+  const text = consoleText(instance, ctx.region, posted, manifest);
   return {
     instanceId: instance.instanceId,
     timestamp: new Date(posted),

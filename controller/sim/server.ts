@@ -54,6 +54,7 @@ import {
 import { ListingCache } from "./pagination.ts";
 import { accessKeyFromAuthorization, Params, regionFromAuthorization } from "./query-protocol.ts";
 import { isSimRegion, SIM_REGIONS } from "./regions.ts";
+import { createS3Service, isS3Request } from "./s3.ts";
 import {
   deleteSnapshot,
   describeSnapshotAttribute,
@@ -463,7 +464,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     message: "Internal server error",
   });
 
+  // S3, path-style under /s3 (the package manifests' bucket).
+  const s3 = createS3Service({
+    world,
+    consumerAccounts: awkward.consumerAccount,
+    now: () => clock.now(),
+    count: (operation, mutating) => {
+      stats.requests += 1;
+      count(stats.byAction, operation);
+      if (mutating) stats.mutating += 1;
+    },
+    countError: (code) => count(stats.errors, code),
+    save,
+  });
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (isS3Request(req)) {
+      s3(req, res);
+      return;
+    }
     if (req.method === "GET" && req.url === CLOCK_PATH) {
       // Not EC2: lets a controller attached to a standalone simulator share its accelerated clock.
       const body = JSON.stringify({ now: clock.now(), speed: options.clock ? 1 : (options.speed ?? 1) });

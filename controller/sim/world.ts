@@ -58,6 +58,8 @@ export interface SimImage {
   sourceInstanceId?: string;
   sourceImageId?: string;
   sourceRegion?: string;
+  /** The package manifest's body (manifests.ts) of an image CreateImage made, carried by its copies. */
+  packages?: string;
   encrypted?: boolean;
   kmsKeyId?: string;
   /** Eventual consistency: calls other than the creating one see the image from then on (consistency.ts). */
@@ -232,6 +234,25 @@ export interface SimTable {
   items: Record<string, Record<string, Record<string, unknown>>>;
 }
 
+/** An S3 bucket of the simulator (s3.ts): one account's, its objects by key. */
+export interface SimS3Bucket {
+  name: string;
+  account: string;
+  region: string;
+  createdAt: number;
+  objects: Record<
+    string,
+    {
+      body: string;
+      contentType: string;
+      contentEncoding?: string;
+      tags: Record<string, string>;
+      lastModified: number;
+      etag: string;
+    }
+  >;
+}
+
 export interface IdempotencyRecord {
   fingerprint: string;
   /** Instance ids of a RunInstances reservation, or the image id of a CopyImage. */
@@ -353,6 +374,8 @@ interface PersistedWorld {
   accounts?: Record<string, Record<string, PersistedAccountRegion>>;
   /** DynamoDB tables with their items (dynamodb.ts); absent when there are none. */
   dynamoTables?: SimTable[];
+  /** S3 buckets with their objects, bodies in base64 (s3.ts); absent when there are none. */
+  s3Buckets?: SimS3Bucket[];
 }
 
 function emptyRegion(shared?: RegionState): RegionState {
@@ -378,6 +401,8 @@ export class World {
   readonly accounts = new Map<string, Map<string, RegionState>>();
   /** DynamoDB tables (dynamodb.ts), by `account/region/name`. */
   readonly dynamoTables = new Map<string, SimTable>();
+  /** S3 buckets (s3.ts), by name: one namespace for every account, as S3's. */
+  readonly s3Buckets = new Map<string, SimS3Bucket>();
   readonly clock: Clock;
   readonly timings: SimTimings;
   /** The simulated time the world was created; vendor image dates are spread before it. */
@@ -502,6 +527,7 @@ export class World {
       regions,
       ...(this.accounts.size > 0 ? { accounts } : {}),
       ...(this.dynamoTables.size > 0 ? { dynamoTables: [...this.dynamoTables.values()] } : {}),
+      ...(this.s3Buckets.size > 0 ? { s3Buckets: [...this.s3Buckets.values()] } : {}),
     };
   }
 
@@ -559,6 +585,7 @@ export class World {
     }
     for (const table of data.dynamoTables ?? [])
       world.dynamoTables.set(`${table.account}/${table.region}/${table.name}`, table);
+    for (const bucket of data.s3Buckets ?? []) world.s3Buckets.set(bucket.name, bucket);
     return world;
   }
 }

@@ -93,6 +93,8 @@ function sentence(action: Action, regions: readonly string[], from: string | und
       return `launched bake instance${opt(id)} for ${what} ${at}`;
     case "launch-check":
       return `launched ${action.check} check instance${opt(id)} for ${what} ${at}`;
+    case "store-manifest":
+      return `stored the package manifest of ${what}`;
     case "create-image":
       return `created image${opt(id)} of ${what} ${at}`;
     case "copy-image":

@@ -36,6 +36,11 @@ export interface BakeRecord {
 }
 
 export interface BuildRecord {
+  /**
+   * From the build's package manifest (leaven.yaml manifests), when the bucket holds one: how many packages,
+   * and how many were added, removed or changed since the next older build with a manifest.
+   */
+  packages?: { count: number; changes?: number };
   spec: string;
   /** The build id; for a foundation, the vendor image name. */
   build: string;

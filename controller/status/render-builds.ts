@@ -110,12 +110,27 @@ export function renderBuilds(history: BuildHistory, options: RenderBuildsOptions
 
   // A foundation's builds are vendor images: baked on nothing, never outdated.
   const foundation = history.layer === "foundation";
-  const header = ["BUILD", "CREATED (UTC)", "REGIONS", "CHANNELS", ...(foundation ? [] : ["PARENT"])];
+  // The package columns only when some build has a manifest (a bucket is configured and holds them).
+  const packages = history.builds.some((b) => b.packages !== undefined);
+  const header = [
+    "BUILD",
+    "CREATED (UTC)",
+    "REGIONS",
+    "CHANNELS",
+    ...(packages ? ["PACKAGES", "CHANGES"] : []),
+    ...(foundation ? [] : ["PARENT"]),
+  ];
   const rows = history.builds.map((b) => [
     foundation ? shortVendorName(b.build, options.vendorPatterns?.get(b.spec)) : b.build,
     minute(b.created),
     regionsCell(b),
     channelsCell(b),
+    ...(packages
+      ? [
+          b.packages ? String(b.packages.count) : "-",
+          b.packages?.changes !== undefined ? String(b.packages.changes) : "-",
+        ]
+      : []),
     ...(foundation ? [] : [parentCell(b)]),
   ]);
   // Widths by loop, not Math.max(...rows): a spec may have thousands of builds.

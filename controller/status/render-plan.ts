@@ -25,6 +25,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "delete-failure-record": { sign: "-", label: "forget" },
   "put-parameter": { sign: "~", label: "publish" },
   "delete-parameter": { sign: "-", label: "unpublish" },
+  "store-manifest": { sign: "+", label: "store manifest" },
 };
 
 function target(action: Action): string {
@@ -37,6 +38,8 @@ function target(action: Action): string {
       return `${action.check} check of ${action.build} on ${action.launch.imageId} (${action.launch.instanceType})`;
     case "create-image":
       return `${action.build} from ${action.image.instanceId} as "${action.image.name}"`;
+    case "store-manifest":
+      return `${action.build}'s packages from the console of ${action.instanceId}`;
     case "copy-image":
       return `${action.build} from ${action.copy.sourceRegion} ${action.copy.sourceImageId}`;
     case "tag-copy":

@@ -22,6 +22,8 @@ export interface LeavenConfig {
   sim?: { state?: string; speed?: number; awkward?: boolean };
   installation?: string;
   lock?: { table?: string; region?: string; endpoint?: string; ttl?: string };
+  /** The package manifests' bucket (docs/package-manifests.md). */
+  manifests?: { bucket: string; prefix?: string; region?: string; endpoint?: string };
 }
 
 export const MISSING_CLOUD =
@@ -30,6 +32,7 @@ export const MISSING_CLOUD =
 /** DynamoDB's table names: 3 to 255 letters, digits, `_`, `-` and `.`. */
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
 const MIN_LOCK_TTL_MS = 10_000;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 let compiled: ValidateFunction | undefined;
 
@@ -116,6 +119,23 @@ function checkRules(config: Record<string, unknown>, problems: Problem[]): void 
     const problem = installationProblem(config.installation);
     if (problem) problems.push({ path: ["installation"], target: "value", message: problem });
   }
+  const manifests = fields(config.manifests);
+  if (manifests && typeof manifests.bucket === "string" && !BUCKET_NAME.test(manifests.bucket))
+    problems.push({
+      path: ["manifests", "bucket"],
+      target: "value",
+      message: `"${manifests.bucket}" is not an S3 bucket name (3 to 63 lowercase letters, digits, . and -, starting and ending with a letter or digit), e.g. acme-image-manifests`,
+    });
+  if (
+    manifests &&
+    typeof manifests.prefix === "string" &&
+    (manifests.prefix.startsWith("/") || manifests.prefix.includes("//"))
+  )
+    problems.push({
+      path: ["manifests", "prefix"],
+      target: "value",
+      message: `"${manifests.prefix}" is not a key prefix: no leading "/" and no empty segments, e.g. leaven/manifests`,
+    });
   const lock = fields(config.lock);
   if (lock === undefined) return;
   const { table, ttl } = lock;

@@ -115,6 +115,7 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       failedAt: "leaven.dev/failed-at",
       failedInstance: "leaven.dev/failed-instance",
       bakeInstance: "leaven.dev/bake-instance",
+      manifest: "leaven.dev/manifest",
       shared: "leaven.dev/shared",
       installation: "leaven.dev/installation",
       revoked: "leaven.dev/revoked",

@@ -88,7 +88,14 @@ describe("-o is --output", () => {
   const withOutput = commands.filter((c) => "output" in c.options);
 
   it("on every command that has --output", () => {
-    expect(withOutput.map((c) => c.name).sort()).toEqual(["builds", "plan", "status", "validate"]);
+    expect(withOutput.map((c) => c.name).sort()).toEqual([
+      "builds",
+      "contains",
+      "diff",
+      "plan",
+      "status",
+      "validate",
+    ]);
   });
 
   it.each(withOutput.map((c) => [c.name]))(

@@ -55,7 +55,7 @@ describe("leaven.yaml", () => {
   it.each([
     [
       "cloud: aws\nprofle: images-admin",
-      'leaven.yaml:2:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock); did you mean "profile"?',
+      'leaven.yaml:2:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock, manifests); did you mean "profile"?',
     ],
     ["cloud: gcp", 'leaven.yaml:1:8 cloud: "gcp" is not one of aws, simulator, sim'],
     [
@@ -77,6 +77,18 @@ describe("leaven.yaml", () => {
     [
       "cloud: aws\ninstallation: 7",
       "leaven.yaml:2:15 installation: expected a string, got the number 7 (put the value in quotes)",
+    ],
+    [
+      "cloud: aws\nmanifests: { bucket: Acme_Manifests }",
+      'leaven.yaml:2:22 manifests.bucket: "Acme_Manifests" is not an S3 bucket name (3 to 63 lowercase letters, digits, . and -, starting and ending with a letter or digit), e.g. acme-image-manifests',
+    ],
+    [
+      "cloud: aws\nmanifests: { bucket: acme-manifests, prefix: /leaven }",
+      'leaven.yaml:2:46 manifests.prefix: "/leaven" is not a key prefix: no leading "/" and no empty segments, e.g. leaven/manifests',
+    ],
+    [
+      "cloud: aws\nmanifests: { prefix: leaven }",
+      'leaven.yaml:2:12 manifests.bucket: missing required field "bucket" (The S3 bucket that holds the manifests; it must exist (the simulator creates it))',
     ],
     [
       "cloud: aws\nlock: leaven-locks",
@@ -123,7 +135,7 @@ describe("leaven.yaml", () => {
     expect(refusal("profle: images-admin\nregion: 5\n")).toBe(
       [
         "leaven.yaml:1:1 missing cloud: say where the images of these specs live, `cloud: aws` (your AWS account) or `cloud: simulator` (the embedded EC2 simulator: nothing real is created)",
-        'leaven.yaml:1:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock); did you mean "profile"?',
+        'leaven.yaml:1:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock, manifests); did you mean "profile"?',
         "leaven.yaml:2:9 region: expected a string, got the number 5 (put the value in quotes)",
       ].join("\n"),
     );

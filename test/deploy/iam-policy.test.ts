@@ -15,12 +15,20 @@ const SOURCES = [
   "controller/cloud/aws-adapter.ts",
   "controller/cloud/ssm-adapter.ts",
   "controller/lease/aws-lock.ts",
+  "controller/cloud/s3-adapter.ts",
 ];
 
 const SERVICES: Record<string, string> = {
   "@aws-sdk/client-ec2": "ec2",
   "@aws-sdk/client-ssm": "ssm",
   "@aws-sdk/client-dynamodb": "dynamodb",
+  "@aws-sdk/client-s3": "s3",
+};
+
+/** Commands whose IAM action is not named after them. */
+const ACTION_OF: Record<string, string> = {
+  // S3 authorises ListObjectsV2 as ListBucket, on the bucket.
+  ListObjectsV2Command: "s3:ListBucket",
 };
 
 /**
@@ -30,6 +38,8 @@ const SERVICES: Record<string, string> = {
 const NOT_ON_AWS: Record<string, string> = {
   CreateTableCommand: "ensureTable, simulator only",
   DescribeTableCommand: "ensureTable, simulator only",
+  // The manifests bucket is the platform team's on AWS; openManifests creates it on the simulator only.
+  CreateBucketCommand: "createBucketIfMissing, simulator only",
 };
 
 const KMS_VIA_EC2 = [
@@ -63,6 +73,8 @@ const IMPLIED: Record<string, { field: string; actions: string[] }[]> = {
   "ec2:DeregisterImage": [{ field: "DeleteAssociatedSnapshots", actions: ["ec2:DeleteSnapshot"] }],
   // SSM checks AddTagsToResource when PutParameter creates a parameter with Tags.
   "ssm:PutParameter": [{ field: "Tags:", actions: ["ssm:AddTagsToResource"] }],
+  // S3 checks PutObjectTagging when PutObject carries x-amz-tagging.
+  "s3:PutObject": [{ field: "Tagging:", actions: ["s3:PutObjectTagging"] }],
 };
 
 interface Statement {
@@ -95,7 +107,7 @@ function sentCommands(path: string): { command: string; action: string; call: st
     const end = Math.min(source.length, ...methods.filter((at) => at > match.index));
     found.push({
       command,
-      action: `${service}:${command.replace(/Command$/, "")}`,
+      action: ACTION_OF[command] ?? `${service}:${command.replace(/Command$/, "")}`,
       call: source.slice(start, end),
     });
   }
@@ -149,7 +161,7 @@ describe("deploy/iam-policy.json", () => {
   it("leaves the lock table's creation to the simulator", () => {
     const lockSource = read("controller/lease/aws-lock.ts");
     const ensure = lockSource.slice(lockSource.indexOf("async ensureTable("));
-    for (const command of Object.keys(NOT_ON_AWS)) {
+    for (const command of ["CreateTableCommand", "DescribeTableCommand"]) {
       expect(commands.some((c) => c.command === command)).toBe(true);
       // Only inside ensureTable…
       expect(lockSource.indexOf(`new ${command}(`)).toBeGreaterThan(lockSource.indexOf("async ensureTable("));
@@ -160,6 +172,9 @@ describe("deploy/iam-policy.json", () => {
       "if (settings.createTable) await port.ensureTable();",
     );
     expect(read("controller/cli/cloud-target.ts")).toContain("createTable: target.sim,");
+    expect(read("controller/cli/cloud-target.ts")).toContain(
+      "if (target.simEndpoint) await store.createBucketIfMissing(manifests.bucket);",
+    );
   });
 
   it("has no wildcard action but KMS's ReEncrypt pair, and only Allow statements with unique ids", () => {

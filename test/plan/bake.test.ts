@@ -592,3 +592,84 @@ describe("a Windows lineage's bake", () => {
     });
   });
 });
+
+describe("planBake with a manifests bucket", () => {
+  const store = (a: Action) =>
+    a.kind === "store-manifest"
+      ? `store ${a.instanceId} → ${a.imageId} on ${a.parent.spec}/${a.parent.build}`
+      : brief(a);
+  it.each<[string, Partial<BakeContext>, unknown, string[]]>([
+    [
+      "an available image without a manifest: stored from its instance, which waits",
+      {
+        manifests: true,
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      { step: "in-progress", message: `storing the package manifest of ${BUILD}` },
+      ["store i-1 → ami-home on ubuntu/ubuntu/jammy-1"],
+    ],
+    [
+      "a pending image without a manifest",
+      {
+        manifests: true,
+        homeImage: home("pending", { [Tag.bakeInstance]: "i-1" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      { step: "in-progress", message: `storing the package manifest of ${BUILD}` },
+      ["store i-1 → ami-home on ubuntu/ubuntu/jammy-1"],
+    ],
+    [
+      "a stored manifest: the instance goes",
+      {
+        manifests: true,
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1", [Tag.manifest]: "stored" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      "done",
+      [`terminate i-1: image ami-home of build ${BUILD} is available; the bake instance is no longer needed`],
+    ],
+    [
+      "a console that held none: the instance goes",
+      {
+        manifests: true,
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1", [Tag.manifest]: "none" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      "done",
+      [`terminate i-1: image ami-home of build ${BUILD} is available; the bake instance is no longer needed`],
+    ],
+    [
+      "no bucket configured: nothing to store",
+      {
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      "done",
+      [`terminate i-1: image ami-home of build ${BUILD} is available; the bake instance is no longer needed`],
+    ],
+    [
+      "the instance is gone (a manifest cannot be read any more)",
+      { manifests: true, homeImage: home("available", { [Tag.bakeInstance]: "i-gone" }) },
+      "done",
+      ["untag ami-home leaven.dev/bake-instance: bake instance i-gone is gone"],
+    ],
+    [
+      "a Windows lineage prints no manifest",
+      {
+        manifests: true,
+        platform: "windows",
+        homeImage: home("available", { [Tag.bakeInstance]: "i-1" }),
+        instances: [instance("i-1", "stopped")],
+      },
+      "done",
+      [`terminate i-1: image ami-home of build ${BUILD} is available; the bake instance is no longer needed`],
+    ],
+  ])("%s", (_label, extra, state, actions) => {
+    const result = run(ctx(extra));
+    expect(result.state).toEqual(
+      state === "done" ? { step: "done", image: expect.objectContaining({ imageId: "ami-home" }) } : state,
+    );
+    expect(result.actions.map(store)).toEqual(actions);
+  });
+});

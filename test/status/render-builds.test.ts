@@ -197,3 +197,37 @@ ubuntu/images/…-20261120  2026-11-20 00:00  available  candidate
     );
   });
 });
+
+describe("renderBuilds with package manifests", () => {
+  it("adds the package count and the changes from the previous build; builds without a manifest say -", () => {
+    const history: BuildHistory = {
+      spec: "api-server",
+      layer: "app",
+      regions: ["us-east-1", "eu-west-1"],
+      builds: [
+        record("1.14.3+cccccccc", { outdated: false, packages: { count: 214, changes: 3 } }),
+        record("1.14.2+bbbbbbbb", { outdated: true, packages: { count: 212 } }),
+        record("1.14.1+aaaaaaaa", { outdated: true }),
+      ],
+    };
+    const rows = renderBuilds(history, { vendorPatterns: patterns })
+      .split("\n")
+      .filter((line) => !line.startsWith("    "));
+    expect(rows.slice(2, 6)).toEqual([
+      "BUILD            CREATED (UTC)     REGIONS    CHANNELS  PACKAGES  CHANGES  PARENT",
+      "1.14.3+cccccccc  2026-11-21 10:02  available  -         214       3        current",
+      "1.14.2+bbbbbbbb  2026-11-21 10:02  available  -         212       -        outdated",
+      "1.14.1+aaaaaaaa  2026-11-21 10:02  available  -         -         -        outdated",
+    ]);
+  });
+
+  it("has no package columns when no build has a manifest", () => {
+    const history: BuildHistory = {
+      spec: "api-server",
+      layer: "app",
+      regions: ["us-east-1"],
+      builds: [record("1.14.3+cccccccc")],
+    };
+    expect(renderBuilds(history)).not.toContain("PACKAGES");
+  });
+});

@@ -89,7 +89,7 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/user-data.yaml",
-    "invalid/user-data.yaml:27:18 spec.provision.files[1].content: the rendered bake script would be 19428 bytes, over EC2's 16384-byte user-data limit (this field is 16285 bytes); ship large files in a package, or fetch them from the provision script",
+    "invalid/user-data.yaml:27:18 spec.provision.files[1].content: the rendered bake script would be 21176 bytes, over EC2's 16384-byte user-data limit (this field is 16285 bytes); ship large files in a package, or fetch them from the provision script",
   ],
   [
     "invalid/user-data.yaml",

@@ -82,6 +82,7 @@ export async function runApply(
       clock: target.clock,
       logger,
       installation: target.installation,
+      ...(target.manifests ? { manifests: target.manifests } : {}),
       ...(commit ? { commit } : {}),
       retry,
       noDelete: values["no-delete"] === true,

@@ -3,6 +3,7 @@ import { createLogger } from "../../log/logger.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { buildHistory } from "../../status/build-history.ts";
 import { vendorPatternsOf } from "../../status/fit-text.ts";
+import { ManifestCatalog, withPackages } from "../../status/manifest-catalog.ts";
 import { explainObservationError } from "../../status/observation-error.ts";
 import { renderBuilds } from "../../status/render-builds.ts";
 import { didYouMean } from "../../validation/suggest.ts";
@@ -10,6 +11,7 @@ import { openCloud, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
+import { manifestCacheDir } from "./manifest-target.ts";
 
 /** Runs `leaven builds` (the descriptor, help and options are in builds.ts). */
 export async function runBuilds(
@@ -44,6 +46,7 @@ export async function runBuilds(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.manifests ? { manifests: target.manifests } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });
@@ -52,7 +55,7 @@ export async function runBuilds(
       io.stderr.write(
         `leaven builds: cannot observe ${where}: ${explainObservationError(error)}; its images are not listed.\n`,
       );
-    const history = buildHistory({
+    const observed = buildHistory({
       spec,
       inventory,
       statuses: plan.statuses,
@@ -61,6 +64,12 @@ export async function runBuilds(
       now: target.clock.now(),
       installation: target.installation,
     });
+    const history = target.manifests
+      ? await withPackages(
+          observed,
+          new ManifestCatalog(target.manifests, { cacheDir: manifestCacheDir(paths, io.cwd) }),
+        )
+      : observed;
     io.stdout.write(
       output === "json"
         ? `${JSON.stringify(history, null, 2)}\n`

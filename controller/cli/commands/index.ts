@@ -1,6 +1,8 @@
 import type { Command } from "../command.ts";
 import { applyCommand } from "./apply.ts";
 import { buildsCommand } from "./builds.ts";
+import { containsCommand } from "./contains.ts";
+import { diffCommand } from "./diff.ts";
 import { graphCommand } from "./graph.ts";
 import { operatorCommand } from "./operator.ts";
 import { planCommand } from "./plan.ts";
@@ -20,6 +22,8 @@ export const commands: Command[] = [
   runCommand,
   statusCommand,
   buildsCommand,
+  diffCommand,
+  containsCommand,
   operatorCommand,
   simCommand,
 ];

@@ -29,6 +29,7 @@ export async function runPlan(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.manifests ? { manifests: target.manifests } : {}),
       logger,
       ...(commit ? { commit } : {}),
       retry,

@@ -84,6 +84,7 @@ export async function runRun(
       clock: target.clock,
       logger,
       installation: target.installation,
+      ...(target.manifests ? { manifests: target.manifests } : {}),
       ...(commit ? { commit } : {}),
       retry: (values.retry as string[] | undefined) ?? [],
       noDelete: values["no-delete"] === true,

@@ -33,6 +33,7 @@ export async function runStatus(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.manifests ? { manifests: target.manifests } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });

@@ -54,6 +54,36 @@ trap 'exit 130' INT
 
 leaven_pm="$(leaven_detect_pm)"
 
+# The package manifest: what the image holds, once provisioning is done.
+leaven_step='list the installed packages'
+leaven_manifest() {
+  local body="$LEAVEN_ROOT/run/leaven/manifest.b64" kernel n=0 line
+  kernel="$({ find "$LEAVEN_ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n 1; } 2>/dev/null || true)"
+  [ -n "$kernel" ] || kernel="$(uname -r 2>/dev/null || true)"
+  mkdir -p "$LEAVEN_ROOT/run/leaven" || return 1
+  if [ -d "$LEAVEN_ROOT/var/lib/dpkg" ] && command -v dpkg-query >/dev/null 2>&1; then
+    { printf 'manager\tdpkg\nkernel\t%s\n' "$kernel"
+      dpkg-query --admindir="$LEAVEN_ROOT/var/lib/dpkg" -W -f='${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\t${source:Package}\n' |
+        awk -F'\t' -v OFS='\t' '$1 ~ /^ii/ { print "p", $2, $3, $4, $5 }'
+    } | gzip -9n | base64 -w 76 >"$body" || return 1
+  elif [ -d "$LEAVEN_ROOT/var/lib/rpm" ] && command -v rpm >/dev/null 2>&1; then
+    { printf 'manager\trpm\nkernel\t%s\n' "$kernel"
+      rpm --root "${LEAVEN_ROOT:-/}" -qa --qf 'p\t%{NAME}\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
+    } | gzip -9n | base64 -w 76 >"$body" || return 1
+  else
+    # No package database (a sandbox, an unusual image): no manifest; the controller says so.
+    return 0
+  fi
+  leaven_report "LEAVEN-MANIFEST-BEGIN build=$LEAVEN_BUILD_ID"
+  while IFS= read -r line; do
+    n=$((n + 1))
+    leaven_report "LEAVEN-MANIFEST-PART build=$LEAVEN_BUILD_ID $n $line"
+  done <"$body"
+  leaven_report "LEAVEN-MANIFEST-END build=$LEAVEN_BUILD_ID parts=$n sha256=$(sha256sum <"$body" | cut -d' ' -f1)"
+  rm -f "$body"
+}
+leaven_manifest || echo "leaven: listing the installed packages failed: no package manifest" >&2
+
 # Clean the instance for imaging: nothing of this boot may leak into instances launched from it.
 leaven_step='clean the instance for imaging'
 case "$leaven_pm" in

@@ -1,0 +1,144 @@
+// `leaven contains PACKAGE [VERSION_RANGE] [paths…]` (the descriptor, help and options are in contains.ts).
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { inRange, parseVersionRange, type VersionRange } from "../../api/package-version.ts";
+import { CHANNEL_TAG_PREFIX, Tag } from "../../api/tags.ts";
+import { createLogger } from "../../log/logger.ts";
+import { Reconciler } from "../../reconcile/reconciler.ts";
+import { ManifestCatalog } from "../../status/manifest-catalog.ts";
+import { textTable } from "../../status/text-table.ts";
+import { openCloud } from "../cloud-target.ts";
+import type { CliIo } from "../command.ts";
+import { type Command, UserError } from "../command.ts";
+import { loadForReconcile } from "../spec-loading.ts";
+import { manifestCacheDir, manifestsOf } from "./manifest-target.ts";
+
+export interface ContainsHit {
+  spec: string;
+  build: string;
+  package: string;
+  version: string;
+  architecture: string;
+  source: string;
+  /** Channel → regions whose image of the build carries it now. */
+  channels: Record<string, string[]>;
+  /** Regions with an image of the build. */
+  regions: string[];
+}
+
+/** Runs `leaven contains`. */
+export async function runContains(
+  { values, positionals }: Parameters<Command["run"]>[0],
+  io: CliIo,
+): Promise<number> {
+  const output = (values.output as string | undefined) ?? "text";
+  if (output !== "text" && output !== "json")
+    throw new UserError(`--output must be text or json, not "${output}".`);
+  const [name, ...rest] = positionals;
+  if (name === undefined)
+    throw new UserError(
+      'name the package: leaven contains PACKAGE [VERSION_RANGE] [paths…], e.g. leaven contains openssl "<3.0.13".',
+    );
+  // The second word is a range unless it is a path that exists.
+  let range: VersionRange | undefined;
+  let paths = rest;
+  if (rest[0] !== undefined && !existsSync(resolve(io.cwd, rest[0]))) {
+    const parsed = parseVersionRange(rest[0]);
+    if (typeof parsed === "string")
+      throw new UserError(`${rest[0]} is no path that exists, so it was read as VERSION_RANGE: ${parsed}.`);
+    range = parsed;
+    paths = rest.slice(1);
+  }
+  const channel = values.channel as string | undefined;
+  const logger = createLogger(io.stderr, { level: "warn" });
+  const validation = await loadForReconcile(paths, io, logger);
+  const target = await openCloud(values, paths, io.cwd, logger);
+  try {
+    if (output === "text") io.stderr.write(`${target.banner}\n`);
+    const manifests = manifestsOf(target, "contains");
+    const catalog = new ManifestCatalog(manifests, { cacheDir: manifestCacheDir(paths, io.cwd) });
+    const reconciler = new Reconciler({
+      cloud: target.cloud,
+      clock: target.clock,
+      installation: target.installation,
+      logger,
+    });
+    const [entries, { inventory }] = await Promise.all([catalog.list(), reconciler.plan(validation)]);
+    const where = new Map<string, { regions: Set<string>; channels: Map<string, Set<string>> }>();
+    for (const image of inventory.images) {
+      const key = `${image.tags[Tag.spec]}/${image.tags[Tag.build]}`;
+      const entry = where.get(key) ?? { regions: new Set(), channels: new Map() };
+      entry.regions.add(image.region);
+      for (const tag of Object.keys(image.tags))
+        if (tag.startsWith(CHANNEL_TAG_PREFIX)) {
+          const ch = tag.slice(CHANNEL_TAG_PREFIX.length);
+          entry.channels.set(ch, (entry.channels.get(ch) ?? new Set()).add(image.region));
+        }
+      where.set(key, entry);
+    }
+    const hits: ContainsHit[] = [];
+    const manifestsRead = await Promise.all(entries.map((e) => catalog.manifest(e)));
+    for (const [n, entry] of entries.entries()) {
+      const seen = where.get(`${entry.spec}/${entry.build}`);
+      if (channel !== undefined && !seen?.channels.has(channel)) continue;
+      for (const p of manifestsRead[n]!.packages) {
+        if (p.name !== name && p.source !== name) continue;
+        if (range && !inRange(p.version, range)) continue;
+        hits.push({
+          spec: entry.spec,
+          build: entry.build,
+          package: p.name,
+          version: p.version,
+          architecture: p.architecture,
+          source: p.source,
+          channels: Object.fromEntries(
+            [...(seen?.channels ?? new Map<string, Set<string>>())]
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([ch, regions]) => [ch, [...regions].sort()]),
+          ),
+          regions: [...(seen?.regions ?? [])].sort(),
+        });
+      }
+    }
+    hits.sort((a, b) =>
+      a.spec !== b.spec
+        ? a.spec < b.spec
+          ? -1
+          : 1
+        : a.build !== b.build
+          ? a.build < b.build
+            ? -1
+            : 1
+          : a.package < b.package
+            ? -1
+            : 1,
+    );
+    if (output === "json") io.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
+    else io.stdout.write(renderContains(name, range, channel, hits, entries.length));
+    return 0;
+  } finally {
+    await target.close();
+  }
+}
+
+export function renderContains(
+  name: string,
+  range: VersionRange | undefined,
+  channel: string | undefined,
+  hits: readonly ContainsHit[],
+  manifests: number,
+): string {
+  const what = `${name}${range ? ` ${range.text}` : ""}${channel ? ` in channel ${channel}` : ""}`;
+  if (hits.length === 0) return `No build contains ${what} (${manifests} manifests read).\n`;
+  const builds = new Set(hits.map((h) => `${h.spec}/${h.build}`)).size;
+  const specs = new Set(hits.map((h) => h.spec)).size;
+  const rows = hits.map((h) => [
+    h.spec,
+    h.build,
+    h.package,
+    h.version,
+    Object.keys(h.channels).join(", ") || "-",
+    h.regions.join(", ") || "(no image)",
+  ]);
+  return `${what} is in ${builds} build${builds === 1 ? "" : "s"} of ${specs} spec${specs === 1 ? "" : "s"} (${manifests} manifests read):\n\n${textTable(["SPEC", "BUILD", "PACKAGE", "VERSION", "CHANNELS", "REGIONS"], rows)}`;
+}
