@@ -10,7 +10,7 @@ const planUsage = [
 ];
 const commandList = [
   "Usage: leaven <command> [options]",
-  "Commands: validate, graph, plan, promote, apply, run, status, builds, operator, sim.",
+  "Commands: validate, graph, plan, promote, apply, run, status, builds, diff, contains, operator, sim.",
   "Run `leaven --help` for what each does, `leaven <command> --help` for its options.",
   "",
 ];
@@ -37,7 +37,7 @@ describe("argument errors", () => {
       "another command's option",
       ["validate", "examples", "--sim-state", "s.json"],
       [
-        "leaven validate: validate has no option --sim-state; plan, promote, apply, run, status, builds, operator have it.",
+        "leaven validate: validate has no option --sim-state; plan, promote, apply, run, status, builds, diff, contains, operator have it.",
         "Usage: leaven validate [paths…] [--output text|json]",
         "Run `leaven validate --help` for every option.",
         "",
