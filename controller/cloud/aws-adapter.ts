@@ -999,6 +999,9 @@ export function toCloudInstance(region: string, instance: Ec2Instance): CloudIns
     state,
     launchTime: isoDate(instance.LaunchTime) ?? "",
     ...(instance.InstanceType ? { instanceType: instance.InstanceType } : {}),
+    ...(instance.Placement?.AvailabilityZone
+      ? { availabilityZone: instance.Placement.AvailabilityZone }
+      : {}),
     ...(stateReason ? { stateReason } : {}),
     ...(stoppedAt ? { stoppedAt } : {}),
     tags: fromTagList(instance.Tags),

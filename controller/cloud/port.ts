@@ -46,6 +46,8 @@ export interface CloudInstance {
   launchTime: string;
   /** e.g. t3.medium: whether GetConsoleOutput's Latest is supported depends on it (Nitro). */
   instanceType?: string;
+  /** e.g. us-east-1a: a volume bake's volume is created in its bakery host's zone. */
+  availabilityZone?: string;
   stateReason?: string;
   /**
    * ISO 8601: when a stopping or stopped instance stopped, as EC2's StateTransitionReason says it ("User

@@ -22,6 +22,18 @@ export interface LeavenConfig {
   sim?: { state?: string; speed?: number; awkward?: boolean };
   installation?: string;
   lock?: { table?: string; region?: string; endpoint?: string; ttl?: string };
+  /** The bakery host of volume bakes (schemas/leaven-config.schema.json; defaults in plan/bakery.ts). */
+  bakery?: BakeryConfig;
+}
+
+export interface BakeryConfig {
+  instanceType?: string;
+  imageId?: string;
+  instanceProfile?: string;
+  idleStop?: string;
+  maxConcurrentBakes?: number;
+  poolSize?: number;
+  hostInstanceId?: string;
 }
 
 export const MISSING_CLOUD =
