@@ -15,6 +15,7 @@ import type { Simulator } from "../sim/server.ts";
 import { DEFAULT_STATE_FILE, prepareStateFolder } from "../sim/state-folder.ts";
 import { displayPath } from "../sources/discover.ts";
 import { parseDuration } from "../validation/durations.ts";
+import type { BakeryConfig } from "../validation/leaven-config.ts";
 import { type LeavenConfig, validateLeavenConfig } from "../validation/leaven-config.ts";
 import { type Diagnostic, formatDiagnostic } from "../validation/result.ts";
 import { UserError } from "./command.ts";
@@ -71,6 +72,8 @@ export interface CloudTarget {
   simulator?: Simulator;
   /** This controller's installation (--installation, leaven.yaml's installation, or "default"). */
   installation: string;
+  /** leaven.yaml's bakery: the host of volume bakes. */
+  bakery?: BakeryConfig;
   /** Where the installation's lock lives and how long a lease lasts (controller/cli/lock-target.ts). */
   lock: LockSettings;
   close(): Promise<void>;
@@ -201,6 +204,7 @@ export async function openCloud(
       clock,
       kind,
       installation,
+      ...(config.bakery ? { bakery: config.bakery } : {}),
       lock: lockSettings(config, {
         ...(region ? { region } : {}),
         ...(endpoint ? { endpoint } : {}),
@@ -242,6 +246,7 @@ export async function openCloud(
       clock,
       kind: "sim",
       installation,
+      ...(config.bakery ? { bakery: config.bakery } : {}),
       lock: lockSettings(config, { endpoint: external, speed: externalSpeed, sim: true }),
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
       where: `on the Leaven simulator at ${external} — not AWS`,
@@ -276,6 +281,7 @@ export async function openCloud(
     kind: "sim",
     simulator,
     installation,
+    ...(config.bakery ? { bakery: config.bakery } : {}),
     lock: lockSettings(config, { endpoint: simulator.endpoint, speed, sim: true }),
     where: "on the embedded simulator — not AWS",
     banner:

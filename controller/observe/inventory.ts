@@ -26,7 +26,7 @@ export interface ObservedCommand {
 export interface VolumeBakeObservation {
   /** Regions observed this pass: nothing of a volume bake is planned elsewhere. */
   regions: string[];
-  /** Leaven's bakery hosts (role=bakery, this installation's) and the host bakery.hostInstanceId names. */
+  /** Leaven's bakery hosts (role=bakery, this installation's; terminated ones too, for the next host's token) and the host bakery.hostInstanceId names. */
   hosts: CloudInstance[];
   /** This installation's volumes (owner tags). */
   volumes: CloudVolume[];
@@ -40,6 +40,8 @@ export interface VolumeBakeObservation {
   lastCommandAt: Map<string, string>;
   /** The AMI a new bakery host launches from, by region (bakery.imageId, else Amazon Linux 2023's newest). */
   hostImages: Map<string, string>;
+  /** Regions whose volume bakes could not be observed, with why. */
+  errors?: Map<string, string>;
 }
 
 /** A failed build's record (a launch template, see controller/api/failure-record.ts) as observed. */

@@ -29,6 +29,7 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
       key.startsWith(CHANNEL_SINCE_TAG_PREFIX) ||
       key === Tag.shared ||
       key === Tag.bakeInstance ||
+      key === Tag.bakeVolume ||
       key.startsWith(COPY_TAG_PREFIX) ||
       key === Tag.unusedSince ||
       key === Tag.deprecatedAt ||

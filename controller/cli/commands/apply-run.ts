@@ -73,6 +73,7 @@ export async function runApply(
       clock: target.clock,
       logger,
       installation: target.installation,
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       ...(commit ? { commit } : {}),
       retry,
       noDelete: values["no-delete"] === true,

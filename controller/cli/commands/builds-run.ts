@@ -44,6 +44,7 @@ export async function runBuilds(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });

@@ -28,6 +28,7 @@ export async function runPlan(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
       retry,

@@ -57,6 +57,7 @@ export async function runPromote(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });

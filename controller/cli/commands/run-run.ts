@@ -83,6 +83,7 @@ export async function runRun(
       clock: target.clock,
       logger,
       installation: target.installation,
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       ...(commit ? { commit } : {}),
       retry: (values.retry as string[] | undefined) ?? [],
       noDelete: values["no-delete"] === true,

@@ -33,6 +33,7 @@ export async function runStatus(
       cloud: target.cloud,
       clock: target.clock,
       installation: target.installation,
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });
