@@ -167,6 +167,28 @@ describe("volume bakes on the simulator", () => {
     expect(records).toHaveLength(1);
   });
 
+  it("sweeps the volume of a build no longer being baked (the recipe changed mid-bake)", async () => {
+    t = await startSimCloud();
+    const controller = reconciler(t.cloud);
+    // Up to the chroot command running on 1.0.0's volume.
+    for (let n = 0; n < 20; n++) {
+      const pass = await controller.pass(estate("1.0.0"));
+      if (pass.executed.some((a) => a.kind === "send-bake-command")) break;
+      t.clock.advance(30_000);
+    }
+    const [old] = (await leftovers()).volumes;
+    expect(old?.tags[Tag.build]).toMatch(/^1\.0\.0\+/);
+    const passes = await converge(() => controller, "1.0.1");
+    const swept = passes
+      .flatMap((p) => p.executed)
+      .filter((a) => "volumeId" in a && a.volumeId === old!.volumeId);
+    expect(swept.map((a) => a.kind)).toEqual(["detach-volume", "delete-volume"]);
+    expect(swept[0]!.reason).toMatch(/is no longer being baked \(base now wants 1\.0\.1\+/);
+    const { volumes, images } = await leftovers();
+    expect(volumes).toEqual([]);
+    expect(images.map((i) => i.tags[Tag.version])).toEqual(["1.0.1"]);
+  });
+
   it("never touches a look-alike volume of another installation", async () => {
     t = await startSimCloud();
     const [parent] = await t.adapter.describeImages(REGION, {
