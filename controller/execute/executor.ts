@@ -437,7 +437,7 @@ async function runAction(
       await cloud.stopInstances(region, [action.instanceId]);
       return undefined;
     case "create-volume":
-      return createBakeVolume(cloud, action);
+      return createBakeVolume(cloud, action, now);
     case "attach-volume":
       await cloud.attachVolume(region, action.volumeId, action.instanceId, action.device);
       return undefined;
@@ -489,18 +489,34 @@ async function parentImage(cloud: CloudPort, region: string, imageId: string) {
   return { image, boot: image.boot, rootDeviceName: image.rootDeviceName };
 }
 
-async function createBakeVolume(cloud: CloudPort, action: CreateVolumeAction): Promise<string> {
+async function createBakeVolume(
+  cloud: CloudPort,
+  action: CreateVolumeAction,
+  now: () => number,
+): Promise<string> {
   const { boot } = await parentImage(cloud, action.region, action.parentImageId);
   const size =
     action.volume.size !== undefined && boot.rootVolumeSize !== undefined
       ? Math.max(action.volume.size, boot.rootVolumeSize)
       : action.volume.size;
-  const { volumeId } = await cloud.createVolume(action.region, {
+  const input = {
     ...action.volume,
     ...(size !== undefined ? { size } : {}),
     snapshotId: boot.rootSnapshotId!,
-  });
-  return volumeId;
+  };
+  try {
+    const { volumeId } = await cloud.createVolume(action.region, input);
+    return volumeId;
+  } catch (error) {
+    // The token's volume is deleted (the sweep took an abandoned bake's volume, and the build is wanted again):
+    // a token derived from it and the day, deterministic so a repeat after a crash reuses it.
+    if (!(error instanceof CloudError && error.code === "IdempotentParameterMismatch")) throw error;
+    const clientToken = `leaven-volume-${sha256(`${input.clientToken}#after-day-${Math.floor(now() / DAY_MS)}`).slice(0, 40)}`;
+    // What it replaces is not known, only that the token was spent: the rebake says so, by that token.
+    const tags = { ...input.tags, [Tag.rebakeOf]: input.tags[Tag.rebakeOf] ?? input.clientToken };
+    const { volumeId } = await cloud.createVolume(action.region, { ...input, clientToken, tags });
+    return volumeId;
+  }
 }
 
 /** SendCommand has no ClientToken: a command for this build and volume already sent is not sent again. */

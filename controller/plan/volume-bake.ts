@@ -26,7 +26,7 @@ import {
   recordFailure,
 } from "./bake.ts";
 import type { BakeryPlanner } from "./bakery.ts";
-import { imageNameFor, volumeToken } from "./recipe.ts";
+import { imageNameFor, rebakeAttempt, volumeToken } from "./recipe.ts";
 
 /** A snapshot asked for but not listed yet (CreateSnapshot has no ClientToken): wait this long before asking again. */
 export const SNAPSHOT_VISIBILITY_MS = 10 * 60_000;
@@ -154,6 +154,9 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
         message: `bakery host ${pick.host.instanceId} shows no availability zone yet`,
       };
     const bake = ctx.doc.spec.bake ?? {};
+    const dead = ctx.deadHomeImages ?? [];
+    // A rebake of a build whose image is gone: the first attempt's token names a volume deleted long since.
+    const attempt = retrying ? `retry-${ctx.now}` : dead.length > 0 ? rebakeAttempt(dead) : "0";
     actions.push({
       kind: "create-volume",
       ...base,
@@ -162,12 +165,20 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
         availabilityZone: zone,
         ...(bake.rootVolume?.size ? { size: bake.rootVolume.size } : {}),
         volumeType: bake.rootVolume?.type ?? "gp3",
-        clientToken: volumeToken(ctx.build, retrying ? `retry-${ctx.now}` : "0", zone),
-        tags: { ...buildTags(ctx), [Tag.role]: VOLUME_BAKE_ROLE, [Tag.bakeMethod]: "volume" },
+        clientToken: volumeToken(ctx.build, attempt, zone),
+        tags: {
+          ...buildTags(ctx),
+          [Tag.role]: VOLUME_BAKE_ROLE,
+          [Tag.bakeMethod]: "volume",
+          // A rebake says what it replaces (its copies get tokens of a new generation from it).
+          ...(dead.length > 0 ? { [Tag.rebakeOf]: dead.join(",").slice(0, 255) } : {}),
+        },
       },
       reason: retrying
         ? `retry requested: baking ${ctx.build} again on a new volume`
-        : `no image of build ${ctx.build} exists (recipe ${ctx.recipe.slice(0, 8)} on ${ctx.parent.spec}/${ctx.parent.channel} = ${ctx.parent.build}): creating its volume from ${ctx.parent.imageId}'s root snapshot`,
+        : dead.length > 0
+          ? `the home image of build ${ctx.build} in ${region}, ${dead.join(", ")}, is gone: baking the same build again on a new volume`
+          : `no image of build ${ctx.build} exists (recipe ${ctx.recipe.slice(0, 8)} on ${ctx.parent.spec}/${ctx.parent.channel} = ${ctx.parent.build}): creating its volume from ${ctx.parent.imageId}'s root snapshot`,
     });
     return { step: "in-progress", message: "creating the bake volume" };
   }
@@ -250,7 +261,12 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
           volumeType: bake.rootVolume?.type ?? "gp3",
           deleteOnTermination: true,
         },
-        tags: { ...buildTags(ctx), [Tag.bakeMethod]: "volume", [Tag.bakeVolume]: volume.volumeId },
+        tags: {
+          ...buildTags(ctx),
+          [Tag.bakeMethod]: "volume",
+          [Tag.bakeVolume]: volume.volumeId,
+          ...(volume.tags[Tag.rebakeOf] ? { [Tag.rebakeOf]: volume.tags[Tag.rebakeOf] } : {}),
+        },
       },
       reason: `snapshot ${snapshot.snapshotId} of ${ctx.build} is complete: registering the image`,
     });

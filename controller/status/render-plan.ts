@@ -27,7 +27,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "delete-parameter": { sign: "-", label: "unpublish" },
   "launch-bakery-host": { sign: "+", label: "bakery host" },
   "stop-instance": { sign: "~", label: "stop" },
-  "create-volume": { sign: "+", label: "volume" },
+  "create-volume": { sign: "+", label: "bake volume" },
   "attach-volume": { sign: "~", label: "attach" },
   "send-bake-command": { sign: "+", label: "run bake" },
   "detach-volume": { sign: "~", label: "detach" },
