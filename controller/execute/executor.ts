@@ -442,7 +442,7 @@ async function runAction(
       await cloud.attachVolume(region, action.volumeId, action.instanceId, action.device);
       return undefined;
     case "send-bake-command":
-      return sendBakeCommand(cloud, action);
+      return sendBakeCommand(cloud, action, now);
     case "detach-volume":
       // The verdict first: once detached, nothing else says how the bake ended.
       if (action.tags) await cloud.createTags(region, [action.volumeId], action.tags);
@@ -519,13 +519,43 @@ async function createBakeVolume(
   }
 }
 
+/** A host SSM does not reach this long after its launch is unhealthy: its agent never registered. */
+export const HOST_REGISTRATION_MS = 10 * 60_000;
+
 /** SendCommand has no ClientToken: a command for this build and volume already sent is not sent again. */
-async function sendBakeCommand(cloud: CloudPort, action: SendBakeCommandAction): Promise<string> {
-  const sent = await cloud.listCommands(action.region, action.instanceId);
-  const earlier = sent.find((c) => c.comment === action.command.comment);
-  if (earlier) return earlier.commandId;
-  const { commandId } = await cloud.sendCommand(action.region, action.command);
-  return commandId;
+async function sendBakeCommand(
+  cloud: CloudPort,
+  action: SendBakeCommandAction,
+  now: () => number,
+): Promise<string> {
+  try {
+    const sent = await cloud.listCommands(action.region, action.instanceId);
+    const earlier = sent.find((c) => c.comment === action.command.comment);
+    if (earlier) return earlier.commandId;
+    const { commandId } = await cloud.sendCommand(action.region, action.command);
+    return commandId;
+  } catch (error) {
+    if (!(error instanceof CloudError && error.code === "InvalidInstanceId") || action.userNamedHost)
+      throw error;
+    const launched = Date.parse(action.hostLaunchedAt ?? "");
+    if (!(now() - launched >= HOST_REGISTRATION_MS))
+      throw new CloudError(
+        error.code,
+        `${error.message} (the host's SSM agent may still be registering)`,
+        error.statusCode,
+        true,
+      );
+    // Marked, not terminated here: the planner replaces it (plan/bakery.ts), and the bake moves with it.
+    await cloud.createTags(action.region, [action.instanceId], {
+      [Tag.unhealthy]: `SSM Run Command cannot reach it (${error.code})`,
+    });
+    throw new CloudError(
+      error.code,
+      `${error.message}; bakery host ${action.instanceId} is marked unhealthy and will be replaced`,
+      error.statusCode,
+      true,
+    );
+  }
 }
 
 /** CreateSnapshot has no ClientToken: an existing snapshot of the volume (by its tag) is used instead. */

@@ -271,6 +271,11 @@ export interface SendBakeCommandAction extends ActionBase {
   instanceId: string;
   command: SendCommandInput;
   userNamedHost?: true;
+  /**
+   * When the host was launched (ISO 8601): SSM reaching none of a host Leaven owns this long after its launch
+   * (HOST_REGISTRATION_MS) marks it unhealthy, and it is replaced; before, its agent may still be registering.
+   */
+  hostLaunchedAt?: string;
 }
 
 /** Detaches a bake's volume from its host; `tags` (the verdict) are recorded on the volume first. */

@@ -310,8 +310,14 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   const command = ctx.volumes.commands.get(volume.volumeId);
   const timeout = ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT;
   if (!command) {
-    const userNamed =
-      ctx.volumes.hosts.find((h) => h.instanceId === attached.instanceId)?.tags[Tag.role] !== "bakery";
+    const hostNow = ctx.volumes.hosts.find((h) => h.instanceId === attached.instanceId);
+    const userNamed = hostNow !== undefined && hostNow.tags[Tag.role] !== "bakery";
+    // Commands go only to a host Leaven owns or the one the user named, never to whatever holds the volume.
+    if (!hostNow || hostNow.state !== "running")
+      return {
+        step: "in-progress",
+        message: `volume ${volume.volumeId} is attached to ${attached.instanceId}, which is not a running bakery host`,
+      };
     const script = renderChrootScript({
       buildId: ctx.build,
       spec,
@@ -329,7 +335,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
         timeoutSeconds: Math.ceil(parseDuration(timeout) / 1000),
         comment: bakeCommandComment(ctx.build, volume.volumeId),
       },
-      ...(userNamed ? { userNamedHost: true as const } : {}),
+      ...(userNamed ? { userNamedHost: true as const } : { hostLaunchedAt: hostNow.launchTime }),
       reason: `volume ${volume.volumeId} is attached to ${attached.instanceId} as ${attached.device}: running the chroot bake`,
     });
     return { step: "in-progress", message: `starting the chroot bake on ${attached.instanceId}` };

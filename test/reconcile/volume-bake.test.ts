@@ -189,6 +189,30 @@ describe("volume bakes on the simulator", () => {
     expect(images.map((i) => i.tags[Tag.version])).toEqual(["1.0.1"]);
   });
 
+  it("replaces a host SSM cannot reach, once its agent has had time to register, and bakes on the new one", async () => {
+    t = await startSimCloud();
+    let sick: string | undefined;
+    const unreachable: CloudPort = {
+      ...t.cloud,
+      sendCommand: async (region, input) => {
+        sick ??= input.instanceIds[0];
+        if (input.instanceIds[0] === sick)
+          throw new CloudError("InvalidInstanceId", "Instances not in a valid state for account", 400, false);
+        return t!.cloud.sendCommand(region, input);
+      },
+    };
+    const passes = await converge(() => reconciler(unreachable), "1.0.0", true, 120);
+    const executed = passes.flatMap((p) => p.executed);
+    expect(executed.filter((a) => a.kind === "launch-bakery-host")).toHaveLength(2);
+    expect(executed.some((a) => a.kind === "terminate-instance" && a.instanceId === sick)).toBe(true);
+    const [old] = await t.adapter.describeInstances(REGION, [{ name: "instance-id", values: [sick!] }]);
+    expect(old?.tags[Tag.unhealthy]).toMatch(/SSM Run Command cannot reach it/);
+    const { volumes, images, hosts } = await leftovers();
+    expect(volumes).toEqual([]);
+    expect(images).toHaveLength(1);
+    expect(hosts.filter((h) => h.state === "running").map((h) => h.instanceId)).not.toContain(sick);
+  });
+
   it("never touches a look-alike volume of another installation", async () => {
     t = await startSimCloud();
     const [parent] = await t.adapter.describeImages(REGION, {
