@@ -144,6 +144,23 @@ export function summarize(actions: readonly Action[]): string {
     [count(["delete-failure-record"]), "to forget", "to forget"],
     [count(["put-parameter"]), "to publish", "to publish"],
     [count(["delete-parameter"]), "to unpublish", "to unpublish"],
+    // Volume bakes: a bake starts with its volume; the other steps are counted as steps.
+    [count(["create-volume"]), "to bake on a volume", "to bake on volumes"],
+    [
+      count([
+        "attach-volume",
+        "send-bake-command",
+        "detach-volume",
+        "tag-volume",
+        "create-bake-snapshot",
+        "register-image",
+      ]),
+      "volume bake step",
+      "volume bake steps",
+    ],
+    [count(["delete-volume"]), "volume to delete", "volumes to delete"],
+    [count(["launch-bakery-host"]), "bakery host to launch", "bakery hosts to launch"],
+    [count(["stop-instance"]), "idle bakery host to stop", "idle bakery hosts to stop"],
   ];
   return parts
     .filter(([n]) => n > 0)
