@@ -29,6 +29,8 @@ export type HostPick = { ok: true; host: CloudInstance; userNamed: boolean } | {
 export interface BakeryPlanner {
   /** The host bakes in `region` use now, or why there is none (a launch is planned in finish). */
   host(region: string): HostPick;
+  /** The zone of the host bakes in `region` would use now, without asking for one (the warm pool's zone). */
+  zone(region: string): string | undefined;
   /**
    * A device name for one more volume on `host` this pass, or why not (bounded by device names and
    * bakery.maxConcurrentBakes, counting this installation's bake volumes attached there).
@@ -82,6 +84,13 @@ export function createBakery(
       if (host.state !== "running")
         return { ok: false, message: `waiting for bakery host ${host.instanceId} (${host.state})` };
       return { ok: true, host, userNamed: false };
+    },
+
+    zone(region) {
+      const host = named
+        ? observation.hosts.find((h) => h.instanceId === named && h.region === region)
+        : current(region)[0];
+      return host?.availabilityZone;
     },
 
     claimDevice(host) {

@@ -23,6 +23,7 @@ import { planSnapshotSweep } from "./snapshots.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 import { planCheck } from "./verify.ts";
 import { cleanUp, planVolumeBake } from "./volume-bake.ts";
+import { createPool, type PoolPlanner } from "./volume-pool.ts";
 
 export interface PlanInput {
   /** Valid specs in topological order (parents first). */
@@ -88,6 +89,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   const volumeRegions = new Set<string>();
   const vb = input.inventory.volumeBakes;
   const bakery = vb ? createBakery(vb, input.bakery, input.installation) : undefined;
+  const pool = vb ? createPool(vb, input.bakery?.poolSize ?? 0, input.installation) : undefined;
   const known = new Set(input.specs.map((s) => s.name));
   const scope = input.scope?.specs;
   const planned = scope ? input.specs.filter((s) => scope.has(s.name)) : input.specs;
@@ -133,6 +135,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     const status = planLayer(doc, index, outcomes, input, scoped, bakeRegions, {
       regions: volumeRegions,
       ...(bakery ? { bakery } : {}),
+      ...(pool ? { pool } : {}),
     });
     statuses.push(status.status);
     outcomes.set(name, { channels: status.channels });
@@ -238,6 +241,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   );
   if (vb && bakery) {
     if (!scope) sweepVolumes(input, statuses, actions);
+    pool?.finish(actions, input.now, !scope);
     bakery.finish(actions, input.now, { idleStops: !scope });
   }
   const result: Plan = {
@@ -295,7 +299,7 @@ function planLayer(
   input: PlanInput,
   actions: Action[],
   bakeRegions: Set<string>,
-  volume: { regions: Set<string>; bakery?: BakeryPlanner },
+  volume: { regions: Set<string>; bakery?: BakeryPlanner; pool?: PoolPlanner },
 ): { status: SpecStatus; channels: Map<string, ChannelResolution> } {
   const name = doc.metadata.name;
   const spec = doc.spec;
@@ -344,6 +348,9 @@ function planLayer(
         bakeRegions.add(home);
         if (byVolume) volume.regions.add(home);
       }
+      // The warm pool keeps volumes of the parent every volume spec bakes on now, in its host's zone.
+      if (byVolume && !spec.suspend)
+        volume.pool?.want(home, parentImageId, parentBuild, volume.bakery?.zone(home));
       // The parent's image in the home region: its build's image there, or a foundation's vendor image.
       const parentImage =
         index.builds.get(parentRef.spec)?.get(parentBuild)?.images.get(home) ??
@@ -387,7 +394,15 @@ function planLayer(
           : !byVolume
             ? planBake(bakeContext, actions)
             : vb && volume.bakery
-              ? planVolumeBake({ ...bakeContext, volumes: vb, bakery: volume.bakery }, actions)
+              ? planVolumeBake(
+                  {
+                    ...bakeContext,
+                    volumes: vb,
+                    bakery: volume.bakery,
+                    ...(volume.pool ? { pool: volume.pool } : {}),
+                  },
+                  actions,
+                )
               : homeImage?.state === "available" && !homeImage.tags[Tag.bakeVolume]
                 ? { step: "done", image: homeImage }
                 : { step: "blind", message: `volume bakes in ${home} were not observed this pass` };

@@ -27,6 +27,7 @@ import {
 } from "./bake.ts";
 import type { BakeryPlanner } from "./bakery.ts";
 import { imageNameFor, rebakeAttempt, volumeToken } from "./recipe.ts";
+import type { PoolPlanner } from "./volume-pool.ts";
 
 /** A snapshot asked for but not listed yet (CreateSnapshot has no ClientToken): wait this long before asking again. */
 export const SNAPSHOT_VISIBILITY_MS = 10 * 60_000;
@@ -34,6 +35,8 @@ export const SNAPSHOT_VISIBILITY_MS = 10 * 60_000;
 export interface VolumeBakeContext extends BakeContext {
   volumes: VolumeBakeObservation;
   bakery: BakeryPlanner;
+  /** The warm pool (bakery.poolSize): a bake takes a ready volume instead of creating one. */
+  pool?: PoolPlanner;
 }
 
 const gone = (v: CloudVolume) => v.state === "deleting" || v.state === "deleted";
@@ -157,6 +160,19 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
     const dead = ctx.deadHomeImages ?? [];
     // A rebake of a build whose image is gone: the first attempt's token names a volume deleted long since.
     const attempt = retrying ? `retry-${ctx.now}` : dead.length > 0 ? rebakeAttempt(dead) : "0";
+    const pooled = attempt === "0" ? ctx.pool?.claim(region, ctx.parent.imageId, zone) : undefined;
+    if (pooled) {
+      // Claimed by retagging it as this build's (the ownership tags it has already, and keeps).
+      const { [Tag.managedBy]: _owner, [Tag.installation]: _installation, ...tags } = buildTags(ctx);
+      actions.push({
+        kind: "tag-volume",
+        ...base,
+        volumeId: pooled.volumeId,
+        tags: { ...tags, [Tag.role]: VOLUME_BAKE_ROLE, [Tag.bakeMethod]: "volume" },
+        reason: `taking warm pool volume ${pooled.volumeId} (made from ${ctx.parent.imageId}) for ${ctx.build}`,
+      });
+      return { step: "in-progress", message: `taking warm pool volume ${pooled.volumeId}` };
+    }
     actions.push({
       kind: "create-volume",
       ...base,

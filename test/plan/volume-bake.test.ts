@@ -18,6 +18,7 @@ import type { Action } from "../../controller/plan/actions.ts";
 import { createBakery } from "../../controller/plan/bakery.ts";
 import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
 import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
+import { createPool } from "../../controller/plan/volume-pool.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import { MIN, spec, T0 } from "./builders.ts";
 
@@ -426,5 +427,58 @@ describe("the bakery host", () => {
       bakery.finish(actions, T0 + 1000 * MIN);
       expect(actions).toEqual([]);
     }
+  });
+});
+
+describe("the warm pool", () => {
+  const pooled = (id: string, parentImageId: string): CloudVolume => ({
+    ...volume(id),
+    tags: {
+      ...owner,
+      [Tag.role]: "volume-pool",
+      [Tag.parentImage]: parentImageId,
+      [Tag.parentBuild]: "jammy",
+    },
+  });
+
+  it("refills to bakery.poolSize for the parent bakes are on, and discards the pool of a parent left behind", () => {
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-old")] });
+    const pool = createPool(vb, 2);
+    pool.want(REGION, "ami-new", "jammy-2", "us-east-1a");
+    const actions: Action[] = [];
+    pool.finish(actions, T0, true);
+    expect(
+      actions.map((a) => [
+        a.kind,
+        "volumeId" in a ? a.volumeId : a.kind === "create-volume" ? a.parentImageId : "",
+      ]),
+    ).toEqual([
+      ["create-volume", "ami-new"],
+      ["create-volume", "ami-new"],
+      ["delete-volume", "vol-000000000000000a"],
+    ]);
+    // Not on a scoped plan: other specs might bake on it.
+    const scoped: Action[] = [];
+    createPool(vb, 2).finish(scoped, T0, false);
+    expect(scoped).toEqual([]);
+  });
+
+  it("gives a bake a ready pool volume of its parent in the host's zone, retagged as the build's", () => {
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-parent")] });
+    const pool = createPool(vb, 2);
+    const { actions } = step(vb, { pool });
+    expect(actions).toMatchObject([
+      {
+        kind: "tag-volume",
+        volumeId: "vol-000000000000000a",
+        tags: { [Tag.build]: BUILD, [Tag.role]: "volume-bake" },
+      },
+    ]);
+    // The ownership tags are not rewritten (the guard refuses any change to them).
+    const tags = (actions[0] as { tags: Tags }).tags;
+    expect(tags[Tag.managedBy]).toBeUndefined();
+    expect(tags[Tag.installation]).toBeUndefined();
+    // Taken once: a second bake in the same pass creates its own.
+    expect(pool.claim(REGION, "ami-parent", "us-east-1a")).toBeUndefined();
   });
 });

@@ -213,6 +213,36 @@ describe("volume bakes on the simulator", () => {
     expect(hosts.filter((h) => h.state === "running").map((h) => h.instanceId)).not.toContain(sick);
   });
 
+  it("keeps a warm pool of bakery.poolSize volumes per parent and zone, and a bake takes one", async () => {
+    t = await startSimCloud();
+    const bakery = { poolSize: 2 };
+    await converge(() => reconciler(t!.cloud, bakery));
+    const pool = async () =>
+      (
+        await t!.adapter.describeVolumes(REGION, [{ name: `tag:${Tag.role}`, values: ["volume-pool"] }])
+      ).filter((v) => v.state === "available" || v.state === "creating");
+    // Refilled on the next sweep pass at the latest.
+    t.clock.advance(31 * MINUTE);
+    await reconciler(t.cloud, bakery).pass(estate());
+    t.clock.advance(MINUTE);
+    const ready = await pool();
+    expect(ready).toHaveLength(2);
+    const parent = ready[0]!.tags[Tag.parentImage];
+    expect(ready.every((v) => v.tags[Tag.parentImage] === parent)).toBe(true);
+
+    const passes = await converge(() => reconciler(t!.cloud, bakery), "1.0.1");
+    const taken = passes
+      .flatMap((p) => p.executed)
+      .filter((a) => a.kind === "tag-volume" && a.spec === "base");
+    expect(taken).toHaveLength(1);
+    expect(ready.map((v) => v.volumeId)).toContain((taken[0] as { volumeId: string }).volumeId);
+    expect(
+      passes.flatMap((p) => p.executed).some((a) => a.kind === "create-volume" && a.spec === "base"),
+    ).toBe(false);
+    const { images } = await leftovers();
+    expect(images.map((i) => i.tags[Tag.version]).sort()).toEqual(["1.0.0", "1.0.1"]);
+  });
+
   it("never touches a look-alike volume of another installation", async () => {
     t = await startSimCloud();
     const [parent] = await t.adapter.describeImages(REGION, {
