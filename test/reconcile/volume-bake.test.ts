@@ -9,7 +9,7 @@ import { CloudError, type CloudPort } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { type PassResult, Reconciler } from "../../controller/reconcile/reconciler.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
-import { MINUTE, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 const REGION = "us-east-1";
@@ -241,6 +241,25 @@ describe("volume bakes on the simulator", () => {
     ).toBe(false);
     const { images } = await leftovers();
     expect(images.map((i) => i.tags[Tag.version]).sort()).toEqual(["1.0.0", "1.0.1"]);
+  });
+
+  it("observes no volume, snapshot of a volume bake or command where no spec bakes on a volume", async () => {
+    t = await startSimCloud();
+    const instanceOnly = validation(
+      ubuntuFoundation(["us-east-1"]),
+      baseSpec("base", { regions: ["us-east-1"] }),
+    );
+    const controller = reconciler(t.cloud);
+    for (let n = 0; n < 40; n++) {
+      const pass = await controller.pass(instanceOnly);
+      if (statusOf(pass, "base").phase === "Ready" && pass.executed.length === 0) break;
+      t.clock.advance(30_000);
+    }
+    t.clock.advance(31 * MINUTE);
+    await controller.pass(instanceOnly);
+    expect(requestsOf(t.adapter, REGION, "DescribeVolumes")).toBe(0);
+    expect(requestsOf(t.adapter, REGION, "ListCommands")).toBe(0);
+    expect(requestsOf(t.adapter, REGION, "GetCommandInvocation")).toBe(0);
   });
 
   it("never touches a look-alike volume of another installation", async () => {
