@@ -28,7 +28,7 @@ export type HostPick = { ok: true; host: CloudInstance; userNamed: boolean } | {
 
 export interface BakeryPlanner {
   /** The host bakes in `region` use now, or why there is none (a launch is planned in finish). */
-  host(region: string): HostPick;
+  host(region: string, spec?: string): HostPick;
   /** The zone of the host bakes in `region` would use now, without asking for one (the warm pool's zone). */
   zone(region: string): string | undefined;
   /**
@@ -50,6 +50,8 @@ export function createBakery(
   installation: string = DEFAULT_INSTALLATION,
 ): BakeryPlanner {
   const needed = new Set<string>();
+  // The launch is the first needing spec's action: a launch EC2 refuses stalls that spec with the error.
+  const firstSpec = new Map<string, string>();
   const claimed = new Map<string, string[]>();
   const maxBakes = config.maxConcurrentBakes ?? BAKERY_DEFAULTS.maxConcurrentBakes;
   const named = config.hostInstanceId;
@@ -63,8 +65,9 @@ export function createBakery(
       .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId));
 
   return {
-    host(region) {
+    host(region, spec) {
       needed.add(region);
+      if (spec && !firstSpec.has(region)) firstSpec.set(region, spec);
       if (named) {
         const host = observation.hosts.find((h) => h.instanceId === named && h.region === region);
         if (!host)
@@ -157,7 +160,7 @@ export function createBakery(
           const generation = dead ? `after-${dead.instanceId}` : `day-${Math.floor(now / DAY_MS)}`;
           actions.push({
             kind: "launch-bakery-host",
-            spec: "(bakery)",
+            spec: firstSpec.get(region) ?? "(bakery)",
             region,
             launch: {
               imageId,

@@ -148,7 +148,7 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
     const retrying = failed.length > 0 || records.length > 0;
     for (const record of records)
       actions.push(deleteFailureRecord(record, `retry requested after: ${record.reason}`));
-    const pick = ctx.bakery.host(region);
+    const pick = ctx.bakery.host(region, spec);
     if (!pick.ok) return { step: "in-progress", message: pick.message };
     const zone = pick.host.availabilityZone;
     if (!zone)
@@ -293,7 +293,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   if (!attached) {
     if (volume.state !== "available")
       return { step: "in-progress", message: `volume ${volume.volumeId} is ${volume.state}` };
-    const pick = ctx.bakery.host(region);
+    const pick = ctx.bakery.host(region, spec);
     if (!pick.ok) return { step: "in-progress", message: pick.message };
     if (pick.host.availabilityZone !== volume.availabilityZone) {
       // The host was replaced in another zone: a volume cannot move, a new one is made there.
