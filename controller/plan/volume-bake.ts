@@ -171,6 +171,18 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
         tags: { ...tags, [Tag.role]: VOLUME_BAKE_ROLE, [Tag.bakeMethod]: "volume" },
         reason: `taking warm pool volume ${pooled.volumeId} (made from ${ctx.parent.imageId}) for ${ctx.build}`,
       });
+      // Ready already: attached in the same pass, which is the point of the pool.
+      const claim = ctx.bakery.claimDevice(pick.host);
+      if ("device" in claim)
+        actions.push({
+          kind: "attach-volume",
+          ...base,
+          volumeId: pooled.volumeId,
+          instanceId: pick.host.instanceId,
+          device: claim.device,
+          ...(pick.userNamed ? { userNamedHost: true as const } : {}),
+          reason: `warm pool volume ${pooled.volumeId} is ready: attaching it to bakery host ${pick.host.instanceId}`,
+        });
       return { step: "in-progress", message: `taking warm pool volume ${pooled.volumeId}` };
     }
     actions.push({

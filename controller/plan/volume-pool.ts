@@ -93,6 +93,18 @@ export function createPool(
               ),
             );
       }
+      // Attached but never retagged (the claim's tagging failed where its attach went through): back to the pool.
+      for (const volume of pooled)
+        if (!claimed.has(volume.volumeId) && volume.attachments.some((a) => a.state === "attached"))
+          actions.push({
+            kind: "detach-volume",
+            spec: "(pool)",
+            build: volume.tags[Tag.parentBuild] ?? "",
+            region: volume.region,
+            volumeId: volume.volumeId,
+            instanceId: volume.attachments[0]!.instanceId,
+            reason: `pool volume ${volume.volumeId} is attached but was not taken by a bake: detaching it`,
+          });
       if (!sweep) return;
       // The parent channel moved on (or no spec bakes on a volume there any more): its pool goes.
       for (const volume of pooled) {

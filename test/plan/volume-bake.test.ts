@@ -475,6 +475,8 @@ describe("the warm pool", () => {
         volumeId: "vol-000000000000000a",
         tags: { [Tag.build]: BUILD, [Tag.role]: "volume-bake" },
       },
+      // Ready already: attached in the same pass.
+      { kind: "attach-volume", volumeId: "vol-000000000000000a", device: "/dev/sdf" },
     ]);
     // The ownership tags are not rewritten (the guard refuses any change to them).
     const tags = (actions[0] as { tags: Tags }).tags;
