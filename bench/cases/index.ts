@@ -1,4 +1,5 @@
 import type { BenchCase } from "../case.ts";
+import { bakeMethodsCase } from "./bake-methods.ts";
 import { driftRepairCase } from "./drift.ts";
 import { fanOutAwkwardCase, fanOutCase, fanOutNoisyCase } from "./fan-out.ts";
 import { fullWalkCase } from "./full-walk.ts";
@@ -36,4 +37,5 @@ export const cases: BenchCase[] = [
   leavenStatusWholeCase,
   watchModeCase,
   operatorCase,
+  bakeMethodsCase,
 ];

@@ -17,7 +17,10 @@ export const Tag = {
   homeRegion: "leaven.dev/home-region",
   homeImage: "leaven.dev/home-image",
   commit: "leaven.dev/commit",
-  /** On bake instances: "bake"; on check instances: the check's name, e.g. "smoke"; on failure records: "failure". */
+  /**
+   * On bake instances: "bake"; on check instances: the check's name, e.g. "smoke"; on failure records:
+   * "failure"; on bakery hosts: "bakery"; on a volume bake's volume and snapshot: "volume-bake".
+   */
   role: "leaven.dev/role",
   /**
    * On bake and check instances the moment the outcome is read (from then on it is trusted instead of the
@@ -64,6 +67,23 @@ export const Tag = {
   onDelete: "leaven.dev/on-delete",
   /** With on-delete=retire: the schedule that retires the image once its spec is gone, e.g. "keep=3 deprecate=14d deregister=30d". */
   retention: "leaven.dev/retention",
+  /** On a build's images: which bake method made it, "instance" or "volume" (spec.bake.method). */
+  bakeMethod: "leaven.dev/bake-method",
+  /**
+   * Volume bakes: on a freshly registered home image, the volume still to be deleted (removed once it is
+   * gone); on the bake's snapshot, the volume it was taken of.
+   */
+  bakeVolume: "leaven.dev/bake-volume",
+  /**
+   * On a volume bake's volume: when the executor asked for its snapshot (ISO 8601). CreateSnapshot takes no
+   * ClientToken and a new snapshot may be invisible for a few seconds: the planner waits rather than snapshot
+   * twice.
+   */
+  snapshotRequestedAt: "leaven.dev/snapshot-requested-at",
+  /** On a bakery host Leaven stopped because it was idle (ISO 8601): a stop Leaven expects. */
+  idleStoppedAt: "leaven.dev/idle-stopped-at",
+  /** On a bakery host found unhealthy (e.g. SSM cannot reach it): why. It is replaced. */
+  unhealthy: "leaven.dev/unhealthy",
   /** On an SSM parameter Leaven publishes (spec.publish): the channel it points at (with leaven.dev/spec). */
   channel: "leaven.dev/channel",
 } as const;

@@ -276,6 +276,10 @@ export interface S3Object1 {
  */
 export interface Bake {
   /**
+   * How the image is baked. instance (the default): launch an instance from the parent image, provision it through user data, image it. volume: create an EBS volume from the parent image's root snapshot, attach it to the installation's bakery host (leaven.yaml bakery), provision it in a chroot over SSM Run Command, snapshot it and register the snapshot as the image; no instance boots and only the changed blocks are written. The build id does not depend on the method; the image's leaven.dev/bake-method tag says which made it. Windows lineages bake with the instance method only.
+   */
+  method?: "instance" | "volume";
+  /**
    * EC2 instance type of the bake instance. Default t3.medium.
    */
   instanceType?: string;

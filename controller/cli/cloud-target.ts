@@ -17,6 +17,7 @@ import { DEFAULT_STATE_FILE, prepareStateFolder } from "../sim/state-folder.ts";
 import { displayPath } from "../sources/discover.ts";
 import { wrapIndented } from "../status/fit-text.ts";
 import { parseDuration } from "../validation/durations.ts";
+import type { BakeryConfig } from "../validation/leaven-config.ts";
 import { type LeavenConfig, validateLeavenConfig } from "../validation/leaven-config.ts";
 import { type Diagnostic, formatDiagnostic } from "../validation/result.ts";
 import { UserError } from "./command.ts";
@@ -73,6 +74,8 @@ export interface CloudTarget {
   simulator?: Simulator;
   /** This controller's installation (--installation, leaven.yaml's installation, or "default"). */
   installation: string;
+  /** leaven.yaml's bakery: the host of volume bakes. */
+  bakery?: BakeryConfig;
   /** Where the installation's lock lives and how long a lease lasts (controller/cli/lock-target.ts). */
   lock: LockSettings;
   /** The package manifests' bucket and its store, when leaven.yaml names one (manifests: { bucket }). */
@@ -240,6 +243,7 @@ export async function openCloud(
       kind,
       installation,
       ...(manifests ? { manifests } : {}),
+      ...(config.bakery ? { bakery: config.bakery } : {}),
       lock: lockSettings(config, {
         ...(region ? { region } : {}),
         ...(endpoint ? { endpoint } : {}),
@@ -286,6 +290,7 @@ export async function openCloud(
       kind: "sim",
       installation,
       ...(manifests ? { manifests } : {}),
+      ...(config.bakery ? { bakery: config.bakery } : {}),
       lock: lockSettings(config, { endpoint: external, speed: externalSpeed, sim: true }),
       banner: `Cloud: Leaven EC2 simulator at ${external} (started separately)`,
       where: `on the Leaven simulator at ${external} — not AWS`,
@@ -325,6 +330,7 @@ export async function openCloud(
     simulator,
     installation,
     ...(manifests ? { manifests } : {}),
+    ...(config.bakery ? { bakery: config.bakery } : {}),
     lock: lockSettings(config, { endpoint: simulator.endpoint, speed, sim: true }),
     where: "on the embedded simulator — not AWS",
     banner:

@@ -74,6 +74,7 @@ import {
   type CommandInvocationStatus,
   type CommandSummary,
   type Filter,
+  type ImageBoot,
   type ImageState,
   type InstanceState,
   type LaunchPermissions,
@@ -317,7 +318,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
         );
         // Mapped as each page arrives: the SDK's objects of a page are garbage once it is mapped, so a walk
         // never holds the estate twice.
-        const items = (out.Images ?? []).map((image) => toCloudImage(region, image));
+        // Boot settings only for images asked for by id (a volume bake's parent): the estate's walks keep no
+        // more per image than they did.
+        const items = (out.Images ?? []).map((image) => toCloudImage(region, image, byId));
         return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
       });
       return images;
@@ -961,7 +964,7 @@ function isoDate(value: string | Date | undefined): string | undefined {
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
 }
 
-export function toCloudImage(region: string, image: Ec2Image): CloudImage {
+export function toCloudImage(region: string, image: Ec2Image, withBoot = false): CloudImage {
   const snapshotIds = (image.BlockDeviceMappings ?? []).flatMap((m) =>
     m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
   );
@@ -983,6 +986,20 @@ export function toCloudImage(region: string, image: Ec2Image): CloudImage {
     tags: fromTagList(image.Tags),
     ...(stateReason ? { stateReason } : {}),
     ...(image.SourceImageId ? { sourceImageId: image.SourceImageId } : {}),
+    ...(withBoot ? { boot: toImageBoot(image) } : {}),
+  };
+}
+
+function toImageBoot(image: Ec2Image): ImageBoot {
+  const root = (image.BlockDeviceMappings ?? []).find((m) => m.DeviceName === image.RootDeviceName)?.Ebs;
+  return {
+    ...(root?.SnapshotId ? { rootSnapshotId: root.SnapshotId } : {}),
+    ...(root?.VolumeSize !== undefined ? { rootVolumeSize: root.VolumeSize } : {}),
+    ...(root?.VolumeType ? { rootVolumeType: root.VolumeType } : {}),
+    ...(image.BootMode ? { bootMode: image.BootMode } : {}),
+    ...(image.EnaSupport !== undefined ? { enaSupport: image.EnaSupport } : {}),
+    ...(image.SriovNetSupport ? { sriovNetSupport: image.SriovNetSupport === "simple" } : {}),
+    ...(image.VirtualizationType ? { virtualizationType: image.VirtualizationType } : {}),
   };
 }
 
@@ -999,6 +1016,9 @@ export function toCloudInstance(region: string, instance: Ec2Instance): CloudIns
     state,
     launchTime: isoDate(instance.LaunchTime) ?? "",
     ...(instance.InstanceType ? { instanceType: instance.InstanceType } : {}),
+    ...(instance.Placement?.AvailabilityZone
+      ? { availabilityZone: instance.Placement.AvailabilityZone }
+      : {}),
     ...(stateReason ? { stateReason } : {}),
     ...(stoppedAt ? { stoppedAt } : {}),
     tags: fromTagList(instance.Tags),

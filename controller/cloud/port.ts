@@ -35,6 +35,19 @@ export interface CloudImage {
   stateReason?: string;
   /** For a copy: the image it was copied from (EC2's SourceImageId), so a copy whose tags were lost is still known. */
   sourceImageId?: string;
+  /** Only on images described by id: what a volume bake registers its image with. */
+  boot?: ImageBoot;
+}
+
+/** A parent image's root and boot settings: a volume bake's RegisterImage copies them. */
+export interface ImageBoot {
+  rootSnapshotId?: string;
+  rootVolumeSize?: number;
+  rootVolumeType?: string;
+  bootMode?: string;
+  enaSupport?: boolean;
+  sriovNetSupport?: boolean;
+  virtualizationType?: string;
 }
 
 export interface CloudInstance {
@@ -46,6 +59,8 @@ export interface CloudInstance {
   launchTime: string;
   /** e.g. t3.medium: whether GetConsoleOutput's Latest is supported depends on it (Nitro). */
   instanceType?: string;
+  /** e.g. us-east-1a: a volume bake's volume is created in its bakery host's zone. */
+  availabilityZone?: string;
   stateReason?: string;
   /**
    * ISO 8601: when a stopping or stopped instance stopped, as EC2's StateTransitionReason says it ("User

@@ -2,10 +2,14 @@ import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type {
   Action,
+  CreateBakeSnapshotAction,
   CreateImageAction,
+  CreateVolumeAction,
   LaunchBakeAction,
   PutParameterAction,
+  RegisterImageAction,
   RemoveTagsAction,
+  SendBakeCommandAction,
   ShareImageAction,
 } from "../plan/actions.ts";
 import { canonicalJson, relaunchToken, sha256 } from "../plan/recipe.ts";
@@ -436,6 +440,199 @@ async function runAction(
         if (!(error instanceof CloudError && error.code === "InvalidLaunchTemplateId.NotFound")) throw error;
       }
       return undefined;
+    case "launch-bakery-host": {
+      const { instanceId } = await cloud.runInstance(region, action.launch);
+      return instanceId;
+    }
+    case "stop-instance":
+      // Recorded first: a stop Leaven expects is not mistaken for an unhealthy host.
+      await cloud.createTags(region, [action.instanceId], action.tags);
+      await cloud.stopInstances(region, [action.instanceId]);
+      return undefined;
+    case "create-volume":
+      return createBakeVolume(cloud, action, now);
+    case "attach-volume":
+      await cloud.attachVolume(region, action.volumeId, action.instanceId, action.device);
+      return undefined;
+    case "send-bake-command":
+      return sendBakeCommand(cloud, action, now);
+    case "detach-volume":
+      // The verdict first: once detached, nothing else says how the bake ended.
+      if (action.tags) await cloud.createTags(region, [action.volumeId], action.tags);
+      try {
+        await cloud.detachVolume(region, action.volumeId, { instanceId: action.instanceId });
+      } catch (error) {
+        // Detached since the plan was made (a repeat after a crash): done.
+        if (
+          !(
+            error instanceof CloudError &&
+            (error.code === "IncorrectState" || error.code === "InvalidAttachment.NotFound")
+          )
+        )
+          throw error;
+      }
+      return undefined;
+    case "tag-volume":
+      await cloud.createTags(region, [action.volumeId], action.tags);
+      return undefined;
+    case "delete-volume":
+      try {
+        await cloud.deleteVolume(region, action.volumeId);
+      } catch (error) {
+        if (!(error instanceof CloudError && error.code === "InvalidVolume.NotFound")) throw error;
+      }
+      return undefined;
+    case "create-bake-snapshot":
+      return createBakeSnapshot(cloud, action, now);
+    case "register-image":
+      return registerBakeImage(cloud, action, installation);
+  }
+}
+
+/** The parent image, described by id: its root snapshot and boot settings (CloudImage.boot). */
+async function parentImage(cloud: CloudPort, region: string, imageId: string) {
+  const [image] = await cloud.describeImages(region, { imageIds: [imageId], includeDeprecated: true });
+  if (!image?.boot?.rootSnapshotId || !image.rootDeviceName)
+    throw new CloudError(
+      "ParentImageUnreadable",
+      `the parent image ${imageId} in ${region} shows no root snapshot: a volume bake needs an EBS-backed parent`,
+      400,
+      false,
+    );
+  return { image, boot: image.boot, rootDeviceName: image.rootDeviceName };
+}
+
+async function createBakeVolume(
+  cloud: CloudPort,
+  action: CreateVolumeAction,
+  now: () => number,
+): Promise<string> {
+  const { boot } = await parentImage(cloud, action.region, action.parentImageId);
+  const size =
+    action.volume.size !== undefined && boot.rootVolumeSize !== undefined
+      ? Math.max(action.volume.size, boot.rootVolumeSize)
+      : action.volume.size;
+  const input = {
+    ...action.volume,
+    ...(size !== undefined ? { size } : {}),
+    snapshotId: boot.rootSnapshotId!,
+  };
+  try {
+    const { volumeId } = await cloud.createVolume(action.region, input);
+    return volumeId;
+  } catch (error) {
+    // The token's volume is deleted (the sweep took an abandoned bake's volume, and the build is wanted again):
+    // a token derived from it and the day, deterministic so a repeat after a crash reuses it.
+    if (!(error instanceof CloudError && error.code === "IdempotentParameterMismatch")) throw error;
+    const clientToken = `leaven-volume-${sha256(`${input.clientToken}#after-day-${Math.floor(now() / DAY_MS)}`).slice(0, 40)}`;
+    // What it replaces is not known, only that the token was spent: the rebake says so, by that token.
+    const tags = { ...input.tags, [Tag.rebakeOf]: input.tags[Tag.rebakeOf] ?? input.clientToken };
+    const { volumeId } = await cloud.createVolume(action.region, { ...input, clientToken, tags });
+    return volumeId;
+  }
+}
+
+/** A host SSM does not reach this long after its launch is unhealthy: its agent never registered. */
+export const HOST_REGISTRATION_MS = 10 * 60_000;
+
+/** SendCommand has no ClientToken: a command for this build and volume already sent is not sent again. */
+async function sendBakeCommand(
+  cloud: CloudPort,
+  action: SendBakeCommandAction,
+  now: () => number,
+): Promise<string> {
+  try {
+    const sent = await cloud.listCommands(action.region, action.instanceId);
+    const earlier = sent.find((c) => c.comment === action.command.comment);
+    if (earlier) return earlier.commandId;
+    const { commandId } = await cloud.sendCommand(action.region, action.command);
+    return commandId;
+  } catch (error) {
+    if (!(error instanceof CloudError && error.code === "InvalidInstanceId") || action.userNamedHost)
+      throw error;
+    const launched = Date.parse(action.hostLaunchedAt ?? "");
+    if (!(now() - launched >= HOST_REGISTRATION_MS))
+      throw new CloudError(
+        error.code,
+        `${error.message} (the host's SSM agent may still be registering)`,
+        error.statusCode,
+        true,
+      );
+    // Marked, not terminated here: the planner replaces it (plan/bakery.ts), and the bake moves with it.
+    await cloud.createTags(action.region, [action.instanceId], {
+      [Tag.unhealthy]: `SSM Run Command cannot reach it (${error.code})`,
+    });
+    throw new CloudError(
+      error.code,
+      `${error.message}; bakery host ${action.instanceId} is marked unhealthy and will be replaced`,
+      error.statusCode,
+      true,
+    );
+  }
+}
+
+/** CreateSnapshot has no ClientToken: an existing snapshot of the volume (by its tag) is used instead. */
+async function createBakeSnapshot(
+  cloud: CloudPort,
+  action: CreateBakeSnapshotAction,
+  now: () => number,
+): Promise<string> {
+  const existing = await cloud.describeSnapshots(action.region, [
+    { name: `tag:${Tag.bakeVolume}`, values: [action.volumeId] },
+    { name: `tag:${Tag.build}`, values: [action.build] },
+  ]);
+  const mine = existing.find(
+    (s) => ownershipProblem(s.tags, action.snapshot.tags[Tag.installation]) === undefined,
+  );
+  if (mine) return mine.snapshotId;
+  // The planner waits this long before asking again, while a new snapshot may not be listed yet.
+  await cloud.createTags(action.region, [action.volumeId], {
+    [Tag.snapshotRequestedAt]: new Date(now()).toISOString(),
+  });
+  const { snapshotId } = await cloud.createSnapshot(action.region, action.snapshot);
+  return snapshotId;
+}
+
+async function registerBakeImage(
+  cloud: CloudPort,
+  action: RegisterImageAction,
+  installation: string | undefined,
+): Promise<string> {
+  const {
+    image: parent,
+    boot,
+    rootDeviceName,
+  } = await parentImage(cloud, action.region, action.parentImageId);
+  try {
+    const { imageId } = await cloud.registerImage(action.region, {
+      name: action.image.name,
+      ...(action.image.description ? { description: action.image.description } : {}),
+      architecture: parent.architecture ?? "x86_64",
+      ...(boot.bootMode ? { bootMode: boot.bootMode } : {}),
+      ...(boot.enaSupport !== undefined ? { enaSupport: boot.enaSupport } : {}),
+      ...(boot.sriovNetSupport !== undefined ? { sriovNetSupport: boot.sriovNetSupport } : {}),
+      virtualizationType: boot.virtualizationType ?? "hvm",
+      rootDeviceName,
+      root: { ...action.image.root, snapshotId: action.snapshotId },
+      tags: action.image.tags,
+    });
+    return imageId;
+  } catch (error) {
+    if (!(error instanceof CloudError && error.code === "InvalidAMIName.Duplicate")) throw error;
+    // The name is deterministic: a duplicate that is this build's own is an earlier attempt's answer, lost.
+    const [found] = await cloud.describeImages(action.region, {
+      owners: ["self"],
+      filters: [{ name: "name", values: [action.image.name] }],
+      includeDeprecated: true,
+      includeDisabled: true,
+    });
+    if (
+      found &&
+      ownershipProblem(found.tags, installation) === undefined &&
+      found.tags[Tag.build] === action.build
+    )
+      return found.imageId;
+    throw error;
   }
 }
 

@@ -7,7 +7,7 @@ import { DEFAULT_INSTALLATION, OWNERSHIP_TAGS, ownershipProblem, Tag } from "../
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type { Action, TagCopyAction } from "../plan/actions.ts";
 
-export type ResourceKind = "image" | "instance" | "snapshot" | "launch-template" | "parameter";
+export type ResourceKind = "image" | "instance" | "snapshot" | "launch-template" | "parameter" | "volume";
 
 /** A resource an action changes or deletes: its tags are read back before the action runs. */
 export interface Target {
@@ -66,6 +66,27 @@ export function targetsOf(action: Action): Target[] {
       return action.parameter.overwrite ? [{ kind: "parameter", region, id: action.parameter.name }] : [];
     case "delete-parameter":
       return [{ kind: "parameter", region, id: action.name }];
+    case "launch-bakery-host":
+      return [];
+    case "stop-instance":
+      return [{ kind: "instance", region, id: action.instanceId }];
+    case "create-volume":
+      // The parent image is only read (its root snapshot): it may be a vendor's.
+      return [];
+    case "attach-volume":
+    case "send-bake-command":
+      // A user-named host (bakery.hostInstanceId) is not Leaven's, but the user lent it: only the volume is checked.
+      return [
+        { kind: "volume", region, id: action.volumeId },
+        ...(action.userNamedHost ? [] : [{ kind: "instance" as const, region, id: action.instanceId }]),
+      ];
+    case "detach-volume":
+    case "tag-volume":
+    case "delete-volume":
+    case "create-bake-snapshot":
+      return [{ kind: "volume", region, id: action.volumeId }];
+    case "register-image":
+      return [{ kind: "snapshot", region, id: action.snapshotId }];
   }
 }
 
@@ -85,6 +106,14 @@ function createdTags(action: Action): Tags | undefined {
       return action.tags;
     case "put-parameter":
       return action.parameter.overwrite ? undefined : (action.parameter.tags ?? {});
+    case "launch-bakery-host":
+      return action.launch.tags;
+    case "create-volume":
+      return action.volume.tags;
+    case "create-bake-snapshot":
+      return action.snapshot.tags;
+    case "register-image":
+      return action.image.tags;
     default:
       return undefined;
   }
@@ -97,7 +126,11 @@ function changedKeys(action: Action): string[] {
     case "keep-instance":
     case "tag-instance":
     case "deprecate-image":
+    case "stop-instance":
+    case "tag-volume":
       return Object.keys(action.tags);
+    case "detach-volume":
+      return Object.keys(action.tags ?? {});
     case "disable-image":
       return Object.keys(action.tags ?? {});
     case "restore-image":
@@ -172,6 +205,10 @@ async function readTags(cloud: CloudPort, targets: readonly Target[]): Promise<M
           } else if (kind === "launch-template") {
             for (const template of await describeLaunchTemplatesById(cloud, region, ids))
               found.set(targetKey({ kind, region, id: template.launchTemplateId }), { tags: template.tags });
+          } else if (kind === "volume") {
+            const volumes = await cloud.describeVolumes(region, [{ name: "volume-id", values: ids }]);
+            for (const volume of volumes)
+              found.set(targetKey({ kind, region, id: volume.volumeId }), { tags: volume.tags });
           } else {
             const snapshots = await cloud.describeSnapshots(region, [{ name: "snapshot-id", values: ids }]);
             for (const snapshot of snapshots)

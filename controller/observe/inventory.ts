@@ -3,9 +3,46 @@ import type {
   CloudImage,
   CloudInstance,
   CloudSnapshot,
+  CloudVolume,
+  CommandInvocationStatus,
   ObservedLaunchPermissions,
   Tags,
 } from "../cloud/port.ts";
+
+/** The newest bake command a bakery host was sent for one volume (its comment names build and volume). */
+export interface ObservedCommand {
+  commandId: string;
+  instanceId: string;
+  volumeId: string;
+  build: string;
+  status: CommandInvocationStatus;
+  /** ISO 8601. */
+  requestedAt: string;
+  /** Read from GetCommandInvocation once the command ended: the marker in its output. */
+  outcome?: BakeOutcome;
+}
+
+/** What a volume bake observes in the home regions of specs with bake.method volume (observe/volume-bakes.ts). */
+export interface VolumeBakeObservation {
+  /** Regions observed this pass: nothing of a volume bake is planned elsewhere. */
+  regions: string[];
+  /** Leaven's bakery hosts (role=bakery, this installation's; terminated ones too, for the next host's token) and the host bakery.hostInstanceId names. */
+  hosts: CloudInstance[];
+  /** This installation's volumes (owner tags). */
+  volumes: CloudVolume[];
+  /** Device names in use on each host, by instance id, whoever's volume holds them. */
+  devices: Map<string, string[]>;
+  /** This installation's volume-bake snapshots (role=volume-bake). */
+  snapshots: CloudSnapshot[];
+  /** The newest bake command per volume id. */
+  commands: Map<string, ObservedCommand>;
+  /** When each host was last sent a command (ISO 8601), by instance id: its idleness counts from here. */
+  lastCommandAt: Map<string, string>;
+  /** The AMI a new bakery host launches from, by region (bakery.imageId, else Amazon Linux 2023's newest). */
+  hostImages: Map<string, string>;
+  /** Regions whose volume bakes could not be observed, with why. */
+  errors?: Map<string, string>;
+}
 
 /** A failed build's record (a launch template, see controller/api/failure-record.ts) as observed. */
 export interface FailureRecord {
@@ -98,6 +135,8 @@ export interface Inventory {
    * leaven.dev/shared tag cannot show. Images absent here are trusted from their tag.
    */
   launchPermissions?: Map<string, ObservedLaunchPermissions>;
+  /** Volume bakes' hosts, volumes, snapshots and commands; absent when no spec bakes on a volume. */
+  volumeBakes?: VolumeBakeObservation;
 }
 
 export function emptyInventory(): Inventory {

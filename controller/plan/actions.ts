@@ -3,8 +3,12 @@ import type {
   CopyImageInput,
   CreateImageInput,
   CreateLaunchTemplateInput,
+  CreateSnapshotInput,
+  CreateVolumeInput,
   LaunchPermissions,
+  RegisterImageInput,
   RunInstanceInput,
+  SendCommandInput,
   Tags,
 } from "../cloud/port.ts";
 
@@ -231,6 +235,111 @@ export interface StoreManifestAction extends ActionBase {
   parent: { spec: string; build: string };
 }
 
+/**
+ * Launches the installation's bakery host in a region (volume bakes): an instance with an instance profile
+ * that SSM manages, tagged leaven.dev/role=bakery. `spec` is the first spec that needs it.
+ */
+export interface LaunchBakeryHostAction extends ActionBase {
+  kind: "launch-bakery-host";
+  launch: RunInstanceInput;
+}
+
+/** Stops one of Leaven's bakery hosts that has been idle for bakery.idleStop (tags recorded first). */
+export interface StopInstanceAction extends ActionBase {
+  kind: "stop-instance";
+  instanceId: string;
+  tags: Tags;
+}
+
+/** A volume bake's first step: the volume, from the parent image's root snapshot, in the host's zone. */
+export interface CreateVolumeAction extends ActionBase {
+  kind: "create-volume";
+  build: string;
+  /**
+   * The parent image: the executor reads its root snapshot (by its root device name) right before
+   * CreateVolume, so the inventory's image walk need not carry every image's block devices and boot settings.
+   */
+  parentImageId: string;
+  volume: Omit<CreateVolumeInput, "snapshotId">;
+}
+
+/** Attaches a bake's volume to the bakery host under a device name no other volume uses there. */
+export interface AttachVolumeAction extends ActionBase {
+  kind: "attach-volume";
+  build: string;
+  volumeId: string;
+  instanceId: string;
+  device: string;
+  /** The host is bakery.hostInstanceId, the user's: it is not read back for Leaven's tags. */
+  userNamedHost?: true;
+}
+
+/**
+ * Runs the chroot script on the bakery host (SSM SendCommand, AWS-RunShellScript). SendCommand has no
+ * ClientToken: the comment names the build and volume, and the executor looks for it (ListCommands) first.
+ */
+export interface SendBakeCommandAction extends ActionBase {
+  kind: "send-bake-command";
+  build: string;
+  volumeId: string;
+  instanceId: string;
+  command: SendCommandInput;
+  userNamedHost?: true;
+  /**
+   * When the host was launched (ISO 8601): SSM reaching none of a host Leaven owns this long after its launch
+   * (HOST_REGISTRATION_MS) marks it unhealthy, and it is replaced; before, its agent may still be registering.
+   */
+  hostLaunchedAt?: string;
+}
+
+/** Detaches a bake's volume from its host; `tags` (the verdict) are recorded on the volume first. */
+export interface DetachVolumeAction extends ActionBase {
+  kind: "detach-volume";
+  build: string;
+  volumeId: string;
+  instanceId: string;
+  tags?: Tags;
+}
+
+/** Records something on a bake's volume (e.g. when its snapshot was asked for). */
+export interface TagVolumeAction extends ActionBase {
+  kind: "tag-volume";
+  build: string;
+  volumeId: string;
+  tags: Tags;
+}
+
+/** Deletes one of Leaven's volumes: the bake is done, failed, or abandoned (the leak sweep). */
+export interface DeleteVolumeAction extends ActionBase {
+  kind: "delete-volume";
+  build?: string;
+  volumeId: string;
+}
+
+/** Snapshots a provisioned volume (tagged at creation; an existing one for the volume is found first). */
+export interface CreateBakeSnapshotAction extends ActionBase {
+  kind: "create-bake-snapshot";
+  build: string;
+  volumeId: string;
+  snapshot: CreateSnapshotInput;
+}
+
+/**
+ * Registers the home image from the bake's snapshot, with the parent's architecture, boot mode, ENA and
+ * SR-IOV support, virtualization type and root device name. The name is deterministic (imageNameFor): a
+ * duplicate that is this build's own is adopted.
+ */
+export interface RegisterImageAction extends ActionBase {
+  kind: "register-image";
+  build: string;
+  snapshotId: string;
+  /** The parent image, whose architecture, boot mode, ENA/SR-IOV, virtualization type and root device name the executor copies. */
+  parentImageId: string;
+  image: Pick<RegisterImageInput, "name" | "description" | "tags"> & {
+    root: Omit<RegisterImageInput["root"], "snapshotId">;
+  };
+}
+
 /** Everything the executor can do. A discriminated union: the plan is a value. */
 export type Action =
   | LaunchBakeAction
@@ -253,7 +362,17 @@ export type Action =
   | DeleteFailureRecordAction
   | PutParameterAction
   | DeleteParameterAction
-  | StoreManifestAction;
+  | StoreManifestAction
+  | LaunchBakeryHostAction
+  | StopInstanceAction
+  | CreateVolumeAction
+  | AttachVolumeAction
+  | SendBakeCommandAction
+  | DetachVolumeAction
+  | TagVolumeAction
+  | DeleteVolumeAction
+  | CreateBakeSnapshotAction
+  | RegisterImageAction;
 
 export type ActionKind = Action["kind"];
 
@@ -302,5 +421,25 @@ export function actionKey(action: Action): string {
       return `delete-parameter/${action.region}${action.name}`;
     case "store-manifest":
       return `store-manifest/${action.spec}/${action.build}`;
+    case "launch-bakery-host":
+      return `launch-bakery-host/${action.region}`;
+    case "stop-instance":
+      return `stop/${action.region}/${action.instanceId}`;
+    case "create-volume":
+      return `create-volume/${action.spec}/${action.build}`;
+    case "attach-volume":
+      return `attach-volume/${action.region}/${action.volumeId}`;
+    case "send-bake-command":
+      return `send-bake-command/${action.region}/${action.volumeId}`;
+    case "detach-volume":
+      return `detach-volume/${action.region}/${action.volumeId}`;
+    case "tag-volume":
+      return `tag-volume/${action.region}/${action.volumeId}/${Object.keys(action.tags).join(",")}`;
+    case "delete-volume":
+      return `delete-volume/${action.region}/${action.volumeId}`;
+    case "create-bake-snapshot":
+      return `create-bake-snapshot/${action.region}/${action.volumeId}`;
+    case "register-image":
+      return `register-image/${action.spec}/${action.build}`;
   }
 }

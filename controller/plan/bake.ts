@@ -120,9 +120,9 @@ function terminate(
  * Keeps a failure where it outlives the instance (EC2 forgets a terminated instance within an hour): a
  * launch template tagged with the reason and the console, whose data relaunches this very bake.
  */
-function recordFailure(
+export function recordFailure(
   ctx: BakeContext,
-  instance: CloudInstance,
+  instance: Pick<CloudInstance, "instanceId" | "imageId">,
   reason: string,
   console?: readonly string[],
 ): RecordFailureAction {
@@ -410,6 +410,8 @@ function advanceInstance(ctx: BakeContext, instance: CloudInstance, actions: Act
         description: `Leaven ${spec} ${ctx.build} on ${ctx.parent.spec}/${ctx.parent.build}`,
         tags: {
           ...buildTags(ctx),
+          // Which method made it: the build id is the same for both.
+          [Tag.bakeMethod]: "instance",
           [Tag.bakeInstance]: instance.instanceId,
           // A rebake says what it replaces (and its copies get tokens of a new generation from it).
           ...(instance.tags[Tag.rebakeOf] ? { [Tag.rebakeOf]: instance.tags[Tag.rebakeOf] } : {}),

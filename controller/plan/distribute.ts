@@ -30,6 +30,7 @@ function copyTags(home: CloudImage, homeRegion: string): Tags {
       key === Tag.shared ||
       key === Tag.bakeInstance ||
       key === Tag.manifest ||
+      key === Tag.bakeVolume ||
       key.startsWith(COPY_TAG_PREFIX) ||
       key === Tag.unusedSince ||
       key === Tag.deprecatedAt ||

@@ -4,10 +4,13 @@ import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
 import { UserDataError } from "../execute/user-data.ts";
 import { type PlatformNode, platformOf } from "../lineage/platform.ts";
 import type { Inventory } from "../observe/inventory.ts";
+import { VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import { type RebuildSchedule, type RebuildWindow, rebuildWindow } from "../schedule/rebuild-window.ts";
+import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
 import { type BakeState, deleteFailureRecord, planBake } from "./bake.ts";
+import { type BakeryPlanner, createBakery } from "./bakery.ts";
 import { resolveChannels, revokedBuilds } from "./channels.ts";
 import { capCopies, planChannelTags, planCopies, planSharing, queuedCopiesNote } from "./distribute.ts";
 import { type ChannelResolution, resolveFoundation } from "./foundation.ts";
@@ -20,6 +23,8 @@ import { mergeScoped, type PlanScope } from "./scope.ts";
 import { planSnapshotSweep } from "./snapshots.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 import { planCheck } from "./verify.ts";
+import { cleanUp, planVolumeBake } from "./volume-bake.ts";
+import { createPool, type PoolPlanner } from "./volume-pool.ts";
 
 export interface PlanInput {
   /** Valid specs in topological order (parents first). */
@@ -53,6 +58,8 @@ export interface PlanInput {
    * base plan. The caller vouches that nothing else changed since the base was planned.
    */
   scope?: PlanScope;
+  /** leaven.yaml bakery: the host of volume bakes. */
+  bakery?: BakeryConfig;
 }
 
 export interface Plan {
@@ -60,6 +67,8 @@ export interface Plan {
   statuses: SpecStatus[];
   /** Home regions with a desired build that has no available image: where bake instances must be observed. */
   bakeRegions: string[];
+  /** Home regions of specs baking on a volume (bake.method: volume) with a bake needed or in flight. */
+  volumeBakeRegions?: string[];
   /** Retirement: what is kept past its age and why, the orphans, and whose use must be observed first. */
   retention?: RetentionResult;
 }
@@ -80,6 +89,10 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   const statuses: SpecStatus[] = [];
   const outcomes = new Map<string, SpecOutcome>();
   const bakeRegions = new Set<string>();
+  const volumeRegions = new Set<string>();
+  const vb = input.inventory.volumeBakes;
+  const bakery = vb ? createBakery(vb, input.bakery, input.installation) : undefined;
+  const pool = vb ? createPool(vb, input.bakery?.poolSize ?? 0, input.installation) : undefined;
   const known = new Set(input.specs.map((s) => s.name));
   const scope = input.scope?.specs;
   const planned = scope ? input.specs.filter((s) => scope.has(s.name)) : input.specs;
@@ -122,7 +135,11 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
       continue;
     }
     const scoped: Action[] = [];
-    const status = planLayer(doc, index, outcomes, input, scoped, bakeRegions);
+    const status = planLayer(doc, index, outcomes, input, scoped, bakeRegions, {
+      regions: volumeRegions,
+      ...(bakery ? { bakery } : {}),
+      ...(pool ? { pool } : {}),
+    });
     statuses.push(status.status);
     outcomes.set(name, { channels: status.channels });
     if (doc.spec.suspend) continue;
@@ -225,7 +242,18 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     },
     actions,
   );
-  const result: Plan = { actions, statuses, bakeRegions: [...bakeRegions].sort(), retention };
+  if (vb && bakery) {
+    if (!scope) sweepVolumes(input, statuses, actions);
+    pool?.finish(actions, input.now, !scope);
+    bakery.finish(actions, input.now, { idleStops: !scope });
+  }
+  const result: Plan = {
+    actions,
+    statuses,
+    bakeRegions: [...bakeRegions].sort(),
+    ...(volumeRegions.size > 0 ? { volumeBakeRegions: [...volumeRegions].sort() } : {}),
+    retention,
+  };
   return input.scope ? mergeScoped(input.scope, result) : result;
 }
 
@@ -242,6 +270,31 @@ function platformNode(specs: readonly ValidSpec[], name: string): PlatformNode |
   return spec && { layer: spec.layer, parent: spec.parent?.spec, platform: spec.source?.platform };
 }
 
+/**
+ * The leak sweep of volume bakes: a volume of a build no spec is baking (the spec wants another build, or is
+ * gone) is detached and deleted. Its snapshots, if any, go with the orphaned-snapshot sweep (plan/snapshots.ts).
+ */
+function sweepVolumes(input: PlanInput, statuses: readonly SpecStatus[], actions: Action[]): void {
+  const vb = input.inventory.volumeBakes;
+  if (!vb || input.noDelete) return;
+  const wanted = new Map(statuses.map((s) => [s.name, s.desiredBuild]));
+  for (const volume of vb.volumes) {
+    if (volume.tags[Tag.role] !== VOLUME_BAKE_ROLE) continue;
+    const spec = volume.tags[Tag.spec] ?? "";
+    const build = volume.tags[Tag.build];
+    if (input.blocked?.has(spec)) continue;
+    if (wanted.has(spec)) {
+      const desired = wanted.get(spec);
+      if (desired === undefined || desired === build) continue;
+      actions.push(
+        ...cleanUp(spec, volume, `build ${build} is no longer being baked (${spec} now wants ${desired})`),
+      );
+    } else if (!input.unattributedErrors) {
+      actions.push(...cleanUp(spec, volume, `spec ${spec} no longer exists`));
+    }
+  }
+}
+
 function planLayer(
   doc: ImageSpec,
   index: IndexedInventory,
@@ -249,6 +302,7 @@ function planLayer(
   input: PlanInput,
   actions: Action[],
   bakeRegions: Set<string>,
+  volume: { regions: Set<string>; bakery?: BakeryPlanner; pool?: PoolPlanner },
 ): { status: SpecStatus; channels: Map<string, ChannelResolution> } {
   const name = doc.metadata.name;
   const spec = doc.spec;
@@ -289,8 +343,19 @@ function planLayer(
         });
       const observed = builds.get(desiredBuild);
       const homeImage = observed?.images.get(home);
-      if (!homeImage || homeImage.state !== "available" || homeImage.tags[Tag.bakeInstance])
+      const byVolume = spec.bake?.method === "volume";
+      if (
+        !homeImage ||
+        homeImage.state !== "available" ||
+        homeImage.tags[Tag.bakeInstance] ||
+        (byVolume && homeImage.tags[Tag.bakeVolume])
+      ) {
         bakeRegions.add(home);
+        if (byVolume) volume.regions.add(home);
+      }
+      // The warm pool keeps volumes of the parent every volume spec bakes on now, in its host's zone.
+      if (byVolume && !spec.suspend)
+        volume.pool?.want(home, parentImageId, parentBuild, volume.bakery?.zone(home));
       // The parent's image in the home region: its build's image there, or a foundation's vendor image.
       const parentImage =
         index.builds.get(parentRef.spec)?.get(parentBuild)?.images.get(home) ??
@@ -301,40 +366,53 @@ function planLayer(
       const deadHomeImages = homeImage ? [] : deadHomeImagesOf(name, desiredBuild, home, observed, index);
       let bake: BakeState | undefined;
       try {
+        const bakeContext = {
+          doc,
+          build: desiredBuild,
+          recipe,
+          ...(rebuild ? { rebuildEpoch: rebuild.epoch } : {}),
+          homeRegion: home,
+          ...(platformOf(name, (n) => platformNode(input.specs, n)) === "windows"
+            ? { platform: "windows" as const }
+            : {}),
+          parent: {
+            spec: parentRef.spec,
+            channel: parentRef.channel,
+            build: parentBuild,
+            imageId: parentImageId,
+            ...(rootDeviceName ? { rootDeviceName } : {}),
+          },
+          ...(homeImage ? { homeImage } : {}),
+          ...(deadHomeImages.length > 0 ? { deadHomeImages } : {}),
+          instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
+          failureRecords: (index.failuresByBuild.get(`${name}/${desiredBuild}`) ?? []).filter(
+            (r) => r.region === home,
+          ),
+          inventory: input.inventory,
+          now: input.now,
+          retry: input.retry?.has(name) === true,
+          ...(input.manifests ? { manifests: true } : {}),
+          ...(input.commit ? { commit: input.commit } : {}),
+          ...(input.installation ? { installation: input.installation } : {}),
+        };
+        const vb = input.inventory.volumeBakes;
         bake = spec.suspend
           ? undefined
-          : planBake(
-              {
-                doc,
-                build: desiredBuild,
-                recipe,
-                ...(rebuild ? { rebuildEpoch: rebuild.epoch } : {}),
-                homeRegion: home,
-                ...(platformOf(name, (n) => platformNode(input.specs, n)) === "windows"
-                  ? { platform: "windows" as const }
-                  : {}),
-                parent: {
-                  spec: parentRef.spec,
-                  channel: parentRef.channel,
-                  build: parentBuild,
-                  imageId: parentImageId,
-                  ...(rootDeviceName ? { rootDeviceName } : {}),
-                },
-                ...(homeImage ? { homeImage } : {}),
-                ...(deadHomeImages.length > 0 ? { deadHomeImages } : {}),
-                instances: index.instancesByBuild.get(`${name}/${desiredBuild}`) ?? [],
-                failureRecords: (index.failuresByBuild.get(`${name}/${desiredBuild}`) ?? []).filter(
-                  (r) => r.region === home,
-                ),
-                inventory: input.inventory,
-                now: input.now,
-                retry: input.retry?.has(name) === true,
-                ...(input.manifests ? { manifests: true } : {}),
-                ...(input.commit ? { commit: input.commit } : {}),
-                ...(input.installation ? { installation: input.installation } : {}),
-              },
-              actions,
-            );
+          : !byVolume
+            ? planBake(bakeContext, actions)
+            : vb && volume.bakery
+              ? planVolumeBake(
+                  {
+                    ...bakeContext,
+                    volumes: vb,
+                    bakery: volume.bakery,
+                    ...(volume.pool ? { pool: volume.pool } : {}),
+                  },
+                  actions,
+                )
+              : homeImage?.state === "available" && !homeImage.tags[Tag.bakeVolume]
+                ? { step: "done", image: homeImage }
+                : { step: "blind", message: `volume bakes in ${home} were not observed this pass` };
       } catch (error) {
         // A recipe that cannot be rendered (e.g. user data over EC2's 16 KB) waits for the user to fix it.
         if (!(error instanceof UserDataError)) throw error;

@@ -92,3 +92,16 @@ export function rebakeAttempt(deadHomeImages: readonly string[]): string {
 export function relaunchToken(token: string, after: string): string {
   return `leaven-bake-${sha256(`${token}#after-${after}`).slice(0, 40)}`;
 }
+
+/**
+ * CreateVolume's ClientToken for a volume bake (≤ 64 ASCII characters): the build, the attempt (as for a
+ * launch) and the zone of the bakery host, so a host in another zone gets a volume of its own.
+ */
+export function volumeToken(buildId: string, attempt: string, zone: string): string {
+  return `leaven-volume-${sha256(`${buildId}#${attempt}@${zone}`).slice(0, 40)}`;
+}
+
+/** RunInstances' ClientToken for an installation's bakery host in a region, per generation of host. */
+export function bakeryHostToken(installation: string, region: string, generation: string): string {
+  return `leaven-bakery-${sha256(`${installation}/${region}#${generation}`).slice(0, 40)}`;
+}

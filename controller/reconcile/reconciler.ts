@@ -18,6 +18,7 @@ import {
 import { observePermissions, permissionChecks } from "../observe/permissions.ts";
 import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
+import { observeVolumeBakes } from "../observe/volume-bakes.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { shareHash } from "../plan/distribute.ts";
 import { type IndexedInventory, indexInventory, reindexInventory } from "../plan/index-inventory.ts";
@@ -25,6 +26,7 @@ import { type Plan, plan } from "../plan/plan.ts";
 import { type PlanScope, scopeOf } from "../plan/scope.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { actionEvent } from "../status/action-text.ts";
+import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { ValidationResult } from "../validation/result.ts";
 import { fingerprintOf, ProgressTracker } from "./progress.ts";
 
@@ -65,6 +67,8 @@ export interface ReconcilerOptions {
   installation?: string;
   /** The manifests bucket (leaven.yaml manifests): each bake's package manifest is stored there. */
   manifests?: ManifestTarget;
+  /** leaven.yaml bakery: the host of volume bakes. */
+  bakery?: BakeryConfig;
 }
 
 export interface PassResult {
@@ -193,6 +197,7 @@ export class Reconciler {
         ...(this.options.maxConcurrentCopies
           ? { maxConcurrentCopies: this.options.maxConcurrentCopies }
           : {}),
+        ...(this.options.bakery ? { bakery: this.options.bakery } : {}),
       },
       index,
     );
@@ -225,6 +230,26 @@ export class Reconciler {
         this.options.installation,
       );
       scope = widened(scope, validation, inventory);
+      first = this.makePlan(validation, inventory, now, this.retry, index, scope);
+    }
+    // Volume bakes (bake.method: volume): their hosts, volumes, snapshots and commands, only where such a bake
+    // is needed or in flight, and on a sweep in every home region of a spec using the method (leaks, idle hosts).
+    const volumeRegions = swept
+      ? [
+          ...new Set(
+            validation.specs
+              .filter((s) => s.document.spec.bake?.method === "volume")
+              .map((s) => s.document.spec.regions[0]!),
+          ),
+        ]
+      : (first.volumeBakeRegions ?? []);
+    if (volumeRegions.length > 0) {
+      const bakery = this.options.bakery;
+      await observeVolumeBakes(this.options.cloud, inventory, volumeRegions, {
+        ...(this.options.installation ? { installation: this.options.installation } : {}),
+        ...(bakery?.hostInstanceId ? { hostInstanceId: bakery.hostInstanceId } : {}),
+        ...(bakery?.imageId ? { imageId: bakery.imageId } : {}),
+      });
       first = this.makePlan(validation, inventory, now, this.retry, index, scope);
     }
     const needed = first.retention?.usageNeeded;

@@ -154,6 +154,26 @@ function sentence(action: Action, regions: readonly string[], from: string | und
       return `published ${action.channel} of ${action.spec} ${at}${id ? ` as ${id}` : ""}`;
     case "delete-parameter":
       return `deleted parameter${opt(id)} of ${action.spec} ${at}`;
+    case "launch-bakery-host":
+      return `launched bakery host${opt(id)} ${at}`;
+    case "stop-instance":
+      return `stopped idle bakery host${opt(id)} ${at}`;
+    case "create-volume":
+      return `created bake volume${opt(id)} for ${what} ${at}`;
+    case "attach-volume":
+      return `attached the bake volume of ${what} ${at}`;
+    case "send-bake-command":
+      return `started the chroot bake${opt(id)} of ${what} ${at}`;
+    case "detach-volume":
+      return `detached the bake volume of ${what} ${at}`;
+    case "tag-volume":
+      return `tagged the bake volume of ${what} ${at}`;
+    case "delete-volume":
+      return `deleted bake volume${opt(id)} of ${what} ${at}`;
+    case "create-bake-snapshot":
+      return `snapshotted the bake volume of ${what} ${at}${id ? ` as ${id}` : ""}`;
+    case "register-image":
+      return `registered image${opt(id)} of ${what} ${at}`;
   }
 }
 

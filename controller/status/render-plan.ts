@@ -26,6 +26,16 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "put-parameter": { sign: "~", label: "publish" },
   "delete-parameter": { sign: "-", label: "unpublish" },
   "store-manifest": { sign: "+", label: "store manifest" },
+  "launch-bakery-host": { sign: "+", label: "bakery host" },
+  "stop-instance": { sign: "~", label: "stop" },
+  "create-volume": { sign: "+", label: "bake volume" },
+  "attach-volume": { sign: "~", label: "attach" },
+  "send-bake-command": { sign: "+", label: "run bake" },
+  "detach-volume": { sign: "~", label: "detach" },
+  "tag-volume": { sign: "~", label: "tag volume" },
+  "delete-volume": { sign: "-", label: "delete volume" },
+  "create-bake-snapshot": { sign: "+", label: "snapshot" },
+  "register-image": { sign: "+", label: "register image" },
 };
 
 function target(action: Action): string {
@@ -83,6 +93,26 @@ function target(action: Action): string {
         : `${action.parameter.name} = ${action.parameter.value} (new)`;
     case "delete-parameter":
       return `${action.name} (${action.value})`;
+    case "launch-bakery-host":
+      return `bakery host (${action.launch.instanceType} on ${action.launch.imageId})`;
+    case "stop-instance":
+      return `${action.instanceId} (idle bakery host)`;
+    case "create-volume":
+      return `${action.build} from the root snapshot of ${action.parentImageId} in ${action.volume.availabilityZone}`;
+    case "attach-volume":
+      return `${action.volumeId} (${action.build}) to ${action.instanceId} as ${action.device}`;
+    case "send-bake-command":
+      return `chroot bake of ${action.build} on ${action.volumeId} via ${action.instanceId}`;
+    case "detach-volume":
+      return `${action.volumeId} (${action.build}) from ${action.instanceId}`;
+    case "tag-volume":
+      return `${action.volumeId} (${action.build}) ${Object.keys(action.tags).join(", ")}`;
+    case "delete-volume":
+      return `${action.volumeId}${action.build ? ` (${action.build})` : ""}`;
+    case "create-bake-snapshot":
+      return `${action.build} of ${action.volumeId}`;
+    case "register-image":
+      return `${action.build} from ${action.snapshotId} as "${action.image.name}"`;
   }
 }
 
@@ -117,6 +147,23 @@ export function summarize(actions: readonly Action[]): string {
     [count(["delete-failure-record"]), "to forget", "to forget"],
     [count(["put-parameter"]), "to publish", "to publish"],
     [count(["delete-parameter"]), "to unpublish", "to unpublish"],
+    // Volume bakes: a bake starts with its volume; the other steps are counted as steps.
+    [count(["create-volume"]), "to bake on a volume", "to bake on volumes"],
+    [
+      count([
+        "attach-volume",
+        "send-bake-command",
+        "detach-volume",
+        "tag-volume",
+        "create-bake-snapshot",
+        "register-image",
+      ]),
+      "volume bake step",
+      "volume bake steps",
+    ],
+    [count(["delete-volume"]), "volume to delete", "volumes to delete"],
+    [count(["launch-bakery-host"]), "bakery host to launch", "bakery hosts to launch"],
+    [count(["stop-instance"]), "idle bakery host to stop", "idle bakery hosts to stop"],
   ];
   return parts
     .filter(([n]) => n > 0)

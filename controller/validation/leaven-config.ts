@@ -24,6 +24,18 @@ export interface LeavenConfig {
   lock?: { table?: string; region?: string; endpoint?: string; ttl?: string };
   /** The package manifests' bucket (docs/package-manifests.md). */
   manifests?: { bucket: string; prefix?: string; region?: string; endpoint?: string };
+  /** The bakery host of volume bakes (schemas/leaven-config.schema.json; defaults in plan/bakery.ts). */
+  bakery?: BakeryConfig;
+}
+
+export interface BakeryConfig {
+  instanceType?: string;
+  imageId?: string;
+  instanceProfile?: string;
+  idleStop?: string;
+  maxConcurrentBakes?: number;
+  poolSize?: number;
+  hostInstanceId?: string;
 }
 
 export const MISSING_CLOUD =

@@ -179,7 +179,24 @@ function checkRegions(spec: Fields, problems: Problem[]): string[] {
 }
 
 function checkBake(spec: Fields, problems: Problem[]): void {
-  const timeout = text(fields(spec.bake)?.timeout);
+  const bake = fields(spec.bake);
+  // What only the instance method does: a volume bake would silently ignore it.
+  if (text(bake?.method) === "volume")
+    for (const field of [
+      "kmsKeyId",
+      "instanceType",
+      "subnetId",
+      "securityGroupIds",
+      "instanceProfile",
+      "keepFailedInstance",
+    ])
+      if (bake?.[field] !== undefined)
+        problems.push({
+          path: ["spec", "bake", field],
+          target: "key",
+          message: `bake.${field} applies to the instance method only; a volume bake runs on the bakery host (leaven.yaml bakery)${field === "kmsKeyId" ? " and cannot encrypt with a key of its own yet" : ""}: remove ${field}, or set bake.method: instance`,
+        });
+  const timeout = text(bake?.timeout);
   if (timeout === undefined || !DURATION_PATTERN.test(timeout) || parseDuration(timeout) > 0) return;
   problems.push({
     path: ["spec", "bake", "timeout"],

@@ -125,6 +125,11 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       disabledAt: "leaven.dev/disabled-at",
       onDelete: "leaven.dev/on-delete",
       retention: "leaven.dev/retention",
+      bakeMethod: "leaven.dev/bake-method",
+      bakeVolume: "leaven.dev/bake-volume",
+      snapshotRequestedAt: "leaven.dev/snapshot-requested-at",
+      idleStoppedAt: "leaven.dev/idle-stopped-at",
+      unhealthy: "leaven.dev/unhealthy",
       channel: "leaven.dev/channel",
     });
   });

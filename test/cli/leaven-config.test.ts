@@ -36,6 +36,25 @@ describe("leaven.yaml", () => {
     });
   });
 
+  it("reads the bakery of volume bakes, and refuses what it cannot use at its line", () => {
+    const dir = configIn(
+      "cloud: sim\nbakery:\n  instanceType: t3.large\n  instanceProfile: leaven-bakery\n  idleStop: 10m\n  maxConcurrentBakes: 2\n  hostInstanceId: i-0abc123\n",
+    );
+    expect(readLeavenConfig(dir).config.bakery).toEqual({
+      instanceType: "t3.large",
+      instanceProfile: "leaven-bakery",
+      idleStop: "10m",
+      maxConcurrentBakes: 2,
+      hostInstanceId: "i-0abc123",
+    });
+    expect(refusal("cloud: sim\nbakery:\n  maxConcurrentBakes: 0\n")).toMatch(
+      /^leaven\.yaml:3:23 bakery\.maxConcurrentBakes: /,
+    );
+    expect(refusal("cloud: sim\nbakery:\n  hostInstanceId: my-host\n")).toMatch(
+      /^leaven\.yaml:3:19 bakery\.hostInstanceId: /,
+    );
+  });
+
   it("needs to say where the images live, unless --cloud does", () => {
     expect(refusal("profile: images-admin\n")).toBe(
       "leaven.yaml:1:1 missing cloud: say where the images of these specs live, `cloud: aws` (your AWS account) or `cloud: simulator` (the embedded EC2 simulator: nothing real is created)",
@@ -55,7 +74,7 @@ describe("leaven.yaml", () => {
   it.each([
     [
       "cloud: aws\nprofle: images-admin",
-      'leaven.yaml:2:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock, manifests); did you mean "profile"?',
+      'leaven.yaml:2:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, bakery, lock, manifests); did you mean "profile"?',
     ],
     ["cloud: gcp", 'leaven.yaml:1:8 cloud: "gcp" is not one of aws, simulator, sim'],
     [
@@ -135,7 +154,7 @@ describe("leaven.yaml", () => {
     expect(refusal("profle: images-admin\nregion: 5\n")).toBe(
       [
         "leaven.yaml:1:1 missing cloud: say where the images of these specs live, `cloud: aws` (your AWS account) or `cloud: simulator` (the embedded EC2 simulator: nothing real is created)",
-        'leaven.yaml:1:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock, manifests); did you mean "profile"?',
+        'leaven.yaml:1:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, bakery, lock, manifests); did you mean "profile"?',
         "leaven.yaml:2:9 region: expected a string, got the number 5 (put the value in quotes)",
       ].join("\n"),
     );

@@ -127,8 +127,15 @@ describe("leaven plan's exit status and headline", () => {
 
   it('says "No changes." and exits 0 only once everything is Ready and nothing is to be done', async () => {
     const { dir, sim } = estateOn(convergedState);
+    // The bakery host of the examples' volume bakes has been idle past bakery.idleStop (30m) since they
+    // baked: stopping it is a change, which `plan` shows and `apply` makes. Then nothing is left to do.
+    const idle = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
+    expect(idle.code, idle.stdout).toBe(2);
+    expect(idle.stdout).toMatch(/^ {2}~ stop {9}us-east-1 {6}i-[0-9a-f]{17} \(idle bakery host\)$/m);
+    expect(idle.stdout).toContain("Plan: 1 idle bakery host to stop; on the embedded simulator — not AWS.");
+    expect((await runCli(["apply", "specs", ...sim], dir)).code).toBe(0);
     const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).toBe("No changes. The images match the specs; on the embedded simulator — not AWS.\n");
 
     const json = await runCli(["plan", "specs", "--output", "json", "--detailed-exitcode", ...sim], dir);

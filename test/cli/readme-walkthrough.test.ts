@@ -143,7 +143,8 @@ describe("the README's promotion walkthrough", () => {
         channelBuild(candidate.stdout, child, "release"),
       );
     expect(promoted.stdout).toContain('"kind":"launch-bake","spec":"web-frontend"');
-    expect(promoted.stdout).toContain('"kind":"launch-bake","spec":"order-worker"');
+    // order-worker bakes on a volume (bake.method: volume): its bake starts with the volume.
+    expect(promoted.stdout).toContain('"kind":"create-volume","spec":"order-worker"');
 
     // Rolling back, with the command the promotion printed: channels move back without a bake.
     const printed = /^To roll back: leaven (.+)$/m.exec(write.stdout)![1]!;
@@ -158,5 +159,6 @@ describe("the README's promotion walkthrough", () => {
         channelBuild(candidate.stdout, child, "release"),
       );
     expect(rolledBack.stdout).not.toContain('"kind":"launch-bake"');
+    expect(rolledBack.stdout).not.toContain('"kind":"create-volume"');
   }, 180_000);
 });

@@ -30,7 +30,7 @@ describe("leaven validate", () => {
       code: 1,
       stdout: "",
       stderr: [
-        'test/fixtures/config/typo/leaven.yaml:3:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, lock, manifests); did you mean "profile"?',
+        'test/fixtures/config/typo/leaven.yaml:3:1 profle: unknown field "profle" (allowed: cloud, region, profile, endpoint, installation, sim, bakery, lock, manifests); did you mean "profile"?',
         "1 error: 2 specs valid (1 file, 2 documents)",
         "",
       ].join("\n"),

@@ -144,8 +144,10 @@ export const drifts: Drift[] = [
     check: async (ec2, before) => {
       const home = await channelImage(ec2, "us-east-1", "order-worker", "release");
       differ(home.ImageId, before.get("order-worker/release/us-east-1"), "order-worker image");
-      // Nothing recorded the dead image: EC2's refusal of the old launch token led to the terminated instance.
-      matches(tagOf(home, Tag.rebakeOf), /^i-[0-9a-f]{17}$/, "rebake-of");
+      // Nothing recorded the dead image: EC2's refusal of the old token led to what it made. order-worker bakes
+      // on a volume: the refused CreateVolume token stands for the deleted volume.
+      matches(tagOf(home, Tag.rebakeOf), /^(i-[0-9a-f]{17}|leaven-volume-[0-9a-f]{40})$/, "rebake-of");
+      same(tagOf(home, Tag.bakeMethod), "volume", "order-worker's bake method");
     },
   },
   {

@@ -19,6 +19,13 @@ export interface WorldInstance {
   spec: string;
   build: string;
   state: string;
+  /** Only on the bakery host of volume bakes, which stays up between bakes by design. */
+  role?: "bakery";
+}
+
+/** Instances still up that are not a bakery host: a bake or check instance left behind. */
+export function liveBakeInstances(instances: readonly WorldInstance[]): WorldInstance[] {
+  return instances.filter((i) => i.state !== "terminated" && i.role !== "bakery");
 }
 
 export async function readWorld(
@@ -58,6 +65,7 @@ export async function readWorld(
             region,
             spec: tags[Tag.spec] ?? "",
             build: tags[Tag.build] ?? "",
+            ...(tags[Tag.role] === "bakery" ? { role: "bakery" as const } : {}),
             state: instance.State?.Name ?? "",
           });
         }

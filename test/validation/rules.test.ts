@@ -307,11 +307,15 @@ const rules: [string, string][] = [
   ],
   [
     "invalid/windows.yaml",
-    "invalid/windows.yaml:33:5 spec.checks.smoke: windows-2022 is a Windows foundation: smoke checks run a bash script, which a Windows image cannot; remove checks.smoke",
+    "invalid/windows.yaml:33:13 spec.bake.method: windows-2022 is a Windows foundation: Windows images bake with the instance method only; set bake.method: instance or remove it",
   ],
   [
     "invalid/windows.yaml",
-    'invalid/windows.yaml:59:15 spec.provision.files[0].path: "C:\\Windows\\motd.txt" is a Windows path, but foundation "ubuntu" is linux; use an absolute path such as /etc/app.conf, or set platform: windows in ubuntu\'s source',
+    "invalid/windows.yaml:35:5 spec.checks.smoke: windows-2022 is a Windows foundation: smoke checks run a bash script, which a Windows image cannot; remove checks.smoke",
+  ],
+  [
+    "invalid/windows.yaml",
+    'invalid/windows.yaml:61:15 spec.provision.files[0].path: "C:\\Windows\\motd.txt" is a Windows path, but foundation "ubuntu" is linux; use an absolute path such as /etc/app.conf, or set platform: windows in ubuntu\'s source',
   ],
   [
     "invalid/sources.yaml",

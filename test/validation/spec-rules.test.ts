@@ -38,3 +38,32 @@ describe("checkSpecRules", () => {
     expect(new Set(problems.map((p) => p.target))).toEqual(new Set(["key", "value"]));
   });
 });
+
+describe("bake.method: volume", () => {
+  const spec = (bake: Record<string, unknown>) => ({
+    spec: {
+      layer: "app",
+      parent: { spec: "base", channel: "release" },
+      version: "1.0.0",
+      regions: ["us-east-1"],
+      bake,
+    },
+  });
+
+  it("refuses the fields only an instance bake uses, naming each", () => {
+    const problems = checkSpecRules(
+      spec({ method: "volume", kmsKeyId: "alias/images", instanceType: "t3.small", timeout: "20m" }),
+    );
+    expect(problems.map((p) => p.path.join("."))).toEqual(["spec.bake.kmsKeyId", "spec.bake.instanceType"]);
+    expect(problems[0]!.message).toBe(
+      "bake.kmsKeyId applies to the instance method only; a volume bake runs on the bakery host (leaven.yaml bakery) and cannot encrypt with a key of its own yet: remove kmsKeyId, or set bake.method: instance",
+    );
+  });
+
+  it("accepts them with the instance method, and a volume bake with a timeout and root volume", () => {
+    expect(
+      checkSpecRules(spec({ method: "instance", kmsKeyId: "alias/images", instanceType: "t3.small" })),
+    ).toEqual([]);
+    expect(checkSpecRules(spec({ method: "volume", timeout: "20m", rootVolume: { size: 16 } }))).toEqual([]);
+  });
+});

@@ -83,6 +83,7 @@ export async function runApply(
       logger,
       installation: target.installation,
       ...(target.manifests ? { manifests: target.manifests } : {}),
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       ...(commit ? { commit } : {}),
       retry,
       noDelete: values["no-delete"] === true,

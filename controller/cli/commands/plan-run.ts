@@ -30,6 +30,7 @@ export async function runPlan(
       clock: target.clock,
       installation: target.installation,
       ...(target.manifests ? { manifests: target.manifests } : {}),
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
       retry,

@@ -58,6 +58,7 @@ export async function runPromote(
       clock: target.clock,
       installation: target.installation,
       ...(target.manifests ? { manifests: target.manifests } : {}),
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });

@@ -85,6 +85,7 @@ export async function runRun(
       logger,
       installation: target.installation,
       ...(target.manifests ? { manifests: target.manifests } : {}),
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       ...(commit ? { commit } : {}),
       retry: (values.retry as string[] | undefined) ?? [],
       noDelete: values["no-delete"] === true,

@@ -34,6 +34,7 @@ export async function runStatus(
       clock: target.clock,
       installation: target.installation,
       ...(target.manifests ? { manifests: target.manifests } : {}),
+      ...(target.bakery ? { bakery: target.bakery } : {}),
       logger,
       ...(commit ? { commit } : {}),
     });

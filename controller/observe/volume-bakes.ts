@@ -1,0 +1,163 @@
+// What volume bakes observe (bake.method: volume), only in the home regions of specs that use the method and
+// only on passes that plan a bake there: the bakery hosts, this installation's volumes and volume-bake
+// snapshots, the device names in use on each host, and the bake commands each host was sent (ListCommands;
+// the comment names build and volume, since SendCommand has no ClientToken). A command that ended is read
+// once (GetCommandInvocation) for its marker; the verdict is then written on the volume and trusted.
+import { parseBakeMarker } from "../api/bake-protocol.ts";
+import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import type { CloudInstance, CloudPort, CommandInvocationStatus, Filter } from "../cloud/port.ts";
+import type { Inventory, ObservedCommand, VolumeBakeObservation } from "./inventory.ts";
+import { errorMessage } from "./observe.ts";
+
+export const BAKERY_ROLE = "bakery";
+export const VOLUME_BAKE_ROLE = "volume-bake";
+/** SendCommand's comment for a volume bake: how a resumed pass finds the command it already sent. */
+const COMMENT_PREFIX = "leaven-bake";
+
+export function bakeCommandComment(build: string, volumeId: string): string {
+  return `${COMMENT_PREFIX} ${build} ${volumeId}`;
+}
+
+export function parseBakeCommandComment(
+  comment: string | undefined,
+): { build: string; volumeId: string } | undefined {
+  const parts = comment?.split(" ");
+  if (parts?.length !== 3 || parts[0] !== COMMENT_PREFIX) return undefined;
+  return { build: parts[1]!, volumeId: parts[2]! };
+}
+
+const ENDED: readonly CommandInvocationStatus[] = ["Success", "Failed", "Cancelled", "TimedOut"];
+
+export function commandEnded(status: CommandInvocationStatus): boolean {
+  return ENDED.includes(status);
+}
+
+/** The AMI of a bakery host Leaven launches when leaven.yaml names none: Amazon's newest Amazon Linux 2023. */
+export const BAKERY_IMAGE_NAME = "al2023-ami-2023.*-kernel-6.1-x86_64";
+
+export interface VolumeBakeObserveOptions {
+  installation?: string;
+  /** bakery.hostInstanceId: the user's host, observed by id whatever its tags. */
+  hostInstanceId?: string;
+  /** bakery.imageId: when set, no AMI is looked up. */
+  imageId?: string;
+}
+
+const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+
+/** Observes volume bakes in `regions` into `inventory.volumeBakes`; a region that fails is left out. */
+export async function observeVolumeBakes(
+  cloud: CloudPort,
+  inventory: Inventory,
+  regions: readonly string[],
+  options: VolumeBakeObserveOptions = {},
+): Promise<Inventory> {
+  const observation: VolumeBakeObservation = {
+    regions: [],
+    hosts: [],
+    volumes: [],
+    devices: new Map(),
+    snapshots: [],
+    commands: new Map(),
+    lastCommandAt: new Map(),
+    hostImages: new Map(),
+  };
+  const mine = (tags: Record<string, string>) => isLeavenOwned(tags, options.installation);
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const [leavenHosts, named, volumes, snapshots] = await Promise.all([
+          cloud.describeInstances(region, [...owned, { name: `tag:${Tag.role}`, values: [BAKERY_ROLE] }]),
+          options.hostInstanceId
+            ? cloud.describeInstances(region, [{ name: "instance-id", values: [options.hostInstanceId] }])
+            : Promise.resolve([] as CloudInstance[]),
+          cloud.describeVolumes(region, owned),
+          cloud.describeSnapshots(region, [
+            ...owned,
+            { name: `tag:${Tag.role}`, values: [VOLUME_BAKE_ROLE] },
+          ]),
+        ]);
+        const hosts = [
+          ...leavenHosts.filter((h) => mine(h.tags) && h.instanceId !== options.hostInstanceId),
+          ...named,
+        ];
+        const ours = volumes.filter((v) => mine(v.tags));
+        const live = hosts.filter((h) => h.state === "running");
+        // Device names are taken by whoever's volume holds them, not only Leaven's.
+        const attached =
+          live.length > 0
+            ? await cloud.describeVolumes(region, [
+                { name: "attachment.instance-id", values: live.map((h) => h.instanceId) },
+              ])
+            : [];
+        const devices = new Map<string, string[]>();
+        for (const volume of attached)
+          for (const a of volume.attachments)
+            devices.set(a.instanceId, [...(devices.get(a.instanceId) ?? []), a.device]);
+        const commands = new Map<string, ObservedCommand>();
+        const lastCommandAt = new Map<string, string>();
+        const volumeIds = new Set(ours.map((v) => v.volumeId));
+        await Promise.all(
+          live.map(async (host) => {
+            const sent = await cloud.listCommands(region, host.instanceId);
+            if (sent[0]) lastCommandAt.set(host.instanceId, sent[0].requestedAt);
+            for (const summary of sent) {
+              const named = parseBakeCommandComment(summary.comment);
+              if (!named || !volumeIds.has(named.volumeId)) continue;
+              const known = commands.get(named.volumeId);
+              if (known && known.requestedAt >= summary.requestedAt) continue;
+              commands.set(named.volumeId, {
+                commandId: summary.commandId,
+                instanceId: host.instanceId,
+                volumeId: named.volumeId,
+                build: named.build,
+                status: summary.status,
+                requestedAt: summary.requestedAt,
+              });
+            }
+          }),
+        );
+        await Promise.all(
+          [...commands.values()].map(async (command) => {
+            const volume = ours.find((v) => v.volumeId === command.volumeId);
+            // Read once: the verdict is then on the volume's tags.
+            if (!volume || volume.tags[Tag.bakeResult] || !commandEnded(command.status)) return;
+            const invocation = await cloud.getCommandInvocation(
+              region,
+              command.commandId,
+              command.instanceId,
+            );
+            command.status = invocation.status;
+            const outcome = parseBakeMarker(`${invocation.stdout}\n${invocation.stderr}`, command.build);
+            if (outcome) command.outcome = outcome;
+          }),
+        );
+        if (!options.imageId && !hosts.some((h) => h.state === "running" || h.state === "pending")) {
+          const images = await cloud.describeImages(region, {
+            owners: ["amazon"],
+            filters: [{ name: "name", values: [BAKERY_IMAGE_NAME] }],
+          });
+          const newest = images
+            .filter((i) => i.state === "available")
+            .sort((a, b) => a.creationDate.localeCompare(b.creationDate))
+            .at(-1);
+          if (newest) observation.hostImages.set(region, newest.imageId);
+        } else if (options.imageId) observation.hostImages.set(region, options.imageId);
+        observation.hosts.push(...hosts);
+        observation.volumes.push(...ours);
+        for (const [id, list] of devices) observation.devices.set(id, list);
+        observation.snapshots.push(...snapshots.filter((s) => mine(s.tags)));
+        for (const [id, command] of commands) observation.commands.set(id, command);
+        for (const [id, at] of lastCommandAt) observation.lastCommandAt.set(id, at);
+        observation.regions.push(region);
+      } catch (error) {
+        // Only the volume bakes there are blind (the planner waits); images and instances are not.
+        observation.errors ??= new Map();
+        observation.errors.set(region, errorMessage(error));
+      }
+    }),
+  );
+  observation.regions.sort();
+  inventory.volumeBakes = observation;
+  return inventory;
+}

@@ -1,0 +1,488 @@
+// The volume bake's state machine, one step per observed state, and the bakery host planner: pure tables.
+import { describe, expect, it } from "vitest";
+import { Tag } from "../../controller/api/tags.ts";
+import type {
+  CloudImage,
+  CloudInstance,
+  CloudSnapshot,
+  CloudVolume,
+  Tags,
+} from "../../controller/cloud/port.ts";
+import {
+  emptyInventory,
+  type FailureRecord,
+  type ObservedCommand,
+  type VolumeBakeObservation,
+} from "../../controller/observe/inventory.ts";
+import type { Action } from "../../controller/plan/actions.ts";
+import { createBakery } from "../../controller/plan/bakery.ts";
+import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
+import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
+import { createPool } from "../../controller/plan/volume-pool.ts";
+import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
+import { MIN, spec, T0 } from "./builders.ts";
+
+const REGION = "us-east-1";
+const BUILD = "1.0.0+abcdef12";
+const doc = spec("base", {
+  layer: "base",
+  parent: { spec: "ubuntu", channel: "release" },
+  version: "1.0.0",
+  provision: { packages: ["curl"] },
+  bake: { method: "volume" },
+  channels: { release: { latest: true } },
+}).document;
+const owner: Tags = { [Tag.managedBy]: "leaven", [Tag.installation]: "default" };
+
+function host(
+  id = "i-0000000000000host",
+  tags: Tags = { ...owner, [Tag.role]: "bakery" },
+  state: CloudInstance["state"] = "running",
+): CloudInstance {
+  return {
+    instanceId: id,
+    region: REGION,
+    imageId: "ami-al2023",
+    state,
+    launchTime: new Date(T0 - 60 * MIN).toISOString(),
+    availabilityZone: `${REGION}a`,
+    tags,
+  };
+}
+
+function volume(id: string, options: Partial<CloudVolume> & { extra?: Tags } = {}): CloudVolume {
+  return {
+    volumeId: id,
+    region: REGION,
+    availabilityZone: `${REGION}a`,
+    state: "available",
+    size: 8,
+    attachments: [],
+    createTime: new Date(T0 - 5 * MIN).toISOString(),
+    ...options,
+    tags: { ...owner, [Tag.spec]: "base", [Tag.build]: BUILD, [Tag.role]: "volume-bake", ...options.extra },
+  };
+}
+
+function attached(id: string, state: "attaching" | "attached" | "detaching" = "attached", extra: Tags = {}) {
+  return volume(id, {
+    state: "in-use",
+    attachments: [{ instanceId: host().instanceId, device: "/dev/sdf", state }],
+    extra,
+  });
+}
+
+function observation(parts: Partial<VolumeBakeObservation> = {}): VolumeBakeObservation {
+  return {
+    regions: [REGION],
+    hosts: [host()],
+    volumes: [],
+    devices: new Map(),
+    snapshots: [],
+    commands: new Map(),
+    lastCommandAt: new Map(),
+    hostImages: new Map([[REGION, "ami-al2023"]]),
+    ...parts,
+  };
+}
+
+function context(
+  vb: VolumeBakeObservation,
+  extra: Partial<VolumeBakeContext> = {},
+  config: BakeryConfig = {},
+): VolumeBakeContext {
+  return {
+    doc,
+    build: BUILD,
+    recipe: "0123456789abcdef",
+    homeRegion: REGION,
+    parent: { spec: "ubuntu", channel: "release", build: "ubuntu-jammy-20260601", imageId: "ami-parent" },
+    instances: [],
+    failureRecords: [],
+    inventory: { ...emptyInventory(), instanceRegions: [REGION] },
+    now: T0,
+    retry: false,
+    volumes: vb,
+    bakery: createBakery(vb, config),
+    ...extra,
+  };
+}
+
+function step(vb: VolumeBakeObservation, extra: Partial<VolumeBakeContext> = {}, config: BakeryConfig = {}) {
+  const actions: Action[] = [];
+  const ctx = context(vb, extra, config);
+  const state = planVolumeBake(ctx, actions);
+  return { state, actions, kinds: actions.map((a) => a.kind), ctx };
+}
+
+function command(
+  status: ObservedCommand["status"],
+  outcome?: ObservedCommand["outcome"],
+  at = T0 - MIN,
+): ObservedCommand {
+  return {
+    commandId: "cmd-1",
+    instanceId: host().instanceId,
+    volumeId: "vol-0000000000000001",
+    build: BUILD,
+    status,
+    requestedAt: new Date(at).toISOString(),
+    ...(outcome ? { outcome } : {}),
+  };
+}
+
+const snapshot = (state: string, tags: Tags = {}): CloudSnapshot => ({
+  snapshotId: "snap-0000000000000001",
+  region: REGION,
+  state,
+  tags: {
+    ...owner,
+    [Tag.build]: BUILD,
+    [Tag.role]: "volume-bake",
+    [Tag.bakeVolume]: "vol-0000000000000001",
+    ...tags,
+  },
+});
+
+const V = "vol-0000000000000001";
+
+describe("the volume bake, one step per observed state", () => {
+  it("waits for a host, and the bakery launches one (ClientToken per installation, region and day)", () => {
+    const vb = observation({ hosts: [] });
+    const { state, actions, ctx } = step(vb);
+    expect(state).toEqual({ step: "in-progress", message: "waiting for a bakery host in us-east-1" });
+    expect(actions).toEqual([]);
+    ctx.bakery.finish(actions, T0);
+    expect(actions).toHaveLength(1);
+    const launch = actions[0]!;
+    expect(launch.kind).toBe("launch-bakery-host");
+    // The first spec that needs the host owns the launch: a launch EC2 refuses stalls it with the error.
+    expect(launch.spec).toBe("base");
+    if (launch.kind !== "launch-bakery-host") return;
+    expect(launch.launch).toMatchObject({
+      imageId: "ami-al2023",
+      instanceType: "t3.medium",
+      instanceProfile: "leaven-bakery",
+      clientToken: bakeryHostToken("default", REGION, `day-${Math.floor(T0 / 86_400_000)}`),
+      tags: { ...owner, [Tag.role]: "bakery" },
+    });
+  });
+
+  it("creates the volume in the host's zone with a token from build, attempt and zone", () => {
+    const { state, actions } = step(observation());
+    expect(state.step).toBe("in-progress");
+    expect(actions).toHaveLength(1);
+    const create = actions[0]!;
+    if (create.kind !== "create-volume") throw new Error(create.kind);
+    expect(create.parentImageId).toBe("ami-parent");
+    expect(create.volume.availabilityZone).toBe("us-east-1a");
+    expect(create.volume.clientToken).toBe(volumeToken(BUILD, "0", "us-east-1a"));
+    expect(create.volume.tags).toMatchObject({
+      ...owner,
+      [Tag.spec]: "base",
+      [Tag.build]: BUILD,
+      [Tag.role]: "volume-bake",
+      [Tag.bakeMethod]: "volume",
+    });
+  });
+
+  it.each([
+    ["creating", volume(V, { state: "creating" }), "volume vol-0000000000000001 is being created"],
+    [
+      "attaching",
+      attached(V, "attaching"),
+      "volume vol-0000000000000001 is attaching on i-0000000000000host",
+    ],
+  ])("waits while the volume is %s", (_, v, message) => {
+    expect(step(observation({ volumes: [v] }))).toMatchObject({
+      state: { step: "in-progress", message },
+      actions: [],
+    });
+  });
+
+  it("attaches under a device name free on the host", () => {
+    const { actions } = step(
+      observation({
+        volumes: [volume(V)],
+        devices: new Map([[host().instanceId, ["/dev/sdf", "/dev/sdg"]]]),
+      }),
+    );
+    expect(actions).toMatchObject([
+      { kind: "attach-volume", volumeId: V, instanceId: host().instanceId, device: "/dev/sdh" },
+    ]);
+  });
+
+  it("waits while the host has bakery.maxConcurrentBakes volumes attached", () => {
+    const other = volume("vol-0000000000000009", {
+      state: "in-use",
+      attachments: [{ instanceId: host().instanceId, device: "/dev/sdf", state: "attached" }],
+      extra: { [Tag.build]: "9.9.9+99999999" },
+    });
+    const { state, actions } = step(
+      observation({ volumes: [volume(V), other] }),
+      {},
+      { maxConcurrentBakes: 1 },
+    );
+    expect(actions).toEqual([]);
+    expect(state).toMatchObject({
+      step: "in-progress",
+      message: expect.stringMatching(/bakery\.maxConcurrentBakes is 1/),
+    });
+  });
+
+  it("sends the chroot script once attached, the comment naming build and volume", () => {
+    const { actions } = step(observation({ volumes: [attached(V)] }));
+    expect(actions).toHaveLength(1);
+    const send = actions[0]!;
+    if (send.kind !== "send-bake-command") throw new Error(send.kind);
+    expect(send.command.comment).toBe(`leaven-bake ${BUILD} ${V}`);
+    expect(send.command.instanceIds).toEqual([host().instanceId]);
+    expect(send.command.commands.join("\n")).toContain(`LEAVEN_BUILD_ID=`);
+    expect(send.command.commands.join("\n")).toMatch(new RegExp(`^LEAVEN_VOLUME_ID='?${V}'?$`, "m"));
+  });
+
+  it("waits for a running command, and fails it past bake.timeout", () => {
+    const running = observation({ volumes: [attached(V)], commands: new Map([[V, command("InProgress")]]) });
+    expect(step(running)).toMatchObject({ state: { step: "in-progress" }, actions: [] });
+    const late = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, command("InProgress", undefined, T0 - 50 * MIN)]]),
+    });
+    const { state, kinds, actions } = step(late);
+    expect(state).toMatchObject({
+      step: "failed",
+      message: "bake timed out after 45m (command cmd-1 still InProgress)",
+    });
+    expect(kinds).toEqual(["detach-volume", "record-failure"]);
+    expect(actions[0]).toMatchObject({ tags: { [Tag.bakeResult]: "failed" } });
+  });
+
+  it("records the verdict on the volume as it detaches it", () => {
+    const ok = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, command("Success", { build: BUILD, result: "success" })]]),
+    });
+    expect(step(ok).actions).toMatchObject([
+      { kind: "detach-volume", tags: { [Tag.bakeResult]: "success" } },
+    ]);
+    const bad = observation({
+      volumes: [attached(V)],
+      commands: new Map([
+        [
+          V,
+          command("Failed", { build: BUILD, result: "failure", reason: "apt-get failed", tail: ["E: nope"] }),
+        ],
+      ]),
+    });
+    const failed = step(bad);
+    expect(failed.state).toEqual({
+      step: "failed",
+      message: "bake script failed: apt-get failed",
+      console: ["E: nope"],
+    });
+    expect(failed.kinds).toEqual(["detach-volume", "record-failure"]);
+    const silent = observation({ volumes: [attached(V)], commands: new Map([[V, command("Failed")]]) });
+    expect(step(silent).state).toMatchObject({
+      step: "failed",
+      message: "bake command cmd-1 ended Failed without a result marker in its output",
+    });
+  });
+
+  it("snapshots a detached successful volume, and waits for a snapshot it asked for", () => {
+    const success = { [Tag.bakeResult]: "success" };
+    expect(step(observation({ volumes: [volume(V, { extra: success })] })).actions).toMatchObject([
+      {
+        kind: "create-bake-snapshot",
+        volumeId: V,
+        snapshot: { volumeId: V, tags: { [Tag.bakeVolume]: V, [Tag.role]: "volume-bake" } },
+      },
+    ]);
+    const asked = volume(V, {
+      extra: { ...success, [Tag.snapshotRequestedAt]: new Date(T0 - MIN).toISOString() },
+    });
+    expect(step(observation({ volumes: [asked] })).actions).toEqual([]);
+    const stale = volume(V, {
+      extra: { ...success, [Tag.snapshotRequestedAt]: new Date(T0 - 11 * MIN).toISOString() },
+    });
+    expect(step(observation({ volumes: [stale] })).kinds).toEqual(["create-bake-snapshot"]);
+    // Still attached with a verdict (the detach did not go through): detach again.
+    expect(step(observation({ volumes: [attached(V, "attached", success)] })).kinds).toEqual([
+      "detach-volume",
+    ]);
+  });
+
+  it("registers the image once the snapshot is complete, not before", () => {
+    const v = volume(V, { extra: { [Tag.bakeResult]: "success" } });
+    expect(step(observation({ volumes: [v], snapshots: [snapshot("pending")] })).actions).toEqual([]);
+    const { actions } = step(observation({ volumes: [v], snapshots: [snapshot("completed")] }));
+    expect(actions).toMatchObject([
+      {
+        kind: "register-image",
+        snapshotId: "snap-0000000000000001",
+        parentImageId: "ami-parent",
+        image: {
+          name: "leaven/base/1.0.0_abcdef12",
+          tags: { [Tag.bakeMethod]: "volume", [Tag.bakeVolume]: V, [Tag.build]: BUILD },
+        },
+      },
+    ]);
+  });
+
+  it("deletes the volume once the image is available, then forgets it on the image", () => {
+    const image: CloudImage = {
+      imageId: "ami-0000000000000baked",
+      region: REGION,
+      name: "leaven/base/1.0.0_abcdef12",
+      ownerId: "123456789012",
+      state: "available",
+      creationDate: new Date(T0).toISOString(),
+      snapshotIds: ["snap-0000000000000001"],
+      tags: { ...owner, [Tag.bakeVolume]: V },
+    };
+    const v = volume(V, { extra: { [Tag.bakeResult]: "success" } });
+    expect(step(observation({ volumes: [v] }), { homeImage: image })).toMatchObject({
+      state: { step: "done" },
+      kinds: ["delete-volume"],
+    });
+    expect(step(observation(), { homeImage: image }).kinds).toEqual(["remove-tags"]);
+    expect(step(observation(), { homeImage: { ...image, tags: owner } }).kinds).toEqual([]);
+  });
+
+  it("stays Failed on its record, and --retry deletes it and bakes on a new volume", () => {
+    const record: FailureRecord = {
+      spec: "base",
+      build: BUILD,
+      region: REGION,
+      launchTemplateId: "lt-1",
+      name: "leaven-failed-base-1.0.0_abcdef12",
+      reason: "bake script failed: apt-get failed",
+      instanceId: V,
+      console: [],
+      tags: {},
+    };
+    expect(step(observation(), { failureRecords: [record] })).toMatchObject({
+      state: { step: "failed", message: "bake script failed: apt-get failed" },
+      actions: [],
+    });
+    const retried = step(observation(), { failureRecords: [record], retry: true });
+    expect(retried.kinds).toEqual(["delete-failure-record", "create-volume"]);
+    const create = retried.actions[1]!;
+    if (create.kind !== "create-volume") throw new Error(create.kind);
+    expect(create.volume.clientToken).toBe(volumeToken(BUILD, `retry-${T0}`, "us-east-1a"));
+    // A failed volume still there is cleaned up and its failure recorded.
+    const failedVolume = volume(V, { extra: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "boom" } });
+    expect(step(observation({ volumes: [failedVolume] })).kinds).toEqual(["delete-volume", "record-failure"]);
+  });
+
+  it("is blind where volume bakes were not observed", () => {
+    expect(step(observation({ regions: [] })).state).toMatchObject({ step: "blind" });
+  });
+});
+
+describe("the bakery host", () => {
+  it("stops its idle host after bakery.idleStop, recording the stop first", () => {
+    const vb = observation();
+    const actions: Action[] = [];
+    createBakery(vb, { idleStop: "30m" }).finish(actions, T0);
+    expect(actions).toMatchObject([
+      {
+        kind: "stop-instance",
+        instanceId: host().instanceId,
+        tags: { [Tag.idleStoppedAt]: new Date(T0).toISOString() },
+      },
+    ]);
+    // Not while a command was sent recently, nor while a volume is attached.
+    const busy: Action[] = [];
+    createBakery(
+      observation({ lastCommandAt: new Map([[host().instanceId, new Date(T0 - MIN).toISOString()]]) }),
+      {},
+    ).finish(busy, T0);
+    createBakery(observation({ devices: new Map([[host().instanceId, ["/dev/sdf"]]]) }), {}).finish(busy, T0);
+    expect(busy).toEqual([]);
+  });
+
+  it("replaces a host stopped behind its back or marked unhealthy, with a token from its predecessor", () => {
+    for (const sick of [
+      host(undefined, undefined, "stopped"),
+      host(undefined, { ...owner, [Tag.role]: "bakery", [Tag.unhealthy]: "SSM cannot reach it" }),
+    ]) {
+      const vb = observation({ hosts: [sick] });
+      const actions: Action[] = [];
+      const bakery = createBakery(vb);
+      expect(bakery.host(REGION).ok).toBe(false);
+      bakery.finish(actions, T0);
+      expect(actions.map((a) => a.kind)).toEqual(["terminate-instance", "launch-bakery-host"]);
+      expect(actions[1]).toMatchObject({
+        launch: { clientToken: bakeryHostToken("default", REGION, `after-${sick.instanceId}`) },
+      });
+    }
+  });
+
+  it("never stops, terminates or replaces a user-named host", () => {
+    const mine = host("i-00000000000000user", { Name: "mine" });
+    for (const state of ["running", "stopped"] as const) {
+      const vb = observation({ hosts: [{ ...mine, state }] });
+      const bakery = createBakery(vb, { hostInstanceId: mine.instanceId, idleStop: "1m" });
+      const pick = bakery.host(REGION);
+      expect(pick.ok).toBe(state === "running");
+      const actions: Action[] = [];
+      bakery.finish(actions, T0 + 1000 * MIN);
+      expect(actions).toEqual([]);
+    }
+  });
+});
+
+describe("the warm pool", () => {
+  const pooled = (id: string, parentImageId: string): CloudVolume => ({
+    ...volume(id),
+    tags: {
+      ...owner,
+      [Tag.role]: "volume-pool",
+      [Tag.parentImage]: parentImageId,
+      [Tag.parentBuild]: "jammy",
+    },
+  });
+
+  it("refills to bakery.poolSize for the parent bakes are on, and discards the pool of a parent left behind", () => {
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-old")] });
+    const pool = createPool(vb, 2);
+    pool.want(REGION, "ami-new", "jammy-2", "us-east-1a");
+    const actions: Action[] = [];
+    pool.finish(actions, T0, true);
+    expect(
+      actions.map((a) => [
+        a.kind,
+        "volumeId" in a ? a.volumeId : a.kind === "create-volume" ? a.parentImageId : "",
+      ]),
+    ).toEqual([
+      ["create-volume", "ami-new"],
+      ["create-volume", "ami-new"],
+      ["delete-volume", "vol-000000000000000a"],
+    ]);
+    // Not on a scoped plan: other specs might bake on it.
+    const scoped: Action[] = [];
+    createPool(vb, 2).finish(scoped, T0, false);
+    expect(scoped).toEqual([]);
+  });
+
+  it("gives a bake a ready pool volume of its parent in the host's zone, retagged as the build's", () => {
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-parent")] });
+    const pool = createPool(vb, 2);
+    const { actions } = step(vb, { pool });
+    expect(actions).toMatchObject([
+      {
+        kind: "tag-volume",
+        volumeId: "vol-000000000000000a",
+        tags: { [Tag.build]: BUILD, [Tag.role]: "volume-bake" },
+      },
+      // Ready already: attached in the same pass.
+      { kind: "attach-volume", volumeId: "vol-000000000000000a", device: "/dev/sdf" },
+    ]);
+    // The ownership tags are not rewritten (the guard refuses any change to them).
+    const tags = (actions[0] as { tags: Tags }).tags;
+    expect(tags[Tag.managedBy]).toBeUndefined();
+    expect(tags[Tag.installation]).toBeUndefined();
+    // Taken once: a second bake in the same pass creates its own.
+    expect(pool.claim(REGION, "ami-parent", "us-east-1a")).toBeUndefined();
+  });
+});

@@ -1,0 +1,342 @@
+// Volume bakes (bake.method: volume) against the simulator through the real SDK over HTTP: a spec converges
+// with no instance bake, its image has the parent's architecture, boot mode and root device and says it was
+// baked on a volume, and nothing is left behind; a controller killed after any step's request went through
+// (its answer lost, its memory gone) resumes with no duplicate volume, snapshot, image or host; a look-alike
+// volume of another installation and a user-named host are never touched; an idle host Leaven owns is stopped.
+import { afterEach, describe, expect, it } from "vitest";
+import { Tag } from "../../controller/api/tags.ts";
+import { CloudError, type CloudPort } from "../../controller/cloud/port.ts";
+import { silentLogger } from "../../controller/log/logger.ts";
+import { type PassResult, Reconciler } from "../../controller/reconcile/reconciler.ts";
+import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
+import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
+
+const REGION = "us-east-1";
+let t: SimCloud | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const estate = (version = "1.0.0") =>
+  validation(
+    ubuntuFoundation(["us-east-1"]),
+    baseSpec("base", { version, regions: ["us-east-1"], bake: { method: "volume" } }),
+  );
+
+const statusOf = (pass: PassResult, spec: string) => pass.statuses.find((s) => s.name === spec)!;
+
+function reconciler(cloud: CloudPort, bakery?: BakeryConfig, installation?: string) {
+  return new Reconciler({
+    cloud,
+    clock: t!.clock,
+    logger: silentLogger,
+    ...(bakery ? { bakery } : {}),
+    ...(installation ? { installation } : {}),
+  });
+}
+
+/** Passes until base is Ready (a fresh controller each pass when `fresh`: nothing is remembered). */
+async function converge(
+  make: () => Reconciler,
+  version = "1.0.0",
+  fresh = false,
+  limit = 80,
+): Promise<PassResult[]> {
+  const passes: PassResult[] = [];
+  let controller = make();
+  for (let n = 0; n < limit; n++) {
+    if (fresh) controller = make();
+    const pass = await controller.pass(estate(version));
+    passes.push(pass);
+    if (statusOf(pass, "base").phase === "Ready" && pass.executed.length === 0) return passes;
+    t!.clock.advance(30_000);
+  }
+  throw new Error(`did not converge: ${statusOf(passes.at(-1)!, "base").message}`);
+}
+
+async function leftovers() {
+  const cloud = t!.adapter;
+  const volumes = await cloud.describeVolumes(REGION, [{ name: `tag:${Tag.managedBy}`, values: ["leaven"] }]);
+  const snapshots = await cloud.describeSnapshots(REGION, [
+    { name: `tag:${Tag.role}`, values: ["volume-bake"] },
+  ]);
+  const images = await cloud.describeImages(REGION, {
+    owners: ["self"],
+    filters: [{ name: `tag:${Tag.spec}`, values: ["base"] }],
+  });
+  const hosts = await cloud.describeInstances(REGION, [{ name: `tag:${Tag.role}`, values: ["bakery"] }]);
+  return { volumes, snapshots, images, hosts: hosts.filter((h) => h.state !== "terminated") };
+}
+
+describe("volume bakes on the simulator", () => {
+  it("converges with no bake instance; the image has the parent's boot settings and the method tag; nothing is left", async () => {
+    t = await startSimCloud();
+    const passes = await converge(() => reconciler(t!.cloud));
+    const kinds = new Set(passes.flatMap((p) => p.executed.map((a) => a.kind)));
+    for (const kind of [
+      "launch-bakery-host",
+      "create-volume",
+      "attach-volume",
+      "send-bake-command",
+      "detach-volume",
+      "create-bake-snapshot",
+      "register-image",
+      "delete-volume",
+    ])
+      expect(kinds).toContain(kind);
+    expect(kinds).not.toContain("launch-bake");
+    expect(passes.every((p) => p.results.every((r) => r.ok))).toBe(true);
+
+    const { volumes, snapshots, images, hosts } = await leftovers();
+    expect(volumes).toEqual([]);
+    expect(images).toHaveLength(1);
+    const image = images[0]!;
+    expect(image.tags[Tag.bakeMethod]).toBe("volume");
+    expect(image.tags[Tag.bakeVolume]).toBeUndefined();
+    expect(snapshots.map((s) => s.snapshotId)).toEqual(image.snapshotIds);
+    expect(hosts).toHaveLength(1);
+
+    const [baked] = await t.adapter.describeImages(REGION, { imageIds: [image.imageId] });
+    const [parent] = await t.adapter.describeImages(REGION, { imageIds: [image.tags[Tag.parentImage]!] });
+    expect(baked!.architecture).toBe(parent!.architecture);
+    expect(baked!.rootDeviceName).toBe(parent!.rootDeviceName);
+    expect(baked!.boot?.bootMode).toBe(parent!.boot?.bootMode);
+    expect(baked!.boot?.enaSupport).toBe(parent!.boot?.enaSupport);
+    expect(baked!.boot?.virtualizationType).toBe(parent!.boot?.virtualizationType);
+    expect(baked!.boot?.rootSnapshotId).toBe(snapshots[0]!.snapshotId);
+  });
+
+  const steps: (keyof CloudPort)[] = [
+    "runInstance",
+    "createVolume",
+    "attachVolume",
+    "sendCommand",
+    "detachVolume",
+    "createSnapshot",
+    "registerImage",
+    "deleteVolume",
+  ];
+  it.each(steps)(
+    "a controller killed right after %s went through resumes with no duplicate volume, snapshot, image or host",
+    async (step) => {
+      t = await startSimCloud();
+      let killed = false;
+      // The request reaches AWS, then the controller dies: the answer is lost and a new controller starts.
+      const dying: CloudPort = {
+        ...t.cloud,
+        [step]: async (...args: unknown[]) => {
+          const real = t!.cloud[step] as (...a: unknown[]) => Promise<unknown>;
+          const answer = await real(...args);
+          if (!killed) {
+            killed = true;
+            throw new CloudError("Killed", `kill -9 after ${step}`, 400, false);
+          }
+          return answer;
+        },
+      };
+      await converge(() => reconciler(dying), "1.0.0", true);
+      expect(killed).toBe(true);
+      const { volumes, snapshots, images, hosts } = await leftovers();
+      expect(volumes).toEqual([]);
+      expect(images).toHaveLength(1);
+      expect(snapshots.map((s) => s.snapshotId)).toEqual(images[0]!.snapshotIds);
+      expect(hosts).toHaveLength(1);
+    },
+  );
+
+  it("records a failed chroot bake like an instance bake's, and --retry bakes it again", async () => {
+    t = await startSimCloud({ faults: { volumeBakeFailure: { specs: ["base"] } } });
+    const controller = reconciler(t.cloud);
+    let pass: PassResult | undefined;
+    for (let n = 0; n < 40; n++) {
+      pass = await controller.pass(estate());
+      if (statusOf(pass, "base").phase === "Failed" && pass.executed.length === 0) break;
+      t.clock.advance(30_000);
+    }
+    expect(statusOf(pass!, "base").phase).toBe("Failed");
+    expect(statusOf(pass!, "base").message).toMatch(
+      /bake script failed: chroot provision script exited with status 1/,
+    );
+    const { volumes } = await leftovers();
+    expect(volumes).toEqual([]);
+    const records = await t.adapter.describeLaunchTemplates(REGION, [
+      { name: `tag:${Tag.role}`, values: ["failure"] },
+    ]);
+    expect(records).toHaveLength(1);
+  });
+
+  it("sweeps the volume of a build no longer being baked (the recipe changed mid-bake)", async () => {
+    t = await startSimCloud();
+    const controller = reconciler(t.cloud);
+    // Up to the chroot command running on 1.0.0's volume.
+    for (let n = 0; n < 20; n++) {
+      const pass = await controller.pass(estate("1.0.0"));
+      if (pass.executed.some((a) => a.kind === "send-bake-command")) break;
+      t.clock.advance(30_000);
+    }
+    const [old] = (await leftovers()).volumes;
+    expect(old?.tags[Tag.build]).toMatch(/^1\.0\.0\+/);
+    const passes = await converge(() => controller, "1.0.1");
+    const swept = passes
+      .flatMap((p) => p.executed)
+      .filter((a) => "volumeId" in a && a.volumeId === old!.volumeId);
+    expect(swept.map((a) => a.kind)).toEqual(["detach-volume", "delete-volume"]);
+    expect(swept[0]!.reason).toMatch(/is no longer being baked \(base now wants 1\.0\.1\+/);
+    const { volumes, images } = await leftovers();
+    expect(volumes).toEqual([]);
+    expect(images.map((i) => i.tags[Tag.version])).toEqual(["1.0.1"]);
+  });
+
+  it("replaces a host SSM cannot reach, once its agent has had time to register, and bakes on the new one", async () => {
+    t = await startSimCloud();
+    let sick: string | undefined;
+    const unreachable: CloudPort = {
+      ...t.cloud,
+      sendCommand: async (region, input) => {
+        sick ??= input.instanceIds[0];
+        if (input.instanceIds[0] === sick)
+          throw new CloudError("InvalidInstanceId", "Instances not in a valid state for account", 400, false);
+        return t!.cloud.sendCommand(region, input);
+      },
+    };
+    const passes = await converge(() => reconciler(unreachable), "1.0.0", true, 120);
+    const executed = passes.flatMap((p) => p.executed);
+    expect(executed.filter((a) => a.kind === "launch-bakery-host")).toHaveLength(2);
+    expect(executed.some((a) => a.kind === "terminate-instance" && a.instanceId === sick)).toBe(true);
+    const [old] = await t.adapter.describeInstances(REGION, [{ name: "instance-id", values: [sick!] }]);
+    expect(old?.tags[Tag.unhealthy]).toMatch(/SSM Run Command cannot reach it/);
+    const { volumes, images, hosts } = await leftovers();
+    expect(volumes).toEqual([]);
+    expect(images).toHaveLength(1);
+    expect(hosts.filter((h) => h.state === "running").map((h) => h.instanceId)).not.toContain(sick);
+  });
+
+  it("keeps a warm pool of bakery.poolSize volumes per parent and zone, and a bake takes one", async () => {
+    t = await startSimCloud();
+    const bakery = { poolSize: 2 };
+    await converge(() => reconciler(t!.cloud, bakery));
+    const pool = async () =>
+      (
+        await t!.adapter.describeVolumes(REGION, [{ name: `tag:${Tag.role}`, values: ["volume-pool"] }])
+      ).filter((v) => v.state === "available" || v.state === "creating");
+    // Refilled on the next sweep pass at the latest.
+    t.clock.advance(31 * MINUTE);
+    await reconciler(t.cloud, bakery).pass(estate());
+    t.clock.advance(MINUTE);
+    const ready = await pool();
+    expect(ready).toHaveLength(2);
+    const parent = ready[0]!.tags[Tag.parentImage];
+    expect(ready.every((v) => v.tags[Tag.parentImage] === parent)).toBe(true);
+
+    const passes = await converge(() => reconciler(t!.cloud, bakery), "1.0.1");
+    const taken = passes
+      .flatMap((p) => p.executed)
+      .filter((a) => a.kind === "tag-volume" && a.spec === "base");
+    expect(taken).toHaveLength(1);
+    expect(ready.map((v) => v.volumeId)).toContain((taken[0] as { volumeId: string }).volumeId);
+    expect(
+      passes.flatMap((p) => p.executed).some((a) => a.kind === "create-volume" && a.spec === "base"),
+    ).toBe(false);
+    const { images } = await leftovers();
+    expect(images.map((i) => i.tags[Tag.version]).sort()).toEqual(["1.0.0", "1.0.1"]);
+  });
+
+  it("observes no volume, snapshot of a volume bake or command where no spec bakes on a volume", async () => {
+    t = await startSimCloud();
+    const instanceOnly = validation(
+      ubuntuFoundation(["us-east-1"]),
+      baseSpec("base", { regions: ["us-east-1"] }),
+    );
+    const controller = reconciler(t.cloud);
+    for (let n = 0; n < 40; n++) {
+      const pass = await controller.pass(instanceOnly);
+      if (statusOf(pass, "base").phase === "Ready" && pass.executed.length === 0) break;
+      t.clock.advance(30_000);
+    }
+    t.clock.advance(31 * MINUTE);
+    await controller.pass(instanceOnly);
+    expect(requestsOf(t.adapter, REGION, "DescribeVolumes")).toBe(0);
+    expect(requestsOf(t.adapter, REGION, "ListCommands")).toBe(0);
+    expect(requestsOf(t.adapter, REGION, "GetCommandInvocation")).toBe(0);
+  });
+
+  it("never touches a look-alike volume of another installation", async () => {
+    t = await startSimCloud();
+    const [parent] = await t.adapter.describeImages(REGION, {
+      owners: ["099720109477"],
+      filters: [{ name: "name", values: ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"] }],
+    });
+    const [described] = await t.adapter.describeImages(REGION, { imageIds: [parent!.imageId] });
+    const foreign = await t.adapter.createVolume(REGION, {
+      snapshotId: described!.boot!.rootSnapshotId!,
+      availabilityZone: `${REGION}a`,
+      clientToken: "foreign-volume",
+      tags: {
+        [Tag.managedBy]: "leaven",
+        [Tag.installation]: "someone-else",
+        [Tag.spec]: "base",
+        [Tag.build]: "0.0.1+deadbeef",
+        [Tag.role]: "volume-bake",
+      },
+    });
+    const passes = await converge(() => reconciler(t!.cloud));
+    // A later sweep pass (leaks) does not take it either.
+    t.clock.advance(31 * MINUTE);
+    passes.push(await reconciler(t.cloud).pass(estate()));
+    expect(
+      passes.flatMap((p) => p.executed).some((a) => "volumeId" in a && a.volumeId === foreign.volumeId),
+    ).toBe(false);
+    const [still] = await t.adapter.describeVolumes(REGION, [], [foreign.volumeId]);
+    expect(still?.state).toBe("available");
+  });
+
+  it("stops an idle host Leaven owns, and never stops a user-named host", async () => {
+    t = await startSimCloud();
+    await converge(() => reconciler(t!.cloud, { idleStop: "10m" }));
+    t.clock.advance(31 * MINUTE);
+    const idle = await reconciler(t.cloud, { idleStop: "10m" }).pass(estate());
+    expect(idle.executed.map((a) => a.kind)).toContain("stop-instance");
+    const [host] = (await leftovers()).hosts;
+    expect(host?.tags[Tag.idleStoppedAt]).toBeDefined();
+
+    // A new version needs a host again: the stopped one is replaced by a fresh one.
+    await converge(() => reconciler(t!.cloud, { idleStop: "10m" }), "1.0.1");
+    const hosts = (await leftovers()).hosts.filter((h) => h.state === "running" || h.state === "pending");
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0]!.instanceId).not.toBe(host!.instanceId);
+  });
+
+  it("bakes on a user-named host without stopping or tagging it", async () => {
+    t = await startSimCloud();
+    const [parent] = await t.adapter.describeImages(REGION, {
+      owners: ["099720109477"],
+      filters: [{ name: "name", values: ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"] }],
+    });
+    const { instanceId } = await t.adapter.runInstance(REGION, {
+      imageId: parent!.imageId,
+      instanceType: "t3.medium",
+      userData: "",
+      clientToken: "users-own-host",
+      instanceProfile: "my-bakery",
+      tags: { Name: "my bakery" },
+    });
+    t.clock.advance(MINUTE);
+    const bakery = { hostInstanceId: instanceId, idleStop: "1m" };
+    const passes = await converge(() => reconciler(t!.cloud, bakery));
+    t.clock.advance(31 * MINUTE);
+    passes.push(await reconciler(t.cloud, bakery).pass(estate()));
+    const all = passes.flatMap((p) => p.executed);
+    expect(all.some((a) => a.kind === "launch-bakery-host")).toBe(false);
+    expect(
+      all.some(
+        (a) => (a.kind === "stop-instance" || a.kind === "terminate-instance") && a.instanceId === instanceId,
+      ),
+    ).toBe(false);
+    const [host] = await t.adapter.describeInstances(REGION, [{ name: "instance-id", values: [instanceId] }]);
+    expect(host?.state).toBe("running");
+    expect(host?.tags).toEqual({ Name: "my bakery" });
+    expect((await leftovers()).images).toHaveLength(1);
+  });
+});
