@@ -224,6 +224,7 @@ describe("two installations in one account", () => {
       const [a, b] = await Promise.all([apply(payments).done, apply(web).done]);
       for (const run of [a, b]) {
         expect(run.stderr).not.toContain("waiting for the lock");
+        expect(run.stdout.length, `exit ${run.code}; stderr:\n${run.stderr.slice(-2000)}`).toBeGreaterThan(0);
         expect(summary(run.stdout).outcome, run.stdout.slice(-2000)).toBe("Converged");
         expect(run.code).toBe(0);
         expect(run.stdout).not.toContain("no longer exists");

@@ -1,7 +1,8 @@
 // provision.upgrade and provision.ansible, run for real in a chroot of a debootstrapped Debian bookworm: every
 // package upgraded first, Ansible (and git) installed for the bake, the playbook fetched from a git repository
 // at a pinned commit and applied (it writes a file and installs a package), Ansible and git removed again, and
-// — with a new kernel installed — the reboot into it, after which the bake continues and prints its marker once.
+// — with a new kernel installed — the reboot into it, after which the bake continues, prints the package
+// manifest and its marker once.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import {
   chmodSync,
@@ -15,6 +16,7 @@ import {
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatBakeMarker } from "../../controller/api/bake-protocol.ts";
+import { parseConsoleManifest } from "../../controller/api/package-manifest.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
 import { debianRoot, debootstrapUnavailable, directoryVolume, type Volume } from "../support/debootstrap.ts";
 
@@ -163,6 +165,13 @@ describe.skipIf(unavailable !== undefined)("upgrade and ansible, for real on Deb
       .filter((l) => l.startsWith("LEAVEN-BAKE-RESULT"));
     expect(markers).toEqual([formatBakeMarker({ build: BUILD, result: "success" })]);
     expect(readFileSync(path.join(r, "shutdown-called"), "utf8")).toBe("-h now\n");
+    // The manifest, printed once by the continuation: what the playbook installed, and what was removed gone.
+    const read = parseConsoleManifest(`${boot.stdout}${after.stdout}`, "base", BUILD);
+    if (!read.found) throw new Error(read.reason);
+    const names = read.manifest.packages.map((p) => p.name);
+    expect(read.manifest.packageManager).toBe("dpkg");
+    expect(names).toEqual(expect.arrayContaining(["chrony", "less"]));
+    expect(names).not.toContain("ansible-core");
     expect(readFileSync(path.join(r, "etc/acme/from-ansible"), "utf8")).toBe(`hello from ${BUILD}\n`);
     const packages = installed(r);
     expect(packages).toEqual(expect.arrayContaining(["chrony", "less"]));
