@@ -22,6 +22,7 @@ import {
   type DynamoDBClientConfig,
   GetItemCommand,
   PutItemCommand,
+  ResourceInUseException,
   ResourceNotFoundException,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
@@ -201,14 +202,20 @@ export class DynamoDbLock implements LockPort {
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }
-    await this.client.send(
-      new CreateTableCommand({
-        TableName: this.table,
-        KeySchema: [{ AttributeName: LOCK_KEY, KeyType: "HASH" }],
-        AttributeDefinitions: [{ AttributeName: LOCK_KEY, AttributeType: "S" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    try {
+      await this.client.send(
+        new CreateTableCommand({
+          TableName: this.table,
+          KeySchema: [{ AttributeName: LOCK_KEY, KeyType: "HASH" }],
+          AttributeDefinitions: [{ AttributeName: LOCK_KEY, AttributeType: "S" }],
+          BillingMode: "PAY_PER_REQUEST",
+        }),
+      );
+    } catch (error) {
+      // Another controller created it between our look and our create (two installations starting at once),
+      // or our own create went through and its answer was lost: either way the table is there.
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
   }
 
   close(): void {

@@ -43,6 +43,26 @@ function record(token: string, expiresAt: number, installation = "payments"): Lo
 }
 
 describe("DynamoDbLock", () => {
+  it("controllers creating the table at the same moment all go on with it (one create wins, the rest find it)", async () => {
+    const { sim } = await setup({ table: false });
+    const others = Array.from({ length: 6 }, () => {
+      const lock = new DynamoDbLock({
+        client: createLockClient({
+          region: "us-east-1",
+          endpoint: sim.endpoint,
+          credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
+        }),
+        table: "leaven-locks",
+        region: "us-east-1",
+      });
+      locks.push(lock);
+      return lock;
+    });
+    // Each looks (DescribeTable: not found) before any creates: every create but one meets the table.
+    await Promise.all(others.map((lock) => lock.ensureTable()));
+    expect(await others[5]!.tryAcquire(record("a", T0 + 90_000), T0)).toEqual({ acquired: true });
+  });
+
   it("takes a free lock, refuses a held one naming its holder, and is taken over once expired", async () => {
     const { lock, sim } = await setup();
     expect(await lock.tryAcquire(record("a", T0 + 90_000), T0)).toEqual({ acquired: true });
