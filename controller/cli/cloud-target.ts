@@ -10,6 +10,7 @@ import type { CloudPort } from "../cloud/port.ts";
 import type { ManifestTarget } from "../execute/store-manifest.ts";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LOCK_TABLE } from "../lease/defaults.ts";
 import type { Logger } from "../log/logger.ts";
+import type { ReconcilerOptions } from "../reconcile/reconciler.ts";
 import { CLOCK_PATH } from "../sim/clock-path.ts";
 import { type Faults, parseFaultFlag } from "../sim/faults.ts";
 import type { Simulator } from "../sim/server.ts";
@@ -81,6 +82,23 @@ export interface CloudTarget {
   /** The package manifests' bucket and its store, when leaven.yaml names one (manifests: { bucket }). */
   manifests?: ManifestTarget;
   close(): Promise<void>;
+}
+
+/**
+ * What every command gives its Reconciler from the cloud target: the cloud, clock and installation, and
+ * leaven.yaml's manifests bucket and bakery. A command that holds the lock passes its fenced cloud instead.
+ */
+export function reconcilerTarget(
+  target: CloudTarget,
+  cloud: CloudPort = target.cloud,
+): Pick<ReconcilerOptions, "cloud" | "clock" | "installation" | "manifests" | "bakery"> {
+  return {
+    cloud,
+    clock: target.clock,
+    installation: target.installation,
+    ...(target.manifests ? { manifests: target.manifests } : {}),
+    ...(target.bakery ? { bakery: target.bakery } : {}),
+  };
 }
 
 /** The manifests store of leaven.yaml's manifests, on AWS or on the simulator's S3 (the bucket created there). */

@@ -190,6 +190,17 @@ function rpmRepository(repo: Repository): string[] {
   ];
 }
 
+/** Fails the step, saying why, on an image without apt-get, dnf or yum. */
+function requirePackageManager(): string[] {
+  return [
+    step("detect the package manager"),
+    'if [ -z "$leaven_pm" ]; then',
+    "  echo 'leaven: no supported package manager (apt-get, dnf or yum) on this image' >&2",
+    "  exit 1",
+    "fi",
+  ];
+}
+
 function packagesSection(provision: Provision): string[] {
   const packages = provision.packages ?? [];
   const repositories = provision.repositories ?? [];
@@ -219,11 +230,7 @@ function packagesSection(provision: Provision): string[] {
   return [
     "",
     "# Packages, after their repositories.",
-    step("detect the package manager"),
-    'if [ -z "$leaven_pm" ]; then',
-    "  echo 'leaven: no supported package manager (apt-get, dnf or yum) on this image' >&2",
-    "  exit 1",
-    "fi",
+    ...requirePackageManager(),
     'if [ "$leaven_pm" = apt-get ]; then',
     ...indent(apt),
     "else",
@@ -260,11 +267,7 @@ function upgradeSection(): string[] {
   return [
     "",
     "# Every installed package updated first (provision.upgrade), keeping changed configuration files.",
-    step("detect the package manager"),
-    'if [ -z "$leaven_pm" ]; then',
-    "  echo 'leaven: no supported package manager (apt-get, dnf or yum) on this image' >&2",
-    "  exit 1",
-    "fi",
+    ...requirePackageManager(),
     step("upgrade every installed package"),
     'if [ "$leaven_pm" = apt-get ]; then',
     "  export DEBIAN_FRONTEND=noninteractive",
@@ -535,13 +538,14 @@ export function renderProvisioning(input: UserDataInput, options: ProvisioningOp
   const failure = formatBakeMarker({ build: input.buildId, result: "failure", reason: sentinel });
   const [failurePrefix, failureSuffix] = failure.split(sentinel) as [string, string];
   const success = formatBakeMarker({ build: input.buildId, result: "success" });
+  const tools = needsBakeTools(provision);
   const header = (comment: string) => [
     "#!/bin/bash",
     comment,
     `${BUILD_ID_ASSIGNMENT}${shellQuote(input.buildId)}`,
     `LEAVEN_SPEC=${shellQuote(input.spec)}`,
     PRELUDE,
-    ...(needsBakeTools(provision) ? [BAKE_TOOLS] : []),
+    ...(tools ? [BAKE_TOOLS] : []),
     ...finishFunction(failurePrefix, failureSuffix, options.powerOff),
   ];
   const rest = [
@@ -554,9 +558,7 @@ export function renderProvisioning(input: UserDataInput, options: ProvisioningOp
     ...(provision.script !== undefined && provision.script.trim() !== ""
       ? scriptSection(provision.script)
       : []),
-    ...(needsBakeTools(provision)
-      ? ["", step("remove what was installed for the bake only"), "leaven_remove_bake_tools"]
-      : []),
+    ...(tools ? ["", step("remove what was installed for the bake only"), "leaven_remove_bake_tools"] : []),
     "",
     "# The package manifest: what the image holds, once provisioning is done.",
     step("list the installed packages"),

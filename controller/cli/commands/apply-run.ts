@@ -8,7 +8,7 @@ import { withoutRegionErrors } from "../../status/render-plan.ts";
 import { verdictOf } from "../../status/verdict.ts";
 import { parseDuration } from "../../validation/durations.ts";
 import type { ValidationResult } from "../../validation/result.ts";
-import { openCloud, withWhere, writeBanner } from "../cloud-target.ts";
+import { openCloud, reconcilerTarget, withWhere, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
@@ -78,12 +78,11 @@ export async function runApply(
     const wallStart = Date.now();
     const reconciler = new Reconciler({
       // Every mutating call is refused once the lease is lost (lease/fenced-cloud.ts).
-      cloud: fenceCloud(target.cloud, () => lease.problem()),
-      clock: target.clock,
+      ...reconcilerTarget(
+        target,
+        fenceCloud(target.cloud, () => lease.problem()),
+      ),
       logger,
-      installation: target.installation,
-      ...(target.manifests ? { manifests: target.manifests } : {}),
-      ...(target.bakery ? { bakery: target.bakery } : {}),
       ...(commit ? { commit } : {}),
       retry,
       noDelete: values["no-delete"] === true,

@@ -7,7 +7,7 @@ import { ManifestCatalog, withPackages } from "../../status/manifest-catalog.ts"
 import { explainObservationError } from "../../status/observation-error.ts";
 import { renderBuilds } from "../../status/render-builds.ts";
 import { didYouMean } from "../../validation/suggest.ts";
-import { openCloud, writeBanner } from "../cloud-target.ts";
+import { openCloud, reconcilerTarget, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
@@ -43,11 +43,7 @@ export async function runBuilds(
     if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(paths, io.cwd);
     const reconciler = new Reconciler({
-      cloud: target.cloud,
-      clock: target.clock,
-      installation: target.installation,
-      ...(target.manifests ? { manifests: target.manifests } : {}),
-      ...(target.bakery ? { bakery: target.bakery } : {}),
+      ...reconcilerTarget(target),
       logger,
       ...(commit ? { commit } : {}),
     });

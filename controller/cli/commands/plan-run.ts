@@ -3,7 +3,7 @@ import { Reconciler } from "../../reconcile/reconciler.ts";
 import { fitToWidth } from "../../status/fit-text.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
 import { exitCodeOf, verdictOf } from "../../status/verdict.ts";
-import { lastLineWithWhere, openCloud, writeBanner } from "../cloud-target.ts";
+import { lastLineWithWhere, openCloud, reconcilerTarget, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { checkRetryNames, checkRetryPhases } from "../retry-check.ts";
@@ -26,11 +26,7 @@ export async function runPlan(
     if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(positionals, io.cwd);
     const reconciler = new Reconciler({
-      cloud: target.cloud,
-      clock: target.clock,
-      installation: target.installation,
-      ...(target.manifests ? { manifests: target.manifests } : {}),
-      ...(target.bakery ? { bakery: target.bakery } : {}),
+      ...reconcilerTarget(target),
       logger,
       ...(commit ? { commit } : {}),
       retry,

@@ -20,7 +20,7 @@ import { isBuildId } from "../../validation/build-id.ts";
 import { formatDiagnostic, type ValidationResult } from "../../validation/result.ts";
 import { didYouMean } from "../../validation/suggest.ts";
 import { validateDocuments } from "../../validation/validate.ts";
-import { openCloud, writeBanner } from "../cloud-target.ts";
+import { openCloud, reconcilerTarget, writeBanner } from "../cloud-target.ts";
 import { type CliIo, type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
 
@@ -54,11 +54,7 @@ export async function runPromote(
     writeBanner(io.stderr, target.banner);
     const commit = specsCommit(paths, io.cwd);
     const reconciler = new Reconciler({
-      cloud: target.cloud,
-      clock: target.clock,
-      installation: target.installation,
-      ...(target.manifests ? { manifests: target.manifests } : {}),
-      ...(target.bakery ? { bakery: target.bakery } : {}),
+      ...reconcilerTarget(target),
       logger,
       ...(commit ? { commit } : {}),
     });

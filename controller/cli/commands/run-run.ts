@@ -14,7 +14,7 @@ import { parseDuration } from "../../validation/durations.ts";
 import { formatDiagnostic } from "../../validation/result.ts";
 import { watchSpecs } from "../../watch/spec-watcher.ts";
 import { WatchLoop } from "../../watch/watch-loop.ts";
-import { openCloud, writeBanner } from "../cloud-target.ts";
+import { openCloud, reconcilerTarget, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import type { HeldLock } from "../lock-target.ts";
@@ -80,12 +80,11 @@ export async function runRun(
     const lease = held.lease;
     const commit = specsCommit([dir], io.cwd);
     const reconciler = new Reconciler({
-      cloud: fenceCloud(target.cloud, () => lease.problem()),
-      clock: target.clock,
+      ...reconcilerTarget(
+        target,
+        fenceCloud(target.cloud, () => lease.problem()),
+      ),
       logger,
-      installation: target.installation,
-      ...(target.manifests ? { manifests: target.manifests } : {}),
-      ...(target.bakery ? { bakery: target.bakery } : {}),
       ...(commit ? { commit } : {}),
       retry: (values.retry as string[] | undefined) ?? [],
       noDelete: values["no-delete"] === true,

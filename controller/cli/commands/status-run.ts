@@ -10,7 +10,7 @@ import {
   statusToJson,
 } from "../../status/render-status.ts";
 import { verdictOf } from "../../status/verdict.ts";
-import { openCloud, writeBanner } from "../cloud-target.ts";
+import { openCloud, reconcilerTarget, writeBanner } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
 import { type Command, UserError } from "../command.ts";
 import { loadForReconcile, specsCommit } from "../spec-loading.ts";
@@ -30,11 +30,7 @@ export async function runStatus(
     if (output === "text") writeBanner(io.stderr, target.banner);
     const commit = specsCommit(positionals, io.cwd);
     const reconciler = new Reconciler({
-      cloud: target.cloud,
-      clock: target.clock,
-      installation: target.installation,
-      ...(target.manifests ? { manifests: target.manifests } : {}),
-      ...(target.bakery ? { bakery: target.bakery } : {}),
+      ...reconcilerTarget(target),
       logger,
       ...(commit ? { commit } : {}),
     });
