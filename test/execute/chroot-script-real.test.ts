@@ -1,7 +1,7 @@
 // The volume bake's chroot script and the instance bake's user data, run for real on a Debian root built
 // by debootstrap: packages really installed by apt from Debian's mirror, files, the spec's script, the
 // identity clean-up, the unmounts and the marker line, exactly as the bakery host (or cloud-init) runs them.
-import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -23,6 +23,7 @@ import {
   directoryVolume,
   loopDevicesAvailable,
   loopVolume,
+  runInChroot,
   type Volume,
 } from "../support/debootstrap.ts";
 
@@ -184,17 +185,7 @@ describe.skipIf(unavailable !== undefined)("real runs on a debootstrapped Debian
         provision: { ...provision, packages: ["chrony", "nginx-light"] },
       }),
     );
-    const binds = ["proc", "dev"];
-    for (const fs of binds) spawnSync("mount", ["--bind", `/${fs}`, path.join(r, fs)]);
-    let result: SpawnSyncReturns<string>;
-    try {
-      result = spawnSync("chroot", [r, "/bin/bash", "/user-data.sh"], {
-        encoding: "utf8",
-        env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" },
-      });
-    } finally {
-      for (const fs of binds.reverse()) spawnSync("umount", [path.join(r, fs)]);
-    }
+    const result = runInChroot(r, "/user-data.sh");
     expect(result.status).toBe(0);
     expect(result.stdout.trimEnd().split("\n").at(-1)).toBe(
       formatBakeMarker({ build: BUILD, result: "success" }),

@@ -15,7 +15,13 @@ import {
 import type { ObjectStorePort } from "../../controller/cloud/object-store-port.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
 import { diffBuilds, ManifestCatalog, renderBuildDiff } from "../../controller/status/manifest-catalog.ts";
-import { debianRoot, debootstrapUnavailable, directoryVolume, type Volume } from "../support/debootstrap.ts";
+import {
+  debianRoot,
+  debootstrapUnavailable,
+  directoryVolume,
+  runInChroot,
+  type Volume,
+} from "../support/debootstrap.ts";
 
 const BUILD = "1.4.0+c0ffee42";
 const unavailable = debootstrapUnavailable();
@@ -103,17 +109,7 @@ describe.skipIf(unavailable !== undefined)("the manifest of a real Debian bookwo
       path.join(r, "user-data.sh"),
       renderUserData({ buildId: BUILD, spec: "api-server", provision: { packages: ["jq"] } }),
     );
-    const binds = ["proc", "dev"];
-    for (const fs of binds) spawnSync("mount", ["--bind", `/${fs}`, path.join(r, fs)]);
-    let result: SpawnSyncReturns<string>;
-    try {
-      result = spawnSync("chroot", [r, "/bin/bash", "/user-data.sh"], {
-        encoding: "utf8",
-        env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" },
-      });
-    } finally {
-      for (const fs of binds.reverse()) spawnSync("umount", [path.join(r, fs)]);
-    }
+    const result = runInChroot(r, "/user-data.sh");
     expect(result.stderr).not.toContain("no package manifest");
     expect(result.status).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");

@@ -3,7 +3,7 @@
 // at a pinned commit and applied (it writes a file and installs a package), Ansible and git removed again, and
 // — with a new kernel installed — the reboot into it, after which the bake continues, prints the package
 // manifest and its marker once.
-import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -18,7 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatBakeMarker } from "../../controller/api/bake-protocol.ts";
 import { parseConsoleManifest } from "../../controller/api/package-manifest.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
-import { debianRoot, debootstrapUnavailable, directoryVolume, type Volume } from "../support/debootstrap.ts";
+import {
+  debianRoot,
+  debootstrapUnavailable,
+  directoryVolume,
+  runInChroot,
+  type Volume,
+} from "../support/debootstrap.ts";
 
 const BUILD = "2.0.0+5eed1e55";
 const unavailable = debootstrapUnavailable();
@@ -69,20 +75,6 @@ function installed(root: string): string[] {
     .split("\n")
     .filter((line) => line.startsWith("ii "))
     .map((line) => line.slice(3).trim());
-}
-
-function inChroot(root: string, script: string): SpawnSyncReturns<string> {
-  const binds = ["proc", "dev"];
-  for (const fs of binds) spawnSync("mount", ["--bind", `/${fs}`, path.join(root, fs)]);
-  try {
-    return spawnSync("chroot", [root, "/bin/bash", script], {
-      encoding: "utf8",
-      env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" },
-      timeout: 540_000,
-    });
-  } finally {
-    for (const fs of binds.reverse()) spawnSync("umount", [path.join(root, fs)]);
-  }
 }
 
 const stub = (root: string, file: string, body: string) => {
@@ -140,7 +132,7 @@ describe.skipIf(unavailable !== undefined)("upgrade and ansible, for real on Deb
       }),
     );
 
-    const boot = inChroot(r, "/user-data.sh");
+    const boot = runInChroot(r, "/user-data.sh");
     expect(boot.status, boot.stderr).toBe(0);
     expect(boot.stdout).toContain("Calculating upgrade");
     expect(boot.stdout).toContain(
@@ -158,7 +150,7 @@ describe.skipIf(unavailable !== undefined)("upgrade and ansible, for real on Deb
     ).toBe("/etc/systemd/system/leaven-continue.service");
 
     // After the reboot the unit runs the rest of the bake.
-    const after = inChroot(r, "/var/lib/leaven/continue.sh");
+    const after = runInChroot(r, "/var/lib/leaven/continue.sh");
     expect(after.status, `${after.stdout.slice(-3000)}\n${after.stderr.slice(-2000)}`).toBe(0);
     const markers = `${boot.stdout}${after.stdout}`
       .split("\n")

@@ -1,7 +1,7 @@
 // A real Debian root for tests that run bake scripts for real: `debootstrap --variant=minbase`, built once
 // and cached under $HOME/.cache/leaven-debootstrap/<suite>-minbase (the first build takes ~30-60 s), then
 // copied per test into a loop-mounted ext4 image (a "volume") or a plain directory.
-import { spawnSync } from "node:child_process";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
@@ -95,4 +95,22 @@ export function directoryVolume(root: string): Volume & { dir: string } {
 
 function must(result: { status: number | null; output: string }, what: string): void {
   if (result.status !== 0) throw new Error(`${what} failed: ${result.output}`);
+}
+
+/**
+ * Runs `script` (a path inside `root`) with bash in a chroot of `root`, /proc and /dev bound in as the
+ * instance's are, and unbinds them whatever happens: what cloud-init does with the user data, on a Debian root.
+ */
+export function runInChroot(root: string, script: string, timeout = 540_000): SpawnSyncReturns<string> {
+  const binds = ["proc", "dev"];
+  for (const fs of binds) spawnSync("mount", ["--bind", `/${fs}`, path.join(root, fs)]);
+  try {
+    return spawnSync("chroot", [root, "/bin/bash", script], {
+      encoding: "utf8",
+      env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" },
+      timeout,
+    });
+  } finally {
+    for (const fs of binds.reverse()) spawnSync("umount", [path.join(root, fs)]);
+  }
 }
