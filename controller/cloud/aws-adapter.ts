@@ -1035,11 +1035,13 @@ export function transitionTime(reason: string | undefined): string | undefined {
 
 export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSnapshot {
   const startTime = isoDate(snapshot.StartTime);
+  const progress = Number.parseFloat(snapshot.Progress ?? "");
   return {
     snapshotId: snapshot.SnapshotId ?? "",
     region,
     state: snapshot.State ?? "",
     ...(startTime ? { startTime } : {}),
+    ...(Number.isFinite(progress) ? { progress } : {}),
     ...(snapshot.Description ? { description: snapshot.Description } : {}),
     tags: fromTagList(snapshot.Tags),
   };

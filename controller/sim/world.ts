@@ -314,11 +314,13 @@ export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
   instanceStopping: 20_000,
   instanceShuttingDown: 20_000,
   terminatedVisible: 60 * 60_000,
-  imagePending: 3 * 60_000,
+  // CreateImage snapshots the whole root of the stopped bake instance: with boot and provisioning (4 min) an
+  // instance bake is 15 s + 4 min + 20 s + 4 min ≈ 8.6 minutes, inside the seeds' 8–10.
+  imagePending: 4 * 60_000,
   copyPending: 8 * 60_000,
   // A volume bake, calibrated from the Bakery/Aminator figures (under 5 minutes in all): create 15 s, attach
   // 5 s, pick-up 2 s + chroot script 2 min, detach 10 s, snapshot of 0.6 GiB changed (8 GiB × 7.5 %) ≈ 54 s,
-  // register 20 s: about 3.8 minutes before polling. An instance bake is ~7.6 minutes before polling.
+  // register 20 s: about 3.8 minutes before polling. An instance bake is ~8.6 minutes before polling.
   volumeCreating: 15_000,
   volumeAttaching: 5_000,
   volumeDetaching: 10_000,
