@@ -294,6 +294,9 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
           [Tag.bakeMethod]: "volume",
           [Tag.bakeVolume]: volume.volumeId,
           ...(volume.tags[Tag.rebakeOf] ? { [Tag.rebakeOf]: volume.tags[Tag.rebakeOf] } : {}),
+          ...(volume.tags[Tag.provisionSeconds]
+            ? { [Tag.provisionSeconds]: volume.tags[Tag.provisionSeconds] }
+            : {}),
         },
       },
       reason: `snapshot ${snapshot.snapshotId} of ${ctx.build} is complete: registering the image`,
@@ -384,7 +387,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
       kind: "detach-volume",
       ...base,
       instanceId: attached.instanceId,
-      tags: { [Tag.bakeResult]: "success" },
+      tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: String(Math.round(elapsed / 1000)) },
       reason: `command ${command.commandId} says the bake of ${ctx.build} succeeded`,
     });
     return { step: "in-progress", message: `detaching ${volume.volumeId}: the bake succeeded` };

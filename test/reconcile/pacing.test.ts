@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
 import type { CloudImage, CloudInstance, CloudSnapshot, CloudVolume } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
-import { emptyInventory, type Inventory } from "../../controller/observe/inventory.ts";
+import { emptyInventory, type Inventory, type ObservedCommand } from "../../controller/observe/inventory.ts";
 import { nextLook } from "../../controller/reconcile/pacing.ts";
 import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import { type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
@@ -37,16 +37,17 @@ const snapshot = (progress: number | undefined, startedMsAgo: number) =>
     tags: {},
   }) satisfies CloudSnapshot;
 
-const image = (method: string) =>
+const image = (method: string, region = "us-east-1") =>
   ({
     imageId: "ami-1",
-    region: "us-east-1",
+    region,
     name: "base",
     ownerId: "111122223333",
     state: "pending",
     creationDate: ago(1_000),
     snapshotIds: [],
-    tags: { [Tag.bakeMethod]: method },
+    tags: { [Tag.bakeMethod]: method, [Tag.homeRegion]: "us-east-1" },
+    ...(region !== "us-east-1" ? { sourceImageId: "ami-0" } : {}),
   }) satisfies CloudImage;
 
 const instance = (state: CloudInstance["state"]) =>
@@ -59,7 +60,33 @@ const instance = (state: CloudInstance["state"]) =>
     tags: {},
   }) satisfies CloudInstance;
 
+const command = (status: ObservedCommand["status"], sentMsAgo: number): ObservedCommand => ({
+  commandId: "cmd-1",
+  instanceId: "i-host",
+  volumeId: "vol-1",
+  build: "1.0.1+abcdef12",
+  status,
+  requestedAt: ago(sentMsAgo),
+});
+
+/** The spec's last home image, baked on a volume in `seconds`. */
+const lastBake = (seconds: number) =>
+  ({
+    ...image("volume"),
+    state: "available",
+    imageId: "ami-last",
+    tags: {
+      [Tag.bakeMethod]: "volume",
+      [Tag.homeRegion]: "us-east-1",
+      [Tag.spec]: "app",
+      [Tag.provisionSeconds]: String(seconds),
+    },
+  }) satisfies CloudImage;
+
+const bakeVolume = { ...volume("in-use", "attached"), tags: { [Tag.spec]: "app" } };
+
 function inventory(parts: {
+  commands?: [string, ObservedCommand][];
   volumes?: CloudVolume[];
   snapshots?: CloudSnapshot[];
   images?: CloudImage[];
@@ -75,7 +102,7 @@ function inventory(parts: {
       volumes: parts.volumes ?? [],
       devices: new Map(),
       snapshots: parts.snapshots ?? [],
-      commands: new Map(),
+      commands: new Map(parts.commands ?? []),
       lastCommandAt: new Map(),
       hostImages: new Map(),
     },
@@ -141,6 +168,12 @@ describe("nextLook", () => {
       { ms: 5_000, why: "image ami-1 being registered" },
     ],
     [
+      "a copy of a volume-baked image in another region (minutes)",
+      inventory({ images: [image("volume", "eu-west-1")] }),
+      POLL,
+      undefined,
+    ],
+    [
       "an image CreateImage makes of an instance (minutes)",
       inventory({ images: [image("instance")] }),
       POLL,
@@ -151,6 +184,62 @@ describe("nextLook", () => {
       inventory({ instances: [instance("stopping")] }),
       POLL,
       { ms: 5_000, why: "instance i-1 stopping" },
+    ],
+    [
+      "a chroot bake with no earlier bake to go by",
+      inventory({ volumes: [bakeVolume], commands: [["vol-1", command("InProgress", 60_000)]] }),
+      POLL,
+      undefined,
+    ],
+    [
+      "a chroot bake whose last one took 2 minutes, sent 1 minute ago: a poll",
+      inventory({
+        volumes: [bakeVolume],
+        images: [lastBake(120)],
+        commands: [["vol-1", command("InProgress", 60_000)]],
+      }),
+      POLL,
+      undefined,
+    ],
+    [
+      "… sent 1m45s ago: 5 s before it is expected to end",
+      inventory({
+        volumes: [bakeVolume],
+        images: [lastBake(120)],
+        commands: [["vol-1", command("InProgress", 105_000)]],
+      }),
+      POLL,
+      { ms: 10_000, why: "command cmd-1 expected to end (last bake 120s)" },
+    ],
+    [
+      "… sent 2m10s ago: overdue, looked for every 5 s",
+      inventory({
+        volumes: [bakeVolume],
+        images: [lastBake(120)],
+        commands: [["vol-1", command("InProgress", 130_000)]],
+      }),
+      POLL,
+      { ms: 5_000, why: "command cmd-1 expected to end (last bake 120s)" },
+    ],
+    [
+      "… sent 3m30s ago: more than a minute late, back to the poll",
+      inventory({
+        volumes: [bakeVolume],
+        images: [lastBake(120)],
+        commands: [["vol-1", command("InProgress", 210_000)]],
+      }),
+      POLL,
+      undefined,
+    ],
+    [
+      "… ended: nothing to wait for",
+      inventory({
+        volumes: [bakeVolume],
+        images: [lastBake(120)],
+        commands: [["vol-1", command("Success", 125_000)]],
+      }),
+      POLL,
+      undefined,
     ],
     ["an instance running its bake", inventory({ instances: [instance("running")] }), POLL, undefined],
     ["a poll interval as short as the look", inventory({ volumes: [volume("creating")] }), 5_000, undefined],
@@ -180,10 +269,10 @@ describe("the loop's pace on the simulator", () => {
     let last = "";
     const sleep = clock.sleep.bind(clock);
     // The loop's own sleeps move the clock (as time passing) and are recorded with what the pass saw.
-    clock.sleep = async (ms: number, signal?: AbortSignal) => {
+    clock.sleep = async (ms: number) => {
       waits.push({ ms, saw: last });
       clock.advance(ms);
-      await sleep(0, signal);
+      await sleep(0);
     };
     const reconciler = new Reconciler({
       cloud: t.cloud,
