@@ -30,7 +30,7 @@ import { run } from "../support/in-process-cli.ts";
 
 const SPEC = "debian-base";
 const BUCKET = "debian-image-manifests";
-const [BEFORE, AFTER] = ["1.0.0+0ld0b0b0", "1.1.0+5ec0a5ed"];
+const [BEFORE, AFTER] = ["1.0.0+a1b2c3d4", "1.1.0+5ec0a5ed"];
 /** Both builds are baked on the same parent image: the chain has nothing to say. */
 const PARENT = { spec: "debian-12", build: "debian-12-amd64-20261110-2288" };
 const FIXTURE = join(import.meta.dirname, "../fixtures/debian-upgrade");
@@ -50,7 +50,7 @@ async function mirrorUnreachable(): Promise<string | undefined> {
       const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(10_000) });
       if (!response.ok) return `${url} answered ${response.status}`;
     } catch (error) {
-      return `${url} is unreachable (${String(error)})`;
+      return `${url} is unreachable (${String((error as { cause?: unknown }).cause ?? error)})`;
     }
   }
   return undefined;
