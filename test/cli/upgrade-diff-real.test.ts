@@ -20,10 +20,14 @@ import { startSimulator } from "../../controller/sim/server.ts";
 import { loadSpecs } from "../../controller/validation/load-specs.ts";
 import { scratchEstate } from "../support/cli-process.ts";
 import {
+  DEBIAN_UPDATE_SOURCES,
   debianRoot,
   debootstrapUnavailable,
   directoryVolume,
+  dpkgList,
+  type Installed,
   runInChroot,
+  updateSuitesUnreachable,
   type Volume,
 } from "../support/debootstrap.ts";
 import { run } from "../support/in-process-cli.ts";
@@ -34,62 +38,8 @@ const [BEFORE, AFTER] = ["1.0.0+a1b2c3d4", "1.1.0+5ec0a5ed"];
 /** Both builds are baked on the same parent image: the chain has nothing to say. */
 const PARENT = { spec: "debian-12", build: "debian-12-amd64-20261110-2288" };
 const FIXTURE = join(import.meta.dirname, "../fixtures/debian-upgrade");
-const SOURCES = [
-  "deb http://deb.debian.org/debian bookworm main",
-  "deb http://deb.debian.org/debian bookworm-updates main",
-  "deb http://deb.debian.org/debian-security bookworm-security main",
-];
-
-/** Why the mirror cannot serve the upgrade, or undefined when its suites answer. */
-async function mirrorUnreachable(): Promise<string | undefined> {
-  for (const url of [
-    "http://deb.debian.org/debian/dists/bookworm-updates/InRelease",
-    "http://deb.debian.org/debian-security/dists/bookworm-security/InRelease",
-  ]) {
-    try {
-      const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(10_000) });
-      if (!response.ok) return `${url} answered ${response.status}`;
-    } catch (error) {
-      return `${url} is unreachable (${String((error as { cause?: unknown }).cause ?? error)})`;
-    }
-  }
-  return undefined;
-}
-
-const unavailable = debootstrapUnavailable() ?? (await mirrorUnreachable());
+const unavailable = debootstrapUnavailable() ?? (await updateSuitesUnreachable());
 if (unavailable) console.warn(`skipping diff and contains over a real upgrade: ${unavailable}`);
-
-interface Installed {
-  name: string;
-  version: string;
-  architecture: string;
-  source: string;
-}
-
-/** dpkg's own list of the root's installed packages, read from its database by the host's dpkg-query. */
-function dpkgList(root: string): Installed[] {
-  const listed = spawnSync(
-    "dpkg-query",
-    [
-      "--admindir",
-      join(root, "var/lib/dpkg"),
-      "-W",
-      "-f",
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template.
-      "${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\n",
-    ],
-    { encoding: "utf8" },
-  );
-  if (listed.status !== 0) throw new Error(`dpkg-query failed: ${listed.stderr}`);
-  return listed.stdout
-    .split("\n")
-    .filter((line) => line.startsWith("ii"))
-    .map((line) => {
-      const [, name = "", version = "", architecture = "", source = ""] = line.split("\t");
-      return { name, version, architecture, source: source || name };
-    })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
 
 /** dpkg --compare-versions, the host's own: the test's ordering of versions, apart from Leaven's. */
 function dpkgLessThan(a: string, b: string): boolean {
@@ -147,7 +97,7 @@ function parentRoot(): Volume & { dir: string } {
   const volume = directoryVolume(debianRoot("bookworm"));
   const r = volume.dir;
   writeFileSync(join(r, "etc/resolv.conf"), readFileSync("/etc/resolv.conf"));
-  writeFileSync(join(r, "etc/apt/sources.list"), `${SOURCES.join("\n")}\n`);
+  writeFileSync(join(r, "etc/apt/sources.list"), `${DEBIAN_UPDATE_SOURCES.join("\n")}\n`);
   for (const [file, body] of [
     ["usr/local/sbin/shutdown", ":"],
     ["usr/sbin/policy-rc.d", "exit 101"],
