@@ -26,6 +26,7 @@ import {
   recordFailure,
 } from "./bake.ts";
 import type { BakeryPlanner } from "./bakery.ts";
+import { volumeManifestAction } from "./volume-manifest.ts";
 import { imageNameFor, rebakeAttempt, volumeToken } from "./recipe.ts";
 import type { PoolPlanner } from "./volume-pool.ts";
 
@@ -68,6 +69,12 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
 
   if (ctx.homeImage) {
     const image = ctx.homeImage;
+    // Before the volume goes: its id (the image's bake-volume tag) is where the command's output is.
+    const manifest = volumeManifestAction(ctx, image);
+    if (manifest) {
+      actions.push(manifest);
+      return { step: "in-progress", message: `storing the package manifest of ${ctx.build}` };
+    }
     if (image.state === "pending")
       return { step: "in-progress", message: `image ${image.imageId} is pending` };
     if (image.state !== "available") {
@@ -363,6 +370,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
         timeoutSeconds: Math.ceil(parseDuration(timeout) / 1000),
         comment: bakeCommandComment(ctx.build, volume.volumeId),
       },
+      ...(ctx.manifests ? { outputToManifests: true as const } : {}),
       ...(userNamed ? { userNamedHost: true as const } : { hostLaunchedAt: hostNow.launchTime }),
       reason: `volume ${volume.volumeId} is attached to ${attached.instanceId} as ${attached.device}: running the chroot bake`,
     });
