@@ -137,6 +137,10 @@ export interface SimCommand {
   stderr: string;
   /** executionTimeout: a command still running then is TimedOut. */
   timeoutAt: number;
+  /** SendCommand's OutputS3BucketName and OutputS3KeyPrefix: where the agent writes the whole output. */
+  outputS3?: { bucket: string; keyPrefix: string };
+  /** The agent has written (or given up writing) the output to S3 (run-command.ts deliverCommandOutputs). */
+  outputDelivered?: true;
 }
 
 /** One create-volume permission: an account, or `group: "all"` (public). */
