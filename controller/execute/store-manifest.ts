@@ -10,8 +10,8 @@ import {
   type ManifestRead,
   manifestKey,
   parseConsoleManifest,
-  sbomKey,
   RUN_SHELL_SCRIPT_OUTPUT,
+  sbomKey,
   toCycloneDx,
 } from "../api/package-manifest.ts";
 import { Tag } from "../api/tags.ts";

@@ -26,8 +26,8 @@ import {
   recordFailure,
 } from "./bake.ts";
 import type { BakeryPlanner } from "./bakery.ts";
-import { volumeManifestAction } from "./volume-manifest.ts";
 import { imageNameFor, rebakeAttempt, volumeToken } from "./recipe.ts";
+import { volumeManifestAction } from "./volume-manifest.ts";
 import type { PoolPlanner } from "./volume-pool.ts";
 
 /** A snapshot asked for but not listed yet (CreateSnapshot has no ClientToken): wait this long before asking again. */

@@ -71,7 +71,11 @@ function chrootManifestLines(
   if (!volume?.snapshotId) return [];
   const parent = [...region.images.values()].find((i) => i.snapshotIds[0] === volume.snapshotId);
   if (!parent) return [];
-  const manifest = bakeManifest(world, regionName, { buildId: build, imageId: parent.imageId, userData: script });
+  const manifest = bakeManifest(world, regionName, {
+    buildId: build,
+    imageId: parent.imageId,
+    userData: script,
+  });
   return manifest ? manifestConsoleLines(build, simManifestBody(manifest)) : [];
 }
 
@@ -183,7 +187,9 @@ function sendCommand(ctx: SsmContext): Json {
       stdout: lines.length > 0 ? `${lines.join("\n")}\n` : "",
       stderr: result === "failure" ? "failed to run commands: exit status 1\n" : "",
       timeoutAt: startedAt + timeoutSeconds * 1000,
-      ...(typeof outputBucket === "string" ? { outputS3: { bucket: outputBucket, keyPrefix: outputPrefix } } : {}),
+      ...(typeof outputBucket === "string"
+        ? { outputS3: { bucket: outputBucket, keyPrefix: outputPrefix } }
+        : {}),
     };
     region.commands.set(`${commandId}/${instanceId}`, command);
   }
@@ -288,7 +294,12 @@ export function deliverCommandOutputs(world: World, now: number): boolean {
           const text = command[stream];
           if (text === "") continue;
           const body = Buffer.from(text, "utf8");
-          const key = commandOutputKey(command.outputS3.keyPrefix, command.commandId, command.instanceId, stream);
+          const key = commandOutputKey(
+            command.outputS3.keyPrefix,
+            command.commandId,
+            command.instanceId,
+            stream,
+          );
           bucket.objects[key] = {
             body: body.toString("base64"),
             contentType: "text/plain; charset=utf-8",

@@ -147,7 +147,9 @@ describe.skipIf(unavailable !== undefined)("real runs on a debootstrapped Debian
       const begin = lines.indexOf(`LEAVEN-MANIFEST-BEGIN build=${BUILD}`);
       expect(marker).toBeGreaterThanOrEqual(0);
       expect(begin).toBeGreaterThan(marker);
-      expect(lines.at(-1)).toMatch(new RegExp(`^LEAVEN-MANIFEST-END build=${BUILD.replace("+", "\\+")} parts=\\d+ sha256=`));
+      expect(lines.at(-1)).toMatch(
+        new RegExp(`^LEAVEN-MANIFEST-END build=${BUILD.replace("+", "\\+")} parts=\\d+ sha256=`),
+      );
       expect(parseBakeMarker(result.stdout, BUILD)).toEqual({ build: BUILD, result: "success" });
       const read = parseConsoleManifest(result.stdout, "api-server", BUILD);
       if (!read.found) throw new Error(read.reason);
