@@ -59,7 +59,10 @@ function volumeIdFromScript(script: string): string | undefined {
   return /^LEAVEN_VOLUME_ID='?(vol-[0-9a-f]+)'?$/m.exec(script)?.[1];
 }
 
-/** The manifest lines the chroot script prints after its success marker: the volume's parent plus the script's packages. */
+/**
+ * The manifest lines the chroot script prints after its success marker: the volume's parent plus the script's
+ * packages. The body is left on the volume, for the snapshot and the image made from it.
+ */
 function chrootManifestLines(
   region: RegionState,
   world: World,
@@ -76,7 +79,9 @@ function chrootManifestLines(
     imageId: parent.imageId,
     userData: script,
   });
-  return manifest ? manifestConsoleLines(build, simManifestBody(manifest)) : [];
+  if (!manifest) return [];
+  volume.packages = simManifestBody(manifest);
+  return manifestConsoleLines(build, volume.packages);
 }
 
 /** The command's status at `now`. */

@@ -92,6 +92,8 @@ export interface SimSnapshot {
   releasedFrom?: { imageId: string; at: number };
   /** CreateSnapshot of a volume: the blocks written since the volume's own snapshot, in GiB (volumes.ts). */
   changedGiB?: number;
+  /** The package manifest's body of the volume it was taken of, when a chroot bake wrote one (run-command.ts). */
+  packages?: string;
 }
 
 /** An EBS volume (volumes.ts): created from a snapshot in one availability zone, attached to one instance. */
@@ -118,6 +120,8 @@ export interface SimVolume {
   };
   /** Written by a simulated chroot bake (SendCommand): the next snapshot's changed blocks count them. */
   written?: boolean;
+  /** The package manifest's body a successful chroot bake left on it, carried by its snapshot and image. */
+  packages?: string;
 }
 
 /** One SSM Run Command invocation on one instance (run-command.ts). */

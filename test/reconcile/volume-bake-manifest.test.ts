@@ -34,7 +34,7 @@ function edit(dir: string, file: string, from: RegExp, to: string): void {
 
 interface SimState {
   s3Buckets?: SimS3Bucket[];
-  regions: Record<string, { images: { imageId: string; tags: Record<string, string> }[] }>;
+  regions: Record<string, { images: { imageId: string; tags: Record<string, string>; packages?: string }[] }>;
 }
 const state = (dir: string) => JSON.parse(readFileSync(join(dir, "sim.json"), "utf8")) as SimState;
 const objects = (dir: string) => state(dir).s3Buckets?.find((b) => b.name === BUCKET)?.objects ?? {};
@@ -103,6 +103,8 @@ describe("volume bakes store their package manifests", () => {
     const image = homeImage(dir, "api-server", apiNew);
     expect(image?.tags[Tag.bakeMethod]).toBe("volume");
     expect(image?.tags[Tag.manifest]).toBe("stored");
+    // The simulated image holds what the chroot bake installed: a child baked on it starts from there.
+    expect(image?.packages).toContain("p\tapi-server\t1.14.3\t");
   });
 
   it("leaven diff, contains and builds show the volume-baked builds' packages", async () => {
