@@ -400,9 +400,12 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   const reason =
     command.outcome?.result === "failure"
       ? `bake script failed: ${command.outcome.reason ?? "no reason given"}`
-      : `bake command ${command.commandId} ended ${command.status} without a result marker in its output`;
+      : `bake command ${command.commandId} ended ${command.status} without a result marker in its output${command.outputCut ? CUT_OUTPUT : ""}`;
   return fail(ctx, volume, attached.instanceId, reason, actions, command.outcome?.tail);
 }
+
+const CUT_OUTPUT =
+  " (GetCommandInvocation keeps only stdout's first 24,000 characters: set leaven.yaml's manifests: { bucket } for SSM to write all of it there, or print less)";
 
 function failedTags(reason: string) {
   return { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason.slice(0, 250) };

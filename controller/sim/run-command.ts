@@ -167,6 +167,12 @@ function sendCommand(ctx: SsmContext): Json {
       lines.push(
         `leaven: baking build ${build} in a chroot on ${attached.map((v) => v.attachment?.device).join(", ") || "no volume"}`,
       );
+      // The provisioning's own output (Faults.scriptOutputBytes), before the marker as on a real host.
+      for (let n = 1, bytes = 0; bytes < (ctx.faults.scriptOutputBytes ?? 0); n++) {
+        const line = `Setting up package-${String(n).padStart(6, "0")} (1.0-1) ... ${"unpacking, ".repeat(3)}done`;
+        lines.push(line);
+        bytes += line.length + 1;
+      }
       const behaviour = volumeBakeBehaviour(ctx.faults, spec, build);
       if (behaviour.kind === "failure") {
         result = "failure";

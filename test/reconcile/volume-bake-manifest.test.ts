@@ -246,6 +246,34 @@ describe("a volume bake's manifest across a kill -9, and without a bucket", () =
     },
   );
 
+  it("reads the verdict from the S3 output when a chatty provisioning pushed it past GetCommandInvocation's 24,000 characters", async () => {
+    t = await startSimCloud({ faults: { scriptOutputBytes: 30_000 } });
+    const { store, target } = await manifestStore(t);
+    await converge(
+      () => new Reconciler({ cloud: t!.cloud, clock: t!.clock, logger: silentLogger, manifests: target }),
+    );
+    const [image] = await t.adapter.describeImages(REGION, {
+      owners: ["self"],
+      filters: [{ name: `tag:${Tag.spec}`, values: ["base"] }],
+    });
+    expect(image!.tags[Tag.manifest]).toBe("stored");
+    store.close();
+  });
+
+  it("without a bucket, a verdict cut off by GetCommandInvocation fails the bake, saying so", async () => {
+    t = await startSimCloud({ faults: { scriptOutputBytes: 30_000 } });
+    const controller = new Reconciler({ cloud: t.cloud, clock: t.clock, logger: silentLogger });
+    let status: PassResult["statuses"][number] | undefined;
+    for (let n = 0; n < 40 && status?.phase !== "Failed"; n++) {
+      status = (await controller.pass(estate())).statuses.find((s) => s.name === "base");
+      t.clock.advance(30_000);
+    }
+    expect(status?.phase).toBe("Failed");
+    expect(status?.message).toMatch(
+      /^build \S+ failed: bake command \S+ ended Success without a result marker in its output \(GetCommandInvocation keeps only stdout's first 24,000 characters: set leaven.yaml's manifests: \{ bucket \} for SSM to write all of it there, or print less\);/,
+    );
+  });
+
   it("sends the bake command without an output location when no manifests bucket is configured", async () => {
     t = await startSimCloud();
     const sent: SendCommandInput[] = [];
