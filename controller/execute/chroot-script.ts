@@ -149,8 +149,9 @@ leaven_restore() {
 }
 `;
 
-const HOST_STEPS = String.raw`leaven_step="find the volume"
+const HOST_STEPS = String.raw`leaven_step="make a file to hold the package manifest in"
 leaven_manifest_held="$(mktemp -t leaven-manifest.XXXXXX)"
+leaven_step="find the volume"
 if [ -n "$LEAVEN_CHROOT_DIR" ]; then
   LEAVEN_MOUNT="$LEAVEN_CHROOT_DIR"
   [ -f "$LEAVEN_MOUNT/etc/os-release" ] || {
