@@ -9,6 +9,7 @@
 //   command ended: failure / no marker / bake.timeout ──detach + tag failed + record the failure──► Failed
 //   available, success, no snapshot ──create-bake-snapshot (tag snapshot-requested-at first)──► snapshot
 //   snapshot completed ──register-image (deterministic name, parent's boot settings)──► image
+//   image registered, manifests bucket ──store-manifest (from the command's S3 output)──► manifest tagged
 //   image available ──delete-volume, then remove the image's bake-volume tag──► done
 import { Tag } from "../api/tags.ts";
 import type { CloudVolume } from "../cloud/port.ts";
@@ -405,7 +406,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
 }
 
 const CUT_OUTPUT =
-  " (GetCommandInvocation keeps only stdout's first 24,000 characters: set leaven.yaml's manifests: { bucket } for SSM to write all of it there, or print less)";
+  " (GetCommandInvocation keeps only stdout's first 24,000 characters: with leaven.yaml's manifests: { bucket } SSM writes all of it there if the bakery host's role may s3:PutObject; or print less)";
 
 function failedTags(reason: string) {
   return { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason.slice(0, 250) };

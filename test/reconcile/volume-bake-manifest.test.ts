@@ -270,7 +270,7 @@ describe("a volume bake's manifest across a kill -9, and without a bucket", () =
     }
     expect(status?.phase).toBe("Failed");
     expect(status?.message).toMatch(
-      /^build \S+ failed: bake command \S+ ended Success without a result marker in its output \(GetCommandInvocation keeps only stdout's first 24,000 characters: set leaven.yaml's manifests: \{ bucket \} for SSM to write all of it there, or print less\);/,
+      /^build \S+ failed: bake command \S+ ended Success without a result marker in its output \(GetCommandInvocation keeps only stdout's first 24,000 characters: with leaven.yaml's manifests: \{ bucket \} SSM writes all of it there if the bakery host's role may s3:PutObject; or print less\);/,
     );
   });
 
