@@ -771,6 +771,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
             },
             ...(input.timeoutSeconds !== undefined ? { TimeoutSeconds: input.timeoutSeconds } : {}),
             ...(input.comment ? { Comment: input.comment.slice(0, 100) } : {}),
+            ...(input.outputS3
+              ? { OutputS3BucketName: input.outputS3.bucket, OutputS3KeyPrefix: input.outputS3.keyPrefix }
+              : {}),
           }),
         ),
       );

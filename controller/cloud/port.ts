@@ -265,6 +265,11 @@ export interface SendCommandInput {
   timeoutSeconds?: number;
   /** At most 100 characters (SSM's limit). */
   comment?: string;
+  /**
+   * OutputS3BucketName and OutputS3KeyPrefix: SSM writes the whole stdout and stderr there (GetCommandInvocation
+   * keeps 24,000 characters of each), at KEYPREFIX/COMMAND/INSTANCE/awsrunShellScript/0.awsrunShellScript/.
+   */
+  outputS3?: { bucket: string; keyPrefix: string };
 }
 
 export type CommandInvocationStatus =

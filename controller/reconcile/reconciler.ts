@@ -254,6 +254,7 @@ export class Reconciler {
         ...(this.options.installation ? { installation: this.options.installation } : {}),
         ...(bakery?.hostInstanceId ? { hostInstanceId: bakery.hostInstanceId } : {}),
         ...(bakery?.imageId ? { imageId: bakery.imageId } : {}),
+        ...(this.options.manifests ? { commandOutput: this.options.manifests } : {}),
       });
       first = this.makePlan(validation, inventory, now, this.retry, index, scope);
     }

@@ -401,6 +401,8 @@ export const createSnapshot: ActionHandler = (ctx) => {
     encrypted: false,
     tags,
     changedGiB: changed,
+    // What a chroot bake left on the volume is what the image made from this snapshot holds.
+    ...(volume.packages !== undefined ? { packages: volume.packages } : {}),
     ...(visibleAt !== undefined ? { visibleAt } : {}),
   };
   world.region(ctx.region).snapshots.set(snapshot.snapshotId, snapshot);
@@ -503,6 +505,7 @@ export const registerImage: ActionHandler = (ctx) => {
     ...(sriovNetSupport !== undefined ? { sriovNetSupport } : {}),
     virtualizationType,
     ...(visibleAt !== undefined ? { visibleAt } : {}),
+    ...(snapshots[0]!.packages !== undefined ? { packages: snapshots[0]!.packages } : {}),
   };
   world.addImage(ctx.region, image);
   return { imageId: image.imageId };

@@ -92,6 +92,8 @@ export interface SimSnapshot {
   releasedFrom?: { imageId: string; at: number };
   /** CreateSnapshot of a volume: the blocks written since the volume's own snapshot, in GiB (volumes.ts). */
   changedGiB?: number;
+  /** The package manifest's body of the volume it was taken of, when a chroot bake wrote one (run-command.ts). */
+  packages?: string;
 }
 
 /** An EBS volume (volumes.ts): created from a snapshot in one availability zone, attached to one instance. */
@@ -118,6 +120,8 @@ export interface SimVolume {
   };
   /** Written by a simulated chroot bake (SendCommand): the next snapshot's changed blocks count them. */
   written?: boolean;
+  /** The package manifest's body a successful chroot bake left on it, carried by its snapshot and image. */
+  packages?: string;
 }
 
 /** One SSM Run Command invocation on one instance (run-command.ts). */
@@ -137,6 +141,10 @@ export interface SimCommand {
   stderr: string;
   /** executionTimeout: a command still running then is TimedOut. */
   timeoutAt: number;
+  /** SendCommand's OutputS3BucketName and OutputS3KeyPrefix: where the agent writes the whole output. */
+  outputS3?: { bucket: string; keyPrefix: string };
+  /** The agent has written (or given up writing) the output to S3 (run-command.ts deliverCommandOutputs). */
+  outputDelivered?: true;
 }
 
 /** One create-volume permission: an account, or `group: "all"` (public). */
