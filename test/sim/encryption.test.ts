@@ -18,6 +18,7 @@ import { describe, expect, it } from "vitest";
 import { SIM_ACCOUNT_ID } from "../../controller/sim/accounts.ts";
 import { awsManagedEbsKey, isAwsManagedEbsKey } from "../../controller/sim/encryption.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
+import { DEFAULT_TIMINGS } from "../../controller/sim/world.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { awkwardSims, ec2Error, nobleImage, START, type TestSim } from "./helpers.ts";
 
@@ -205,7 +206,7 @@ describe("CopyImage and encryption", () => {
   it("encrypts a copy of an encrypted image without KmsKeyId with the destination's AWS managed key", async () => {
     const t = await sim();
     const { imageId } = await bakeImage(t, "leaven/base/1.0.0", customerKeyMapping(CUSTOMER_KEY));
-    t.clock.advance(3 * 60_000);
+    t.clock.advance(DEFAULT_TIMINGS.imagePending);
     const east = t.clientFor("us-east-1");
     expect(await copy(east, imageId)).toEqual([true, MANAGED_EAST]);
     expect(await copy(east, imageId, { Encrypted: true, KmsKeyId: EAST_KEY })).toEqual([true, EAST_KEY]);

@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AMAZON_OWNER_ID, CANONICAL_OWNER_ID } from "../../controller/sim/vendor-images.ts";
+import { DEFAULT_TIMINGS } from "../../controller/sim/world.ts";
 import { ec2Error, MINUTE, START, startTestSim, type TestSim } from "./helpers.ts";
 
 let t: TestSim;
@@ -177,7 +178,7 @@ describe("DescribeImages", () => {
 });
 
 describe("CreateImage", () => {
-  it("images a running instance: pending for ~3 minutes, one snapshot, tags on image and snapshot", async () => {
+  it("images a running instance: pending as long as CreateImage takes (4 minutes), one snapshot, tags on image and snapshot", async () => {
     const instanceId = await runningInstance();
     const created = await t.client.send(
       new CreateImageCommand({
@@ -207,7 +208,7 @@ describe("CreateImage", () => {
       State: "pending",
       Tags: [{ Key: "leaven.dev/spec", Value: "base-snap" }],
     });
-    t.clock.advance(3 * MINUTE - 1);
+    t.clock.advance(DEFAULT_TIMINGS.imagePending - 1);
     expect((await describe()).State).toBe("pending");
     t.clock.advance(1);
     expect((await describe()).State).toBe("available");
@@ -270,7 +271,7 @@ describe("CopyImage", () => {
         TagSpecifications: [{ ResourceType: "image", Tags: [{ Key: "leaven.dev/build", Value: "b1" }] }],
       }),
     );
-    t.clock.advance(3 * MINUTE);
+    t.clock.advance(DEFAULT_TIMINGS.imagePending);
     return created.ImageId!;
   }
 
@@ -379,7 +380,7 @@ describe("image lifecycle attributes", () => {
         Name: "life-image",
       }),
     );
-    t.clock.advance(3 * MINUTE);
+    t.clock.advance(DEFAULT_TIMINGS.imagePending);
     return created.ImageId!;
   }
 
