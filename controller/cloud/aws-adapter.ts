@@ -47,6 +47,7 @@ import {
   type ResourceType,
   RunInstancesCommand,
   type RunInstancesCommandInput,
+  StartInstancesCommand,
   StopInstancesCommand,
   type TagSpecification,
   TerminateInstancesCommand,
@@ -428,6 +429,13 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       if (instanceIds.length === 0) return;
       await call(region, "StopInstances", (c) =>
         c.send(new StopInstancesCommand({ InstanceIds: instanceIds })),
+      );
+    },
+
+    async startInstances(region, instanceIds) {
+      if (instanceIds.length === 0) return;
+      await call(region, "StartInstances", (c) =>
+        c.send(new StartInstancesCommand({ InstanceIds: instanceIds })),
       );
     },
 

@@ -309,6 +309,8 @@ export interface CloudPort extends ParameterPort {
   getConsoleOutput(region: string, instanceId: string, options?: ConsoleOutputOptions): Promise<string>;
   runInstance(region: string, input: RunInstanceInput): Promise<{ instanceId: string }>;
   stopInstances(region: string, instanceIds: string[]): Promise<void>;
+  /** Starts stopped instances (a running or pending one is left as it is). */
+  startInstances(region: string, instanceIds: string[]): Promise<void>;
   terminateInstances(region: string, instanceIds: string[]): Promise<void>;
   createImage(region: string, input: CreateImageInput): Promise<{ imageId: string }>;
   copyImage(region: string, input: CopyImageInput): Promise<{ imageId: string }>;

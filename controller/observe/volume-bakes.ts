@@ -4,8 +4,14 @@
 // the comment names build and volume, since SendCommand has no ClientToken). A command that ended is read
 // once (GetCommandInvocation) for its marker; the verdict is then written on the volume and trusted.
 import { parseBakeMarker } from "../api/bake-protocol.ts";
-import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
-import type { CloudInstance, CloudPort, CommandInvocationStatus, Filter } from "../cloud/port.ts";
+import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import type {
+  CloudInstance,
+  CloudPort,
+  CloudVolume,
+  CommandInvocationStatus,
+  Filter,
+} from "../cloud/port.ts";
 import type { Inventory, ObservedCommand, VolumeBakeObservation } from "./inventory.ts";
 import { errorMessage } from "./observe.ts";
 
@@ -44,6 +50,55 @@ export interface VolumeBakeObserveOptions {
 }
 
 const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+
+/**
+ * Regions among `regions` where this installation has a volume (a bake's or the pool's) or a bakery host not
+ * terminated: two filtered calls per region (DescribeVolumes, DescribeInstances), for the sweep to find what
+ * a volume spec left behind where no spec bakes on a volume any more. A region that fails is left out.
+ */
+export async function regionsWithVolumeBakes(
+  cloud: CloudPort,
+  regions: readonly string[],
+  installation?: string,
+): Promise<{ found: string[]; errors: Map<string, string> }> {
+  const found: string[] = [];
+  const errors = new Map<string, string>();
+  const mine: Filter[] = [
+    ...owned,
+    { name: `tag:${Tag.installation}`, values: [installation ?? DEFAULT_INSTALLATION] },
+  ];
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const [volumes, hosts] = await Promise.all([
+          cloud.describeVolumes(region, mine),
+          cloud.describeInstances(region, [...mine, { name: `tag:${Tag.role}`, values: [BAKERY_ROLE] }]),
+        ]);
+        if (hasVolumeBakes(region, volumes, hosts, installation)) found.push(region);
+      } catch (error) {
+        errors.set(region, errorMessage(error));
+      }
+    }),
+  );
+  return { found: found.sort(), errors };
+}
+
+/** Whether `region` holds a volume of this installation's or a bakery host of its not terminated. */
+export function hasVolumeBakes(
+  region: string,
+  volumes: readonly CloudVolume[],
+  hosts: readonly CloudInstance[],
+  installation?: string,
+): boolean {
+  const mine = (tags: Record<string, string>) => isLeavenOwned(tags, installation);
+  return (
+    volumes.some((v) => v.region === region && mine(v.tags) && v.state !== "deleted") ||
+    hosts.some(
+      (h) =>
+        h.region === region && mine(h.tags) && h.tags[Tag.role] === BAKERY_ROLE && h.state !== "terminated",
+    )
+  );
+}
 
 /** Observes volume bakes in `regions` into `inventory.volumeBakes`; a region that fails is left out. */
 export async function observeVolumeBakes(

@@ -251,6 +251,16 @@ export interface StopInstanceAction extends ActionBase {
   tags: Tags;
 }
 
+/**
+ * Starts one of Leaven's bakery hosts, stopped (for idleness or by someone else), that a bake needs again; the
+ * start is recorded first (leaven.dev/start-requested-at), so a host that will not start is replaced in time.
+ */
+export interface StartInstanceAction extends ActionBase {
+  kind: "start-instance";
+  instanceId: string;
+  tags: Tags;
+}
+
 /** A volume bake's first step: the volume, from the parent image's root snapshot, in the host's zone. */
 export interface CreateVolumeAction extends ActionBase {
   kind: "create-volume";
@@ -365,6 +375,7 @@ export type Action =
   | StoreManifestAction
   | LaunchBakeryHostAction
   | StopInstanceAction
+  | StartInstanceAction
   | CreateVolumeAction
   | AttachVolumeAction
   | SendBakeCommandAction
@@ -425,6 +436,8 @@ export function actionKey(action: Action): string {
       return `launch-bakery-host/${action.region}`;
     case "stop-instance":
       return `stop/${action.region}/${action.instanceId}`;
+    case "start-instance":
+      return `start/${action.region}/${action.instanceId}`;
     case "create-volume":
       return `create-volume/${action.spec}/${action.build}`;
     case "attach-volume":

@@ -37,7 +37,15 @@ export interface BakeryPlanner {
    */
   claimDevice(host: CloudInstance): { device: string } | { message: string };
   /** The host plans after every spec: launches, replacements, idle stops. */
-  finish(actions: Action[], now: number, options?: { idleStops?: boolean }): void;
+  /**
+   * `volumeHomes`, given when every spec is known: the home regions of the specs baking on a volume; a host
+   * Leaven launched in any other region is terminated (once no volume of Leaven's is attached to it).
+   */
+  finish(
+    actions: Action[],
+    now: number,
+    options?: { idleStops?: boolean; volumeHomes?: ReadonlySet<string> },
+  ): void;
 }
 
 function healthy(host: CloudInstance): boolean {
@@ -64,6 +72,19 @@ export function createBakery(
       .filter(healthy)
       .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId));
 
+  // The newest stopped (or stopping) host that is not marked and has not failed to start (by `now`, when
+  // known): it is started again.
+  const stoppedHost = (region: string, now?: number) =>
+    leavenHosts(region)
+      .filter(
+        (h) =>
+          (h.state === "stopped" || h.state === "stopping") &&
+          h.tags[Tag.unhealthy] === undefined &&
+          (now === undefined || !startFailed(h, now)),
+      )
+      .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId))
+      .at(-1);
+
   return {
     host(region, spec) {
       needed.add(region);
@@ -83,6 +104,12 @@ export function createBakery(
         return { ok: true, host, userNamed: true };
       }
       const host = current(region)[0];
+      const stopped = host ? undefined : stoppedHost(region);
+      if (stopped)
+        return {
+          ok: false,
+          message: `waiting for stopped bakery host ${stopped.instanceId} to start (${stopped.state})`,
+        };
       if (!host) return { ok: false, message: `waiting for a bakery host in ${region}` };
       if (host.state !== "running")
         return { ok: false, message: `waiting for bakery host ${host.instanceId} (${host.state})` };
@@ -120,36 +147,61 @@ export function createBakery(
       const idleMs = parseDuration(config.idleStop ?? BAKERY_DEFAULTS.idleStop);
       for (const region of observation.regions) {
         const hosts = leavenHosts(region);
+        if (options.volumeHomes && !options.volumeHomes.has(region) && !needed.has(region)) {
+          // No spec bakes on a volume here any more: nothing will need the host again.
+          for (const host of hosts) {
+            if (host.state === "terminated" || host.state === "shutting-down") continue;
+            const busy = observation.volumes.some((v) =>
+              v.attachments.some((a) => a.instanceId === host.instanceId && a.state !== "detached"),
+            );
+            if (!busy)
+              actions.push(
+                terminateHost(
+                  host,
+                  `no spec bakes on a volume in ${region} any more: terminating bakery host ${host.instanceId}`,
+                ),
+              );
+          }
+          continue;
+        }
         const live = current(region);
         const [keep, ...extras] = live;
-        // A host Leaven did not stop (stopped behind its back), or one marked unhealthy, is replaced.
+        // A host marked unhealthy, or a stopped one that did not start when asked, is replaced.
         for (const host of hosts) {
-          const unexpectedStop = host.state === "stopped" && host.tags[Tag.idleStoppedAt] === undefined;
           const marked = host.tags[Tag.unhealthy] !== undefined;
-          const idleStopped = host.state === "stopped" && host.tags[Tag.idleStoppedAt] !== undefined;
-          if (unexpectedStop || (marked && host.state !== "terminated" && host.state !== "shutting-down"))
+          if (marked && host.state !== "terminated" && host.state !== "shutting-down")
             actions.push(
               terminateHost(
                 host,
-                `bakery host ${host.instanceId} is unhealthy (${marked ? host.tags[Tag.unhealthy] : "stopped, and not by Leaven"}): replacing it`,
+                `bakery host ${host.instanceId} is unhealthy (${host.tags[Tag.unhealthy]}): replacing it`,
               ),
             );
-          else if (idleStopped && needed.has(region) && !keep)
-            // No StartInstances in the port: a fresh host (the newest AMI) replaces a stopped one.
+          else if (startFailed(host, now))
             actions.push(
               terminateHost(
                 host,
-                `a bake needs a bakery host in ${region}: replacing stopped ${host.instanceId}`,
+                `bakery host ${host.instanceId} is still ${host.state} ${START_TIMEOUT_MS / 60_000} minutes after Leaven started it (${host.tags[Tag.startRequestedAt]}): replacing it`,
               ),
             );
         }
+        // A stopped host (idle, or stopped by someone else) is started again when a bake needs it.
+        const stopped = keep ? undefined : stoppedHost(region, now);
+        if (needed.has(region) && stopped && stopped.state === "stopped" && !startAsked(stopped, now))
+          actions.push({
+            kind: "start-instance",
+            spec: firstSpec.get(region) ?? "(bakery)",
+            region,
+            instanceId: stopped.instanceId,
+            tags: { [Tag.startRequestedAt]: new Date(now).toISOString() },
+            reason: `a volume bake needs a bakery host in ${region}: starting stopped ${stopped.instanceId}`,
+          });
         // Two hosts (a launch repeated across midnight with a new token): the one without bakes goes.
         for (const extra of extras)
           if (!(observation.devices.get(extra.instanceId) ?? []).length && extra.state === "running")
             actions.push(
               terminateHost(extra, `duplicate bakery host in ${region} (keeping ${keep!.instanceId})`),
             );
-        if (needed.has(region) && !keep) {
+        if (needed.has(region) && !keep && !stopped) {
           const imageId = config.imageId ?? observation.hostImages.get(region);
           if (!imageId) continue; // Reported by host(): no AMI found to launch from.
           const dead = hosts
@@ -198,6 +250,33 @@ export function createBakery(
       }
     },
   };
+}
+
+/** How long a stopped host Leaven started may take to leave the stopped state before it is replaced. */
+export const START_TIMEOUT_MS = 10 * 60_000;
+
+/** When Leaven last asked the host to start, if it has not stopped (idle or otherwise) since. */
+function startRequested(host: CloudInstance): number | undefined {
+  const asked = Date.parse(host.tags[Tag.startRequestedAt] ?? "");
+  if (Number.isNaN(asked)) return undefined;
+  const stoppedSince = Math.max(
+    Date.parse(host.tags[Tag.idleStoppedAt] ?? "") || 0,
+    Date.parse(host.stoppedAt ?? "") || 0,
+  );
+  return stoppedSince > asked ? undefined : asked;
+}
+
+/** Asked to start less than START_TIMEOUT_MS ago, and not stopped again since: waiting for it. */
+function startAsked(host: CloudInstance, now: number): boolean {
+  const asked = startRequested(host);
+  return asked !== undefined && now - asked < START_TIMEOUT_MS;
+}
+
+/** Stopped still, START_TIMEOUT_MS after Leaven started it: it will not start. */
+function startFailed(host: CloudInstance, now: number): boolean {
+  if (host.state !== "stopped" && host.state !== "stopping") return false;
+  const asked = startRequested(host);
+  return asked !== undefined && now - asked >= START_TIMEOUT_MS;
 }
 
 function terminateHost(host: CloudInstance, reason: string): Action {

@@ -7,6 +7,7 @@
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudSnapshot } from "../cloud/port.ts";
 import type { Inventory } from "../observe/inventory.ts";
+import { VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action, DeleteSnapshotAction } from "./actions.ts";
 import { parseSchedule } from "./retention.ts";
@@ -56,6 +57,8 @@ function mayDelete(snapshot: CloudSnapshot, input: SnapshotSweepInput): boolean 
   if (!name || input.blocked?.has(name)) return false;
   const spec = input.specs.find((s) => s.name === name);
   if (spec) return spec.document.spec.suspend !== true && spec.document.spec.retention?.delete !== false;
+  // A deleted spec's volume bake that never became an image: an intermediate, not an image to keep.
+  if (snapshot.tags[Tag.role] === VOLUME_BAKE_ROLE) return true;
   // A deleted spec: only what it recorded on its resources says it may go (retention.onDelete: retire).
   return (
     snapshot.tags[Tag.onDelete] === "retire" && parseSchedule(snapshot.tags[Tag.retention]).delete !== false

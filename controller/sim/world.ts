@@ -288,6 +288,8 @@ export interface SimTimings {
   instancePending: number;
   bakeScript: number;
   instanceStopping: number;
+  /** StartInstances of a stopped instance: pending → running (EC2 takes 15–30 s for a small EBS-backed one). */
+  instanceStarting: number;
   instanceShuttingDown: number;
   terminatedVisible: number;
   imagePending: number;
@@ -312,6 +314,7 @@ export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
   instancePending: 15_000,
   bakeScript: 4 * 60_000,
   instanceStopping: 20_000,
+  instanceStarting: 20_000,
   instanceShuttingDown: 20_000,
   terminatedVisible: 60 * 60_000,
   imagePending: 3 * 60_000,

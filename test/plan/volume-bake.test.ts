@@ -401,21 +401,113 @@ describe("the bakery host", () => {
     expect(busy).toEqual([]);
   });
 
-  it("replaces a host stopped behind its back or marked unhealthy, with a token from its predecessor", () => {
-    for (const sick of [
-      host(undefined, undefined, "stopped"),
-      host(undefined, { ...owner, [Tag.role]: "bakery", [Tag.unhealthy]: "SSM cannot reach it" }),
-    ]) {
-      const vb = observation({ hosts: [sick] });
-      const actions: Action[] = [];
-      const bakery = createBakery(vb);
-      expect(bakery.host(REGION).ok).toBe(false);
-      bakery.finish(actions, T0);
-      expect(actions.map((a) => a.kind)).toEqual(["terminate-instance", "launch-bakery-host"]);
+  it("replaces a host marked unhealthy, with a token from its predecessor", () => {
+    const sick = host(undefined, { ...owner, [Tag.role]: "bakery", [Tag.unhealthy]: "SSM cannot reach it" });
+    const vb = observation({ hosts: [sick] });
+    const actions: Action[] = [];
+    const bakery = createBakery(vb);
+    expect(bakery.host(REGION).ok).toBe(false);
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => a.kind)).toEqual(["terminate-instance", "launch-bakery-host"]);
+    expect(actions[1]).toMatchObject({
+      launch: { clientToken: bakeryHostToken("default", REGION, `after-${sick.instanceId}`) },
+    });
+  });
+
+  const at = (ms: number) => new Date(ms).toISOString();
+  const bakeryTags = (tags: Tags = {}): Tags => ({ ...owner, [Tag.role]: "bakery", ...tags });
+  it.each([
+    [
+      "idle-stopped by Leaven: started",
+      bakeryTags({ [Tag.idleStoppedAt]: at(T0 - 60 * MIN) }),
+      {},
+      ["start-instance"],
+    ],
+    ["stopped by someone else: started", bakeryTags(), { stoppedAt: at(T0 - 60 * MIN) }, ["start-instance"]],
+    [
+      "started 2 minutes ago, still stopped: waits",
+      bakeryTags({ [Tag.idleStoppedAt]: at(T0 - 60 * MIN), [Tag.startRequestedAt]: at(T0 - 2 * MIN) }),
+      {},
+      [],
+    ],
+    [
+      "started 10 minutes ago, still stopped: replaced",
+      bakeryTags({ [Tag.idleStoppedAt]: at(T0 - 60 * MIN), [Tag.startRequestedAt]: at(T0 - 10 * MIN) }),
+      {},
+      ["terminate-instance", "launch-bakery-host"],
+    ],
+    [
+      "started an hour ago and stopped by someone since: started again",
+      bakeryTags({ [Tag.startRequestedAt]: at(T0 - 60 * MIN) }),
+      { stoppedAt: at(T0 - 30 * MIN) },
+      ["start-instance"],
+    ],
+    [
+      "started, then idle-stopped since: started again",
+      bakeryTags({ [Tag.startRequestedAt]: at(T0 - 60 * MIN), [Tag.idleStoppedAt]: at(T0 - 20 * MIN) }),
+      {},
+      ["start-instance"],
+    ],
+  ] as const)("a stopped host a bake needs — %s", (_title, tags, extra, kinds) => {
+    const stopped = { ...host(undefined, tags, "stopped"), ...extra };
+    const vb = observation({ hosts: [stopped] });
+    const bakery = createBakery(vb);
+    const pick = bakery.host(REGION, "base");
+    expect(pick).toEqual({
+      ok: false,
+      message: `waiting for stopped bakery host ${stopped.instanceId} to start (stopped)`,
+    });
+    const actions: Action[] = [];
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => a.kind)).toEqual(kinds);
+    if (kinds[0] === "start-instance")
+      expect(actions[0]).toEqual({
+        kind: "start-instance",
+        spec: "base",
+        region: REGION,
+        instanceId: stopped.instanceId,
+        tags: { [Tag.startRequestedAt]: at(T0) },
+        reason: `a volume bake needs a bakery host in ${REGION}: starting stopped ${stopped.instanceId}`,
+      });
+    if (kinds[0] === "terminate-instance") {
+      expect(actions[0]!.reason).toBe(
+        `bakery host ${stopped.instanceId} is still stopped 10 minutes after Leaven started it (${at(T0 - 10 * MIN)}): replacing it`,
+      );
       expect(actions[1]).toMatchObject({
-        launch: { clientToken: bakeryHostToken("default", REGION, `after-${sick.instanceId}`) },
+        launch: { clientToken: bakeryHostToken("default", REGION, `after-${stopped.instanceId}`) },
       });
     }
+  });
+
+  it("leaves a stopped host stopped while no bake needs it", () => {
+    const actions: Action[] = [];
+    createBakery(observation({ hosts: [host(undefined, undefined, "stopped")] })).finish(actions, T0);
+    expect(actions).toEqual([]);
+  });
+
+  it("terminates its hosts in a region where no spec bakes on a volume any more, once no volume of its is attached", () => {
+    const stopped = host("i-00000000000stopped", undefined, "stopped");
+    const finish = (vb: VolumeBakeObservation, homes: string[], config: BakeryConfig = {}) => {
+      const actions: Action[] = [];
+      createBakery(vb, config).finish(actions, T0, { volumeHomes: new Set(homes) });
+      return actions;
+    };
+    expect(finish(observation({ hosts: [host(), stopped] }), [])).toEqual(
+      [host(), stopped].map((h) => ({
+        kind: "terminate-instance",
+        spec: "(bakery)",
+        build: "",
+        region: REGION,
+        instanceId: h.instanceId,
+        reason: `no spec bakes on a volume in ${REGION} any more: terminating bakery host ${h.instanceId}`,
+      })),
+    );
+    // Not while a volume of Leaven's is still attached (the leak sweep detaches it first) ...
+    expect(finish(observation({ volumes: [attached(V)] }), [])).toEqual([]);
+    // ... nor where a spec still bakes on a volume, nor a host the user named.
+    expect(finish(observation(), [REGION], { idleStop: "2h" })).toEqual([]);
+    const mine = host("i-00000000000000user", { Name: "mine" });
+    expect(finish(observation({ hosts: [mine] }), [], { hostInstanceId: mine.instanceId })).toEqual([]);
   });
 
   it("never stops, terminates or replaces a user-named host", () => {
