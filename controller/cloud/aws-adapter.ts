@@ -675,6 +675,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
             ClientToken: input.clientToken,
             ...(input.size !== undefined ? { Size: input.size } : {}),
             ...(input.volumeType ? { VolumeType: input.volumeType as VolumeType } : {}),
+            ...(input.kmsKeyId ? { Encrypted: true, KmsKeyId: input.kmsKeyId } : {}),
             TagSpecifications: tagSpecifications(["volume"], input.tags),
           }),
         ),

@@ -226,6 +226,11 @@ export interface CreateVolumeInput {
   size?: number;
   /** e.g. gp3. */
   volumeType?: string;
+  /**
+   * With it, the volume is encrypted with this key (Encrypted=true, which EC2 requires with it), and so are
+   * its snapshot and the image registered from that; without it, as the snapshot and the account's default say.
+   */
+  kmsKeyId?: string;
   clientToken: string;
   tags: Tags;
 }

@@ -118,6 +118,9 @@ export interface SimVolume {
   };
   /** Written by a simulated chroot bake (SendCommand): the next snapshot's changed blocks count them. */
   written?: boolean;
+  /** As CreateVolume decided (encryption.ts newEncryption): its snapshots are encrypted the same. */
+  encrypted?: boolean;
+  kmsKeyId?: string;
 }
 
 /** One SSM Run Command invocation on one instance (run-command.ts). */

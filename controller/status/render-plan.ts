@@ -101,7 +101,7 @@ function target(action: Action): string {
     case "start-instance":
       return `${action.instanceId} (stopped bakery host)`;
     case "create-volume":
-      return `${action.build} from the root snapshot of ${action.parentImageId} in ${action.volume.availabilityZone}`;
+      return `${action.build} from the root snapshot of ${action.parentImageId} in ${action.volume.availabilityZone}${action.volume.kmsKeyId ? `, encrypted with ${action.volume.kmsKeyId}` : ""}`;
     case "attach-volume":
       return `${action.volumeId} (${action.build}) to ${action.instanceId} as ${action.device}`;
     case "send-bake-command":

@@ -146,6 +146,16 @@ const snapshot = (state: string, tags: Tags = {}): CloudSnapshot => ({
 
 const V = "vol-0000000000000001";
 
+const pooled = (id: string, parentImageId: string): CloudVolume => ({
+  ...volume(id),
+  tags: {
+    ...owner,
+    [Tag.role]: "volume-pool",
+    [Tag.parentImage]: parentImageId,
+    [Tag.parentBuild]: "jammy",
+  },
+});
+
 describe("the volume bake, one step per observed state", () => {
   it("waits for a host, and the bakery launches one (ClientToken per installation, region and day)", () => {
     const vb = observation({ hosts: [] });
@@ -184,6 +194,19 @@ describe("the volume bake, one step per observed state", () => {
       [Tag.role]: "volume-bake",
       [Tag.bakeMethod]: "volume",
     });
+  });
+
+  it("creates the volume encrypted with bake.kmsKeyId, its token naming the key, and takes no pool volume", () => {
+    const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const keyed = { ...doc, spec: { ...doc.spec, bake: { method: "volume" as const, kmsKeyId: KEY } } };
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-parent")] });
+    const { actions } = step(vb, { doc: keyed, pool: createPool(vb, 2) });
+    expect(actions.map((a) => a.kind)).toEqual(["create-volume"]);
+    const create = actions[0]!;
+    if (create.kind !== "create-volume") throw new Error(create.kind);
+    expect(create.volume.kmsKeyId).toBe(KEY);
+    expect(create.volume.clientToken).toBe(volumeToken(BUILD, "0", `us-east-1a ${KEY}`));
+    expect(create.volume.clientToken).not.toBe(volumeToken(BUILD, "0", "us-east-1a"));
   });
 
   it.each([
@@ -525,16 +548,6 @@ describe("the bakery host", () => {
 });
 
 describe("the warm pool", () => {
-  const pooled = (id: string, parentImageId: string): CloudVolume => ({
-    ...volume(id),
-    tags: {
-      ...owner,
-      [Tag.role]: "volume-pool",
-      [Tag.parentImage]: parentImageId,
-      [Tag.parentBuild]: "jammy",
-    },
-  });
-
   it("refills to bakery.poolSize for the parent bakes are on, and discards the pool of a parent left behind", () => {
     const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-old")] });
     const pool = createPool(vb, 2);

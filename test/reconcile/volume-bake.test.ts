@@ -132,6 +132,43 @@ describe("volume bakes on the simulator", () => {
     expect(baked!.boot?.rootSnapshotId).toBe(snapshots[0]!.snapshotId);
   });
 
+  it("with bake.kmsKeyId, encrypts the volume with the key, and so the snapshot and the image's root", async () => {
+    t = await startSimCloud();
+    const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const keyed = validation(
+      ubuntuFoundation(["us-east-1"]),
+      baseSpec("base", { regions: ["us-east-1"], bake: { method: "volume", kmsKeyId: KEY } }),
+    );
+    const controller = reconciler(t.cloud);
+    const volumes = new Set<string>();
+    for (let n = 0; n < 80; n++) {
+      const pass = await controller.pass(keyed);
+      for (const v of t.sim.world.region(REGION).volumes.values())
+        if (v.tags[Tag.spec] === "base") volumes.add(`${v.volumeId} ${v.encrypted} ${v.kmsKeyId}`);
+      if (statusOf(pass, "base").phase === "Ready" && pass.executed.length === 0) break;
+      t.clock.advance(30_000);
+    }
+    expect([...volumes].map((v) => v.split(" ").slice(1).join(" "))).toEqual([`true ${KEY}`]);
+    const { images, snapshots } = await leftovers();
+    expect(images).toHaveLength(1);
+    const { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } = await import(
+      "@aws-sdk/client-ec2"
+    );
+    const client = new EC2Client({
+      region: REGION,
+      endpoint: t.sim.endpoint,
+      credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
+      maxAttempts: 1,
+    });
+    const described = await client.send(new DescribeImagesCommand({ ImageIds: [images[0]!.imageId] }));
+    const [root] = described.Images![0]!.BlockDeviceMappings!;
+    expect(root!.Ebs).toMatchObject({ SnapshotId: snapshots[0]!.snapshotId, Encrypted: true, KmsKeyId: KEY });
+    const snapshot = await client.send(
+      new DescribeSnapshotsCommand({ SnapshotIds: [snapshots[0]!.snapshotId] }),
+    );
+    expect(snapshot.Snapshots![0]).toMatchObject({ Encrypted: true, KmsKeyId: KEY });
+  });
+
   const steps: (keyof CloudPort)[] = [
     "runInstance",
     "createVolume",
