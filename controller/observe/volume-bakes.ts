@@ -17,6 +17,8 @@ import { errorMessage } from "./observe.ts";
 
 export const BAKERY_ROLE = "bakery";
 export const VOLUME_BAKE_ROLE = "volume-bake";
+/** A warm pool volume (plan/volume-pool.ts). */
+export const POOL_ROLE = "volume-pool";
 /** SendCommand's comment for a volume bake: how a resumed pass finds the command it already sent. */
 const COMMENT_PREFIX = "leaven-bake";
 
@@ -47,6 +49,8 @@ export interface VolumeBakeObserveOptions {
   hostInstanceId?: string;
   /** bakery.imageId: when set, no AMI is looked up. */
   imageId?: string;
+  /** Where a host may be launched (home regions of volume specs): elsewhere no AMI is looked up. */
+  launchRegions?: ReadonlySet<string>;
 }
 
 const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
@@ -92,7 +96,14 @@ export function hasVolumeBakes(
 ): boolean {
   const mine = (tags: Record<string, string>) => isLeavenOwned(tags, installation);
   return (
-    volumes.some((v) => v.region === region && mine(v.tags) && v.state !== "deleted") ||
+    // A bake's or the pool's volume; not a host's root volume, which RunInstances tags as the host.
+    volumes.some(
+      (v) =>
+        v.region === region &&
+        mine(v.tags) &&
+        (v.tags[Tag.role] === VOLUME_BAKE_ROLE || v.tags[Tag.role] === POOL_ROLE) &&
+        v.state !== "deleted",
+    ) ||
     hosts.some(
       (h) =>
         h.region === region && mine(h.tags) && h.tags[Tag.role] === BAKERY_ROLE && h.state !== "terminated",
@@ -187,7 +198,11 @@ export async function observeVolumeBakes(
             if (outcome) command.outcome = outcome;
           }),
         );
-        if (!options.imageId && !hosts.some((h) => h.state === "running" || h.state === "pending")) {
+        if (
+          !options.imageId &&
+          (options.launchRegions?.has(region) ?? true) &&
+          !hosts.some((h) => h.state === "running" || h.state === "pending")
+        ) {
           const images = await cloud.describeImages(region, {
             owners: ["amazon"],
             filters: [{ name: "name", values: [BAKERY_IMAGE_NAME] }],

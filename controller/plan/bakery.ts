@@ -3,9 +3,9 @@
 // stopped for idleness. Decided from the observed hosts only; a host bakery.hostInstanceId names is the
 // user's and is never stopped or terminated.
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
-import type { CloudInstance } from "../cloud/port.ts";
+import type { CloudInstance, CloudVolume } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { BAKERY_ROLE } from "../observe/volume-bakes.ts";
+import { BAKERY_ROLE, POOL_ROLE, VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { Action } from "./actions.ts";
@@ -126,8 +126,8 @@ export function createBakery(
     claimDevice(host) {
       const inUse = observation.devices.get(host.instanceId) ?? [];
       const mine = claimed.get(host.instanceId) ?? [];
-      const bakes = observation.volumes.filter((v) =>
-        v.attachments.some((a) => a.instanceId === host.instanceId),
+      const bakes = observation.volumes.filter(
+        (v) => isBakeVolume(v) && v.attachments.some((a) => a.instanceId === host.instanceId),
       ).length;
       if (bakes + mine.length >= maxBakes)
         return {
@@ -151,10 +151,7 @@ export function createBakery(
           // No spec bakes on a volume here any more: nothing will need the host again.
           for (const host of hosts) {
             if (host.state === "terminated" || host.state === "shutting-down") continue;
-            const busy = observation.volumes.some((v) =>
-              v.attachments.some((a) => a.instanceId === host.instanceId && a.state !== "detached"),
-            );
-            if (!busy)
+            if (!bakeVolumeOn(observation, host.instanceId))
               actions.push(
                 terminateHost(
                   host,
@@ -195,9 +192,24 @@ export function createBakery(
             tags: { [Tag.startRequestedAt]: new Date(now).toISOString() },
             reason: `a volume bake needs a bakery host in ${region}: starting stopped ${stopped.instanceId}`,
           });
+        // A stopped spare while another host serves the region (stopped by hand after a replacement, say).
+        if (keep)
+          for (const host of hosts)
+            if (
+              host.state === "stopped" &&
+              host.tags[Tag.unhealthy] === undefined &&
+              !startFailed(host, now) &&
+              !bakeVolumeOn(observation, host.instanceId)
+            )
+              actions.push(
+                terminateHost(
+                  host,
+                  `bakery host ${host.instanceId} is stopped and ${keep.instanceId} serves ${region}: terminating the spare`,
+                ),
+              );
         // Two hosts (a launch repeated across midnight with a new token): the one without bakes goes.
         for (const extra of extras)
-          if (!(observation.devices.get(extra.instanceId) ?? []).length && extra.state === "running")
+          if (!bakeDevicesOn(observation, extra.instanceId) && extra.state === "running")
             actions.push(
               terminateHost(extra, `duplicate bakery host in ${region} (keeping ${keep!.instanceId})`),
             );
@@ -232,7 +244,7 @@ export function createBakery(
           continue;
         }
         if (options.idleStops !== false && keep && !needed.has(region) && keep.state === "running") {
-          const attached = (observation.devices.get(keep.instanceId) ?? []).length > 0;
+          const attached = bakeDevicesOn(observation, keep.instanceId);
           const last = Math.max(
             Date.parse(keep.launchTime),
             Date.parse(observation.lastCommandAt.get(keep.instanceId) ?? "") || 0,
@@ -250,6 +262,28 @@ export function createBakery(
       }
     },
   };
+}
+
+/**
+ * A volume of a bake or the warm pool: not the host's own root volume, which RunInstances tags as the host
+ * (role=bakery) and which is attached for as long as the host lives.
+ */
+function isBakeVolume(volume: CloudVolume): boolean {
+  const role = volume.tags[Tag.role];
+  return role === VOLUME_BAKE_ROLE || role === POOL_ROLE;
+}
+
+/** Whether a volume of a bake or the pool is attached to the host (or attaching, or detaching). */
+function bakeVolumeOn(observation: VolumeBakeObservation, instanceId: string): boolean {
+  return observation.volumes.some(
+    (v) =>
+      isBakeVolume(v) && v.attachments.some((a) => a.instanceId === instanceId && a.state !== "detached"),
+  );
+}
+
+/** Whether anything (anyone's) is attached to the host under a bake device name (not its root device). */
+function bakeDevicesOn(observation: VolumeBakeObservation, instanceId: string): boolean {
+  return (observation.devices.get(instanceId) ?? []).some((d) => BAKE_DEVICES.includes(d));
 }
 
 /** How long a stopped host Leaven started may take to leave the stopped state before it is replaced. */

@@ -263,6 +263,7 @@ export class Reconciler {
         ...(this.options.installation ? { installation: this.options.installation } : {}),
         ...(bakery?.hostInstanceId ? { hostInstanceId: bakery.hostInstanceId } : {}),
         ...(bakery?.imageId ? { imageId: bakery.imageId } : {}),
+        launchRegions: homes,
       });
       const observed = inventory.volumeBakes!;
       for (const region of observed.regions) {

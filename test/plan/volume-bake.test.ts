@@ -50,6 +50,19 @@ function host(
   };
 }
 
+/** The host's root volume: RunInstances tags it as the host (role=bakery). */
+function rootVolume(): CloudVolume {
+  return {
+    volumeId: "vol-00000000000000root",
+    region: REGION,
+    availabilityZone: `${REGION}a`,
+    state: "in-use",
+    size: 8,
+    attachments: [{ instanceId: host().instanceId, device: "/dev/xvda", state: "attached" }],
+    tags: { ...owner, [Tag.role]: "bakery" },
+  };
+}
+
 function volume(id: string, options: Partial<CloudVolume> & { extra?: Tags } = {}): CloudVolume {
   return {
     volumeId: id,
@@ -422,6 +435,16 @@ describe("the bakery host", () => {
     ).finish(busy, T0);
     createBakery(observation({ devices: new Map([[host().instanceId, ["/dev/sdf"]]]) }), {}).finish(busy, T0);
     expect(busy).toEqual([]);
+    // Its own root volume (tagged as the host by RunInstances) does not keep it busy, nor count as a bake.
+    const withRoot = observation({
+      volumes: [rootVolume()],
+      devices: new Map([[host().instanceId, ["/dev/xvda"]]]),
+    });
+    const idle: Action[] = [];
+    createBakery(withRoot, { idleStop: "30m" }).finish(idle, T0);
+    expect(idle.map((a) => a.kind)).toEqual(["stop-instance"]);
+    const bakery = createBakery(withRoot, { maxConcurrentBakes: 1 });
+    expect(bakery.claimDevice(host())).toEqual({ device: "/dev/sdf" });
   });
 
   it("replaces a host marked unhealthy, with a token from its predecessor", () => {
@@ -502,10 +525,20 @@ describe("the bakery host", () => {
     }
   });
 
-  it("leaves a stopped host stopped while no bake needs it", () => {
+  it("leaves a stopped host stopped while no bake needs it, unless another host serves the region", () => {
+    const stopped = host("i-00000000000stopped", undefined, "stopped");
     const actions: Action[] = [];
-    createBakery(observation({ hosts: [host(undefined, undefined, "stopped")] })).finish(actions, T0);
+    createBakery(observation({ hosts: [stopped] })).finish(actions, T0);
     expect(actions).toEqual([]);
+    const bakery = createBakery(observation({ hosts: [host(), stopped] }), { idleStop: "2h" });
+    expect(bakery.host(REGION, "base")).toMatchObject({ ok: true, host: { instanceId: host().instanceId } });
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => [a.kind, a.reason])).toEqual([
+      [
+        "terminate-instance",
+        `bakery host ${stopped.instanceId} is stopped and ${host().instanceId} serves ${REGION}: terminating the spare`,
+      ],
+    ]);
   });
 
   it("terminates its hosts in a region where no spec bakes on a volume any more, once no volume of its is attached", () => {
@@ -525,7 +558,10 @@ describe("the bakery host", () => {
         reason: `no spec bakes on a volume in ${REGION} any more: terminating bakery host ${h.instanceId}`,
       })),
     );
-    // Not while a volume of Leaven's is still attached (the leak sweep detaches it first) ...
+    // Its root volume does not hold it; a bake volume of Leaven's still attached does (the sweep detaches it) ...
+    expect(finish(observation({ volumes: [rootVolume()] }), []).map((a) => a.kind)).toEqual([
+      "terminate-instance",
+    ]);
     expect(finish(observation({ volumes: [attached(V)] }), [])).toEqual([]);
     // ... nor where a spec still bakes on a volume, nor a host the user named.
     expect(finish(observation(), [REGION], { idleStop: "2h" })).toEqual([]);
