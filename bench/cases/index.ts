@@ -1,6 +1,7 @@
 import type { BenchCase } from "../case.ts";
 import { bakeMethodsCase } from "./bake-methods.ts";
 import { driftRepairCase } from "./drift.ts";
+import { examplesRebakeCase } from "./examples-rebake.ts";
 import { fanOutAwkwardCase, fanOutCase, fanOutNoisyCase } from "./fan-out.ts";
 import { fullWalkCase } from "./full-walk.ts";
 import { inventoryPassesCase } from "./inventory-passes.ts";
@@ -38,4 +39,5 @@ export const cases: BenchCase[] = [
   watchModeCase,
   operatorCase,
   bakeMethodsCase,
+  examplesRebakeCase,
 ];

@@ -165,6 +165,34 @@ export function sbomKey(prefix: string | undefined, spec: string, build: string)
   return manifestKey(prefix, spec, build).replace(/\.json\.gz$/, ".cdx.json");
 }
 
+/**
+ * Where SSM Run Command writes a volume bake's full output (SendCommand OutputS3KeyPrefix):
+ * PREFIX/_bake-output/SPEC/BUILD/VOLUME. No spec can be named `_bake-output` (names start with a letter or
+ * digit), so the layout never meets a manifest's key.
+ */
+export function bakeOutputPrefix(
+  prefix: string | undefined,
+  spec: string,
+  build: string,
+  volumeId: string,
+): string {
+  const base = prefix ? `${prefix.replace(/\/+$/, "")}/` : "";
+  return `${base}_bake-output/${spec}/${build}/${volumeId}`;
+}
+
+/** The AWS-RunShellScript plugin's part of an output key: KEYPREFIX/COMMAND/INSTANCE/awsrunShellScript/0.awsrunShellScript/stdout. */
+export const RUN_SHELL_SCRIPT_OUTPUT = "awsrunShellScript/0.awsrunShellScript";
+
+/** The key SSM writes one stream of one command's output to, under SendCommand's OutputS3KeyPrefix. */
+export function commandOutputKey(
+  keyPrefix: string,
+  commandId: string,
+  instanceId: string,
+  stream: "stdout" | "stderr",
+): string {
+  return `${keyPrefix.replace(/\/+$/, "")}/${commandId}/${instanceId}/${RUN_SHELL_SCRIPT_OUTPUT}/${stream}`;
+}
+
 /** The spec and build a manifest key names, or undefined for any other object under the prefix. */
 export function parseManifestKey(
   prefix: string | undefined,

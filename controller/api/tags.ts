@@ -80,6 +80,11 @@ export const Tag = {
    * twice.
    */
   snapshotRequestedAt: "leaven.dev/snapshot-requested-at",
+  /**
+   * On a volume bake's volume once its chroot bake succeeded, and then on its home image: how long the bake
+   * command ran (seconds, as seen by the controller). The spec's next bake looks for its end about then.
+   */
+  provisionSeconds: "leaven.dev/provision-seconds",
   /** On a bakery host Leaven stopped because it was idle (ISO 8601): a stop Leaven expects. */
   idleStoppedAt: "leaven.dev/idle-stopped-at",
   /**

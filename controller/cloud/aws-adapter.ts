@@ -780,6 +780,9 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
             },
             ...(input.timeoutSeconds !== undefined ? { TimeoutSeconds: input.timeoutSeconds } : {}),
             ...(input.comment ? { Comment: input.comment.slice(0, 100) } : {}),
+            ...(input.outputS3
+              ? { OutputS3BucketName: input.outputS3.bucket, OutputS3KeyPrefix: input.outputS3.keyPrefix }
+              : {}),
           }),
         ),
       );
@@ -1044,11 +1047,13 @@ export function transitionTime(reason: string | undefined): string | undefined {
 
 export function toCloudSnapshot(region: string, snapshot: Ec2Snapshot): CloudSnapshot {
   const startTime = isoDate(snapshot.StartTime);
+  const progress = Number.parseFloat(snapshot.Progress ?? "");
   return {
     snapshotId: snapshot.SnapshotId ?? "",
     region,
     state: snapshot.State ?? "",
     ...(startTime ? { startTime } : {}),
+    ...(Number.isFinite(progress) ? { progress } : {}),
     ...(snapshot.Description ? { description: snapshot.Description } : {}),
     tags: fromTagList(snapshot.Tags),
   };

@@ -87,6 +87,8 @@ export interface CloudSnapshot {
   state: string;
   /** ISO 8601: when the snapshot was started (EC2's StartTime). */
   startTime?: string;
+  /** Percent done (EC2's Progress, "54%"), while it is pending: how long the rest will take. */
+  progress?: number;
   /** EC2's description, e.g. "Created by CreateImage(i-…) for ami-…": names the image it was made for. */
   description?: string;
   tags: Tags;
@@ -268,6 +270,11 @@ export interface SendCommandInput {
   timeoutSeconds?: number;
   /** At most 100 characters (SSM's limit). */
   comment?: string;
+  /**
+   * OutputS3BucketName and OutputS3KeyPrefix: SSM writes the whole stdout and stderr there (GetCommandInvocation
+   * keeps 24,000 characters of each), at KEYPREFIX/COMMAND/INSTANCE/awsrunShellScript/0.awsrunShellScript/.
+   */
+  outputS3?: { bucket: string; keyPrefix: string };
 }
 
 export type CommandInvocationStatus =

@@ -4,6 +4,10 @@
 // starts, then runs inside a chroot the same provisioning script the instance bake runs as user data
 // (user-data.ts renderProvisioning, without the power-off). It unmounts everything in reverse order on
 // every exit and prints the bake marker (bake-protocol.ts) on stdout, where GetCommandInvocation reads it.
+// The package manifest the provisioning prints (of the chroot's own dpkg or rpm database) is held back and
+// printed after the verdict, on success only: GetCommandInvocation keeps only the first 24,000 characters of
+// stdout, which a manifest of some 700 packages (~17 KB) and the provisioning's output would push the
+// marker out of; the whole stdout, manifest included, is in the command's S3 output (store-manifest.ts).
 //
 // For tests, LEAVEN_CHROOT_DIR names an already prepared root directory instead of a device: the script
 // then mounts nothing of the volume itself but binds, provisions and cleans exactly as on a volume.
@@ -107,7 +111,23 @@ leaven_finish() {
   if [ "$status" -ne 0 ] && { [ "$leaven_inner_reported" != 1 ] || [ "$leaven_step" = "unmount the volume" ]; }; then
     leaven_host_report "$leaven_failure_prefix$leaven_step failed with exit status $status$leaven_failure_suffix"
   fi
+  # The manifest after every verdict: a successful bake's image is what it lists.
+  if [ -n "$leaven_manifest_held" ]; then
+    [ "$status" -ne 0 ] || cat "$leaven_manifest_held"
+    rm -f "$leaven_manifest_held"
+  fi
   exit "$status"
+}
+
+# The chroot's stdout, but its manifest lines kept aside until the verdict is out.
+leaven_hold_manifest() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      LEAVEN-MANIFEST-*) printf '%s\n' "$line" >>"$leaven_manifest_held" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done
 }
 
 # What the bake changed in the root for itself is put back: resolv.conf and policy-rc.d.
@@ -129,7 +149,9 @@ leaven_restore() {
 }
 `;
 
-const HOST_STEPS = String.raw`leaven_step="find the volume"
+const HOST_STEPS = String.raw`leaven_step="make a file to hold the package manifest in"
+leaven_manifest_held="$(mktemp -t leaven-manifest.XXXXXX)"
+leaven_step="find the volume"
 if [ -n "$LEAVEN_CHROOT_DIR" ]; then
   LEAVEN_MOUNT="$LEAVEN_CHROOT_DIR"
   [ -f "$LEAVEN_MOUNT/etc/os-release" ] || {
@@ -181,7 +203,8 @@ leaven_step="run the provisioning script in the chroot"
 leaven_chroot="$(command -v chroot)"
 leaven_inner_reported=1
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  SYSTEMD_OFFLINE=1 "$leaven_chroot" "$LEAVEN_MOUNT" /bin/bash /run/leaven/chroot-provision.sh </dev/null
+  SYSTEMD_OFFLINE=1 "$leaven_chroot" "$LEAVEN_MOUNT" /bin/bash /run/leaven/chroot-provision.sh </dev/null |
+  leaven_hold_manifest
 `;
 
 /** The bakery host's script for one volume bake of a spec's build. Same input, same bytes. */
@@ -227,6 +250,7 @@ export function renderChrootScript(input: ChrootScriptInput): string {
     "leaven_inner_reported=0",
     "leaven_resolv_saved=0",
     "leaven_policy_written=0",
+    "leaven_manifest_held=",
     `leaven_provision="$(cat <<'${delimiter}'`,
     provisioning,
     delimiter,

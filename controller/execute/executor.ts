@@ -1,3 +1,4 @@
+import { bakeOutputPrefix } from "../api/package-manifest.ts";
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import { CloudError, type CloudPort, type Tags } from "../cloud/port.ts";
 import type {
@@ -84,6 +85,13 @@ function toJobs(
           region: action.region,
           actions: [action],
           run: (cloud) => storeManifest(cloud, action, manifests, installation),
+        });
+        break;
+      case "send-bake-command":
+        jobs.push({
+          region: action.region,
+          actions: [action],
+          run: (cloud) => runAction(cloud, withBakeOutput(action, manifests), installation, now),
         });
         break;
       default:
@@ -535,6 +543,19 @@ async function createBakeVolume(
     const { volumeId } = await cloud.createVolume(action.region, { ...input, clientToken, tags });
     return volumeId;
   }
+}
+
+/**
+ * The bake command with SSM's output to the manifests bucket, when the planner asked for it and the bucket is
+ * there: the whole stdout, the package manifest with it, lands under bakeOutputPrefix (store-manifest reads it).
+ */
+export function withBakeOutput(
+  action: SendBakeCommandAction,
+  manifests: ManifestTarget | undefined,
+): SendBakeCommandAction {
+  if (!action.outputToManifests || !manifests) return action;
+  const keyPrefix = bakeOutputPrefix(manifests.prefix, action.spec, action.build, action.volumeId);
+  return { ...action, command: { ...action.command, outputS3: { bucket: manifests.bucket, keyPrefix } } };
 }
 
 /** A host SSM does not reach this long after its launch is unhealthy: its agent never registered. */

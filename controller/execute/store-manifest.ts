@@ -1,12 +1,16 @@
-// The store-manifest action's side effects: read the bake's console, write the manifest and its CycloneDX
-// SBOM to the manifests bucket — never over an object that is there, and never over one that is not
-// Leaven's — and tag the home image so the planner stops asking. Idempotent: a kill -9 anywhere repeats
-// the step from the console, and what was written already is left as it is.
+// The store-manifest action's side effects: read the bake's console (an instance bake) or the bake command's
+// output SSM wrote to the bucket (a volume bake), write the manifest and its CycloneDX SBOM to the manifests
+// bucket — never over an object that is there, and never over one that is not Leaven's — and tag the home
+// image so the planner stops asking. Idempotent: a kill -9 anywhere repeats the step from the console or
+// the output object, and what was written already is left as it is.
 import { DEFAULT_INSTALLATION } from "../api/installation.ts";
 import {
+  bakeOutputPrefix,
   encodeManifest,
+  type ManifestRead,
   manifestKey,
   parseConsoleManifest,
+  RUN_SHELL_SCRIPT_OUTPUT,
   sbomKey,
   toCycloneDx,
 } from "../api/package-manifest.ts";
@@ -40,11 +44,17 @@ export async function storeManifest(
       false,
     );
   const { region, spec, build } = action;
-  const output = await cloud.getConsoleOutput(region, action.instanceId, { latest: true });
-  const read = parseConsoleManifest(output, spec, build);
+  const read = action.volumeId
+    ? await readCommandOutput(target, action.volumeId, spec, build)
+    : parseConsoleManifest(
+        await cloud.getConsoleOutput(region, action.instanceId ?? "", { latest: true }),
+        spec,
+        build,
+      );
   if (!read.found) {
-    // A bake that printed none (an image without dpkg or rpm, an older Leaven) or a console EC2 no longer
-    // keeps: say so on the image, once, instead of holding its instance forever.
+    // A bake that printed none (an image without dpkg or rpm, an older Leaven), a console EC2 no longer
+    // keeps, or a command whose output SSM could not write: say so on the image, once, instead of holding
+    // its instance or volume forever.
     await cloud.createTags(region, [action.imageId], { [Tag.manifest]: MANIFEST_NONE });
     return undefined;
   }
@@ -73,6 +83,34 @@ export async function storeManifest(
   });
   await cloud.createTags(region, [action.imageId], { [Tag.manifest]: MANIFEST_STORED });
   return `s3://${target.bucket}/${key}`;
+}
+
+/**
+ * The manifest in the output of the command that baked `volumeId`: SSM wrote each command's stdout to
+ * BAKE-OUTPUT-PREFIX/COMMAND/INSTANCE/awsrunShellScript/0.awsrunShellScript/stdout. A command sent twice
+ * (a lost SendCommand answer) printed the same build's manifest; the newest complete one is taken.
+ */
+async function readCommandOutput(
+  target: ManifestTarget,
+  volumeId: string,
+  spec: string,
+  build: string,
+): Promise<ManifestRead> {
+  const prefix = `${bakeOutputPrefix(target.prefix, spec, build, volumeId)}/`;
+  const stdouts = (await target.store.listObjects(target.bucket, prefix))
+    .filter((o) => o.key.endsWith(`/${RUN_SHELL_SCRIPT_OUTPUT}/stdout`))
+    .sort((a, b) => (b.lastModified ?? 0) - (a.lastModified ?? 0) || b.key.localeCompare(a.key));
+  let read: ManifestRead = {
+    found: false,
+    reason: `no command output under s3://${target.bucket}/${prefix} (the bakery host's role needs s3:PutObject there)`,
+  };
+  for (const object of stdouts) {
+    const body = await target.store.getObject(target.bucket, object.key);
+    if (!body) continue;
+    read = parseConsoleManifest(Buffer.from(body).toString("utf8"), spec, build);
+    if (read.found) return read;
+  }
+  return read;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface ObservedCommand {
   requestedAt: string;
   /** Read from GetCommandInvocation once the command ended: the marker in its output. */
   outcome?: BakeOutcome;
+  /** No marker, and GetCommandInvocation's stdout was at its 24,000-character cap (nor was the S3 output read). */
+  outputCut?: true;
 }
 
 /** What a volume bake observes in the home regions of specs with bake.method volume (observe/volume-bakes.ts). */

@@ -4,7 +4,9 @@
 // the comment names build and volume, since SendCommand has no ClientToken). A command that ended is read
 // once (GetCommandInvocation) for its marker; the verdict is then written on the volume and trusted.
 import { parseBakeMarker } from "../api/bake-protocol.ts";
+import { bakeOutputPrefix, commandOutputKey } from "../api/package-manifest.ts";
 import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import type { ObjectStorePort } from "../cloud/object-store-port.ts";
 import type {
   CloudInstance,
   CloudPort,
@@ -51,7 +53,15 @@ export interface VolumeBakeObserveOptions {
   imageId?: string;
   /** Where a host may be launched (home regions of volume specs): elsewhere no AMI is looked up. */
   launchRegions?: ReadonlySet<string>;
+  /**
+   * The manifests bucket, where SSM wrote the bake commands' whole output (execute/executor.ts
+   * withBakeOutput): the verdict is read there when GetCommandInvocation's stdout was cut before it.
+   */
+  commandOutput?: { store: ObjectStorePort; bucket: string; prefix?: string };
 }
+
+/** GetCommandInvocation keeps this many characters of stdout (and of stderr); the rest is only in S3. */
+export const INVOCATION_OUTPUT_LIMIT = 24_000;
 
 const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
 
@@ -194,8 +204,18 @@ export async function observeVolumeBakes(
               command.instanceId,
             );
             command.status = invocation.status;
-            const outcome = parseBakeMarker(`${invocation.stdout}\n${invocation.stderr}`, command.build);
+            let outcome = parseBakeMarker(`${invocation.stdout}\n${invocation.stderr}`, command.build);
+            const output = options.commandOutput;
+            const spec = volume.tags[Tag.spec];
+            if (!outcome && output && spec && invocation.stdout.length >= INVOCATION_OUTPUT_LIMIT) {
+              // Cut before the marker (a chatty provisioning): the whole stdout is in the bucket.
+              const prefix = bakeOutputPrefix(output.prefix, spec, command.build, command.volumeId);
+              const key = commandOutputKey(prefix, command.commandId, command.instanceId, "stdout");
+              const body = await output.store.getObject(output.bucket, key);
+              if (body) outcome = parseBakeMarker(Buffer.from(body).toString("utf8"), command.build);
+            }
             if (outcome) command.outcome = outcome;
+            else if (invocation.stdout.length >= INVOCATION_OUTPUT_LIMIT) command.outputCut = true;
           }),
         );
         if (

@@ -346,7 +346,7 @@ export class Operator implements OperatorEndpoints {
       pass.statuses.some((s) => isProgressing(s.phase)) ||
       pass.executed.length > 0 ||
       pass.deferred.length > 0;
-    if (inFlight) this.pollLater();
+    if (inFlight) this.pollLater(pass.nextLook?.ms);
   }
 
   /**
@@ -365,10 +365,12 @@ export class Operator implements OperatorEndpoints {
     return result;
   }
 
-  private pollLater(): void {
+  /** A pass a poll interval from now, or sooner when the pass saw a transition of seconds end by then. */
+  private pollLater(soonerMs?: number): void {
     if (this.pollPending) return;
     this.pollPending = true;
-    void this.options.cloudClock.sleep(this.options.pollIntervalMs ?? 15_000, this.abort.signal).then(() => {
+    const poll = this.options.pollIntervalMs ?? 15_000;
+    void this.options.cloudClock.sleep(Math.min(poll, soonerMs ?? poll), this.abort.signal).then(() => {
       this.pollPending = false;
       if (!this.stopped) this.queue.add(PASS_KEY);
     });

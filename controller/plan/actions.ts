@@ -223,14 +223,18 @@ export interface DeleteParameterAction extends ActionBase {
 
 /**
  * Stores the build's package manifest (api/package-manifest.ts) in the manifests bucket: read from the bake
- * instance's console, written unless an object is at its key, then the home image tagged
- * leaven.dev/manifest so it is not planned again. Planned while the bake instance still exists.
+ * instance's console, or for a volume bake from the command output SSM wrote to the bucket, written unless an
+ * object is at its key, then the home image tagged leaven.dev/manifest so it is not planned again. Planned
+ * while the bake instance (the image's bake-volume tag) still exists.
  */
 export interface StoreManifestAction extends ActionBase {
   kind: "store-manifest";
   build: string;
   imageId: string;
-  instanceId: string;
+  /** An instance bake: the manifest is on this instance's console. */
+  instanceId?: string;
+  /** A volume bake: the manifest is in the output of the command that provisioned this volume. */
+  volumeId?: string;
   /** What the build was baked on, recorded in the manifest for `leaven diff`'s parent chain. */
   parent: { spec: string; build: string };
 }
@@ -294,6 +298,11 @@ export interface SendBakeCommandAction extends ActionBase {
   volumeId: string;
   instanceId: string;
   command: SendCommandInput;
+  /**
+   * A manifests bucket is configured: the executor has SSM write the command's whole output there
+   * (bakeOutputPrefix), where store-manifest reads the package manifest back.
+   */
+  outputToManifests?: true;
   userNamedHost?: true;
   /**
    * When the host was launched (ISO 8601): SSM reaching none of a host Leaven owns this long after its launch

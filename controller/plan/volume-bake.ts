@@ -9,6 +9,7 @@
 //   command ended: failure / no marker / bake.timeout ──detach + tag failed + record the failure──► Failed
 //   available, success, no snapshot ──create-bake-snapshot (tag snapshot-requested-at first)──► snapshot
 //   snapshot completed ──register-image (deterministic name, parent's boot settings)──► image
+//   image registered, manifests bucket ──store-manifest (from the command's S3 output)──► manifest tagged
 //   image available ──delete-volume, then remove the image's bake-volume tag──► done
 import { Tag } from "../api/tags.ts";
 import type { CloudVolume } from "../cloud/port.ts";
@@ -27,6 +28,7 @@ import {
 } from "./bake.ts";
 import type { BakeryPlanner } from "./bakery.ts";
 import { imageNameFor, rebakeAttempt, volumeToken } from "./recipe.ts";
+import { volumeManifestAction } from "./volume-manifest.ts";
 import type { PoolPlanner } from "./volume-pool.ts";
 
 /** A snapshot asked for but not listed yet (CreateSnapshot has no ClientToken): wait this long before asking again. */
@@ -68,6 +70,12 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
 
   if (ctx.homeImage) {
     const image = ctx.homeImage;
+    // Before the volume goes: its id (the image's bake-volume tag) is where the command's output is.
+    const manifest = volumeManifestAction(ctx, image);
+    if (manifest) {
+      actions.push(manifest);
+      return { step: "in-progress", message: `storing the package manifest of ${ctx.build}` };
+    }
     if (image.state === "pending")
       return { step: "in-progress", message: `image ${image.imageId} is pending` };
     if (image.state !== "available") {
@@ -298,6 +306,9 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
           [Tag.bakeMethod]: "volume",
           [Tag.bakeVolume]: volume.volumeId,
           ...(volume.tags[Tag.rebakeOf] ? { [Tag.rebakeOf]: volume.tags[Tag.rebakeOf] } : {}),
+          ...(volume.tags[Tag.provisionSeconds]
+            ? { [Tag.provisionSeconds]: volume.tags[Tag.provisionSeconds] }
+            : {}),
         },
       },
       reason: `snapshot ${snapshot.snapshotId} of ${ctx.build} is complete: registering the image`,
@@ -367,6 +378,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
         timeoutSeconds: Math.ceil(parseDuration(timeout) / 1000),
         comment: bakeCommandComment(ctx.build, volume.volumeId),
       },
+      ...(ctx.manifests ? { outputToManifests: true as const } : {}),
       ...(userNamed ? { userNamedHost: true as const } : { hostLaunchedAt: hostNow.launchTime }),
       reason: `volume ${volume.volumeId} is attached to ${attached.instanceId} as ${attached.device}: running the chroot bake`,
     });
@@ -388,7 +400,7 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
       kind: "detach-volume",
       ...base,
       instanceId: attached.instanceId,
-      tags: { [Tag.bakeResult]: "success" },
+      tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: String(Math.round(elapsed / 1000)) },
       reason: `command ${command.commandId} says the bake of ${ctx.build} succeeded`,
     });
     return { step: "in-progress", message: `detaching ${volume.volumeId}: the bake succeeded` };
@@ -396,9 +408,12 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   const reason =
     command.outcome?.result === "failure"
       ? `bake script failed: ${command.outcome.reason ?? "no reason given"}`
-      : `bake command ${command.commandId} ended ${command.status} without a result marker in its output`;
+      : `bake command ${command.commandId} ended ${command.status} without a result marker in its output${command.outputCut ? CUT_OUTPUT : ""}`;
   return fail(ctx, volume, attached.instanceId, reason, actions, command.outcome?.tail);
 }
+
+const CUT_OUTPUT =
+  " (GetCommandInvocation keeps only stdout's first 24,000 characters: with leaven.yaml's manifests: { bucket } SSM writes all of it there if the bakery host's role may s3:PutObject; or print less)";
 
 function failedTags(reason: string) {
   return { [Tag.bakeResult]: "failed", [Tag.bakeReason]: reason.slice(0, 250) };

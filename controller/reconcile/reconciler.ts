@@ -28,6 +28,7 @@ import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { actionEvent } from "../status/action-text.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { ValidationResult } from "../validation/result.ts";
+import { type NextLook, nextLook } from "./pacing.ts";
 import { fingerprintOf, ProgressTracker } from "./progress.ts";
 
 export interface ReconcilerOptions {
@@ -95,7 +96,11 @@ export interface PassResult {
      */
     scoped?: ReadonlySet<string>;
   };
+  /** Something observed in flight may end before the poll interval: look again then (reconcile/pacing.ts). */
+  nextLook?: NextLook;
 }
+
+const DEFAULT_POLL_MS = 15_000;
 
 export type Outcome = "converged" | "stalled" | "interrupted";
 
@@ -264,6 +269,7 @@ export class Reconciler {
         ...(bakery?.hostInstanceId ? { hostInstanceId: bakery.hostInstanceId } : {}),
         ...(bakery?.imageId ? { imageId: bakery.imageId } : {}),
         launchRegions: homes,
+        ...(this.options.manifests ? { commandOutput: this.options.manifests } : {}),
       });
       const observed = inventory.volumeBakes!;
       for (const region of observed.regions) {
@@ -604,6 +610,8 @@ export class Reconciler {
       deferred,
       observation,
     };
+    const look = nextLook(inventory, clock.now(), this.options.pollIntervalMs ?? DEFAULT_POLL_MS);
+    if (look) result.nextLook = look;
     this.options.onPass?.(result);
     return result;
   }
@@ -626,7 +634,7 @@ export class Reconciler {
     options: { once?: boolean; shouldStop?: () => boolean; maxPasses?: number } = {},
   ): Promise<{ outcome: Outcome; last: PassResult }> {
     const { clock } = this.options;
-    const poll = this.options.pollIntervalMs ?? 15_000;
+    const poll = this.options.pollIntervalMs ?? DEFAULT_POLL_MS;
     for (;;) {
       const last = await this.pass(await reload());
       if (options.once) return { outcome: settled(last) ?? "interrupted", last };
@@ -638,7 +646,7 @@ export class Reconciler {
       if (last.executed.length === 0) {
         // Backing off: wake when the first held-back action may run again, not a whole poll later.
         const until = Math.min(...last.deferred.map((a) => this.progress.notBefore(a)));
-        await clock.sleep(Math.max(0, Math.min(poll, until - clock.now())));
+        await clock.sleep(Math.max(0, Math.min(poll, last.nextLook?.ms ?? poll, until - clock.now())));
       }
     }
   }

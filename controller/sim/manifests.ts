@@ -114,8 +114,15 @@ function installedBy(userData: string, manager: "dpkg" | "rpm"): string[] {
   return (line ?? "").split(/\s+/).filter((word) => word !== "" && !word.startsWith("-"));
 }
 
-/** The manifest of what a bake instance holds once its script is done; undefined for Windows. */
-export function bakeManifest(world: World, region: string, instance: SimInstance): SimManifest | undefined {
+/**
+ * The manifest of what a bake holds once its script is done — an instance's (its user data on its image), or a
+ * volume's (the chroot script on the volume's parent image); undefined for Windows.
+ */
+export function bakeManifest(
+  world: World,
+  region: string,
+  instance: Pick<SimInstance, "buildId" | "imageId" | "userData">,
+): SimManifest | undefined {
   if (instance.buildId === undefined) return undefined;
   const parent = imageManifest(world, region, instance.imageId);
   if (!parent) return undefined;

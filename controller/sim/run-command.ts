@@ -4,17 +4,28 @@
 // protocol of api/bake-protocol.ts) its standard output ends with the marker, the failure marker when
 // `--fault volume-bake-fail=SPEC` names the spec or build; otherwise it simply succeeds with no output.
 //
+// A successful bake's stdout carries, after the marker, the package manifest the chroot script prints (the
+// parent image's packages and what the script installs, manifests.ts), as the real script does. With
+// OutputS3BucketName the agent writes the whole stdout and stderr to S3 once the command ends, at AWS's
+// layout KEYPREFIX/COMMAND/INSTANCE/awsrunShellScript/0.awsrunShellScript/{stdout,stderr}; the simulator
+// delivers them when S3 is next asked (deliverCommandOutputs), to a bucket of the command's account only (the
+// agent's upload fails otherwise, and the command's status does not change, as on AWS).
+//
 // "Managed" instances: SSM only reaches an instance whose agent has registered, which needs an instance profile
 // allowing it. The simulator treats every running instance launched with an instance profile as managed; any
 // other instance is InvalidInstanceId, as SSM answers for an instance it does not manage.
 
+import { createHash } from "node:crypto";
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
+import { commandOutputKey, manifestConsoleLines } from "../api/package-manifest.ts";
 import { Tag } from "../api/tags.ts";
 import { SimError } from "./errors.ts";
 import { volumeBakeBehaviour } from "./faults.ts";
 import { instanceState } from "./instances.ts";
+import { bakeManifest, simManifestBody } from "./manifests.ts";
+import { SIM_ACCOUNT_ID } from "./regions.ts";
 import type { Json, SsmContext, SsmHandler } from "./ssm.ts";
-import type { SimCommand } from "./world.ts";
+import type { RegionState, SimCommand, SimVolume, World } from "./world.ts";
 
 export const RUN_SHELL_SCRIPT = "AWS-RunShellScript";
 /** SSM keeps the first 24,000 characters of a command's standard output in GetCommandInvocation. */
@@ -41,6 +52,36 @@ export function specFromScript(script: string): string | undefined {
       return trimmed.slice(SPEC_ASSIGNMENT.length).replace(/^["']|["']$/g, "");
   }
   return undefined;
+}
+
+/** The script's `LEAVEN_VOLUME_ID=` assignment: the volume the chroot script bakes. */
+function volumeIdFromScript(script: string): string | undefined {
+  return /^LEAVEN_VOLUME_ID='?(vol-[0-9a-f]+)'?$/m.exec(script)?.[1];
+}
+
+/**
+ * The manifest lines the chroot script prints after its success marker: the volume's parent plus the script's
+ * packages. The body is left on the volume, for the snapshot and the image made from it.
+ */
+function chrootManifestLines(
+  region: RegionState,
+  world: World,
+  regionName: string,
+  volume: SimVolume | undefined,
+  build: string,
+  script: string,
+): string[] {
+  if (!volume?.snapshotId) return [];
+  const parent = [...region.images.values()].find((i) => i.snapshotIds[0] === volume.snapshotId);
+  if (!parent) return [];
+  const manifest = bakeManifest(world, regionName, {
+    buildId: build,
+    imageId: parent.imageId,
+    userData: script,
+  });
+  if (!manifest) return [];
+  volume.packages = simManifestBody(manifest);
+  return manifestConsoleLines(build, volume.packages);
 }
 
 /** The command's status at `now`. */
@@ -84,6 +125,17 @@ function sendCommand(ctx: SsmContext): Json {
       "InvalidParameters",
       "executionTimeout must be a whole number of seconds from 1 to 172800.",
     );
+  const outputBucket = body.OutputS3BucketName;
+  const outputPrefix = body.OutputS3KeyPrefix ?? "";
+  if (
+    (outputBucket !== undefined && (typeof outputBucket !== "string" || outputBucket === "")) ||
+    typeof outputPrefix !== "string" ||
+    outputPrefix.length > 500
+  )
+    throw invalid(
+      "ValidationException",
+      "OutputS3BucketName must be a bucket name and OutputS3KeyPrefix a string of at most 500 characters.",
+    );
   const comment = body.Comment;
   if (comment !== undefined && (typeof comment !== "string" || comment.length > 100))
     throw invalid("ValidationException", "Comment must be a string of at most 100 characters.");
@@ -115,6 +167,12 @@ function sendCommand(ctx: SsmContext): Json {
       lines.push(
         `leaven: baking build ${build} in a chroot on ${attached.map((v) => v.attachment?.device).join(", ") || "no volume"}`,
       );
+      // The provisioning's own output (Faults.scriptOutputBytes), before the marker as on a real host.
+      for (let n = 1, bytes = 0; bytes < (ctx.faults.scriptOutputBytes ?? 0); n++) {
+        const line = `Setting up package-${String(n).padStart(6, "0")} (1.0-1) ... ${"unpacking, ".repeat(3)}done`;
+        lines.push(line);
+        bytes += line.length + 1;
+      }
       const behaviour = volumeBakeBehaviour(ctx.faults, spec, build);
       if (behaviour.kind === "failure") {
         result = "failure";
@@ -122,6 +180,9 @@ function sendCommand(ctx: SsmContext): Json {
         lines.push(formatBakeMarker({ build, result: "failure", reason: behaviour.reason }));
       } else {
         lines.push(formatBakeMarker({ build, result: "success" }));
+        const named = volumeIdFromScript(script);
+        const baked = attached.find((v) => v.volumeId === named) ?? attached[0];
+        lines.push(...chrootManifestLines(region, world, ctx.region, baked, build, script));
       }
     }
     const command: SimCommand = {
@@ -137,6 +198,9 @@ function sendCommand(ctx: SsmContext): Json {
       stdout: lines.length > 0 ? `${lines.join("\n")}\n` : "",
       stderr: result === "failure" ? "failed to run commands: exit status 1\n" : "",
       timeoutAt: startedAt + timeoutSeconds * 1000,
+      ...(typeof outputBucket === "string"
+        ? { outputS3: { bucket: outputBucket, keyPrefix: outputPrefix } }
+        : {}),
     };
     region.commands.set(`${commandId}/${instanceId}`, command);
   }
@@ -147,6 +211,9 @@ function sendCommand(ctx: SsmContext): Json {
       InstanceIds: instanceIds,
       Parameters: { commands, executionTimeout: [String(timeoutSeconds)] },
       ...(typeof comment === "string" ? { Comment: comment } : {}),
+      ...(typeof outputBucket === "string"
+        ? { OutputS3BucketName: outputBucket, OutputS3KeyPrefix: outputPrefix }
+        : {}),
       Status: "Pending",
       RequestedDateTime: now / 1000,
       TargetCount: instanceIds.length,
@@ -213,6 +280,47 @@ function listCommands(ctx: SsmContext): Json {
     })),
     ...(offset + max < commands.length ? { NextToken: String(offset + max) } : {}),
   };
+}
+
+/**
+ * Writes the output of every command that has ended and asked for S3 output, once: the whole stdout and stderr
+ * (GetCommandInvocation's 24,000-character cut does not apply), to a bucket of the command's account. A
+ * command timed out wrote what it had printed. Returns whether anything changed (the world is then saved).
+ */
+export function deliverCommandOutputs(world: World, now: number): boolean {
+  let changed = false;
+  const accounts: [string, Map<string, RegionState>][] = [[SIM_ACCOUNT_ID, world.regions], ...world.accounts];
+  for (const [account, regions] of accounts)
+    for (const region of regions.values())
+      for (const command of region.commands.values()) {
+        if (!command.outputS3 || command.outputDelivered) continue;
+        const status = commandStatus(command, now);
+        if (status === "Pending" || status === "InProgress") continue;
+        command.outputDelivered = true;
+        changed = true;
+        const bucket = world.s3Buckets.get(command.outputS3.bucket);
+        if (!bucket || bucket.account !== account) continue;
+        const at = status === "TimedOut" ? command.timeoutAt : command.doneAt;
+        for (const stream of ["stdout", "stderr"] as const) {
+          const text = command[stream];
+          if (text === "") continue;
+          const body = Buffer.from(text, "utf8");
+          const key = commandOutputKey(
+            command.outputS3.keyPrefix,
+            command.commandId,
+            command.instanceId,
+            stream,
+          );
+          bucket.objects[key] = {
+            body: body.toString("base64"),
+            contentType: "text/plain; charset=utf-8",
+            tags: {},
+            lastModified: at,
+            etag: createHash("md5").update(body).digest("hex"),
+          };
+        }
+      }
+  return changed;
 }
 
 /** The Run Command actions, merged into the SSM service's handlers. */

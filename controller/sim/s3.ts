@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { accountOfAccessKey } from "./accounts.ts";
 import { accessKeyFromAuthorization, regionFromAuthorization } from "./query-protocol.ts";
+import { deliverCommandOutputs } from "./run-command.ts";
 import type { SimS3Bucket, World } from "./world.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -67,6 +68,8 @@ export function createS3Service(options: S3ServiceOptions) {
   const route = async (
     req: IncomingMessage,
   ): Promise<{ status: number; headers: Record<string, string>; body: Buffer | string }> => {
+    // What the SSM agents have uploaded since (run-command.ts): commands' output ends up here lazily.
+    if (deliverCommandOutputs(world, options.now())) options.save();
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const [bucketName = "", ...keyParts] = url.pathname.slice(S3_PATH.length + 1).split("/");
     const bucket = decodeURIComponent(bucketName);

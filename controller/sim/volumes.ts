@@ -418,6 +418,8 @@ export const createSnapshot: ActionHandler = (ctx) => {
     ...(volume.kmsKeyId ? { kmsKeyId: volume.kmsKeyId } : {}),
     tags,
     changedGiB: changed,
+    // What a chroot bake left on the volume is what the image made from this snapshot holds.
+    ...(volume.packages !== undefined ? { packages: volume.packages } : {}),
     ...(visibleAt !== undefined ? { visibleAt } : {}),
   };
   world.region(ctx.region).snapshots.set(snapshot.snapshotId, snapshot);
@@ -524,6 +526,7 @@ export const registerImage: ActionHandler = (ctx) => {
     ...(snapshots[0]!.encrypted ? { encrypted: true } : {}),
     ...(snapshots[0]!.kmsKeyId ? { kmsKeyId: snapshots[0]!.kmsKeyId } : {}),
     ...(visibleAt !== undefined ? { visibleAt } : {}),
+    ...(snapshots[0]!.packages !== undefined ? { packages: snapshots[0]!.packages } : {}),
   };
   world.addImage(ctx.region, image);
   return { imageId: image.imageId };

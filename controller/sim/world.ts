@@ -92,6 +92,8 @@ export interface SimSnapshot {
   releasedFrom?: { imageId: string; at: number };
   /** CreateSnapshot of a volume: the blocks written since the volume's own snapshot, in GiB (volumes.ts). */
   changedGiB?: number;
+  /** The package manifest's body of the volume it was taken of, when a chroot bake wrote one (run-command.ts). */
+  packages?: string;
 }
 
 /** An EBS volume (volumes.ts): created from a snapshot in one availability zone, attached to one instance. */
@@ -121,6 +123,8 @@ export interface SimVolume {
   /** As CreateVolume decided (encryption.ts newEncryption): its snapshots are encrypted the same. */
   encrypted?: boolean;
   kmsKeyId?: string;
+  /** The package manifest's body a successful chroot bake left on it, carried by its snapshot and image. */
+  packages?: string;
 }
 
 /** One SSM Run Command invocation on one instance (run-command.ts). */
@@ -140,6 +144,10 @@ export interface SimCommand {
   stderr: string;
   /** executionTimeout: a command still running then is TimedOut. */
   timeoutAt: number;
+  /** SendCommand's OutputS3BucketName and OutputS3KeyPrefix: where the agent writes the whole output. */
+  outputS3?: { bucket: string; keyPrefix: string };
+  /** The agent has written (or given up writing) the output to S3 (run-command.ts deliverCommandOutputs). */
+  outputDelivered?: true;
 }
 
 /** One create-volume permission: an account, or `group: "all"` (public). */
@@ -320,11 +328,13 @@ export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
   instanceStarting: 20_000,
   instanceShuttingDown: 20_000,
   terminatedVisible: 60 * 60_000,
-  imagePending: 3 * 60_000,
+  // CreateImage snapshots the whole root of the stopped bake instance: with boot and provisioning (4 min) an
+  // instance bake is 15 s + 4 min + 20 s + 4 min ≈ 8.6 minutes, inside the seeds' 8–10.
+  imagePending: 4 * 60_000,
   copyPending: 8 * 60_000,
   // A volume bake, calibrated from the Bakery/Aminator figures (under 5 minutes in all): create 15 s, attach
   // 5 s, pick-up 2 s + chroot script 2 min, detach 10 s, snapshot of 0.6 GiB changed (8 GiB × 7.5 %) ≈ 54 s,
-  // register 20 s: about 3.8 minutes before polling. An instance bake is ~7.6 minutes before polling.
+  // register 20 s: about 3.8 minutes before polling. An instance bake is ~8.6 minutes before polling.
   volumeCreating: 15_000,
   volumeAttaching: 5_000,
   volumeDetaching: 10_000,

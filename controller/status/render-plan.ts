@@ -50,7 +50,9 @@ function target(action: Action): string {
     case "create-image":
       return `${action.build} from ${action.image.instanceId} as "${action.image.name}"`;
     case "store-manifest":
-      return `${action.build}'s packages from the console of ${action.instanceId}`;
+      return action.volumeId
+        ? `${action.build}'s packages from the bake command's output for ${action.volumeId}`
+        : `${action.build}'s packages from the console of ${action.instanceId}`;
     case "copy-image":
       return `${action.build} from ${action.copy.sourceRegion} ${action.copy.sourceImageId}`;
     case "tag-copy":

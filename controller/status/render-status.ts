@@ -13,6 +13,14 @@ export interface StatusViewInput {
   vendorPatterns?: ReadonlyMap<string, string>;
   /** What is wrong beyond the phases, e.g. a region that could not be observed: the last line(s). */
   problems?: string;
+  /** Where the statuses were observed ("on the embedded simulator — not AWS"): said on the summary line. */
+  where?: string;
+}
+
+/** The summary line, saying where when told, wrapped at words. */
+function summaryLines(input: StatusViewInput, width: number): string[] {
+  const summary = phaseSummary(input.statuses);
+  return input.where ? wrapWords(`${summary.replace(/\.$/, "")}; ${input.where}.`, width) : [summary];
 }
 
 export interface RegionsReady {
@@ -99,7 +107,7 @@ export function renderStatus(input: StatusViewInput, width = 80): string {
     for (const more of lines.slice(1)) out.push(`${" ".repeat(lead)}${more}`);
     if (status.phase !== "Ready") out.push(`  ${truncateAtWord(status.message, width - 2)}`);
   });
-  out.push("", phaseSummary(input.statuses));
+  out.push("", ...summaryLines(input, width));
   if (input.problems) out.push(...wrapWords(input.problems, width));
   return `${out.join("\n")}\n`;
 }
@@ -114,7 +122,7 @@ export function renderStatusWide(input: StatusViewInput): string {
     for (const status of notReady)
       out.push(`  ${status.name.padEnd(width)}  ${status.phase.padEnd(9)}  ${status.message}`);
   }
-  out.push("", phaseSummary(input.statuses));
+  out.push("", ...summaryLines(input, Number.POSITIVE_INFINITY));
   if (input.problems) out.push(input.problems);
   return `${out.join("\n")}\n`;
 }

@@ -117,7 +117,7 @@ export class WatchLoop implements ServeSource {
         busy && pass.executed.length > 0
           ? 0
           : busy || retry
-            ? this.options.pollIntervalMs
+            ? Math.min(this.options.pollIntervalMs, pass?.nextLook?.ms ?? Number.POSITIVE_INFINITY)
             : this.options.resyncMs;
       let why: "change" | "resync" | "poll" = changed ? "change" : busy || retry ? "poll" : "resync";
       if (!changed && waitMs > 0) {

@@ -24,8 +24,8 @@ function withManifests(dir: string): void {
 }
 
 /**
- * Manifests come from the bake instance's console: volume bakes (whose output SSM caps) store none yet, so
- * the examples' volume-baked apps bake on instances here.
+ * The examples' volume-baked apps bake on instances here, so the counts below are of console manifests only;
+ * volume bakes' manifests (from the command's S3 output) are test/reconcile/volume-bake-manifest.test.ts's.
  */
 function instanceBakes(dir: string): void {
   for (const file of ["apps/api-server.yaml", "apps/web-and-worker.yaml"])

@@ -47,7 +47,7 @@ describe("leaven status on the simulator", () => {
     expect(rows).toHaveLength(expected.length + 3);
     for (const [i, pattern] of expected.entries()) expect(rows[i + 1]).toMatch(pattern);
     expect(rows.at(-2)).toBe("");
-    expect(rows.at(-1)).toBe("9 specs: 9 Ready.");
+    expect(rows.at(-1)).toBe("9 specs: 9 Ready; on the embedded simulator — not AWS.");
   });
 
   it("changes nothing in the cloud", async () => {
@@ -71,7 +71,7 @@ describe("leaven status on the simulator", () => {
         new RegExp(`^payments +app +release +${BUILD} +ap-southeast-2 +ami-[0-9a-f]{17} +Ready$`),
       ),
     );
-    expect(rows.at(-1)).toBe("9 specs: 9 Ready.");
+    expect(rows.at(-1)).toBe("9 specs: 9 Ready; on the embedded simulator — not AWS.");
   });
 
   it("--output json carries every status with its regions ready", async () => {
@@ -112,7 +112,9 @@ describe("leaven status on the simulator", () => {
     expect(result.stdout).toMatch(
       /^ubuntu-base {3}Baking {2}2\/2 {4}candidate,release 2\.3\.0\+[0-9a-f]{8}\n {2}2\.4\.0\+[0-9a-f]{8}: launching the bake instance$/m,
     );
-    expect(lines(result.stdout).at(-1)).toBe("9 specs: 8 Ready, 1 Baking.");
+    expect(lines(result.stdout).at(-1)).toBe(
+      "9 specs: 8 Ready, 1 Baking; on the embedded simulator — not AWS.",
+    );
   });
 
   it("exits 1 with a failed bake, its message cut at a word boundary within 80 columns", async () => {
@@ -124,7 +126,10 @@ describe("leaven status on the simulator", () => {
     expect(result.stdout).toMatch(
       /^ledger {8}Failed {2}0\/2 {4}candidate,release -\n {2}build 2\.0\.3\+[0-9a-f]{8} failed: bake script failed: provision script exited with…$/m,
     );
-    expect(lines(result.stdout).slice(-2)).toEqual(["9 specs: 8 Ready, 1 Failed.", "1 spec failed: ledger."]);
+    expect(lines(result.stdout).slice(-2)).toEqual([
+      "9 specs: 8 Ready, 1 Failed; on the embedded simulator — not AWS.",
+      "1 spec failed: ledger.",
+    ]);
 
     const wide = await run(["status", "specs", "--wide", ...sim(dir)], dir);
     expect(wide.code).toBe(1);

@@ -7,10 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseBakeMarker } from "../../controller/api/bake-protocol.ts";
+import { parseConsoleManifest } from "../../controller/api/package-manifest.ts";
 import { type AwsCloud, createAwsCloud } from "../../controller/cloud/aws-adapter.ts";
 import { CloudError, type CloudImage } from "../../controller/cloud/port.ts";
+import { createS3ObjectStore } from "../../controller/cloud/s3-adapter.ts";
 import { parseFaultFlag } from "../../controller/sim/faults.ts";
 import { ManualClock } from "../../controller/sim/manual-clock.ts";
+import { S3_PATH } from "../../controller/sim/s3.ts";
 import { type Simulator, startSimulator } from "../../controller/sim/server.ts";
 import { DEFAULT_TIMINGS } from "../../controller/sim/world.ts";
 
@@ -159,8 +162,11 @@ describe("volume bakes through the adapter", () => {
     clock.advance(DEFAULT_TIMINGS.volumeBakeScript);
     const done = await cloud.getCommandInvocation(REGION, commandId, host);
     expect(done).toMatchObject({ status: "Success", responseCode: 0 });
-    expect(done.stdout).toBe(
-      `leaven: baking build ${BUILD} in a chroot on /dev/sdf\nLEAVEN-BAKE-RESULT build=${BUILD} result=success\n`,
+    // The verdict, then the volume's package manifest (its parent's packages), as the chroot script prints them.
+    expect(done.stdout).toMatch(
+      new RegExp(
+        `^leaven: baking build ${BUILD.replace("+", "\\+")} in a chroot on /dev/sdf\nLEAVEN-BAKE-RESULT build=\\S+ result=success\nLEAVEN-MANIFEST-BEGIN build=\\S+\n(LEAVEN-MANIFEST-PART .*\n)+LEAVEN-MANIFEST-END .*\n$`,
+      ),
     );
     expect(parseBakeMarker(done.stdout, BUILD)).toEqual({ build: BUILD, result: "success" });
 
@@ -346,6 +352,45 @@ describe("volume bakes through the adapter", () => {
     const { commandId: second } = await cloud.sendCommand(REGION, { instanceIds: [host], commands: other });
     clock.advance(DEFAULT_TIMINGS.commandPickup + DEFAULT_TIMINGS.volumeBakeScript);
     expect((await cloud.getCommandInvocation(REGION, second, host)).status).toBe("Success");
+  });
+
+  it("writes a command's whole output to OutputS3BucketName at AWS's layout once it ends, the manifest after the marker", async () => {
+    sim.setFaults({ scriptOutputBytes: 30_000 });
+    const store = createS3ObjectStore({
+      region: REGION,
+      endpoint: `${sim.endpoint}${S3_PATH}`,
+      credentials: { accessKeyId: "AKIDLEAVENSIM", secretAccessKey: "leaven-sim" },
+    });
+    await store.createBucketIfMissing("acme-out");
+    const host = await bakeryHost();
+    const volumeId = await availableVolume("output");
+    await cloud.attachVolume(REGION, volumeId, host, "/dev/sdf");
+    const script = [...SCRIPT, '"$leaven_pm" install -y jq'];
+    const send = (bucket: string) =>
+      cloud.sendCommand(REGION, {
+        instanceIds: [host],
+        commands: script,
+        outputS3: { bucket, keyPrefix: "leaven/_bake-output/web/x" },
+      });
+    const { commandId } = await send("acme-out");
+    const { commandId: lost } = await send("no-such-bucket");
+    expect(await store.listObjects("acme-out", "")).toEqual([]);
+    clock.advance(DEFAULT_TIMINGS.commandPickup + DEFAULT_TIMINGS.volumeBakeScript);
+    const invocation = await cloud.getCommandInvocation(REGION, commandId, host);
+    expect(invocation.status).toBe("Success");
+    expect(invocation.stdout).toHaveLength(24_000);
+    expect(parseBakeMarker(invocation.stdout, BUILD)).toBeUndefined();
+    const prefix = `leaven/_bake-output/web/x/${commandId}/${host}/awsrunShellScript/0.awsrunShellScript`;
+    expect((await store.listObjects("acme-out", "")).map((o) => o.key)).toEqual([`${prefix}/stdout`]);
+    const stdout = Buffer.from((await store.getObject("acme-out", `${prefix}/stdout`))!).toString("utf8");
+    expect(stdout.startsWith(invocation.stdout)).toBe(true);
+    expect(parseBakeMarker(stdout, BUILD)).toEqual({ build: BUILD, result: "success" });
+    expect(stdout.indexOf("LEAVEN-MANIFEST-BEGIN")).toBeGreaterThan(stdout.indexOf("LEAVEN-BAKE-RESULT"));
+    const read = parseConsoleManifest(stdout, "web", BUILD);
+    expect(read.found && read.manifest.packages.map((p) => p.name)).toContain("jq");
+    // The agent's upload to a bucket that is not there fails; the command does not.
+    expect((await cloud.getCommandInvocation(REGION, lost, host)).status).toBe("Success");
+    store.close();
   });
 
   it("keeps volumes, snapshots and commands across a restart", async () => {

@@ -14,6 +14,7 @@ import {
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { formatBakeMarker, parseBakeMarker } from "../../controller/api/bake-protocol.ts";
+import { parseConsoleManifest } from "../../controller/api/package-manifest.ts";
 import type { Provision } from "../../controller/api/types.generated.ts";
 import { renderChrootScript } from "../../controller/execute/chroot-script.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
@@ -52,6 +53,27 @@ function seedIdentity(root: string): void {
     mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     writeFileSync(path.join(root, rel), content);
   }
+}
+
+/** dpkg's own view of the root, as the manifest lists it: name, version, architecture. */
+function dpkgList(root: string): string[] {
+  const listed = spawnSync(
+    "dpkg-query",
+    [
+      "--admindir",
+      path.join(root, "var/lib/dpkg"),
+      "-W",
+      "-f",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template.
+      "${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n",
+    ],
+    { encoding: "utf8" },
+  );
+  return listed.stdout
+    .split("\n")
+    .filter((line) => line.startsWith("ii "))
+    .map((line) => line.slice(3).trim().replace(/\s+/g, " "))
+    .sort();
 }
 
 function installedPackages(root: string): string[] {
@@ -118,9 +140,24 @@ describe.skipIf(unavailable !== undefined)("real runs on a debootstrapped Debian
       if (volume.device) expect(result.stderr).toContain(`leaven: root filesystem ${volume.device} (ext4)\n`);
       expect(result.stderr).not.toContain("posix_openpt");
       expect(result.status).toBe(0);
-      expect(result.stdout.trimEnd().split("\n").at(-1)).toBe(
-        formatBakeMarker({ build: BUILD, result: "success" }),
+      // The verdict first, then the manifest: GetCommandInvocation keeps only stdout's first 24,000
+      // characters, the S3 output all of it.
+      const lines = result.stdout.trimEnd().split("\n");
+      const marker = lines.indexOf(formatBakeMarker({ build: BUILD, result: "success" }));
+      const begin = lines.indexOf(`LEAVEN-MANIFEST-BEGIN build=${BUILD}`);
+      expect(marker).toBeGreaterThanOrEqual(0);
+      expect(begin).toBeGreaterThan(marker);
+      expect(lines.at(-1)).toMatch(
+        new RegExp(`^LEAVEN-MANIFEST-END build=${BUILD.replace("+", "\\+")} parts=\\d+ sha256=`),
       );
+      expect(parseBakeMarker(result.stdout, BUILD)).toEqual({ build: BUILD, result: "success" });
+      const read = parseConsoleManifest(result.stdout, "api-server", BUILD);
+      if (!read.found) throw new Error(read.reason);
+      // The chroot's own package database, provisioned: not the host's.
+      const listed = read.manifest.packages.map((p) => `${p.name} ${p.version} ${p.architecture}`).sort();
+      volume.inspect((r) => expect(listed).toEqual(dpkgList(r)));
+      expect(listed.some((p) => p.startsWith("chrony "))).toBe(true);
+      expect(read.manifest.packageManager).toBe("dpkg");
       expect(mountsUnder(mountPoint)).toEqual([]);
       expect(mountsUnder(volume.dir ?? "/nonexistent-leaven")).toEqual([]);
       volume.inspect((r) => {
@@ -153,6 +190,8 @@ describe.skipIf(unavailable !== undefined)("real runs on a debootstrapped Debian
     const result = runChroot(volume, { script: "echo about to fail >&2\nexit 7\n" }, mountPoint);
     expect(result.status).toBe(7);
     expect(result.stderr).toContain("about to fail");
+    // A failed bake's image is never made: no manifest is printed for it.
+    expect(result.stdout).not.toContain("LEAVEN-MANIFEST-");
     expect(parseBakeMarker(result.stdout, BUILD)).toMatchObject({
       build: BUILD,
       result: "failure",

@@ -19,15 +19,18 @@ import { formatBakeMarker } from "../../controller/api/bake-protocol.ts";
 import { parseConsoleManifest } from "../../controller/api/package-manifest.ts";
 import { renderUserData } from "../../controller/execute/user-data.ts";
 import {
+  DEBIAN_UPDATE_SOURCES,
   debianRoot,
   debootstrapUnavailable,
   directoryVolume,
+  dpkgList,
   runInChroot,
+  updateSuitesUnreachable,
   type Volume,
 } from "../support/debootstrap.ts";
 
 const BUILD = "2.0.0+5eed1e55";
-const unavailable = debootstrapUnavailable();
+const unavailable = debootstrapUnavailable() ?? (await updateSuitesUnreachable());
 if (unavailable) console.warn(`skipping the real recipe runs: ${unavailable}`);
 
 const PLAYBOOK = `- hosts: localhost
@@ -94,6 +97,9 @@ describe.skipIf(unavailable !== undefined)("upgrade and ansible, for real on Deb
     expect(installed(r)).not.toContain("ansible-core");
     expect(installed(r)).not.toContain("git");
     writeFileSync(path.join(r, "etc/resolv.conf"), readFileSync("/etc/resolv.conf"));
+    // The cached root has the release suite only; its updates and security suites have newer packages.
+    writeFileSync(path.join(r, "etc/apt/sources.list"), `${DEBIAN_UPDATE_SOURCES.join("\n")}\n`);
+    const before = new Map(dpkgList(r).map((p) => [p.name, p.version]));
     // The playbook repository, at a commit the recipe pins; a later commit must not be what runs.
     const repo = path.join(r, "srv/playbooks");
     mkdirSync(repo, { recursive: true });
@@ -135,6 +141,12 @@ describe.skipIf(unavailable !== undefined)("upgrade and ansible, for real on Deb
     const boot = runInChroot(r, "/user-data.sh");
     expect(boot.status, boot.stderr).toBe(0);
     expect(boot.stdout).toContain("Calculating upgrade");
+    // Every package the suites have newer was upgraded before the spec's own packages.
+    const upgraded = dpkgList(r).filter((p) => before.has(p.name) && before.get(p.name) !== p.version);
+    expect(upgraded.length, "the updates and security suites had nothing newer").toBeGreaterThan(0);
+    for (const p of upgraded)
+      expect(spawnSync("dpkg", ["--compare-versions", before.get(p.name)!, "lt", p.version]).status).toBe(0);
+    expect(boot.stdout).toMatch(new RegExp(`^${upgraded.length} upgraded, `, "m"));
     expect(boot.stdout).toContain(
       "leaven: rebooting into kernel 99.0.0-leaven-test; the bake continues after the reboot\n",
     );

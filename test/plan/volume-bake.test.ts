@@ -298,8 +298,9 @@ describe("the volume bake, one step per observed state", () => {
       volumes: [attached(V)],
       commands: new Map([[V, command("Success", { build: BUILD, result: "success" })]]),
     });
+    // And how long the bake ran (sent a minute ago): the spec's next bake looks for its end about then.
     expect(step(ok).actions).toMatchObject([
-      { kind: "detach-volume", tags: { [Tag.bakeResult]: "success" } },
+      { kind: "detach-volume", tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: "60" } },
     ]);
     const bad = observation({
       volumes: [attached(V)],
@@ -348,7 +349,7 @@ describe("the volume bake, one step per observed state", () => {
   });
 
   it("registers the image once the snapshot is complete, not before", () => {
-    const v = volume(V, { extra: { [Tag.bakeResult]: "success" } });
+    const v = volume(V, { extra: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: "123" } });
     expect(step(observation({ volumes: [v], snapshots: [snapshot("pending")] })).actions).toEqual([]);
     const { actions } = step(observation({ volumes: [v], snapshots: [snapshot("completed")] }));
     expect(actions).toMatchObject([
@@ -358,7 +359,12 @@ describe("the volume bake, one step per observed state", () => {
         parentImageId: "ami-parent",
         image: {
           name: "leaven/base/1.0.0_abcdef12",
-          tags: { [Tag.bakeMethod]: "volume", [Tag.bakeVolume]: V, [Tag.build]: BUILD },
+          tags: {
+            [Tag.bakeMethod]: "volume",
+            [Tag.bakeVolume]: V,
+            [Tag.build]: BUILD,
+            [Tag.provisionSeconds]: "123",
+          },
         },
       },
     ]);

@@ -64,8 +64,8 @@ describe("Reconciler", () => {
     expect(base.message).toMatch(/: creating the image from i-[0-9a-f]{17}/);
     base = record(await passAfter(1 * MINUTE, r, estate));
     expect(base.message).toMatch(/: image ami-[0-9a-f]{17} is pending/);
-    // The image is available after 3 minutes: copy it, and terminate the bake instance.
-    base = record(await passAfter(2 * MINUTE, r, estate));
+    // The image is available after 4 minutes: copy it, and terminate the bake instance.
+    base = record(await passAfter(3 * MINUTE, r, estate));
     expect(base.message).toMatch(/: copying to eu-west-1/);
     // The instance is gone: its id comes off the image.
     base = record(await r.pass(estate));

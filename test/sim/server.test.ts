@@ -237,7 +237,7 @@ describe("persistence", () => {
     await first.sim.close();
     const again = await second.client.send(new DescribeImagesCommand({ ImageIds: [created.ImageId!] }));
     expect(again.Images![0]).toMatchObject({ Name: "persisted", State: "pending" });
-    clock.advance(3 * MINUTE);
+    clock.advance(4 * MINUTE);
     expect(
       (await second.client.send(new DescribeImagesCommand({ ImageIds: [created.ImageId!] }))).Images![0]!
         .State,

@@ -155,6 +155,17 @@ web-frontend  Blocked    -      -
     );
   });
 
+  it("says where the statuses were observed on the summary line, wrapped within the width", () => {
+    const where =
+      "on AWS account 123456789012 as arn:aws:sts::123456789012:assumed-role/platform-deployer/ci";
+    const text = renderStatus({ statuses: [estate.statuses[6]!], regions: estate.regions, where });
+    expect(text.split("\n").slice(-3)).toEqual([
+      "1 spec: 1 Ready; on AWS account 123456789012 as",
+      "arn:aws:sts::123456789012:assumed-role/platform-deployer/ci.",
+      "",
+    ]);
+  });
+
   it("ends with the verdict's problems, wrapped within the width", () => {
     const problems =
       "Cannot observe ap-southeast-2, eu-west-1, us-east-1: no AWS credentials (CredentialsProviderError: Could not load credentials from any providers) — configure the AWS SDK's default chain (environment, profile, SSO, instance role) or pass --profile.";

@@ -114,3 +114,58 @@ export function runInChroot(root: string, script: string, timeout = 540_000): Sp
     for (const fs of binds.reverse()) spawnSync("umount", [path.join(root, fs)]);
   }
 }
+
+/** The release suite with its updates and security suites, as Debian's cloud images have them. */
+export const DEBIAN_UPDATE_SOURCES = [
+  "deb http://deb.debian.org/debian bookworm main",
+  "deb http://deb.debian.org/debian bookworm-updates main",
+  "deb http://deb.debian.org/debian-security bookworm-security main",
+];
+
+/** Why the mirror cannot serve the upgrade, or undefined when its suites answer. */
+export async function updateSuitesUnreachable(): Promise<string | undefined> {
+  for (const url of [
+    "http://deb.debian.org/debian/dists/bookworm-updates/InRelease",
+    "http://deb.debian.org/debian-security/dists/bookworm-security/InRelease",
+  ]) {
+    try {
+      const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) return `${url} answered ${response.status}`;
+    } catch (error) {
+      return `${url} is unreachable (${String((error as { cause?: unknown }).cause ?? error)})`;
+    }
+  }
+  return undefined;
+}
+
+export interface Installed {
+  name: string;
+  version: string;
+  architecture: string;
+  source: string;
+}
+
+/** dpkg's own list of the root's installed packages, read from its database by the host's dpkg-query. */
+export function dpkgList(root: string): Installed[] {
+  const listed = spawnSync(
+    "dpkg-query",
+    [
+      "--admindir",
+      path.join(root, "var/lib/dpkg"),
+      "-W",
+      "-f",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template.
+      "${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\n",
+    ],
+    { encoding: "utf8" },
+  );
+  if (listed.status !== 0) throw new Error(`dpkg-query failed: ${listed.stderr}`);
+  return listed.stdout
+    .split("\n")
+    .filter((line) => line.startsWith("ii"))
+    .map((line) => {
+      const [, name = "", version = "", architecture = "", source = ""] = line.split("\t");
+      return { name, version, architecture, source: source || name };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

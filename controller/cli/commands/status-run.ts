@@ -53,6 +53,7 @@ export async function runStatus(
       regions: new Map(validation.specs.map((s) => [s.name, s.document.spec.regions])),
       vendorPatterns: vendorPatternsOf(validation.specs),
       ...(verdict.state === "problems" ? { problems: verdict.headline } : {}),
+      where: target.where,
     };
     // Besides the verdict's problems, work still in flight is not "everything is fine" for a status check.
     const settled = plan.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");
