@@ -264,7 +264,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
 }
 
 /** Home regions of the specs that bake on a volume. */
-function volumeHomesOf(specs: readonly ValidSpec[]): Set<string> {
+export function volumeHomesOf(specs: readonly ValidSpec[]): Set<string> {
   return new Set(
     specs.filter((s) => s.document.spec.bake?.method === "volume").map((s) => s.document.spec.regions[0]!),
   );
@@ -298,10 +298,16 @@ function sweepVolumes(input: PlanInput, statuses: readonly SpecStatus[], actions
     if (input.blocked?.has(spec)) continue;
     if (wanted.has(spec)) {
       const desired = wanted.get(spec);
-      const method = input.specs.find((s) => s.name === spec)?.document.spec.bake?.method;
-      if (method !== "volume") {
+      const doc = input.specs.find((s) => s.name === spec)?.document;
+      if (doc?.spec.bake?.method !== "volume") {
         actions.push(
           ...cleanUp(spec, volume, `spec ${spec} no longer bakes on a volume (bake.method: instance)`),
+        );
+        continue;
+      }
+      if (doc.spec.regions[0] !== volume.region) {
+        actions.push(
+          ...cleanUp(spec, volume, `spec ${spec} bakes in ${doc.spec.regions[0]} now, not ${volume.region}`),
         );
         continue;
       }

@@ -22,7 +22,7 @@ import { hasVolumeBakes, observeVolumeBakes, regionsWithVolumeBakes } from "../o
 import { type Action, actionKey } from "../plan/actions.ts";
 import { shareHash } from "../plan/distribute.ts";
 import { type IndexedInventory, indexInventory, reindexInventory } from "../plan/index-inventory.ts";
-import { type Plan, plan } from "../plan/plan.ts";
+import { type Plan, plan, volumeHomesOf } from "../plan/plan.ts";
 import { type PlanScope, scopeOf } from "../plan/scope.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { actionEvent } from "../status/action-text.ts";
@@ -244,7 +244,7 @@ export class Reconciler {
     // Where no spec bakes on a volume any more but Leaven's volumes or host were seen, every pass looks until
     // they are gone; on a sweep every region of the estate is asked cheaply whether it holds any (a spec
     // deleted or switched to the instance method before this process saw them).
-    const homes = volumeHomes(validation);
+    const homes = volumeHomesOf(validation.specs);
     const leftovers = [...this.volumeLeftovers].filter((region) => !homes.has(region));
     const volumeRegions = new Set(swept ? homes : (first.volumeBakeRegions ?? []));
     for (const region of leftovers) volumeRegions.add(region);
@@ -662,15 +662,6 @@ function inputsFingerprint(validation: ValidationResult, retry: ReadonlySet<stri
     validation.diagnostics.filter((d) => d.severity === "error").length,
     [...retry],
   ]);
-}
-
-/** Home regions of the specs that bake on a volume. */
-function volumeHomes(validation: ValidationResult): Set<string> {
-  return new Set(
-    validation.specs
-      .filter((s) => s.document.spec.bake?.method === "volume")
-      .map((s) => s.document.spec.regions[0]!),
-  );
 }
 
 function namesOf(validation: ValidationResult): string {

@@ -16,11 +16,12 @@ import {
 } from "../../controller/observe/inventory.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { createBakery } from "../../controller/plan/bakery.ts";
+import { plan } from "../../controller/plan/plan.ts";
 import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
 import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
 import { createPool } from "../../controller/plan/volume-pool.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
-import { MIN, spec, T0 } from "./builders.ts";
+import { inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
 
 const REGION = "us-east-1";
 const BUILD = "1.0.0+abcdef12";
@@ -631,5 +632,45 @@ describe("the warm pool", () => {
     expect(tags[Tag.installation]).toBeUndefined();
     // Taken once: a second bake in the same pass creates its own.
     expect(pool.claim(REGION, "ami-parent", "us-east-1a")).toBeUndefined();
+  });
+});
+
+describe("the leak sweep of bake volumes", () => {
+  const app = (bake: { method: "instance" | "volume" }, regions: [string, ...string[]] = [REGION]) =>
+    spec("base", {
+      layer: "base",
+      parent: { spec: "ubuntu", channel: "release" },
+      version: "1.0.0",
+      regions,
+      bake,
+      channels: { release: { latest: true } },
+    });
+  const swept = (specs: ReturnType<typeof spec>[], extra: { unattributedErrors?: boolean } = {}) =>
+    plan({
+      specs: [ubuntu, ...specs],
+      inventory: inventory({ volumeBakes: observation({ volumes: [volume(V)] }) }),
+      now: T0,
+      ...extra,
+    })
+      .actions.filter((a) => "volumeId" in a && a.volumeId === V)
+      .map((a) => `${a.kind}: ${a.reason}`);
+  it.each([
+    [
+      "switched to the instance method",
+      [app({ method: "instance" })],
+      [`delete-volume: spec base no longer bakes on a volume (bake.method: instance): deleting ${V}`],
+    ],
+    ["deleted", [], [`delete-volume: spec base no longer exists: deleting ${V}`]],
+    [
+      "moved its home region",
+      [app({ method: "volume" }, ["eu-west-1", REGION])],
+      [`delete-volume: spec base bakes in eu-west-1 now, not ${REGION}: deleting ${V}`],
+    ],
+  ] as const)("deletes the volume of a spec %s", (_title, specs, actions) => {
+    expect(swept([...specs])).toEqual(actions);
+  });
+
+  it("keeps it while a document failed to load without naming its spec", () => {
+    expect(swept([], { unattributedErrors: true })).toEqual([]);
   });
 });
