@@ -379,8 +379,9 @@ function planLayer(
         bakeRegions.add(home);
         if (byVolume) volume.regions.add(home);
       }
-      // The warm pool keeps volumes of the parent every volume spec bakes on now, in its host's zone.
-      if (byVolume && !spec.suspend)
+      // The warm pool keeps volumes of the parent every volume spec bakes on now, in its host's zone (not for a
+      // spec with a key of its own: pool volumes are made without one, and such a bake never takes them).
+      if (byVolume && !spec.suspend && !spec.bake?.kmsKeyId)
         volume.pool?.want(home, parentImageId, parentBuild, volume.bakery?.zone(home));
       // The parent's image in the home region: its build's image there, or a foundation's vendor image.
       const parentImage =

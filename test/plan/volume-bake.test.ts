@@ -636,7 +636,10 @@ describe("the warm pool", () => {
 });
 
 describe("the leak sweep of bake volumes", () => {
-  const app = (bake: { method: "instance" | "volume" }, regions: [string, ...string[]] = [REGION]) =>
+  const app = (
+    bake: { method: "instance" | "volume"; kmsKeyId?: string },
+    regions: [string, ...string[]] = [REGION],
+  ) =>
     spec("base", {
       layer: "base",
       parent: { spec: "ubuntu", channel: "release" },
@@ -672,5 +675,18 @@ describe("the leak sweep of bake volumes", () => {
 
   it("keeps it while a document failed to load without naming its spec", () => {
     expect(swept([], { unattributedErrors: true })).toEqual([]);
+  });
+
+  it("fills the warm pool for a volume spec's parent, not for one with bake.kmsKeyId", () => {
+    const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const pool = (bake: { method: "volume"; kmsKeyId?: string }) =>
+      plan({
+        specs: [ubuntu, app(bake)],
+        inventory: inventory({ volumeBakes: observation() }),
+        now: T0,
+        bakery: { poolSize: 2 },
+      }).actions.filter((a) => a.spec === "(pool)").length;
+    expect(pool({ method: "volume" })).toBe(2);
+    expect(pool({ method: "volume", kmsKeyId: KEY })).toBe(0);
   });
 });
