@@ -87,6 +87,11 @@ export const Tag = {
   provisionSeconds: "leaven.dev/provision-seconds",
   /** On a bakery host Leaven stopped because it was idle (ISO 8601): a stop Leaven expects. */
   idleStoppedAt: "leaven.dev/idle-stopped-at",
+  /**
+   * On a stopped bakery host Leaven started again (ISO 8601): one still stopped this long after it (and not
+   * stopped again since) will not start, and is replaced.
+   */
+  startRequestedAt: "leaven.dev/start-requested-at",
   /** On a bakery host found unhealthy (e.g. SSM cannot reach it): why. It is replaced. */
   unhealthy: "leaven.dev/unhealthy",
   /** On an SSM parameter Leaven publishes (spec.publish): the channel it points at (with leaven.dev/spec). */

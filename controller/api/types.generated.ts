@@ -317,7 +317,7 @@ export interface Bake {
    */
   consoleGrace?: string;
   /**
-   * ARN of a customer-managed KMS key the bake instance's root volume, and so the home image's snapshots, are encrypted with (RunInstances Encrypted=true with KmsKeyId). Set it when the account has EBS encryption by default and the images are shared (share.accounts, organizations or OUs): an image encrypted with the AWS-managed key (aws/ebs) cannot be shared, and the accounts that launch it need a grant on this key (its key policy's business, not Leaven's). Copies into other regions are encrypted with share.kmsKeys. Changing it does not make a new build: images already baked keep their encryption.
+   * ARN of a customer-managed KMS key the home image's snapshots are encrypted with: the bake instance's root volume (RunInstances Encrypted=true with KmsKeyId), or with bake.method volume the bake volume made from the parent's snapshot (CreateVolume Encrypted=true with KmsKeyId), whose snapshot the image is registered from. Set it when the account has EBS encryption by default and the images are shared (share.accounts, organizations or OUs): an image encrypted with the AWS-managed key (aws/ebs) cannot be shared, and the accounts that launch it need a grant on this key (its key policy's business, not Leaven's). Copies into other regions are encrypted with share.kmsKeys. Changing it does not make a new build: images already baked keep their encryption.
    */
   kmsKeyId?: string;
   /**

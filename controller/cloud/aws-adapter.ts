@@ -47,6 +47,7 @@ import {
   type ResourceType,
   RunInstancesCommand,
   type RunInstancesCommandInput,
+  StartInstancesCommand,
   StopInstancesCommand,
   type TagSpecification,
   TerminateInstancesCommand,
@@ -431,6 +432,13 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       );
     },
 
+    async startInstances(region, instanceIds) {
+      if (instanceIds.length === 0) return;
+      await call(region, "StartInstances", (c) =>
+        c.send(new StartInstancesCommand({ InstanceIds: instanceIds })),
+      );
+    },
+
     async terminateInstances(region, instanceIds) {
       if (instanceIds.length === 0) return;
       await call(
@@ -667,6 +675,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
             ClientToken: input.clientToken,
             ...(input.size !== undefined ? { Size: input.size } : {}),
             ...(input.volumeType ? { VolumeType: input.volumeType as VolumeType } : {}),
+            ...(input.kmsKeyId ? { Encrypted: true, KmsKeyId: input.kmsKeyId } : {}),
             TagSpecifications: tagSpecifications(["volume"], input.tags),
           }),
         ),

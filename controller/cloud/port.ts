@@ -228,6 +228,11 @@ export interface CreateVolumeInput {
   size?: number;
   /** e.g. gp3. */
   volumeType?: string;
+  /**
+   * With it, the volume is encrypted with this key (Encrypted=true, which EC2 requires with it), and so are
+   * its snapshot and the image registered from that; without it, as the snapshot and the account's default say.
+   */
+  kmsKeyId?: string;
   clientToken: string;
   tags: Tags;
 }
@@ -316,6 +321,8 @@ export interface CloudPort extends ParameterPort {
   getConsoleOutput(region: string, instanceId: string, options?: ConsoleOutputOptions): Promise<string>;
   runInstance(region: string, input: RunInstanceInput): Promise<{ instanceId: string }>;
   stopInstances(region: string, instanceIds: string[]): Promise<void>;
+  /** Starts stopped instances (a running or pending one is left as it is). */
+  startInstances(region: string, instanceIds: string[]): Promise<void>;
   terminateInstances(region: string, instanceIds: string[]): Promise<void>;
   createImage(region: string, input: CreateImageInput): Promise<{ imageId: string }>;
   copyImage(region: string, input: CopyImageInput): Promise<{ imageId: string }>;

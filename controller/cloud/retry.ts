@@ -56,6 +56,7 @@ const BUSY_CODES = [
 /** EC2 calls that change something, and the attribute reads of one named resource. */
 const SETTLING_ACTIONS = [
   "RunInstances",
+  "StartInstances",
   "StopInstances",
   "TerminateInstances",
   "CreateImage",

@@ -457,6 +457,11 @@ async function runAction(
       await cloud.createTags(region, [action.instanceId], action.tags);
       await cloud.stopInstances(region, [action.instanceId]);
       return undefined;
+    case "start-instance":
+      // Recorded first: a host that does not come up is replaced once the start has had its time.
+      await cloud.createTags(region, [action.instanceId], action.tags);
+      await cloud.startInstances(region, [action.instanceId]);
+      return undefined;
     case "create-volume":
       return createBakeVolume(cloud, action, now);
     case "attach-volume":

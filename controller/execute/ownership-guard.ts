@@ -69,6 +69,7 @@ export function targetsOf(action: Action): Target[] {
     case "launch-bakery-host":
       return [];
     case "stop-instance":
+    case "start-instance":
       return [{ kind: "instance", region, id: action.instanceId }];
     case "create-volume":
       // The parent image is only read (its root snapshot): it may be a vendor's.
@@ -127,6 +128,7 @@ function changedKeys(action: Action): string[] {
     case "tag-instance":
     case "deprecate-image":
     case "stop-instance":
+    case "start-instance":
     case "tag-volume":
       return Object.keys(action.tags);
     case "detach-volume":

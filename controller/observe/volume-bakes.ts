@@ -5,14 +5,22 @@
 // once (GetCommandInvocation) for its marker; the verdict is then written on the volume and trusted.
 import { parseBakeMarker } from "../api/bake-protocol.ts";
 import { bakeOutputPrefix, commandOutputKey } from "../api/package-manifest.ts";
-import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ObjectStorePort } from "../cloud/object-store-port.ts";
-import type { CloudInstance, CloudPort, CommandInvocationStatus, Filter } from "../cloud/port.ts";
+import type {
+  CloudInstance,
+  CloudPort,
+  CloudVolume,
+  CommandInvocationStatus,
+  Filter,
+} from "../cloud/port.ts";
 import type { Inventory, ObservedCommand, VolumeBakeObservation } from "./inventory.ts";
 import { errorMessage } from "./observe.ts";
 
 export const BAKERY_ROLE = "bakery";
 export const VOLUME_BAKE_ROLE = "volume-bake";
+/** A warm pool volume (plan/volume-pool.ts). */
+export const POOL_ROLE = "volume-pool";
 /** SendCommand's comment for a volume bake: how a resumed pass finds the command it already sent. */
 const COMMENT_PREFIX = "leaven-bake";
 
@@ -43,6 +51,8 @@ export interface VolumeBakeObserveOptions {
   hostInstanceId?: string;
   /** bakery.imageId: when set, no AMI is looked up. */
   imageId?: string;
+  /** Where a host may be launched (home regions of volume specs): elsewhere no AMI is looked up. */
+  launchRegions?: ReadonlySet<string>;
   /**
    * The manifests bucket, where SSM wrote the bake commands' whole output (execute/executor.ts
    * withBakeOutput): the verdict is read there when GetCommandInvocation's stdout was cut before it.
@@ -54,6 +64,62 @@ export interface VolumeBakeObserveOptions {
 export const INVOCATION_OUTPUT_LIMIT = 24_000;
 
 const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+
+/**
+ * Regions among `regions` where this installation has a volume (a bake's or the pool's) or a bakery host not
+ * terminated: two filtered calls per region (DescribeVolumes, DescribeInstances), for the sweep to find what
+ * a volume spec left behind where no spec bakes on a volume any more. A region that fails is left out.
+ */
+export async function regionsWithVolumeBakes(
+  cloud: CloudPort,
+  regions: readonly string[],
+  installation?: string,
+): Promise<{ found: string[]; errors: Map<string, string> }> {
+  const found: string[] = [];
+  const errors = new Map<string, string>();
+  const mine: Filter[] = [
+    ...owned,
+    { name: `tag:${Tag.installation}`, values: [installation ?? DEFAULT_INSTALLATION] },
+  ];
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const [volumes, hosts] = await Promise.all([
+          cloud.describeVolumes(region, mine),
+          cloud.describeInstances(region, [...mine, { name: `tag:${Tag.role}`, values: [BAKERY_ROLE] }]),
+        ]);
+        if (hasVolumeBakes(region, volumes, hosts, installation)) found.push(region);
+      } catch (error) {
+        errors.set(region, errorMessage(error));
+      }
+    }),
+  );
+  return { found: found.sort(), errors };
+}
+
+/** Whether `region` holds a volume of this installation's or a bakery host of its not terminated. */
+export function hasVolumeBakes(
+  region: string,
+  volumes: readonly CloudVolume[],
+  hosts: readonly CloudInstance[],
+  installation?: string,
+): boolean {
+  const mine = (tags: Record<string, string>) => isLeavenOwned(tags, installation);
+  return (
+    // A bake's or the pool's volume; not a host's root volume, which RunInstances tags as the host.
+    volumes.some(
+      (v) =>
+        v.region === region &&
+        mine(v.tags) &&
+        (v.tags[Tag.role] === VOLUME_BAKE_ROLE || v.tags[Tag.role] === POOL_ROLE) &&
+        v.state !== "deleted",
+    ) ||
+    hosts.some(
+      (h) =>
+        h.region === region && mine(h.tags) && h.tags[Tag.role] === BAKERY_ROLE && h.state !== "terminated",
+    )
+  );
+}
 
 /** Observes volume bakes in `regions` into `inventory.volumeBakes`; a region that fails is left out. */
 export async function observeVolumeBakes(
@@ -152,7 +218,11 @@ export async function observeVolumeBakes(
             else if (invocation.stdout.length >= INVOCATION_OUTPUT_LIMIT) command.outputCut = true;
           }),
         );
-        if (!options.imageId && !hosts.some((h) => h.state === "running" || h.state === "pending")) {
+        if (
+          !options.imageId &&
+          (options.launchRegions?.has(region) ?? true) &&
+          !hosts.some((h) => h.state === "running" || h.state === "pending")
+        ) {
           const images = await cloud.describeImages(region, {
             owners: ["amazon"],
             filters: [{ name: "name", values: [BAKERY_IMAGE_NAME] }],

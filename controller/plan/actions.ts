@@ -255,6 +255,16 @@ export interface StopInstanceAction extends ActionBase {
   tags: Tags;
 }
 
+/**
+ * Starts one of Leaven's bakery hosts, stopped (for idleness or by someone else), that a bake needs again; the
+ * start is recorded first (leaven.dev/start-requested-at), so a host that will not start is replaced in time.
+ */
+export interface StartInstanceAction extends ActionBase {
+  kind: "start-instance";
+  instanceId: string;
+  tags: Tags;
+}
+
 /** A volume bake's first step: the volume, from the parent image's root snapshot, in the host's zone. */
 export interface CreateVolumeAction extends ActionBase {
   kind: "create-volume";
@@ -374,6 +384,7 @@ export type Action =
   | StoreManifestAction
   | LaunchBakeryHostAction
   | StopInstanceAction
+  | StartInstanceAction
   | CreateVolumeAction
   | AttachVolumeAction
   | SendBakeCommandAction
@@ -434,6 +445,8 @@ export function actionKey(action: Action): string {
       return `launch-bakery-host/${action.region}`;
     case "stop-instance":
       return `stop/${action.region}/${action.instanceId}`;
+    case "start-instance":
+      return `start/${action.region}/${action.instanceId}`;
     case "create-volume":
       return `create-volume/${action.spec}/${action.build}`;
     case "attach-volume":

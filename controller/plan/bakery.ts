@@ -3,9 +3,9 @@
 // stopped for idleness. Decided from the observed hosts only; a host bakery.hostInstanceId names is the
 // user's and is never stopped or terminated.
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
-import type { CloudInstance } from "../cloud/port.ts";
+import type { CloudInstance, CloudVolume } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { BAKERY_ROLE } from "../observe/volume-bakes.ts";
+import { BAKERY_ROLE, POOL_ROLE, VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { Action } from "./actions.ts";
@@ -37,7 +37,15 @@ export interface BakeryPlanner {
    */
   claimDevice(host: CloudInstance): { device: string } | { message: string };
   /** The host plans after every spec: launches, replacements, idle stops. */
-  finish(actions: Action[], now: number, options?: { idleStops?: boolean }): void;
+  /**
+   * `volumeHomes`, given when every spec is known: the home regions of the specs baking on a volume; a host
+   * Leaven launched in any other region is terminated (once no volume of Leaven's is attached to it).
+   */
+  finish(
+    actions: Action[],
+    now: number,
+    options?: { idleStops?: boolean; volumeHomes?: ReadonlySet<string> },
+  ): void;
 }
 
 function healthy(host: CloudInstance): boolean {
@@ -64,6 +72,19 @@ export function createBakery(
       .filter(healthy)
       .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId));
 
+  // The newest stopped (or stopping) host that is not marked and has not failed to start (by `now`, when
+  // known): it is started again.
+  const stoppedHost = (region: string, now?: number) =>
+    leavenHosts(region)
+      .filter(
+        (h) =>
+          (h.state === "stopped" || h.state === "stopping") &&
+          h.tags[Tag.unhealthy] === undefined &&
+          (now === undefined || !startFailed(h, now)),
+      )
+      .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId))
+      .at(-1);
+
   return {
     host(region, spec) {
       needed.add(region);
@@ -83,6 +104,12 @@ export function createBakery(
         return { ok: true, host, userNamed: true };
       }
       const host = current(region)[0];
+      const stopped = host ? undefined : stoppedHost(region);
+      if (stopped)
+        return {
+          ok: false,
+          message: `waiting for stopped bakery host ${stopped.instanceId} to start (${stopped.state})`,
+        };
       if (!host) return { ok: false, message: `waiting for a bakery host in ${region}` };
       if (host.state !== "running")
         return { ok: false, message: `waiting for bakery host ${host.instanceId} (${host.state})` };
@@ -99,8 +126,8 @@ export function createBakery(
     claimDevice(host) {
       const inUse = observation.devices.get(host.instanceId) ?? [];
       const mine = claimed.get(host.instanceId) ?? [];
-      const bakes = observation.volumes.filter((v) =>
-        v.attachments.some((a) => a.instanceId === host.instanceId),
+      const bakes = observation.volumes.filter(
+        (v) => isBakeVolume(v) && v.attachments.some((a) => a.instanceId === host.instanceId),
       ).length;
       if (bakes + mine.length >= maxBakes)
         return {
@@ -120,36 +147,73 @@ export function createBakery(
       const idleMs = parseDuration(config.idleStop ?? BAKERY_DEFAULTS.idleStop);
       for (const region of observation.regions) {
         const hosts = leavenHosts(region);
+        if (options.volumeHomes && !options.volumeHomes.has(region) && !needed.has(region)) {
+          // No spec bakes on a volume here any more: nothing will need the host again.
+          for (const host of hosts) {
+            if (host.state === "terminated" || host.state === "shutting-down") continue;
+            if (!bakeVolumeOn(observation, host.instanceId))
+              actions.push(
+                terminateHost(
+                  host,
+                  `no spec bakes on a volume in ${region} any more: terminating bakery host ${host.instanceId}`,
+                ),
+              );
+          }
+          continue;
+        }
         const live = current(region);
         const [keep, ...extras] = live;
-        // A host Leaven did not stop (stopped behind its back), or one marked unhealthy, is replaced.
+        // A host marked unhealthy, or a stopped one that did not start when asked, is replaced.
         for (const host of hosts) {
-          const unexpectedStop = host.state === "stopped" && host.tags[Tag.idleStoppedAt] === undefined;
           const marked = host.tags[Tag.unhealthy] !== undefined;
-          const idleStopped = host.state === "stopped" && host.tags[Tag.idleStoppedAt] !== undefined;
-          if (unexpectedStop || (marked && host.state !== "terminated" && host.state !== "shutting-down"))
+          if (marked && host.state !== "terminated" && host.state !== "shutting-down")
             actions.push(
               terminateHost(
                 host,
-                `bakery host ${host.instanceId} is unhealthy (${marked ? host.tags[Tag.unhealthy] : "stopped, and not by Leaven"}): replacing it`,
+                `bakery host ${host.instanceId} is unhealthy (${host.tags[Tag.unhealthy]}): replacing it`,
               ),
             );
-          else if (idleStopped && needed.has(region) && !keep)
-            // No StartInstances in the port: a fresh host (the newest AMI) replaces a stopped one.
+          else if (startFailed(host, now))
             actions.push(
               terminateHost(
                 host,
-                `a bake needs a bakery host in ${region}: replacing stopped ${host.instanceId}`,
+                `bakery host ${host.instanceId} is still ${host.state} ${START_TIMEOUT_MS / 60_000} minutes after Leaven started it (${host.tags[Tag.startRequestedAt]}): replacing it`,
               ),
             );
         }
+        // A stopped host (idle, or stopped by someone else) is started again when a bake needs it.
+        const stopped = keep ? undefined : stoppedHost(region, now);
+        if (needed.has(region) && stopped && stopped.state === "stopped" && !startAsked(stopped, now))
+          actions.push({
+            kind: "start-instance",
+            spec: firstSpec.get(region) ?? "(bakery)",
+            region,
+            instanceId: stopped.instanceId,
+            tags: { [Tag.startRequestedAt]: new Date(now).toISOString() },
+            reason: `a volume bake needs a bakery host in ${region}: starting stopped ${stopped.instanceId}`,
+          });
+        // A stopped spare while another host serves the region (stopped by hand after a replacement, say).
+        if (keep)
+          for (const host of hosts)
+            if (
+              host.state === "stopped" &&
+              host.tags[Tag.unhealthy] === undefined &&
+              !startFailed(host, now) &&
+              !bakeVolumeOn(observation, host.instanceId)
+            )
+              actions.push(
+                terminateHost(
+                  host,
+                  `bakery host ${host.instanceId} is stopped and ${keep.instanceId} serves ${region}: terminating the spare`,
+                ),
+              );
         // Two hosts (a launch repeated across midnight with a new token): the one without bakes goes.
         for (const extra of extras)
-          if (!(observation.devices.get(extra.instanceId) ?? []).length && extra.state === "running")
+          if (!bakeDevicesOn(observation, extra.instanceId) && extra.state === "running")
             actions.push(
               terminateHost(extra, `duplicate bakery host in ${region} (keeping ${keep!.instanceId})`),
             );
-        if (needed.has(region) && !keep) {
+        if (needed.has(region) && !keep && !stopped) {
           const imageId = config.imageId ?? observation.hostImages.get(region);
           if (!imageId) continue; // Reported by host(): no AMI found to launch from.
           const dead = hosts
@@ -180,7 +244,7 @@ export function createBakery(
           continue;
         }
         if (options.idleStops !== false && keep && !needed.has(region) && keep.state === "running") {
-          const attached = (observation.devices.get(keep.instanceId) ?? []).length > 0;
+          const attached = bakeDevicesOn(observation, keep.instanceId);
           const last = Math.max(
             Date.parse(keep.launchTime),
             Date.parse(observation.lastCommandAt.get(keep.instanceId) ?? "") || 0,
@@ -198,6 +262,55 @@ export function createBakery(
       }
     },
   };
+}
+
+/**
+ * A volume of a bake or the warm pool: not the host's own root volume, which RunInstances tags as the host
+ * (role=bakery) and which is attached for as long as the host lives.
+ */
+function isBakeVolume(volume: CloudVolume): boolean {
+  const role = volume.tags[Tag.role];
+  return role === VOLUME_BAKE_ROLE || role === POOL_ROLE;
+}
+
+/** Whether a volume of a bake or the pool is attached to the host (or attaching, or detaching). */
+function bakeVolumeOn(observation: VolumeBakeObservation, instanceId: string): boolean {
+  return observation.volumes.some(
+    (v) =>
+      isBakeVolume(v) && v.attachments.some((a) => a.instanceId === instanceId && a.state !== "detached"),
+  );
+}
+
+/** Whether anything (anyone's) is attached to the host under a bake device name (not its root device). */
+function bakeDevicesOn(observation: VolumeBakeObservation, instanceId: string): boolean {
+  return (observation.devices.get(instanceId) ?? []).some((d) => BAKE_DEVICES.includes(d));
+}
+
+/** How long a stopped host Leaven started may take to leave the stopped state before it is replaced. */
+export const START_TIMEOUT_MS = 10 * 60_000;
+
+/** When Leaven last asked the host to start, if it has not stopped (idle or otherwise) since. */
+function startRequested(host: CloudInstance): number | undefined {
+  const asked = Date.parse(host.tags[Tag.startRequestedAt] ?? "");
+  if (Number.isNaN(asked)) return undefined;
+  const stoppedSince = Math.max(
+    Date.parse(host.tags[Tag.idleStoppedAt] ?? "") || 0,
+    Date.parse(host.stoppedAt ?? "") || 0,
+  );
+  return stoppedSince > asked ? undefined : asked;
+}
+
+/** Asked to start less than START_TIMEOUT_MS ago, and not stopped again since: waiting for it. */
+function startAsked(host: CloudInstance, now: number): boolean {
+  const asked = startRequested(host);
+  return asked !== undefined && now - asked < START_TIMEOUT_MS;
+}
+
+/** Stopped still, START_TIMEOUT_MS after Leaven started it: it will not start. */
+function startFailed(host: CloudInstance, now: number): boolean {
+  if (host.state !== "stopped" && host.state !== "stopping") return false;
+  const asked = startRequested(host);
+  return asked !== undefined && now - asked >= START_TIMEOUT_MS;
 }
 
 function terminateHost(host: CloudInstance, reason: string): Action {

@@ -245,7 +245,13 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
   if (vb && bakery) {
     if (!scope) sweepVolumes(input, statuses, actions);
     pool?.finish(actions, input.now, !scope);
-    bakery.finish(actions, input.now, { idleStops: !scope });
+    // A host in a region where no spec bakes on a volume any more is terminated, once the whole estate is
+    // known: no scoped plan, no document that failed to load, no invalid spec (any might be a volume spec there).
+    const settled = !scope && !input.unattributedErrors && (input.blocked?.size ?? 0) === 0;
+    bakery.finish(actions, input.now, {
+      idleStops: !scope,
+      ...(settled ? { volumeHomes: volumeHomesOf(input.specs) } : {}),
+    });
   }
   const result: Plan = {
     actions,
@@ -255,6 +261,13 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     retention,
   };
   return input.scope ? mergeScoped(input.scope, result) : result;
+}
+
+/** Home regions of the specs that bake on a volume. */
+export function volumeHomesOf(specs: readonly ValidSpec[]): Set<string> {
+  return new Set(
+    specs.filter((s) => s.document.spec.bake?.method === "volume").map((s) => s.document.spec.regions[0]!),
+  );
 }
 
 /** Specs by name, built once per spec list: platformOf walks the parents of every bake. */
@@ -285,6 +298,19 @@ function sweepVolumes(input: PlanInput, statuses: readonly SpecStatus[], actions
     if (input.blocked?.has(spec)) continue;
     if (wanted.has(spec)) {
       const desired = wanted.get(spec);
+      const doc = input.specs.find((s) => s.name === spec)?.document;
+      if (doc?.spec.bake?.method !== "volume") {
+        actions.push(
+          ...cleanUp(spec, volume, `spec ${spec} no longer bakes on a volume (bake.method: instance)`),
+        );
+        continue;
+      }
+      if (doc.spec.regions[0] !== volume.region) {
+        actions.push(
+          ...cleanUp(spec, volume, `spec ${spec} bakes in ${doc.spec.regions[0]} now, not ${volume.region}`),
+        );
+        continue;
+      }
       if (desired === undefined || desired === build) continue;
       actions.push(
         ...cleanUp(spec, volume, `build ${build} is no longer being baked (${spec} now wants ${desired})`),
@@ -353,8 +379,9 @@ function planLayer(
         bakeRegions.add(home);
         if (byVolume) volume.regions.add(home);
       }
-      // The warm pool keeps volumes of the parent every volume spec bakes on now, in its host's zone.
-      if (byVolume && !spec.suspend)
+      // The warm pool keeps volumes of the parent every volume spec bakes on now, in its host's zone (not for a
+      // spec with a key of its own: pool volumes are made without one, and such a bake never takes them).
+      if (byVolume && !spec.suspend && !spec.bake?.kmsKeyId)
         volume.pool?.want(home, parentImageId, parentBuild, volume.bakery?.zone(home));
       // The parent's image in the home region: its build's image there, or a foundation's vendor image.
       const parentImage =

@@ -7,12 +7,24 @@
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudSnapshot } from "../cloud/port.ts";
 import type { Inventory } from "../observe/inventory.ts";
+import { VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action, DeleteSnapshotAction } from "./actions.ts";
 import { parseSchedule } from "./retention.ts";
 
 /** A snapshot younger than this may belong to an image still being created or copied. */
 export const SNAPSHOT_SAFETY_AGE_MS = 60 * 60_000;
+/**
+ * The safety age of a volume bake's snapshot whose spec is gone or bakes on an instance now: nothing will
+ * register it (Leaven registers only from a completed snapshot, and EC2 refuses to delete one an image uses).
+ */
+export const ABANDONED_VOLUME_BAKE_AGE_MS = 10 * 60_000;
+
+function abandonedVolumeBake(snapshot: CloudSnapshot, input: SnapshotSweepInput): boolean {
+  if (snapshot.tags[Tag.role] !== VOLUME_BAKE_ROLE) return false;
+  const spec = input.specs.find((s) => s.name === snapshot.tags[Tag.spec]);
+  return spec?.document.spec.bake?.method !== "volume";
+}
 
 export interface SnapshotSweepInput {
   specs: readonly ValidSpec[];
@@ -38,6 +50,7 @@ export function sweepPaused(input: SnapshotSweepInput): string | undefined {
 }
 
 function hours(ms: number): string {
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m`;
   const h = Math.floor(ms / 3_600_000);
   return h >= 48 ? `${Math.floor(h / 24)}d` : `${h}h`;
 }
@@ -56,6 +69,8 @@ function mayDelete(snapshot: CloudSnapshot, input: SnapshotSweepInput): boolean 
   if (!name || input.blocked?.has(name)) return false;
   const spec = input.specs.find((s) => s.name === name);
   if (spec) return spec.document.spec.suspend !== true && spec.document.spec.retention?.delete !== false;
+  // A deleted spec's volume bake that never became an image: an intermediate, not an image to keep.
+  if (snapshot.tags[Tag.role] === VOLUME_BAKE_ROLE) return true;
   // A deleted spec: only what it recorded on its resources says it may go (retention.onDelete: retire).
   return (
     snapshot.tags[Tag.onDelete] === "retire" && parseSchedule(snapshot.tags[Tag.retention]).delete !== false
@@ -91,7 +106,10 @@ export function planSnapshotSweep(input: SnapshotSweepInput, actions: Action[]):
     const build = snapshot.tags[Tag.build];
     if (pendingBuilds.has(`${region} ${spec}/${build}`)) continue;
     const started = snapshot.startTime ? Date.parse(snapshot.startTime) : Number.NaN;
-    if (Number.isNaN(started) || input.now - started < SNAPSHOT_SAFETY_AGE_MS) continue;
+    const safetyAge = abandonedVolumeBake(snapshot, input)
+      ? ABANDONED_VOLUME_BAKE_AGE_MS
+      : SNAPSHOT_SAFETY_AGE_MS;
+    if (Number.isNaN(started) || input.now - started < safetyAge) continue;
     if (!mayDelete(snapshot, input)) continue;
     const action: DeleteSnapshotAction = {
       kind: "delete-snapshot",

@@ -168,7 +168,9 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
     const dead = ctx.deadHomeImages ?? [];
     // A rebake of a build whose image is gone: the first attempt's token names a volume deleted long since.
     const attempt = retrying ? `retry-${ctx.now}` : dead.length > 0 ? rebakeAttempt(dead) : "0";
-    const pooled = attempt === "0" ? ctx.pool?.claim(region, ctx.parent.imageId, zone) : undefined;
+    // A pool volume is encrypted as the parent's snapshot: a bake with a key of its own makes its volume.
+    const pooled =
+      attempt === "0" && !bake.kmsKeyId ? ctx.pool?.claim(region, ctx.parent.imageId, zone) : undefined;
     if (pooled) {
       // Claimed by retagging it as this build's (the ownership tags it has already, and keeps).
       const { [Tag.managedBy]: _owner, [Tag.installation]: _installation, ...tags } = buildTags(ctx);
@@ -201,7 +203,9 @@ export function planVolumeBake(ctx: VolumeBakeContext, actions: Action[]): BakeS
         availabilityZone: zone,
         ...(bake.rootVolume?.size ? { size: bake.rootVolume.size } : {}),
         volumeType: bake.rootVolume?.type ?? "gp3",
-        clientToken: volumeToken(ctx.build, attempt, zone),
+        // Encrypted with the key, and so its snapshot and the image; a new key is a new request (token).
+        ...(bake.kmsKeyId ? { kmsKeyId: bake.kmsKeyId } : {}),
+        clientToken: volumeToken(ctx.build, attempt, bake.kmsKeyId ? `${zone} ${bake.kmsKeyId}` : zone),
         tags: {
           ...buildTags(ctx),
           [Tag.role]: VOLUME_BAKE_ROLE,

@@ -5,10 +5,9 @@
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { CloudVolume } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
+import { POOL_ROLE } from "../observe/volume-bakes.ts";
 import type { Action } from "./actions.ts";
 import { volumeToken } from "./recipe.ts";
-
-export const POOL_ROLE = "volume-pool";
 
 export interface PoolPlanner {
   /**

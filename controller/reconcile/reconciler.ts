@@ -18,11 +18,11 @@ import {
 import { observePermissions, permissionChecks } from "../observe/permissions.ts";
 import { observeSnapshots } from "../observe/snapshots.ts";
 import { observeUsage } from "../observe/usage.ts";
-import { observeVolumeBakes } from "../observe/volume-bakes.ts";
+import { hasVolumeBakes, observeVolumeBakes, regionsWithVolumeBakes } from "../observe/volume-bakes.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { shareHash } from "../plan/distribute.ts";
 import { type IndexedInventory, indexInventory, reindexInventory } from "../plan/index-inventory.ts";
-import { type Plan, plan } from "../plan/plan.ts";
+import { type Plan, plan, volumeHomesOf } from "../plan/plan.ts";
 import { type PlanScope, scopeOf } from "../plan/scope.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { actionEvent } from "../status/action-text.ts";
@@ -129,6 +129,8 @@ export class Reconciler {
   private readonly copies = new Map<string, { region: string; imageId: string }>();
   private readonly retry: Set<string>;
   private lastSweep = Number.NEGATIVE_INFINITY;
+  /** Regions where the last look found this installation's volumes or a bakery host (not terminated). */
+  private readonly volumeLeftovers = new Set<string>();
   private passes = 0;
   private readonly cache: InventoryCache;
   /** The last pass's plan and what it was made from, for a pass that observes no change. */
@@ -239,23 +241,42 @@ export class Reconciler {
     }
     // Volume bakes (bake.method: volume): their hosts, volumes, snapshots and commands, only where such a bake
     // is needed or in flight, and on a sweep in every home region of a spec using the method (leaks, idle hosts).
-    const volumeRegions = swept
-      ? [
-          ...new Set(
-            validation.specs
-              .filter((s) => s.document.spec.bake?.method === "volume")
-              .map((s) => s.document.spec.regions[0]!),
-          ),
-        ]
-      : (first.volumeBakeRegions ?? []);
-    if (volumeRegions.length > 0) {
+    // Where no spec bakes on a volume any more but Leaven's volumes or host were seen, every pass looks until
+    // they are gone; on a sweep every region of the estate is asked cheaply whether it holds any (a spec
+    // deleted or switched to the instance method before this process saw them).
+    const homes = volumeHomesOf(validation.specs);
+    const leftovers = [...this.volumeLeftovers].filter((region) => !homes.has(region));
+    const volumeRegions = new Set(swept ? homes : (first.volumeBakeRegions ?? []));
+    for (const region of leftovers) volumeRegions.add(region);
+    if (swept) {
+      const unasked = [...new Set(inventory.regions)].filter(
+        (region) => !volumeRegions.has(region) && !inventory.regionErrors.has(region),
+      );
+      if (unasked.length > 0) {
+        const probe = await regionsWithVolumeBakes(this.options.cloud, unasked, this.options.installation);
+        for (const region of probe.found) volumeRegions.add(region);
+        for (const [region, error] of probe.errors)
+          this.options.logger.warn("volume bakes not looked for: none left there is swept this pass", {
+            region,
+            error,
+          });
+      }
+    }
+    if (volumeRegions.size > 0) {
       const bakery = this.options.bakery;
-      await observeVolumeBakes(this.options.cloud, inventory, volumeRegions, {
+      await observeVolumeBakes(this.options.cloud, inventory, [...volumeRegions].sort(), {
         ...(this.options.installation ? { installation: this.options.installation } : {}),
         ...(bakery?.hostInstanceId ? { hostInstanceId: bakery.hostInstanceId } : {}),
         ...(bakery?.imageId ? { imageId: bakery.imageId } : {}),
+        launchRegions: homes,
         ...(this.options.manifests ? { commandOutput: this.options.manifests } : {}),
       });
+      const observed = inventory.volumeBakes!;
+      for (const region of observed.regions) {
+        if (hasVolumeBakes(region, observed.volumes, observed.hosts, this.options.installation))
+          this.volumeLeftovers.add(region);
+        else this.volumeLeftovers.delete(region);
+      }
       first = this.makePlan(validation, inventory, now, this.retry, index, scope);
     }
     const needed = first.retention?.usageNeeded;

@@ -489,6 +489,43 @@ export const stopInstances: ActionHandler = (ctx) => {
   return { instancesSet: changes };
 };
 
+/**
+ * A stopped instance starts again: pending, then running after `instanceStarting`, its LaunchTime the start's
+ * (as EC2 reports it). A running or pending one is left as it is; any other state is refused, as EC2 does.
+ */
+export const startInstances: ActionHandler = (ctx) => {
+  const { now } = ctx;
+  const timings = ctx.world.timings;
+  const instances = targetInstances(ctx);
+  for (const instance of instances) {
+    const state = instanceState(instance, now);
+    if (state !== "stopped" && state !== "running" && state !== "pending") {
+      throw new SimError(
+        "IncorrectInstanceState",
+        `The instance '${instance.instanceId}' is not in a state from which it can be started (it is ${state}).`,
+      );
+    }
+  }
+  const changes = instances.map((instance) => {
+    const previous = instanceState(instance, now);
+    if (previous === "stopped") {
+      instance.timeline.push(
+        { at: now, state: "pending" },
+        { at: now + timings.instanceStarting, state: "running" },
+      );
+      instance.launchTime = now;
+      instance.stateTransitionReason = "";
+      schedulePosts(ctx, instance.timeline);
+    }
+    return {
+      instanceId: instance.instanceId,
+      currentState: stateXml(instanceState(instance, now)),
+      previousState: stateXml(previous),
+    };
+  });
+  return { instancesSet: changes };
+};
+
 export const terminateInstances: ActionHandler = (ctx) => {
   const { now } = ctx;
   const timings = ctx.world.timings;

@@ -40,6 +40,7 @@ import {
   describeInstances,
   getConsoleOutput,
   runInstances,
+  startInstances,
   stopInstances,
   terminateInstances,
 } from "./instances.ts";
@@ -99,6 +100,7 @@ const HANDLERS: Readonly<Record<string, ActionHandler>> = {
   DeleteTags: deleteTags,
   RunInstances: runInstances,
   DescribeInstances: describeInstances,
+  StartInstances: startInstances,
   StopInstances: stopInstances,
   TerminateInstances: terminateInstances,
   GetConsoleOutput: getConsoleOutput,

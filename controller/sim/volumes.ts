@@ -6,6 +6,7 @@
 import { liveToken } from "./client-tokens.ts";
 import { visibleFrom } from "./consistency.ts";
 import { type ActionHandler, callerRegion, type RequestContext } from "./context.ts";
+import { newEncryption } from "./encryption.ts";
 import { invalidParameterValue, malformedId, missingParameter, notFound, SimError } from "./errors.ts";
 import { compileFilters, type FieldReader } from "./filters.ts";
 import { checkSnapshotId, findInstance, findSnapshot, seenImage, snapshotNotFound } from "./ids.ts";
@@ -110,7 +111,8 @@ function volumeXml(volume: SimVolume, now: number): XmlObject {
           ],
     tagSet: tagSetXml(volume.tags),
     volumeType: volume.volumeType,
-    encrypted: false,
+    encrypted: volume.encrypted ?? false,
+    ...(volume.kmsKeyId ? { kmsKeyId: volume.kmsKeyId } : {}),
     multiAttachEnabled: false,
   };
 }
@@ -208,6 +210,17 @@ export const createVolume: ActionHandler = (ctx) => {
   if (!VOLUME_TYPES.includes(volumeType))
     throw invalidParameterValue(`Value (${volumeType}) for parameter volumeType is invalid.`);
   const tags = parseTagSpecifications(params, ["volume"]).volume ?? {};
+  const requestedKey = params.get("KmsKeyId");
+  // The requested key (with Encrypted=true); else the snapshot's; else the account's default, if on.
+  const encryption = newEncryption(
+    ctx,
+    { encrypted: params.bool("Encrypted"), ...(requestedKey ? { kmsKeyId: requestedKey } : {}) },
+    {
+      encrypted: snapshot?.encrypted ?? false,
+      ...(snapshot?.kmsKeyId ? { kmsKeyId: snapshot.kmsKeyId } : {}),
+    },
+    "",
+  );
   const volume: SimVolume = {
     volumeId: world.newId("vol"),
     ownerId: ctx.account,
@@ -219,6 +232,8 @@ export const createVolume: ActionHandler = (ctx) => {
     availableAt: now + world.timings.volumeCreating,
     tags,
     ...(clientToken ? { clientToken } : {}),
+    ...(encryption.encrypted ? { encrypted: true } : {}),
+    ...(encryption.kmsKeyId ? { kmsKeyId: encryption.kmsKeyId } : {}),
   };
   region.volumes.set(volume.volumeId, volume);
   if (clientToken) region.tokens.set(tokenKey, { fingerprint, ids: [volume.volumeId] });
@@ -398,7 +413,9 @@ export const createSnapshot: ActionHandler = (ctx) => {
     description: params.get("Description") ?? "",
     startTime: now,
     completedAt: now + Math.round(changed * world.timings.snapshotPerChangedGiB),
-    encrypted: false,
+    // A snapshot is encrypted as its volume is, with the same key.
+    encrypted: volume.encrypted ?? false,
+    ...(volume.kmsKeyId ? { kmsKeyId: volume.kmsKeyId } : {}),
     tags,
     changedGiB: changed,
     // What a chroot bake left on the volume is what the image made from this snapshot holds.
@@ -415,7 +432,8 @@ export const createSnapshot: ActionHandler = (ctx) => {
     ownerId: snapshot.ownerId,
     volumeSize: snapshot.volumeSize,
     description: snapshot.description,
-    encrypted: false,
+    encrypted: snapshot.encrypted,
+    ...(snapshot.kmsKeyId ? { kmsKeyId: snapshot.kmsKeyId } : {}),
     tagSet: tagSetXml(tags),
   };
 };
@@ -504,6 +522,9 @@ export const registerImage: ActionHandler = (ctx) => {
     enaSupport: enaSupport ?? false,
     ...(sriovNetSupport !== undefined ? { sriovNetSupport } : {}),
     virtualizationType,
+    // The image's root is its snapshot: encrypted as that is (RegisterImage cannot change it).
+    ...(snapshots[0]!.encrypted ? { encrypted: true } : {}),
+    ...(snapshots[0]!.kmsKeyId ? { kmsKeyId: snapshots[0]!.kmsKeyId } : {}),
     ...(visibleAt !== undefined ? { visibleAt } : {}),
     ...(snapshots[0]!.packages !== undefined ? { packages: snapshots[0]!.packages } : {}),
   };

@@ -120,6 +120,9 @@ export interface SimVolume {
   };
   /** Written by a simulated chroot bake (SendCommand): the next snapshot's changed blocks count them. */
   written?: boolean;
+  /** As CreateVolume decided (encryption.ts newEncryption): its snapshots are encrypted the same. */
+  encrypted?: boolean;
+  kmsKeyId?: string;
   /** The package manifest's body a successful chroot bake left on it, carried by its snapshot and image. */
   packages?: string;
 }
@@ -296,6 +299,8 @@ export interface SimTimings {
   instancePending: number;
   bakeScript: number;
   instanceStopping: number;
+  /** StartInstances of a stopped instance: pending → running (EC2 takes 15–30 s for a small EBS-backed one). */
+  instanceStarting: number;
   instanceShuttingDown: number;
   terminatedVisible: number;
   imagePending: number;
@@ -320,6 +325,7 @@ export const DEFAULT_TIMINGS: Readonly<SimTimings> = {
   instancePending: 15_000,
   bakeScript: 4 * 60_000,
   instanceStopping: 20_000,
+  instanceStarting: 20_000,
   instanceShuttingDown: 20_000,
   terminatedVisible: 60 * 60_000,
   // CreateImage snapshots the whole root of the stopped bake instance: with boot and provisioning (4 min) an

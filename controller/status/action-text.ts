@@ -158,6 +158,8 @@ function sentence(action: Action, regions: readonly string[], from: string | und
       return `launched bakery host${opt(id)} ${at}`;
     case "stop-instance":
       return `stopped idle bakery host${opt(id)} ${at}`;
+    case "start-instance":
+      return `started stopped bakery host${opt(id)} ${at}`;
     case "create-volume":
       return `created bake volume${opt(id)} for ${what} ${at}`;
     case "attach-volume":

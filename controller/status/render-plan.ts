@@ -28,6 +28,7 @@ const verbs: Record<ActionKind, { sign: string; label: string }> = {
   "store-manifest": { sign: "+", label: "store manifest" },
   "launch-bakery-host": { sign: "+", label: "bakery host" },
   "stop-instance": { sign: "~", label: "stop" },
+  "start-instance": { sign: "~", label: "start" },
   "create-volume": { sign: "+", label: "bake volume" },
   "attach-volume": { sign: "~", label: "attach" },
   "send-bake-command": { sign: "+", label: "run bake" },
@@ -99,8 +100,10 @@ function target(action: Action): string {
       return `bakery host (${action.launch.instanceType} on ${action.launch.imageId})`;
     case "stop-instance":
       return `${action.instanceId} (idle bakery host)`;
+    case "start-instance":
+      return `${action.instanceId} (stopped bakery host)`;
     case "create-volume":
-      return `${action.build} from the root snapshot of ${action.parentImageId} in ${action.volume.availabilityZone}`;
+      return `${action.build} from the root snapshot of ${action.parentImageId} in ${action.volume.availabilityZone}${action.volume.kmsKeyId ? `, encrypted with ${action.volume.kmsKeyId}` : ""}`;
     case "attach-volume":
       return `${action.volumeId} (${action.build}) to ${action.instanceId} as ${action.device}`;
     case "send-bake-command":
@@ -166,6 +169,7 @@ export function summarize(actions: readonly Action[]): string {
     [count(["delete-volume"]), "volume to delete", "volumes to delete"],
     [count(["launch-bakery-host"]), "bakery host to launch", "bakery hosts to launch"],
     [count(["stop-instance"]), "idle bakery host to stop", "idle bakery hosts to stop"],
+    [count(["start-instance"]), "stopped bakery host to start", "stopped bakery hosts to start"],
   ];
   return parts
     .filter(([n]) => n > 0)

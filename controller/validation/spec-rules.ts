@@ -183,7 +183,6 @@ function checkBake(spec: Fields, problems: Problem[]): void {
   // What only the instance method does: a volume bake would silently ignore it.
   if (text(bake?.method) === "volume")
     for (const field of [
-      "kmsKeyId",
       "instanceType",
       "subnetId",
       "securityGroupIds",
@@ -194,7 +193,7 @@ function checkBake(spec: Fields, problems: Problem[]): void {
         problems.push({
           path: ["spec", "bake", field],
           target: "key",
-          message: `bake.${field} applies to the instance method only; a volume bake runs on the bakery host (leaven.yaml bakery)${field === "kmsKeyId" ? " and cannot encrypt with a key of its own yet" : ""}: remove ${field}, or set bake.method: instance`,
+          message: `bake.${field} applies to the instance method only; a volume bake runs on the bakery host (leaven.yaml bakery): remove ${field}, or set bake.method: instance`,
         });
   const timeout = text(bake?.timeout);
   if (timeout === undefined || !DURATION_PATTERN.test(timeout) || parseDuration(timeout) > 0) return;

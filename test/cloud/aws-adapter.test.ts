@@ -289,6 +289,23 @@ describe("every other port method", () => {
     expect(server.requests[0]?.params["BlockDeviceMapping.1.Ebs.VolumeSize"]).toBeUndefined();
   });
 
+  it("sends CreateVolume's KmsKeyId with Encrypted=true, and StartInstances with the ids", async () => {
+    server.reply("CreateVolume", ok("CreateVolume", "<volumeId>vol-1</volumeId>"));
+    server.reply("CreateVolume", ok("CreateVolume", "<volumeId>vol-2</volumeId>"));
+    server.reply("StartInstances", ok("StartInstances", "<instancesSet/>"));
+    const key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const volume = { snapshotId: "snap-1", availabilityZone: "us-east-1a", clientToken: "t", tags: {} };
+    await cloud.createVolume("us-east-1", { ...volume, kmsKeyId: key });
+    await cloud.createVolume("us-east-1", volume);
+    await cloud.startInstances("us-east-1", ["i-1"]);
+    await cloud.startInstances("us-east-1", []);
+    expect(server.requests[0]?.params).toMatchObject({ Encrypted: "true", KmsKeyId: key });
+    expect(server.requests[1]?.params.Encrypted).toBeUndefined();
+    expect(server.requests[1]?.params.KmsKeyId).toBeUndefined();
+    expect(server.requests[2]).toMatchObject({ action: "StartInstances", params: { "InstanceId.1": "i-1" } });
+    expect(server.requests).toHaveLength(3);
+  });
+
   it("passes an instance profile ARN as an ARN", async () => {
     server.reply(
       "RunInstances",

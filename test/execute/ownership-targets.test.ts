@@ -15,6 +15,11 @@ describe("targetsOf, volume bakes", () => {
   it.each<[string, Action, unknown[]]>([
     ["stop-instance: the host", { ...base, kind: "stop-instance", instanceId: "i-0host", tags: {} }, [host]],
     [
+      "start-instance: the host",
+      { ...base, kind: "start-instance", instanceId: "i-0host", tags: {} },
+      [host],
+    ],
+    [
       "attach-volume: the volume and Leaven's host",
       {
         ...base,

@@ -74,6 +74,47 @@ describe("volume-bake actions and the ownership guard", () => {
     );
   });
 
+  it.each([
+    ["a host that is not Leaven's", { Name: "someone's" }, false],
+    [
+      "a bakery host of another installation",
+      { ...owned, [Tag.role]: "bakery", [Tag.installation]: "team-b" },
+      false,
+    ],
+    ["its own stopped bakery host", { ...owned, [Tag.role]: "bakery", [Tag.installation]: "default" }, true],
+  ])("start-instance on %s: started only when it is this installation's", async (_, tags, starts) => {
+    const [parent] = await t.adapter.describeImages(REGION, {
+      owners: ["099720109477"],
+      filters: [{ name: "name", values: ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"] }],
+    });
+    const { instanceId } = await t.adapter.runInstance(REGION, {
+      imageId: parent!.imageId,
+      instanceType: "t3.medium",
+      userData: "",
+      clientToken: `host-${Math.random()}`,
+      tags,
+    });
+    t.clock.advance(60_000);
+    await t.adapter.stopInstances(REGION, [instanceId]);
+    t.clock.advance(60_000);
+    const started = { [Tag.startRequestedAt]: new Date(t.clock.now()).toISOString() };
+    const [result] = await execute(t.cloud, [
+      { kind: "start-instance", spec: "(bakery)", region: REGION, instanceId, tags: started, reason: "test" },
+    ]);
+    const [host] = await t.adapter.describeInstances(REGION, [{ name: "instance-id", values: [instanceId] }]);
+    if (starts) {
+      expect(result?.ok).toBe(true);
+      expect(host?.state).toBe("pending");
+      expect(host?.tags).toEqual({ ...tags, ...started });
+    } else {
+      expect(result?.error).toMatch(
+        new RegExp(`^refused: instance ${instanceId} in ${REGION} is not Leaven's`),
+      );
+      expect(host?.state).toBe("stopped");
+      expect(host?.tags).toEqual(tags);
+    }
+  });
+
   it("refuses a volume created without this installation's tags", async () => {
     const [result] = await execute(t.cloud, [
       {

@@ -82,6 +82,40 @@ describe("planSnapshotSweep", () => {
       [],
     ],
     [
+      "a volume bake's snapshot 15 minutes old, its spec baking on a volume still: kept an hour",
+      {
+        specs: [ubuntu, base({ bake: { method: "volume" } })],
+        inventory: world([snapshot("snap-vb", { age: 15 * MIN, tags: { [Tag.role]: "volume-bake" } })]),
+      },
+      [],
+    ],
+    [
+      "a volume bake's snapshot 15 minutes old, its spec baking on an instance now",
+      {
+        inventory: world([snapshot("snap-vb", { age: 15 * MIN, tags: { [Tag.role]: "volume-bake" } })]),
+      },
+      [`base us-east-1 snap-vb ${BUILD}: no image in us-east-1 uses it (15m old)`],
+    ],
+    [
+      "a volume bake's snapshot of a deleted spec, whatever its retention.onDelete",
+      {
+        specs: [ubuntu],
+        inventory: world([
+          snapshot("snap-vb", { age: 15 * MIN, tags: { [Tag.role]: "volume-bake" } }),
+          snapshot("snap-kept", { age: 15 * MIN }),
+        ]),
+      },
+      [`base us-east-1 snap-vb ${BUILD}: no image in us-east-1 uses it (15m old)`],
+    ],
+    [
+      "a volume bake's snapshot 5 minutes old, its spec gone",
+      {
+        specs: [ubuntu],
+        inventory: world([snapshot("snap-vb", { age: 5 * MIN, tags: { [Tag.role]: "volume-bake" } })]),
+      },
+      [],
+    ],
+    [
       "the same id listed by an image in another region is no reference",
       { inventory: world([snapshot(inUse.snapshotIds[0]!, { region: "eu-west-1" })], { images: [inUse] }) },
       [`base eu-west-1 ${inUse.snapshotIds[0]} ${BUILD}: no image in eu-west-1 uses it (2h old)`],

@@ -16,11 +16,12 @@ import {
 } from "../../controller/observe/inventory.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { createBakery } from "../../controller/plan/bakery.ts";
+import { plan } from "../../controller/plan/plan.ts";
 import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
 import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
 import { createPool } from "../../controller/plan/volume-pool.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
-import { MIN, spec, T0 } from "./builders.ts";
+import { inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
 
 const REGION = "us-east-1";
 const BUILD = "1.0.0+abcdef12";
@@ -47,6 +48,19 @@ function host(
     launchTime: new Date(T0 - 60 * MIN).toISOString(),
     availabilityZone: `${REGION}a`,
     tags,
+  };
+}
+
+/** The host's root volume: RunInstances tags it as the host (role=bakery). */
+function rootVolume(): CloudVolume {
+  return {
+    volumeId: "vol-00000000000000root",
+    region: REGION,
+    availabilityZone: `${REGION}a`,
+    state: "in-use",
+    size: 8,
+    attachments: [{ instanceId: host().instanceId, device: "/dev/xvda", state: "attached" }],
+    tags: { ...owner, [Tag.role]: "bakery" },
   };
 }
 
@@ -146,6 +160,16 @@ const snapshot = (state: string, tags: Tags = {}): CloudSnapshot => ({
 
 const V = "vol-0000000000000001";
 
+const pooled = (id: string, parentImageId: string): CloudVolume => ({
+  ...volume(id),
+  tags: {
+    ...owner,
+    [Tag.role]: "volume-pool",
+    [Tag.parentImage]: parentImageId,
+    [Tag.parentBuild]: "jammy",
+  },
+});
+
 describe("the volume bake, one step per observed state", () => {
   it("waits for a host, and the bakery launches one (ClientToken per installation, region and day)", () => {
     const vb = observation({ hosts: [] });
@@ -184,6 +208,19 @@ describe("the volume bake, one step per observed state", () => {
       [Tag.role]: "volume-bake",
       [Tag.bakeMethod]: "volume",
     });
+  });
+
+  it("creates the volume encrypted with bake.kmsKeyId, its token naming the key, and takes no pool volume", () => {
+    const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const keyed = { ...doc, spec: { ...doc.spec, bake: { method: "volume" as const, kmsKeyId: KEY } } };
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-parent")] });
+    const { actions } = step(vb, { doc: keyed, pool: createPool(vb, 2) });
+    expect(actions.map((a) => a.kind)).toEqual(["create-volume"]);
+    const create = actions[0]!;
+    if (create.kind !== "create-volume") throw new Error(create.kind);
+    expect(create.volume.kmsKeyId).toBe(KEY);
+    expect(create.volume.clientToken).toBe(volumeToken(BUILD, "0", `us-east-1a ${KEY}`));
+    expect(create.volume.clientToken).not.toBe(volumeToken(BUILD, "0", "us-east-1a"));
   });
 
   it.each([
@@ -405,23 +442,138 @@ describe("the bakery host", () => {
     ).finish(busy, T0);
     createBakery(observation({ devices: new Map([[host().instanceId, ["/dev/sdf"]]]) }), {}).finish(busy, T0);
     expect(busy).toEqual([]);
+    // Its own root volume (tagged as the host by RunInstances) does not keep it busy, nor count as a bake.
+    const withRoot = observation({
+      volumes: [rootVolume()],
+      devices: new Map([[host().instanceId, ["/dev/xvda"]]]),
+    });
+    const idle: Action[] = [];
+    createBakery(withRoot, { idleStop: "30m" }).finish(idle, T0);
+    expect(idle.map((a) => a.kind)).toEqual(["stop-instance"]);
+    const bakery = createBakery(withRoot, { maxConcurrentBakes: 1 });
+    expect(bakery.claimDevice(host())).toEqual({ device: "/dev/sdf" });
   });
 
-  it("replaces a host stopped behind its back or marked unhealthy, with a token from its predecessor", () => {
-    for (const sick of [
-      host(undefined, undefined, "stopped"),
-      host(undefined, { ...owner, [Tag.role]: "bakery", [Tag.unhealthy]: "SSM cannot reach it" }),
-    ]) {
-      const vb = observation({ hosts: [sick] });
-      const actions: Action[] = [];
-      const bakery = createBakery(vb);
-      expect(bakery.host(REGION).ok).toBe(false);
-      bakery.finish(actions, T0);
-      expect(actions.map((a) => a.kind)).toEqual(["terminate-instance", "launch-bakery-host"]);
+  it("replaces a host marked unhealthy, with a token from its predecessor", () => {
+    const sick = host(undefined, { ...owner, [Tag.role]: "bakery", [Tag.unhealthy]: "SSM cannot reach it" });
+    const vb = observation({ hosts: [sick] });
+    const actions: Action[] = [];
+    const bakery = createBakery(vb);
+    expect(bakery.host(REGION).ok).toBe(false);
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => a.kind)).toEqual(["terminate-instance", "launch-bakery-host"]);
+    expect(actions[1]).toMatchObject({
+      launch: { clientToken: bakeryHostToken("default", REGION, `after-${sick.instanceId}`) },
+    });
+  });
+
+  const at = (ms: number) => new Date(ms).toISOString();
+  const bakeryTags = (tags: Tags = {}): Tags => ({ ...owner, [Tag.role]: "bakery", ...tags });
+  it.each([
+    [
+      "idle-stopped by Leaven: started",
+      bakeryTags({ [Tag.idleStoppedAt]: at(T0 - 60 * MIN) }),
+      {},
+      ["start-instance"],
+    ],
+    ["stopped by someone else: started", bakeryTags(), { stoppedAt: at(T0 - 60 * MIN) }, ["start-instance"]],
+    [
+      "started 2 minutes ago, still stopped: waits",
+      bakeryTags({ [Tag.idleStoppedAt]: at(T0 - 60 * MIN), [Tag.startRequestedAt]: at(T0 - 2 * MIN) }),
+      {},
+      [],
+    ],
+    [
+      "started 10 minutes ago, still stopped: replaced",
+      bakeryTags({ [Tag.idleStoppedAt]: at(T0 - 60 * MIN), [Tag.startRequestedAt]: at(T0 - 10 * MIN) }),
+      {},
+      ["terminate-instance", "launch-bakery-host"],
+    ],
+    [
+      "started an hour ago and stopped by someone since: started again",
+      bakeryTags({ [Tag.startRequestedAt]: at(T0 - 60 * MIN) }),
+      { stoppedAt: at(T0 - 30 * MIN) },
+      ["start-instance"],
+    ],
+    [
+      "started, then idle-stopped since: started again",
+      bakeryTags({ [Tag.startRequestedAt]: at(T0 - 60 * MIN), [Tag.idleStoppedAt]: at(T0 - 20 * MIN) }),
+      {},
+      ["start-instance"],
+    ],
+  ] as const)("a stopped host a bake needs — %s", (_title, tags, extra, kinds) => {
+    const stopped = { ...host(undefined, tags, "stopped"), ...extra };
+    const vb = observation({ hosts: [stopped] });
+    const bakery = createBakery(vb);
+    const pick = bakery.host(REGION, "base");
+    expect(pick).toEqual({
+      ok: false,
+      message: `waiting for stopped bakery host ${stopped.instanceId} to start (stopped)`,
+    });
+    const actions: Action[] = [];
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => a.kind)).toEqual(kinds);
+    if (kinds[0] === "start-instance")
+      expect(actions[0]).toEqual({
+        kind: "start-instance",
+        spec: "base",
+        region: REGION,
+        instanceId: stopped.instanceId,
+        tags: { [Tag.startRequestedAt]: at(T0) },
+        reason: `a volume bake needs a bakery host in ${REGION}: starting stopped ${stopped.instanceId}`,
+      });
+    if (kinds[0] === "terminate-instance") {
+      expect(actions[0]!.reason).toBe(
+        `bakery host ${stopped.instanceId} is still stopped 10 minutes after Leaven started it (${at(T0 - 10 * MIN)}): replacing it`,
+      );
       expect(actions[1]).toMatchObject({
-        launch: { clientToken: bakeryHostToken("default", REGION, `after-${sick.instanceId}`) },
+        launch: { clientToken: bakeryHostToken("default", REGION, `after-${stopped.instanceId}`) },
       });
     }
+  });
+
+  it("leaves a stopped host stopped while no bake needs it, unless another host serves the region", () => {
+    const stopped = host("i-00000000000stopped", undefined, "stopped");
+    const actions: Action[] = [];
+    createBakery(observation({ hosts: [stopped] })).finish(actions, T0);
+    expect(actions).toEqual([]);
+    const bakery = createBakery(observation({ hosts: [host(), stopped] }), { idleStop: "2h" });
+    expect(bakery.host(REGION, "base")).toMatchObject({ ok: true, host: { instanceId: host().instanceId } });
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => [a.kind, a.reason])).toEqual([
+      [
+        "terminate-instance",
+        `bakery host ${stopped.instanceId} is stopped and ${host().instanceId} serves ${REGION}: terminating the spare`,
+      ],
+    ]);
+  });
+
+  it("terminates its hosts in a region where no spec bakes on a volume any more, once no volume of its is attached", () => {
+    const stopped = host("i-00000000000stopped", undefined, "stopped");
+    const finish = (vb: VolumeBakeObservation, homes: string[], config: BakeryConfig = {}) => {
+      const actions: Action[] = [];
+      createBakery(vb, config).finish(actions, T0, { volumeHomes: new Set(homes) });
+      return actions;
+    };
+    expect(finish(observation({ hosts: [host(), stopped] }), [])).toEqual(
+      [host(), stopped].map((h) => ({
+        kind: "terminate-instance",
+        spec: "(bakery)",
+        build: "",
+        region: REGION,
+        instanceId: h.instanceId,
+        reason: `no spec bakes on a volume in ${REGION} any more: terminating bakery host ${h.instanceId}`,
+      })),
+    );
+    // Its root volume does not hold it; a bake volume of Leaven's still attached does (the sweep detaches it) ...
+    expect(finish(observation({ volumes: [rootVolume()] }), []).map((a) => a.kind)).toEqual([
+      "terminate-instance",
+    ]);
+    expect(finish(observation({ volumes: [attached(V)] }), [])).toEqual([]);
+    // ... nor where a spec still bakes on a volume, nor a host the user named.
+    expect(finish(observation(), [REGION], { idleStop: "2h" })).toEqual([]);
+    const mine = host("i-00000000000000user", { Name: "mine" });
+    expect(finish(observation({ hosts: [mine] }), [], { hostInstanceId: mine.instanceId })).toEqual([]);
   });
 
   it("never stops, terminates or replaces a user-named host", () => {
@@ -439,16 +591,6 @@ describe("the bakery host", () => {
 });
 
 describe("the warm pool", () => {
-  const pooled = (id: string, parentImageId: string): CloudVolume => ({
-    ...volume(id),
-    tags: {
-      ...owner,
-      [Tag.role]: "volume-pool",
-      [Tag.parentImage]: parentImageId,
-      [Tag.parentBuild]: "jammy",
-    },
-  });
-
   it("refills to bakery.poolSize for the parent bakes are on, and discards the pool of a parent left behind", () => {
     const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-old")] });
     const pool = createPool(vb, 2);
@@ -490,5 +632,61 @@ describe("the warm pool", () => {
     expect(tags[Tag.installation]).toBeUndefined();
     // Taken once: a second bake in the same pass creates its own.
     expect(pool.claim(REGION, "ami-parent", "us-east-1a")).toBeUndefined();
+  });
+});
+
+describe("the leak sweep of bake volumes", () => {
+  const app = (
+    bake: { method: "instance" | "volume"; kmsKeyId?: string },
+    regions: [string, ...string[]] = [REGION],
+  ) =>
+    spec("base", {
+      layer: "base",
+      parent: { spec: "ubuntu", channel: "release" },
+      version: "1.0.0",
+      regions,
+      bake,
+      channels: { release: { latest: true } },
+    });
+  const swept = (specs: ReturnType<typeof spec>[], extra: { unattributedErrors?: boolean } = {}) =>
+    plan({
+      specs: [ubuntu, ...specs],
+      inventory: inventory({ volumeBakes: observation({ volumes: [volume(V)] }) }),
+      now: T0,
+      ...extra,
+    })
+      .actions.filter((a) => "volumeId" in a && a.volumeId === V)
+      .map((a) => `${a.kind}: ${a.reason}`);
+  it.each([
+    [
+      "switched to the instance method",
+      [app({ method: "instance" })],
+      [`delete-volume: spec base no longer bakes on a volume (bake.method: instance): deleting ${V}`],
+    ],
+    ["deleted", [], [`delete-volume: spec base no longer exists: deleting ${V}`]],
+    [
+      "moved its home region",
+      [app({ method: "volume" }, ["eu-west-1", REGION])],
+      [`delete-volume: spec base bakes in eu-west-1 now, not ${REGION}: deleting ${V}`],
+    ],
+  ] as const)("deletes the volume of a spec %s", (_title, specs, actions) => {
+    expect(swept([...specs])).toEqual(actions);
+  });
+
+  it("keeps it while a document failed to load without naming its spec", () => {
+    expect(swept([], { unattributedErrors: true })).toEqual([]);
+  });
+
+  it("fills the warm pool for a volume spec's parent, not for one with bake.kmsKeyId", () => {
+    const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const pool = (bake: { method: "volume"; kmsKeyId?: string }) =>
+      plan({
+        specs: [ubuntu, app(bake)],
+        inventory: inventory({ volumeBakes: observation() }),
+        now: T0,
+        bakery: { poolSize: 2 },
+      }).actions.filter((a) => a.spec === "(pool)").length;
+    expect(pool({ method: "volume" })).toBe(2);
+    expect(pool({ method: "volume", kmsKeyId: KEY })).toBe(0);
   });
 });

@@ -146,7 +146,7 @@ describe("Reconciler", () => {
     });
     expect(quiet.observation).toMatchObject({ fullWalks: new Map(), reusedPlan: true });
 
-    // An hour after the first pass's sweep: the home region's bake instances are listed once.
+    // An hour after the first pass's sweep: a sweep again.
     t.adapter.resetStats();
     const sweep = await passAfter(60 * MINUTE, r, estate);
     expect(sweep.executed).toEqual([]);
@@ -158,8 +158,13 @@ describe("Reconciler", () => {
       ]),
     );
     expect(requestsOf(t.adapter, "us-east-1", "GetParametersByPath")).toBe(1);
-    expect(requestsOf(t.adapter, "us-east-1", "DescribeInstances")).toBe(1);
-    expect(requestsOf(t.adapter, "eu-west-1", "DescribeInstances")).toBe(0);
+    // The home region's bake instances, and in every region one filtered look for what a volume spec might
+    // have left (this installation's volumes, its bakery hosts): nothing, so nothing more is read.
+    expect(requestsOf(t.adapter, "us-east-1", "DescribeInstances")).toBe(2);
+    expect(requestsOf(t.adapter, "eu-west-1", "DescribeInstances")).toBe(1);
+    for (const region of ["us-east-1", "eu-west-1"])
+      expect(requestsOf(t.adapter, region, "DescribeVolumes")).toBe(1);
+    expect(requestsOf(t.adapter, "us-east-1", "ListCommands")).toBe(0);
     expect(t.adapter.stats().mutating).toBe(0);
   });
 

@@ -56,6 +56,30 @@ async function converge(
   throw new Error(`did not converge: ${statusOf(passes.at(-1)!, "base").message}`);
 }
 
+/** Volumes that look like Leaven's bake volumes: another installation's, and one with no owner tag. */
+async function lookAlikes(): Promise<string[]> {
+  const [parent] = await t!.adapter.describeImages(REGION, {
+    owners: ["099720109477"],
+    filters: [{ name: "name", values: ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"] }],
+  });
+  const [described] = await t!.adapter.describeImages(REGION, { imageIds: [parent!.imageId] });
+  const like = { [Tag.spec]: "base", [Tag.build]: "0.0.1+deadbeef", [Tag.role]: "volume-bake" };
+  const ids: string[] = [];
+  for (const tags of [
+    { ...like, [Tag.managedBy]: "leaven", [Tag.installation]: "someone-else" },
+    { ...like, [Tag.installation]: "default" },
+  ]) {
+    const volume = await t!.adapter.createVolume(REGION, {
+      snapshotId: described!.boot!.rootSnapshotId!,
+      availabilityZone: `${REGION}a`,
+      clientToken: `foreign-${ids.length}`,
+      tags,
+    });
+    ids.push(volume.volumeId);
+  }
+  return ids;
+}
+
 async function leftovers() {
   const cloud = t!.adapter;
   const volumes = await cloud.describeVolumes(REGION, [{ name: `tag:${Tag.managedBy}`, values: ["leaven"] }]);
@@ -106,6 +130,43 @@ describe("volume bakes on the simulator", () => {
     expect(baked!.boot?.enaSupport).toBe(parent!.boot?.enaSupport);
     expect(baked!.boot?.virtualizationType).toBe(parent!.boot?.virtualizationType);
     expect(baked!.boot?.rootSnapshotId).toBe(snapshots[0]!.snapshotId);
+  });
+
+  it("with bake.kmsKeyId, encrypts the volume with the key, and so the snapshot and the image's root", async () => {
+    t = await startSimCloud();
+    const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const keyed = validation(
+      ubuntuFoundation(["us-east-1"]),
+      baseSpec("base", { regions: ["us-east-1"], bake: { method: "volume", kmsKeyId: KEY } }),
+    );
+    const controller = reconciler(t.cloud);
+    const volumes = new Set<string>();
+    for (let n = 0; n < 80; n++) {
+      const pass = await controller.pass(keyed);
+      for (const v of t.sim.world.region(REGION).volumes.values())
+        if (v.tags[Tag.spec] === "base") volumes.add(`${v.volumeId} ${v.encrypted} ${v.kmsKeyId}`);
+      if (statusOf(pass, "base").phase === "Ready" && pass.executed.length === 0) break;
+      t.clock.advance(30_000);
+    }
+    expect([...volumes].map((v) => v.split(" ").slice(1).join(" "))).toEqual([`true ${KEY}`]);
+    const { images, snapshots } = await leftovers();
+    expect(images).toHaveLength(1);
+    const { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } = await import(
+      "@aws-sdk/client-ec2"
+    );
+    const client = new EC2Client({
+      region: REGION,
+      endpoint: t.sim.endpoint,
+      credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
+      maxAttempts: 1,
+    });
+    const described = await client.send(new DescribeImagesCommand({ ImageIds: [images[0]!.imageId] }));
+    const [root] = described.Images![0]!.BlockDeviceMappings!;
+    expect(root!.Ebs).toMatchObject({ SnapshotId: snapshots[0]!.snapshotId, Encrypted: true, KmsKeyId: KEY });
+    const snapshot = await client.send(
+      new DescribeSnapshotsCommand({ SnapshotIds: [snapshots[0]!.snapshotId] }),
+    );
+    expect(snapshot.Snapshots![0]).toMatchObject({ Encrypted: true, KmsKeyId: KEY });
   });
 
   const steps: (keyof CloudPort)[] = [
@@ -243,24 +304,93 @@ describe("volume bakes on the simulator", () => {
     expect(images.map((i) => i.tags[Tag.version]).sort()).toEqual(["1.0.0", "1.0.1"]);
   });
 
-  it("observes no volume, snapshot of a volume bake or command where no spec bakes on a volume", async () => {
+  it("where no spec bakes on a volume, asks for volumes only on a sweep, once per region, and never for commands", async () => {
     t = await startSimCloud();
     const instanceOnly = validation(
       ubuntuFoundation(["us-east-1"]),
       baseSpec("base", { regions: ["us-east-1"] }),
     );
     const controller = reconciler(t.cloud);
-    for (let n = 0; n < 40; n++) {
+    const perPass: number[] = [];
+    const track = async () => {
+      const before = requestsOf(t!.adapter, REGION, "DescribeVolumes");
       const pass = await controller.pass(instanceOnly);
+      perPass.push(requestsOf(t!.adapter, REGION, "DescribeVolumes") - before);
+      return pass;
+    };
+    for (let n = 0; n < 40; n++) {
+      const pass = await track();
       if (statusOf(pass, "base").phase === "Ready" && pass.executed.length === 0) break;
       t.clock.advance(30_000);
     }
     t.clock.advance(31 * MINUTE);
-    await controller.pass(instanceOnly);
-    expect(requestsOf(t.adapter, REGION, "DescribeVolumes")).toBe(0);
+    await track();
+    // The sweeps (the first pass, and the last, past sweepIntervalMs) ask whether anything of Leaven's
+    // volume bakes is there; every other pass asks nothing.
+    expect(perPass.length).toBeGreaterThan(3);
+    expect(perPass).toEqual([1, ...perPass.slice(1, -1).map(() => 0), 1]);
     expect(requestsOf(t.adapter, REGION, "ListCommands")).toBe(0);
     expect(requestsOf(t.adapter, REGION, "GetCommandInvocation")).toBe(0);
   });
+
+  it.each([
+    ["switched to bake.method: instance", "switched"],
+    ["deleted", "deleted"],
+  ] as const)(
+    "cleans up the volume, snapshot and host of a half-done volume bake whose spec was %s, and no look-alike",
+    async (_title, change) => {
+      t = await startSimCloud();
+      const foreign = await lookAlikes();
+      // Up to the snapshot of the bake volume being asked for, then the controller dies.
+      const dying = reconciler(t.cloud);
+      for (let n = 0; n < 40; n++) {
+        const pass = await dying.pass(estate());
+        if (pass.executed.some((a) => a.kind === "create-bake-snapshot")) break;
+        t.clock.advance(30_000);
+      }
+      const ours = async () => {
+        const all = await leftovers();
+        return { ...all, volumes: all.volumes.filter((v) => !foreign.includes(v.volumeId)) };
+      };
+      const before = await ours();
+      expect(before.volumes.map((v) => v.tags[Tag.role])).toEqual(["volume-bake"]);
+      expect(before.snapshots).toHaveLength(1);
+      expect(before.hosts).toHaveLength(1);
+      expect(before.images).toEqual([]);
+
+      const after =
+        change === "switched"
+          ? validation(ubuntuFoundation(["us-east-1"]), baseSpec("base", { regions: ["us-east-1"] }))
+          : validation(ubuntuFoundation(["us-east-1"]));
+      const controller = reconciler(t.cloud);
+      const executed = [];
+      // Within a sweep period (30 minutes): the first pass is a sweep, the next one 30 minutes on.
+      for (let n = 0; n < 8; n++) {
+        executed.push(...(await controller.pass(after)).executed);
+        t.clock.advance(5 * MINUTE);
+      }
+      const left = await ours();
+      expect(left.volumes).toEqual([]);
+      // The role=volume-bake snapshots (the instance bake's image has its own, from CreateImage).
+      expect(left.snapshots).toEqual([]);
+      expect(left.hosts).toEqual([]);
+      expect(left.images).toHaveLength(change === "switched" ? 1 : 0);
+      const reasons = executed.filter((a) => a.spec === "(bakery)" || a.spec === "base").map((a) => a.reason);
+      expect(reasons).toContain(
+        change === "switched"
+          ? `spec base no longer bakes on a volume (bake.method: instance): deleting ${before.volumes[0]!.volumeId}`
+          : `spec base no longer exists: deleting ${before.volumes[0]!.volumeId}`,
+      );
+      expect(reasons).toContain(
+        `no spec bakes on a volume in ${REGION} any more: terminating bakery host ${before.hosts[0]!.instanceId}`,
+      );
+      for (const volumeId of foreign) {
+        expect(executed.some((a) => "volumeId" in a && a.volumeId === volumeId)).toBe(false);
+        const [still] = await t.adapter.describeVolumes(REGION, [], [volumeId]);
+        expect(still?.state).toBe("available");
+      }
+    },
+  );
 
   it("never touches a look-alike volume of another installation", async () => {
     t = await startSimCloud();
@@ -301,11 +431,52 @@ describe("volume bakes on the simulator", () => {
     const [host] = (await leftovers()).hosts;
     expect(host?.tags[Tag.idleStoppedAt]).toBeDefined();
 
-    // A new version needs a host again: the stopped one is replaced by a fresh one.
-    await converge(() => reconciler(t!.cloud, { idleStop: "10m" }), "1.0.1");
-    const hosts = (await leftovers()).hosts.filter((h) => h.state === "running" || h.state === "pending");
-    expect(hosts).toHaveLength(1);
-    expect(hosts[0]!.instanceId).not.toBe(host!.instanceId);
+    // A new version needs a host again: the stopped one is started, not replaced.
+    t.clock.advance(MINUTE);
+    const passes = await converge(() => reconciler(t!.cloud, { idleStop: "10m" }), "1.0.1");
+    const executed = passes.flatMap((p) => p.executed);
+    expect(executed.filter((a) => a.kind === "start-instance").map((a) => a.reason)).toEqual([
+      `a volume bake needs a bakery host in ${REGION}: starting stopped ${host!.instanceId}`,
+    ]);
+    expect(executed.some((a) => a.kind === "launch-bakery-host" || a.kind === "terminate-instance")).toBe(
+      false,
+    );
+    const hosts = (await leftovers()).hosts;
+    expect(hosts.map((h) => [h.instanceId, h.state])).toEqual([[host!.instanceId, "running"]]);
+    expect((await leftovers()).images.map((i) => i.tags[Tag.version]).sort()).toEqual(["1.0.0", "1.0.1"]);
+  });
+
+  it("replaces a stopped host that does not start, ten minutes after starting it", async () => {
+    t = await startSimCloud();
+    await converge(() => reconciler(t!.cloud));
+    const [host] = (await leftovers()).hosts;
+    // Someone else stops it, and it will not start again (say, no capacity for its type in its zone).
+    await t.adapter.stopInstances(REGION, [host!.instanceId]);
+    t.clock.advance(MINUTE);
+    const stuck: CloudPort = {
+      ...t.cloud,
+      startInstances: async () => {
+        throw new CloudError(
+          "InsufficientInstanceCapacity",
+          "We currently do not have sufficient capacity",
+          500,
+          true,
+        );
+      },
+    };
+    const passes = await converge(() => reconciler(stuck), "1.0.1", false, 120);
+    const executed = passes.flatMap((p) => p.executed);
+    expect(executed.filter((a) => a.kind === "start-instance")).toHaveLength(1);
+    const replaced = executed.find(
+      (a) => a.kind === "terminate-instance" && a.instanceId === host!.instanceId,
+    );
+    expect(replaced?.reason).toMatch(
+      new RegExp(`^bakery host ${host!.instanceId} is still stopped 10 minutes after Leaven started it \\(`),
+    );
+    expect(executed.filter((a) => a.kind === "launch-bakery-host")).toHaveLength(1);
+    const running = (await leftovers()).hosts.filter((h) => h.state === "running");
+    expect(running).toHaveLength(1);
+    expect(running[0]!.instanceId).not.toBe(host!.instanceId);
   });
 
   it("bakes on a user-named host without stopping or tagging it", async () => {

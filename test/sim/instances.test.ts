@@ -6,6 +6,7 @@ import {
   paginateDescribeInstances,
   RunInstancesCommand,
   type RunInstancesCommandInput,
+  StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
@@ -230,6 +231,42 @@ describe("StopInstances, TerminateInstances, DescribeInstances", () => {
     expect((await ec2Error(t.client.send(new TerminateInstancesCommand({ InstanceIds: [id] })))).code).toBe(
       "InvalidInstanceID.NotFound",
     );
+  });
+
+  it("starts a stopped instance again (pending, then running 20 s later, LaunchTime the start's); refuses a stopping or terminated one", async () => {
+    const id = await launch(bakeInput("base", "5+e"));
+    t.clock.advance(MINUTE);
+    await t.client.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    expect((await ec2Error(t.client.send(new StartInstancesCommand({ InstanceIds: [id] })))).code).toBe(
+      "IncorrectInstanceState",
+    );
+    t.clock.advance(MINUTE);
+    const startedAt = t.clock.now();
+    const start = await t.client.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    expect(start.StartingInstances).toEqual([
+      {
+        InstanceId: id,
+        CurrentState: { Code: 0, Name: "pending" },
+        PreviousState: { Code: 80, Name: "stopped" },
+      },
+    ]);
+    t.clock.advance(19_000);
+    expect(await stateOf(id)).toBe("pending");
+    t.clock.advance(1_000);
+    expect(await stateOf(id)).toBe("running");
+    const described = await t.client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    const instance = described.Reservations![0]!.Instances![0]!;
+    expect(instance.LaunchTime?.getTime()).toBe(Math.floor(startedAt / 1000) * 1000);
+    expect(instance.StateTransitionReason).toBe("");
+    // A running one is left as it is.
+    const again = await t.client.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    expect(again.StartingInstances![0]!.CurrentState!.Name).toBe("running");
+    await t.client.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    expect(await ec2Error(t.client.send(new StartInstancesCommand({ InstanceIds: [id] })))).toEqual({
+      code: "IncorrectInstanceState",
+      status: 400,
+      message: `The instance '${id}' is not in a state from which it can be started (it is shutting-down).`,
+    });
   });
 
   it("refuses a client token whose instance was terminated, even after it vanished", async () => {

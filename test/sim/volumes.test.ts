@@ -167,6 +167,42 @@ describe("volumes over the wire", () => {
     });
   });
 
+  it("encrypts a volume with the KmsKeyId asked for (only with Encrypted=true), and carries it to its snapshot", async () => {
+    const { t } = await setup();
+    const KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const images = await t.client.send(new DescribeImagesCommand({ Owners: ["amazon"] }));
+    const snapshotId = images.Images!.find((i) => i.Architecture === "x86_64")!.BlockDeviceMappings![0]!.Ebs!
+      .SnapshotId!;
+    expect(
+      await ec2Error(
+        t.client.send(
+          new CreateVolumeCommand({ SnapshotId: snapshotId, AvailabilityZone: `${REGION}a`, KmsKeyId: KEY }),
+        ),
+      ),
+    ).toMatchObject({
+      code: "InvalidParameterCombination",
+      message: "KmsKeyId is specified, but Encrypted is not set to true.",
+    });
+    const created = await t.client.send(
+      new CreateVolumeCommand({
+        SnapshotId: snapshotId,
+        AvailabilityZone: `${REGION}a`,
+        Encrypted: true,
+        KmsKeyId: KEY,
+      }),
+    );
+    expect(created).toMatchObject({ Encrypted: true, KmsKeyId: KEY });
+    t.clock.advance(DEFAULT_TIMINGS.volumeCreating);
+    const snap = await t.client.send(new CreateSnapshotCommand({ VolumeId: created.VolumeId! }));
+    expect(snap).toMatchObject({ Encrypted: true, KmsKeyId: KEY });
+    // Without a key, a volume of an unencrypted snapshot is not encrypted (encryption by default is off).
+    const plain = await t.client.send(
+      new CreateVolumeCommand({ SnapshotId: snapshotId, AvailabilityZone: `${REGION}a` }),
+    );
+    expect(plain.Encrypted).toBe(false);
+    expect(plain.KmsKeyId).toBeUndefined();
+  });
+
   it("registers an image with the flags it was given", async () => {
     const { t, volumeId } = await setup();
     const snap = await t.client.send(new CreateSnapshotCommand({ VolumeId: volumeId }));

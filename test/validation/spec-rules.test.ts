@@ -50,14 +50,15 @@ describe("bake.method: volume", () => {
     },
   });
 
-  it("refuses the fields only an instance bake uses, naming each", () => {
+  it("refuses the fields only an instance bake uses, naming each; bake.kmsKeyId serves both methods", () => {
     const problems = checkSpecRules(
       spec({ method: "volume", kmsKeyId: "alias/images", instanceType: "t3.small", timeout: "20m" }),
     );
-    expect(problems.map((p) => p.path.join("."))).toEqual(["spec.bake.kmsKeyId", "spec.bake.instanceType"]);
+    expect(problems.map((p) => p.path.join("."))).toEqual(["spec.bake.instanceType"]);
     expect(problems[0]!.message).toBe(
-      "bake.kmsKeyId applies to the instance method only; a volume bake runs on the bakery host (leaven.yaml bakery) and cannot encrypt with a key of its own yet: remove kmsKeyId, or set bake.method: instance",
+      "bake.instanceType applies to the instance method only; a volume bake runs on the bakery host (leaven.yaml bakery): remove instanceType, or set bake.method: instance",
     );
+    expect(checkSpecRules(spec({ method: "volume", kmsKeyId: "alias/images" }))).toEqual([]);
   });
 
   it("accepts them with the instance method, and a volume bake with a timeout and root volume", () => {
