@@ -72,7 +72,7 @@ export function nextLook(inventory: Inventory, now: number, pollMs: number): Nex
       image.sourceImageId === undefined
     )
       consider(SHORT_LOOK_MS, `image ${image.imageId} being registered`);
-  for (const instance of inventory.instances)
+  for (const instance of [...inventory.instances, ...(bakes?.hosts ?? [])])
     if (instance.state === "stopping" || instance.state === "pending")
       consider(SHORT_LOOK_MS, `instance ${instance.instanceId} ${instance.state}`);
   return best;

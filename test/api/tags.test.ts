@@ -129,6 +129,7 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       bakeVolume: "leaven.dev/bake-volume",
       snapshotRequestedAt: "leaven.dev/snapshot-requested-at",
       provisionSeconds: "leaven.dev/provision-seconds",
+      startRequestedAt: "leaven.dev/start-requested-at",
       idleStoppedAt: "leaven.dev/idle-stopped-at",
       unhealthy: "leaven.dev/unhealthy",
       channel: "leaven.dev/channel",

@@ -241,6 +241,12 @@ describe("nextLook", () => {
       POLL,
       undefined,
     ],
+    [
+      "a bakery host starting",
+      { ...inventory({}), volumeBakes: { ...inventory({}).volumeBakes!, hosts: [instance("pending")] } },
+      POLL,
+      { ms: 5_000, why: "instance i-1 pending" },
+    ],
     ["an instance running its bake", inventory({ instances: [instance("running")] }), POLL, undefined],
     ["a poll interval as short as the look", inventory({ volumes: [volume("creating")] }), 5_000, undefined],
     [
@@ -292,6 +298,8 @@ describe("the loop's pace on the simulator", () => {
     const seen = new Map<string, Set<number>>();
     for (const w of waits.filter((w) => w.ms > 0)) seen.set(w.saw, (seen.get(w.saw) ?? new Set()).add(w.ms));
     expect(Object.fromEntries([...seen].map(([saw, ms]) => [saw, [...ms].sort((a, b) => a - b)]))).toEqual({
+      // The bakery host launching (the first bake's).
+      "instance i-… pending": [5_000],
       "volume vol-… being created": [5_000],
       "volume vol-… attaching": [5_000],
       "volume vol-… detaching": [5_000],
