@@ -5,9 +5,11 @@
 //   no volume ──create-volume (ClientToken build+attempt+zone)──► creating ──► available
 //   available, no verdict ──attach-volume (free device on the bakery host)──► attached
 //   attached, no command ──send-bake-command (comment names build and volume)──► command running
-//   command ended: marker success ──detach-volume + tag bake-result=success──► available
+//   command ended: marker success ──tag bake-result=success (and provision-seconds)──► verdict recorded
 //   command ended: failure / no marker / bake.timeout ──detach + tag failed + record the failure──► Failed
-//   available, success, no snapshot ──create-bake-snapshot (tag snapshot-requested-at first)──► snapshot
+//   success, no snapshot ──create-bake-snapshot (tag snapshot-requested-at first; still attached: the
+//     command ended with the filesystems unmounted)──► snapshot
+//   snapshot started, still attached ──detach-volume (while the snapshot runs)──► available
 //   snapshot completed ──register-image (deterministic name, parent's boot settings)──► image
 //   image registered, manifests bucket ──store-manifest (from the command's S3 output)──► manifest tagged
 //   image available ──delete-volume, then remove the image's bake-volume tag──► done
@@ -240,16 +242,9 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   const verdict = volume.tags[Tag.bakeResult];
 
   if (verdict === "success") {
-    if (attached?.state === "attached" || attached?.state === "busy") {
-      actions.push({
-        kind: "detach-volume",
-        ...base,
-        instanceId: attached.instanceId,
-        reason: `the bake of ${ctx.build} succeeded; detaching ${volume.volumeId} to snapshot it`,
-      });
-      return { step: "in-progress", message: `detaching ${volume.volumeId}` };
-    }
-    if (attached) return { step: "in-progress", message: `volume ${volume.volumeId} is ${attached.state}` };
+    // The bake command ends only once the chroot's filesystems are unmounted (execute/chroot-script.ts): the
+    // volume is consistent while still attached, so it is snapshotted first and detached while the snapshot
+    // runs, rather than after a detach (Aminator's order) that costs a pass and ~10 s more.
     const snapshot = ctx.volumes.snapshots.find(
       (s) =>
         s.region === region && s.tags[Tag.bakeVolume] === volume.volumeId && s.tags[Tag.build] === ctx.build,
@@ -278,6 +273,13 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
       });
       return { step: "in-progress", message: `snapshotting ${volume.volumeId}` };
     }
+    if (attached?.state === "attached" || attached?.state === "busy")
+      actions.push({
+        kind: "detach-volume",
+        ...base,
+        instanceId: attached.instanceId,
+        reason: `snapshot ${snapshot.snapshotId} of ${volume.volumeId} is started: detaching the volume from ${attached.instanceId}`,
+      });
     if (snapshot.state === "pending")
       return { step: "in-progress", message: `snapshot ${snapshot.snapshotId} is pending` };
     if (snapshot.state === "error") {
@@ -397,13 +399,12 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   }
   if (command.outcome?.result === "success") {
     actions.push({
-      kind: "detach-volume",
+      kind: "tag-volume",
       ...base,
-      instanceId: attached.instanceId,
       tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: String(Math.round(elapsed / 1000)) },
       reason: `command ${command.commandId} says the bake of ${ctx.build} succeeded`,
     });
-    return { step: "in-progress", message: `detaching ${volume.volumeId}: the bake succeeded` };
+    return { step: "in-progress", message: `recording the verdict on ${volume.volumeId}: the bake succeeded` };
   }
   const reason =
     command.outcome?.result === "failure"

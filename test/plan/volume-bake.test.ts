@@ -294,14 +294,18 @@ describe("the volume bake, one step per observed state", () => {
     expect(actions[0]).toMatchObject({ tags: { [Tag.bakeResult]: "failed" } });
   });
 
-  it("records the verdict on the volume as it detaches it", () => {
+  it("records the verdict on the volume, still attached", () => {
     const ok = observation({
       volumes: [attached(V)],
       commands: new Map([[V, command("Success", { build: BUILD, result: "success" })]]),
     });
     // And how long the bake ran (sent a minute ago): the spec's next bake looks for its end about then.
-    expect(step(ok).actions).toMatchObject([
-      { kind: "detach-volume", tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: "60" } },
+    expect(step(ok).actions).toEqual([
+      expect.objectContaining({
+        kind: "tag-volume",
+        volumeId: V,
+        tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: "60" },
+      }),
     ]);
     const bad = observation({
       volumes: [attached(V)],
@@ -326,8 +330,12 @@ describe("the volume bake, one step per observed state", () => {
     });
   });
 
-  it("snapshots a detached successful volume, and waits for a snapshot it asked for", () => {
+  it("snapshots a successful volume (attached or not), waits for a snapshot it asked for, and detaches while it runs", () => {
     const success = { [Tag.bakeResult]: "success" };
+    // The command ended with the chroot's filesystems unmounted: snapshotted while still attached.
+    expect(step(observation({ volumes: [attached(V, "attached", success)] })).kinds).toEqual([
+      "create-bake-snapshot",
+    ]);
     expect(step(observation({ volumes: [volume(V, { extra: success })] })).actions).toMatchObject([
       {
         kind: "create-bake-snapshot",
@@ -343,10 +351,18 @@ describe("the volume bake, one step per observed state", () => {
       extra: { ...success, [Tag.snapshotRequestedAt]: new Date(T0 - 11 * MIN).toISOString() },
     });
     expect(step(observation({ volumes: [stale] })).kinds).toEqual(["create-bake-snapshot"]);
-    // Still attached with a verdict (the detach did not go through): detach again.
-    expect(step(observation({ volumes: [attached(V, "attached", success)] })).kinds).toEqual([
-      "detach-volume",
-    ]);
+    // Its snapshot started: the volume is detached while it runs, and again should the detach not go through.
+    const started = [snapshot("pending")];
+    const detaching = step(observation({ volumes: [attached(V, "attached", success)], snapshots: started }));
+    expect(detaching).toMatchObject({
+      kinds: ["detach-volume"],
+      state: { step: "in-progress", message: "snapshot snap-0000000000000001 is pending" },
+    });
+    // Done before the detach is: the image is registered all the same (RegisterImage needs only the snapshot).
+    expect(
+      step(observation({ volumes: [attached(V, "detaching", success)], snapshots: [snapshot("completed")] }))
+        .kinds,
+    ).toEqual(["register-image"]);
   });
 
   it("registers the image once the snapshot is complete, not before", () => {
