@@ -107,6 +107,8 @@ leaven_finish() {
     [ "$status" -ne 0 ] || status=1
     leaven_step="unmount the volume"
   fi
+  # Flushed before the verdict: the controller snapshots the volume as soon as it reads it, still attached.
+  sync
   # The chroot reports its own verdict; the host reports what failed around it (the last marker wins).
   if [ "$status" -ne 0 ] && { [ "$leaven_inner_reported" != 1 ] || [ "$leaven_step" = "unmount the volume" ]; }; then
     leaven_host_report "$leaven_failure_prefix$leaven_step failed with exit status $status$leaven_failure_suffix"
