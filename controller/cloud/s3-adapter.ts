@@ -109,9 +109,10 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
         throw explain(error, `GetObjectTagging s3://${bucket}/${key}`);
       }
     },
-    async listObjects(bucket, prefix) {
+    async listObjects(bucket, prefix, range) {
       const found: ListedObject[] = [];
       let token: string | undefined;
+      let past = false;
       do {
         count("ListObjectsV2");
         try {
@@ -120,17 +121,24 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
               Bucket: bucket,
               Prefix: prefix,
               ...(token ? { ContinuationToken: token } : {}),
+              ...(!token && range?.startAfter ? { StartAfter: range.startAfter } : {}),
             }),
           );
-          for (const object of out.Contents ?? [])
-            if (object.Key !== undefined)
-              found.push({
-                key: object.Key,
-                size: object.Size ?? 0,
-                ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
-                ...(object.ETag ? { etag: object.ETag.replaceAll('"', "") } : {}),
-              });
-          token = out.IsTruncated ? out.NextContinuationToken : undefined;
+          for (const object of out.Contents ?? []) {
+            if (object.Key === undefined) continue;
+            // Keys come in order: the first one at or past the range's end ends this part of the listing.
+            if (range?.before !== undefined && object.Key >= range.before) {
+              past = true;
+              break;
+            }
+            found.push({
+              key: object.Key,
+              size: object.Size ?? 0,
+              ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
+              ...(object.ETag ? { etag: object.ETag.replaceAll('"', "") } : {}),
+            });
+          }
+          token = out.IsTruncated && !past ? out.NextContinuationToken : undefined;
         } catch (error) {
           throw explain(error, `ListObjectsV2 s3://${bucket}/${prefix}`);
         }

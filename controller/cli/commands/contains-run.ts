@@ -4,8 +4,9 @@ import { resolve } from "node:path";
 import { inRange, parseVersionRange, type VersionRange } from "../../api/package-version.ts";
 import { CHANNEL_TAG_PREFIX, Tag } from "../../api/tags.ts";
 import { createLogger } from "../../log/logger.ts";
-import { Reconciler } from "../../reconcile/reconciler.ts";
+import { errorMessage, regionsOf, walkOwnedImages } from "../../observe/observe.ts";
 import { ManifestCatalog } from "../../status/manifest-catalog.ts";
+import { lookupPackage } from "../../status/package-lookup.ts";
 import { textTable } from "../../status/text-table.ts";
 import { openCloud } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
@@ -56,16 +57,31 @@ export async function runContains(
   try {
     if (output === "text") io.stderr.write(`${target.banner}\n`);
     const manifests = manifestsOf(target, "contains");
-    const catalog = new ManifestCatalog(manifests, { cacheDir: manifestCacheDir(paths, io.cwd) });
-    const reconciler = new Reconciler({
-      cloud: target.cloud,
-      clock: target.clock,
-      installation: target.installation,
-      logger,
+    const catalog = new ManifestCatalog(manifests, {
+      cacheDir: manifestCacheDir(paths, io.cwd),
+      splitAt: validation.specs.map((s) => s.name),
     });
-    const [entries, { inventory }] = await Promise.all([catalog.list(), reconciler.plan(validation)]);
+    // Only the images' tags are needed (spec, build, channels, regions): the owner-tag walk of each region,
+    // as a plan's observation starts, without the rest of a plan.
+    const regions = regionsOf(validation.specs);
+    const [lookup, walked] = await Promise.all([
+      lookupPackage(catalog, name),
+      Promise.all(
+        regions.map((region) =>
+          walkOwnedImages(target.cloud, region, target.installation).catch((error: unknown) => {
+            logger.warn("images not listed: their channels and regions are not shown", {
+              region,
+              error: errorMessage(error),
+            });
+            return [];
+          }),
+        ),
+      ),
+    ]);
+    if (lookup.rebuilt)
+      logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
     const where = new Map<string, { regions: Set<string>; channels: Map<string, Set<string>> }>();
-    for (const image of inventory.images) {
+    for (const image of walked.flat()) {
       const key = `${image.tags[Tag.spec]}/${image.tags[Tag.build]}`;
       const entry = where.get(key) ?? { regions: new Set(), channels: new Map() };
       entry.regions.add(image.region);
@@ -77,28 +93,24 @@ export async function runContains(
       where.set(key, entry);
     }
     const hits: ContainsHit[] = [];
-    const manifestsRead = await Promise.all(entries.map((e) => catalog.manifest(e)));
-    for (const [n, entry] of entries.entries()) {
+    for (const { entry, package: p } of lookup.hits) {
       const seen = where.get(`${entry.spec}/${entry.build}`);
       if (channel !== undefined && !seen?.channels.has(channel)) continue;
-      for (const p of manifestsRead[n]!.packages) {
-        if (p.name !== name && p.source !== name) continue;
-        if (range && !inRange(p.version, range)) continue;
-        hits.push({
-          spec: entry.spec,
-          build: entry.build,
-          package: p.name,
-          version: p.version,
-          architecture: p.architecture,
-          source: p.source,
-          channels: Object.fromEntries(
-            [...(seen?.channels ?? new Map<string, Set<string>>())]
-              .sort(([a], [b]) => (a < b ? -1 : 1))
-              .map(([ch, regions]) => [ch, [...regions].sort()]),
-          ),
-          regions: [...(seen?.regions ?? [])].sort(),
-        });
-      }
+      if (range && !inRange(p.version, range)) continue;
+      hits.push({
+        spec: entry.spec,
+        build: entry.build,
+        package: p.name,
+        version: p.version,
+        architecture: p.architecture,
+        source: p.source,
+        channels: Object.fromEntries(
+          [...(seen?.channels ?? new Map<string, Set<string>>())]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([ch, regions]) => [ch, [...regions].sort()]),
+        ),
+        regions: [...(seen?.regions ?? [])].sort(),
+      });
     }
     hits.sort((a, b) =>
       a.spec !== b.spec
@@ -109,12 +121,16 @@ export async function runContains(
           ? a.build < b.build
             ? -1
             : 1
-          : a.package < b.package
-            ? -1
-            : 1,
+          : a.package !== b.package
+            ? a.package < b.package
+              ? -1
+              : 1
+            : a.architecture < b.architecture
+              ? -1
+              : 1,
     );
     if (output === "json") io.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
-    else io.stdout.write(renderContains(name, range, channel, hits, entries.length));
+    else io.stdout.write(renderContains(name, range, channel, hits, lookup.entries.length));
     return 0;
   } finally {
     await target.close();
