@@ -22,7 +22,7 @@ export interface CommandRun {
   images: number;
 }
 
-function runCommand(args: string[]): Promise<Omit<CommandRun, "images">> {
+export function runCommand(args: string[]): Promise<Omit<CommandRun, "images">> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(process.execPath, [`--import=${reportRss}`, cli, ...args], {
