@@ -19,6 +19,7 @@ export interface CommandRun {
   wallMs: number;
   maxRssBytes: number;
   stdout: string;
+  stderr: string;
   images: number;
 }
 
@@ -42,7 +43,7 @@ export function runCommand(args: string[]): Promise<Omit<CommandRun, "images">> 
       const rss = /leaven-bench-maxrss=(\d+)/.exec(stderr);
       if (!rss)
         return reject(new Error(`leaven ${args[0]} reported no RSS; stderr:\n${stderr.slice(-2000)}`));
-      resolve({ code, wallMs, maxRssBytes: Number(rss[1]) * 1024, stdout });
+      resolve({ code, wallMs, maxRssBytes: Number(rss[1]) * 1024, stdout, stderr });
     });
   });
 }

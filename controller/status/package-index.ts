@@ -142,9 +142,9 @@ export class PackageIndexModel {
       ...shards.map((lines) => Buffer.from(`[${lines.join(",")}]`, "utf8")),
     ];
     const sections: Section[] = [];
-    // The header's length depends on the offsets it holds: lay out twice, the second time exactly.
+    // The header's length depends on the offsets it holds: lay out again until its length settles.
     let headerBytes = Buffer.alloc(0);
-    for (let pass = 0; pass < 3; pass++) {
+    for (;;) {
       let offset = 16 + headerBytes.length;
       sections.length = 0;
       for (const body of bodies) {
@@ -158,8 +158,9 @@ export class PackageIndexModel {
         shards: sections.slice(1),
       };
       const next = Buffer.from(JSON.stringify(header), "utf8");
-      if (next.length === headerBytes.length) break;
+      const settled = next.length === headerBytes.length;
       headerBytes = next;
+      if (settled) break;
     }
     const prefix = Buffer.alloc(16);
     prefix.write(MAGIC, 0, "latin1");
