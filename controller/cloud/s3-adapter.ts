@@ -10,6 +10,7 @@ import {
   type S3ClientConfig,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { withFastListObjects } from "./fast-list-objects.ts";
 import {
   type ListedObject,
   ObjectStoreError,
@@ -23,6 +24,8 @@ export interface S3StoreOptions {
   endpoint?: string;
   profile?: string;
   credentials?: S3ClientConfig["credentials"];
+  /** Default true: ListObjectsV2 pages read by Leaven's scanner (fast-list-objects.ts); false: by the SDK. */
+  fastListObjects?: boolean;
 }
 
 export interface S3ObjectStore extends ObjectStorePort {
@@ -60,6 +63,7 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
   if (options.credentials) config.credentials = options.credentials;
   else if (options.profile) config.profile = options.profile;
   const client = new S3Client(config);
+  if (options.fastListObjects !== false) withFastListObjects(client);
   const counts: Record<string, number> = {};
   const count = (operation: string) => {
     counts[operation] = (counts[operation] ?? 0) + 1;

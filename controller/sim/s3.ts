@@ -48,6 +48,18 @@ function base64Length(text: string): number {
   return (text.length * 3) / 4 - (text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0);
 }
 
+/** Each object's <Contents> entry, kept while the object is (a write puts a new record at its key). */
+const contentsOf = new WeakMap<SimObject, string>();
+
+function contentsXml(key: string, object: SimObject): string {
+  let xml = contentsOf.get(object);
+  if (xml === undefined) {
+    xml = `<Contents><Key>${escapeXml(key)}</Key><LastModified>${new Date(object.lastModified).toISOString()}</LastModified><ETag>&quot;${object.etag}&quot;</ETag><Size>${base64Length(object.body)}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+    contentsOf.set(object, xml);
+  }
+  return xml;
+}
+
 /** Puts objects straight into a bucket (no HTTP), as many PutObjects would: for benchmarks' estates. */
 export function seedS3Objects(bucket: SimS3Bucket, objects: Record<string, SimObject>): void {
   Object.assign(bucket.objects, objects);
@@ -163,12 +175,7 @@ export function createS3Service(options: S3ServiceOptions) {
       while (at < keys.length && page.length <= max && keys[at]!.startsWith(prefix)) page.push(keys[at++]!);
       const truncated = page.length > max;
       if (truncated) page.length = max;
-      const contents = page
-        .map((k) => {
-          const object = found.objects[k]!;
-          return `<Contents><Key>${escapeXml(k)}</Key><LastModified>${new Date(object.lastModified).toISOString()}</LastModified><ETag>&quot;${object.etag}&quot;</ETag><Size>${base64Length(object.body)}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
-        })
-        .join("");
+      const contents = page.map((k) => contentsXml(k, found.objects[k]!)).join("");
       const next = truncated ? Buffer.from(page.at(-1) ?? "", "utf8").toString("base64url") : undefined;
       return {
         status: 200,

@@ -32,13 +32,24 @@ const FORMAT = 1;
 /** What lookup and load say when there is no index file yet (nothing torn: it is simply built). */
 export const NO_INDEX = "there is none yet";
 
-/** A manifest in the index: the object it was read from (key and ETag) and whose it is. */
+/** A manifest in the index: the object it was read from (key and ETag); the listing says whose it is. */
 export interface IndexedDoc {
   key: string;
   etag: string;
-  spec: string;
-  build: string;
 }
+
+/**
+ * The document list as stored: keys and ETags by id, and the ids in key order, so that a listing (which
+ * comes in key order) is matched against it in one merge, without a table of 40,000 keys.
+ */
+export interface DocTable {
+  keys: string[];
+  etags: string[];
+  order: number[];
+}
+
+const byKey = (keys: readonly string[]) => (a: number, b: number) =>
+  keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b;
 
 /** One distinct package and the documents (ids into the index's documents) that hold it. */
 export interface Posting {
@@ -99,19 +110,31 @@ export class PackageIndexModel {
     // The same package twice in one manifest (it cannot be, but a hand-made one might): counted once.
   }
 
-  /** A model of only the documents `keep` says to keep, ids renumbered in the same order. */
+  /**
+   * A model of only the documents `keep` says to keep, ids renumbered in the same order (itself when it keeps
+   * all). The kept documents of a run get consecutive new ids, so each run maps to one run, or none.
+   */
   retain(keep: (doc: IndexedDoc) => boolean): PackageIndexModel {
+    // before[id]: how many documents before id are kept; the new id of a kept document.
+    const before = new Int32Array(this.docs.length + 1);
     const next = new PackageIndexModel();
-    const map = new Int32Array(this.docs.length).fill(-1);
-    for (const [id, doc] of this.docs.entries())
-      if (keep(doc)) {
-        map[id] = next.docs.length;
-        next.docs.push(doc);
+    for (const [id, doc] of this.docs.entries()) {
+      before[id + 1] = before[id]! + (keep(doc) ? 1 : 0);
+      if (before[id + 1] !== before[id]) next.docs.push(doc);
+    }
+    if (next.docs.length === this.docs.length) return this;
+    for (const [key, entry] of this.runs) {
+      const runs: number[] = [];
+      for (let i = 0; i < entry.runs.length; i += 2) {
+        const first = before[entry.runs[i]!]!;
+        const count = before[entry.runs[i]! + entry.runs[i + 1]!]! - first;
+        if (count === 0) continue;
+        const n = runs.length;
+        if (n > 0 && runs[n - 2]! + runs[n - 1]! === first) runs[n - 1]! += count;
+        else runs.push(first, count);
       }
-    for (const entry of this.runs.values())
-      for (let i = 0; i < entry.runs.length; i += 2)
-        for (let id = entry.runs[i]!; id < entry.runs[i]! + entry.runs[i + 1]!; id++)
-          if (map[id]! >= 0) next.addPosting(entry.package, map[id]!);
+      if (runs.length > 0) next.runs.set(key, { package: entry.package, runs });
+    }
     return next;
   }
 
@@ -122,6 +145,15 @@ export class PackageIndexModel {
       if (entry.package.name === name || entry.package.source === name)
         found.push({ package: entry.package, docs: expand(entry.runs) });
     return found;
+  }
+
+  docTable(): DocTable {
+    const keys = this.docs.map((d) => d.key);
+    return {
+      keys,
+      etags: this.docs.map((d) => d.etag),
+      order: Array.from(keys, (_, id) => id).sort(byKey(keys)),
+    };
   }
 
   /** The file's bytes. */
@@ -138,7 +170,7 @@ export class PackageIndexModel {
       }
     }
     const bodies = [
-      Buffer.from(JSON.stringify(this.docs.map((d) => [d.key, d.etag, d.spec, d.build])), "utf8"),
+      Buffer.from(JSON.stringify(this.docTable()), "utf8"),
       ...shards.map((lines) => Buffer.from(`[${lines.join(",")}]`, "utf8")),
     ];
     const sections: Section[] = [];
@@ -177,7 +209,7 @@ export class PackageIndexModel {
     const docs = reader.docs(header);
     if (typeof docs === "string") return docs;
     const model = new PackageIndexModel();
-    model.docs.push(...docs);
+    for (const [id, key] of docs.keys.entries()) model.docs.push({ key, etag: docs.etags[id]! });
     for (let s = 0; s < SHARDS; s++) {
       const postings = reader.shard(header, s);
       if (typeof postings === "string") return postings;
@@ -263,12 +295,14 @@ class IndexReader {
     return header;
   }
 
-  docs(header: Header): IndexedDoc[] | string {
+  docs(header: Header): DocTable | string {
     const bytes = this.section(header.docs, "document list");
     if (typeof bytes === "string") return bytes;
-    return (JSON.parse(bytes.toString("utf8")) as [string, string, string, string][]).map(
-      ([key, etag, spec, build]) => ({ key, etag, spec, build }),
-    );
+    const table = JSON.parse(bytes.toString("utf8")) as DocTable;
+    const n = Array.isArray(table.keys) ? table.keys.length : -1;
+    if (n < 0 || table.etags?.length !== n || table.order?.length !== n)
+      return "its document list is not one Leaven writes";
+    return table;
   }
 
   shard(header: Header, shard: number): RawPosting[] | string {
@@ -280,7 +314,7 @@ class IndexReader {
 
 /** What one package lookup read from the file: the documents indexed and the postings of the name. */
 export interface IndexLookup {
-  docs: IndexedDoc[];
+  docs: DocTable;
   postings: Posting[];
 }
 

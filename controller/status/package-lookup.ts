@@ -6,7 +6,7 @@ import path from "node:path";
 import type { InstalledPackage } from "../api/package-manifest.ts";
 import type { CatalogEntry, ManifestCatalog } from "./manifest-catalog.ts";
 import {
-  type IndexedDoc,
+  type DocTable,
   NO_INDEX,
   PackageIndexFile,
   PackageIndexModel,
@@ -39,29 +39,59 @@ export function packageIndexFile(catalog: ManifestCatalog): PackageIndexFile | u
   return dir ? new PackageIndexFile(path.join(dir, "index", "packages.idx")) : undefined;
 }
 
+/** The listing in key order (as S3 lists; parts read side by side come in order too). */
+function inKeyOrder(entries: CatalogEntry[]): CatalogEntry[] {
+  for (let i = 1; i < entries.length; i++)
+    if (entries[i - 1]!.key > entries[i]!.key) return [...entries].sort((a, b) => (a.key < b.key ? -1 : 1));
+  return entries;
+}
+
+/**
+ * The listed entry of each document id of `docs` (undefined: not listed now, or under another ETag), and
+ * whether every listed entry has a document: one merge of two key-ordered lists.
+ */
+function matchListing(
+  entries: readonly CatalogEntry[],
+  docs: DocTable,
+): { live: (CatalogEntry | undefined)[]; complete: boolean } {
+  const live: (CatalogEntry | undefined)[] = new Array(docs.keys.length);
+  let complete = true;
+  let j = 0;
+  for (const entry of entries) {
+    while (j < docs.order.length && docs.keys[docs.order[j]!]! < entry.key) j++;
+    let found = false;
+    for (let k = j; k < docs.order.length && docs.keys[docs.order[k]!] === entry.key; k++) {
+      const id = docs.order[k]!;
+      if (docs.etags[id] === (entry.etag ?? "")) {
+        live[id] = entry;
+        found = true;
+      }
+    }
+    if (!found) complete = false;
+  }
+  return { live, complete };
+}
+
 /** The listed manifests holding a package named `name` or built from the source package `name`. */
 export async function lookupPackage(catalog: ManifestCatalog, name: string): Promise<PackageLookup> {
   const file = packageIndexFile(catalog);
-  const entries = await catalog.list();
-  const listed = new Map(entries.map((e) => [docId(e.key, e.etag), e]));
-  const answer = (docs: readonly IndexedDoc[], postings: readonly Posting[]): PackageHit[] => {
-    const live = docs.map((d) => listed.get(docId(d.key, d.etag)));
-    return postings.flatMap((posting) =>
+  const entries = inKeyOrder(await catalog.list());
+  const answer = (live: readonly (CatalogEntry | undefined)[], postings: readonly Posting[]): PackageHit[] =>
+    postings.flatMap((posting) =>
       posting.docs.flatMap((id) => {
         const entry = live[id];
         return entry ? [{ entry, package: posting.package }] : [];
       }),
     );
-  };
 
   const fast = file?.lookup(name);
   if (fast !== undefined && typeof fast !== "string") {
-    const indexed = new Set(fast.docs.map((d) => docId(d.key, d.etag)));
-    if (entries.every((e) => indexed.has(docId(e.key, e.etag))))
-      return { entries, hits: answer(fast.docs, fast.postings), added: 0 };
+    const { live, complete } = matchListing(entries, fast.docs);
+    if (complete) return { entries, hits: answer(live, fast.postings), added: 0 };
   }
 
   // Something is listed that the index lacks, or there is no index to trust: bring it up to date.
+  const listed = new Set(entries.map((e) => docId(e.key, e.etag)));
   const loaded = file?.load() ?? NO_INDEX;
   const rebuilt = typeof loaded === "string" && loaded !== NO_INDEX ? loaded : undefined;
   const model = (typeof loaded === "string" ? new PackageIndexModel() : loaded).retain((d) =>
@@ -69,21 +99,18 @@ export async function lookupPackage(catalog: ManifestCatalog, name: string): Pro
   );
   const have = new Set(model.docs.map((d) => docId(d.key, d.etag)));
   // In key order, so that a spec's builds are neighbours and share runs of ids.
-  const missing = entries
-    .filter((e) => !have.has(docId(e.key, e.etag)))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const missing = entries.filter((e) => !have.has(docId(e.key, e.etag)));
   for (let i = 0; i < missing.length; i += READ_BATCH) {
     const batch = missing.slice(i, i + READ_BATCH);
     const manifests = await Promise.all(batch.map((e) => catalog.load(e)));
-    for (const [n, e] of batch.entries())
-      model.add({ key: e.key, etag: e.etag ?? "", spec: e.spec, build: e.build }, manifests[n]!);
+    for (const [n, e] of batch.entries()) model.add({ key: e.key, etag: e.etag ?? "" }, manifests[n]!);
   }
   const changed =
     missing.length > 0 || typeof loaded === "string" || model.docs.length !== loaded.docs.length;
   if (file && changed) file.save(model);
   return {
     entries,
-    hits: answer(model.docs, model.lookup(name)),
+    hits: answer(matchListing(entries, model.docTable()).live, model.lookup(name)),
     added: missing.length,
     ...(rebuilt ? { rebuilt } : {}),
   };

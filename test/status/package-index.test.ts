@@ -206,7 +206,8 @@ describe("the package index", () => {
       shards: { offset: number; length: number }[];
     };
     const shard = shardOf(NAMES[0]!);
-    bytes[header.shards[shard]!.offset + 1] ^= 0x20;
+    const at = header.shards[shard]!.offset + 1;
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 0x20, at);
     writeFileSync(file.file, bytes);
     await agree({
       added: 33,
