@@ -49,14 +49,14 @@ function base64Length(text: string): number {
 }
 
 /** Each object's <Contents> entry, kept while the object is (a write puts a new record at its key). */
-const contentsOf = new WeakMap<SimObject, string>();
+const contentsOf = new WeakMap<SimObject, { key: string; xml: string }>();
 
 function contentsXml(key: string, object: SimObject): string {
-  let xml = contentsOf.get(object);
-  if (xml === undefined) {
-    xml = `<Contents><Key>${escapeXml(key)}</Key><LastModified>${new Date(object.lastModified).toISOString()}</LastModified><ETag>&quot;${object.etag}&quot;</ETag><Size>${base64Length(object.body)}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
-    contentsOf.set(object, xml);
-  }
+  const kept = contentsOf.get(object);
+  // One record may sit at two keys (a seeded estate shares them): the entry is the key's.
+  if (kept?.key === key) return kept.xml;
+  const xml = `<Contents><Key>${escapeXml(key)}</Key><LastModified>${new Date(object.lastModified).toISOString()}</LastModified><ETag>&quot;${object.etag}&quot;</ETag><Size>${base64Length(object.body)}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+  contentsOf.set(object, { key, xml });
   return xml;
 }
 
