@@ -101,11 +101,12 @@ export const leavenContainsCase: BenchCase = {
       }
 
       // A rebake window later: 20 specs have one new build each (manifest and SBOM), read alone.
+      const later = manifestEstate(baked.slice(0, 20), BUILDS + 1, REGIONS, PREFIX, now).objects;
       const fresh: typeof estate.objects = {};
       for (const spec of baked.slice(0, 20)) {
         const build = buildId(spec, BUILDS);
         for (const key of [manifestKey(PREFIX, spec, build), sbomKey(PREFIX, spec, build)])
-          fresh[key] = estate.objects[key.replace(build, buildId(spec, BUILDS - 1))]!;
+          fresh[key] = later[key]!;
       }
       seedS3Objects(bucket, fresh);
       const [added, addedRequests] = await counted(target.sim, () => contains());

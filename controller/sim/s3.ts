@@ -18,13 +18,14 @@ type SimObject = SimObjects[string];
 
 /**
  * Each bucket's keys in order, kept between listings (a listing of 80,000 keys would otherwise sort them
- * for every page of 1,000) and dropped on every write.
+ * for every page of 1,000): dropped on every write through S3, and checked against the number of objects
+ * when a listing starts, since parts of the simulator put objects in a bucket directly.
  */
 const sortedKeys = new WeakMap<SimObjects, string[]>();
 
-function keysInOrder(objects: SimObjects): string[] {
+function keysInOrder(objects: SimObjects, starting: boolean): string[] {
   let keys = sortedKeys.get(objects);
-  if (!keys) {
+  if (!keys || (starting && Object.keys(objects).length !== keys.length)) {
     keys = Object.keys(objects).sort();
     sortedKeys.set(objects, keys);
   }
@@ -168,7 +169,7 @@ export function createS3Service(options: S3ServiceOptions) {
         ? Buffer.from(q.get("continuation-token") ?? "", "base64url").toString("utf8")
         : (q.get("start-after") ?? "");
       const max = Math.min(Number(q.get("max-keys") ?? LIST_PAGE) || LIST_PAGE, LIST_PAGE);
-      const keys = keysInOrder(found.objects);
+      const keys = keysInOrder(found.objects, !q.get("continuation-token"));
       const page: string[] = [];
       // Keys under the prefix are contiguous in order: start at the first after both, stop past the last.
       let at = Math.max(firstFrom(keys, prefix, true), firstFrom(keys, after, false));
