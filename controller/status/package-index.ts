@@ -355,6 +355,24 @@ export class PackageIndexFile {
     }
   }
 
+  /** The keys of the manifests indexed, or undefined when the file is missing or does not check. */
+  keys(): string[] | undefined {
+    if (!existsSync(this.file)) return undefined;
+    try {
+      const fd = openSync(this.file, "r");
+      try {
+        const reader = new IndexReader({ fd, size: fsSize(fd) });
+        const header = reader.header();
+        const docs = typeof header === "string" ? header : reader.docs(header);
+        return typeof docs === "string" ? undefined : docs.keys;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The whole model, or why the file cannot be trusted. */
   load(): PackageIndexModel | string {
     if (!existsSync(this.file)) return NO_INDEX;

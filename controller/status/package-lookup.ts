@@ -3,7 +3,7 @@
 // and added, each once (by key and ETag); manifests indexed but no longer listed are not reported, and are
 // dropped the next time the index is written. A cached run with nothing new reads one shard of the index.
 import path from "node:path";
-import type { InstalledPackage } from "../api/package-manifest.ts";
+import { type InstalledPackage, parseManifestKey } from "../api/package-manifest.ts";
 import type { CatalogEntry, ManifestCatalog } from "./manifest-catalog.ts";
 import {
   type DocTable,
@@ -37,6 +37,15 @@ const docId = (key: string, etag: string | undefined) => `${key}\n${etag ?? ""}`
 export function packageIndexFile(catalog: ManifestCatalog): PackageIndexFile | undefined {
   const dir = catalog.localDir;
   return dir ? new PackageIndexFile(path.join(dir, "index", "packages.idx")) : undefined;
+}
+
+/**
+ * The specs the local index holds manifests of (none without an index): where to split the listing so that
+ * its parts are read side by side, before the specs themselves are read.
+ */
+export function indexedSpecs(catalog: ManifestCatalog, prefix: string | undefined): string[] {
+  const keys = packageIndexFile(catalog)?.keys() ?? [];
+  return [...new Set(keys.flatMap((key) => parseManifestKey(prefix, key)?.spec ?? []))];
 }
 
 /** The listing in key order (as S3 lists; parts read side by side come in order too). */

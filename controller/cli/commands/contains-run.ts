@@ -3,10 +3,11 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { inRange, parseVersionRange, type VersionRange } from "../../api/package-version.ts";
 import { CHANNEL_TAG_PREFIX, Tag } from "../../api/tags.ts";
+import type { ManifestTarget } from "../../execute/store-manifest.ts";
 import { createLogger } from "../../log/logger.ts";
 import { errorMessage, regionsOf, walkOwnedImages } from "../../observe/observe.ts";
 import { ManifestCatalog } from "../../status/manifest-catalog.ts";
-import { lookupPackage } from "../../status/package-lookup.ts";
+import { indexedSpecs, lookupPackage } from "../../status/package-lookup.ts";
 import { textTable } from "../../status/text-table.ts";
 import { openCloud } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
@@ -52,20 +53,34 @@ export async function runContains(
   }
   const channel = values.channel as string | undefined;
   const logger = createLogger(io.stderr, { level: "warn" });
-  const validation = await loadForReconcile(paths, io, logger);
-  const target = await openCloud(values, paths, io.cwd, logger);
+  const cacheDir = manifestCacheDir(paths, io.cwd);
+  // The bucket is listed while the specs are read: the listing needs only leaven.yaml's bucket (split at
+  // the specs the local index knows). A problem with the specs still comes first, as before.
+  const opening = openCloud(values, paths, io.cwd, logger);
+  const lookupIn = (manifests: ManifestTarget) => {
+    const unsplit = new ManifestCatalog(manifests, { cacheDir });
+    const splitAt = indexedSpecs(unsplit, manifests.prefix);
+    return lookupPackage(new ManifestCatalog(manifests, { cacheDir, splitAt }), name);
+  };
+  const looking = opening.then((target) => (target.manifests ? lookupIn(target.manifests) : undefined));
+  // Its failure is reported below, once the specs are known to be fine.
+  looking.catch(() => undefined);
+  const [validated, opened] = await Promise.allSettled([loadForReconcile(paths, io, logger), opening]);
+  if (validated.status === "rejected") {
+    if (opened.status === "fulfilled") await opened.value.close();
+    throw validated.reason;
+  }
+  if (opened.status === "rejected") throw opened.reason;
+  const validation = validated.value;
+  const target = opened.value;
   try {
     if (output === "text") io.stderr.write(`${target.banner}\n`);
-    const manifests = manifestsOf(target, "contains");
-    const catalog = new ManifestCatalog(manifests, {
-      cacheDir: manifestCacheDir(paths, io.cwd),
-      splitAt: validation.specs.map((s) => s.name),
-    });
+    manifestsOf(target, "contains");
     // Only the images' tags are needed (spec, build, channels, regions): the owner-tag walk of each region,
     // as a plan's observation starts, without the rest of a plan.
     const regions = regionsOf(validation.specs);
-    const [lookup, walked] = await Promise.all([
-      lookupPackage(catalog, name),
+    const [found, walked] = await Promise.all([
+      looking,
       Promise.all(
         regions.map((region) =>
           walkOwnedImages(target.cloud, region, target.installation).catch((error: unknown) => {
@@ -78,6 +93,8 @@ export async function runContains(
         ),
       ),
     ]);
+    // manifestsOf above refused a target without a bucket: the lookup ran.
+    const lookup = found!;
     if (lookup.rebuilt)
       logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
     const where = new Map<string, { regions: Set<string>; channels: Map<string, Set<string>> }>();
