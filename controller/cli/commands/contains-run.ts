@@ -28,6 +28,12 @@ export interface ContainsHit {
   regions: string[];
 }
 
+/** Where a build's images are: the regions with one, and each channel's regions. */
+interface ImagesOfBuild {
+  regions: Set<string>;
+  channels: Map<string, Set<string>>;
+}
+
 /** Runs `leaven contains`. */
 export async function runContains(
   { values, positionals }: Parameters<Command["run"]>[0],
@@ -97,7 +103,7 @@ export async function runContains(
     const lookup = found!;
     if (lookup.rebuilt)
       logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
-    const where = new Map<string, { regions: Set<string>; channels: Map<string, Set<string>> }>();
+    const where = new Map<string, ImagesOfBuild>();
     for (const image of walked.flat()) {
       const key = `${image.tags[Tag.spec]}/${image.tags[Tag.build]}`;
       const entry = where.get(key) ?? { regions: new Set(), channels: new Map() };
@@ -110,6 +116,26 @@ export async function runContains(
       where.set(key, entry);
     }
     const hits: ContainsHit[] = [];
+    // A build's channels and regions, sorted once for all its packages (40,000 builds hold openssl).
+    const placement = new Map<string, Pick<ContainsHit, "channels" | "regions">>();
+    const placed = (
+      build: string,
+      seen: typeof where extends Map<string, infer V> ? V | undefined : never,
+    ) => {
+      let found = placement.get(build);
+      if (!found) {
+        found = {
+          channels: Object.fromEntries(
+            [...(seen?.channels ?? new Map<string, Set<string>>())]
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([ch, regions]) => [ch, [...regions].sort()]),
+          ),
+          regions: [...(seen?.regions ?? [])].sort(),
+        };
+        placement.set(build, found);
+      }
+      return found;
+    };
     for (const { entry, package: p } of lookup.hits) {
       const seen = where.get(`${entry.spec}/${entry.build}`);
       if (channel !== undefined && !seen?.channels.has(channel)) continue;
@@ -121,12 +147,7 @@ export async function runContains(
         version: p.version,
         architecture: p.architecture,
         source: p.source,
-        channels: Object.fromEntries(
-          [...(seen?.channels ?? new Map<string, Set<string>>())]
-            .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([ch, regions]) => [ch, [...regions].sort()]),
-        ),
-        regions: [...(seen?.regions ?? [])].sort(),
+        ...placed(`${entry.spec}/${entry.build}`, seen),
       });
     }
     hits.sort((a, b) =>
