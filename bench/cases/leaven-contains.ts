@@ -37,6 +37,19 @@ async function counted<T>(sim: Simulator, run: () => Promise<T>): Promise<[T, Re
 const s3Of = (requests: Record<string, number>) =>
   ["ListObjectsV2", "GetObject"].map((op) => `${op} ${requests[op] ?? 0}`).join(", ");
 
+const RUNS = 3;
+
+/** `RUNS` runs of a command, and the one of median wall time. */
+async function repeat<T extends { wallMs: number }>(run: () => Promise<T>) {
+  const runs: T[] = [];
+  for (let n = 0; n < RUNS; n++) runs.push(await run());
+  return { runs, median: [...runs].sort((a, b) => a.wallMs - b.wallMs)[RUNS >> 1]! };
+}
+
+const spread = (runs: readonly { wallMs: number }[]) => runs.map((r) => r.wallMs.toFixed(0)).join(", ");
+const perRun = (requests: Record<string, number>) =>
+  Object.fromEntries(Object.entries(requests).map(([op, n]) => [op, n / RUNS]));
+
 export const leavenContainsCase: BenchCase = {
   name: "leaven contains (2,000 specs × 20 builds)",
   size: `${SPECS.toLocaleString("en")} specs × ${BUILDS} builds = ${(SPECS * BUILDS).toLocaleString("en")} manifests of ~700 packages`,
@@ -85,10 +98,13 @@ export const leavenContainsCase: BenchCase = {
       const everywhere = `openssl is in ${all} builds of ${SPECS} specs (${all} manifests read):`;
       const [uncached, uncachedRequests] = await counted(target.sim, () => contains());
       check(uncached, everywhere, 2 * all);
-      const [cached, cachedRequests] = await counted(target.sim, () => contains());
-      check(cached, everywhere, 2 * all);
+      // Cached runs are a second or two on a shared machine: three of each, the median reported.
+      const [cachedRuns, cachedRequests] = await counted(target.sim, () => repeat(() => contains()));
+      const cached = cachedRuns.median;
+      for (const run of cachedRuns.runs) check(run, everywhere, 2 * all);
       if (cached.stdout !== uncached.stdout) throw new Error("leaven contains: the cached answer differs");
-      const [release] = await counted(target.sim, () => contains("--channel", "release"));
+      const [releaseRuns] = await counted(target.sim, () => repeat(() => contains("--channel", "release")));
+      const release = releaseRuns.median;
       check(
         release,
         `openssl in channel release is in ${SPECS} builds of ${SPECS} specs (${all} manifests read):`,
@@ -131,8 +147,8 @@ export const leavenContainsCase: BenchCase = {
           "uncached S3": s3Of(uncachedRequests),
           "S3 minimum": `ListObjectsV2 ${listPages} (${(2 * all).toLocaleString("en")} objects: manifests and their SBOMs share the prefix, 1,000 a page), GetObject ${all.toLocaleString("en")} (each manifest once)`,
           "uncached RSS": `${(uncached.maxRssBytes / 1048576).toFixed(0)} MB`,
-          cached: `${cached.wallMs.toFixed(0)} ms (${s3Of(cachedRequests)}, DescribeImages ${cachedRequests.DescribeImages ?? 0})`,
-          "cached --channel release": `${release.wallMs.toFixed(0)} ms`,
+          cached: `${cached.wallMs.toFixed(0)} ms median of ${spread(cachedRuns.runs)} (each run: ${s3Of(perRun(cachedRequests))}, DescribeImages ${perRun(cachedRequests).DescribeImages ?? 0})`,
+          "cached --channel release": `${release.wallMs.toFixed(0)} ms median of ${spread(releaseRuns.runs)}`,
           "20 new builds": `${added.wallMs.toFixed(0)} ms (${s3Of(addedRequests)})`,
           index: `${(index / 1048576).toFixed(1)} MB, openssl read from it in ${read.wallMs.toFixed(0)} ms (in-process)`,
           images: estate.images.length.toLocaleString("en"),

@@ -45,7 +45,13 @@ export function packageIndexFile(catalog: ManifestCatalog): PackageIndexFile | u
  */
 export function indexedSpecs(catalog: ManifestCatalog, prefix: string | undefined): string[] {
   const keys = packageIndexFile(catalog)?.keys() ?? [];
-  return [...new Set(keys.flatMap((key) => parseManifestKey(prefix, key)?.spec ?? []))];
+  const specs = [...new Set(keys.flatMap((key) => parseManifestKey(prefix, key)?.spec ?? []))].sort();
+  // As many parts as the listing has pages (a manifest and its SBOM each, 1,000 keys a page): a bucket of
+  // one page is listed in one request, not 16.
+  const pages = Math.ceil((2 * keys.length) / 1000);
+  if (pages < 2) return [];
+  const every = Math.ceil(specs.length / pages);
+  return specs.filter((_, n) => n % every === 0);
 }
 
 /** The listing in key order (as S3 lists; parts read side by side come in order too). */
