@@ -19,10 +19,11 @@ export interface CommandRun {
   wallMs: number;
   maxRssBytes: number;
   stdout: string;
+  stderr: string;
   images: number;
 }
 
-function runCommand(args: string[]): Promise<Omit<CommandRun, "images">> {
+export function runCommand(args: string[]): Promise<Omit<CommandRun, "images">> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(process.execPath, [`--import=${reportRss}`, cli, ...args], {
@@ -42,7 +43,7 @@ function runCommand(args: string[]): Promise<Omit<CommandRun, "images">> {
       const rss = /leaven-bench-maxrss=(\d+)/.exec(stderr);
       if (!rss)
         return reject(new Error(`leaven ${args[0]} reported no RSS; stderr:\n${stderr.slice(-2000)}`));
-      resolve({ code, wallMs, maxRssBytes: Number(rss[1]) * 1024, stdout });
+      resolve({ code, wallMs, maxRssBytes: Number(rss[1]) * 1024, stdout, stderr });
     });
   });
 }

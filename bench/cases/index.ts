@@ -7,6 +7,7 @@ import { fullWalkCase } from "./full-walk.ts";
 import { inventoryPassesCase } from "./inventory-passes.ts";
 import { leavenBuildsCase } from "./leaven-builds.ts";
 import { leavenBuildsWholeCase, leavenStatusWholeCase } from "./leaven-commands-whole.ts";
+import { leavenContainsCase } from "./leaven-contains.ts";
 import { leavenStatusCase } from "./leaven-status.ts";
 import { loadOneBigFileCase } from "./load-one-big-file.ts";
 import { loadValidateGraphCase } from "./load-validate-graph.ts";
@@ -36,6 +37,7 @@ export const cases: BenchCase[] = [
   leavenStatusCase,
   leavenBuildsWholeCase,
   leavenStatusWholeCase,
+  leavenContainsCase,
   watchModeCase,
   operatorCase,
   bakeMethodsCase,

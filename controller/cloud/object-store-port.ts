@@ -19,6 +19,12 @@ export interface ListedObject {
   etag?: string;
 }
 
+/** Keys strictly after `startAfter` and strictly before `before` (either end open when absent). */
+export interface KeyRange {
+  startAfter?: string;
+  before?: string;
+}
+
 export interface ObjectStorePort {
   /**
    * Writes the object unless one exists at the key (S3's conditional write, If-None-Match: *): "exists"
@@ -29,8 +35,12 @@ export interface ObjectStorePort {
   getObject(bucket: string, key: string): Promise<Uint8Array | undefined>;
   /** The object's tags, or undefined when there is none. */
   getObjectTags(bucket: string, key: string): Promise<ObjectTags | undefined>;
-  /** Every object under the prefix, all pages. */
-  listObjects(bucket: string, prefix: string): Promise<ListedObject[]>;
+  /**
+   * Every object under the prefix, all pages; with a range, those after `startAfter` (S3's StartAfter) and
+   * before `before`, so that parts of one listing can be read side by side. A store may return more than
+   * the range (the caller keeps what is in it), never less.
+   */
+  listObjects(bucket: string, prefix: string, range?: KeyRange): Promise<ListedObject[]>;
   /** Requests made, by S3 operation (for the benchmark's request count). */
   stats(): Record<string, number>;
   close(): void;

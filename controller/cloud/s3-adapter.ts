@@ -10,6 +10,7 @@ import {
   type S3ClientConfig,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { withFastListObjects } from "./fast-list-objects.ts";
 import {
   type ListedObject,
   ObjectStoreError,
@@ -23,6 +24,8 @@ export interface S3StoreOptions {
   endpoint?: string;
   profile?: string;
   credentials?: S3ClientConfig["credentials"];
+  /** Default true: ListObjectsV2 pages read by Leaven's scanner (fast-list-objects.ts); false: by the SDK. */
+  fastListObjects?: boolean;
 }
 
 export interface S3ObjectStore extends ObjectStorePort {
@@ -60,6 +63,7 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
   if (options.credentials) config.credentials = options.credentials;
   else if (options.profile) config.profile = options.profile;
   const client = new S3Client(config);
+  if (options.fastListObjects !== false) withFastListObjects(client);
   const counts: Record<string, number> = {};
   const count = (operation: string) => {
     counts[operation] = (counts[operation] ?? 0) + 1;
@@ -109,9 +113,10 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
         throw explain(error, `GetObjectTagging s3://${bucket}/${key}`);
       }
     },
-    async listObjects(bucket, prefix) {
+    async listObjects(bucket, prefix, range) {
       const found: ListedObject[] = [];
       let token: string | undefined;
+      let past = false;
       do {
         count("ListObjectsV2");
         try {
@@ -120,17 +125,24 @@ export function createS3ObjectStore(options: S3StoreOptions): S3ObjectStore {
               Bucket: bucket,
               Prefix: prefix,
               ...(token ? { ContinuationToken: token } : {}),
+              ...(!token && range?.startAfter ? { StartAfter: range.startAfter } : {}),
             }),
           );
-          for (const object of out.Contents ?? [])
-            if (object.Key !== undefined)
-              found.push({
-                key: object.Key,
-                size: object.Size ?? 0,
-                ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
-                ...(object.ETag ? { etag: object.ETag.replaceAll('"', "") } : {}),
-              });
-          token = out.IsTruncated ? out.NextContinuationToken : undefined;
+          for (const object of out.Contents ?? []) {
+            if (object.Key === undefined) continue;
+            // Keys come in order: the first one at or past the range's end ends this part of the listing.
+            if (range?.before !== undefined && object.Key >= range.before) {
+              past = true;
+              break;
+            }
+            found.push({
+              key: object.Key,
+              size: object.Size ?? 0,
+              ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
+              ...(object.ETag ? { etag: object.ETag.replaceAll('"', "") } : {}),
+            });
+          }
+          token = out.IsTruncated && !past ? out.NextContinuationToken : undefined;
         } catch (error) {
           throw explain(error, `ListObjectsV2 s3://${bucket}/${prefix}`);
         }

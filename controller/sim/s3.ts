@@ -14,6 +14,65 @@ import { escapeXml } from "./xml.ts";
 export const S3_PATH = "/s3";
 const LIST_PAGE = 1000;
 
+type SimObjects = SimS3Bucket["objects"];
+type SimObject = SimObjects[string];
+
+/**
+ * Each bucket's keys in order, kept between listings (a listing of 80,000 keys would otherwise sort them
+ * for every page of 1,000): dropped on every write through S3, and checked against the number of objects
+ * when a listing starts, since parts of the simulator put objects in a bucket directly.
+ */
+const sortedKeys = new WeakMap<SimObjects, string[]>();
+
+function keysInOrder(objects: SimObjects, starting: boolean): string[] {
+  let keys = sortedKeys.get(objects);
+  if (!keys || (starting && Object.keys(objects).length !== keys.length)) {
+    keys = Object.keys(objects).sort();
+    sortedKeys.set(objects, keys);
+  }
+  return keys;
+}
+
+/** The first index in the sorted `keys` whose key is past `bound` (or at it, with `inclusive`). */
+function firstFrom(keys: readonly string[], bound: string, inclusive: boolean): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < bound || (!inclusive && keys[mid] === bound)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The length of the bytes a base64 string holds, without decoding them. */
+function base64Length(text: string): number {
+  return (text.length * 3) / 4 - (text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0);
+}
+
+/** Each object's <Contents> entry, kept while the object is (a write puts a new record at its key). */
+const contentsOf = new WeakMap<SimObject, { key: string; xml: string }>();
+
+function contentsXml(key: string, object: SimObject): string {
+  const kept = contentsOf.get(object);
+  // One record may sit at two keys (a seeded estate shares them): the entry is the key's.
+  if (kept?.key === key) return kept.xml;
+  const xml = `<Contents><Key>${escapeXml(key)}</Key><LastModified>${new Date(object.lastModified).toISOString()}</LastModified><ETag>&quot;${object.etag}&quot;</ETag><Size>${base64Length(object.body)}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+  contentsOf.set(object, { key, xml });
+  return xml;
+}
+
+/** Puts objects straight into a bucket (no HTTP), as many PutObjects would: for benchmarks' estates. */
+export function seedS3Objects(bucket: SimS3Bucket, objects: Record<string, SimObject>): void {
+  Object.assign(bucket.objects, objects);
+  sortedKeys.delete(bucket.objects);
+}
+
+/** An object's ETag as S3 gives a single-part upload: the MD5 of its bytes. */
+export function etagOf(body: Uint8Array): string {
+  return createHash("md5").update(body).digest("hex");
+}
+
 export function isS3Request(req: IncomingMessage): boolean {
   const url = req.url ?? "";
   return url === S3_PATH || url.startsWith(`${S3_PATH}/`) || url.startsWith(`${S3_PATH}?`);
@@ -113,17 +172,14 @@ export function createS3Service(options: S3ServiceOptions) {
         ? Buffer.from(q.get("continuation-token") ?? "", "base64url").toString("utf8")
         : (q.get("start-after") ?? "");
       const max = Math.min(Number(q.get("max-keys") ?? LIST_PAGE) || LIST_PAGE, LIST_PAGE);
-      const keys = Object.keys(found.objects)
-        .filter((k) => k.startsWith(prefix) && k > after)
-        .sort();
-      const page = keys.slice(0, max);
-      const truncated = keys.length > page.length;
-      const contents = page
-        .map((k) => {
-          const object = found.objects[k]!;
-          return `<Contents><Key>${escapeXml(k)}</Key><LastModified>${new Date(object.lastModified).toISOString()}</LastModified><ETag>&quot;${object.etag}&quot;</ETag><Size>${Buffer.from(object.body, "base64").length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
-        })
-        .join("");
+      const keys = keysInOrder(found.objects, !q.get("continuation-token"));
+      const page: string[] = [];
+      // Keys under the prefix are contiguous in order: start at the first after both, stop past the last.
+      let at = Math.max(firstFrom(keys, prefix, true), firstFrom(keys, after, false));
+      while (at < keys.length && page.length <= max && keys[at]!.startsWith(prefix)) page.push(keys[at++]!);
+      const truncated = page.length > max;
+      if (truncated) page.length = max;
+      const contents = page.map((k) => contentsXml(k, found.objects[k]!)).join("");
       const next = truncated ? Buffer.from(page.at(-1) ?? "", "utf8").toString("base64url") : undefined;
       return {
         status: 200,
@@ -151,7 +207,8 @@ export function createS3Service(options: S3ServiceOptions) {
           key,
         );
       const tags = Object.fromEntries(new URLSearchParams(String(req.headers["x-amz-tagging"] ?? "")));
-      const etag = createHash("md5").update(body).digest("hex");
+      const etag = etagOf(body);
+      sortedKeys.delete(found.objects);
       found.objects[key] = {
         body: body.toString("base64"),
         contentType: String(req.headers["content-type"] ?? "binary/octet-stream"),

@@ -11,8 +11,12 @@ import {
   type PackageManifest,
   parseManifestKey,
 } from "../api/package-manifest.ts";
+import type { ListedObject } from "../cloud/object-store-port.ts";
 import type { ManifestTarget } from "../execute/store-manifest.ts";
 import type { BuildHistory } from "./build-history.ts";
+
+/** Parts of the whole listing read side by side (S3 takes thousands of listings a second per prefix). */
+const LIST_PARTS = 16;
 
 export interface CatalogEntry {
   spec: string;
@@ -28,19 +32,59 @@ export class ManifestCatalog {
   private readonly read = new Map<string, Promise<PackageManifest>>();
   private entries?: CatalogEntry[];
 
-  constructor(target: ManifestTarget, options: { cacheDir?: string } = {}) {
+  private readonly splitAt: string[];
+
+  /**
+   * `splitAt`: spec names to split the whole listing at, so that its parts are read side by side (the
+   * listing of 40,000 manifests and their SBOMs is 80 pages, which one after another take seconds).
+   */
+  constructor(target: ManifestTarget, options: { cacheDir?: string; splitAt?: readonly string[] } = {}) {
     this.target = target;
     this.cacheDir = options.cacheDir;
+    this.splitAt = [...new Set(options.splitAt ?? [])].sort();
+  }
+
+  /** The folder this bucket's manifests are kept in locally, when there is one. */
+  get localDir(): string | undefined {
+    return this.cacheDir ? path.join(this.cacheDir, this.target.bucket) : undefined;
+  }
+
+  /** The bucket's objects under `prefix`: in up to LIST_PARTS ranges side by side when split points are known. */
+  private async listed(prefix: string, split: boolean): Promise<ListedObject[]> {
+    const { store, bucket } = this.target;
+    if (!split || this.splitAt.length < 2) return store.listObjects(bucket, prefix);
+    const step = this.splitAt.length / Math.min(LIST_PARTS, this.splitAt.length);
+    const bounds = [
+      ...new Set(
+        Array.from(
+          { length: Math.min(LIST_PARTS, this.splitAt.length) - 1 },
+          (_, n) => `${prefix}${this.splitAt[Math.round((n + 1) * step)]}/`,
+        ),
+      ),
+    ].sort();
+    const parts = await Promise.all(
+      [undefined, ...bounds].map((from, n) => {
+        const before = bounds[n];
+        return store
+          .listObjects(bucket, prefix, {
+            ...(from !== undefined ? { startAfter: from } : {}),
+            ...(before !== undefined ? { before } : {}),
+          })
+          .then((objects) =>
+            objects.filter(
+              (o) => (from === undefined || o.key > from) && (before === undefined || o.key < before),
+            ),
+          );
+      }),
+    );
+    return parts.flat();
   }
 
   /** Every manifest in the bucket (of one spec when given): one listing, all pages. */
   async list(spec?: string): Promise<CatalogEntry[]> {
     if (!this.entries || spec !== undefined) {
       const base = this.target.prefix ? `${this.target.prefix.replace(/\/+$/, "")}/` : "";
-      const listed = await this.target.store.listObjects(
-        this.target.bucket,
-        spec !== undefined ? `${base}${spec}/` : base,
-      );
+      const listed = await this.listed(spec !== undefined ? `${base}${spec}/` : base, spec === undefined);
       const entries: CatalogEntry[] = [];
       for (const object of listed) {
         const named = parseManifestKey(this.target.prefix, object.key);
@@ -72,6 +116,11 @@ export class ManifestCatalog {
   async find(spec: string, build: string): Promise<PackageManifest | undefined> {
     const entry = (await this.list(spec)).find((e) => e.build === build);
     return entry ? this.manifest(entry) : undefined;
+  }
+
+  /** One manifest, read (locally or from the bucket) without keeping it: for a pass over many. */
+  load(entry: CatalogEntry): Promise<PackageManifest> {
+    return this.read.get(entry.key) ?? this.fetch(entry);
   }
 
   private async fetch(entry: CatalogEntry): Promise<PackageManifest> {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createS3ObjectStore, type S3ObjectStore } from "../../controller/cloud/s3-adapter.ts";
-import { S3_PATH } from "../../controller/sim/s3.ts";
+import { S3_PATH, seedS3Objects } from "../../controller/sim/s3.ts";
 import { type Simulator, startSimulator } from "../../controller/sim/server.ts";
 
 const credentials = { accessKeyId: "AKIDSIMULATOR", secretAccessKey: "simulator" };
@@ -82,6 +82,60 @@ describe("the S3 adapter on the simulator's S3", () => {
     const listed = await store.listObjects("acme-manifests", "m/");
     expect(listed.map((o) => o.key)).toEqual(keys);
     expect(store.stats().ListObjectsV2).toBe(2);
+  });
+
+  it("reads listing pages with its own scanner as the SDK reads them, and stops a range at its end", async () => {
+    const { store, sim } = await start();
+    const sdk = createS3ObjectStore({
+      region: "us-east-1",
+      endpoint: `${sim.endpoint}${S3_PATH}`,
+      credentials,
+      fastListObjects: false,
+    });
+    try {
+      await store.createBucketIfMissing("acme-manifests");
+      for (const key of ["m/odd/a&b <c> \"q\" 'x'.json.gz", "m/odd/ünï+cödé.json.gz", "m/odd/&amp;.json.gz"])
+        await put(store, key);
+      seedS3Objects(
+        sim.world.s3Buckets.get("acme-manifests")!,
+        Object.fromEntries(
+          Array.from({ length: 1500 }, (_, n) => [
+            `m/app/${String(n).padStart(5, "0")}.json.gz`,
+            {
+              body: "aGVsbG8=",
+              contentType: "x",
+              tags: {},
+              lastModified: 1_700_000_000_000 + n,
+              etag: `e${n}`,
+            },
+          ]),
+        ),
+      );
+      for (const [prefix, range] of [
+        ["m/", undefined],
+        ["m/odd/", undefined],
+        ["none/", undefined],
+        ["m/", { startAfter: "m/app/00499.json.gz", before: "m/app/01200.json.gz" }],
+      ] as const) {
+        const fast = await store.listObjects("acme-manifests", prefix, range);
+        expect(fast).toEqual(await sdk.listObjects("acme-manifests", prefix, range));
+      }
+      // Put into the bucket beside S3 (as parts of the simulator do): the next listing has it.
+      const bucket = sim.world.s3Buckets.get("acme-manifests")!;
+      bucket.objects["m/odd/zz.json.gz"] = { ...bucket.objects["m/app/00000.json.gz"]! };
+      expect((await store.listObjects("acme-manifests", "m/odd/")).map((o) => o.key)).toContain(
+        "m/odd/zz.json.gz",
+      );
+      const before = store.stats().ListObjectsV2!;
+      const part = await store.listObjects("acme-manifests", "m/", { before: "m/app/00900.json.gz" });
+      expect({ keys: part.length, first: part[0], pages: store.stats().ListObjectsV2! - before }).toEqual({
+        keys: 900,
+        first: { key: "m/app/00000.json.gz", size: 5, lastModified: 1_700_000_000_000, etag: "e0" },
+        pages: 1,
+      });
+    } finally {
+      sdk.close();
+    }
   });
 
   it("says what to do about a missing bucket, and another account's bucket is refused", async () => {

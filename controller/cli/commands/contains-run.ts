@@ -3,9 +3,11 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { inRange, parseVersionRange, type VersionRange } from "../../api/package-version.ts";
 import { CHANNEL_TAG_PREFIX, Tag } from "../../api/tags.ts";
+import type { ManifestTarget } from "../../execute/store-manifest.ts";
 import { createLogger } from "../../log/logger.ts";
-import { Reconciler } from "../../reconcile/reconciler.ts";
+import { errorMessage, regionsOf, walkOwnedImages } from "../../observe/observe.ts";
 import { ManifestCatalog } from "../../status/manifest-catalog.ts";
+import { indexedSpecs, lookupPackage } from "../../status/package-lookup.ts";
 import { textTable } from "../../status/text-table.ts";
 import { openCloud } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
@@ -24,6 +26,12 @@ export interface ContainsHit {
   channels: Record<string, string[]>;
   /** Regions with an image of the build. */
   regions: string[];
+}
+
+/** Where a build's images are: the regions with one, and each channel's regions. */
+interface ImagesOfBuild {
+  regions: Set<string>;
+  channels: Map<string, Set<string>>;
 }
 
 /** Runs `leaven contains`. */
@@ -51,21 +59,52 @@ export async function runContains(
   }
   const channel = values.channel as string | undefined;
   const logger = createLogger(io.stderr, { level: "warn" });
-  const validation = await loadForReconcile(paths, io, logger);
-  const target = await openCloud(values, paths, io.cwd, logger);
+  const cacheDir = manifestCacheDir(paths, io.cwd);
+  // The bucket is listed while the specs are read: the listing needs only leaven.yaml's bucket (split at
+  // the specs the local index knows). A problem with the specs still comes first, as before.
+  const opening = openCloud(values, paths, io.cwd, logger);
+  const lookupIn = (manifests: ManifestTarget) => {
+    const unsplit = new ManifestCatalog(manifests, { cacheDir });
+    const splitAt = indexedSpecs(unsplit, manifests.prefix);
+    return lookupPackage(new ManifestCatalog(manifests, { cacheDir, splitAt }), name);
+  };
+  const looking = opening.then((target) => (target.manifests ? lookupIn(target.manifests) : undefined));
+  // Its failure is reported below, once the specs are known to be fine.
+  looking.catch(() => undefined);
+  const [validated, opened] = await Promise.allSettled([loadForReconcile(paths, io, logger), opening]);
+  if (validated.status === "rejected") {
+    if (opened.status === "fulfilled") await opened.value.close();
+    throw validated.reason;
+  }
+  if (opened.status === "rejected") throw opened.reason;
+  const validation = validated.value;
+  const target = opened.value;
   try {
     if (output === "text") io.stderr.write(`${target.banner}\n`);
-    const manifests = manifestsOf(target, "contains");
-    const catalog = new ManifestCatalog(manifests, { cacheDir: manifestCacheDir(paths, io.cwd) });
-    const reconciler = new Reconciler({
-      cloud: target.cloud,
-      clock: target.clock,
-      installation: target.installation,
-      logger,
-    });
-    const [entries, { inventory }] = await Promise.all([catalog.list(), reconciler.plan(validation)]);
-    const where = new Map<string, { regions: Set<string>; channels: Map<string, Set<string>> }>();
-    for (const image of inventory.images) {
+    manifestsOf(target, "contains");
+    // Only the images' tags are needed (spec, build, channels, regions): the owner-tag walk of each region,
+    // as a plan's observation starts, without the rest of a plan.
+    const regions = regionsOf(validation.specs);
+    const [found, walked] = await Promise.all([
+      looking,
+      Promise.all(
+        regions.map((region) =>
+          walkOwnedImages(target.cloud, region, target.installation).catch((error: unknown) => {
+            logger.warn("images not listed: their channels and regions are not shown", {
+              region,
+              error: errorMessage(error),
+            });
+            return [];
+          }),
+        ),
+      ),
+    ]);
+    // manifestsOf above refused a target without a bucket: the lookup ran.
+    const lookup = found!;
+    if (lookup.rebuilt)
+      logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
+    const where = new Map<string, ImagesOfBuild>();
+    for (const image of walked.flat()) {
       const key = `${image.tags[Tag.spec]}/${image.tags[Tag.build]}`;
       const entry = where.get(key) ?? { regions: new Set(), channels: new Map() };
       entry.regions.add(image.region);
@@ -77,28 +116,39 @@ export async function runContains(
       where.set(key, entry);
     }
     const hits: ContainsHit[] = [];
-    const manifestsRead = await Promise.all(entries.map((e) => catalog.manifest(e)));
-    for (const [n, entry] of entries.entries()) {
-      const seen = where.get(`${entry.spec}/${entry.build}`);
-      if (channel !== undefined && !seen?.channels.has(channel)) continue;
-      for (const p of manifestsRead[n]!.packages) {
-        if (p.name !== name && p.source !== name) continue;
-        if (range && !inRange(p.version, range)) continue;
-        hits.push({
-          spec: entry.spec,
-          build: entry.build,
-          package: p.name,
-          version: p.version,
-          architecture: p.architecture,
-          source: p.source,
+    // A build's channels and regions, sorted once for all its packages (40,000 builds hold openssl).
+    const placement = new Map<string, Pick<ContainsHit, "channels" | "regions">>();
+    const placed = (
+      build: string,
+      seen: typeof where extends Map<string, infer V> ? V | undefined : never,
+    ) => {
+      let found = placement.get(build);
+      if (!found) {
+        found = {
           channels: Object.fromEntries(
             [...(seen?.channels ?? new Map<string, Set<string>>())]
               .sort(([a], [b]) => (a < b ? -1 : 1))
               .map(([ch, regions]) => [ch, [...regions].sort()]),
           ),
           regions: [...(seen?.regions ?? [])].sort(),
-        });
+        };
+        placement.set(build, found);
       }
+      return found;
+    };
+    for (const { entry, package: p } of lookup.hits) {
+      const seen = where.get(`${entry.spec}/${entry.build}`);
+      if (channel !== undefined && !seen?.channels.has(channel)) continue;
+      if (range && !inRange(p.version, range)) continue;
+      hits.push({
+        spec: entry.spec,
+        build: entry.build,
+        package: p.name,
+        version: p.version,
+        architecture: p.architecture,
+        source: p.source,
+        ...placed(`${entry.spec}/${entry.build}`, seen),
+      });
     }
     hits.sort((a, b) =>
       a.spec !== b.spec
@@ -109,12 +159,16 @@ export async function runContains(
           ? a.build < b.build
             ? -1
             : 1
-          : a.package < b.package
-            ? -1
-            : 1,
+          : a.package !== b.package
+            ? a.package < b.package
+              ? -1
+              : 1
+            : a.architecture < b.architecture
+              ? -1
+              : 1,
     );
     if (output === "json") io.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
-    else io.stdout.write(renderContains(name, range, channel, hits, entries.length));
+    else io.stdout.write(renderContains(name, range, channel, hits, lookup.entries.length));
     return 0;
   } finally {
     await target.close();

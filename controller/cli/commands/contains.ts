@@ -10,8 +10,8 @@ export const containsCommand: Command = {
 the manifests bucket of leaven.yaml, without launching anything: every build whose manifest holds
 PACKAGE — a binary package of that name, or one built from a source package of that name (openssl
 finds libssl3 too) — in VERSION_RANGE when one is given, with the channels and regions its images are
-in now (read from the image tags, as plan does). Manifests are kept under .leaven/manifests beside
-the specs once read, so the next run reads only new ones.
+in now (read from the image tags). Manifests are kept under .leaven/manifests beside the specs once
+read, with an index of their packages, so the next run lists the bucket and reads only new ones.
 
 VERSION_RANGE is a version (exactly), or comparisons in dpkg's order: "<3.0.13", ">=3.0 <3.1".
 
