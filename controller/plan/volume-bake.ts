@@ -404,7 +404,10 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
       tags: { [Tag.bakeResult]: "success", [Tag.provisionSeconds]: String(Math.round(elapsed / 1000)) },
       reason: `command ${command.commandId} says the bake of ${ctx.build} succeeded`,
     });
-    return { step: "in-progress", message: `recording the verdict on ${volume.volumeId}: the bake succeeded` };
+    return {
+      step: "in-progress",
+      message: `recording the verdict on ${volume.volumeId}: the bake succeeded`,
+    };
   }
   const reason =
     command.outcome?.result === "failure"
