@@ -218,6 +218,8 @@ export function manifestEstate(
           tags: {
             ...tags,
             [Tag.homeRegion]: regions[0]!,
+            // store-manifest tags the home image once the build's manifest is in the bucket.
+            ...(region === regions[0] ? { [Tag.manifest]: "stored" } : {}),
             ...(channel ? { [`${CHANNEL_TAG_PREFIX}${channel}`]: "true" } : {}),
           },
           creationDate: at,

@@ -123,6 +123,12 @@ export class ManifestCatalog {
     return this.read.get(entry.key) ?? this.fetch(entry);
   }
 
+  /** A manifest known by its key only (no listing): read from the bucket, or undefined when it has none. */
+  async loadIfStored(entry: CatalogEntry): Promise<{ manifest: PackageManifest; etag?: string } | undefined> {
+    const body = await this.target.store.getObject(this.target.bucket, entry.key);
+    return body ? { manifest: decodeManifest(body) } : undefined;
+  }
+
   private async fetch(entry: CatalogEntry): Promise<PackageManifest> {
     const local =
       this.cacheDir && entry.etag

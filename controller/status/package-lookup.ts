@@ -3,7 +3,7 @@
 // and added, each once (by key and ETag); manifests indexed but no longer listed are not reported, and are
 // dropped the next time the index is written. A cached run with nothing new reads one shard of the index.
 import path from "node:path";
-import { type InstalledPackage, parseManifestKey } from "../api/package-manifest.ts";
+import { type InstalledPackage, type PackageManifest, parseManifestKey } from "../api/package-manifest.ts";
 import type { CatalogEntry, ManifestCatalog } from "./manifest-catalog.ts";
 import {
   type DocTable,
@@ -77,7 +77,8 @@ function matchListing(
     let found = false;
     for (let k = j; k < docs.order.length && docs.keys[docs.order[k]!] === entry.key; k++) {
       const id = docs.order[k]!;
-      if (docs.etags[id] === (entry.etag ?? "")) {
+      // A document indexed by key alone (lookupPackageOf: no listing told its ETag) is the object listed.
+      if (docs.etags[id] === (entry.etag ?? "") || docs.etags[id] === "") {
         live[id] = entry;
         found = true;
       }
@@ -107,14 +108,16 @@ export async function lookupPackage(catalog: ManifestCatalog, name: string): Pro
 
   // Something is listed that the index lacks, or there is no index to trust: bring it up to date.
   const listed = new Set(entries.map((e) => docId(e.key, e.etag)));
+  const listedKeys = new Set(entries.map((e) => e.key));
+  const isListed = (d: { key: string; etag: string }) =>
+    listed.has(docId(d.key, d.etag)) || (d.etag === "" && listedKeys.has(d.key));
   const loaded = file?.load() ?? NO_INDEX;
   const rebuilt = typeof loaded === "string" && loaded !== NO_INDEX ? loaded : undefined;
-  const model = (typeof loaded === "string" ? new PackageIndexModel() : loaded).retain((d) =>
-    listed.has(docId(d.key, d.etag)),
-  );
+  const model = (typeof loaded === "string" ? new PackageIndexModel() : loaded).retain(isListed);
   const have = new Set(model.docs.map((d) => docId(d.key, d.etag)));
+  const haveByKey = new Set(model.docs.filter((d) => d.etag === "").map((d) => d.key));
   // In key order, so that a spec's builds are neighbours and share runs of ids.
-  const missing = entries.filter((e) => !have.has(docId(e.key, e.etag)));
+  const missing = entries.filter((e) => !have.has(docId(e.key, e.etag)) && !haveByKey.has(e.key));
   for (let i = 0; i < missing.length; i += READ_BATCH) {
     const batch = missing.slice(i, i + READ_BATCH);
     const manifests = await Promise.all(batch.map((e) => catalog.load(e)));
@@ -127,6 +130,88 @@ export async function lookupPackage(catalog: ManifestCatalog, name: string): Pro
     entries,
     hits: answer(matchListing(entries, model.docTable()).live, model.lookup(name)),
     added: missing.length,
+    ...(rebuilt ? { rebuilt } : {}),
+  };
+}
+
+/**
+ * Which of `wanted` (the builds that have images, by manifest key) hold a package named `name` or built from
+ * the source package `name`, without listing the bucket: a manifest is written once under its key and never
+ * replaced (store-manifest's conditional write), so the one the index holds under a key is the bucket's. A
+ * build the index lacks is read (GetObject) and added; one the bucket has no manifest of is left out.
+ */
+export async function lookupPackageOf(
+  catalog: ManifestCatalog,
+  name: string,
+  wanted: readonly CatalogEntry[],
+): Promise<PackageLookup> {
+  const file = packageIndexFile(catalog);
+  const byKey = new Map(wanted.map((e) => [e.key, e]));
+  // The first document of each wanted key (a key indexed twice, under two ETags, answers once).
+  const liveOf = (keys: readonly string[]) => {
+    const seen = new Set<string>();
+    return keys.map((key) => {
+      const entry = byKey.get(key);
+      if (!entry || seen.has(key)) return undefined;
+      seen.add(key);
+      return entry;
+    });
+  };
+  const answer = (live: readonly (CatalogEntry | undefined)[], postings: readonly Posting[]) =>
+    postings.flatMap((posting) =>
+      posting.docs.flatMap((id) => {
+        const entry = live[id];
+        return entry ? [{ entry, package: posting.package }] : [];
+      }),
+    );
+  /** The manifests of `missing` the bucket has (GetObject each, in bounded batches). */
+  const readAll = async (missing: readonly CatalogEntry[]) => {
+    const read: { entry: CatalogEntry; manifest: PackageManifest; etag?: string }[] = [];
+    const sorted = [...missing].sort((a, b) => (a.key < b.key ? -1 : 1));
+    for (let i = 0; i < sorted.length; i += READ_BATCH) {
+      const batch = sorted.slice(i, i + READ_BATCH);
+      const got = await Promise.all(batch.map((e) => catalog.loadIfStored(e)));
+      for (const [n, e] of batch.entries()) {
+        const one = got[n];
+        if (one) read.push({ entry: e, ...one });
+      }
+    }
+    return read;
+  };
+  const fast = file?.lookup(name);
+  let read: Awaited<ReturnType<typeof readAll>> | undefined;
+  if (fast !== undefined && typeof fast !== "string") {
+    const indexed = new Set(fast.docs.keys);
+    const missing = wanted.filter((e) => !indexed.has(e.key));
+    // An image may say its manifest was stored when the bucket has none (removed since): asked for, and
+    // answered from the index as it is when nothing new turns up.
+    read = missing.length > 0 ? await readAll(missing) : [];
+    if (read.length === 0)
+      return {
+        entries: wanted.filter((e) => indexed.has(e.key)),
+        hits: answer(liveOf(fast.docs.keys), fast.postings),
+        added: 0,
+      };
+  }
+  const loaded = file?.load() ?? NO_INDEX;
+  const rebuilt = typeof loaded === "string" && loaded !== NO_INDEX ? loaded : undefined;
+  const model = typeof loaded === "string" ? new PackageIndexModel() : loaded;
+  const have = new Set(model.docs.map((d) => d.key));
+  const found: CatalogEntry[] = wanted.filter((e) => have.has(e.key));
+  if (!read || typeof loaded === "string") read = await readAll(wanted.filter((e) => !have.has(e.key)));
+  let added = 0;
+  for (const { entry, manifest, etag } of read) {
+    if (have.has(entry.key)) continue;
+    model.add({ key: entry.key, etag: etag ?? "" }, manifest);
+    have.add(entry.key);
+    found.push(entry);
+    added++;
+  }
+  if (file && (added > 0 || typeof loaded === "string")) file.save(model);
+  return {
+    entries: found,
+    hits: answer(liveOf(model.docs.map((d) => d.key)), model.lookup(name)),
+    added,
     ...(rebuilt ? { rebuilt } : {}),
   };
 }

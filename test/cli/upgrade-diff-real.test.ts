@@ -188,7 +188,7 @@ describe.skipIf(unavailable !== undefined)("diff and contains over a real bookwo
       const expected = [...matching(BEFORE, before), ...matching(AFTER, after)];
       expect(expected.join("\n")).not.toContain(AFTER);
 
-      const result = await run(["contains", pkg.name, range, "specs", ...sim], dir);
+      const result = await run(["contains", pkg.name, range, "specs", "--all-builds", ...sim], dir);
       expect(result.code, result.stderr).toBe(0);
       const rows = result.stdout.trimEnd().split("\n");
       expect(rows[0]).toBe(`${pkg.name} ${range} is in 1 build of 1 spec (2 manifests read):`);
@@ -200,7 +200,7 @@ describe.skipIf(unavailable !== undefined)("diff and contains over a real bookwo
     }
     // The new version, exactly: the build after the upgrade only.
     const [first] = upgraded as [Installed];
-    const exact = await run(["contains", first.name, first.version, "specs", ...sim], dir);
+    const exact = await run(["contains", first.name, first.version, "specs", "--all-builds", ...sim], dir);
     const rows = exact.stdout.trimEnd().split("\n");
     expect(rows[0]).toBe(`${first.name} ${first.version} is in 1 build of 1 spec (2 manifests read):`);
     expect(rows.slice(4).map((r) => r.split(/ +/).slice(0, 4))).toEqual(

@@ -16,7 +16,7 @@ import {
 import type { KeyRange, ListedObject, ObjectStorePort } from "../../controller/cloud/object-store-port.ts";
 import { ManifestCatalog } from "../../controller/status/manifest-catalog.ts";
 import { SHARDS, shardOf } from "../../controller/status/package-index.ts";
-import { lookupPackage, packageIndexFile } from "../../controller/status/package-lookup.ts";
+import { lookupPackage, lookupPackageOf, packageIndexFile } from "../../controller/status/package-lookup.ts";
 
 /** An in-memory bucket: ranges honoured, or ignored (a store may return more than the range). */
 function fakeStore(honourRanges = true) {
@@ -251,6 +251,67 @@ describe("the package index", () => {
       expect(split.map((e) => e.key).sort()).toEqual(whole.map((e) => e.key));
       expect(whole).toHaveLength(42);
     }
+  });
+
+  it("by key (builds with images): no listing, each manifest read once, the same answer as a scan of those", async () => {
+    const next = random(21);
+    const bucket = fakeStore();
+    const all: PackageManifest[] = [];
+    for (let n = 0; n < 24; n++) {
+      const manifest = manifestOf(
+        next,
+        ["api", "base", "web"][n % 3]!,
+        `1.${n}.0+0000${String(n).padStart(4, "0")}`,
+      );
+      bucket.put(manifest);
+      all.push(manifest);
+    }
+    const catalog = () =>
+      new ManifestCatalog({ store: bucket.store, bucket: "b", prefix: "m" }, { cacheDir: cache });
+    const entry = (m: { spec: string; build: string }) => ({
+      spec: m.spec,
+      build: m.build,
+      key: manifestKey("m", m.spec, m.build),
+    });
+    // Twelve builds have images, and one more whose manifest was never stored.
+    const wanted = [
+      ...all.filter((_, n) => n % 2 === 0).map(entry),
+      entry({ spec: "api", build: "9.9.9+deadbeef" }),
+    ];
+    const rowsOf = (hits: Awaited<ReturnType<typeof lookupPackageOf>>["hits"]) =>
+      hits
+        .map(
+          (h) =>
+            `${h.entry.spec} ${h.entry.build} ${h.package.name} ${h.package.version} ${h.package.architecture} ${h.package.source}`,
+        )
+        .sort();
+    const scanned = async (name: string) =>
+      (await scan(catalog(), name)).filter((row) =>
+        wanted.some((w) => row.startsWith(`${w.spec} ${w.build} `)),
+      );
+    for (const [n, name] of NAMES.entries()) {
+      bucket.counts.GetObject = 0;
+      bucket.counts.ListObjectsV2 = 0;
+      const got = await lookupPackageOf(catalog(), name, wanted);
+      // The first lookup reads the 12 manifests and asks for the missing one; then nothing is read.
+      expect({ gets: bucket.counts.GetObject, lists: bucket.counts.ListObjectsV2, added: got.added }).toEqual(
+        // (The one with no manifest is asked for again each time: the image said it was stored.)
+        n === 0 ? { gets: 13, lists: 0, added: 12 } : { gets: 1, lists: 0, added: 0 },
+      );
+      expect(got.entries).toHaveLength(12);
+      expect(rowsOf(got.hits)).toEqual(await scanned(name));
+    }
+    // A build gets an image: its manifest alone is read.
+    wanted.push(entry(all[1]!));
+    bucket.counts.GetObject = 0;
+    const more = await lookupPackageOf(catalog(), "openssl", wanted);
+    expect({ gets: bucket.counts.GetObject, added: more.added }).toEqual({ gets: 2, added: 1 });
+    expect(rowsOf(more.hits)).toEqual(await scanned("openssl"));
+    // The listing's lookup takes the documents indexed by key as the objects listed: only the rest is read.
+    // (The scans above left local copies of every manifest: those 11 are read from them, not the bucket.)
+    const listed = await indexed(catalog(), "openssl");
+    expect(listed.added).toBe(11);
+    expect(listed.rows).toEqual(await scan(catalog(), "openssl"));
   });
 
   it("spreads names over the shards", () => {

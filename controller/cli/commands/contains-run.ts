@@ -1,13 +1,16 @@
 // `leaven contains PACKAGE [VERSION_RANGE] [paths…]` (the descriptor, help and options are in contains.ts).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { manifestKey } from "../../api/package-manifest.ts";
 import { inRange, parseVersionRange, type VersionRange } from "../../api/package-version.ts";
 import { CHANNEL_TAG_PREFIX, Tag } from "../../api/tags.ts";
+import type { CloudImage } from "../../cloud/port.ts";
 import type { ManifestTarget } from "../../execute/store-manifest.ts";
 import { createLogger } from "../../log/logger.ts";
 import { errorMessage, regionsOf, walkOwnedImages } from "../../observe/observe.ts";
+import type { CatalogEntry } from "../../status/manifest-catalog.ts";
 import { ManifestCatalog } from "../../status/manifest-catalog.ts";
-import { indexedSpecs, lookupPackage } from "../../status/package-lookup.ts";
+import { indexedSpecs, lookupPackage, lookupPackageOf } from "../../status/package-lookup.ts";
 import { textTable } from "../../status/text-table.ts";
 import { openCloud } from "../cloud-target.ts";
 import type { CliIo } from "../command.ts";
@@ -32,6 +35,19 @@ export interface ContainsHit {
 interface ImagesOfBuild {
   regions: Set<string>;
   channels: Map<string, Set<string>>;
+}
+
+/** The builds whose home image says its manifest was stored (leaven.dev/manifest), by manifest key. */
+function storedOf(images: readonly CloudImage[], manifests: ManifestTarget): CatalogEntry[] {
+  const builds = new Map<string, CatalogEntry>();
+  for (const image of images) {
+    const spec = image.tags[Tag.spec];
+    const build = image.tags[Tag.build];
+    if (image.tags[Tag.manifest] !== "stored" || !spec || !build) continue;
+    const key = manifestKey(manifests.prefix, spec, build);
+    builds.set(key, { spec, build, key });
+  }
+  return [...builds.values()];
 }
 
 /** Runs `leaven contains`. */
@@ -63,12 +79,18 @@ export async function runContains(
   // The bucket is listed while the specs are read: the listing needs only leaven.yaml's bucket (split at
   // the specs the local index knows). A problem with the specs still comes first, as before.
   const opening = openCloud(values, paths, io.cwd, logger);
+  const catalogOf = (manifests: ManifestTarget) => new ManifestCatalog(manifests, { cacheDir });
   const lookupIn = (manifests: ManifestTarget) => {
-    const unsplit = new ManifestCatalog(manifests, { cacheDir });
+    const unsplit = catalogOf(manifests);
     const splitAt = indexedSpecs(unsplit, manifests.prefix);
     return lookupPackage(new ManifestCatalog(manifests, { cacheDir, splitAt }), name);
   };
-  const looking = opening.then((target) => (target.manifests ? lookupIn(target.manifests) : undefined));
+  // --all-builds: every manifest in the bucket, builds no image is left of too (the bucket is listed).
+  // Otherwise only the builds with images, whose manifests are found by key: no listing.
+  const allBuilds = values["all-builds"] === true;
+  const looking = allBuilds
+    ? opening.then((target) => (target.manifests ? lookupIn(target.manifests) : undefined))
+    : Promise.resolve(undefined);
   // Its failure is reported below, once the specs are known to be fine.
   looking.catch(() => undefined);
   const [validated, opened] = await Promise.allSettled([loadForReconcile(paths, io, logger), opening]);
@@ -99,12 +121,15 @@ export async function runContains(
         ),
       ),
     ]);
-    // manifestsOf above refused a target without a bucket: the lookup ran.
-    const lookup = found!;
+    const images = walked.flat();
+    // manifestsOf above refused a target without a bucket.
+    const lookup =
+      found ??
+      (await lookupPackageOf(catalogOf(target.manifests!), name, storedOf(images, target.manifests!)));
     if (lookup.rebuilt)
       logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
     const where = new Map<string, ImagesOfBuild>();
-    for (const image of walked.flat()) {
+    for (const image of images) {
       const key = `${image.tags[Tag.spec]}/${image.tags[Tag.build]}`;
       const entry = where.get(key) ?? { regions: new Set(), channels: new Map() };
       entry.regions.add(image.region);
