@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Vitest leaves a core to itself by default: on a 2-core machine that ran the files one at a time
+    // (~600 s). Many tests wait on child processes, servers and apt rather than compute: two at once ~315 s.
+    maxWorkers: 2,
   },
 });
