@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -10,6 +11,6 @@ export default defineConfig({
     pool: "forks",
     // Vitest leaves a core to itself by default: on a 2-core machine that ran the files one at a time
     // (~600 s). Many tests wait on child processes, servers and apt rather than compute: two at once ~315 s.
-    maxWorkers: 2,
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
