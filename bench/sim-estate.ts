@@ -6,6 +6,7 @@ import { silentLogger } from "../controller/log/logger.ts";
 import type { Inventory } from "../controller/observe/inventory.ts";
 import { observeImages } from "../controller/observe/observe.ts";
 import { plan } from "../controller/plan/plan.ts";
+import { ManualClock, ManualClock } from "../controller/sim/manual-clock.ts";
 import { SIM_ACCOUNT_ID } from "../controller/sim/regions.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../controller/sim/server.ts";
 import type { ValidSpec } from "../controller/validation/result.ts";
@@ -82,4 +83,18 @@ export function seedPublished(sim: Simulator, specs: readonly ValidSpec[], inven
     count++;
   }
   return count;
+}
+
+/**
+ * A manual clock on which sleeping moves time (retries, the rate limiter and the reconcile loop's waits are
+ * simulated time passing), and the simulator driven by it: for cases that measure simulated time.
+ */
+export async function simulatedTimeTarget() {
+  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
+  const sleep = clock.sleep.bind(clock);
+  clock.sleep = async (ms: number) => {
+    clock.advance(ms);
+    await sleep(0);
+  };
+  return { clock, target: await simTarget({ clock, throttle: false }) };
 }

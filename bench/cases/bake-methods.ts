@@ -6,11 +6,10 @@
 import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { Reconciler } from "../../controller/reconcile/reconciler.ts";
-import { ManualClock } from "../../controller/sim/manual-clock.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import type { ValidationResult, ValidSpec } from "../../controller/validation/result.ts";
 import type { BenchCase } from "../case.ts";
-import { simTarget } from "../sim-estate.ts";
+import { simulatedTimeTarget } from "../sim-estate.ts";
 
 const REGION = "us-east-1";
 const POLL_MS = 15_000;
@@ -52,14 +51,7 @@ function estate(method: "instance" | "volume", version: string): ValidationResul
 }
 
 async function rebake(method: "instance" | "volume", bakery: BakeryConfig) {
-  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
-  // Retries and the rate limiter sleep on this clock: sleeping moves it, as simulated time passing.
-  const sleep = clock.sleep.bind(clock);
-  clock.sleep = async (ms: number) => {
-    clock.advance(ms);
-    await sleep(0);
-  };
-  const target = await simTarget({ clock, throttle: false });
+  const { clock, target } = await simulatedTimeTarget();
   try {
     let readyAt: number | undefined;
     const reconciler = new Reconciler({

@@ -7,12 +7,11 @@ import { fileURLToPath } from "node:url";
 import { Tag } from "../../controller/api/tags.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { Reconciler } from "../../controller/reconcile/reconciler.ts";
-import { ManualClock } from "../../controller/sim/manual-clock.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import { loadSpecs } from "../../controller/validation/load-specs.ts";
 import type { ValidationResult } from "../../controller/validation/result.ts";
 import type { BenchCase } from "../case.ts";
-import { simTarget } from "../sim-estate.ts";
+import { simulatedTimeTarget } from "../sim-estate.ts";
 
 const examples = fileURLToPath(new URL("../../examples", import.meta.url));
 const POLL_MS = 15_000;
@@ -42,13 +41,7 @@ function variant(loaded: ValidationResult, method: "instance" | "volume", bump: 
 }
 
 async function rebakeApps(loaded: ValidationResult, method: "instance" | "volume", bakery: BakeryConfig) {
-  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
-  const sleep = clock.sleep.bind(clock);
-  clock.sleep = async (ms: number) => {
-    clock.advance(ms);
-    await sleep(0);
-  };
-  const target = await simTarget({ clock, throttle: false });
+  const { clock, target } = await simulatedTimeTarget();
   const apps = loaded.specs.filter((s) => s.document.spec.layer === "app");
   try {
     let bakedAt: number | undefined;

@@ -22,6 +22,7 @@ import {
   debianRoot,
   debootstrapUnavailable,
   directoryVolume,
+  dpkgList as installedByDpkg,
   loopDevicesAvailable,
   loopVolume,
   runInChroot,
@@ -56,25 +57,10 @@ function seedIdentity(root: string): void {
 }
 
 /** dpkg's own view of the root, as the manifest lists it: name, version, architecture. */
-function dpkgList(root: string): string[] {
-  const listed = spawnSync(
-    "dpkg-query",
-    [
-      "--admindir",
-      path.join(root, "var/lib/dpkg"),
-      "-W",
-      "-f",
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template.
-      "${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n",
-    ],
-    { encoding: "utf8" },
-  );
-  return listed.stdout
-    .split("\n")
-    .filter((line) => line.startsWith("ii "))
-    .map((line) => line.slice(3).trim().replace(/\s+/g, " "))
+const dpkgList = (root: string): string[] =>
+  installedByDpkg(root)
+    .map((p) => `${p.name} ${p.version} ${p.architecture}`)
     .sort();
-}
 
 function installedPackages(root: string): string[] {
   const listed = spawnSync(

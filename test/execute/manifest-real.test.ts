@@ -19,6 +19,7 @@ import {
   debianRoot,
   debootstrapUnavailable,
   directoryVolume,
+  dpkgList as installedByDpkg,
   runInChroot,
   type Volume,
 } from "../support/debootstrap.ts";
@@ -33,25 +34,10 @@ afterEach(() => {
 });
 
 /** dpkg's own list of installed packages in the root: name, version, architecture. */
-function dpkgList(root: string): string[] {
-  const listed = spawnSync(
-    "dpkg-query",
-    [
-      "--admindir",
-      path.join(root, "var/lib/dpkg"),
-      "-W",
-      "-f",
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template.
-      "${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n",
-    ],
-    { encoding: "utf8" },
-  );
-  return listed.stdout
-    .split("\n")
-    .filter((line) => line.startsWith("ii "))
-    .map((line) => line.slice(3).trim().replace(/\s+/g, " "))
+const dpkgList = (root: string): string[] =>
+  installedByDpkg(root)
+    .map((p) => `${p.name} ${p.version} ${p.architecture}`)
     .sort();
-}
 
 /** Runs the instance bake's user data for `packages` in a chroot of `r`; its stdout. */
 function bakeIn(r: string, build: string, packages: string[]): SpawnSyncReturns<string> {
