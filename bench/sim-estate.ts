@@ -6,7 +6,7 @@ import { silentLogger } from "../controller/log/logger.ts";
 import type { Inventory } from "../controller/observe/inventory.ts";
 import { observeImages } from "../controller/observe/observe.ts";
 import { plan } from "../controller/plan/plan.ts";
-import { ManualClock, ManualClock } from "../controller/sim/manual-clock.ts";
+import { ManualClock } from "../controller/sim/manual-clock.ts";
 import { SIM_ACCOUNT_ID } from "../controller/sim/regions.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../controller/sim/server.ts";
 import type { ValidSpec } from "../controller/validation/result.ts";
