@@ -8,6 +8,7 @@ import type { Image as Ec2Image } from "@aws-sdk/client-ec2";
 import { AwsEc2QueryProtocol } from "@aws-sdk/core/protocols";
 import { collectBody } from "@smithy/core/protocols";
 import type { MetadataBearer } from "@smithy/types";
+import { decodeXmlText as decode } from "./xml-entities.ts";
 
 type DeserializeArgs = Parameters<AwsEc2QueryProtocol["deserializeResponse"]>;
 
@@ -40,19 +41,6 @@ export class FastEc2QueryProtocol extends AwsEc2QueryProtocol {
 export interface DescribeImagesPage {
   Images: Ec2Image[];
   NextToken?: string;
-}
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-function decode(text: string): string {
-  if (!text.includes("&")) return text;
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, entity: string) => {
-    if (entity[0] === "#")
-      return String.fromCodePoint(
-        entity[1] === "x" ? Number.parseInt(entity.slice(2), 16) : Number.parseInt(entity.slice(1), 10),
-      );
-    return ENTITIES[entity] ?? whole;
-  });
 }
 
 // The response read as a schema walk over the text itself: no element tree. Each struct is a table from its

@@ -7,6 +7,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { collectBody } from "@smithy/core/protocols";
 import type { MetadataBearer } from "@smithy/types";
+import { decodeXmlText } from "./xml-entities.ts";
 
 /** What a page gives the adapter, in the SDK's ListObjectsV2CommandOutput shape. */
 export interface ListObjectsPage {
@@ -22,8 +23,6 @@ export interface ListObjectsPage {
   Contents?: { Key?: string; LastModified?: Date; ETag?: string; Size?: number }[];
 }
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
 function decode(text: string): string {
   const amp = text.indexOf("&");
   if (amp < 0) return text;
@@ -35,13 +34,7 @@ function decode(text: string): string {
     text.indexOf("&", 6) === text.length - 6
   )
     return `"${text.slice(6, -6)}"`;
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, entity: string) => {
-    if (entity[0] === "#")
-      return String.fromCodePoint(
-        entity[1] === "x" ? Number.parseInt(entity.slice(2), 16) : Number.parseInt(entity.slice(1), 10),
-      );
-    return ENTITIES[entity] ?? whole;
-  });
+  return decodeXmlText(text);
 }
 
 /** The text of the first `<name>…</name>` in `xml` from `from` up to `end`, or undefined. */
