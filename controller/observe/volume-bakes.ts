@@ -97,6 +97,15 @@ export async function regionsWithVolumeBakes(
   return { found: found.sort(), errors };
 }
 
+/**
+ * A volume of a bake or of the warm pool: not a bakery host's own root volume, which RunInstances tags as the
+ * host (role=bakery) and which is attached for as long as the host lives.
+ */
+export function isBakeVolume(volume: CloudVolume): boolean {
+  const role = volume.tags[Tag.role];
+  return role === VOLUME_BAKE_ROLE || role === POOL_ROLE;
+}
+
 /** Whether `region` holds a volume of this installation's or a bakery host of its not terminated. */
 export function hasVolumeBakes(
   region: string,
@@ -106,14 +115,7 @@ export function hasVolumeBakes(
 ): boolean {
   const mine = (tags: Record<string, string>) => isLeavenOwned(tags, installation);
   return (
-    // A bake's or the pool's volume; not a host's root volume, which RunInstances tags as the host.
-    volumes.some(
-      (v) =>
-        v.region === region &&
-        mine(v.tags) &&
-        (v.tags[Tag.role] === VOLUME_BAKE_ROLE || v.tags[Tag.role] === POOL_ROLE) &&
-        v.state !== "deleted",
-    ) ||
+    volumes.some((v) => v.region === region && mine(v.tags) && isBakeVolume(v) && v.state !== "deleted") ||
     hosts.some(
       (h) =>
         h.region === region && mine(h.tags) && h.tags[Tag.role] === BAKERY_ROLE && h.state !== "terminated",

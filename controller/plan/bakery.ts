@@ -3,9 +3,9 @@
 // stopped for idleness. Decided from the observed hosts only; a host bakery.hostInstanceId names is the
 // user's and is never stopped or terminated.
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
-import type { CloudInstance, CloudVolume } from "../cloud/port.ts";
+import type { CloudInstance } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { BAKERY_ROLE, POOL_ROLE, VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
+import { BAKERY_ROLE, isBakeVolume } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { Action } from "./actions.ts";
@@ -67,10 +67,7 @@ export function createBakery(
     observation.hosts.filter(
       (h) => h.region === region && h.instanceId !== named && h.tags[Tag.role] === BAKERY_ROLE,
     );
-  const current = (region: string) =>
-    leavenHosts(region)
-      .filter(healthy)
-      .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId));
+  const current = (region: string) => leavenHosts(region).filter(healthy).sort(byLaunch);
 
   // The newest stopped (or stopping) host that is not marked and has not failed to start (by `now`, when
   // known): it is started again.
@@ -82,7 +79,7 @@ export function createBakery(
           h.tags[Tag.unhealthy] === undefined &&
           (now === undefined || !startFailed(h, now)),
       )
-      .sort((a, b) => a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId))
+      .sort(byLaunch)
       .at(-1);
 
   return {
@@ -264,15 +261,6 @@ export function createBakery(
   };
 }
 
-/**
- * A volume of a bake or the warm pool: not the host's own root volume, which RunInstances tags as the host
- * (role=bakery) and which is attached for as long as the host lives.
- */
-function isBakeVolume(volume: CloudVolume): boolean {
-  const role = volume.tags[Tag.role];
-  return role === VOLUME_BAKE_ROLE || role === POOL_ROLE;
-}
-
 /** Whether a volume of a bake or the pool is attached to the host (or attaching, or detaching). */
 function bakeVolumeOn(observation: VolumeBakeObservation, instanceId: string): boolean {
   return observation.volumes.some(
@@ -311,6 +299,11 @@ function startFailed(host: CloudInstance, now: number): boolean {
   if (host.state !== "stopped" && host.state !== "stopping") return false;
   const asked = startRequested(host);
   return asked !== undefined && now - asked >= START_TIMEOUT_MS;
+}
+
+/** Oldest launch first; ties by id, so every pass orders the hosts alike. */
+function byLaunch(a: CloudInstance, b: CloudInstance): number {
+  return a.launchTime.localeCompare(b.launchTime) || a.instanceId.localeCompare(b.instanceId);
 }
 
 function terminateHost(host: CloudInstance, reason: string): Action {

@@ -88,22 +88,24 @@ function matchListing(
   return { live, complete };
 }
 
+/** The hits of `postings` among the documents `live` gives an entry for (by document id). */
+function hitsOf(live: readonly (CatalogEntry | undefined)[], postings: readonly Posting[]): PackageHit[] {
+  return postings.flatMap((posting) =>
+    posting.docs.flatMap((id) => {
+      const entry = live[id];
+      return entry ? [{ entry, package: posting.package }] : [];
+    }),
+  );
+}
+
 /** The listed manifests holding a package named `name` or built from the source package `name`. */
 export async function lookupPackage(catalog: ManifestCatalog, name: string): Promise<PackageLookup> {
   const file = packageIndexFile(catalog);
   const entries = inKeyOrder(await catalog.list());
-  const answer = (live: readonly (CatalogEntry | undefined)[], postings: readonly Posting[]): PackageHit[] =>
-    postings.flatMap((posting) =>
-      posting.docs.flatMap((id) => {
-        const entry = live[id];
-        return entry ? [{ entry, package: posting.package }] : [];
-      }),
-    );
-
   const fast = file?.lookup(name);
   if (fast !== undefined && typeof fast !== "string") {
     const { live, complete } = matchListing(entries, fast.docs);
-    if (complete) return { entries, hits: answer(live, fast.postings), added: 0 };
+    if (complete) return { entries, hits: hitsOf(live, fast.postings), added: 0 };
   }
 
   // Something is listed that the index lacks, or there is no index to trust: bring it up to date.
@@ -128,7 +130,7 @@ export async function lookupPackage(catalog: ManifestCatalog, name: string): Pro
   if (file && changed) file.save(model);
   return {
     entries,
-    hits: answer(matchListing(entries, model.docTable()).live, model.lookup(name)),
+    hits: hitsOf(matchListing(entries, model.docTable()).live, model.lookup(name)),
     added: missing.length,
     ...(rebuilt ? { rebuilt } : {}),
   };
@@ -157,13 +159,6 @@ export async function lookupPackageOf(
       return entry;
     });
   };
-  const answer = (live: readonly (CatalogEntry | undefined)[], postings: readonly Posting[]) =>
-    postings.flatMap((posting) =>
-      posting.docs.flatMap((id) => {
-        const entry = live[id];
-        return entry ? [{ entry, package: posting.package }] : [];
-      }),
-    );
   /** The manifests of `missing` the bucket has (GetObject each, in bounded batches). */
   const readAll = async (missing: readonly CatalogEntry[]) => {
     const read: { entry: CatalogEntry; manifest: PackageManifest; etag?: string }[] = [];
@@ -189,7 +184,7 @@ export async function lookupPackageOf(
     if (read.length === 0)
       return {
         entries: wanted.filter((e) => indexed.has(e.key)),
-        hits: answer(liveOf(fast.docs.keys), fast.postings),
+        hits: hitsOf(liveOf(fast.docs.keys), fast.postings),
         added: 0,
       };
   }
@@ -210,7 +205,7 @@ export async function lookupPackageOf(
   if (file && (added > 0 || typeof loaded === "string")) file.save(model);
   return {
     entries: found,
-    hits: answer(liveOf(model.docs.map((d) => d.key)), model.lookup(name)),
+    hits: hitsOf(liveOf(model.docs.map((d) => d.key)), model.lookup(name)),
     added,
     ...(rebuilt ? { rebuilt } : {}),
   };
