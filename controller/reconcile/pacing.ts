@@ -48,46 +48,43 @@ export function nextLook(inventory: Inventory, now: number, pollMs: number): Nex
         : SHORT_LOOK_MS;
     consider(left, `snapshot ${snapshot.snapshotId} ${done}% done`);
   }
-  // A chroot bake takes minutes, and about as long as the spec's last one: look for its end about then.
-  for (const command of bakes?.commands.values() ?? []) {
-    if (commandEnded(command.status)) continue;
-    const spec = bakes?.volumes.find((v) => v.volumeId === command.volumeId)?.tags[Tag.spec];
-    const seconds = spec !== undefined ? lastProvisionSeconds(inventory, spec) : undefined;
-    if (seconds === undefined) continue;
-    const end = Date.parse(command.requestedAt) + seconds * 1000;
-    // From a little before the expected end until a minute after it; a longer bake waits for the poll.
-    if (now > end + LATE_MS) continue;
-    consider(
-      end - SHORT_LOOK_MS - now,
-      `command ${command.commandId} expected to end (last bake ${seconds}s)`,
-    );
+  // Only a pass that observed volume bakes has any of the rest in flight: the images are scanned once then
+  // (they are the whole estate's), for the home images being registered and the specs' last bake times.
+  if (bakes) {
+    const running = [...bakes.commands.values()].flatMap((command) => {
+      if (commandEnded(command.status)) return [];
+      const spec = bakes.volumes.find((v) => v.volumeId === command.volumeId)?.tags[Tag.spec];
+      return spec !== undefined ? [{ command, spec }] : [];
+    });
+    const lastBake = new Map<string, { at: string; seconds: number }>();
+    const specs = new Set(running.map((r) => r.spec));
+    for (const image of inventory.images) {
+      if (image.tags[Tag.bakeMethod] !== "volume" || image.region !== image.tags[Tag.homeRegion]) continue;
+      // RegisterImage of a snapshot is done in seconds (CreateImage, which snapshots an instance, and
+      // CopyImage to the other regions, in minutes): the home image of a volume bake.
+      if (image.state === "pending" && image.sourceImageId === undefined)
+        consider(SHORT_LOOK_MS, `image ${image.imageId} being registered`);
+      const spec = image.tags[Tag.spec];
+      const seconds = Number(image.tags[Tag.provisionSeconds]);
+      if (spec === undefined || !specs.has(spec) || !Number.isFinite(seconds) || seconds <= 0) continue;
+      const newest = lastBake.get(spec);
+      if (!newest || image.creationDate > newest.at) lastBake.set(spec, { at: image.creationDate, seconds });
+    }
+    // A chroot bake takes minutes, and about as long as the spec's last one: look for its end about then,
+    // from a little before it until a minute after; a longer bake waits for the poll.
+    for (const { command, spec } of running) {
+      const seconds = lastBake.get(spec)?.seconds;
+      if (seconds === undefined) continue;
+      const end = Date.parse(command.requestedAt) + seconds * 1000;
+      if (now > end + LATE_MS) continue;
+      consider(
+        end - SHORT_LOOK_MS - now,
+        `command ${command.commandId} expected to end (last bake ${seconds}s)`,
+      );
+    }
   }
-  // RegisterImage of a snapshot is done in seconds (CreateImage, which snapshots the instance, and CopyImage
-  // to the other regions, in minutes): only the home image of a volume bake.
-  for (const image of inventory.images)
-    if (
-      image.state === "pending" &&
-      image.tags[Tag.bakeMethod] === "volume" &&
-      image.region === image.tags[Tag.homeRegion] &&
-      image.sourceImageId === undefined
-    )
-      consider(SHORT_LOOK_MS, `image ${image.imageId} being registered`);
   for (const instance of [...inventory.instances, ...(bakes?.hosts ?? [])])
     if (instance.state === "stopping" || instance.state === "pending")
       consider(SHORT_LOOK_MS, `instance ${instance.instanceId} ${instance.state}`);
   return best;
-}
-
-/** How long the newest home image of `spec` that a volume bake made took to provision (its tag), if any. */
-function lastProvisionSeconds(inventory: Inventory, spec: string): number | undefined {
-  let newest: { at: string; seconds: number } | undefined;
-  for (const image of inventory.images) {
-    const tag = image.tags[Tag.provisionSeconds];
-    if (tag === undefined || image.tags[Tag.spec] !== spec || image.region !== image.tags[Tag.homeRegion])
-      continue;
-    const seconds = Number(tag);
-    if (Number.isFinite(seconds) && seconds > 0 && (!newest || image.creationDate > newest.at))
-      newest = { at: image.creationDate, seconds };
-  }
-  return newest?.seconds;
 }
