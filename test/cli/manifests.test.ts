@@ -3,6 +3,8 @@
 // the exact text; `leaven builds` counts packages; a run stopped between image and upload resumes; an
 // object in the bucket that is not Leaven's is never overwritten.
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
@@ -165,6 +167,57 @@ describe("package manifests on the simulator", () => {
     ]);
     const none = await run(["contains", "jq", ">=5", "specs", ...sim, "--channel", "release"], dir);
     expect(none.stdout).toBe(`No build contains jq >=5 in channel release (${read} manifests read).\n`);
+  });
+
+  it("leaven contains exits 1, saying so, when a region's images cannot be listed: the answer is partial", async () => {
+    const simulator = await startSimulator({ statePath: join(dir, "sim.json") });
+    // Between the CLI and the simulator: DescribeImages in eu-west-1 is refused, as without the permission.
+    const proxy = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        const body = Buffer.concat(chunks);
+        const scope = String(request.headers.authorization ?? "");
+        if (scope.includes("/eu-west-1/ec2/") && body.toString().includes("Action=DescribeImages")) {
+          response.writeHead(403, { "content-type": "text/xml" });
+          response.end(
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>r</RequestID></Response>',
+          );
+          return;
+        }
+        const forward = httpRequest(
+          `${simulator.endpoint}${request.url ?? "/"}`,
+          { method: request.method, headers: request.headers },
+          (answer) => {
+            response.writeHead(answer.statusCode ?? 500, answer.headers);
+            answer.pipe(response);
+          },
+        );
+        forward.end(body);
+      });
+    });
+    await new Promise<void>((listening) => proxy.listen(0, "127.0.0.1", listening));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      const result = await run(
+        ["contains", "jq", "specs", "--sim-endpoint", `http://127.0.0.1:${port}`],
+        dir,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        "leaven contains: the images in eu-west-1 could not be listed (UnauthorizedOperation: You are not authorized to perform this operation.): the answer leaves out its images, their channels and any build whose home image is there; fix access to eu-west-1 and run it again.\n",
+      );
+      // What us-east-1 holds is still answered.
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `^api-server +${apiNew.replace("+", "\\+")} +jq +4\\.4\\.6-1 +candidate, release +us-east-1$`,
+          "m",
+        ),
+      );
+    } finally {
+      await new Promise((closed) => proxy.close(closed));
+      await simulator.close();
+    }
   });
 
   it("leaven builds shows the package count and the changes from the previous build", async () => {

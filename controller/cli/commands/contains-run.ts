@@ -103,29 +103,25 @@ export async function runContains(
   const target = opened.value;
   try {
     if (output === "text") io.stderr.write(`${target.banner}\n`);
-    manifestsOf(target, "contains");
+    const manifests = manifestsOf(target, "contains");
     // Only the images' tags are needed (spec, build, channels, regions): the owner-tag walk of each region,
     // as a plan's observation starts, without the rest of a plan.
     const regions = regionsOf(validation.specs);
+    // A region not walked leaves its builds out (or without their channels): the answer is incomplete.
+    const blind = new Map<string, string>();
     const [found, walked] = await Promise.all([
       looking,
       Promise.all(
         regions.map((region) =>
           walkOwnedImages(target.cloud, region, target.installation).catch((error: unknown) => {
-            logger.warn("images not listed: their channels and regions are not shown", {
-              region,
-              error: errorMessage(error),
-            });
+            blind.set(region, errorMessage(error));
             return [];
           }),
         ),
       ),
     ]);
     const images = walked.flat();
-    // manifestsOf above refused a target without a bucket.
-    const lookup =
-      found ??
-      (await lookupPackageOf(catalogOf(target.manifests!), name, storedOf(images, target.manifests!)));
+    const lookup = found ?? (await lookupPackageOf(catalogOf(manifests), name, storedOf(images, manifests)));
     if (lookup.rebuilt)
       logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
     const where = new Map<string, ImagesOfBuild>();
@@ -194,7 +190,12 @@ export async function runContains(
     );
     if (output === "json") io.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
     else io.stdout.write(renderContains(name, range, channel, hits, lookup.entries.length));
-    return 0;
+    if (blind.size === 0) return 0;
+    for (const [region, error] of [...blind].sort())
+      io.stderr.write(
+        `leaven contains: the images in ${region} could not be listed (${error}): the answer leaves out its images, their channels and any build whose home image is there; fix access to ${region} and run it again.\n`,
+      );
+    return 1;
   } finally {
     await target.close();
   }

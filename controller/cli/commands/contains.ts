@@ -16,6 +16,7 @@ key; --all-builds lists the bucket for every build's, those no image is left of 
 are indexed under .leaven/manifests beside the specs, so the next run reads only new ones.
 
 VERSION_RANGE is a version (exactly), or comparisons in dpkg's order: "<3.0.13", ">=3.0 <3.1".
+Exits 1 when a region's images could not be listed: the answer leaves out what is there.
 
 Options:
   --channel NAME         Only builds in this channel (in some region), e.g. release.
