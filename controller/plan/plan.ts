@@ -273,13 +273,17 @@ export function volumeHomesOf(specs: readonly ValidSpec[]): Set<string> {
 /** Specs by name, built once per spec list: platformOf walks the parents of every bake. */
 const specsByName = new WeakMap<readonly ValidSpec[], Map<string, ImageSpec>>();
 
-function platformNode(specs: readonly ValidSpec[], name: string): PlatformNode | undefined {
+function specNamed(specs: readonly ValidSpec[], name: string): ImageSpec | undefined {
   let byName = specsByName.get(specs);
   if (byName === undefined) {
     byName = new Map(specs.map((s) => [s.name, s.document]));
     specsByName.set(specs, byName);
   }
-  const spec = byName.get(name)?.spec;
+  return byName.get(name);
+}
+
+function platformNode(specs: readonly ValidSpec[], name: string): PlatformNode | undefined {
+  const spec = specNamed(specs, name)?.spec;
   return spec && { layer: spec.layer, parent: spec.parent?.spec, platform: spec.source?.platform };
 }
 
@@ -298,7 +302,7 @@ function sweepVolumes(input: PlanInput, statuses: readonly SpecStatus[], actions
     if (input.blocked?.has(spec)) continue;
     if (wanted.has(spec)) {
       const desired = wanted.get(spec);
-      const doc = input.specs.find((s) => s.name === spec)?.document;
+      const doc = specNamed(input.specs, spec);
       if (doc?.spec.bake?.method !== "volume") {
         actions.push(
           ...cleanUp(spec, volume, `spec ${spec} no longer bakes on a volume (bake.method: instance)`),
