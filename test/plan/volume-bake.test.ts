@@ -478,9 +478,47 @@ describe("the bakery host", () => {
     expect(bakery.host(REGION).ok).toBe(false);
     bakery.finish(actions, T0);
     expect(actions.map((a) => a.kind)).toEqual(["terminate-instance", "launch-bakery-host"]);
+    expect(actions[0]!.reason).toBe(
+      `bakery host ${sick.instanceId} is unhealthy (SSM cannot reach it): replacing it`,
+    );
     expect(actions[1]).toMatchObject({
       launch: { clientToken: bakeryHostToken("default", REGION, `after-${sick.instanceId}`) },
     });
+    // Already on its way out: not terminated again. Stopped, beside a host that serves: terminated once.
+    const going: Action[] = [];
+    createBakery(observation({ hosts: [{ ...sick, state: "shutting-down" }] })).finish(going, T0);
+    expect(going.map((a) => a.kind)).not.toContain("terminate-instance");
+    const spare: Action[] = [];
+    createBakery(observation({ hosts: [host(), { ...sick, state: "stopped" }] }), { idleStop: "2h" }).finish(
+      spare,
+      T0,
+    );
+    expect(spare.map((a) => [a.kind, "instanceId" in a ? a.instanceId : ""])).toEqual([
+      ["terminate-instance", sick.instanceId],
+    ]);
+  });
+
+  it.each([
+    ["still stopping, never started: waits for it to stop", "stopping", {}, []],
+    [
+      "stopping 10 minutes after Leaven started it: replaced",
+      "stopping",
+      { [Tag.startRequestedAt]: new Date(T0 - 10 * MIN).toISOString() },
+      ["terminate-instance", "launch-bakery-host"],
+    ],
+    [
+      "running, started long ago: kept",
+      "running",
+      { [Tag.startRequestedAt]: new Date(T0 - 60 * MIN).toISOString() },
+      [],
+    ],
+  ] as const)("a host a bake needs — %s", (_title, state, tags, kinds) => {
+    const one = host(undefined, { ...owner, [Tag.role]: "bakery", ...tags }, state);
+    const bakery = createBakery(observation({ hosts: [one] }), { idleStop: "2h" });
+    bakery.host(REGION, "base");
+    const actions: Action[] = [];
+    bakery.finish(actions, T0);
+    expect(actions.map((a) => a.kind)).toEqual(kinds);
   });
 
   const at = (ms: number) => new Date(ms).toISOString();
@@ -586,6 +624,19 @@ describe("the bakery host", () => {
       "terminate-instance",
     ]);
     expect(finish(observation({ volumes: [attached(V)] }), [])).toEqual([]);
+    // A bake volume on another host, or one detached from this one, does not hold it.
+    const elsewhere = volume(V, {
+      state: "in-use",
+      attachments: [{ instanceId: "i-000000000000other", device: "/dev/sdf", state: "attached" }],
+    });
+    const detached = volume(V, {
+      attachments: [{ instanceId: host().instanceId, device: "/dev/sdf", state: "detached" }],
+    });
+    for (const volumes of [[elsewhere], [detached]])
+      expect(finish(observation({ volumes }), []).map((a) => a.kind)).toEqual(["terminate-instance"]);
+    // A host already terminated or shutting down is not terminated again.
+    for (const state of ["terminated", "shutting-down"] as const)
+      expect(finish(observation({ hosts: [host(undefined, undefined, state)] }), [])).toEqual([]);
     // ... nor where a spec still bakes on a volume, nor a host the user named.
     expect(finish(observation(), [REGION], { idleStop: "2h" })).toEqual([]);
     const mine = host("i-00000000000000user", { Name: "mine" });
