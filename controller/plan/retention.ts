@@ -10,7 +10,12 @@ import type { Inventory } from "../observe/inventory.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action } from "./actions.ts";
-import { buildChannels, type IndexedInventory, type ObservedBuild } from "./index-inventory.ts";
+import {
+  buildChannels,
+  type IndexedInventory,
+  imageChannels,
+  type ObservedBuild,
+} from "./index-inventory.ts";
 
 const DEFAULT_KEEP = 3;
 /** EC2 refuses a deprecation time in the past: deprecate a minute from now. */
@@ -114,7 +119,19 @@ function buildProtections(
   }
   if (build.build === desired) protections.push("the build the spec wants now");
   for (const child of childrenOfBuild(children, build.spec, build.build))
-    protections.push(`parent of ${child}`);
+    protections.push(`parent of ${child.name}`);
+  return protections;
+}
+
+/**
+ * What keeps a build's image in a region its spec no longer names: the channels that image still carries
+ * (their removal is planned with it) and the children baked there — a child is baked on its parent's image
+ * in the child's home region. The build's other protections are about its regions, not this one.
+ */
+function droppedRegionProtections(build: ObservedBuild, region: string, children: Children): string[] {
+  const protections = imageChannels(build, region).map((channel) => `in channel ${channel} in ${region}`);
+  for (const child of childrenOfBuild(children, build.spec, build.build))
+    if (child.home === undefined || child.home === region) protections.push(`parent of ${child.name}`);
   return protections;
 }
 
@@ -136,25 +153,32 @@ function childrenOf(index: IndexedInventory, parents?: ReadonlySet<string>): Chi
         children.set(parentSpec, bySpec);
       }
       const list = bySpec.get(parentBuild);
-      const child = `${build.spec} ${build.build}`;
+      const child: Child = { name: `${build.spec} ${build.build}`, home: build.homeRegion };
       if (list) list.push(child);
       else bySpec.set(parentBuild, [child]);
     }
   }
   // Sorted: what a parent's protections say does not depend on the order the specs were indexed in.
   for (const bySpec of children.values())
-    for (const list of bySpec.values()) if (list.length > 1) list.sort();
+    for (const list of bySpec.values())
+      if (list.length > 1) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return children;
 }
 
-/** Parent spec → parent build → its children ("spec build"). */
-type Children = Map<string, Map<string, string[]>>;
+/** A child build ("spec build") and its home region (undefined when its images do not say). */
+interface Child {
+  name: string;
+  home: string | undefined;
+}
 
-function childrenOfBuild(children: Children, spec: string, build: string): readonly string[] {
+/** Parent spec → parent build → its children. */
+type Children = Map<string, Map<string, Child[]>>;
+
+function childrenOfBuild(children: Children, spec: string, build: string): readonly Child[] {
   return children.get(spec)?.get(build) ?? NO_CHILDREN;
 }
 
-const NO_CHILDREN: readonly string[] = Object.freeze([]);
+const NO_CHILDREN: readonly Child[] = Object.freeze([]);
 
 function createdAt(build: ObservedBuild): number {
   // EC2's creation dates are ISO 8601 in UTC, all alike: the earliest string is the earliest time, and only
@@ -326,6 +350,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
       const age = firstAge(retention);
       // Newest first; the newest `keep` builds that nothing else protects are kept.
       const ordered = [...builds.values()].sort((a, b) => createdAt(b) - createdAt(a));
+      const regions = doc.spec.regions;
       let unusedKept = 0;
       for (const build of ordered) {
         const protections = buildProtections(doc, build, input.desired.get(specName), children);
@@ -335,6 +360,14 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
         }
         for (const image of build.images.values()) {
           syncPolicy(specName, build.build, image, policyTags, actions);
+          if (!regions.includes(image.region)) {
+            // A region taken out of the spec: its images there retire on the spec's schedule, whatever the
+            // build's standing in the regions it still names (re-adding the region restores them).
+            if (age === undefined) continue;
+            const kept = droppedRegionProtections(build, image.region, children);
+            stage(specName, build, image, retention, `${specName} is no longer in ${image.region}`, kept);
+            continue;
+          }
           if (protections.length > 0) {
             const undo = restore(specName, build.build, image, protections);
             if (undo) actions.push(undo);
@@ -370,7 +403,7 @@ export function planRetention(input: RetentionInput, actions: Action[]): Retenti
       });
       if (usedBy === undefined) for (const image of images) if (!usage?.has(image.imageId)) needUsage(image);
       if (onDelete !== "retire" || input.unattributedErrors) continue;
-      const kept = childrenOfBuild(children, specName, build.build).map((c) => `parent of ${c}`);
+      const kept = childrenOfBuild(children, specName, build.build).map((c) => `parent of ${c.name}`);
       for (const image of images) {
         const retention = parseSchedule(image.tags[Tag.retention]);
         if (firstAge(retention) === undefined) continue;

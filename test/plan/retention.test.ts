@@ -349,3 +349,143 @@ describe("planRetention: deleted specs", () => {
     expect(result.paused).toBe("retirement waits: eu-west-1 could not be observed");
   });
 });
+
+describe("planRetention: a region taken out of the spec", () => {
+  const EU = "eu-west-1";
+  const policy = { keepBuilds: 3, deprecateAfter: "7d", deregisterAfter: "30d" };
+  const since = T0 + 50 * DAY;
+  /** Build 1 of base in us-east-1 (home, in release) and its copy in eu-west-1, which the spec no longer names. */
+  const home = (tags: Tags = {}) => build(1, { ...release, ...tags });
+  const copy = (tags: Tags = {}, state: CloudImage["state"] = "available") =>
+    leavenImage(EU, "base", "1.0.1+00000001", {
+      id: "ami-b1-eu",
+      createdAt: T0 + DAY,
+      state,
+      tags: { [Tag.parentSpec]: "ubuntu", [Tag.parentBuild]: "jammy", ...tags },
+    });
+  const child = (homeRegion: string | undefined) =>
+    leavenImage(homeRegion ?? REGION, "api", "2.0.0+c0000001", {
+      id: "ami-c1",
+      tags: {
+        [Tag.parentSpec]: "base",
+        [Tag.parentBuild]: "1.0.1+00000001",
+        ...(homeRegion ? { [Tag.homeRegion]: homeRegion } : {}),
+      },
+    });
+
+  it("starts the clock of the copy there, though the build is in a channel and wanted where the spec still is", () => {
+    const { actions, summary } = run([base(policy)], [home(), copy()], { desired: "1.0.1+00000001" });
+    expect(summary).toEqual(["set-tags ami-b1-eu"]);
+    expect(actions[0]).toMatchObject({
+      region: EU,
+      tags: { [Tag.unusedSince]: iso(T0 + 100 * DAY) },
+      reason: "base is no longer in eu-west-1: its retirement clock starts",
+    });
+  });
+
+  it.each([
+    ["nothing before deprecateAfter", 6, [], []],
+    ["deprecates after deprecateAfter", 7, [], ["deprecate-image ami-b1-eu"]],
+    ["deregisters after deregisterAfter", 30, [Tag.deprecatedAt], ["deregister-image ami-b1-eu"]],
+  ] as const)("%s, leaving the home image alone", (_, days, done, expected) => {
+    const tags: Tags = { ...unusedSince(since) };
+    for (const key of done) tags[key] = iso(since + 7 * DAY);
+    const { summary, actions } = run([base(policy)], [home(), copy(tags)], {
+      now: since + days * DAY,
+      usage: "all-unused",
+      desired: "1.0.1+00000001",
+    });
+    expect(summary).toEqual(expected);
+    for (const action of actions)
+      expect(action.reason).toMatch(/^base is no longer in eu-west-1, unused since .*: \w+After \d+d has passed$/);
+  });
+
+  it("stages nothing there until the copy's use is observed, and keeps it while an instance uses it", () => {
+    const tags = unusedSince(since);
+    const unknown = run([base(policy)], [home(), copy(tags)], { now: since + 31 * DAY });
+    expect(unknown.summary).toEqual([]);
+    expect(unknown.result.usageNeeded).toEqual(new Map([[EU, ["ami-b1-eu"]]]));
+    const used = run([base(policy)], [home(), copy(tags)], {
+      now: since + 31 * DAY,
+      usage: new Map([
+        ["ami-b1", []],
+        ["ami-b1-eu", ["instance i-0fleet (running)"]],
+      ]),
+    });
+    expect(used.summary).toEqual([]);
+    expect(used.result.kept.filter((k) => k.region === EU)).toEqual([
+      {
+        spec: "base",
+        build: "1.0.1+00000001",
+        region: EU,
+        imageId: "ami-b1-eu",
+        protections: ["in use by instance i-0fleet (running)"],
+      },
+    ]);
+  });
+
+  it("keeps the copy while it still carries a channel there, or a child was baked there (or says not where)", () => {
+    const tags = unusedSince(since);
+    const options = { now: since + 31 * DAY, usage: "all-unused" as const };
+    const channel = run([base(policy)], [home(), copy({ ...tags, ...release })], options);
+    expect(channel.summary).toEqual([]);
+    expect(channel.result.kept.find((k) => k.region === EU)?.protections).toEqual([
+      "in channel release in eu-west-1",
+    ]);
+    for (const where of [EU, undefined]) {
+      const baked = run([base(policy)], [home(), copy(tags), child(where)], options);
+      expect(baked.summary).toEqual([]);
+      expect(baked.result.kept.find((k) => k.region === EU)?.protections).toEqual([
+        "parent of api 2.0.0+c0000001",
+      ]);
+    }
+    // A child baked where the spec still is does not need the copy.
+    const elsewhere = run([base(policy)], [home(), copy(tags), child(REGION)], options);
+    expect(elsewhere.summary).toEqual(["deregister-image ami-b1-eu"]);
+  });
+
+  it("retires nothing there without a retention schedule, and restores the copy once the region is back", () => {
+    expect(run([base(undefined)], [home(), copy()]).summary).toEqual([]);
+    const retired = copy({ ...unusedSince(since), [Tag.deprecatedAt]: iso(since + 7 * DAY) });
+    retired.deprecationTime = iso(since + 7 * DAY);
+    const back = base(policy, { regions: [REGION, EU] });
+    const { actions } = run([back], [home(), retired], { desired: "1.0.1+00000001" });
+    expect(actions).toEqual([
+      {
+        kind: "restore-image",
+        spec: "base",
+        build: "1.0.1+00000001",
+        region: EU,
+        imageId: "ami-b1-eu",
+        enable: false,
+        undeprecate: true,
+        keys: [Tag.unusedSince, Tag.deprecatedAt],
+        reason:
+          "build 1.0.1+00000001 is used again (in channel release, the build the spec wants now): its retirement is undone",
+      },
+    ]);
+  });
+
+  it("retires nothing there while a region could not be observed", () => {
+    const inv = inventory({
+      images: [home(), copy(unusedSince(since))],
+      usage: new Map([
+        ["ami-b1", []],
+        ["ami-b1-eu", []],
+      ]),
+      regionErrors: new Map([["ap-southeast-2", "RequestLimitExceeded"]]),
+    });
+    const actions: Action[] = [];
+    planRetention(
+      {
+        specs: [base(policy)],
+        index: indexInventory(inv),
+        inventory: inv,
+        now: since + 31 * DAY,
+        desired: new Map(),
+      },
+      actions,
+    );
+    expect(actions).toEqual([]);
+  });
+});
