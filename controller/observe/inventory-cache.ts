@@ -140,8 +140,14 @@ export class InventoryCache {
   }
 
   /** Brings the cached images and parameters up to date for `specs` and returns them. */
-  async refresh(specs: readonly ValidSpec[], now: number): Promise<CachedObservation> {
-    const regions = regionsOf(specs);
+  async refresh(
+    specs: readonly ValidSpec[],
+    now: number,
+    /** Regions no spec names that still hold something of this installation's (observe/stray-regions.ts). */
+    strayRegions: readonly string[] = [],
+  ): Promise<CachedObservation> {
+    const named = regionsOf(specs);
+    const regions = strayRegions.length === 0 ? named : [...new Set([...named, ...strayRegions])].sort();
     this.specsRemoved = false;
     this.imageChanges = new Set();
     const changedSpecs = this.changedSpecs(specs);
@@ -174,7 +180,7 @@ export class InventoryCache {
         }
       }),
     );
-    const params = await this.refreshParameters(specs, now, fullWalks);
+    const params = await this.refreshParameters(specs, now, fullWalks, strayRegions);
     const documents = new Set<string>();
     for (const names of changedSpecs.values()) for (const name of names) documents.add(name);
     if (params.changed) changed = true;
@@ -358,6 +364,7 @@ export class InventoryCache {
     specs: readonly ValidSpec[],
     now: number,
     fullWalks: ReadonlyMap<string, string>,
+    strayRegions: readonly string[],
   ): Promise<{
     parameters: ObservedParameter[];
     regions: string[];
@@ -366,7 +373,7 @@ export class InventoryCache {
     /** Whether some region's parameters were listed in full (what changed there is not known by spec). */
     listed: boolean;
   }> {
-    const prefixes = prefixesByRegion(specs);
+    const prefixes = prefixesByRegion(specs, strayRegions);
     const errors = new Map<string, string>();
     const toList = [...prefixes].filter(([region, list]) => {
       const state = this.parameters.get(region);
@@ -375,7 +382,13 @@ export class InventoryCache {
     let changed = false;
     if (toList.length > 0) {
       const listedRegions = new Set(toList.map(([region]) => region));
-      const listed = await observeParameters(this.cloud, specs, this.installation, listedRegions);
+      const listed = await observeParameters(
+        this.cloud,
+        specs,
+        this.installation,
+        listedRegions,
+        strayRegions,
+      );
       for (const [region, list] of toList) {
         const error = listed.parameterErrors?.get(region);
         if (error !== undefined || !listed.parameterRegions.includes(region)) {

@@ -19,7 +19,11 @@ import { errorMessage, regionsOf } from "./observe.ts";
  * stops publishing has parameters to delete), and the default prefix wherever any spec is, so parameters of
  * deleted specs are found. A prefix under another listed one is covered by that one's recursive listing.
  */
-export function prefixesByRegion(specs: readonly ValidSpec[]): Map<string, string[]> {
+export function prefixesByRegion(
+  specs: readonly ValidSpec[],
+  /** Regions no spec names where Leaven may have published (observe/stray-regions.ts): every prefix in use. */
+  strayRegions: readonly string[] = [],
+): Map<string, string[]> {
   const byRegion = new Map<string, Set<string>>();
   const add = (region: string, prefix: string) => {
     const set = byRegion.get(region) ?? new Set<string>();
@@ -29,6 +33,10 @@ export function prefixesByRegion(specs: readonly ValidSpec[]): Map<string, strin
   for (const region of regionsOf(specs)) add(region, DEFAULT_PUBLISH_PREFIX);
   for (const { document } of specs)
     for (const region of document.spec.regions) add(region, publishPrefix(document));
+  for (const region of strayRegions) {
+    add(region, DEFAULT_PUBLISH_PREFIX);
+    for (const { document } of specs) add(region, publishPrefix(document));
+  }
   const result = new Map<string, string[]>();
   for (const [region, set] of byRegion) {
     const all = [...set].sort();
@@ -49,8 +57,9 @@ export async function observeParameters(
   cloud: CloudPort,
   specs: readonly ValidSpec[],
   installation: string = DEFAULT_INSTALLATION,
-  /** Only these regions (default: every region of the specs). */
+  /** Only these regions (default: every region of the specs and `strayRegions`). */
   onlyRegions?: ReadonlySet<string>,
+  strayRegions: readonly string[] = [],
 ): Promise<ObservedParameters> {
   const parameters: ObservedParameter[] = [];
   const regions: string[] = [];
@@ -64,7 +73,7 @@ export async function observeParameters(
     }
   }
   await Promise.all(
-    [...prefixesByRegion(specs)]
+    [...prefixesByRegion(specs, strayRegions)]
       .filter(([region]) => onlyRegions === undefined || onlyRegions.has(region))
       .map(async ([region, prefixes]) => {
         try {

@@ -13,10 +13,12 @@ import {
   homeRegionsOf,
   observeBakes,
   observeVendorImages,
+  regionsOf,
   VendorCache,
 } from "../observe/observe.ts";
 import { observePermissions, permissionChecks } from "../observe/permissions.ts";
 import { observeSnapshots } from "../observe/snapshots.ts";
+import { findStrayRegions } from "../observe/stray-regions.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { hasVolumeBakes, observeVolumeBakes, regionsWithVolumeBakes } from "../observe/volume-bakes.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
@@ -131,6 +133,13 @@ export class Reconciler {
   private lastSweep = Number.NEGATIVE_INFINITY;
   /** Regions where the last look found this installation's volumes or a bakery host (not terminated). */
   private readonly volumeLeftovers = new Set<string>();
+  /**
+   * Regions no spec names where the last sweep found something of this installation's: observed on every
+   * pass like the specs' regions until a sweep finds them empty (observe/stray-regions.ts).
+   */
+  private strayRegions: string[] = [];
+  /** The regions the specs named on the last pass: one they no longer name is observed as stray at once. */
+  private namedRegions: ReadonlySet<string> = new Set();
   private passes = 0;
   private readonly cache: InventoryCache;
   /** The last pass's plan and what it was made from, for a pass that observes no change. */
@@ -344,9 +353,14 @@ export class Reconciler {
     changes: CachedObservation["changes"];
   }> {
     const { cloud, installation } = this.options;
+    const named = new Set(regionsOf(validation.specs));
+    const left = [...this.namedRegions].filter((region) => !named.has(region));
+    if (left.length > 0) this.strayRegions = [...new Set([...this.strayRegions, ...left])].sort();
+    this.namedRegions = named;
+    if (sweep) await this.findStrayRegions(named);
     const vendor: Inventory = emptyInventory();
     const [cached] = await Promise.all([
-      this.cache.refresh(validation.specs, now),
+      this.cache.refresh(validation.specs, now, this.strayRegions),
       observeVendorImages(cloud, validation.specs, vendor, { now, vendorCache: this.vendorCache }),
     ]);
     const regionErrors = new Map([...cached.regionErrors, ...vendor.regionErrors]);
@@ -389,7 +403,7 @@ export class Reconciler {
       await observeBakes(
         cloud,
         inventory,
-        homeRegionsOf(validation.specs),
+        [...new Set([...homeRegionsOf(validation.specs), ...this.strayRegions])].sort(),
         this.consoles,
         this.options.installation,
       );
@@ -410,6 +424,34 @@ export class Reconciler {
   /** Makes the next pass walk every region in full (e.g. when told the cloud changed behind its back). */
   requestFullWalk(why: string): void {
     this.cache.surprise(why);
+  }
+
+  /**
+   * On a sweep: the regions no spec names that still hold something of this installation's. A region that
+   * cannot be asked keeps its standing from the last sweep (a stray region stays observed); the failure is
+   * logged, and the next sweep asks again. (A region the specs stop naming between sweeps is stray at once.)
+   */
+  private async findStrayRegions(named: ReadonlySet<string>): Promise<void> {
+    // Any region answers DescribeRegions for its partition; with no spec at all, the SDK's usual default.
+    const askIn = [...named].sort()[0] ?? "us-east-1";
+    const probe = await findStrayRegions(this.options.cloud, askIn, named, this.options.installation);
+    for (const [region, error] of probe.errors)
+      this.options.logger.warn("not looked at for Leaven's resources left where no spec is", {
+        region,
+        error,
+      });
+    for (const region of probe.found)
+      if (!this.strayRegions.includes(region))
+        this.options.logger.info("observing a region no spec names: Leaven's resources are left there", {
+          region,
+          found: probe.contents.get(region),
+        });
+    const unanswered = probe.listed
+      ? this.strayRegions.filter((region) => probe.errors.has(region))
+      : this.strayRegions;
+    this.strayRegions = [...new Set([...probe.found, ...unanswered])]
+      .filter((region) => !named.has(region))
+      .sort();
   }
 
   /** Copies whose id Leaven was given but the owner-tag walk did not find: read them by id. */

@@ -66,7 +66,10 @@ const published = (regions: [string, ...string[]] = ["us-east-1", "eu-west-1"]) 
 async function freshWalk(specs: readonly ValidSpec[], regions: readonly string[]) {
   const images = new Map<string, CloudImage[]>();
   for (const region of regions) images.set(region, await walkOwnedImages(t.cloud, region));
-  const parameters = await observeParameters(t.cloud, specs);
+  // Regions the inventory holds beyond the specs' are the stray ones (observe/stray-regions.ts): listed too.
+  const named = new Set(specs.flatMap((s) => s.document.spec.regions));
+  const strays = regions.filter((region) => !named.has(region));
+  const parameters = await observeParameters(t.cloud, specs, undefined, undefined, strays);
   return { images, parameters: parameters.parameters };
 }
 

@@ -1,0 +1,80 @@
+// Regions no spec names where this installation still has something: a region taken out of every spec, or
+// whose last spec was deleted, still holds Leaven's images (to retire on their schedule, or report as
+// orphans), parameters pointing at them, bake volumes or a bakery host. Walking only the specs' regions would
+// never see them again, and a plan would say "No changes" over them. Asked on sweep passes: the account's
+// enabled regions (one DescribeRegions), then four filtered calls in each region no spec names.
+import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
+import type { CloudPort, Filter } from "../cloud/port.ts";
+import { errorMessage, walkOwnedImages } from "./observe.ts";
+
+const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
+
+export interface StrayRegions {
+  /** Regions beyond `named` holding something of this installation's, sorted. */
+  found: string[];
+  /** What was found in each, e.g. "3 image(s)". */
+  contents: Map<string, string>;
+  /** Regions that could not be asked, with why (DescribeRegions' failure under the region it was asked in). */
+  errors: Map<string, string>;
+  /** Whether the account's regions were listed (when not, nothing was asked). */
+  listed: boolean;
+}
+
+/** What this installation has in `region`, if anything: the first kind found, for the log. */
+export async function strayContents(
+  cloud: CloudPort,
+  region: string,
+  installation: string = DEFAULT_INSTALLATION,
+): Promise<string | undefined> {
+  const mine = (tags: Readonly<Record<string, string>>) => isLeavenOwned(tags, installation);
+  const [images, volumes, instances, parameters] = await Promise.all([
+    walkOwnedImages(cloud, region, installation),
+    cloud.describeVolumes(region, owned),
+    cloud.describeInstances(region, owned),
+    cloud.describeParameters(region, [
+      { key: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
+      { key: `tag:${Tag.installation}`, values: [installation] },
+    ]),
+  ]);
+  if (images.length > 0) return `${images.length} image(s)`;
+  const live = volumes.filter((v) => mine(v.tags) && v.state !== "deleted" && v.state !== "deleting");
+  if (live.length > 0) return `${live.length} volume(s)`;
+  const running = instances.filter((i) => mine(i.tags) && i.state !== "terminated");
+  if (running.length > 0) return `${running.length} instance(s)`;
+  if (parameters.length > 0) return `${parameters.length} parameter(s)`;
+  return undefined;
+}
+
+/**
+ * The regions of the account (asked in `askIn`) beyond `named` where this installation has an image, a
+ * volume, an instance not terminated or a parameter. A region that cannot be asked is in `errors`.
+ */
+export async function findStrayRegions(
+  cloud: CloudPort,
+  askIn: string,
+  named: ReadonlySet<string>,
+  installation?: string,
+): Promise<StrayRegions> {
+  const errors = new Map<string, string>();
+  const contents = new Map<string, string>();
+  let regions: string[];
+  try {
+    regions = await cloud.describeRegions(askIn);
+  } catch (error) {
+    errors.set(askIn, `DescribeRegions: ${errorMessage(error)}`);
+    return { found: [], contents, errors, listed: false };
+  }
+  await Promise.all(
+    regions
+      .filter((region) => !named.has(region))
+      .map(async (region) => {
+        try {
+          const what = await strayContents(cloud, region, installation);
+          if (what !== undefined) contents.set(region, what);
+        } catch (error) {
+          errors.set(region, errorMessage(error));
+        }
+      }),
+  );
+  return { found: [...contents.keys()].sort(), contents, errors, listed: true };
+}
