@@ -397,7 +397,9 @@ describe("planRetention: a region taken out of the spec", () => {
     });
     expect(summary).toEqual(expected);
     for (const action of actions)
-      expect(action.reason).toMatch(/^base is no longer in eu-west-1, unused since .*: \w+After \d+d has passed$/);
+      expect(action.reason).toMatch(
+        /^base is no longer in eu-west-1, unused since .*: \w+After \d+d has passed$/,
+      );
   });
 
   it("stages nothing there until the copy's use is observed, and keeps it while an instance uses it", () => {
