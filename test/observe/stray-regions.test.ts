@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
 import type { CloudPort } from "../../controller/cloud/port.ts";
 import { findStrayRegions } from "../../controller/observe/stray-regions.ts";
-import { type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 
 let t: SimCloud;
 beforeEach(async () => {
@@ -69,7 +69,12 @@ describe("findStrayRegions", () => {
       overwrite: false,
       tags: { [Tag.managedBy]: MANAGED_BY_VALUE, [Tag.installation]: "default" },
     });
+    t.adapter.resetStats();
     const found = await findStrayRegions(t.cloud, "us-east-1", NAMED);
+    // One DescribeRegions, then four calls in each of the 13 regions of the simulator's 15 no spec names.
+    expect(t.adapter.stats().requests).toBe(1 + 4 * 13);
+    expect(requestsOf(t.adapter, "us-east-1", "DescribeRegions")).toBe(1);
+    expect(requestsOf(t.adapter, "eu-west-1", "DescribeImages")).toBe(0);
     expect(found).toEqual({
       found: ["ap-northeast-1", "ap-southeast-2", "eu-central-1", "us-west-2"],
       contents: new Map([
