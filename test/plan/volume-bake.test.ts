@@ -11,6 +11,7 @@ import type {
 import {
   emptyInventory,
   type FailureRecord,
+  type Inventory,
   type ObservedCommand,
   type VolumeBakeObservation,
 } from "../../controller/observe/inventory.ts";
@@ -715,10 +716,14 @@ describe("the leak sweep of bake volumes", () => {
       bake,
       channels: { release: { latest: true } },
     });
-  const swept = (specs: ReturnType<typeof spec>[], extra: { unattributedErrors?: boolean } = {}) =>
+  const swept = (
+    specs: ReturnType<typeof spec>[],
+    extra: { unattributedErrors?: boolean } = {},
+    parts: Partial<Inventory> = {},
+  ) =>
     plan({
       specs: [ubuntu, ...specs],
-      inventory: inventory({ volumeBakes: observation({ volumes: [volume(V)] }) }),
+      inventory: inventory({ volumeBakes: observation({ volumes: [volume(V)] }), ...parts }),
       now: T0,
       ...extra,
     })
@@ -738,6 +743,18 @@ describe("the leak sweep of bake volumes", () => {
     ],
   ] as const)("deletes the volume of a spec %s", (_title, specs, actions) => {
     expect(swept([...specs])).toEqual(actions);
+  });
+
+  it("deletes the volume of a build the spec no longer wants, and keeps it while the spec wants none", () => {
+    const [deleted] = swept([app({ method: "volume" })]);
+    expect(deleted).toMatch(
+      new RegExp(
+        `^delete-volume: build ${BUILD.replace("+", "\\+")} is no longer being baked \\(base now wants 1\\.0\\.0\\+[0-9a-f]{8}\\): deleting ${V}$`,
+      ),
+    );
+    // No vendor image: the parent channel resolves to nothing and base wants no build (Waiting) — the bake in
+    // flight may be the one it wants again once the parent is seen.
+    expect(swept([app({ method: "volume" })], {}, { vendorImages: new Map() })).toEqual([]);
   });
 
   it("keeps it while a document failed to load without naming its spec", () => {
