@@ -138,6 +138,8 @@ export class Reconciler {
    * pass like the specs' regions until a sweep finds them empty (observe/stray-regions.ts).
    */
   private strayRegions: string[] = [];
+  /** The regions the last sweep could not ask (logged when this changes). */
+  private strayUnasked = "";
   /** The regions the specs named on the last pass: one they no longer name is observed as stray at once. */
   private namedRegions: ReadonlySet<string> = new Set();
   private passes = 0;
@@ -435,11 +437,15 @@ export class Reconciler {
     // Any region answers DescribeRegions for its partition; with no spec at all, the SDK's usual default.
     const askIn = [...named].sort()[0] ?? "us-east-1";
     const probe = await findStrayRegions(this.options.cloud, askIn, named, this.options.installation);
-    for (const [region, error] of probe.errors)
-      this.options.logger.warn("not looked at for Leaven's resources left where no spec is", {
-        region,
-        error,
+    // Said once per change: an account whose policy denies the regions it does not use (an SCP on
+    // aws:RequestedRegion is common) would otherwise warn about each of them on every sweep.
+    const unasked = [...probe.errors.keys()].sort().join(" ");
+    if (unasked !== this.strayUnasked && probe.errors.size > 0)
+      this.options.logger.warn("regions no spec names not looked at for Leaven's resources left there", {
+        regions: [...probe.errors.keys()].sort(),
+        error: [...probe.errors.values()][0],
       });
+    this.strayUnasked = unasked;
     for (const region of probe.found)
       if (!this.strayRegions.includes(region))
         this.options.logger.info("observing a region no spec names: Leaven's resources are left there", {

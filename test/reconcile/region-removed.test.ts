@@ -118,3 +118,38 @@ describe("a region no spec names any more", () => {
     expect(parametersIn(AP)).toEqual(["/leaven/base/candidate", "/leaven/base/release"]);
   });
 });
+
+describe("an account that denies the regions its specs do not name", () => {
+  it("converges as before and says once which regions it could not ask", async () => {
+    const named = new Set(["us-east-1", AP]);
+    // What an SCP on aws:RequestedRegion does: every call elsewhere is refused (DescribeRegions is asked here).
+    const denied = new Proxy(t.cloud, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        return (region: string, ...rest: unknown[]) =>
+          typeof region === "string" && region.includes("-") && !named.has(region)
+            ? Promise.reject(new Error(`UnauthorizedOperation: explicit deny in a service control policy`))
+            : value.call(target, region, ...rest);
+      },
+    });
+    const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (msg: string, fields?: Record<string, unknown>) =>
+        warnings.push({ msg, ...(fields ? { fields } : {}) }),
+    };
+    const r = new Reconciler({ cloud: denied, clock: t.clock, logger });
+    const converged = await converge(r, before);
+    expect(converged.statuses.map((s) => s.phase)).toEqual(["Ready", "Ready"]);
+    t.clock.advance(31 * MINUTE);
+    await r.pass(before);
+    const said = warnings.filter((w) => w.msg.startsWith("regions no spec names"));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.fields).toEqual({
+      regions: expect.arrayContaining(["eu-west-1", "us-west-2"]),
+      error: "UnauthorizedOperation: explicit deny in a service control policy",
+    });
+    expect((said[0]!.fields!.regions as string[]).length).toBe(13);
+  });
+});
