@@ -181,7 +181,13 @@ export function summarize(actions: readonly Action[]): string {
  * The plan as `leaven plan` prints it, grouped by spec like Terraform: what, where, why; then the specs
  * not ready; then the verdict's headline, last, once.
  */
-export function renderPlan(plan: Plan, verdict: Verdict, now?: number): string {
+export function renderPlan(
+  plan: Plan,
+  verdict: Verdict,
+  now?: number,
+  /** Regions observed though no spec names them (observe/stray-regions.ts). */
+  strayRegions: readonly string[] = [],
+): string {
   const lines: string[] = [];
   const bySpec = new Map<string, Action[]>();
   for (const action of plan.actions) {
@@ -205,6 +211,12 @@ export function renderPlan(plan: Plan, verdict: Verdict, now?: number): string {
   }
   lines.push(...renderRetention(plan, now));
   lines.push(...renderRebuilds(plan, now));
+  if (strayRegions.length > 0) {
+    if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
+    lines.push(
+      `Also observed, though no spec names ${strayRegions.length === 1 ? "it" : "them"} (Leaven's resources are left there): ${strayRegions.join(", ")}`,
+    );
+  }
   const notReady = plan.statuses.filter((s) => s.phase !== "Ready");
   if (notReady.length > 0) {
     if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
@@ -301,7 +313,12 @@ export function withoutRegionErrors(message: string, verdict: Verdict): string {
 }
 
 /** The plan for `--output json`; `exitCode` is the status this run exits with. */
-export function planToJson(plan: Plan, verdict: Verdict, exitCode: number): unknown {
+export function planToJson(
+  plan: Plan,
+  verdict: Verdict,
+  exitCode: number,
+  strayRegions: readonly string[] = [],
+): unknown {
   return {
     verdict: { state: verdict.state, exitCode, headline: verdict.headline, problems: verdict.problems },
     // The user data is long and derived from the spec: shown by size, not in full.
@@ -332,5 +349,6 @@ export function planToJson(plan: Plan, verdict: Verdict, exitCode: number): unkn
           },
         }
       : {}),
+    ...(strayRegions.length > 0 ? { strayRegions } : {}),
   };
 }

@@ -148,6 +148,32 @@ describe("leaven plan's exit status and headline", () => {
     });
   });
 
+  it("takes a region out of every spec: plans its clean-up there, says it still looks there, and only then No changes", async () => {
+    const { dir, sim } = estateOn(convergedState);
+    for (const file of ["foundations.yaml", "bases/al2023-base.yaml", "apps/payments.yaml"])
+      edit(dir, file, (text) =>
+        text.replace(", ap-southeast-2]", "]").replace(/^ +ap-southeast-2: arn:.*\n/m, ""),
+      );
+    const run = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toMatch(
+      /^ {2}- unpublish {4}ap-southeast-2 \/leaven\/payments\/release \(ami-[0-9a-f]{17}\)\n {6}because payments is no longer in ap-southeast-2$/m,
+    );
+    expect(run.stdout).toMatch(
+      /^ {2}~ untag {8}ap-southeast-2 ami-[0-9a-f]{17} \(1\.8\.1\+[0-9a-f]{8}\) -leaven\.dev\/channel\/candidate/m,
+    );
+    expect(run.stdout).toContain(
+      "Also observed, though no spec names it (Leaven's resources are left there): ap-southeast-2\n",
+    );
+    expect((await runCli(["apply", "specs", ...sim], dir)).code).toBe(0);
+    // The copies there retire on their specs' schedules (weeks): until then the region is still looked at.
+    const after = await runCli(["plan", "specs", "--output", "json", "--detailed-exitcode", ...sim], dir);
+    expect(after.code, after.stdout).toBe(0);
+    const json = JSON.parse(after.stdout) as { verdict: { headline: string }; strayRegions?: string[] };
+    expect(json.verdict.headline).toBe("No changes. The images match the specs.");
+    expect(json.strayRegions).toEqual(["ap-southeast-2"]);
+  });
+
   it("exits 1 and names the spec whose bake failed, with or without --detailed-exitcode", async () => {
     const { dir, sim } = estateOn(failedState);
     const detailed = await runCli(["plan", "specs", "--detailed-exitcode", ...sim], dir);

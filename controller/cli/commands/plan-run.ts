@@ -1,4 +1,5 @@
 import { createLogger } from "../../log/logger.ts";
+import { regionsOf } from "../../observe/observe.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { fitToWidth } from "../../status/fit-text.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
@@ -42,11 +43,13 @@ export async function runPlan(
       regionErrors: inventory.regionErrors,
     });
     const exitCode = exitCodeOf(verdict, values["detailed-exitcode"] === true);
-    const text = lastLineWithWhere(renderPlan(plan, verdict, target.clock.now()), target.where);
+    const named = new Set(regionsOf(validation.specs));
+    const strays = inventory.regions.filter((region) => !named.has(region));
+    const text = lastLineWithWhere(renderPlan(plan, verdict, target.clock.now(), strays), target.where);
     // On a terminal, long reasons wrap at words under their column, not wherever the terminal cuts them.
     const shown = io.stdout.isTTY ? fitToWidth(text, Math.max(40, (io.stdout.columns ?? 80) - 1)) : text;
     io.stdout.write(
-      output === "json" ? `${JSON.stringify(planToJson(plan, verdict, exitCode), null, 2)}\n` : shown,
+      output === "json" ? `${JSON.stringify(planToJson(plan, verdict, exitCode, strays), null, 2)}\n` : shown,
     );
     return exitCode;
   } finally {
