@@ -4,7 +4,7 @@
 // never see them again, and a plan would say "No changes" over them. Asked on sweep passes: the account's
 // enabled regions (one DescribeRegions), then four filtered calls in each region no spec names.
 import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
-import type { CloudPort, Filter } from "../cloud/port.ts";
+import type { CloudImage, CloudPort, Filter } from "../cloud/port.ts";
 import { errorMessage, walkOwnedImages } from "./observe.ts";
 
 const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
@@ -14,18 +14,20 @@ export interface StrayRegions {
   found: string[];
   /** What was found in each, e.g. "3 image(s)". */
   contents: Map<string, string>;
+  /** This installation's images in the regions found (the owner-tag walk the probe made). */
+  images: CloudImage[];
   /** Regions that could not be asked, with why (DescribeRegions' failure under the region it was asked in). */
   errors: Map<string, string>;
   /** Whether the account's regions were listed (when not, nothing was asked). */
   listed: boolean;
 }
 
-/** What this installation has in `region`, if anything: the first kind found, for the log. */
+/** What this installation has in `region`, if anything (the first kind found, for the log), and its images. */
 export async function strayContents(
   cloud: CloudPort,
   region: string,
   installation: string = DEFAULT_INSTALLATION,
-): Promise<string | undefined> {
+): Promise<{ what: string | undefined; images: CloudImage[] }> {
   const mine = (tags: Readonly<Record<string, string>>) => isLeavenOwned(tags, installation);
   const [images, volumes, instances, parameters] = await Promise.all([
     walkOwnedImages(cloud, region, installation),
@@ -36,13 +38,19 @@ export async function strayContents(
       { key: `tag:${Tag.installation}`, values: [installation] },
     ]),
   ]);
-  if (images.length > 0) return `${images.length} image(s)`;
   const live = volumes.filter((v) => mine(v.tags) && v.state !== "deleted" && v.state !== "deleting");
-  if (live.length > 0) return `${live.length} volume(s)`;
   const running = instances.filter((i) => mine(i.tags) && i.state !== "terminated");
-  if (running.length > 0) return `${running.length} instance(s)`;
-  if (parameters.length > 0) return `${parameters.length} parameter(s)`;
-  return undefined;
+  const what =
+    images.length > 0
+      ? `${images.length} image(s)`
+      : live.length > 0
+        ? `${live.length} volume(s)`
+        : running.length > 0
+          ? `${running.length} instance(s)`
+          : parameters.length > 0
+            ? `${parameters.length} parameter(s)`
+            : undefined;
+  return { what, images };
 }
 
 /**
@@ -57,24 +65,26 @@ export async function findStrayRegions(
 ): Promise<StrayRegions> {
   const errors = new Map<string, string>();
   const contents = new Map<string, string>();
+  const images: CloudImage[] = [];
   let regions: string[];
   try {
     regions = await cloud.describeRegions(askIn);
   } catch (error) {
     errors.set(askIn, `DescribeRegions: ${errorMessage(error)}`);
-    return { found: [], contents, errors, listed: false };
+    return { found: [], contents, images, errors, listed: false };
   }
   await Promise.all(
     regions
       .filter((region) => !named.has(region))
       .map(async (region) => {
         try {
-          const what = await strayContents(cloud, region, installation);
-          if (what !== undefined) contents.set(region, what);
+          const found = await strayContents(cloud, region, installation);
+          if (found.what !== undefined) contents.set(region, found.what);
+          images.push(...found.images);
         } catch (error) {
           errors.set(region, errorMessage(error));
         }
       }),
   );
-  return { found: [...contents.keys()].sort(), contents, errors, listed: true };
+  return { found: [...contents.keys()].sort(), contents, images, errors, listed: true };
 }

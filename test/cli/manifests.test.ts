@@ -2,7 +2,7 @@
 // leaven.yaml, then a base and an app changed and applied again; `leaven diff` and `leaven contains` give
 // the exact text; `leaven builds` counts packages; a run stopped between image and upload resumes; an
 // object in the bucket that is not Leaven's is never overwritten.
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -218,6 +218,27 @@ describe("package manifests on the simulator", () => {
       await new Promise((closed) => proxy.close(closed));
       await simulator.close();
     }
+  });
+
+  it("leaven contains still finds the images of a region taken out of every spec", async () => {
+    // A copy of the estate, where no spec names eu-west-1 any more (its images are there until retired).
+    const copy = scratchEstate(join(dir, "specs"));
+    copyFileSync(join(dir, "sim.json"), join(copy, "sim.json"));
+    for (const file of readdirSync(join(copy, "specs"), { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".yaml")) continue;
+      const path = join(copy, "specs", file);
+      const text = readFileSync(path, "utf8");
+      writeFileSync(path, text.replace(/, eu-west-1\b/g, "").replace(/^ +eu-west-1: arn:.*\n/gm, ""));
+    }
+    expect(readFileSync(join(copy, "specs", "apps/api-server.yaml"), "utf8")).not.toContain("eu-west-1");
+    const result = await run(["contains", "jq", "specs", ...sim], copy);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^api-server +${apiNew.replace("+", "\\+")} +jq +4\\.4\\.6-1 +candidate, release +eu-west-1, us-east-1$`,
+        "m",
+      ),
+    );
   });
 
   it("leaven builds shows the package count and the changes from the previous build", async () => {

@@ -75,7 +75,9 @@ describe("findStrayRegions", () => {
     expect(t.adapter.stats().requests).toBe(1 + 4 * 13);
     expect(requestsOf(t.adapter, "us-east-1", "DescribeRegions")).toBe(1);
     expect(requestsOf(t.adapter, "eu-west-1", "DescribeImages")).toBe(0);
-    expect(found).toEqual({
+    expect(found.images.map((i) => `${i.region} ${i.name}`)).toEqual(["ap-southeast-2 leaven/base/1"]);
+    expect({ ...found, images: [] }).toEqual({
+      images: [],
       found: ["ap-northeast-1", "ap-southeast-2", "eu-central-1", "us-west-2"],
       contents: new Map([
         ["ap-southeast-2", "1 image(s)"],
@@ -113,6 +115,7 @@ describe("findStrayRegions", () => {
     expect(unlisted).toEqual({
       found: [],
       contents: new Map(),
+      images: [],
       errors: new Map([["us-east-1", "DescribeRegions: UnauthorizedOperation: not allowed in us-east-1"]]),
       listed: false,
     });

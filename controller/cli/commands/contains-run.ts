@@ -8,6 +8,7 @@ import type { CloudImage } from "../../cloud/port.ts";
 import type { ManifestTarget } from "../../execute/store-manifest.ts";
 import { createLogger } from "../../log/logger.ts";
 import { errorMessage, regionsOf, walkOwnedImages } from "../../observe/observe.ts";
+import { findStrayRegions } from "../../observe/stray-regions.ts";
 import type { CatalogEntry } from "../../status/manifest-catalog.ts";
 import { ManifestCatalog } from "../../status/manifest-catalog.ts";
 import { indexedSpecs, lookupPackage, lookupPackageOf } from "../../status/package-lookup.ts";
@@ -109,7 +110,7 @@ export async function runContains(
     const regions = regionsOf(validation.specs);
     // A region not walked leaves its builds out (or without their channels): the answer is incomplete.
     const blind = new Map<string, string>();
-    const [found, walked] = await Promise.all([
+    const [found, walked, strays] = await Promise.all([
       looking,
       Promise.all(
         regions.map((region) =>
@@ -119,8 +120,10 @@ export async function runContains(
           }),
         ),
       ),
+      // Images left where no spec is any more (a region taken out of the specs) still run somewhere.
+      findStrayRegions(target.cloud, regions[0] ?? "us-east-1", new Set(regions), target.installation),
     ]);
-    const images = walked.flat();
+    const images = [...walked.flat(), ...strays.images];
     const lookup = found ?? (await lookupPackageOf(catalogOf(manifests), name, storedOf(images, manifests)));
     if (lookup.rebuilt)
       logger.warn("the local package index was rebuilt from the manifests", { why: lookup.rebuilt });
@@ -190,6 +193,11 @@ export async function runContains(
     );
     if (output === "json") io.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
     else io.stdout.write(renderContains(name, range, channel, hits, lookup.entries.length));
+    // Not a blind answer: an account may deny the regions it does not use; said, the answer stands.
+    if (strays.errors.size > 0)
+      io.stderr.write(
+        `leaven contains: ${[...strays.errors.keys()].sort().join(", ")} could not be asked for images left where no spec is (${[...strays.errors.values()][0]}).\n`,
+      );
     if (blind.size === 0) return 0;
     for (const [region, error] of [...blind].sort())
       io.stderr.write(
