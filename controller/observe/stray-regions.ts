@@ -1,8 +1,8 @@
 // Regions no spec names where this installation still has something: a region taken out of every spec, or
 // whose last spec was deleted, still holds Leaven's images (to retire on their schedule, or report as
-// orphans), parameters pointing at them, bake volumes or a bakery host. Walking only the specs' regions would
-// never see them again, and a plan would say "No changes" over them. Asked on sweep passes: the account's
-// enabled regions (one DescribeRegions), then four filtered calls in each region no spec names.
+// orphans), parameters pointing at them, snapshots, bake volumes or a bakery host. Walking only the specs'
+// regions would never see them again, and a plan would say "No changes" over them. Asked on sweep passes: the
+// account's enabled regions (one DescribeRegions), then five filtered calls in each region no spec names.
 import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudPort, Filter } from "../cloud/port.ts";
 import { errorMessage, walkOwnedImages } from "./observe.ts";
@@ -29,8 +29,9 @@ export async function strayContents(
   installation: string = DEFAULT_INSTALLATION,
 ): Promise<{ what: string | undefined; images: CloudImage[] }> {
   const mine = (tags: Readonly<Record<string, string>>) => isLeavenOwned(tags, installation);
-  const [images, volumes, instances, parameters] = await Promise.all([
+  const [images, snapshots, volumes, instances, parameters] = await Promise.all([
     walkOwnedImages(cloud, region, installation),
+    cloud.describeSnapshots(region, owned),
     cloud.describeVolumes(region, owned),
     cloud.describeInstances(region, owned),
     cloud.describeParameters(region, [
@@ -38,24 +39,28 @@ export async function strayContents(
       { key: `tag:${Tag.installation}`, values: [installation] },
     ]),
   ]);
+  // A snapshot no image uses (an abandoned volume bake's, one a deregistration left) is swept there too.
+  const kept = snapshots.filter((snapshot) => mine(snapshot.tags));
   const live = volumes.filter((v) => mine(v.tags) && v.state !== "deleted" && v.state !== "deleting");
   const running = instances.filter((i) => mine(i.tags) && i.state !== "terminated");
   const what =
     images.length > 0
       ? `${images.length} image(s)`
-      : live.length > 0
-        ? `${live.length} volume(s)`
-        : running.length > 0
-          ? `${running.length} instance(s)`
-          : parameters.length > 0
-            ? `${parameters.length} parameter(s)`
-            : undefined;
+      : kept.length > 0
+        ? `${kept.length} snapshot(s)`
+        : live.length > 0
+          ? `${live.length} volume(s)`
+          : running.length > 0
+            ? `${running.length} instance(s)`
+            : parameters.length > 0
+              ? `${parameters.length} parameter(s)`
+              : undefined;
   return { what, images };
 }
 
 /**
  * The regions of the account (asked in `askIn`) beyond `named` where this installation has an image, a
- * volume, an instance not terminated or a parameter. A region that cannot be asked is in `errors`.
+ * snapshot, a volume, an instance not terminated or a parameter. A region that cannot be asked is in `errors`.
  */
 export async function findStrayRegions(
   cloud: CloudPort,

@@ -71,8 +71,8 @@ describe("findStrayRegions", () => {
     });
     t.adapter.resetStats();
     const found = await findStrayRegions(t.cloud, "us-east-1", NAMED);
-    // One DescribeRegions, then four calls in each of the 13 regions of the simulator's 15 no spec names.
-    expect(t.adapter.stats().requests).toBe(1 + 4 * 13);
+    // One DescribeRegions, then five calls in each of the 13 regions of the simulator's 15 no spec names.
+    expect(t.adapter.stats().requests).toBe(1 + 5 * 13);
     expect(requestsOf(t.adapter, "us-east-1", "DescribeRegions")).toBe(1);
     expect(requestsOf(t.adapter, "eu-west-1", "DescribeImages")).toBe(0);
     expect(found.images.map((i) => `${i.region} ${i.name}`)).toEqual(["ap-southeast-2 leaven/base/1"]);

@@ -337,6 +337,8 @@ describe("volume bakes on the simulator", () => {
   it.each([
     ["switched to bake.method: instance", "switched"],
     ["deleted", "deleted"],
+    // No spec names us-east-1 any more: only the stray-region probe of a new process finds it.
+    ["moved to an instance bake in eu-west-1, leaving its region to no spec", "moved"],
   ] as const)(
     "cleans up the volume, snapshot and host of a half-done volume bake whose spec was %s, and no look-alike",
     async (_title, change) => {
@@ -362,7 +364,9 @@ describe("volume bakes on the simulator", () => {
       const after =
         change === "switched"
           ? validation(ubuntuFoundation(["us-east-1"]), baseSpec("base", { regions: ["us-east-1"] }))
-          : validation(ubuntuFoundation(["us-east-1"]));
+          : change === "moved"
+            ? validation(ubuntuFoundation(["eu-west-1"]), baseSpec("base", { regions: ["eu-west-1"] }))
+            : validation(ubuntuFoundation(["us-east-1"]));
       const controller = reconciler(t.cloud);
       const executed = [];
       // Within a sweep period (30 minutes): the first pass is a sweep, the next one 30 minutes on.
@@ -378,7 +382,7 @@ describe("volume bakes on the simulator", () => {
       expect(left.images).toHaveLength(change === "switched" ? 1 : 0);
       const reasons = executed.filter((a) => a.spec === "(bakery)" || a.spec === "base").map((a) => a.reason);
       expect(reasons).toContain(
-        change === "switched"
+        change !== "deleted"
           ? `spec base no longer bakes on a volume (bake.method: instance): deleting ${before.volumes[0]!.volumeId}`
           : `spec base no longer exists: deleting ${before.volumes[0]!.volumeId}`,
       );
