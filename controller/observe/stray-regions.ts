@@ -5,7 +5,8 @@
 // account's enabled regions (one DescribeRegions), then five filtered calls in each region no spec names.
 import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudPort, Filter } from "../cloud/port.ts";
-import { errorMessage, walkOwnedImages } from "./observe.ts";
+import type { ValidSpec } from "../validation/result.ts";
+import { errorMessage, regionsOf, walkOwnedImages } from "./observe.ts";
 
 const owned: Filter[] = [{ name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] }];
 
@@ -92,4 +93,15 @@ export async function findStrayRegions(
       }),
   );
   return { found: [...contents.keys()].sort(), contents, images, errors, listed: true };
+}
+
+/** The regions of an observation that no spec names: the stray ones the reconciler added. */
+export function strayRegionsOf(observed: readonly string[], specs: readonly ValidSpec[]): string[] {
+  const named = new Set(regionsOf(specs));
+  return observed.filter((region) => !named.has(region));
+}
+
+/** How plan and the status page say it. */
+export function strayRegionsText(regions: readonly string[]): string {
+  return `Also observed, though no spec names ${regions.length === 1 ? "it" : "them"} (Leaven's resources are left there): ${regions.join(", ")}`;
 }

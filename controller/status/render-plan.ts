@@ -1,4 +1,5 @@
 import { channelMoves } from "../execute/channel-order.ts";
+import { strayRegionsText } from "../observe/stray-regions.ts";
 import type { Action, ActionKind } from "../plan/actions.ts";
 import type { Plan } from "../plan/plan.ts";
 import { channelsOf } from "./action-text.ts";
@@ -213,9 +214,7 @@ export function renderPlan(
   lines.push(...renderRebuilds(plan, now));
   if (strayRegions.length > 0) {
     if (lines.length > 0 && lines.at(-1) !== "") lines.push("");
-    lines.push(
-      `Also observed, though no spec names ${strayRegions.length === 1 ? "it" : "them"} (Leaven's resources are left there): ${strayRegions.join(", ")}`,
-    );
+    lines.push(strayRegionsText(strayRegions));
   }
   const notReady = plan.statuses.filter((s) => s.phase !== "Ready");
   if (notReady.length > 0) {

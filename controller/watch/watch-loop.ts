@@ -5,10 +5,12 @@
 // A spec file that stops parsing keeps its last good state: the specs it defined when it last parsed are
 // blocked (the planner leaves a blocked spec's images, instances and parameters alone) and reported with the
 // file's error, instead of vanishing, which would read as "spec deleted" and retire its images.
+
 import { Tag } from "../api/tags.ts";
 import { emptyPaths } from "../cli/spec-loading.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { Logger } from "../log/logger.ts";
+import { strayRegionsOf, strayRegionsText } from "../observe/stray-regions.ts";
 import type { SpecStatus } from "../plan/status.ts";
 import { type PassResult, type Reconciler, settled } from "../reconcile/reconciler.ts";
 import type { LeavenMetrics } from "../serve/metrics.ts";
@@ -318,6 +320,12 @@ export class WatchLoop implements ServeSource {
     const diagnostics = this.validation.diagnostics
       .filter((d) => d.severity === "error" && d.spec === undefined)
       .map(formatDiagnostic);
+    const warnings: string[] = [];
+    if (this.empty !== undefined) warnings.push(`${this.empty}; nothing to reconcile until one is added`);
+    const strays = this.lastPass
+      ? strayRegionsOf(this.lastPass.inventory.regions, this.validation.specs)
+      : [];
+    if (strays.length > 0) warnings.push(strayRegionsText(strays));
     return {
       installation: this.options.installation,
       ...(this.lastPassAt !== undefined ? { lastPassAt: new Date(this.lastPassAt).toISOString() } : {}),
@@ -325,9 +333,7 @@ export class WatchLoop implements ServeSource {
       inFlight:
         this.empty === undefined && this.lastPass !== undefined && settled(this.lastPass) === undefined,
       ...(this.lastError ? { lastError: this.lastError } : {}),
-      ...(this.empty !== undefined
-        ? { warnings: [`${this.empty}; nothing to reconcile until one is added`] }
-        : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
       diagnostics,
       ...(this.commit ? { commit: this.commit } : {}),
       specs,

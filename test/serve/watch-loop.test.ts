@@ -19,6 +19,8 @@ function standIn() {
   const commits: Array<string | undefined> = [];
   /** Regions the next passes could not observe (tests set them). */
   const regionErrors = new Map<string, string>();
+  /** Regions the passes observe beyond the specs' (stray ones; tests add them). */
+  const strayRegions: string[] = [];
   let number = 0;
   const reconciler = {
     setCommit: (commit: string | undefined) => commits.push(commit),
@@ -53,12 +55,19 @@ function standIn() {
         executed: [],
         deferred: [],
         results: [],
-        inventory: { images: [], instances: [], regionErrors: new Map(regionErrors) },
+        inventory: {
+          images: [],
+          instances: [],
+          regions: [
+            ...new Set([...validation.specs.flatMap((s) => s.document.spec.regions), ...strayRegions]),
+          ].sort(),
+          regionErrors: new Map(regionErrors),
+        },
       } as unknown as PassResult; // only what WatchLoop reads
     },
   };
   // A stand-in for the two methods the loop calls.
-  return { reconciler: reconciler as unknown as Reconciler, planned, commits, regionErrors };
+  return { reconciler: reconciler as unknown as Reconciler, planned, commits, regionErrors, strayRegions };
 }
 
 let loop: WatchLoop | undefined;
@@ -227,5 +236,21 @@ describe("watch loop", () => {
     regionErrors.clear();
     writeFileSync(join(dir, "notes.yaml"), "# another change\n");
     await until(() => loop!.ready().ok);
+  });
+
+  it("says on /status which regions no spec names it still observes, until they are empty", async () => {
+    const dir = estate();
+    const { planned, strayRegions } = start(dir);
+    await until(() => planned.length > 0);
+    expect(loop!.status().warnings).toBeUndefined();
+    strayRegions.push("sa-east-1");
+    writeFileSync(join(dir, "notes.yaml"), "# a change, so that a pass runs\n");
+    await until(() => loop!.status().warnings !== undefined);
+    expect(loop!.status().warnings).toEqual([
+      "Also observed, though no spec names it (Leaven's resources are left there): sa-east-1",
+    ]);
+    strayRegions.length = 0;
+    writeFileSync(join(dir, "notes.yaml"), "# another change\n");
+    await until(() => loop!.status().warnings === undefined);
   });
 });

@@ -1,5 +1,5 @@
 import { createLogger } from "../../log/logger.ts";
-import { regionsOf } from "../../observe/observe.ts";
+import { strayRegionsOf } from "../../observe/stray-regions.ts";
 import { Reconciler } from "../../reconcile/reconciler.ts";
 import { fitToWidth } from "../../status/fit-text.ts";
 import { planToJson, renderPlan } from "../../status/render-plan.ts";
@@ -43,8 +43,7 @@ export async function runPlan(
       regionErrors: inventory.regionErrors,
     });
     const exitCode = exitCodeOf(verdict, values["detailed-exitcode"] === true);
-    const named = new Set(regionsOf(validation.specs));
-    const strays = inventory.regions.filter((region) => !named.has(region));
+    const strays = strayRegionsOf(inventory.regions, validation.specs);
     const text = lastLineWithWhere(renderPlan(plan, verdict, target.clock.now(), strays), target.where);
     // On a terminal, long reasons wrap at words under their column, not wherever the terminal cuts them.
     const shown = io.stdout.isTTY ? fitToWidth(text, Math.max(40, (io.stdout.columns ?? 80) - 1)) : text;
