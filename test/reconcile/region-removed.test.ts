@@ -5,9 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CHANNEL_TAG_PREFIX, Tag } from "../../controller/api/tags.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
-import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
+import { Reconciler } from "../../controller/reconcile/reconciler.ts";
 import type { ValidationResult } from "../../controller/validation/result.ts";
-import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
+import { MINUTE, requestsOf, type SimCloud, startSimCloud, untilSettled } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
 
 let t: SimCloud;
@@ -30,14 +30,7 @@ const after = validation(
   baseSpec("base", { regions: ["us-east-1"], retention }),
 );
 
-async function converge(r: Reconciler, specs: ValidationResult): Promise<PassResult> {
-  for (let i = 0; i < 60; i++) {
-    t.clock.advance(MINUTE);
-    const pass = await r.pass(specs);
-    if (settled(pass)) return pass;
-  }
-  throw new Error("not settled after 60 passes");
-}
+const converge = (r: Reconciler, specs: ValidationResult) => untilSettled(t, r, specs, 60);
 
 const imagesIn = (region: string) => [...t.sim.world.region(region).images.values()];
 const parametersIn = (region: string) => [...t.sim.world.region(region).parameters.keys()].sort();
