@@ -132,6 +132,12 @@ describe("planRetention: protections", () => {
       "parent of api 2.0.1+c0000001",
       "parent of api 2.0.2+c0000002",
     ]);
+    // Whatever order the children were observed in.
+    const reversed = run([policy], [build(1), build(2), child(2), child(1)]);
+    expect(reversed.result.kept.find((k) => k.imageId === "ami-b1")?.protections).toEqual([
+      "parent of api 2.0.1+c0000001",
+      "parent of api 2.0.2+c0000002",
+    ]);
     const outside = run([policy], [build(1), build(2), child(1)], { scope: new Set(["api"]) });
     expect(outside.summary).toEqual([]);
     expect(outside.result.kept).toEqual([]);
