@@ -159,8 +159,8 @@ function childrenOf(index: IndexedInventory, parents?: ReadonlySet<string>): Chi
     }
   }
   // Sorted: what a parent's protections say does not depend on the order the specs were indexed in.
+  // Names ("spec build") are unique per parent build: no two compare equal.
   for (const bySpec of children.values())
-    // Names ("spec build") are unique per parent build: no two compare equal.
     for (const list of bySpec.values()) if (list.length > 1) list.sort((a, b) => (a.name < b.name ? -1 : 1));
   return children;
 }
