@@ -1,5 +1,6 @@
 import type { RequestStats } from "../cloud/request-stats.ts";
-import type { SpecStatus } from "../plan/status.ts";
+import type { PassResult } from "../reconcile/reconciler.ts";
+import type { ValidationResult } from "../validation/result.ts";
 
 // What the operator gives the HTTP server (built separately, in controller/serve/): liveness, readiness
 // and a metrics recorder. The operator only records; the server decides how to expose (prom-client).
@@ -61,19 +62,32 @@ export class MemoryMetrics implements OperatorMetrics {
   }
 }
 
+/** The operator's last pass, with what it planned from: what /status and the web view show. */
+export interface OperatorPassView {
+  pass: PassResult;
+  validation: ValidationResult;
+  /** Where each spec is defined: its resource, `namespace/name`. */
+  sources: ReadonlyMap<string, string>;
+  /** Passes this operator has made, and when the last ended (its clock, ms since the epoch). */
+  passes: number;
+  endedAt: number;
+  /** The cloud's clock when the pass ended: build ages and deprecations are in its time. */
+  cloudNow: number;
+  /** Why there is nothing to reconcile, when the watched namespaces hold no ImageSpec. */
+  empty?: string;
+}
+
 /** Everything the HTTP server needs from a running operator. */
 export interface OperatorEndpoints extends OperatorProbes {
   /** Set the recorder before the operator starts: every measurement goes to it. */
   setMetrics(metrics: OperatorMetrics): void;
-  /** The last pass's statuses, for /status and the web view. */
-  lastStatuses(): readonly SpecStatus[];
+  /** The last pass, for /status and the web view; undefined before the first (or while standing by). */
+  lastPass(): OperatorPassView | undefined;
+  /** Why the last pass failed, until one succeeds. */
+  lastError(): string | undefined;
   /** EC2 and SSM requests and throttles by region and action, when the cloud adapter counts them. */
   cloudRequests(): RequestStats | undefined;
 }
 
-/**
- * TODO(integrator): the HTTP server (controller/serve/) is wired here. `leaven operator --listen :8080`
- * calls this hook with the operator's endpoints; until it is set the flag is accepted and a warning says
- * that nothing is served. The hook returns how to stop the server.
- */
+/** Another HTTP server for `leaven operator --listen` (tests); returns how to stop it. */
 export type ServeHook = (endpoints: OperatorEndpoints, listen: string) => Promise<{ close(): Promise<void> }>;

@@ -34,7 +34,12 @@ import {
 import { EventRecorder, type EventTarget, eventFor } from "./event-recorder.ts";
 import { GROUP, ImageSpecInformers, PLURAL, VERSION } from "./imagespec-informers.ts";
 import { LeaderElection, statusCodeOf } from "./leader-election.ts";
-import { noMetrics, type OperatorEndpoints, type OperatorMetrics } from "./operator-endpoints.ts";
+import {
+  noMetrics,
+  type OperatorEndpoints,
+  type OperatorMetrics,
+  type OperatorPassView,
+} from "./operator-endpoints.ts";
 import { sameStatus, statusDocument } from "./status-document.ts";
 import { WorkQueue } from "./work-queue.ts";
 
@@ -94,7 +99,8 @@ export class Operator implements OperatorEndpoints {
   private readonly abort = new AbortController();
   private worker?: Promise<void>;
   private stopped = false;
-  private statuses: SpecStatus[] = [];
+  private last?: OperatorPassView;
+  private failure?: string;
   private pollPending = false;
   private passing = false;
   private lastLoopAt: number;
@@ -206,8 +212,11 @@ export class Operator implements OperatorEndpoints {
   setMetrics(metrics: OperatorMetrics): void {
     this.metrics = metrics;
   }
-  lastStatuses(): readonly SpecStatus[] {
-    return this.statuses;
+  lastPass(): OperatorPassView | undefined {
+    return this.last;
+  }
+  lastError(): string | undefined {
+    return this.failure;
   }
   cloudRequests(): RequestStats | undefined {
     return this.options.requestStats?.();
@@ -278,11 +287,13 @@ export class Operator implements OperatorEndpoints {
         const started = this.clock.now();
         try {
           await this.reconcileAll();
+          this.failure = undefined;
           for (const key of keys) this.queue.forget(key);
           this.metrics.reconcileDuration((this.clock.now() - started) / 1000, "ok");
         } catch (error) {
           this.metrics.reconcileDuration((this.clock.now() - started) / 1000, "error");
           const delay = this.queue.addRateLimited(PASS_KEY);
+          this.failure = `pass failed: ${error instanceof Error ? error.message : String(error)}`;
           this.options.logger.error("reconcile pass failed: trying again after a backoff", {
             error: error instanceof Error ? error.message : String(error),
             retryInMs: delay,
@@ -329,7 +340,21 @@ export class Operator implements OperatorEndpoints {
     }
     const pass = await this.reconciler.pass(validation);
     this.passes += 1;
-    this.statuses = pass.statuses;
+    this.last = {
+      pass,
+      validation,
+      // A name in two watched namespaces (blocked as ambiguous) names both.
+      sources: new Map(
+        [...this.owners].map(([name, targets]) => [
+          name,
+          targets.map((t) => `${t.namespace}/${t.name}`).join(", "),
+        ]),
+      ),
+      passes: this.passes,
+      endedAt: this.clock.now(),
+      cloudNow: this.options.cloudClock.now(),
+      ...(objects.length === 0 ? { empty: emptyMessage(this.options.namespaces ?? []) } : {}),
+    };
     this.recordMetrics(pass.statuses);
     const byName = new Map(pass.statuses.map((s) => [s.name, s]));
     await eachLimited(live, (object) =>

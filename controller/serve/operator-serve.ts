@@ -1,12 +1,15 @@
-// The HTTP side of `leaven operator`: the same /metrics, /healthz, /readyz, /status and web view as
-// `leaven run` (controller/serve/server.ts), fed from the operator's endpoints (controller/operator/).
+// The HTTP side of `leaven operator`: the same /metrics, /healthz, /readyz, /status, /builds/SPEC and web
+// view as `leaven run` (controller/serve/server.ts), fed from the operator's endpoints (controller/operator/).
 import type { RequestStats } from "../cloud/request-stats.ts";
 import type { Logger } from "../log/logger.ts";
 import type { OperatorEndpoints, OperatorMetrics } from "../operator/operator-endpoints.ts";
-import type { BuildHistory } from "../status/build-history.ts";
+import { type PassResult, settled } from "../reconcile/reconciler.ts";
+import { type BuildHistory, buildHistory } from "../status/build-history.ts";
+import { formatDiagnostic } from "../validation/result.ts";
 import { LeavenMetrics } from "./metrics.ts";
 import { type RunningServer, startServer } from "./server.ts";
-import type { Check, ServeSource, SpecView, StatusSnapshot } from "./source.ts";
+import type { Check, ServeSource, SpecError, SpecView, StatusSnapshot } from "./source.ts";
+import { outdatedBuilds, passWarnings, specViewOf } from "./spec-view.ts";
 
 const NO_REQUESTS: RequestStats = { requests: 0, throttled: 0, retried: 0, mutating: 0, byRegion: {} };
 
@@ -33,15 +36,15 @@ export class PrometheusOperatorMetrics implements OperatorMetrics {
   }
 }
 
-/** The operator as the HTTP server's source: statuses of the last pass, probes, change notifications. */
+/** The operator as the HTTP server's source: its last pass as `leaven run` shows one, probes, changes. */
 export class OperatorServeSource implements ServeSource {
   private readonly endpoints: OperatorEndpoints;
   private readonly installation: string;
   private readonly listeners = new Set<() => void>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private last = "";
-  private passes = 0;
-  private lastPassAt: string | undefined;
+  /** The last pass's outdated builds, worked out once per pass rather than once per request. */
+  private outdated?: { pass: PassResult; builds: Map<string, string[]> };
 
   constructor(endpoints: OperatorEndpoints, installation: string) {
     this.endpoints = endpoints;
@@ -49,31 +52,62 @@ export class OperatorServeSource implements ServeSource {
   }
 
   status(): StatusSnapshot {
-    const statuses = this.endpoints.lastStatuses();
-    const specs: SpecView[] = statuses.map((s) => ({
-      name: s.name,
-      layer: s.layer,
-      phase: s.phase,
-      message: s.message,
-      channels: s.channels,
-      builds: s.builds,
-      ...(s.desiredBuild ? { desiredBuild: s.desiredBuild } : {}),
-    }));
+    const view = this.endpoints.lastPass();
+    const lastError = this.endpoints.lastError();
+    if (!view)
+      return {
+        installation: this.installation,
+        passes: 0,
+        inFlight: false,
+        ...(lastError ? { lastError } : {}),
+        diagnostics: [],
+        specs: [],
+      };
+    const { pass, validation } = view;
+    const errors = validation.diagnostics.filter((d) => d.severity === "error");
+    const specErrors = new Map<string, SpecError>();
+    for (const d of errors)
+      if (d.spec !== undefined && !specErrors.has(d.spec))
+        specErrors.set(d.spec, { ...d.position, message: d.message });
+    const outdated = this.outdatedOf(pass);
+    const specs: SpecView[] = pass.statuses.map((status) => {
+      const builds = outdated.get(status.name);
+      const source = view.sources.get(status.name);
+      const error = specErrors.get(status.name);
+      return specViewOf(status, {
+        ...(builds ? { outdated: builds } : {}),
+        ...(source ? { source } : {}),
+        ...(error ? { error } : {}),
+      });
+    });
+    const warnings = [...(view.empty ? [view.empty] : []), ...passWarnings(pass, validation)];
     return {
       installation: this.installation,
-      ...(this.lastPassAt ? { lastPassAt: this.lastPassAt } : {}),
-      passes: this.passes,
-      inFlight: statuses.some(
-        (s) => !["Ready", "Suspended", "Stalled", "Failed", "Blocked"].includes(s.phase),
-      ),
-      diagnostics: [],
+      lastPassAt: new Date(view.endedAt).toISOString(),
+      passes: view.passes,
+      inFlight: settled(pass) === undefined,
+      ...(lastError ? { lastError } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+      diagnostics: errors.filter((d) => d.spec === undefined).map(formatDiagnostic),
       specs,
     };
   }
 
-  history(_spec: string): BuildHistory | undefined {
-    // The operator keeps no inventory for the server to read: `leaven builds` answers this for a cluster.
-    return undefined;
+  history(spec: string): BuildHistory | undefined {
+    const view = this.endpoints.lastPass();
+    if (!view?.pass.statuses.some((s) => s.name === spec)) return undefined;
+    return buildHistory({
+      spec,
+      inventory: view.pass.inventory,
+      statuses: view.pass.statuses,
+      now: view.cloudNow,
+      installation: this.installation,
+    });
+  }
+
+  private outdatedOf(pass: PassResult): Map<string, string[]> {
+    if (this.outdated?.pass !== pass) this.outdated = { pass, builds: outdatedBuilds(pass) };
+    return this.outdated.builds;
   }
 
   healthy(): Check {
@@ -86,15 +120,13 @@ export class OperatorServeSource implements ServeSource {
     return { ok, reason: ok ? "every informer has listed" : "informers have not listed yet" };
   }
 
-  /** The operator has no change callback: its statuses are compared once a second. */
+  /** The operator has no change callback: its pass count and error are compared once a second. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     this.timer ??= setInterval(() => {
-      const now = JSON.stringify(this.endpoints.lastStatuses());
+      const now = `${this.endpoints.lastPass()?.passes ?? 0} ${this.endpoints.lastError() ?? ""}`;
       if (now === this.last) return;
       this.last = now;
-      this.passes++;
-      this.lastPassAt = new Date().toISOString();
       for (const l of this.listeners) l();
     }, 1000);
     this.timer.unref?.();

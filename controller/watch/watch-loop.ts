@@ -6,15 +6,14 @@
 // blocked (the planner leaves a blocked spec's images, instances and parameters alone) and reported with the
 // file's error, instead of vanishing, which would read as "spec deleted" and retire its images.
 
-import { Tag } from "../api/tags.ts";
 import { emptyPaths } from "../cli/spec-loading.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { Logger } from "../log/logger.ts";
-import { strayRegionsOf, strayRegionsText } from "../observe/stray-regions.ts";
 import type { SpecStatus } from "../plan/status.ts";
 import { type PassResult, type Reconciler, settled } from "../reconcile/reconciler.ts";
 import type { LeavenMetrics } from "../serve/metrics.ts";
 import type { Check, ServeSource, SpecError, SpecView, StatusSnapshot } from "../serve/source.ts";
+import { outdatedBuilds, passWarnings, specViewOf } from "../serve/spec-view.ts";
 import type { ParseCache } from "../sources/file-source.ts";
 import { type BuildHistory, buildHistory } from "../status/build-history.ts";
 import { type LoadResult, loadSpecs } from "../validation/load-specs.ts";
@@ -301,31 +300,21 @@ export class WatchLoop implements ServeSource {
 
   status(): StatusSnapshot {
     const specs: SpecView[] = this.statuses().map((status) => {
-      const error = this.specErrors.get(status.name);
+      const outdated = this.outdated.get(status.name);
       const source = this.sources.get(status.name);
-      return {
-        name: status.name,
-        layer: status.layer,
-        phase: status.phase,
-        message: status.message,
-        ...(status.parent ? { parent: status.parent } : {}),
-        ...(status.desiredBuild ? { desiredBuild: status.desiredBuild } : {}),
-        channels: status.channels,
-        builds: status.builds,
-        ...(this.outdated.has(status.name) ? { outdated: this.outdated.get(status.name) } : {}),
+      const error = this.specErrors.get(status.name);
+      return specViewOf(status, {
+        ...(outdated ? { outdated } : {}),
         ...(source ? { source } : {}),
         ...(error ? { error } : {}),
-      };
+      });
     });
     const diagnostics = this.validation.diagnostics
       .filter((d) => d.severity === "error" && d.spec === undefined)
       .map(formatDiagnostic);
     const warnings: string[] = [];
     if (this.empty !== undefined) warnings.push(`${this.empty}; nothing to reconcile until one is added`);
-    const strays = this.lastPass
-      ? strayRegionsOf(this.lastPass.inventory.regions, this.validation.specs)
-      : [];
-    if (strays.length > 0) warnings.push(strayRegionsText(strays));
+    warnings.push(...passWarnings(this.lastPass, this.validation));
     return {
       installation: this.options.installation,
       ...(this.lastPassAt !== undefined ? { lastPassAt: new Date(this.lastPassAt).toISOString() } : {}),
@@ -382,26 +371,4 @@ export class WatchLoop implements ServeSource {
       };
     return { ok: true, reason: `pass ${this.lastPass.number} done` };
   }
-}
-
-/**
- * Builds whose parent channel has moved on since they were baked (as `leaven builds` marks them): one walk of
- * the pass's images, so /status can mark them for every spec without a history per spec.
- */
-export function outdatedBuilds(pass: PassResult): Map<string, string[]> {
-  const channels = new Map(pass.statuses.map((s) => [s.name, s.channels]));
-  const found = new Map<string, Set<string>>();
-  for (const image of pass.inventory.images) {
-    const spec = image.tags[Tag.spec];
-    const build = image.tags[Tag.build];
-    const parent = image.tags[Tag.parentSpec];
-    const channel = image.tags[Tag.parentChannel];
-    if (!spec || !build || !parent || !channel) continue;
-    const now = channels.get(parent)?.[channel]?.build;
-    if (now === undefined || now === image.tags[Tag.parentBuild]) continue;
-    const builds = found.get(spec) ?? new Set<string>();
-    builds.add(build);
-    found.set(spec, builds);
-  }
-  return new Map([...found].map(([spec, builds]) => [spec, [...builds].sort()]));
 }

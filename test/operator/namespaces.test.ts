@@ -19,12 +19,11 @@ describe("leaven operator --namespace", () => {
     await createExamples(h, "elsewhere");
     const operator = await h.startOperator({ leaderElect: false, namespaces: ["platform"] });
     await waitFor("platform Ready", () => allReady(h, "platform"), 60_000);
-    expect(
-      operator
-        .lastStatuses()
-        .map((s) => s.name)
-        .sort(),
-    ).toHaveLength(9);
+    const last = operator.lastPass();
+    expect(last?.pass.statuses).toHaveLength(9);
+    expect(new Set(last?.sources.values())).toEqual(
+      new Set(last?.pass.statuses.map((s) => `platform/${s.name}`)),
+    );
     for (const spec of await listSpecs(h, "elsewhere")) {
       expect(spec.status).toBeUndefined();
       expect(spec.metadata?.finalizers ?? []).not.toContain(FINALIZER);
