@@ -15,7 +15,6 @@
 // allowing it. The simulator treats every running instance launched with an instance profile as managed; any
 // other instance is InvalidInstanceId, as SSM answers for an instance it does not manage.
 
-import { createHash } from "node:crypto";
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
 import { commandOutputKey, manifestConsoleLines } from "../api/package-manifest.ts";
 import { Tag } from "../api/tags.ts";
@@ -24,6 +23,7 @@ import { volumeBakeBehaviour } from "./faults.ts";
 import { instanceState } from "./instances.ts";
 import { bakeManifest, simManifestBody } from "./manifests.ts";
 import { SIM_ACCOUNT_ID } from "./regions.ts";
+import { etagOf } from "./s3.ts";
 import type { Json, SsmContext, SsmHandler } from "./ssm.ts";
 import type { RegionState, SimCommand, SimVolume, World } from "./world.ts";
 
@@ -316,7 +316,7 @@ export function deliverCommandOutputs(world: World, now: number): boolean {
             contentType: "text/plain; charset=utf-8",
             tags: {},
             lastModified: at,
-            etag: createHash("md5").update(body).digest("hex"),
+            etag: etagOf(body),
           };
         }
       }

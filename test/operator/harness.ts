@@ -139,6 +139,31 @@ export async function createExamples(h: Harness, namespace = "default"): Promise
   return names;
 }
 
+/** An app whose parent no spec defines: invalid input, which blocks only itself. */
+export const orphanApp = {
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: "ImageSpec",
+  metadata: { name: "orphan-app" },
+  spec: {
+    layer: "app",
+    parent: { spec: "no-such-base", channel: "release" },
+    version: "1.0.0",
+    regions: ["us-east-1"],
+    channels: { candidate: { latest: true } },
+  },
+};
+
+/** Creates one ImageSpec through the REST API. */
+export async function createSpec(h: Harness, body: object, namespace = "default"): Promise<void> {
+  await h.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+    body,
+  });
+}
+
 export async function getSpec(h: Harness, name: string, namespace = "default"): Promise<ImageSpecObject> {
   return (await h.custom.getNamespacedCustomObject({
     group: GROUP,

@@ -9,10 +9,12 @@ import {
   allReady,
   conditionOf,
   createExamples,
+  createSpec,
   getSpec,
   type Harness,
   listSpecs,
   mergePatch,
+  orphanApp,
   startHarness,
   waitFor,
 } from "./harness.ts";
@@ -125,24 +127,7 @@ describe("leaven operator: edits, deletion, events", () => {
 
   it("blocks only an invalid resource and its descendants, saying why in its status", async () => {
     await createExamples(h);
-    await h.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: "default",
-      plural: PLURAL,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: "ImageSpec",
-        metadata: { name: "orphan-app" },
-        spec: {
-          layer: "app",
-          parent: { spec: "no-such-base", channel: "release" },
-          version: "1.0.0",
-          regions: ["us-east-1"],
-          channels: { candidate: { latest: true } },
-        },
-      },
-    });
+    await createSpec(h, orphanApp);
     await h.startOperator({ leaderElect: false });
     const orphan = await waitFor("orphan-app stalled", async () => {
       const spec = await getSpec(h, "orphan-app");

@@ -1,13 +1,7 @@
 // The volume bake's state machine, one step per observed state, and the bakery host planner: pure tables.
 import { describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
-import type {
-  CloudImage,
-  CloudInstance,
-  CloudSnapshot,
-  CloudVolume,
-  Tags,
-} from "../../controller/cloud/port.ts";
+import type { CloudImage, CloudSnapshot, CloudVolume, Tags } from "../../controller/cloud/port.ts";
 import {
   emptyInventory,
   type FailureRecord,
@@ -19,38 +13,23 @@ import type { Action } from "../../controller/plan/actions.ts";
 import { createBakery } from "../../controller/plan/bakery.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
-import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
+import { cleanUp, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
 import { createPool } from "../../controller/plan/volume-pool.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import { inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
-
-const REGION = "us-east-1";
-const BUILD = "1.0.0+abcdef12";
-const doc = spec("base", {
-  layer: "base",
-  parent: { spec: "ubuntu", channel: "release" },
-  version: "1.0.0",
-  provision: { packages: ["curl"] },
-  bake: { method: "volume" },
-  channels: { release: { latest: true } },
-}).document;
-const owner: Tags = { [Tag.managedBy]: "leaven", [Tag.installation]: "default" };
-
-function host(
-  id = "i-0000000000000host",
-  tags: Tags = { ...owner, [Tag.role]: "bakery" },
-  state: CloudInstance["state"] = "running",
-): CloudInstance {
-  return {
-    instanceId: id,
-    region: REGION,
-    imageId: "ami-al2023",
-    state,
-    launchTime: new Date(T0 - 60 * MIN).toISOString(),
-    availabilityZone: `${REGION}a`,
-    tags,
-  };
-}
+import {
+  attached,
+  BUILD,
+  doc,
+  HOST as HOST_ID,
+  host,
+  observation,
+  owner,
+  REGION,
+  step,
+  V,
+  volume,
+} from "./volume-builders.ts";
 
 /** The host's root volume: RunInstances tags it as the host (role=bakery). */
 function rootVolume(): CloudVolume {
@@ -63,71 +42,6 @@ function rootVolume(): CloudVolume {
     attachments: [{ instanceId: host().instanceId, device: "/dev/xvda", state: "attached" }],
     tags: { ...owner, [Tag.role]: "bakery" },
   };
-}
-
-function volume(id: string, options: Partial<CloudVolume> & { extra?: Tags } = {}): CloudVolume {
-  return {
-    volumeId: id,
-    region: REGION,
-    availabilityZone: `${REGION}a`,
-    state: "available",
-    size: 8,
-    attachments: [],
-    createTime: new Date(T0 - 5 * MIN).toISOString(),
-    ...options,
-    tags: { ...owner, [Tag.spec]: "base", [Tag.build]: BUILD, [Tag.role]: "volume-bake", ...options.extra },
-  };
-}
-
-function attached(id: string, state: "attaching" | "attached" | "detaching" = "attached", extra: Tags = {}) {
-  return volume(id, {
-    state: "in-use",
-    attachments: [{ instanceId: host().instanceId, device: "/dev/sdf", state }],
-    extra,
-  });
-}
-
-function observation(parts: Partial<VolumeBakeObservation> = {}): VolumeBakeObservation {
-  return {
-    regions: [REGION],
-    hosts: [host()],
-    volumes: [],
-    devices: new Map(),
-    snapshots: [],
-    commands: new Map(),
-    lastCommandAt: new Map(),
-    hostImages: new Map([[REGION, "ami-al2023"]]),
-    ...parts,
-  };
-}
-
-function context(
-  vb: VolumeBakeObservation,
-  extra: Partial<VolumeBakeContext> = {},
-  config: BakeryConfig = {},
-): VolumeBakeContext {
-  return {
-    doc,
-    build: BUILD,
-    recipe: "0123456789abcdef",
-    homeRegion: REGION,
-    parent: { spec: "ubuntu", channel: "release", build: "ubuntu-jammy-20260601", imageId: "ami-parent" },
-    instances: [],
-    failureRecords: [],
-    inventory: { ...emptyInventory(), instanceRegions: [REGION] },
-    now: T0,
-    retry: false,
-    volumes: vb,
-    bakery: createBakery(vb, config),
-    ...extra,
-  };
-}
-
-function step(vb: VolumeBakeObservation, extra: Partial<VolumeBakeContext> = {}, config: BakeryConfig = {}) {
-  const actions: Action[] = [];
-  const ctx = context(vb, extra, config);
-  const state = planVolumeBake(ctx, actions);
-  return { state, actions, kinds: actions.map((a) => a.kind), ctx };
 }
 
 function command(
@@ -158,8 +72,6 @@ const snapshot = (state: string, tags: Tags = {}): CloudSnapshot => ({
     ...tags,
   },
 });
-
-const V = "vol-0000000000000001";
 
 const pooled = (id: string, parentImageId: string): CloudVolume => ({
   ...volume(id),
@@ -436,6 +348,357 @@ describe("the volume bake, one step per observed state", () => {
 
   it("is blind where volume bakes were not observed", () => {
     expect(step(observation({ regions: [] })).state).toMatchObject({ step: "blind" });
+  });
+});
+
+describe("the volume bake's edges: what is not its own, failures on the way, and clean-up", () => {
+  const success = { [Tag.bakeResult]: "success" };
+  const homeImage = (state: CloudImage["state"], stateReason?: string): CloudImage => ({
+    imageId: "ami-0000000000000baked",
+    region: REGION,
+    name: "leaven/base/1.0.0_abcdef12",
+    ownerId: "123456789012",
+    state,
+    ...(stateReason ? { stateReason } : {}),
+    creationDate: new Date(T0).toISOString(),
+    snapshotIds: ["snap-0000000000000001"],
+    tags: { ...owner, [Tag.bakeVolume]: V },
+  });
+
+  it("sees only volumes of this spec and build in its home region, not deleted ones", () => {
+    const others = [
+      volume("vol-000000000000other", { extra: { [Tag.spec]: "other" } }),
+      volume("vol-00000000000older", { extra: { [Tag.build]: "0.9.0+00000000" } }),
+      { ...volume("vol-0000000000000west"), region: "eu-west-1" },
+      volume("vol-000000000deleting", { state: "deleting" }),
+      volume("vol-0000000000deleted", { state: "deleted" }),
+    ];
+    // None of them is this build's bake volume: a new one is made, and none of them is touched.
+    const { kinds, actions } = step(observation({ volumes: others }));
+    expect(kinds).toEqual(["create-volume"]);
+    expect(actions.some((a) => "volumeId" in a)).toBe(false);
+  });
+
+  it("waits on a pending image, fails on a failed one, and --retry deregisters it", () => {
+    const v = volume(V, { extra: success });
+    expect(step(observation({ volumes: [v] }), { homeImage: homeImage("pending") })).toEqual(
+      expect.objectContaining({
+        state: { step: "in-progress", message: "image ami-0000000000000baked is pending" },
+        actions: [],
+      }),
+    );
+    const failed = step(observation({ volumes: [v] }), { homeImage: homeImage("failed", "snapshot lost") });
+    expect(failed.state).toEqual({
+      step: "failed",
+      message: "image ami-0000000000000baked is failed: snapshot lost",
+    });
+    expect(failed.actions).toEqual([]);
+    const retried = step(observation({ volumes: [v] }), { homeImage: homeImage("failed"), retry: true });
+    expect(retried.state).toEqual({
+      step: "in-progress",
+      message: "retrying: deregistering ami-0000000000000baked",
+    });
+    expect(retried.actions).toEqual([
+      {
+        kind: "deregister-image",
+        spec: "base",
+        build: BUILD,
+        region: REGION,
+        imageId: "ami-0000000000000baked",
+        snapshotIds: ["snap-0000000000000001"],
+        reason: "retry requested: image ami-0000000000000baked is failed",
+      },
+    ]);
+  });
+
+  it("with the image available, detaches a volume still attached and deletes its failure records", () => {
+    const record: FailureRecord = {
+      spec: "base",
+      build: BUILD,
+      region: REGION,
+      launchTemplateId: "lt-1",
+      name: "leaven-failed-base-1.0.0_abcdef12",
+      reason: "bake script failed",
+      instanceId: "vol-00000000000failed",
+      console: [],
+      tags: {},
+    };
+    const { state, actions } = step(observation({ volumes: [attached(V, "attached", success)] }), {
+      homeImage: homeImage("available"),
+      failureRecords: [record],
+    });
+    expect(state.step).toBe("done");
+    expect(actions).toEqual([
+      {
+        kind: "detach-volume",
+        spec: "base",
+        build: BUILD,
+        region: REGION,
+        volumeId: V,
+        instanceId: HOST_ID,
+        reason: `image ami-0000000000000baked of ${BUILD} is available: detaching ${V} to delete it`,
+      },
+      expect.objectContaining({ kind: "delete-failure-record" }),
+    ]);
+    // Detaching, or the image's volume not observed: nothing to do to it yet, and its tag stays.
+    expect(
+      step(observation({ volumes: [attached(V, "detaching", success)] }), {
+        homeImage: homeImage("available"),
+      }).actions,
+    ).toEqual([]);
+    expect(step(observation({ regions: [] }), { homeImage: homeImage("available") }).actions).toEqual([]);
+  });
+
+  it("is blind while the failure records of its region were not observed", () => {
+    expect(step(observation(), { inventory: { ...emptyInventory(), instanceRegions: [] } }).state).toEqual({
+      step: "blind",
+      message: "failure records in us-east-1 were not observed this pass",
+    });
+    expect(
+      step(observation({ regions: [], errors: new Map([[REGION, "RequestLimitExceeded"]]) })).state,
+    ).toEqual({
+      step: "blind",
+      message: "volume bakes in us-east-1 were not observed this pass: RequestLimitExceeded",
+    });
+  });
+
+  it("keeps the oldest of two bake volumes and deletes the other, but never one attached or with a verdict", () => {
+    const older = volume("vol-0000000000000old", { createTime: new Date(T0 - 9 * MIN).toISOString() });
+    const newer = volume("vol-0000000000000new", { createTime: new Date(T0 - 2 * MIN).toISOString() });
+    for (const volumes of [
+      [older, newer],
+      [newer, older],
+    ]) {
+      const { actions } = step(observation({ volumes }));
+      expect(actions).toEqual([
+        expect.objectContaining({ kind: "delete-volume", volumeId: "vol-0000000000000new" }),
+        expect.objectContaining({ kind: "attach-volume", volumeId: "vol-0000000000000old" }),
+      ]);
+    }
+    // Created in the same second: the lower id is kept.
+    const twin = volume("vol-0000000000000twn", { createTime: older.createTime! });
+    expect(step(observation({ volumes: [twin, older] })).actions[0]).toMatchObject({
+      kind: "delete-volume",
+      volumeId: "vol-0000000000000twn",
+    });
+    const busy = volume("vol-0000000000000new", {
+      createTime: newer.createTime!,
+      state: "in-use",
+      attachments: [{ instanceId: HOST_ID, device: "/dev/sdg", state: "attached" }],
+    });
+    const judged = volume("vol-0000000000000new", { createTime: newer.createTime!, extra: success });
+    for (const extra of [busy, judged])
+      expect(step(observation({ volumes: [older, extra] })).actions.map((a) => a.kind)).toEqual([
+        "attach-volume",
+      ]);
+  });
+
+  it("records a failed volume's failure once, with its reason", () => {
+    const failedVolume = volume(V, { extra: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "boom" } });
+    const first = step(observation({ volumes: [failedVolume] }));
+    expect(first.actions[1]).toMatchObject({ kind: "record-failure" });
+    expect(JSON.stringify(first.actions[1])).toContain("boom");
+    expect(first.state).toEqual({ step: "failed", message: "boom" });
+    const record: FailureRecord = {
+      spec: "base",
+      build: BUILD,
+      region: REGION,
+      launchTemplateId: "lt-1",
+      name: "leaven-failed-base-1.0.0_abcdef12",
+      reason: "boom",
+      instanceId: V,
+      console: ["E: boom"],
+      tags: {},
+    };
+    const again = step(observation({ volumes: [failedVolume] }), { failureRecords: [record] });
+    expect(again.kinds).toEqual(["delete-volume"]);
+    expect(again.state).toEqual({ step: "failed", message: "boom", console: ["E: boom"] });
+    // Without a reason on the volume: the record's, else "bake failed".
+    const bare = volume(V, { extra: { [Tag.bakeResult]: "failed" } });
+    expect(step(observation({ volumes: [bare] })).state).toEqual({ step: "failed", message: "bake failed" });
+  });
+
+  it("waits for a host's zone, and takes no pool volume on a retry or a rebake", () => {
+    const zoneless = { ...host(), availabilityZone: undefined };
+    expect(step(observation({ hosts: [zoneless] }))).toMatchObject({
+      state: { step: "in-progress", message: `bakery host ${HOST_ID} shows no availability zone yet` },
+      actions: [],
+    });
+    const claimed: string[] = [];
+    const pool = {
+      claim: (_region: string, _parent: string, _zone: string) => {
+        claimed.push(_zone);
+        return volume("vol-000000000000pool");
+      },
+    } as unknown as VolumeBakeContext["pool"];
+    const rebake = step(observation(), { pool, deadHomeImages: ["ami-00000000000000dead"] });
+    expect(rebake.kinds).toEqual(["create-volume"]);
+    expect(rebake.actions[0]).toMatchObject({
+      volume: { tags: { [Tag.rebakeOf]: "ami-00000000000000dead" } },
+      reason: `the home image of build ${BUILD} in ${REGION}, ami-00000000000000dead, is gone: baking the same build again on a new volume`,
+    });
+    expect(claimed).toEqual([]);
+    const first = step(observation(), { pool });
+    expect(first.kinds).toEqual(["tag-volume", "attach-volume"]);
+    expect(claimed).toEqual(["us-east-1a"]);
+  });
+
+  it("creates the volume with the spec's root size and type", () => {
+    const sized = {
+      ...doc,
+      spec: {
+        ...doc.spec,
+        bake: { method: "volume" as const, rootVolume: { size: 30, type: "io2" as const } },
+      },
+    };
+    expect(step(observation(), { doc: sized }).actions[0]).toMatchObject({
+      kind: "create-volume",
+      volume: { size: 30, volumeType: "io2", availabilityZone: "us-east-1a" },
+    });
+    const plain = step(observation()).actions[0];
+    expect(plain).toMatchObject({ volume: { volumeType: "gp3" } });
+    expect(plain && "volume" in plain && "size" in (plain.volume as object)).toBe(false);
+  });
+
+  it("marks a volume in state error failed, and a snapshot in state error", () => {
+    const broken = step(observation({ volumes: [volume(V, { state: "error" })] }));
+    expect(broken.state).toEqual({ step: "in-progress", message: `bake volume ${V} is in state error` });
+    expect(broken.actions).toEqual([
+      expect.objectContaining({
+        kind: "tag-volume",
+        volumeId: V,
+        tags: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: `bake volume ${V} is in state error` },
+      }),
+    ]);
+    const lost = step(
+      observation({ volumes: [volume(V, { extra: success })], snapshots: [snapshot("error")] }),
+    );
+    expect(lost.state.step).toBe("in-progress");
+    expect(lost.actions).toEqual([
+      expect.objectContaining({
+        kind: "tag-volume",
+        tags: expect.objectContaining({ [Tag.bakeResult]: "failed" }),
+      }),
+    ]);
+  });
+
+  it("takes only its own volume's snapshot of this build in its region", () => {
+    const v = volume(V, { extra: success });
+    for (const other of [
+      { ...snapshot("completed"), region: "eu-west-1" },
+      snapshot("completed", { [Tag.bakeVolume]: "vol-000000000000other" }),
+      snapshot("completed", { [Tag.build]: "0.9.0+00000000" }),
+    ])
+      expect(step(observation({ volumes: [v], snapshots: [other] })).kinds).toEqual(["create-bake-snapshot"]);
+  });
+
+  it("registers with the spec's root size and type, a rebake saying what it replaces", () => {
+    const sized = {
+      ...doc,
+      spec: {
+        ...doc.spec,
+        bake: { method: "volume" as const, rootVolume: { size: 30, type: "io2" as const } },
+      },
+    };
+    const v = volume(V, { extra: { ...success, [Tag.rebakeOf]: "ami-00000000000000dead" } });
+    expect(
+      step(observation({ volumes: [v], snapshots: [snapshot("completed")] }), { doc: sized }).actions,
+    ).toMatchObject([
+      {
+        kind: "register-image",
+        image: {
+          root: { size: 30, volumeType: "io2", deleteOnTermination: true },
+          description: `Leaven base ${BUILD} on ubuntu/ubuntu-jammy-20260601`,
+          tags: { [Tag.rebakeOf]: "ami-00000000000000dead" },
+        },
+      },
+    ]);
+  });
+
+  it("waits while its volume is not available, and replaces it when the host moved zones", () => {
+    const creating = step(observation({ volumes: [volume(V, { state: "creating" })] }));
+    expect(creating).toMatchObject({ state: { message: `volume ${V} is being created` }, actions: [] });
+    const inUse = step(observation({ volumes: [volume(V, { state: "in-use" })] }));
+    expect(inUse).toMatchObject({ state: { message: `volume ${V} is in-use` }, actions: [] });
+    const moved = step(
+      observation({ hosts: [{ ...host(), availabilityZone: `${REGION}b` }], volumes: [volume(V)] }),
+    );
+    expect(moved.state).toEqual({
+      step: "in-progress",
+      message: `replacing ${V}: the bakery host moved zones`,
+    });
+    expect(moved.kinds).toEqual(["delete-volume"]);
+    // Waiting on the host: no attach.
+    expect(step(observation({ hosts: [], volumes: [volume(V)] })).actions).toEqual([]);
+  });
+
+  it("sends commands only to a running host Leaven owns or the user named, never to whatever holds the volume", () => {
+    const stranger = host("i-00000000000stranger", { team: "not-leaven" });
+    const onStranger = volume(V, {
+      state: "in-use",
+      attachments: [{ instanceId: stranger.instanceId, device: "/dev/sdf", state: "attached" }],
+    });
+    // Not a host of the observation (not Leaven's, not named): nothing is sent.
+    expect(step(observation({ volumes: [onStranger] }))).toMatchObject({
+      state: {
+        message: `volume ${V} is attached to i-00000000000stranger, which is not a running bakery host`,
+      },
+      actions: [],
+    });
+    const stopped = host(HOST_ID, { ...owner, [Tag.role]: "bakery" }, "stopped");
+    expect(step(observation({ hosts: [stopped], volumes: [attached(V)] })).actions).toEqual([]);
+    // The host Leaven launched: its launch time goes with the command (the executor checks it is the same).
+    const own = step(observation({ volumes: [attached(V)] })).actions[0];
+    expect(own).toMatchObject({ kind: "send-bake-command", hostLaunchedAt: host().launchTime });
+    expect(own && "userNamedHost" in own).toBe(false);
+    // A host the user named (no bakery role): marked so, with no launch time.
+    const named = host(HOST_ID, {});
+    const theirs = step(observation({ hosts: [named], volumes: [attached(V)] })).actions[0];
+    expect(theirs).toMatchObject({ kind: "send-bake-command", userNamedHost: true });
+    expect(theirs && "hostLaunchedAt" in theirs).toBe(false);
+  });
+
+  it("gives the command the spec's timeout in seconds, and fails only past it", () => {
+    const slow = { ...doc, spec: { ...doc.spec, bake: { method: "volume" as const, timeout: "90s" } } };
+    expect(step(observation({ volumes: [attached(V)] }), { doc: slow }).actions[0]).toMatchObject({
+      command: { timeoutSeconds: 90 },
+    });
+    const at = (ms: number) =>
+      step(
+        observation({
+          volumes: [attached(V)],
+          commands: new Map([[V, command("InProgress", undefined, T0 - ms)]]),
+        }),
+        {
+          doc: slow,
+        },
+      ).state.step;
+    expect(at(90_000)).toBe("in-progress");
+    expect(at(90_001)).toBe("failed");
+  });
+
+  it("cleans up: nothing while a volume is being made or detaching, detach when attached, else delete", () => {
+    expect(cleanUp("base", volume(V, { state: "creating" }), "why")).toEqual([]);
+    expect(cleanUp("base", attached(V, "detaching"), "why")).toEqual([]);
+    expect(cleanUp("base", attached(V), "why")).toEqual([
+      {
+        kind: "detach-volume",
+        spec: "base",
+        region: REGION,
+        volumeId: V,
+        build: BUILD,
+        instanceId: HOST_ID,
+        reason: `why: detaching ${V} to delete it`,
+      },
+    ]);
+    const untagged = { ...volume(V), tags: owner };
+    expect(cleanUp("base", untagged, "why")).toEqual([
+      { kind: "delete-volume", spec: "base", region: REGION, volumeId: V, reason: `why: deleting ${V}` },
+    ]);
+    expect(cleanUp("base", { ...attached(V), tags: owner }, "why")[0]).toMatchObject({ build: "" });
+    // A detached attachment is none.
+    const left = volume(V, { attachments: [{ instanceId: HOST_ID, device: "/dev/sdf", state: "detached" }] });
+    expect(cleanUp("base", left, "why")[0]).toMatchObject({ kind: "delete-volume", build: BUILD });
   });
 });
 

@@ -4,82 +4,10 @@
 // image says stored or none.
 import { describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
-import type { CloudImage, CloudInstance, CloudVolume, Tags } from "../../controller/cloud/port.ts";
-import { emptyInventory, type VolumeBakeObservation } from "../../controller/observe/inventory.ts";
-import type { Action } from "../../controller/plan/actions.ts";
-import { createBakery } from "../../controller/plan/bakery.ts";
-import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
-import { MIN, spec, T0 } from "./builders.ts";
-
-const REGION = "us-east-1";
-const BUILD = "1.0.0+abcdef12";
-const V = "vol-0000000000000001";
-const HOST = "i-0000000000000host";
-const doc = spec("base", {
-  layer: "base",
-  parent: { spec: "ubuntu", channel: "release" },
-  version: "1.0.0",
-  provision: { packages: ["curl"] },
-  bake: { method: "volume" },
-  channels: { release: { latest: true } },
-}).document;
-const owner: Tags = { [Tag.managedBy]: "leaven", [Tag.installation]: "default" };
-const host: CloudInstance = {
-  instanceId: HOST,
-  region: REGION,
-  imageId: "ami-al2023",
-  state: "running",
-  launchTime: new Date(T0 - 60 * MIN).toISOString(),
-  availabilityZone: `${REGION}a`,
-  tags: { ...owner, [Tag.role]: "bakery" },
-};
-
-function volume(options: Partial<CloudVolume> = {}, extra: Tags = {}): CloudVolume {
-  return {
-    volumeId: V,
-    region: REGION,
-    availabilityZone: `${REGION}a`,
-    state: "available",
-    size: 8,
-    attachments: [],
-    createTime: new Date(T0 - 5 * MIN).toISOString(),
-    ...options,
-    tags: { ...owner, [Tag.spec]: "base", [Tag.build]: BUILD, [Tag.role]: "volume-bake", ...extra },
-  };
-}
-
-function step(volumes: CloudVolume[], extra: Partial<VolumeBakeContext> = {}) {
-  const vb: VolumeBakeObservation = {
-    regions: [REGION],
-    hosts: [host],
-    volumes,
-    devices: new Map(),
-    snapshots: [],
-    commands: new Map(),
-    lastCommandAt: new Map(),
-    hostImages: new Map([[REGION, "ami-al2023"]]),
-  };
-  const actions: Action[] = [];
-  const state = planVolumeBake(
-    {
-      doc,
-      build: BUILD,
-      recipe: "0123456789abcdef",
-      homeRegion: REGION,
-      parent: { spec: "ubuntu", channel: "release", build: "ubuntu-jammy-20260601", imageId: "ami-parent" },
-      instances: [],
-      failureRecords: [],
-      inventory: { ...emptyInventory(), instanceRegions: [REGION] },
-      now: T0,
-      retry: false,
-      volumes: vb,
-      bakery: createBakery(vb, {}),
-      ...extra,
-    },
-    actions,
-  );
-  return { state, actions, kinds: actions.map((a) => a.kind) };
-}
+import type { CloudImage, Tags } from "../../controller/cloud/port.ts";
+import type { VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
+import { T0 } from "./builders.ts";
+import { attached, BUILD, observation, owner, REGION, step, V, volume } from "./volume-builders.ts";
 
 const image = (state: CloudImage["state"], tags: Tags = {}): CloudImage => ({
   imageId: "ami-0000000000000baked",
@@ -91,18 +19,15 @@ const image = (state: CloudImage["state"], tags: Tags = {}): CloudImage => ({
   snapshotIds: ["snap-0000000000000001"],
   tags: { ...owner, [Tag.bakeVolume]: V, ...tags },
 });
-const baked = volume({}, { [Tag.bakeResult]: "success" });
-const attachedVolume = volume({
-  state: "in-use",
-  attachments: [{ instanceId: HOST, device: "/dev/sdf", state: "attached" }],
-});
+const baked = volume(V, { extra: { [Tag.bakeResult]: "success" } });
+const attachedVolume = attached();
 
 describe("the volume bake's package manifest", () => {
   it.each([
     ["no manifests bucket", {}, undefined],
     ["a manifests bucket", { manifests: true }, true],
   ])("with %s, the bake command asks for its output in the bucket or not", (_label, extra, expected) => {
-    const { actions } = step([attachedVolume], extra);
+    const { actions } = step(observation({ volumes: [attachedVolume] }), extra);
     const send = actions[0];
     if (send?.kind !== "send-bake-command") throw new Error(`expected send-bake-command, got ${send?.kind}`);
     expect(send.outputToManifests).toBe(expected);
@@ -115,7 +40,7 @@ describe("the volume bake's package manifest", () => {
   ])(
     "stores the manifest of a %s image from its bake volume's command output, and nothing else",
     (_l, img) => {
-      const { state, actions } = step([baked], { manifests: true, homeImage: img });
+      const { state, actions } = step(observation({ volumes: [baked] }), { manifests: true, homeImage: img });
       expect(state).toEqual({ step: "in-progress", message: `storing the package manifest of ${BUILD}` });
       expect(actions).toEqual([
         {
@@ -144,6 +69,6 @@ describe("the volume bake's package manifest", () => {
       ["delete-volume"],
     ],
   ])("plans no manifest for an image with %s, and goes on", (_label, extra, img, kinds) => {
-    expect(step([baked], { ...extra, homeImage: img }).kinds).toEqual(kinds);
+    expect(step(observation({ volumes: [baked] }), { ...extra, homeImage: img }).kinds).toEqual(kinds);
   });
 });

@@ -10,10 +10,12 @@ import type { StatusSnapshot } from "../../controller/serve/source.ts";
 import type { BuildHistory } from "../../controller/status/build-history.ts";
 import {
   createExamples,
+  createSpec,
   getSpec,
   type Harness,
   listSpecs,
   mergePatch,
+  orphanApp,
   startHarness,
   waitFor,
 } from "../operator/harness.ts";
@@ -29,19 +31,6 @@ afterEach(async () => {
   await h.close();
 });
 
-const orphan = {
-  apiVersion: `${GROUP}/${VERSION}`,
-  kind: "ImageSpec",
-  metadata: { name: "orphan-app" },
-  spec: {
-    layer: "app",
-    parent: { spec: "no-such-base", channel: "release" },
-    version: "1.0.0",
-    regions: ["us-east-1"],
-    channels: { candidate: { latest: true } },
-  },
-};
-
 async function status(): Promise<StatusSnapshot> {
   return (await (await fetch(`${server!.url}/status`)).json()) as StatusSnapshot;
 }
@@ -56,13 +45,7 @@ async function settledStatus(): Promise<StatusSnapshot | undefined> {
 describe("leaven operator --listen: /status and /builds", () => {
   it("shows lineage, sources, input errors and build history, and regions no spec names any more", async () => {
     await createExamples(h);
-    await h.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: "default",
-      plural: PLURAL,
-      body: orphan,
-    });
+    await createSpec(h, orphanApp);
     const operator = await h.startOperator({ leaderElect: false });
     server = await serveOperator(operator, "127.0.0.1:0", { installation: "default", logger: silentLogger });
 
