@@ -273,6 +273,18 @@ describe("the bakery host planner", () => {
     );
   });
 
+  it("starts the newest of its stopped hosts", () => {
+    const older = launched("i-00000000000000old", T0 - 90 * MIN, "stopped");
+    const newer = launched("i-00000000000000new", T0 - 30 * MIN, "stopped");
+    for (const hosts of [
+      [older, newer],
+      [newer, older],
+    ])
+      expect(summary(finish(observation({ hosts }), {}, "base"))).toEqual([
+        "start-instance i-00000000000000new",
+      ]);
+  });
+
   it("terminates a stopped spare while another host serves, unless a volume of Leaven's is on it", () => {
     const spare = launched("i-00000000000spare", T0 - 120 * MIN, "stopped");
     const serving = launched(HOST, T0 - 30 * MIN);

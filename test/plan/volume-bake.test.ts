@@ -13,7 +13,11 @@ import type { Action } from "../../controller/plan/actions.ts";
 import { createBakery } from "../../controller/plan/bakery.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
-import { cleanUp, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
+import {
+  cleanUp,
+  SNAPSHOT_VISIBILITY_MS,
+  type VolumeBakeContext,
+} from "../../controller/plan/volume-bake.ts";
 import { createPool } from "../../controller/plan/volume-pool.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import { inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
@@ -675,6 +679,54 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
       ).state.step;
     expect(at(90_000)).toBe("in-progress");
     expect(at(90_001)).toBe("failed");
+  });
+
+  it("says why it makes a first volume, and marks no rebake", () => {
+    const [create] = step(observation()).actions;
+    expect(create).toMatchObject({
+      kind: "create-volume",
+      reason: `no image of build ${BUILD} exists (recipe 01234567 on ubuntu/release = ubuntu-jammy-20260601): creating its volume from ami-parent's root snapshot`,
+    });
+    expect(create && "volume" in create && Tag.rebakeOf in create.volume.tags).toBe(false);
+  });
+
+  it("asks for the snapshot again exactly SNAPSHOT_VISIBILITY_MS after it asked, and detaches a busy volume", () => {
+    const asked = (ago: number) =>
+      volume(V, { extra: { ...success, [Tag.snapshotRequestedAt]: new Date(T0 - ago).toISOString() } });
+    expect(step(observation({ volumes: [asked(SNAPSHOT_VISIBILITY_MS - 1)] })).actions).toEqual([]);
+    expect(step(observation({ volumes: [asked(SNAPSHOT_VISIBILITY_MS)] })).kinds).toEqual([
+      "create-bake-snapshot",
+    ]);
+    const busy = volume(V, {
+      state: "in-use",
+      attachments: [{ instanceId: HOST_ID, device: "/dev/sdf", state: "busy" }],
+      extra: success,
+    });
+    expect(step(observation({ volumes: [busy], snapshots: [snapshot("pending")] })).kinds).toEqual([
+      "detach-volume",
+    ]);
+  });
+
+  it("records a timed-out bake's failure only when no record names its volume", () => {
+    const late = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, command("InProgress", undefined, T0 - 50 * MIN)]]),
+    });
+    const record: FailureRecord = {
+      spec: "base",
+      build: BUILD,
+      region: REGION,
+      launchTemplateId: "lt-1",
+      name: "leaven-failed-base-1.0.0_abcdef12",
+      reason: "bake timed out",
+      instanceId: V,
+      console: [],
+      tags: {},
+    };
+    expect(step(late, { failureRecords: [record] }).kinds).toEqual(["detach-volume"]);
+    expect(step(late, { failureRecords: [{ ...record, instanceId: "vol-00000000000other" }] }).kinds).toEqual(
+      ["detach-volume", "record-failure"],
+    );
   });
 
   it("cleans up: nothing while a volume is being made or detaching, detach when attached, else delete", () => {
