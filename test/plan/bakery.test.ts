@@ -109,6 +109,15 @@ describe("the bakery host planner", () => {
     expect(summary(finish(rootOnly, {}, "base"))).toEqual(["terminate-instance i-00000000000000new"]);
   });
 
+  it("leaves a duplicate that is still pending, and stops no host that is not running yet", () => {
+    const older = launched("i-00000000000000old", T0 - 90 * MIN);
+    const pending = launched("i-00000000000000new", T0 - MIN, "pending");
+    expect(finish(observation({ hosts: [older, pending] }), {}, "base")).toEqual([]);
+    // Launched long ago and still pending (EC2 is slow to report): not idle-stopped while it is.
+    const slow = launched(HOST, T0 - 90 * MIN, "pending");
+    expect(finish(observation({ hosts: [slow] }), { idleStop: "30m" })).toEqual([]);
+  });
+
   it("does not terminate again a marked host already on its way out", () => {
     const marked = { ...bakeryTags, [Tag.unhealthy]: "no SSM" };
     for (const state of ["terminated", "shutting-down"] as const)
