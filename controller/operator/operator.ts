@@ -293,9 +293,10 @@ export class Operator implements OperatorEndpoints {
         } catch (error) {
           this.metrics.reconcileDuration((this.clock.now() - started) / 1000, "error");
           const delay = this.queue.addRateLimited(PASS_KEY);
-          this.failure = `pass failed: ${error instanceof Error ? error.message : String(error)}`;
+          const message = error instanceof Error ? error.message : String(error);
+          this.failure = `pass failed: ${message}`;
           this.options.logger.error("reconcile pass failed: trying again after a backoff", {
-            error: error instanceof Error ? error.message : String(error),
+            error: message,
             retryInMs: delay,
           });
         } finally {

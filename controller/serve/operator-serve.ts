@@ -70,16 +70,13 @@ export class OperatorServeSource implements ServeSource {
       if (d.spec !== undefined && !specErrors.has(d.spec))
         specErrors.set(d.spec, { ...d.position, message: d.message });
     const outdated = this.outdatedOf(pass);
-    const specs: SpecView[] = pass.statuses.map((status) => {
-      const builds = outdated.get(status.name);
-      const source = view.sources.get(status.name);
-      const error = specErrors.get(status.name);
-      return specViewOf(status, {
-        ...(builds ? { outdated: builds } : {}),
-        ...(source ? { source } : {}),
-        ...(error ? { error } : {}),
-      });
-    });
+    const specs: SpecView[] = pass.statuses.map((status) =>
+      specViewOf(status, {
+        outdated: outdated.get(status.name),
+        source: view.sources.get(status.name),
+        error: specErrors.get(status.name),
+      }),
+    );
     const warnings = [...(view.empty ? [view.empty] : []), ...passWarnings(pass, validation)];
     return {
       installation: this.installation,

@@ -7,10 +7,11 @@ import type { PassResult } from "../reconcile/reconciler.ts";
 import type { ValidationResult } from "../validation/result.ts";
 import type { SpecError, SpecView } from "./source.ts";
 
+/** What a source knows of a spec beyond its status (each left out of the view when undefined). */
 export interface SpecViewExtras {
-  outdated?: string[];
-  source?: string;
-  error?: SpecError;
+  outdated?: string[] | undefined;
+  source?: string | undefined;
+  error?: SpecError | undefined;
 }
 
 /** A spec's status as /status shows it. */

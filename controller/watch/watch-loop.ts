@@ -299,16 +299,13 @@ export class WatchLoop implements ServeSource {
   }
 
   status(): StatusSnapshot {
-    const specs: SpecView[] = this.statuses().map((status) => {
-      const outdated = this.outdated.get(status.name);
-      const source = this.sources.get(status.name);
-      const error = this.specErrors.get(status.name);
-      return specViewOf(status, {
-        ...(outdated ? { outdated } : {}),
-        ...(source ? { source } : {}),
-        ...(error ? { error } : {}),
-      });
-    });
+    const specs: SpecView[] = this.statuses().map((status) =>
+      specViewOf(status, {
+        outdated: this.outdated.get(status.name),
+        source: this.sources.get(status.name),
+        error: this.specErrors.get(status.name),
+      }),
+    );
     const diagnostics = this.validation.diagnostics
       .filter((d) => d.severity === "error" && d.spec === undefined)
       .map(formatDiagnostic);

@@ -4,7 +4,6 @@ import { Tag } from "../../controller/api/tags.ts";
 import type { CloudImage, CloudSnapshot, CloudVolume, Tags } from "../../controller/cloud/port.ts";
 import {
   emptyInventory,
-  type FailureRecord,
   type Inventory,
   type ObservedCommand,
   type VolumeBakeObservation,
@@ -24,7 +23,8 @@ import { inventory, MIN, spec, T0, ubuntu } from "./builders.ts";
 import {
   attached,
   BUILD,
-  doc,
+  docBaking,
+  failureRecord,
   HOST as HOST_ID,
   host,
   observation,
@@ -129,7 +129,7 @@ describe("the volume bake, one step per observed state", () => {
 
   it("creates the volume encrypted with bake.kmsKeyId, its token naming the key, and takes no pool volume", () => {
     const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    const keyed = { ...doc, spec: { ...doc.spec, bake: { method: "volume" as const, kmsKeyId: KEY } } };
+    const keyed = docBaking({ kmsKeyId: KEY });
     const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-parent")] });
     const { actions } = step(vb, { doc: keyed, pool: createPool(vb, 2) });
     expect(actions.map((a) => a.kind)).toEqual(["create-volume"]);
@@ -325,17 +325,7 @@ describe("the volume bake, one step per observed state", () => {
   });
 
   it("stays Failed on its record, and --retry deletes it and bakes on a new volume", () => {
-    const record: FailureRecord = {
-      spec: "base",
-      build: BUILD,
-      region: REGION,
-      launchTemplateId: "lt-1",
-      name: "leaven-failed-base-1.0.0_abcdef12",
-      reason: "bake script failed: apt-get failed",
-      instanceId: V,
-      console: [],
-      tags: {},
-    };
+    const record = failureRecord("bake script failed: apt-get failed");
     expect(step(observation(), { failureRecords: [record] })).toMatchObject({
       state: { step: "failed", message: "bake script failed: apt-get failed" },
       actions: [],
@@ -416,17 +406,7 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
   });
 
   it("with the image available, detaches a volume still attached and deletes its failure records", () => {
-    const record: FailureRecord = {
-      spec: "base",
-      build: BUILD,
-      region: REGION,
-      launchTemplateId: "lt-1",
-      name: "leaven-failed-base-1.0.0_abcdef12",
-      reason: "bake script failed",
-      instanceId: "vol-00000000000failed",
-      console: [],
-      tags: {},
-    };
+    const record = failureRecord("bake script failed", { instanceId: "vol-00000000000failed" });
     const { state, actions } = step(observation({ volumes: [attached(V, "attached", success)] }), {
       homeImage: homeImage("available"),
       failureRecords: [record],
@@ -503,17 +483,7 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
     expect(first.actions[1]).toMatchObject({ kind: "record-failure" });
     expect(JSON.stringify(first.actions[1])).toContain("boom");
     expect(first.state).toEqual({ step: "failed", message: "boom" });
-    const record: FailureRecord = {
-      spec: "base",
-      build: BUILD,
-      region: REGION,
-      launchTemplateId: "lt-1",
-      name: "leaven-failed-base-1.0.0_abcdef12",
-      reason: "boom",
-      instanceId: V,
-      console: ["E: boom"],
-      tags: {},
-    };
+    const record = failureRecord("boom", { console: ["E: boom"] });
     const again = step(observation({ volumes: [failedVolume] }), { failureRecords: [record] });
     expect(again.kinds).toEqual(["delete-volume"]);
     expect(again.state).toEqual({ step: "failed", message: "boom", console: ["E: boom"] });
@@ -548,13 +518,7 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
   });
 
   it("creates the volume with the spec's root size and type", () => {
-    const sized = {
-      ...doc,
-      spec: {
-        ...doc.spec,
-        bake: { method: "volume" as const, rootVolume: { size: 30, type: "io2" as const } },
-      },
-    };
+    const sized = docBaking({ rootVolume: { size: 30, type: "io2" } });
     expect(step(observation(), { doc: sized }).actions[0]).toMatchObject({
       kind: "create-volume",
       volume: { size: 30, volumeType: "io2", availabilityZone: "us-east-1a" },
@@ -597,13 +561,7 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
   });
 
   it("registers with the spec's root size and type, a rebake saying what it replaces", () => {
-    const sized = {
-      ...doc,
-      spec: {
-        ...doc.spec,
-        bake: { method: "volume" as const, rootVolume: { size: 30, type: "io2" as const } },
-      },
-    };
+    const sized = docBaking({ rootVolume: { size: 30, type: "io2" } });
     const v = volume(V, { extra: { ...success, [Tag.rebakeOf]: "ami-00000000000000dead" } });
     expect(
       step(observation({ volumes: [v], snapshots: [snapshot("completed")] }), { doc: sized }).actions,
@@ -663,7 +621,7 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
   });
 
   it("gives the command the spec's timeout in seconds, and fails only past it", () => {
-    const slow = { ...doc, spec: { ...doc.spec, bake: { method: "volume" as const, timeout: "90s" } } };
+    const slow = docBaking({ timeout: "90s" });
     expect(step(observation({ volumes: [attached(V)] }), { doc: slow }).actions[0]).toMatchObject({
       command: { timeoutSeconds: 90 },
     });
@@ -712,17 +670,7 @@ describe("the volume bake's edges: what is not its own, failures on the way, and
       volumes: [attached(V)],
       commands: new Map([[V, command("InProgress", undefined, T0 - 50 * MIN)]]),
     });
-    const record: FailureRecord = {
-      spec: "base",
-      build: BUILD,
-      region: REGION,
-      launchTemplateId: "lt-1",
-      name: "leaven-failed-base-1.0.0_abcdef12",
-      reason: "bake timed out",
-      instanceId: V,
-      console: [],
-      tags: {},
-    };
+    const record = failureRecord("bake timed out");
     expect(step(late, { failureRecords: [record] }).kinds).toEqual(["detach-volume"]);
     expect(step(late, { failureRecords: [{ ...record, instanceId: "vol-00000000000other" }] }).kinds).toEqual(
       ["detach-volume", "record-failure"],

@@ -2,7 +2,11 @@
 // host, bake volumes, and the observation and context planVolumeBake reads.
 import { Tag } from "../../controller/api/tags.ts";
 import type { CloudInstance, CloudVolume, Tags } from "../../controller/cloud/port.ts";
-import { emptyInventory, type VolumeBakeObservation } from "../../controller/observe/inventory.ts";
+import {
+  emptyInventory,
+  type FailureRecord,
+  type VolumeBakeObservation,
+} from "../../controller/observe/inventory.ts";
 import type { Action } from "../../controller/plan/actions.ts";
 import { createBakery } from "../../controller/plan/bakery.ts";
 import { planVolumeBake, type VolumeBakeContext } from "../../controller/plan/volume-bake.ts";
@@ -22,6 +26,11 @@ export const doc = spec("base", {
   bake: { method: "volume" },
   channels: { release: { latest: true } },
 }).document;
+/** The base with `bake` in place of its own (the volume method kept). */
+export function docBaking(bake: Omit<NonNullable<typeof doc.spec.bake>, "method">): typeof doc {
+  return { ...doc, spec: { ...doc.spec, bake: { method: "volume", ...bake } } };
+}
+
 export const owner: Tags = { [Tag.managedBy]: "leaven", [Tag.installation]: "default" };
 
 export function host(
@@ -115,4 +124,20 @@ export function step(
   const ctx = context(vb, extra, config);
   const state = planVolumeBake(ctx, actions);
   return { state, actions, kinds: actions.map((a) => a.kind), ctx };
+}
+
+/** The failure record of a volume bake of `base` BUILD (its `instanceId` is the failed volume's id). */
+export function failureRecord(reason: string, fields: Partial<FailureRecord> = {}): FailureRecord {
+  return {
+    spec: "base",
+    build: BUILD,
+    region: REGION,
+    launchTemplateId: "lt-1",
+    name: "leaven-failed-base-1.0.0_abcdef12",
+    reason,
+    instanceId: V,
+    console: [],
+    tags: {},
+    ...fields,
+  };
 }
