@@ -2,7 +2,7 @@
 // and cached under $HOME/.cache/leaven-debootstrap/<suite>-minbase (the first build takes ~30-60 s), then
 // copied per test into a loop-mounted ext4 image (a "volume") or a plain directory.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 
@@ -26,19 +26,75 @@ export function debootstrapUnavailable(): string | undefined {
   return installed.status === 0 ? undefined : `apt-get install debootstrap failed: ${installed.stderr}`;
 }
 
-/** The cached minbase root of `suite`, built on first use. */
+/** How long a test file waits for another one's build of the root (a first build takes ~30-60 s). */
+const BUILD_WAIT_MS = 10 * 60_000;
+
+/**
+ * The cached minbase root of `suite`, built on first use. Test files run in parallel workers and several
+ * need the root: one builds it under a lock (a directory, created atomically) while the others wait, since
+ * two debootstraps into one directory break each other. A lock whose builder died is taken over.
+ */
 export function debianRoot(suite = "bookworm"): string {
   const cache = path.join(homedir(), ".cache", "leaven-debootstrap");
   const root = path.join(cache, `${suite}-minbase`);
-  if (existsSync(path.join(root, "etc/os-release"))) return root;
+  const built = () => existsSync(path.join(root, "etc/os-release"));
+  if (built()) return root;
   mkdirSync(cache, { recursive: true });
-  // Built aside and renamed, so an interrupted build is never taken for a finished one.
-  const partial = `${root}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  const built = run("debootstrap", ["--variant=minbase", suite, partial, MIRROR]);
-  if (built.status !== 0) throw new Error(`debootstrap ${suite} failed:\n${built.output}`);
-  renameSync(partial, root);
-  return root;
+  const lock = `${root}.lock`;
+  const deadline = Date.now() + BUILD_WAIT_MS;
+  while (!tryLock(lock)) {
+    if (built()) return root;
+    if (Date.now() > deadline)
+      throw new Error(`waited ${BUILD_WAIT_MS / 60_000} min for another build of ${root} (lock ${lock})`);
+    sleepSync(500);
+  }
+  try {
+    if (built()) return root;
+    // Built aside and renamed, so an interrupted build is never taken for a finished one.
+    const partial = `${root}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    const result = run("debootstrap", ["--variant=minbase", suite, partial, MIRROR]);
+    if (result.status !== 0) throw new Error(`debootstrap ${suite} failed:\n${result.output}`);
+    rmSync(root, { recursive: true, force: true });
+    renameSync(partial, root);
+    return root;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Takes the lock directory, or a stale one whose owner is no longer running; false while another holds it. */
+function tryLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    writeFileSync(path.join(lock, "pid"), String(process.pid));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  let owner: number | undefined;
+  try {
+    owner = Number(readFileSync(path.join(lock, "pid"), "utf8"));
+  } catch {
+    // Created but its pid not written yet: give the owner a moment.
+    return false;
+  }
+  if (Number.isInteger(owner) && owner > 0 && processRunning(owner)) return false;
+  rmSync(lock, { recursive: true, force: true });
+  return false;
+}
+
+function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Whether loop devices can be attached here (containers often forbid them). */
