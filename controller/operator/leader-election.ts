@@ -65,6 +65,11 @@ export class LeaderElection {
       );
   }
 
+  /** The Lease, `namespace/name`. */
+  get lease(): string {
+    return `${this.options.namespace}/${this.options.name}`;
+  }
+
   start(): void {
     this.loop ??= this.run();
   }

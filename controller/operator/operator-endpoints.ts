@@ -77,6 +77,15 @@ export interface OperatorPassView {
   empty?: string;
 }
 
+/** Whether this replica leads, and who does when it stands by (from the Lease as last read). */
+export interface Leadership {
+  leading: boolean;
+  /** The Lease, `namespace/name`; undefined when leader election is off (the replica always leads). */
+  lease?: string;
+  /** The Lease's holder as last read, when another replica holds it. */
+  holder?: string;
+}
+
 /** Everything the HTTP server needs from a running operator. */
 export interface OperatorEndpoints extends OperatorProbes {
   /** Set the recorder before the operator starts: every measurement goes to it. */
@@ -85,6 +94,8 @@ export interface OperatorEndpoints extends OperatorProbes {
   lastPass(): OperatorPassView | undefined;
   /** Why the last pass failed, until one succeeds. */
   lastError(): string | undefined;
+  /** Whether this replica leads: a standby's last pass is from when it last led, if it ever did. */
+  leadership(): Leadership;
   /** EC2 and SSM requests and throttles by region and action, when the cloud adapter counts them. */
   cloudRequests(): RequestStats | undefined;
 }

@@ -35,6 +35,7 @@ import { EventRecorder, type EventTarget, eventFor } from "./event-recorder.ts";
 import { GROUP, ImageSpecInformers, PLURAL, VERSION } from "./imagespec-informers.ts";
 import { LeaderElection, statusCodeOf } from "./leader-election.ts";
 import {
+  type Leadership,
   noMetrics,
   type OperatorEndpoints,
   type OperatorMetrics,
@@ -217,6 +218,13 @@ export class Operator implements OperatorEndpoints {
   }
   lastError(): string | undefined {
     return this.failure;
+  }
+  leadership(): Leadership {
+    if (!this.election) return { leading: !this.stopped };
+    const lease = this.election.lease;
+    if (this.election.isLeader()) return { leading: true, lease };
+    const holder = this.election.holder;
+    return { leading: false, lease, ...(holder && holder !== this.identity ? { holder } : {}) };
   }
   cloudRequests(): RequestStats | undefined {
     return this.options.requestStats?.();

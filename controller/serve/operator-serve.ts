@@ -54,12 +54,19 @@ export class OperatorServeSource implements ServeSource {
   status(): StatusSnapshot {
     const view = this.endpoints.lastPass();
     const lastError = this.endpoints.lastError();
+    const leadership = this.endpoints.leadership();
+    const standby =
+      !leadership.leading && leadership.lease !== undefined
+        ? { lease: leadership.lease, ...(leadership.holder ? { holder: leadership.holder } : {}) }
+        : undefined;
+    const standbyWarning = standby ? [standbyWarningOf(standby, view?.endedAt)] : [];
     if (!view)
       return {
         installation: this.installation,
         passes: 0,
         inFlight: false,
         ...(lastError ? { lastError } : {}),
+        ...(standby ? { standby, warnings: standbyWarning } : {}),
         diagnostics: [],
         specs: [],
       };
@@ -77,7 +84,11 @@ export class OperatorServeSource implements ServeSource {
         error: specErrors.get(status.name),
       }),
     );
-    const warnings = [...(view.empty ? [view.empty] : []), ...passWarnings(pass, validation)];
+    const warnings = [
+      ...standbyWarning,
+      ...(view.empty ? [view.empty] : []),
+      ...passWarnings(pass, validation),
+    ];
     return {
       installation: this.installation,
       lastPassAt: new Date(view.endedAt).toISOString(),
@@ -85,6 +96,7 @@ export class OperatorServeSource implements ServeSource {
       inFlight: settled(pass) === undefined,
       ...(lastError ? { lastError } : {}),
       ...(warnings.length > 0 ? { warnings } : {}),
+      ...(standby ? { standby } : {}),
       diagnostics: errors.filter((d) => d.spec === undefined).map(formatDiagnostic),
       specs,
     };
@@ -117,11 +129,12 @@ export class OperatorServeSource implements ServeSource {
     return { ok, reason: ok ? "every informer has listed" : "informers have not listed yet" };
   }
 
-  /** The operator has no change callback: its pass count and error are compared once a second. */
+  /** The operator has no change callback: its pass count, error and leadership are compared once a second. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     this.timer ??= setInterval(() => {
-      const now = `${this.endpoints.lastPass()?.passes ?? 0} ${this.endpoints.lastError() ?? ""}`;
+      const { leading, holder } = this.endpoints.leadership();
+      const now = `${this.endpoints.lastPass()?.passes ?? 0} ${leading} ${holder ?? ""} ${this.endpoints.lastError() ?? ""}`;
       if (now === this.last) return;
       this.last = now;
       for (const l of this.listeners) l();
@@ -135,6 +148,16 @@ export class OperatorServeSource implements ServeSource {
       }
     };
   }
+}
+
+/** What a standby's /status says first: whose view is current, and how old this one's is. */
+export function standbyWarningOf(standby: { lease: string; holder?: string }, lastPassAt?: number): string {
+  const leader = standby.holder ? `the leader, ${standby.holder},` : "the leader";
+  const shown =
+    lastPassAt === undefined
+      ? "this replica has made no pass"
+      : `shown is this replica's last pass as leader, at ${new Date(lastPassAt).toISOString()}`;
+  return `this replica stands by (Lease ${standby.lease}): ${leader} reconciles and serves the current status; ${shown}`;
 }
 
 /** Serves the operator's endpoints on `listen`; the operator's metrics go to the served registry. */

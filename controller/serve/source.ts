@@ -43,6 +43,11 @@ export interface StatusSnapshot {
   /** What the user should know that is not an error, e.g. that the specs directory holds no ImageSpec. */
   warnings?: string[];
   commit?: string;
+  /**
+   * Set when this replica of the operator stands by: another holds the Lease, reconciles and serves the
+   * current status; this one's view is of its last pass as leader, if it ever led.
+   */
+  standby?: { lease: string; holder?: string };
   specs: SpecView[];
 }
 

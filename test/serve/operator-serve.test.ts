@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { GROUP, PLURAL, VERSION } from "../../controller/operator/imagespec-informers.ts";
-import { serveOperator } from "../../controller/serve/operator-serve.ts";
+import { serveOperator, standbyWarningOf } from "../../controller/serve/operator-serve.ts";
 import type { RunningServer } from "../../controller/serve/server.ts";
 import type { StatusSnapshot } from "../../controller/serve/source.ts";
 import type { BuildHistory } from "../../controller/status/build-history.ts";
@@ -127,5 +127,64 @@ describe("leaven operator --listen: /status and /builds", () => {
     expect(empty.warnings).toEqual([
       "no ImageSpec in any namespace: the cluster has no ImageSpec resources (leaven.dev/v1alpha1); nothing to reconcile until one is created",
     ]);
+  });
+});
+
+describe("leaven operator --listen on a standby", () => {
+  it("says the replica stands by and who leads, until it takes the lead", async () => {
+    await createExamples(h);
+    const a = await h.startOperator({ identity: "operator-a" });
+    await waitFor("a leads", () => a.isLeader());
+    const b = await h.startOperator({ identity: "operator-b" });
+    server = await serveOperator(b, "127.0.0.1:0", { installation: "default", logger: silentLogger });
+    const leaderServer = await serveOperator(a, "127.0.0.1:0", {
+      installation: "default",
+      logger: silentLogger,
+    });
+    try {
+      const standby = await waitFor("b has read the Lease", async () => {
+        const now = await status();
+        return now.standby?.holder ? now : undefined;
+      });
+      expect(standby.standby).toEqual({ lease: "default/leaven-operator-default", holder: "operator-a" });
+      expect(standby.passes).toBe(0);
+      expect(standby.specs).toEqual([]);
+      expect(standby.warnings).toEqual([
+        "this replica stands by (Lease default/leaven-operator-default): the leader, operator-a, reconciles and serves the current status; this replica has made no pass",
+      ]);
+      const leading = (await (await fetch(`${leaderServer.url}/status`)).json()) as StatusSnapshot;
+      expect(leading.standby).toBeUndefined();
+    } finally {
+      await leaderServer.close();
+    }
+
+    await a.stop();
+    const led = await waitFor(
+      "b's own pass on /status",
+      async () => {
+        const now = await status();
+        return now.passes > 0 && now.specs.length > 0 ? now : undefined;
+      },
+      30_000,
+    );
+    expect(led.standby).toBeUndefined();
+    expect(led.warnings ?? []).not.toContainEqual(expect.stringContaining("stands by"));
+  }, 60_000);
+});
+
+describe("standbyWarningOf", () => {
+  it.each([
+    [
+      { lease: "leaven/leaven-operator-prod", holder: "leaven-7f9c-x2" },
+      Date.UTC(2026, 11, 4, 9, 30),
+      "this replica stands by (Lease leaven/leaven-operator-prod): the leader, leaven-7f9c-x2, reconciles and serves the current status; shown is this replica's last pass as leader, at 2026-12-04T09:30:00.000Z",
+    ],
+    [
+      { lease: "leaven/leaven-operator-prod" },
+      undefined,
+      "this replica stands by (Lease leaven/leaven-operator-prod): the leader reconciles and serves the current status; this replica has made no pass",
+    ],
+  ])("%o at %s", (standby, at, expected) => {
+    expect(standbyWarningOf(standby, at)).toBe(expected);
   });
 });
