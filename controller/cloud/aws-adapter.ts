@@ -1021,6 +1021,7 @@ export function toCloudInstance(region: string, instance: Ec2Instance): CloudIns
   const state = (instance.State?.Name ?? "pending") as InstanceState;
   const stoppedAt =
     state === "stopping" || state === "stopped" ? transitionTime(instance.StateTransitionReason) : undefined;
+  const devices = (instance.BlockDeviceMappings ?? []).flatMap((m) => (m.DeviceName ? [m.DeviceName] : []));
   return {
     instanceId: instance.InstanceId ?? "",
     region,
@@ -1033,6 +1034,7 @@ export function toCloudInstance(region: string, instance: Ec2Instance): CloudIns
       : {}),
     ...(stateReason ? { stateReason } : {}),
     ...(stoppedAt ? { stoppedAt } : {}),
+    ...(devices.length > 0 ? { devices } : {}),
     tags: fromTagList(instance.Tags),
   };
 }

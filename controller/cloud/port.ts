@@ -67,6 +67,12 @@ export interface CloudInstance {
    * initiated (2026-06-01 12:00:00 GMT)"); absent when it gives no time (e.g. the instance shut itself down).
    */
   stoppedAt?: string;
+  /**
+   * The device names of the EBS volumes attached to it (attaching, attached or detaching), its root among
+   * them and whoever's volume the others are: DescribeInstances' BlockDeviceMappings. Absent when EC2 lists
+   * none (a terminated instance).
+   */
+  devices?: string[];
   tags: Tags;
 }
 

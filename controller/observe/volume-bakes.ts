@@ -1,8 +1,10 @@
 // What volume bakes observe (bake.method: volume), only in the home regions of specs that use the method and
-// only on passes that plan a bake there: the bakery hosts, this installation's volumes and volume-bake
-// snapshots, the device names in use on each host, and the bake commands each host was sent (ListCommands;
-// the comment names build and volume, since SendCommand has no ClientToken). A command that ended is read
-// once (GetCommandInvocation) for its marker; the verdict is then written on the volume and trusted.
+// only on passes that plan a bake there: the bakery hosts (whose BlockDeviceMappings say which device names
+// anyone's volumes hold), this installation's volumes, the volume-bake snapshots (only while a bake that
+// succeeded is being snapshotted and registered), and the bake commands a host was sent (ListCommands, only
+// while a bake on it awaits its verdict or the host may be idle; the comment names build and volume, since
+// SendCommand has no ClientToken). A command that ended is read once (GetCommandInvocation) for its marker;
+// the verdict is then written on the volume and trusted.
 import { parseBakeMarker } from "../api/bake-protocol.ts";
 import { bakeOutputPrefix, commandOutputKey } from "../api/package-manifest.ts";
 import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
@@ -18,6 +20,8 @@ import type { Inventory, ObservedCommand, VolumeBakeObservation } from "./invent
 import { errorMessage } from "./observe.ts";
 
 export const BAKERY_ROLE = "bakery";
+/** Device names a bake volume may take (EC2's recommended range for EBS on HVM instances: /dev/sd[f-p]). */
+export const BAKE_DEVICES: readonly string[] = "fghijklmnop".split("").map((l) => `/dev/sd${l}`);
 export const VOLUME_BAKE_ROLE = "volume-bake";
 /** A warm pool volume (plan/volume-pool.ts). */
 export const POOL_ROLE = "volume-pool";
@@ -58,6 +62,12 @@ export interface VolumeBakeObserveOptions {
    * withBakeOutput): the verdict is read there when GetCommandInvocation's stdout was cut before it.
    */
   commandOutput?: { store: ObjectStorePort; bucket: string; prefix?: string };
+  /**
+   * bakery.idleStop in ms, and the cloud's time now: a host's commands are then listed only when a bake
+   * volume attached to it awaits its verdict, or when the planner could find it idle (launched that long
+   * ago, no bake device in use), which needs its last command's time. Without them, on every pass.
+   */
+  idle?: { stopMs: number; now: number };
 }
 
 /** GetCommandInvocation keeps this many characters of stdout (and of stderr); the rest is only in S3. */
@@ -123,6 +133,28 @@ export function hasVolumeBakes(
   );
 }
 
+/**
+ * Whether a running host's commands are worth a ListCommands this pass: a bake volume of ours attached to it
+ * has no verdict yet (its command is to be sent, or is running), or the planner may find the host idle, for
+ * which it needs the last command's time (plan/bakery.ts: launched bakery.idleStop ago, no bake device taken).
+ */
+function commandsMatter(
+  host: CloudInstance,
+  ours: readonly CloudVolume[],
+  idle: VolumeBakeObserveOptions["idle"],
+): boolean {
+  if (!idle) return true;
+  const awaiting = ours.some(
+    (v) =>
+      isBakeVolume(v) &&
+      !v.tags[Tag.bakeResult] &&
+      v.attachments.some((a) => a.instanceId === host.instanceId && a.state === "attached"),
+  );
+  if (awaiting) return true;
+  const bakeDeviceTaken = (host.devices ?? []).some((d) => BAKE_DEVICES.includes(d));
+  return !bakeDeviceTaken && idle.now - Date.parse(host.launchTime) >= idle.stopMs;
+}
+
 /** Observes volume bakes in `regions` into `inventory.volumeBakes`; a region that fails is left out. */
 export async function observeVolumeBakes(
   cloud: CloudPort,
@@ -144,16 +176,12 @@ export async function observeVolumeBakes(
   await Promise.all(
     regions.map(async (region) => {
       try {
-        const [leavenHosts, named, volumes, snapshots] = await Promise.all([
+        const [leavenHosts, named, volumes] = await Promise.all([
           cloud.describeInstances(region, [...owned, { name: `tag:${Tag.role}`, values: [BAKERY_ROLE] }]),
           options.hostInstanceId
             ? cloud.describeInstances(region, [{ name: "instance-id", values: [options.hostInstanceId] }])
             : Promise.resolve([] as CloudInstance[]),
           cloud.describeVolumes(region, owned),
-          cloud.describeSnapshots(region, [
-            ...owned,
-            { name: `tag:${Tag.role}`, values: [VOLUME_BAKE_ROLE] },
-          ]),
         ]);
         const hosts = [
           ...leavenHosts.filter((h) => mine(h.tags) && h.instanceId !== options.hostInstanceId),
@@ -161,39 +189,41 @@ export async function observeVolumeBakes(
         ];
         const ours = volumes.filter((v) => mine(v.tags));
         const live = hosts.filter((h) => h.state === "running");
-        // Device names are taken by whoever's volume holds them, not only Leaven's.
-        const attached =
-          live.length > 0
-            ? await cloud.describeVolumes(region, [
-                { name: "attachment.instance-id", values: live.map((h) => h.instanceId) },
-              ])
-            : [];
+        // Only a bake that succeeded is snapshotted (plan/volume-bake.ts): until then there is none to find.
+        const snapshots = ours.some((v) => v.tags[Tag.bakeResult] === "success")
+          ? await cloud.describeSnapshots(region, [
+              ...owned,
+              { name: `tag:${Tag.role}`, values: [VOLUME_BAKE_ROLE] },
+            ])
+          : [];
+        // Device names are taken by whoever's volume holds them, not only Leaven's: the host's own
+        // BlockDeviceMappings list them all.
         const devices = new Map<string, string[]>();
-        for (const volume of attached)
-          for (const a of volume.attachments)
-            devices.set(a.instanceId, [...(devices.get(a.instanceId) ?? []), a.device]);
+        for (const host of live) devices.set(host.instanceId, host.devices ?? []);
         const commands = new Map<string, ObservedCommand>();
         const lastCommandAt = new Map<string, string>();
         const volumeIds = new Set(ours.map((v) => v.volumeId));
         await Promise.all(
-          live.map(async (host) => {
-            const sent = await cloud.listCommands(region, host.instanceId);
-            if (sent[0]) lastCommandAt.set(host.instanceId, sent[0].requestedAt);
-            for (const summary of sent) {
-              const named = parseBakeCommandComment(summary.comment);
-              if (!named || !volumeIds.has(named.volumeId)) continue;
-              const known = commands.get(named.volumeId);
-              if (known && known.requestedAt >= summary.requestedAt) continue;
-              commands.set(named.volumeId, {
-                commandId: summary.commandId,
-                instanceId: host.instanceId,
-                volumeId: named.volumeId,
-                build: named.build,
-                status: summary.status,
-                requestedAt: summary.requestedAt,
-              });
-            }
-          }),
+          live
+            .filter((host) => commandsMatter(host, ours, options.idle))
+            .map(async (host) => {
+              const sent = await cloud.listCommands(region, host.instanceId);
+              if (sent[0]) lastCommandAt.set(host.instanceId, sent[0].requestedAt);
+              for (const summary of sent) {
+                const named = parseBakeCommandComment(summary.comment);
+                if (!named || !volumeIds.has(named.volumeId)) continue;
+                const known = commands.get(named.volumeId);
+                if (known && known.requestedAt >= summary.requestedAt) continue;
+                commands.set(named.volumeId, {
+                  commandId: summary.commandId,
+                  instanceId: host.instanceId,
+                  volumeId: named.volumeId,
+                  build: named.build,
+                  status: summary.status,
+                  requestedAt: summary.requestedAt,
+                });
+              }
+            }),
         );
         await Promise.all(
           [...commands.values()].map(async (command) => {

@@ -5,7 +5,7 @@
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { CloudInstance } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { BAKERY_ROLE, isBakeVolume } from "../observe/volume-bakes.ts";
+import { BAKE_DEVICES, BAKERY_ROLE, isBakeVolume } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { Action } from "./actions.ts";
@@ -19,8 +19,7 @@ export const BAKERY_DEFAULTS = {
   poolSize: 0,
 } as const;
 
-/** Device names a bake volume may take (EC2's recommended range for EBS on HVM instances: /dev/sd[f-p]). */
-export const BAKE_DEVICES: readonly string[] = "fghijklmnop".split("").map((l) => `/dev/sd${l}`);
+export { BAKE_DEVICES };
 
 const DAY_MS = 86_400_000;
 

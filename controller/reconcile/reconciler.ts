@@ -22,12 +22,14 @@ import { findStrayRegions } from "../observe/stray-regions.ts";
 import { observeUsage } from "../observe/usage.ts";
 import { hasVolumeBakes, observeVolumeBakes, regionsWithVolumeBakes } from "../observe/volume-bakes.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
+import { BAKERY_DEFAULTS } from "../plan/bakery.ts";
 import { shareHash } from "../plan/distribute.ts";
 import { type IndexedInventory, indexInventory, reindexInventory } from "../plan/index-inventory.ts";
 import { type Plan, plan, volumeHomesOf } from "../plan/plan.ts";
 import { type PlanScope, scopeOf } from "../plan/scope.ts";
 import { isProgressing, type SpecStatus } from "../plan/status.ts";
 import { actionEvent } from "../status/action-text.ts";
+import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { ValidationResult } from "../validation/result.ts";
 import { type NextLook, nextLook } from "./pacing.ts";
@@ -281,6 +283,7 @@ export class Reconciler {
         ...(bakery?.imageId ? { imageId: bakery.imageId } : {}),
         launchRegions: homes,
         ...(this.options.manifests ? { commandOutput: this.options.manifests } : {}),
+        idle: { stopMs: parseDuration(bakery?.idleStop ?? BAKERY_DEFAULTS.idleStop), now },
       });
       const observed = inventory.volumeBakes!;
       for (const region of observed.regions) {

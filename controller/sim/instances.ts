@@ -33,6 +33,7 @@ import { bakeManifest, simManifestBody } from "./manifests.ts";
 import { checkMaxResults } from "./pagination.ts";
 import { filtersOf, type Params } from "./query-protocol.ts";
 import { parseTagSpecifications, tagSetXml } from "./tags.ts";
+import { attachedDevices } from "./volumes.ts";
 import {
   type BlockDevice,
   type RegionState,
@@ -138,6 +139,10 @@ function instanceXml(instance: SimInstance, index: number, ctx: RequestContext):
                 deleteOnTermination: instance.blockDevices[0]?.deleteOnTermination ?? true,
               },
             },
+            ...attachedDevices(ctx, instance.instanceId).map(({ deviceName, ...ebs }) => ({
+              deviceName,
+              ebs: { ...ebs, deleteOnTermination: false },
+            })),
           ],
     virtualizationType: "hvm",
     clientToken: instance.clientToken ?? "",

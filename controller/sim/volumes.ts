@@ -71,6 +71,22 @@ export function attachedTo(ctx: RequestContext, instanceId: string): SimVolume[]
   });
 }
 
+/**
+ * The volumes attached to an instance as DescribeInstances' BlockDeviceMappings list them beside its root
+ * (EC2 lists every EBS volume attached, whoever owns it, with the attachment's status).
+ */
+export function attachedDevices(
+  ctx: RequestContext,
+  instanceId: string,
+): { deviceName: string; volumeId: string; status: SimAttachmentState; attachTime: Date }[] {
+  return attachedTo(ctx, instanceId).map((volume) => ({
+    deviceName: volume.attachment!.device,
+    volumeId: volume.volumeId,
+    status: attachmentState(volume, ctx.now)!,
+    attachTime: new Date(volume.attachment!.attachedAt),
+  }));
+}
+
 function checkVolumeId(id: string): void {
   if (!volumePattern.test(id)) throw malformedId("InvalidVolumeID.Malformed", id, "vol");
 }
