@@ -11,6 +11,7 @@ let done = 0;
 let passes = 0;
 let writes = 0;
 let deregistered = 0;
+let registered = 0;
 
 console.log(`soak: ${runs} random histories against the simulator, seed ${seed}`);
 try {
@@ -21,6 +22,7 @@ try {
       passes += report.passes;
       writes += report.writes;
       deregistered += report.deregistered;
+      registered += report.registered;
       if (done % 500 === 0)
         console.log(`  ${done} histories, ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }),
@@ -34,8 +36,8 @@ const seconds = (performance.now() - started) / 1000;
 console.log(
   [
     "",
-    "| histories | passes | mutating requests | images deregistered | violations | wall time |",
-    "|---|---|---|---|---|---|",
-    `| ${done} | ${passes} | ${writes} | ${deregistered} | 0 | ${seconds.toFixed(0)} s |`,
+    "| histories | passes | mutating requests | images deregistered | volume bakes registered | violations | wall time |",
+    "|---|---|---|---|---|---|---|",
+    `| ${done} | ${passes} | ${writes} | ${deregistered} | ${registered} | 0 | ${seconds.toFixed(0)} s |`,
   ].join("\n"),
 );

@@ -1,12 +1,15 @@
 // Random histories against the simulator, for the property test (test/reconcile/histories.test.ts) and the
 // soak (scripts/soak.ts). A history is a list of steps — version bumps (promotions), new vendor AMIs,
-// revocations, a spec deleted and brought back, somebody's instances and launch templates on Leaven's
-// images, look-alike foreign images, injected 5xx storms, kill -9 between and inside passes, days passing —
-// with a few reconcile passes after each. Then the controller converges, and the invariants are checked:
-// channels resolve everywhere, nothing used was ever deregistered, nothing unowned was touched, no action
+// revocations, a spec deleted and brought back, a spec switched between the instance and the volume bake
+// method (with a warm pool of one), somebody's instances and launch templates on Leaven's images, look-alike
+// foreign images and volumes (one attached to the bakery host), injected 5xx storms, kill -9 between and
+// inside passes, days passing — with a few reconcile passes after each. Then the controller converges, and
+// the invariants are checked: channels resolve everywhere, nothing used was ever deregistered, nothing
+// unowned was touched (checked at the call, against the simulator's own state), no build has two images in
+// a region, no bake volume or unregistered bake snapshot is left, no bakery host idles running, no action
 // was repeated past the no-progress limit, and one more pass is a no-op.
 import fc from "fast-check";
-import { channelsFromTags, MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
+import { channelsFromTags, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
 import type { ImageSpecSpec } from "../../controller/api/types.generated.ts";
 import type { CloudPort } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
@@ -39,6 +42,8 @@ export type Step =
   | { kind: "storm"; passes: number; seed: number }
   | { kind: "kill"; afterWrites: number }
   | { kind: "restart" }
+  | { kind: "method"; spec: "base" | "app" }
+  | { kind: "foreign-volume"; attach: boolean; installation: boolean }
   | { kind: "passes"; count: number };
 
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -55,17 +60,41 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant("storm" as const), passes: fc.integer({ min: 1, max: 4 }), seed: fc.nat() }),
   fc.record({ kind: fc.constant("kill" as const), afterWrites: fc.integer({ min: 0, max: 6 }) }),
   fc.record({ kind: fc.constant("restart" as const) }),
+  fc.record({ kind: fc.constant("method" as const), spec: fc.constantFrom("base" as const, "app" as const) }),
+  fc.record({
+    kind: fc.constant("foreign-volume" as const),
+    attach: fc.boolean(),
+    installation: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant("passes" as const), count: fc.integer({ min: 1, max: 6 }) }),
 );
 
 export const historyArb = fc.array(stepArb, { minLength: 2, maxLength: 12 });
+
+type Method = "instance" | "volume";
 
 interface Model {
   base: number;
   app: number;
   appPresent: boolean;
   revoked: Map<string, string>;
+  /** The bake method of each: switching it changes no build id, only how the next build is baked. */
+  methods: { base: Method; app: Method };
 }
+
+/** The volume bake's transitions in seconds too, as FAST_TIMINGS makes the instance bake's. */
+const HISTORY_TIMINGS = {
+  ...FAST_TIMINGS,
+  instanceStarting: 1_000,
+  volumeCreating: 2_000,
+  volumeAttaching: 1_000,
+  volumeDetaching: 1_000,
+  snapshotPerChangedGiB: 10_000,
+  registerPending: 2_000,
+  commandPickup: 1_000,
+  volumeBakeScript: 10_000,
+};
+const BAKERY = { poolSize: 1, idleStop: "30m" };
 
 function specsOf(model: Model): ValidationResult {
   const foundation = spec("ubuntu", {
@@ -89,6 +118,7 @@ function specsOf(model: Model): ValidationResult {
     layer: "base",
     parent: { spec: "ubuntu", channel: "release" },
     version: `1.0.${model.base}`,
+    bake: { method: model.methods.base },
     retention: { keepBuilds: 1, deprecateAfter: "1h", deregisterAfter: "1d" },
     ...(model.revoked.size > 0
       ? { revoked: [...model.revoked].map(([build, reason]) => ({ build, reason })) }
@@ -99,7 +129,7 @@ function specsOf(model: Model): ValidationResult {
     parent: { spec: "base", channel: "release" },
     version: `2.0.${model.app}`,
     // A Xen type: EC2 answers Latest with UnsupportedOperation, so its console comes late, as buffered.
-    bake: { instanceType: "t2.medium" },
+    bake: { instanceType: "t2.medium", method: model.methods.app },
     retention: {
       keepBuilds: 0,
       deprecateAfter: "1h",
@@ -116,30 +146,41 @@ export interface HistoryReport {
   passes: number;
   writes: number;
   deregistered: number;
+  /** RegisterImage calls: the volume bakes that reached their image. */
+  registered: number;
 }
 
 /** Why the history broke an invariant; thrown so fast-check shrinks it. */
 export class InvariantViolation extends Error {}
 
-const MUTATING = /^(run|stop|terminate|create|copy|delete|deregister|disable|enable|modify|add|put|remove)/;
+const MUTATING =
+  /^(run|stop|start|terminate|create|copy|delete|deregister|register|disable|enable|modify|add|put|remove|attach|detach|send)/;
 
 /** Runs one history and checks every invariant; resolves with a few counts, rejects on a violation. */
 export async function runHistory(steps: readonly Step[]): Promise<HistoryReport> {
   const t: SimCloud = await startSimCloud({
     // As awkward as EC2: late consoles, eventual consistency, expiring tokens, default encryption.
     awkward: true,
-    timings: FAST_TIMINGS,
+    timings: HISTORY_TIMINGS,
   });
   advanceOnSleep(t.clock);
   const world = t.sim.world;
   const violations: string[] = [];
-  const model: Model = { base: 0, app: 0, appPresent: true, revoked: new Map() };
+  const model: Model = {
+    base: 0,
+    app: 0,
+    appPresent: true,
+    revoked: new Map(),
+    methods: { base: "instance", app: "volume" },
+  };
+  const foreignVolumes: { region: string; id: string; tags: string; attachedTo?: string }[] = [];
   const foreignInstances: { region: string; id: string }[] = [];
   const foreignTemplates: { region: string; id: string }[] = [];
   const lookalikes: { region: string; id: string; tags: string }[] = [];
   let made = 0;
   let writes = 0;
   let deregistered = 0;
+  let registered = 0;
   let passes = 0;
   let dieAfter: number | undefined;
   let dead = false;
@@ -182,8 +223,38 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
     return users;
   };
 
+  /** Ground truth: the resource's tags in the simulator, whichever kind it is (undefined: no such resource). */
+  const tagsInWorld = (region: string, id: string): Record<string, string> | undefined => {
+    const state = world.region(region);
+    return (
+      state.volumes.get(id)?.tags ??
+      state.instances.get(id)?.tags ??
+      state.snapshots.get(id)?.tags ??
+      state.images.get(id)?.tags
+    );
+  };
+  /** The resources each call changes, for the ownership check: volume, instance and snapshot calls. */
+  const targetsOf = (property: string, args: unknown[]): string[] => {
+    switch (property) {
+      case "deleteVolume":
+      case "detachVolume":
+      case "deleteSnapshot":
+        return [args[1] as string];
+      case "attachVolume":
+        return [args[1] as string, args[2] as string];
+      case "stopInstances":
+      case "startInstances":
+      case "terminateInstances":
+        return args[1] as string[];
+      case "sendCommand":
+        return (args[1] as { instanceIds: string[] }).instanceIds;
+      default:
+        return [];
+    }
+  };
+
   // The controller's port, watched: a dead process makes no call; a deregistration is checked against
-  // the ground truth right before it is sent.
+  // the ground truth right before it is sent, and so is every change to a volume, instance or snapshot.
   const watched: CloudPort = new Proxy(t.cloud, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -202,6 +273,13 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
             if (image?.tags[Tag.managedBy] !== MANAGED_BY_VALUE)
               violations.push(`deregistered unowned image ${imageId}`);
             deregistered++;
+          }
+          if (property === "registerImage") registered++;
+          const region = args[0] as string;
+          for (const id of targetsOf(property, args)) {
+            const tags = tagsInWorld(region, id);
+            if (tags && !isLeavenOwned(tags))
+              violations.push(`${property} on ${id} in ${region}, which is not this installation's`);
           }
         }
         const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
@@ -225,6 +303,7 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
       clock: t.clock,
       logger: silentLogger,
       pollIntervalMs: PASS_STEP,
+      bakery: BAKERY,
       onActionResult: (result) => {
         if (!result.ok) return;
         for (const action of result.actions) {
@@ -381,6 +460,53 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
         case "restart":
           reconciler = newReconciler();
           break;
+        case "method":
+          model.methods[step.spec] = model.methods[step.spec] === "instance" ? "volume" : "instance";
+          break;
+        case "foreign-volume": {
+          // A look-alike of a bake volume: Leaven's tags without the owner tag, or another installation's.
+          const region = REGIONS[0];
+          const state = world.region(region);
+          // The vendor image's snapshot: there from the start, visible to every call.
+          const vendor = [...state.images.values()].find((i) =>
+            i.name.startsWith("ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-"),
+          );
+          const snapshotId = vendor?.snapshotIds[0];
+          if (!snapshotId) break;
+          const tags: Record<string, string> = {
+            [Tag.role]: "volume-bake",
+            [Tag.spec]: "app",
+            [Tag.build]: `2.0.${model.app}+00000000`,
+            ...(step.installation
+              ? { [Tag.managedBy]: MANAGED_BY_VALUE, [Tag.installation]: "other-team" }
+              : { [Tag.installation]: "default" }),
+          };
+          const { volumeId } = await t.cloud.createVolume(region, {
+            snapshotId,
+            availabilityZone: `${region}a`,
+            clientToken: `foreign-volume-${++made}`,
+            tags,
+          });
+          const entry: (typeof foreignVolumes)[number] = { region, id: volumeId, tags: JSON.stringify(tags) };
+          const host = [...state.instances.values()].find(
+            (i) =>
+              i.tags[Tag.role] === "bakery" &&
+              isLeavenOwned(i.tags) &&
+              instanceState(i, t.clock.now()) === "running",
+          );
+          if (step.attach && host) {
+            // Under a bake device name: the host must bake on another, and never idle-stop with it there.
+            t.clock.advance(HISTORY_TIMINGS.volumeCreating);
+            try {
+              await t.cloud.attachVolume(region, volumeId, host.instanceId, "/dev/sdp");
+              entry.attachedTo = host.instanceId;
+            } catch {
+              // The device is taken: the volume stays detached.
+            }
+          }
+          foreignVolumes.push(entry);
+          break;
+        }
         case "passes":
           for (let i = 0; i < step.count; i++) await pass();
           break;
@@ -433,6 +559,47 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
       if (!image || JSON.stringify(image.tags) !== lookalike.tags || imageState(image, now) !== "available")
         violations.push(`look-alike ${lookalike.id} was touched`);
     }
+    for (const volume of foreignVolumes) {
+      const found = world.region(volume.region).volumes.get(volume.id);
+      if (!found || JSON.stringify(found.tags) !== volume.tags)
+        violations.push(`foreign volume ${volume.id} was touched`);
+    }
+    for (const region of REGIONS) {
+      const state = world.region(region);
+      const images = [...state.images.values()].filter(
+        (i) => isLeavenOwned(i.tags) && imageState(i, now) !== "failed",
+      );
+      const perBuild = new Map<string, string[]>();
+      for (const image of images) {
+        const key = `${image.tags[Tag.spec]} ${image.tags[Tag.build]}`;
+        perBuild.set(key, [...(perBuild.get(key) ?? []), image.imageId]);
+      }
+      for (const [build, ids] of perBuild)
+        if (ids.length > 1)
+          violations.push(`${build} has ${ids.length} images in ${region}: ${ids.join(" ")}`);
+      const volumeSpecs =
+        model.methods.base === "volume" || (model.appPresent && model.methods.app === "volume");
+      const pools = new Map<string, number>();
+      for (const volume of state.volumes.values()) {
+        if (!isLeavenOwned(volume.tags)) continue;
+        const role = volume.tags[Tag.role];
+        if (role === "volume-bake") violations.push(`bake volume ${volume.volumeId} is left in ${region}`);
+        if (role === "volume-pool") {
+          const key = `${volume.tags[Tag.parentBuild]} ${volume.availabilityZone}`;
+          pools.set(key, (pools.get(key) ?? 0) + 1);
+          if (!volumeSpecs) violations.push(`pool volume ${volume.volumeId} is left with no volume spec`);
+        }
+      }
+      for (const [key, count] of pools)
+        if (count > BAKERY.poolSize) violations.push(`the pool of ${key} has ${count} volumes`);
+      for (const snapshot of state.snapshots.values())
+        if (
+          isLeavenOwned(snapshot.tags) &&
+          snapshot.tags[Tag.role] === "volume-bake" &&
+          !images.some((i) => i.snapshotIds.includes(snapshot.snapshotId))
+        )
+          violations.push(`bake snapshot ${snapshot.snapshotId} in ${region} backs no image`);
+    }
     for (const instance of foreignInstances) {
       const found = world.region(instance.region).instances.get(instance.id);
       if (!found || instanceState(found, now) !== "running")
@@ -442,8 +609,18 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
     const again = await reconciler.pass(specsOf(model));
     if (again.executed.length > 0)
       violations.push(`one more pass is not a no-op: ${again.executed.map(actionKey).join(", ")}`);
+    // Past bakery.idleStop (and a sweep, which observes the hosts), no host idles running: a bake in the
+    // last half hour (a rebake after the wait) may have started one.
+    t.clock.advance(40 * 60_000);
+    for (let i = 0; i < 10; i++) await pass();
+    for (const instance of world.region(REGIONS[0]).instances.values()) {
+      if (instance.tags[Tag.role] !== "bakery" || instanceState(instance, t.clock.now()) !== "running")
+        continue;
+      if (!foreignVolumes.some((v) => v.attachedTo === instance.instanceId))
+        violations.push(`bakery host ${instance.instanceId} idles running past bakery.idleStop`);
+    }
     if (violations.length > 0) throw new InvariantViolation(violations.join("\n"));
-    return { passes, writes, deregistered };
+    return { passes, writes, deregistered, registered };
   } finally {
     await t.close();
   }
