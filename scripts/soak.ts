@@ -30,6 +30,9 @@ try {
   );
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
+  // fast-check's report names the history; the violated invariant is its cause.
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause) console.error(`\nviolated: ${cause instanceof Error ? cause.message : String(cause)}`);
   process.exit(1);
 }
 const seconds = (performance.now() - started) / 1000;

@@ -722,15 +722,48 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     },
 
     async createSnapshot(region, input) {
-      const out = await call(region, "CreateSnapshot", (c) =>
-        c.send(
-          new CreateSnapshotCommand({
-            VolumeId: input.volumeId,
-            ...(input.description ? { Description: input.description } : {}),
-            TagSpecifications: tagSpecifications(["snapshot"], input.tags),
-          }),
-        ),
-      );
+      // CreateSnapshot takes no ClientToken, and a 5xx, a timeout or a dropped connection may come after
+      // EC2 took it: from then on an attempt only looks for a snapshot of the volume with exactly these tags
+      // (the build's) and never asks again, so a lost answer does not leave two snapshots. Not listed yet
+      // (EC2 lists a new snapshot late), the call fails retryably; the planner waits for it (volume-bake.ts).
+      const tagged = Object.entries(input.tags);
+      let mayHaveBeenTaken = false;
+      const out = await call(region, "CreateSnapshot", async (c) => {
+        if (mayHaveBeenTaken && tagged.length > 0) {
+          await options.limiter?.take(region, "DescribeSnapshots");
+          const found = await c.send(
+            new DescribeSnapshotsCommand({
+              OwnerIds: ["self"],
+              Filters: [
+                { Name: "volume-id", Values: [input.volumeId] },
+                ...tagged.map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] })),
+              ],
+            }),
+          );
+          const taken = found.Snapshots?.find((snapshot) => snapshot.SnapshotId);
+          if (taken) return { SnapshotId: taken.SnapshotId };
+          throw new CloudError(
+            "SnapshotNotListedYet",
+            `CreateSnapshot of ${input.volumeId} may have gone through (its answer was lost) but no snapshot of it is listed yet`,
+            0,
+            true,
+          );
+        }
+        try {
+          return await c.send(
+            new CreateSnapshotCommand({
+              VolumeId: input.volumeId,
+              ...(input.description ? { Description: input.description } : {}),
+              TagSpecifications: tagSpecifications(["snapshot"], input.tags),
+            }),
+          );
+        } catch (error) {
+          // Refused (throttled, or an error EC2 answered) is not taken; anything else may have been.
+          const kind = classifyError(error).kind;
+          if (kind === "transient") mayHaveBeenTaken = true;
+          throw error;
+        }
+      });
       if (!out.SnapshotId) throw missingField("CreateSnapshot", "a snapshot id");
       return { snapshotId: out.SnapshotId };
     },
@@ -767,25 +800,44 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     },
 
     async sendCommand(region, input) {
-      const out = await paced(region, "SendCommand", () =>
-        ssmClientFor(region).send(
-          new SendCommandCommand({
-            DocumentName: "AWS-RunShellScript",
-            InstanceIds: input.instanceIds,
-            Parameters: {
-              commands: input.commands,
-              ...(input.timeoutSeconds !== undefined
-                ? { executionTimeout: [String(input.timeoutSeconds)] }
+      // SendCommand takes no idempotency token, and a 5xx, a timeout or a dropped connection may come
+      // after SSM took the command: from then on an attempt first looks for it by its comment among the
+      // first instance's newest commands, and sends only if none carries it, so a lost answer does not run
+      // the command twice.
+      const comment = input.comment?.slice(0, 100);
+      let mayHaveBeenTaken = false;
+      const out = await paced(region, "SendCommand", async () => {
+        if (mayHaveBeenTaken && comment && input.instanceIds[0]) {
+          await options.limiter?.take(region, "ListCommands");
+          const listed = await ssmClientFor(region).send(
+            new ListCommandsCommand({ InstanceId: input.instanceIds[0], MaxResults: COMMAND_PAGE_SIZE }),
+          );
+          const sent = listed.Commands?.find((c) => c.Comment === comment && c.CommandId);
+          if (sent) return { Command: sent };
+        }
+        try {
+          return await ssmClientFor(region).send(
+            new SendCommandCommand({
+              DocumentName: "AWS-RunShellScript",
+              InstanceIds: input.instanceIds,
+              Parameters: {
+                commands: input.commands,
+                ...(input.timeoutSeconds !== undefined
+                  ? { executionTimeout: [String(input.timeoutSeconds)] }
+                  : {}),
+              },
+              ...(input.timeoutSeconds !== undefined ? { TimeoutSeconds: input.timeoutSeconds } : {}),
+              ...(comment ? { Comment: comment } : {}),
+              ...(input.outputS3
+                ? { OutputS3BucketName: input.outputS3.bucket, OutputS3KeyPrefix: input.outputS3.keyPrefix }
                 : {}),
-            },
-            ...(input.timeoutSeconds !== undefined ? { TimeoutSeconds: input.timeoutSeconds } : {}),
-            ...(input.comment ? { Comment: input.comment.slice(0, 100) } : {}),
-            ...(input.outputS3
-              ? { OutputS3BucketName: input.outputS3.bucket, OutputS3KeyPrefix: input.outputS3.keyPrefix }
-              : {}),
-          }),
-        ),
-      );
+            }),
+          );
+        } catch (error) {
+          if (classifyError(error).kind === "transient") mayHaveBeenTaken = true;
+          throw error;
+        }
+      });
       const commandId = out.Command?.CommandId;
       if (!commandId) throw missingField("SendCommand", "a command id");
       return { commandId };

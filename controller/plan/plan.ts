@@ -1,6 +1,7 @@
 import { channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
+import type { CloudVolume } from "../cloud/port.ts";
 import { UserDataError } from "../execute/user-data.ts";
 import { type PlatformNode, platformOf } from "../lineage/platform.ts";
 import type { Inventory } from "../observe/inventory.ts";
@@ -23,7 +24,7 @@ import { mergeScoped, type PlanScope } from "./scope.ts";
 import { planSnapshotSweep } from "./snapshots.ts";
 import type { Phase, SpecStatus } from "./status.ts";
 import { planCheck } from "./verify.ts";
-import { cleanUp, planVolumeBake } from "./volume-bake.ts";
+import { cleanUp as cleanUpVolume, planVolumeBake } from "./volume-bake.ts";
 import { createPool, type PoolPlanner } from "./volume-pool.ts";
 
 export interface PlanInput {
@@ -69,6 +70,11 @@ export interface Plan {
   bakeRegions: string[];
   /** Home regions of specs baking on a volume (bake.method: volume) with a bake needed or in flight. */
   volumeBakeRegions?: string[];
+  /**
+   * Regions holding a bake volume of a build no spec bakes any more, being detached and deleted: looked at
+   * every pass until it is gone, and the pass is not settled before (a leak swept is work in flight).
+   */
+  volumeCleanupRegions?: string[];
   /** Retirement: what is kept past its age and why, the orphans, and whose use must be observed first. */
   retention?: RetentionResult;
 }
@@ -242,8 +248,9 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     },
     actions,
   );
+  const cleanups = new Set<string>();
   if (vb && bakery) {
-    if (!scope) sweepVolumes(input, statuses, actions);
+    if (!scope) sweepVolumes(input, statuses, actions, cleanups);
     pool?.finish(actions, input.now, !scope);
     // A host in a region where no spec bakes on a volume any more is terminated, once the whole estate is
     // known: no scoped plan, no document that failed to load, no invalid spec (any might be a volume spec there).
@@ -258,6 +265,7 @@ export function plan(input: PlanInput, previous?: IndexedInventory): Plan {
     statuses,
     bakeRegions: [...bakeRegions].sort(),
     ...(volumeRegions.size > 0 ? { volumeBakeRegions: [...volumeRegions].sort() } : {}),
+    ...(cleanups.size > 0 ? { volumeCleanupRegions: [...cleanups].sort() } : {}),
     retention,
   };
   return input.scope ? mergeScoped(input.scope, result) : result;
@@ -291,10 +299,19 @@ function platformNode(specs: readonly ValidSpec[], name: string): PlatformNode |
  * The leak sweep of volume bakes: a volume of a build no spec is baking (the spec wants another build, or is
  * gone) is detached and deleted. Its snapshots, if any, go with the orphaned-snapshot sweep (plan/snapshots.ts).
  */
-function sweepVolumes(input: PlanInput, statuses: readonly SpecStatus[], actions: Action[]): void {
+function sweepVolumes(
+  input: PlanInput,
+  statuses: readonly SpecStatus[],
+  actions: Action[],
+  cleanups: Set<string>,
+): void {
   const vb = input.inventory.volumeBakes;
   if (!vb || input.noDelete) return;
   const wanted = new Map(statuses.map((s) => [s.name, s.desiredBuild]));
+  const cleanUp = (spec: string, volume: CloudVolume, reason: string): Action[] => {
+    cleanups.add(volume.region);
+    return cleanUpVolume(spec, volume, reason);
+  };
   for (const volume of vb.volumes) {
     if (volume.tags[Tag.role] !== VOLUME_BAKE_ROLE) continue;
     const spec = volume.tags[Tag.spec] ?? "";

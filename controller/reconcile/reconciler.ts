@@ -20,7 +20,12 @@ import { observePermissions, permissionChecks } from "../observe/permissions.ts"
 import { observeSnapshots } from "../observe/snapshots.ts";
 import { findStrayRegions } from "../observe/stray-regions.ts";
 import { observeUsage } from "../observe/usage.ts";
-import { hasVolumeBakes, observeVolumeBakes, regionsWithVolumeBakes } from "../observe/volume-bakes.ts";
+import {
+  hasVolumeBakes,
+  observeVolumeBakes,
+  regionsWithVolumeBakes,
+  VOLUME_BAKE_ROLE,
+} from "../observe/volume-bakes.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { BAKERY_DEFAULTS } from "../plan/bakery.ts";
 import { shareHash } from "../plan/distribute.ts";
@@ -135,6 +140,8 @@ export class Reconciler {
   private lastSweep = Number.NEGATIVE_INFINITY;
   /** Regions where the last look found this installation's volumes or a bakery host (not terminated). */
   private readonly volumeLeftovers = new Set<string>();
+  /** Regions where the last look at their volume bakes saw a bake volume: looked at every pass until none. */
+  private readonly volumeBakesSeen = new Set<string>();
   /**
    * Regions no spec names where the last sweep found something of this installation's: observed on every
    * pass like the specs' regions until a sweep finds them empty (observe/stray-regions.ts).
@@ -254,13 +261,14 @@ export class Reconciler {
     }
     // Volume bakes (bake.method: volume): their hosts, volumes, snapshots and commands, only where such a bake
     // is needed or in flight, and on a sweep in every home region of a spec using the method (leaks, idle hosts).
-    // Where no spec bakes on a volume any more but Leaven's volumes or host were seen, every pass looks until
-    // they are gone; on a sweep every region of the estate is asked cheaply whether it holds any (a spec
+    // Where no spec bakes on a volume any more but Leaven's volumes or host were seen, and wherever a bake
+    // volume was seen, every pass looks until they are gone; on a sweep every region of the estate is asked cheaply whether it holds any (a spec
     // deleted or switched to the instance method before this process saw them).
     const homes = volumeHomesOf(validation.specs);
     const leftovers = [...this.volumeLeftovers].filter((region) => !homes.has(region));
     const volumeRegions = new Set(swept ? homes : (first.volumeBakeRegions ?? []));
     for (const region of leftovers) volumeRegions.add(region);
+    for (const region of this.volumeBakesSeen) volumeRegions.add(region);
     if (swept) {
       const unasked = [...new Set(inventory.regions)].filter(
         (region) => !volumeRegions.has(region) && !inventory.regionErrors.has(region),
@@ -292,6 +300,12 @@ export class Reconciler {
         else this.volumeLeftovers.delete(region);
       }
       first = this.makePlan(validation, inventory, now, this.retry, index, scope);
+      // A bake volume is looked at every pass until it is gone, whatever becomes of its spec: deleted or
+      // switched mid-bake, its volume is swept at once rather than at the next sweep.
+      for (const region of observed.regions)
+        if (observed.volumes.some((v) => v.region === region && v.tags[Tag.role] === VOLUME_BAKE_ROLE))
+          this.volumeBakesSeen.add(region);
+        else this.volumeBakesSeen.delete(region);
     }
     const needed = first.retention?.usageNeeded;
     if (!needed || needed.size === 0)
@@ -620,6 +634,7 @@ export class Reconciler {
       givenUp.size === 0 &&
       planned.actions.length === 0 &&
       planned.bakeRegions.length === 0 &&
+      (planned.volumeCleanupRegions?.length ?? 0) === 0 &&
       inventory.instances.length === 0 &&
       // Retirement held back by an image's use depends on instances and templates the cache does not hold.
       !usageObserved &&
@@ -744,6 +759,8 @@ function vendorFingerprint(inventory: Inventory): string {
 export function settled(pass: PassResult): Outcome | undefined {
   if (pass.executed.length > 0 || pass.deferred.length > 0) return undefined;
   if (pass.statuses.some((s) => isProgressing(s.phase))) return undefined;
+  // A leaked bake volume being detached, to be deleted next: in flight, though no spec is.
+  if ((pass.plan.volumeCleanupRegions?.length ?? 0) > 0) return undefined;
   // A spec waiting on a parent that is still progressing is not stalled.
   const ready = pass.statuses.every((s) => s.phase === "Ready" || s.phase === "Suspended");
   return ready ? "converged" : "stalled";

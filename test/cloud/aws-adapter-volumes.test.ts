@@ -336,6 +336,50 @@ describe("volume bakes through the adapter", () => {
     );
   });
 
+  it("sends a command once when SSM took it and its answer was lost: the retry finds it by its comment", async () => {
+    const host = await bakeryHost();
+    const comment = `leaven-bake ${BUILD} vol-0123456789abcdef0`;
+    // Every change goes through and is answered with a 5xx; reads are answered.
+    sim.setFaults({ lostResponseRate: 1, seed: 7 });
+    const { commandId } = await cloud.sendCommand(REGION, { instanceIds: [host], commands: SCRIPT, comment });
+    sim.setFaults({});
+    const sent = await cloud.listCommands(REGION, host);
+    expect(sent.map((c) => [c.commandId, c.comment])).toEqual([[commandId, comment]]);
+    expect(cloud.stats().byRegion[REGION]?.byAction.SendCommand?.requests).toBe(1);
+  });
+
+  it("takes one snapshot when EC2 took CreateSnapshot and its answer was lost: the retry finds it by its tags", async () => {
+    const volumeId = await availableVolume("lost-snapshot");
+    sim.setFaults({ lostResponseRate: 1, seed: 3 });
+    const { snapshotId } = await cloud.createSnapshot(REGION, { volumeId, tags: TAGS });
+    sim.setFaults({});
+    const taken = await cloud.describeSnapshots(REGION, [{ name: "volume-id", values: [volumeId] }]);
+    expect(taken.map((s) => s.snapshotId)).toEqual([snapshotId]);
+    expect(cloud.stats().byRegion[REGION]?.byAction.CreateSnapshot?.requests).toBe(1);
+  });
+
+  it("never asks for a second snapshot when the first may have been taken but is not listed yet", async () => {
+    // As EC2 is: a new snapshot is listed a while after CreateSnapshot (the clock does not move here).
+    cloud.close();
+    await sim.close();
+    sim = await startSimulator({ clock, throttle: false, awkward: true });
+    cloud = adapter(sim.endpoint);
+    const volumeId = await availableVolume("unlisted-snapshot");
+    clock.advance(10 * 60_000);
+    sim.setFaults({ lostResponseRate: 1, seed: 3 });
+    const failed = await cloud.createSnapshot(REGION, { volumeId, tags: TAGS }).catch((e: unknown) => e);
+    sim.setFaults({});
+    expect(failed).toBeInstanceOf(CloudError);
+    expect((failed as CloudError).retryable).toBe(true);
+    expect((failed as CloudError).message).toMatch(
+      new RegExp(`^SnapshotNotListedYet: CreateSnapshot of ${volumeId} may have gone through`),
+    );
+    expect(
+      [...sim.world.region(REGION).snapshots.values()].filter((s) => s.volumeId === volumeId),
+    ).toHaveLength(1);
+    expect(cloud.stats().byRegion[REGION]?.byAction.CreateSnapshot?.requests).toBe(1);
+  });
+
   it("prints the failure marker for --fault volume-bake-fail=SPEC", async () => {
     sim.setFaults(parseFaultFlag("volume-bake-fail=web"));
     const host = await bakeryHost();

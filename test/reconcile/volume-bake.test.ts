@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
 import { CloudError, type CloudPort } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
-import { type PassResult, Reconciler } from "../../controller/reconcile/reconciler.ts";
+import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
@@ -248,6 +248,48 @@ describe("volume bakes on the simulator", () => {
     const { volumes, images } = await leftovers();
     expect(volumes).toEqual([]);
     expect(images.map((i) => i.tags[Tag.version])).toEqual(["1.0.1"]);
+  });
+
+  it("sweeps a spec's volume at once when the spec is deleted mid-bake, and does not settle before it is gone", async () => {
+    t = await startSimCloud();
+    // No sweep in this test's time: the volume is found because a bake volume was seen there, not by a sweep.
+    const controller = new Reconciler({
+      cloud: t.cloud,
+      clock: t.clock,
+      logger: silentLogger,
+      sweepIntervalMs: 24 * 60 * MINUTE,
+    });
+    // base Ready first: nothing of its own to bake keeps the region looked at once tools goes.
+    await converge(() => controller);
+    const tools = baseSpec("tools", { regions: ["us-east-1"], bake: { method: "volume" } });
+    const both = validation(...estate().specs, tools);
+    for (let n = 0; n < 20; n++) {
+      const pass = await controller.pass(both);
+      if (pass.executed.some((a) => a.kind === "send-bake-command" && a.spec === "tools")) break;
+      t.clock.advance(30_000);
+    }
+    const doomed = (await leftovers()).volumes.find((v) => v.tags[Tag.spec] === "tools");
+    expect(doomed?.tags[Tag.role]).toBe("volume-bake");
+
+    const passes: PassResult[] = [];
+    for (let n = 0; n < 30; n++) {
+      t.clock.advance(30_000);
+      const pass = await controller.pass(estate());
+      passes.push(pass);
+      if (settled(pass) === "converged") break;
+    }
+    expect(settled(passes.at(-1)!)).toBe("converged");
+    const swept = passes
+      .flatMap((p) => p.executed)
+      .filter((a) => "volumeId" in a && a.volumeId === doomed!.volumeId);
+    expect(swept.map((a) => [a.kind, a.reason])).toEqual([
+      ["detach-volume", `spec tools no longer exists: detaching ${doomed!.volumeId} to delete it`],
+      ["delete-volume", `spec tools no longer exists: deleting ${doomed!.volumeId}`],
+    ]);
+    // Not settled while the volume was still there, detaching or not yet deleted.
+    const deletedAt = passes.findIndex((p) => p.executed.some((a) => a.kind === "delete-volume"));
+    expect(passes.slice(0, deletedAt).every((p) => settled(p) === undefined)).toBe(true);
+    expect((await leftovers()).volumes.filter((v) => v.tags[Tag.spec] === "tools")).toEqual([]);
   });
 
   it("replaces a host SSM cannot reach, once its agent has had time to register, and bakes on the new one", async () => {

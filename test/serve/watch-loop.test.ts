@@ -52,6 +52,7 @@ function standIn() {
       return {
         number: ++number,
         statuses,
+        plan: { actions: [], statuses, bakeRegions: [] },
         executed: [],
         deferred: [],
         results: [],

@@ -2,7 +2,8 @@
 // soak (scripts/soak.ts). A history is a list of steps — version bumps (promotions), new vendor AMIs,
 // revocations, a spec deleted and brought back, a spec switched between the instance and the volume bake
 // method (with a warm pool of one), somebody's instances and launch templates on Leaven's images, look-alike
-// foreign images and volumes (one attached to the bakery host), injected 5xx storms, kill -9 between and
+// foreign images and volumes (one attached to the bakery host), injected 5xx storms, lost responses (the
+// change made, a 5xx answered), kill -9 between and
 // inside passes, days passing — with a few reconcile passes after each. Then the controller converges, and
 // the invariants are checked: channels resolve everywhere, nothing used was ever deregistered, nothing
 // unowned was touched (checked at the call, against the simulator's own state), no build has two images in
@@ -40,6 +41,7 @@ export type Step =
   | { kind: "wait"; hours: number }
   | { kind: "lookalike"; pick: number }
   | { kind: "storm"; passes: number; seed: number }
+  | { kind: "lost"; passes: number; seed: number }
   | { kind: "kill"; afterWrites: number }
   | { kind: "restart" }
   | { kind: "method"; spec: "base" | "app" }
@@ -58,6 +60,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant("wait" as const), hours: fc.constantFrom(1, 7, 30, 30) }),
   fc.record({ kind: fc.constant("lookalike" as const), pick: fc.nat(20) }),
   fc.record({ kind: fc.constant("storm" as const), passes: fc.integer({ min: 1, max: 4 }), seed: fc.nat() }),
+  fc.record({ kind: fc.constant("lost" as const), passes: fc.integer({ min: 1, max: 4 }), seed: fc.nat() }),
   fc.record({ kind: fc.constant("kill" as const), afterWrites: fc.integer({ min: 0, max: 6 }) }),
   fc.record({ kind: fc.constant("restart" as const) }),
   fc.record({ kind: fc.constant("method" as const), spec: fc.constantFrom("base" as const, "app" as const) }),
@@ -283,6 +286,16 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
           }
         }
         const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (property === "createSnapshot") {
+          // CreateSnapshot takes no ClientToken: retried or resumed, a volume still gets one snapshot a build.
+          const [region, input] = args as [string, { volumeId: string; tags: Record<string, string> }];
+          const build = input.tags[Tag.build];
+          const same = [...world.region(region).snapshots.values()].filter(
+            (snapshot) => snapshot.volumeId === input.volumeId && snapshot.tags[Tag.build] === build,
+          );
+          if (same.length > 1)
+            violations.push(`${input.volumeId} has ${same.length} snapshots of ${build} in ${region}`);
+        }
         if (mutating && dieAfter !== undefined && --dieAfter < 0) {
           // kill -9 right after this call went through: its response is lost, and nothing else runs.
           dead = true;
@@ -452,6 +465,12 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
           for (let i = 0; i < step.passes; i++) await pass();
           t.sim.setFaults({});
           break;
+        case "lost":
+          // Changes that went through, answered with a 5xx: every retry must find what the first did.
+          t.sim.setFaults({ lostResponseRate: 0.3, seed: step.seed });
+          for (let i = 0; i < step.passes; i++) await pass();
+          t.sim.setFaults({});
+          break;
         case "kill":
           dieAfter = step.afterWrites;
           await pass();
@@ -558,6 +577,15 @@ export async function runHistory(steps: readonly Step[]): Promise<HistoryReport>
       const image = world.region(lookalike.region).images.get(lookalike.id);
       if (!image || JSON.stringify(image.tags) !== lookalike.tags || imageState(image, now) !== "available")
         violations.push(`look-alike ${lookalike.id} was touched`);
+    }
+    // SendCommand takes no idempotency token: a bake's command is sent once, whatever was lost or killed.
+    for (const region of REGIONS) {
+      const sent = new Map<string, number>();
+      for (const command of world.region(region).commands.values())
+        if (command.comment?.startsWith("leaven-bake "))
+          sent.set(command.comment, (sent.get(command.comment) ?? 0) + 1);
+      for (const [comment, count] of sent)
+        if (count > 1) violations.push(`"${comment}" was sent ${count} times in ${region}`);
     }
     for (const volume of foreignVolumes) {
       const found = world.region(volume.region).volumes.get(volume.id);
