@@ -71,8 +71,8 @@ export interface Plan {
   /** Home regions of specs baking on a volume (bake.method: volume) with a bake needed or in flight. */
   volumeBakeRegions?: string[];
   /**
-   * Regions holding a bake volume of a build no spec bakes any more, being detached and deleted: looked at
-   * every pass until it is gone, and the pass is not settled before (a leak swept is work in flight).
+   * Regions holding a bake volume of a build no spec bakes any more, being detached and deleted: the pass is
+   * not settled until it is gone (a leak being swept is work in flight; reconcile/reconciler.ts settled).
    */
   volumeCleanupRegions?: string[];
   /** Retirement: what is kept past its age and why, the orphans, and whose use must be observed first. */

@@ -262,8 +262,9 @@ export class Reconciler {
     // Volume bakes (bake.method: volume): their hosts, volumes, snapshots and commands, only where such a bake
     // is needed or in flight, and on a sweep in every home region of a spec using the method (leaks, idle hosts).
     // Where no spec bakes on a volume any more but Leaven's volumes or host were seen, and wherever a bake
-    // volume was seen, every pass looks until they are gone; on a sweep every region of the estate is asked cheaply whether it holds any (a spec
-    // deleted or switched to the instance method before this process saw them).
+    // volume was seen, every pass looks until they are gone; on a sweep every region of the estate is asked
+    // cheaply whether it holds any (a spec deleted or switched to the instance method before this process
+    // saw them).
     const homes = volumeHomesOf(validation.specs);
     const leftovers = [...this.volumeLeftovers].filter((region) => !homes.has(region));
     const volumeRegions = new Set(swept ? homes : (first.volumeBakeRegions ?? []));
