@@ -7,6 +7,7 @@ import type {
   CreateImageAction,
   CreateVolumeAction,
   LaunchBakeAction,
+  LaunchBakeryHostAction,
   PutParameterAction,
   RegisterImageAction,
   RemoveTagsAction,
@@ -154,6 +155,35 @@ async function relaunch(cloud: CloudPort, action: LaunchBakeAction, now: () => n
     tags: { ...launch.tags, [Tag.rebakeOf]: gone ?? launch.clientToken },
   });
   return instanceId;
+}
+
+/** How many successors of a bakery host's token are tried before the launch fails (each is one RunInstances). */
+const HOST_TOKEN_SUCCESSORS = 10;
+
+/**
+ * RunInstances for a bakery host, along a chain of tokens: the planner's (one per region and day, or after a
+ * dead host) and its deterministic successors. A token whose host was terminated and is no longer listed (a
+ * host terminated when no spec baked on a volume, needed again the same day) is refused by EC2; the next one
+ * is tried, so a launch repeated after a crash walks the same chain to the same host.
+ */
+async function launchBakeryHost(cloud: CloudPort, action: LaunchBakeryHostAction): Promise<string> {
+  for (let n = 0; ; n++) {
+    const clientToken = n === 0 ? action.launch.clientToken : successorToken(action.launch.clientToken, n);
+    try {
+      const { instanceId } = await cloud.runInstance(action.region, { ...action.launch, clientToken });
+      return instanceId;
+    } catch (error) {
+      const spent =
+        error instanceof CloudError &&
+        (error.code === "IdempotentInstanceTerminated" || error.code === "IdempotentParameterMismatch");
+      if (!spent || n >= HOST_TOKEN_SUCCESSORS) throw error;
+    }
+  }
+}
+
+/** The n-th successor of a launch token (≤ 64 characters, as RunInstances' ClientToken must be). */
+export function successorToken(token: string, n: number): string {
+  return `${token.slice(0, 40)}-${sha256(`${token}#${n}`).slice(0, 16)}`;
 }
 
 /**
@@ -448,10 +478,8 @@ async function runAction(
         if (!(error instanceof CloudError && error.code === "InvalidLaunchTemplateId.NotFound")) throw error;
       }
       return undefined;
-    case "launch-bakery-host": {
-      const { instanceId } = await cloud.runInstance(region, action.launch);
-      return instanceId;
-    }
+    case "launch-bakery-host":
+      return launchBakeryHost(cloud, action);
     case "stop-instance":
       // Recorded first: a stop Leaven expects is not mistaken for an unhealthy host.
       await cloud.createTags(region, [action.instanceId], action.tags);

@@ -292,6 +292,32 @@ describe("volume bakes on the simulator", () => {
     expect((await leftovers()).volumes.filter((v) => v.tags[Tag.spec] === "tools")).toEqual([]);
   });
 
+  it("launches a host again the same day after the last one was terminated and is no longer listed", async () => {
+    t = await startSimCloud();
+    const controller = reconciler(t.cloud);
+    await converge(() => controller);
+    const [first] = (await leftovers()).hosts;
+    // No spec bakes on a volume: the host is terminated, and after an hour EC2 lists it no more.
+    const instanceOnly = validation(
+      ubuntuFoundation(["us-east-1"]),
+      baseSpec("base", { regions: ["us-east-1"], bake: { method: "instance" } }),
+    );
+    for (let n = 0; n < 10; n++) {
+      await controller.pass(instanceOnly);
+      t.clock.advance(30_000);
+    }
+    expect((await leftovers()).hosts).toEqual([]);
+    t.clock.advance(2 * 60 * MINUTE);
+    // The same day, a volume bake again: the day's token is spent on a terminated host, its successor is not.
+    const passes = await converge(() => controller, "1.0.1");
+    const launches = passes.flatMap((p) => p.executed).filter((a) => a.kind === "launch-bakery-host");
+    expect(launches).toHaveLength(1);
+    const [second] = (await leftovers()).hosts;
+    expect(second?.instanceId).toBeDefined();
+    expect(second?.instanceId).not.toBe(first?.instanceId);
+    expect(statusOf(passes.at(-1)!, "base").phase).toBe("Ready");
+  });
+
   it("replaces a host SSM cannot reach, once its agent has had time to register, and bakes on the new one", async () => {
     t = await startSimCloud();
     let sick: string | undefined;
