@@ -274,6 +274,36 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
       },
     );
 
+  /**
+   * A call EC2 or SSM takes no idempotency token for (CreateSnapshot, SendCommand), sent at most once: a 5xx,
+   * a timeout or a dropped connection may come after the service took it, so from then on an attempt only
+   * looks for what it made (`find`) and never sends again; not listed yet, the call fails with `notFound`
+   * (retryable: a later pass looks again). A refusal (throttled, or an error the service answered) was not
+   * taken, and is sent again.
+   */
+  const sentAtMostOnce = <T>(
+    region: string,
+    action: string,
+    send: () => Promise<T>,
+    find: () => Promise<T | undefined>,
+    notFound: CloudError,
+  ): Promise<T> => {
+    let mayHaveBeenTaken = false;
+    return paced(region, action, async () => {
+      if (mayHaveBeenTaken) {
+        const found = await find();
+        if (found) return found;
+        throw notFound;
+      }
+      try {
+        return await send();
+      } catch (error) {
+        if (classifyError(error).kind === "transient") mayHaveBeenTaken = true;
+        throw error;
+      }
+    });
+  };
+
   /** Walks NextToken to the end; a token that repeats would loop forever, so it is an error. */
   const paginate = async <T>(
     region: string,
@@ -722,16 +752,26 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     },
 
     async createSnapshot(region, input) {
-      // CreateSnapshot takes no ClientToken, and a 5xx, a timeout or a dropped connection may come after
-      // EC2 took it: from then on an attempt only looks for a snapshot of the volume with exactly these tags
-      // (the build's) and never asks again, so a lost answer does not leave two snapshots. Not listed yet
-      // (EC2 lists a new snapshot late), the call fails retryably; the planner waits for it (volume-bake.ts).
       const tagged = Object.entries(input.tags);
-      let mayHaveBeenTaken = false;
-      const out = await call(region, "CreateSnapshot", async (c) => {
-        if (mayHaveBeenTaken && tagged.length > 0) {
+      const snapshotId = await sentAtMostOnce(
+        region,
+        "CreateSnapshot",
+        async () => {
+          const out = await clientFor(region).send(
+            new CreateSnapshotCommand({
+              VolumeId: input.volumeId,
+              ...(input.description ? { Description: input.description } : {}),
+              TagSpecifications: tagSpecifications(["snapshot"], input.tags),
+            }),
+          );
+          if (!out.SnapshotId) throw missingField("CreateSnapshot", "a snapshot id");
+          return out.SnapshotId;
+        },
+        // A snapshot of the volume with exactly these tags (the build's).
+        async () => {
+          if (tagged.length === 0) return undefined;
           await options.limiter?.take(region, "DescribeSnapshots");
-          const found = await c.send(
+          const found = await clientFor(region).send(
             new DescribeSnapshotsCommand({
               OwnerIds: ["self"],
               Filters: [
@@ -740,32 +780,17 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
               ],
             }),
           );
-          const taken = found.Snapshots?.find((snapshot) => snapshot.SnapshotId);
-          if (taken) return { SnapshotId: taken.SnapshotId };
-          throw new CloudError(
-            "SnapshotNotListedYet",
-            `CreateSnapshot of ${input.volumeId} may have gone through (its answer was lost) but no snapshot of it is listed yet`,
-            0,
-            true,
-          );
-        }
-        try {
-          return await c.send(
-            new CreateSnapshotCommand({
-              VolumeId: input.volumeId,
-              ...(input.description ? { Description: input.description } : {}),
-              TagSpecifications: tagSpecifications(["snapshot"], input.tags),
-            }),
-          );
-        } catch (error) {
-          // Refused (throttled, or an error EC2 answered) is not taken; anything else may have been.
-          const kind = classifyError(error).kind;
-          if (kind === "transient") mayHaveBeenTaken = true;
-          throw error;
-        }
-      });
-      if (!out.SnapshotId) throw missingField("CreateSnapshot", "a snapshot id");
-      return { snapshotId: out.SnapshotId };
+          return found.Snapshots?.find((snapshot) => snapshot.SnapshotId)?.SnapshotId;
+        },
+        // The planner waits for a late one (plan/volume-bake.ts SNAPSHOT_VISIBILITY_MS).
+        new CloudError(
+          "SnapshotNotListedYet",
+          `CreateSnapshot of ${input.volumeId} may have gone through (its answer was lost) but no snapshot of it is listed yet`,
+          0,
+          true,
+        ),
+      );
+      return { snapshotId };
     },
 
     async registerImage(region, input) {
@@ -800,23 +825,13 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
     },
 
     async sendCommand(region, input) {
-      // SendCommand takes no idempotency token, and a 5xx, a timeout or a dropped connection may come
-      // after SSM took the command: from then on an attempt first looks for it by its comment among the
-      // first instance's newest commands, and sends only if none carries it, so a lost answer does not run
-      // the command twice.
       const comment = input.comment?.slice(0, 100);
-      let mayHaveBeenTaken = false;
-      const out = await paced(region, "SendCommand", async () => {
-        if (mayHaveBeenTaken && comment && input.instanceIds[0]) {
-          await options.limiter?.take(region, "ListCommands");
-          const listed = await ssmClientFor(region).send(
-            new ListCommandsCommand({ InstanceId: input.instanceIds[0], MaxResults: COMMAND_PAGE_SIZE }),
-          );
-          const sent = listed.Commands?.find((c) => c.Comment === comment && c.CommandId);
-          if (sent) return { Command: sent };
-        }
-        try {
-          return await ssmClientFor(region).send(
+      const first = input.instanceIds[0];
+      const commandId = await sentAtMostOnce(
+        region,
+        "SendCommand",
+        async () => {
+          const out = await ssmClientFor(region).send(
             new SendCommandCommand({
               DocumentName: "AWS-RunShellScript",
               InstanceIds: input.instanceIds,
@@ -833,13 +848,26 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
                 : {}),
             }),
           );
-        } catch (error) {
-          if (classifyError(error).kind === "transient") mayHaveBeenTaken = true;
-          throw error;
-        }
-      });
-      const commandId = out.Command?.CommandId;
-      if (!commandId) throw missingField("SendCommand", "a command id");
+          if (!out.Command?.CommandId) throw missingField("SendCommand", "a command id");
+          return out.Command.CommandId;
+        },
+        // The command by its comment, among the first instance's newest.
+        async () => {
+          if (!comment || !first) return undefined;
+          await options.limiter?.take(region, "ListCommands");
+          const listed = await ssmClientFor(region).send(
+            new ListCommandsCommand({ InstanceId: first, MaxResults: COMMAND_PAGE_SIZE }),
+          );
+          return listed.Commands?.find((c) => c.Comment === comment && c.CommandId)?.CommandId;
+        },
+        // The executor lists the host's commands before it sends again (execute/executor.ts).
+        new CloudError(
+          "CommandNotListedYet",
+          `SendCommand to ${first ?? "no instance"} may have gone through (its answer was lost) but no command with its comment is listed yet`,
+          0,
+          true,
+        ),
+      );
       return { commandId };
     },
 
