@@ -251,7 +251,8 @@ describe("volume bakes on the simulator", () => {
   });
 
   it("sweeps a spec's volume at once when the spec is deleted mid-bake, and does not settle before it is gone", async () => {
-    t = await startSimCloud();
+    // A detach slower than a pass: a pass sees the volume detaching, with nothing to do but wait.
+    t = await startSimCloud({ timings: { volumeDetaching: 2 * MINUTE } });
     // No sweep in this test's time: the volume is found because a bake volume was seen there, not by a sweep.
     const controller = new Reconciler({
       cloud: t.cloud,
