@@ -81,6 +81,12 @@ export const Tag = {
    */
   snapshotRequestedAt: "leaven.dev/snapshot-requested-at",
   /**
+   * On a volume bake's volume: when the executor sent its bake command (ISO 8601). SendCommand takes no
+   * ClientToken and a new command may be missing from ListCommands for a few seconds: after a lost answer
+   * the planner waits rather than run the chroot bake twice on one volume.
+   */
+  commandRequestedAt: "leaven.dev/command-requested-at",
+  /**
    * On a volume bake's volume once its chroot bake succeeded, and then on its home image: how long the bake
    * command ran (seconds, as seen by the controller). The spec's next bake looks for its end about then.
    */

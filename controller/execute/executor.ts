@@ -599,11 +599,18 @@ async function sendBakeCommand(
     const sent = await cloud.listCommands(action.region, action.instanceId);
     const earlier = sent.find((c) => c.comment === action.command.comment);
     if (earlier) return earlier.commandId;
+    // The planner waits this long before sending again, while a new command may not be listed yet.
+    await cloud.createTags(action.region, [action.volumeId], {
+      [Tag.commandRequestedAt]: new Date(now()).toISOString(),
+    });
     const { commandId } = await cloud.sendCommand(action.region, action.command);
     return commandId;
   } catch (error) {
-    if (!(error instanceof CloudError && error.code === "InvalidInstanceId") || action.userNamedHost)
-      throw error;
+    if (!(error instanceof CloudError && error.code === "InvalidInstanceId")) throw error;
+    // SSM does not reach the host, so nothing runs there: the next pass need not wait for the command to be
+    // listed (a new host's agent may be registering). Best effort: should the tag stay, that pass only waits.
+    await cloud.deleteTags(action.region, [action.volumeId], [Tag.commandRequestedAt]).catch(() => {});
+    if (action.userNamedHost) throw error;
     const launched = Date.parse(action.hostLaunchedAt ?? "");
     if (!(now() - launched >= HOST_REGISTRATION_MS))
       throw new CloudError(
@@ -686,6 +693,14 @@ async function registerBakeImage(
       found.tags[Tag.build] === action.build
     )
       return found.imageId;
+    // EC2 lists a new image a few seconds after RegisterImage: most likely this build's, from a pass ago.
+    if (!found)
+      throw new CloudError(
+        "ImageNotListedYet",
+        `${error.message}, but no image of that name is listed yet (EC2 lists a new image a few seconds after RegisterImage); the next pass looks again`,
+        error.statusCode,
+        true,
+      );
     throw error;
   }
 }

@@ -4,7 +4,8 @@
 //
 //   no volume ──create-volume (ClientToken build+attempt+zone)──► creating ──► available
 //   available, no verdict ──attach-volume (free device on the bakery host)──► attached
-//   attached, no command ──send-bake-command (comment names build and volume)──► command running
+//   attached, no command ──send-bake-command (tag command-requested-at first; comment names build and
+//     volume)──► command running
 //   command ended: marker success ──tag bake-result=success (and provision-seconds)──► verdict recorded
 //   command ended: failure / no marker / bake.timeout ──detach + tag failed + record the failure──► Failed
 //   success, no snapshot ──create-bake-snapshot (tag snapshot-requested-at first; still attached: the
@@ -35,6 +36,8 @@ import type { PoolPlanner } from "./volume-pool.ts";
 
 /** A snapshot asked for but not listed yet (CreateSnapshot has no ClientToken): wait this long before asking again. */
 export const SNAPSHOT_VISIBILITY_MS = 10 * 60_000;
+/** A bake command sent but not listed yet (SendCommand has no ClientToken): wait this long before sending again. */
+export const COMMAND_VISIBILITY_MS = 5 * 60_000;
 
 export interface VolumeBakeContext extends BakeContext {
   volumes: VolumeBakeObservation;
@@ -355,6 +358,12 @@ function advanceVolume(ctx: VolumeBakeContext, volume: CloudVolume, actions: Act
   const command = ctx.volumes.commands.get(volume.volumeId);
   const timeout = ctx.doc.spec.bake?.timeout ?? DEFAULT_BAKE_TIMEOUT;
   if (!command) {
+    const sent = Date.parse(volume.tags[Tag.commandRequestedAt] ?? "");
+    if (sent && ctx.now - sent < COMMAND_VISIBILITY_MS)
+      return {
+        step: "in-progress",
+        message: `waiting for the bake command on ${attached.instanceId} to be listed (sent at ${volume.tags[Tag.commandRequestedAt]})`,
+      };
     const hostNow = ctx.volumes.hosts.find((h) => h.instanceId === attached.instanceId);
     const userNamed = hostNow !== undefined && hostNow.tags[Tag.role] !== "bakery";
     // Commands go only to a host Leaven owns or the one the user named, never to whatever holds the volume.

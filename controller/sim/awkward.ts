@@ -27,7 +27,7 @@ export interface AwkwardOptions {
   /** Default 24 hours. */
   tokenLifetimeMs: number;
   /**
-   * Eventual consistency: a new image, instance or snapshot is invisible to every call but the one that
+   * Eventual consistency: a new image, instance, snapshot or SSM command is invisible to every call but the one that
    * created it (and its idempotent repeats) for a random time of up to `consistencyLagMs`, and a snapshot
    * stays in use for `snapshotInUseMs` after its image was deregistered.
    */

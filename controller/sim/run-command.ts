@@ -11,6 +11,9 @@
 // delivers them when S3 is next asked (deliverCommandOutputs), to a bucket of the command's account only (the
 // agent's upload fails otherwise, and the command's status does not change, as on AWS).
 //
+// Under awkward consistency a new command is missing from ListCommands, and GetCommandInvocation answers
+// InvocationDoesNotExist for it, for up to consistencyLagMs (consistency.ts), as SSM may do right after SendCommand.
+//
 // "Managed" instances: SSM only reaches an instance whose agent has registered, which needs an instance profile
 // allowing it. The simulator treats every running instance launched with an instance profile as managed; any
 // other instance is InvalidInstanceId, as SSM answers for an instance it does not manage.
@@ -18,6 +21,7 @@
 import { buildIdFromUserData, formatBakeMarker } from "../api/bake-protocol.ts";
 import { commandOutputKey, manifestConsoleLines } from "../api/package-manifest.ts";
 import { Tag } from "../api/tags.ts";
+import { isVisible, visibleFrom } from "./consistency.ts";
 import { SimError } from "./errors.ts";
 import { volumeBakeBehaviour } from "./faults.ts";
 import { instanceState } from "./instances.ts";
@@ -154,6 +158,7 @@ function sendCommand(ctx: SsmContext): Json {
   const build = buildIdFromUserData(script);
   const commandId = world.newId("cmd");
   const startedAt = now + world.timings.commandPickup;
+  const visibleAt = visibleFrom(ctx);
   for (const instanceId of instanceIds) {
     const attached = [...region.volumes.values()].filter(
       (v) => v.attachment?.instanceId === instanceId && v.attachment.detachedAt === undefined,
@@ -192,6 +197,7 @@ function sendCommand(ctx: SsmContext): Json {
       commands,
       ...(typeof comment === "string" ? { comment } : {}),
       requestedAt: now,
+      ...(visibleAt !== undefined ? { visibleAt } : {}),
       startedAt,
       doneAt: startedAt + (build !== undefined ? world.timings.volumeBakeScript : 1_000),
       result,
@@ -228,7 +234,7 @@ function getCommandInvocation(ctx: SsmContext): Json {
   if (typeof commandId !== "string" || typeof instanceId !== "string")
     throw invalid("ValidationException", "CommandId and InstanceId must be given.");
   const command = ctx.world.accountRegion(ctx.account, ctx.region).commands.get(`${commandId}/${instanceId}`);
-  if (!command)
+  if (!command || !isVisible(command, now))
     throw invalid("InvocationDoesNotExist", `No invocation of command ${commandId} on ${instanceId}.`);
   const status = commandStatus(command, now);
   const done = status === "Success" || status === "Failed";
@@ -264,6 +270,7 @@ function listCommands(ctx: SsmContext): Json {
   const commands = [...ctx.world.accountRegion(ctx.account, ctx.region).commands.values()]
     .filter(
       (c) =>
+        isVisible(c, now) &&
         (instanceId === undefined || c.instanceId === instanceId) &&
         (commandId === undefined || c.commandId === commandId),
     )

@@ -406,6 +406,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     accountOf: (req) =>
       accountOfAccessKey(accessKeyFromAuthorization(req.headers.authorization), awkward.consumerAccount),
     faults: () => faults,
+    awkward,
     random: () => random(),
     stats: () => stats,
     save,

@@ -13,6 +13,7 @@ import type { Clock } from "../cloud/clock.ts";
 import { actionClassOf, bucketSizeOf } from "../cloud/rate-limits.ts";
 import { isMutatingAction } from "../cloud/request-stats.ts";
 import { TokenBucket } from "../cloud/token-bucket.ts";
+import type { AwkwardOptions } from "./awkward.ts";
 import { SimError } from "./errors.ts";
 import type { Faults } from "./faults.ts";
 import { regionFromAuthorization } from "./query-protocol.ts";
@@ -40,6 +41,9 @@ export interface SsmContext {
   body: Json;
   now: number;
   faults: Faults;
+  /** The awkward behaviours in force: eventual consistency hides a new command for a while (run-command.ts). */
+  awkward: AwkwardOptions;
+  random: () => number;
 }
 
 function parametersOf(ctx: SsmContext): Map<string, SimParameter> {
@@ -67,6 +71,8 @@ export interface SsmServiceOptions {
   /** The account a request is signed for (accounts.ts). */
   accountOf: (req: IncomingMessage) => string;
   faults: () => Faults;
+  /** The awkward behaviours in force (awkward.ts); off unless the simulator was started awkward. */
+  awkward: AwkwardOptions;
   random: () => number;
   stats: () => SsmStatsSink;
   /** Persists the world; called after every successful mutating request, before the answer. */
@@ -569,7 +575,16 @@ export function createSsmService(options: SsmServiceOptions): SsmService {
       throw new SimError("SerializationException", "The request body is not a JSON object.");
     }
     const account = options.accountOf(req);
-    const result = handler({ world: options.world, region, account, body, now: options.clock.now(), faults });
+    const result = handler({
+      world: options.world,
+      region,
+      account,
+      body,
+      now: options.clock.now(),
+      faults,
+      awkward: options.awkward,
+      random: options.random,
+    });
     // Persist before answering, so whatever the caller saw acknowledged survives a kill -9.
     if (mutating) options.save();
     if (mutating && faults.lostResponseRate && options.random() < faults.lostResponseRate)

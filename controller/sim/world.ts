@@ -135,6 +135,8 @@ export interface SimCommand {
   commands: string[];
   comment?: string;
   requestedAt: number;
+  /** Eventual consistency (awkward): ListCommands and GetCommandInvocation see the command only from then. */
+  visibleAt?: number;
   /** Pending until then (the agent picks it up), InProgress until doneAt. */
   startedAt: number;
   doneAt: number;

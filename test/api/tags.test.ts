@@ -128,6 +128,7 @@ describe("tag keys are a contract with consumers' tag filters", () => {
       bakeMethod: "leaven.dev/bake-method",
       bakeVolume: "leaven.dev/bake-volume",
       snapshotRequestedAt: "leaven.dev/snapshot-requested-at",
+      commandRequestedAt: "leaven.dev/command-requested-at",
       provisionSeconds: "leaven.dev/provision-seconds",
       startRequestedAt: "leaven.dev/start-requested-at",
       idleStoppedAt: "leaven.dev/idle-stopped-at",

@@ -18,6 +18,7 @@ import { type Simulator, startSimulator } from "../../controller/sim/server.ts";
 import { DEFAULT_TIMINGS } from "../../controller/sim/world.ts";
 
 const REGION = "us-east-1";
+const MINUTE = 60_000;
 const ZONE = "us-east-1a";
 const BUILD = "2.0.0+feedbeef";
 const TAGS = { "leaven.dev/managed-by": "leaven", "leaven.dev/build": BUILD, "leaven.dev/spec": "web" };
@@ -378,6 +379,46 @@ describe("volume bakes through the adapter", () => {
       [...sim.world.region(REGION).snapshots.values()].filter((s) => s.volumeId === volumeId),
     ).toHaveLength(1);
     expect(cloud.stats().byRegion[REGION]?.byAction.CreateSnapshot?.requests).toBe(1);
+  });
+
+  it("never sends a second command when the first may have been taken but is not listed yet", async () => {
+    // As SSM may be: a new command is missing from ListCommands, and its invocation unknown, for a while.
+    cloud.close();
+    await sim.close();
+    sim = await startSimulator({
+      clock,
+      throttle: false,
+      awkward: { consistency: true, consistencyLagMs: MINUTE },
+    });
+    cloud = adapter(sim.endpoint);
+    const host = await bakeryHost();
+    clock.advance(10 * MINUTE);
+    const comment = `leaven-bake ${BUILD} vol-0123456789abcdef0`;
+    sim.setFaults({ lostResponseRate: 1, seed: 3 });
+    const failed = await cloud
+      .sendCommand(REGION, { instanceIds: [host], commands: SCRIPT, comment })
+      .catch((e: unknown) => e);
+    sim.setFaults({});
+    expect(failed).toBeInstanceOf(CloudError);
+    expect((failed as CloudError).retryable).toBe(true);
+    expect((failed as CloudError).message).toMatch(
+      new RegExp(`^CommandNotListedYet: SendCommand to ${host} may have gone through`),
+    );
+    expect(cloud.stats().byRegion[REGION]?.byAction.SendCommand?.requests).toBe(1);
+    const [taken] = [...sim.world.region(REGION).commands.values()];
+    expect(taken?.comment).toBe(comment);
+    const lag = taken!.visibleAt! - clock.now();
+    expect(lag).toBeGreaterThan(0);
+    expect(await cloud.listCommands(REGION, host)).toEqual([]);
+    expect(await codeOf(cloud.getCommandInvocation(REGION, taken!.commandId, host))).toMatch(
+      /^InvocationDoesNotExist: /,
+    );
+    clock.advance(lag);
+    expect((await cloud.listCommands(REGION, host)).map((c) => c.comment)).toEqual([comment]);
+    // Running all the while: only the view of it lagged.
+    expect((await cloud.getCommandInvocation(REGION, taken!.commandId, host)).status).toMatch(
+      /^(Pending|InProgress)$/,
+    );
   });
 
   it("prints the failure marker for --fault volume-bake-fail=SPEC", async () => {

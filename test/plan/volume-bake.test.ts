@@ -13,6 +13,7 @@ import { createBakery } from "../../controller/plan/bakery.ts";
 import { plan } from "../../controller/plan/plan.ts";
 import { bakeryHostToken, volumeToken } from "../../controller/plan/recipe.ts";
 import {
+  COMMAND_VISIBILITY_MS,
   cleanUp,
   SNAPSHOT_VISIBILITY_MS,
   type VolumeBakeContext,
@@ -193,6 +194,27 @@ describe("the volume bake, one step per observed state", () => {
     expect(send.command.instanceIds).toEqual([host().instanceId]);
     expect(send.command.commands.join("\n")).toContain(`LEAVEN_BUILD_ID=`);
     expect(send.command.commands.join("\n")).toMatch(new RegExp(`^LEAVEN_VOLUME_ID='?${V}'?$`, "m"));
+  });
+
+  it("sends the bake again only COMMAND_VISIBILITY_MS after a send that is not listed (its answer may be lost)", () => {
+    const sent = (ago: number) =>
+      attached(V, "attached", { [Tag.commandRequestedAt]: new Date(T0 - ago).toISOString() });
+    expect(step(observation({ volumes: [sent(COMMAND_VISIBILITY_MS - 1)] }))).toMatchObject({
+      actions: [],
+      state: {
+        step: "in-progress",
+        message: `waiting for the bake command on ${host().instanceId} to be listed (sent at ${new Date(T0 - COMMAND_VISIBILITY_MS + 1).toISOString()})`,
+      },
+    });
+    expect(step(observation({ volumes: [sent(COMMAND_VISIBILITY_MS)] })).kinds).toEqual([
+      "send-bake-command",
+    ]);
+    // Listed: the command is followed whatever the tag says.
+    const listed = observation({
+      volumes: [sent(MIN)],
+      commands: new Map([[V, command("Success", { build: BUILD, result: "success" })]]),
+    });
+    expect(step(listed).kinds).toEqual(["tag-volume"]);
   });
 
   it("waits for a running command, and fails it past bake.timeout", () => {

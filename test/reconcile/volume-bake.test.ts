@@ -8,6 +8,7 @@ import { Tag } from "../../controller/api/tags.ts";
 import { CloudError, type CloudPort } from "../../controller/cloud/port.ts";
 import { silentLogger } from "../../controller/log/logger.ts";
 import { type PassResult, Reconciler, settled } from "../../controller/reconcile/reconciler.ts";
+import { AWKWARD_NONE } from "../../controller/sim/awkward.ts";
 import type { BakeryConfig } from "../../controller/validation/leaven-config.ts";
 import { MINUTE, requestsOf, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 import { baseSpec, ubuntuFoundation, validation } from "../support/sim-specs.ts";
@@ -207,6 +208,35 @@ describe("volume bakes on the simulator", () => {
     },
   );
 
+  it("sends the bake command once when its answer was lost and SSM lists it only minutes later", async () => {
+    // As SSM may be: a new command is missing from ListCommands for a while (up to 2 minutes here).
+    t = await startSimCloud({
+      awkward: { ...AWKWARD_NONE, consistency: true, consistencyLagMs: 2 * MINUTE },
+      faults: { seed: 11 },
+    });
+    let lost = false;
+    const losing: CloudPort = {
+      ...t.cloud,
+      sendCommand: async (region, input) => {
+        const answer = await t!.cloud.sendCommand(region, input);
+        if (lost) return answer;
+        lost = true;
+        throw new CloudError("CommandNotListedYet", "the answer was lost", 0, true);
+      },
+    };
+    const passes = await converge(() => reconciler(losing), "1.0.0", true);
+    expect(lost).toBe(true);
+    const bakes = [...t.sim.world.region(REGION).commands.values()].filter((c) =>
+      c.comment?.startsWith("leaven-bake "),
+    );
+    expect(bakes).toHaveLength(1);
+    // The case the wait is for was met: a pass found the command sent but not listed.
+    expect(
+      passes.some((p) => statusOf(p, "base").message.includes(": waiting for the bake command on i-")),
+    ).toBe(true);
+    expect(await leftovers()).toMatchObject({ volumes: [], images: [expect.anything()] });
+  });
+
   it("records a failed chroot bake like an instance bake's, and --retry bakes it again", async () => {
     t = await startSimCloud({ faults: { volumeBakeFailure: { specs: ["base"] } } });
     const controller = reconciler(t.cloud);
@@ -337,6 +367,10 @@ describe("volume bakes on the simulator", () => {
     expect(executed.some((a) => a.kind === "terminate-instance" && a.instanceId === sick)).toBe(true);
     const [old] = await t.adapter.describeInstances(REGION, [{ name: "instance-id", values: [sick!] }]);
     expect(old?.tags[Tag.unhealthy]).toMatch(/SSM Run Command cannot reach it/);
+    // A refused send ran nothing: no pass waits for it to be listed.
+    expect(passes.some((p) => statusOf(p, "base").message.includes(": waiting for the bake command"))).toBe(
+      false,
+    );
     const { volumes, images, hosts } = await leftovers();
     expect(volumes).toEqual([]);
     expect(images).toHaveLength(1);
