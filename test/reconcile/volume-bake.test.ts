@@ -234,6 +234,8 @@ describe("volume bakes on the simulator", () => {
     expect(
       passes.some((p) => statusOf(p, "base").message.includes(": waiting for the bake command on i-")),
     ).toBe(true);
+    // Nor does the image, registered a pass before it is listed, stall the spec (a duplicate name, retried).
+    expect(passes.map((p) => statusOf(p, "base").phase)).not.toContain("Stalled");
     expect(await leftovers()).toMatchObject({ volumes: [], images: [expect.anything()] });
   });
 
