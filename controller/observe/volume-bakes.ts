@@ -151,8 +151,24 @@ function commandsMatter(
       v.attachments.some((a) => a.instanceId === host.instanceId && a.state === "attached"),
   );
   if (awaiting) return true;
-  const bakeDeviceTaken = (host.devices ?? []).some((d) => BAKE_DEVICES.includes(d));
-  return !bakeDeviceTaken && idle.now - Date.parse(host.launchTime) >= idle.stopMs;
+  // The last command is what this would list: the launch alone bounds the host's last activity from below.
+  return idleFor({ launchTime: host.launchTime, devices: host.devices ?? [] }, idle.stopMs, idle.now);
+}
+
+/**
+ * Whether a bakery host has been idle for `stopMs` (bakery.idleStop): no bake device name taken, and neither
+ * launched nor sent a command for that long. The one rule for both the planner's idle stop (plan/bakery.ts)
+ * and the observer's choice to list a host's commands (commandsMatter), so the two cannot disagree.
+ */
+export function idleFor(
+  host: { launchTime: string; devices: readonly string[] },
+  stopMs: number,
+  now: number,
+  lastCommandAt?: string,
+): boolean {
+  if (host.devices.some((d) => BAKE_DEVICES.includes(d))) return false;
+  const last = Math.max(Date.parse(host.launchTime), Date.parse(lastCommandAt ?? "") || 0);
+  return now - last >= stopMs;
 }
 
 /** Observes volume bakes in `regions` into `inventory.volumeBakes`; a region that fails is left out. */

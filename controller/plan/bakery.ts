@@ -5,7 +5,7 @@
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { CloudInstance } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { BAKE_DEVICES, BAKERY_ROLE, isBakeVolume } from "../observe/volume-bakes.ts";
+import { BAKE_DEVICES, BAKERY_ROLE, idleFor, isBakeVolume } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { Action } from "./actions.ts";
@@ -240,12 +240,9 @@ export function createBakery(
           continue;
         }
         if (options.idleStops !== false && keep && !needed.has(region) && keep.state === "running") {
-          const attached = bakeDevicesOn(observation, keep.instanceId);
-          const last = Math.max(
-            Date.parse(keep.launchTime),
-            Date.parse(observation.lastCommandAt.get(keep.instanceId) ?? "") || 0,
-          );
-          if (!attached && now - last >= idleMs)
+          const devices = observation.devices.get(keep.instanceId) ?? [];
+          const lastCommand = observation.lastCommandAt.get(keep.instanceId);
+          if (idleFor({ launchTime: keep.launchTime, devices }, idleMs, now, lastCommand))
             actions.push({
               kind: "stop-instance",
               spec: "(bakery)",

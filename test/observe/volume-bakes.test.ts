@@ -7,6 +7,7 @@ import { MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
 import { emptyInventory } from "../../controller/observe/inventory.ts";
 import {
   bakeCommandComment,
+  idleFor,
   observeVolumeBakes,
   VOLUME_BAKE_ROLE,
 } from "../../controller/observe/volume-bakes.ts";
@@ -122,5 +123,21 @@ describe("observeVolumeBakes", () => {
     await attached(setup, "/dev/sdg", { team: "data" });
     const busy = await observe();
     expect(busy.requests[`${REGION} ListCommands`]).toBeUndefined();
+  });
+});
+
+describe("idleFor, the one idle rule of the observer and the planner", () => {
+  const launched = "2026-06-01T12:00:00.000Z";
+  const at = (minutes: number) => Date.parse(launched) + minutes * MINUTE;
+  it.each([
+    ["launched 30 min ago, nothing attached", [], undefined, 30, true],
+    ["launched 29 min ago", [], undefined, 29, false],
+    ["a bake device taken", ["/dev/sda1", "/dev/sdf"], undefined, 90, false],
+    ["only its own root device", ["/dev/xvda"], undefined, 30, true],
+    ["a command 10 min ago", [], "2026-06-01T12:50:00.000Z", 60, false],
+    ["a command 30 min ago", [], "2026-06-01T12:30:00.000Z", 60, true],
+    ["an unreadable command time: the launch counts", [], "soon", 30, true],
+  ])("%s", (_label, devices, lastCommandAt, minutes, idle) => {
+    expect(idleFor({ launchTime: launched, devices }, 30 * MINUTE, at(minutes), lastCommandAt)).toBe(idle);
   });
 });
