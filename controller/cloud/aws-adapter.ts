@@ -860,7 +860,7 @@ export function createAwsCloud(options: AwsCloudOptions = {}): AwsCloud {
           );
           return listed.Commands?.find((c) => c.Comment === comment && c.CommandId)?.CommandId;
         },
-        // The executor lists the host's commands before it sends again (execute/executor.ts).
+        // The planner waits for a late one (plan/volume-bake.ts COMMAND_VISIBILITY_MS).
         new CloudError(
           "CommandNotListedYet",
           `SendCommand to ${first ?? "no instance"} may have gone through (its answer was lost) but no command with its comment is listed yet`,

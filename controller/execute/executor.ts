@@ -589,17 +589,18 @@ export function withBakeOutput(
 /** A host SSM does not reach this long after its launch is unhealthy: its agent never registered. */
 export const HOST_REGISTRATION_MS = 10 * 60_000;
 
-/** SendCommand has no ClientToken: a command for this build and volume already sent is not sent again. */
+/**
+ * SendCommand has no ClientToken. The planner sends only when this pass's ListCommands of the host showed no
+ * command for the build and volume (observe/volume-bakes.ts), and waits after a send it cannot see yet
+ * (plan/volume-bake.ts COMMAND_VISIBILITY_MS), so it is not listed again here.
+ */
 async function sendBakeCommand(
   cloud: CloudPort,
   action: SendBakeCommandAction,
   now: () => number,
 ): Promise<string> {
   try {
-    const sent = await cloud.listCommands(action.region, action.instanceId);
-    const earlier = sent.find((c) => c.comment === action.command.comment);
-    if (earlier) return earlier.commandId;
-    // The planner waits this long before sending again, while a new command may not be listed yet.
+    // Recorded first, so a send whose answer is lost (or a crash right after it) is waited for.
     await cloud.createTags(action.region, [action.volumeId], {
       [Tag.commandRequestedAt]: new Date(now()).toISOString(),
     });

@@ -295,18 +295,23 @@ export class Reconciler {
         idle: { stopMs: parseDuration(bakery?.idleStop ?? BAKERY_DEFAULTS.idleStop), now },
       });
       const observed = inventory.volumeBakes!;
+      const remember = (regions: Set<string>, region: string, seen: boolean) =>
+        seen ? regions.add(region) : regions.delete(region);
       for (const region of observed.regions) {
-        if (hasVolumeBakes(region, observed.volumes, observed.hosts, this.options.installation))
-          this.volumeLeftovers.add(region);
-        else this.volumeLeftovers.delete(region);
+        remember(
+          this.volumeLeftovers,
+          region,
+          hasVolumeBakes(region, observed.volumes, observed.hosts, this.options.installation),
+        );
+        // A bake volume is looked at every pass until it is gone, whatever becomes of its spec: deleted or
+        // switched mid-bake, its volume is swept at once rather than at the next sweep.
+        remember(
+          this.volumeBakesSeen,
+          region,
+          observed.volumes.some((v) => v.region === region && v.tags[Tag.role] === VOLUME_BAKE_ROLE),
+        );
       }
       first = this.makePlan(validation, inventory, now, this.retry, index, scope);
-      // A bake volume is looked at every pass until it is gone, whatever becomes of its spec: deleted or
-      // switched mid-bake, its volume is swept at once rather than at the next sweep.
-      for (const region of observed.regions)
-        if (observed.volumes.some((v) => v.region === region && v.tags[Tag.role] === VOLUME_BAKE_ROLE))
-          this.volumeBakesSeen.add(region);
-        else this.volumeBakesSeen.delete(region);
     }
     const needed = first.retention?.usageNeeded;
     if (!needed || needed.size === 0)
