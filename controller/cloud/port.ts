@@ -402,10 +402,13 @@ export class CloudError extends Error {
   readonly code: string;
   readonly statusCode: number;
   readonly retryable: boolean;
+  /** The message without its code: what a wrapping error adds to, so the code is not said twice. */
+  readonly detail: string;
   constructor(code: string, message: string, statusCode: number, retryable: boolean) {
     super(`${code}: ${message}`);
     this.name = "CloudError";
     this.code = code;
+    this.detail = message;
     this.statusCode = statusCode;
     this.retryable = retryable;
   }

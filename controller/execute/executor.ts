@@ -616,7 +616,7 @@ async function sendBakeCommand(
     if (!(now() - launched >= HOST_REGISTRATION_MS))
       throw new CloudError(
         error.code,
-        `${error.message} (the host's SSM agent may still be registering)`,
+        `${error.detail} (the host's SSM agent may still be registering)`,
         error.statusCode,
         true,
       );
@@ -626,7 +626,7 @@ async function sendBakeCommand(
     });
     throw new CloudError(
       error.code,
-      `${error.message}; bakery host ${action.instanceId} is marked unhealthy and will be replaced`,
+      `${error.detail}; bakery host ${action.instanceId} is marked unhealthy and will be replaced`,
       error.statusCode,
       true,
     );
