@@ -85,6 +85,11 @@ export interface Inventory {
   instances: CloudInstance[];
   /** Regions whose bake instances were observed; the planner never launches a bake where it did not look. */
   instanceRegions: string[];
+  /**
+   * Instances tagged as bakery hosts (any installation's: the volume-bake observer picks its own), listed with
+   * the bake instances, by region: observeVolumeBakes takes them rather than listing the region again.
+   */
+  bakeryHosts?: Map<string, CloudInstance[]>;
   /** Failed builds' records in the regions listed in `instanceRegions` (observed with the instances). */
   failures: FailureRecord[];
   /** Bake outcome read from the console of stopped bake instances, by instance id. */

@@ -1,4 +1,5 @@
 import { type BakeOutcome, parseBakeMarker } from "../api/bake-protocol.ts";
+import { BAKERY_ROLE } from "../api/bakery-roles.ts";
 import { asConsoleOutcome, CHECKS, parseCheckMarker } from "../api/check-protocol.ts";
 import { FAILURE_ROLE, readFailureTags } from "../api/failure-record.ts";
 import { isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
@@ -237,9 +238,11 @@ async function lookupSsmSources(
   }
 }
 
+// Bakery hosts come in the same listing: a pass that observes volume bakes where it observes bakes (the
+// volume bake of a spec is a bake too) then lists the region's instances once, not twice.
 const bakeFilters: Filter[] = [
   { name: `tag:${Tag.managedBy}`, values: [MANAGED_BY_VALUE] },
-  { name: `tag:${Tag.role}`, values: ["bake", ...CHECKS] },
+  { name: `tag:${Tag.role}`, values: ["bake", ...CHECKS, BAKERY_ROLE] },
 ];
 
 const failureFilters: Filter[] = [
@@ -288,7 +291,11 @@ export async function observeBakes(
           cloud.describeInstances(region, bakeFilters),
           cloud.describeLaunchTemplates(region, failureFilters),
         ]);
-        const ours = instances.filter((i) => isLeavenOwned(i.tags, installation));
+        const hosts = instances.filter((i) => i.tags[Tag.role] === BAKERY_ROLE);
+        (inventory.bakeryHosts ??= new Map()).set(region, hosts);
+        const ours = instances.filter(
+          (i) => i.tags[Tag.role] !== BAKERY_ROLE && isLeavenOwned(i.tags, installation),
+        );
         inventory.instances.push(...ours);
         for (const template of templates) {
           const record = isLeavenOwned(template.tags, installation) ? toFailureRecord(template) : undefined;

@@ -6,6 +6,7 @@
 // SendCommand has no ClientToken). A command that ended is read once (GetCommandInvocation) for its marker;
 // the verdict is then written on the volume and trusted.
 import { parseBakeMarker } from "../api/bake-protocol.ts";
+import { BAKERY_ROLE, POOL_ROLE, VOLUME_BAKE_ROLE } from "../api/bakery-roles.ts";
 import { bakeOutputPrefix, commandOutputKey } from "../api/package-manifest.ts";
 import { DEFAULT_INSTALLATION, isLeavenOwned, MANAGED_BY_VALUE, Tag } from "../api/tags.ts";
 import type { ObjectStorePort } from "../cloud/object-store-port.ts";
@@ -19,12 +20,8 @@ import type {
 import type { Inventory, ObservedCommand, VolumeBakeObservation } from "./inventory.ts";
 import { errorMessage } from "./observe.ts";
 
-export const BAKERY_ROLE = "bakery";
 /** Device names a bake volume may take (EC2's recommended range for EBS on HVM instances: /dev/sd[f-p]). */
 export const BAKE_DEVICES: readonly string[] = "fghijklmnop".split("").map((l) => `/dev/sd${l}`);
-export const VOLUME_BAKE_ROLE = "volume-bake";
-/** A warm pool volume (plan/volume-pool.ts). */
-export const POOL_ROLE = "volume-pool";
 /** SendCommand's comment for a volume bake: how a resumed pass finds the command it already sent. */
 const COMMENT_PREFIX = "leaven-bake";
 
@@ -193,7 +190,8 @@ export async function observeVolumeBakes(
     regions.map(async (region) => {
       try {
         const [leavenHosts, named, volumes] = await Promise.all([
-          cloud.describeInstances(region, [...owned, { name: `tag:${Tag.role}`, values: [BAKERY_ROLE] }]),
+          inventory.bakeryHosts?.get(region) ??
+            cloud.describeInstances(region, [...owned, { name: `tag:${Tag.role}`, values: [BAKERY_ROLE] }]),
           options.hostInstanceId
             ? cloud.describeInstances(region, [{ name: "instance-id", values: [options.hostInstanceId] }])
             : Promise.resolve([] as CloudInstance[]),

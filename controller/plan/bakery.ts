@@ -2,10 +2,12 @@
 // volume is attached under, and — once every spec is planned — whether a host must be launched, replaced or
 // stopped for idleness. Decided from the observed hosts only; a host bakery.hostInstanceId names is the
 // user's and is never stopped or terminated.
+
+import { BAKERY_ROLE } from "../api/bakery-roles.ts";
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { CloudInstance } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { BAKE_DEVICES, BAKERY_ROLE, idleFor, isBakeVolume } from "../observe/volume-bakes.ts";
+import { BAKE_DEVICES, idleFor, isBakeVolume } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { Action } from "./actions.ts";

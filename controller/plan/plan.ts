@@ -1,3 +1,4 @@
+import { VOLUME_BAKE_ROLE } from "../api/bakery-roles.ts";
 import { channelTag, Tag } from "../api/tags.ts";
 import type { ImageSpec } from "../api/types.generated.ts";
 import { AWS_CONCURRENT_COPY_LIMIT } from "../cloud/ec2-limits.ts";
@@ -5,7 +6,6 @@ import type { CloudVolume } from "../cloud/port.ts";
 import { UserDataError } from "../execute/user-data.ts";
 import { type PlatformNode, platformOf } from "../lineage/platform.ts";
 import type { Inventory } from "../observe/inventory.ts";
-import { VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import { type RebuildSchedule, type RebuildWindow, rebuildWindow } from "../schedule/rebuild-window.ts";
 import type { BakeryConfig } from "../validation/leaven-config.ts";
 import type { ValidSpec } from "../validation/result.ts";

@@ -4,10 +4,11 @@
 // deleted when it is Leaven's and this installation's, no observed image references it, and it is older than
 // a safety age (a snapshot appears before its image during CreateImage and CopyImage). Pure: it plans
 // `delete-snapshot` actions; the executor reads each snapshot's ownership back before deleting it.
+
+import { VOLUME_BAKE_ROLE } from "../api/bakery-roles.ts";
 import { ownershipProblem, Tag } from "../api/tags.ts";
 import type { CloudImage, CloudSnapshot } from "../cloud/port.ts";
 import type { Inventory } from "../observe/inventory.ts";
-import { VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
 import type { ValidSpec } from "../validation/result.ts";
 import type { Action, DeleteSnapshotAction } from "./actions.ts";
 import { parseSchedule } from "./retention.ts";

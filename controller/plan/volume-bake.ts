@@ -14,11 +14,13 @@
 //   snapshot completed ──register-image (deterministic name, parent's boot settings)──► image
 //   image registered, manifests bucket ──store-manifest (from the command's S3 output)──► manifest tagged
 //   image available ──delete-volume, then remove the image's bake-volume tag──► done
+
+import { VOLUME_BAKE_ROLE } from "../api/bakery-roles.ts";
 import { Tag } from "../api/tags.ts";
 import type { CloudVolume } from "../cloud/port.ts";
 import { renderChrootScript } from "../execute/chroot-script.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { bakeCommandComment, commandEnded, VOLUME_BAKE_ROLE } from "../observe/volume-bakes.ts";
+import { bakeCommandComment, commandEnded } from "../observe/volume-bakes.ts";
 import { parseDuration } from "../validation/durations.ts";
 import type { Action } from "./actions.ts";
 import {

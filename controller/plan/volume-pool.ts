@@ -2,10 +2,11 @@
 // poolSize volumes already made from the parent's root snapshot, so a bake takes one instead of waiting for
 // CreateVolume. A bake claims one by retagging it as its own; the pool is refilled on the passes that observe
 // volume bakes, and a pool volume whose parent no volume spec bakes on any more is deleted.
+
+import { POOL_ROLE } from "../api/bakery-roles.ts";
 import { DEFAULT_INSTALLATION, Tag } from "../api/tags.ts";
 import type { CloudVolume } from "../cloud/port.ts";
 import type { VolumeBakeObservation } from "../observe/inventory.ts";
-import { POOL_ROLE } from "../observe/volume-bakes.ts";
 import type { Action } from "./actions.ts";
 import { volumeToken } from "./recipe.ts";
 

@@ -1,4 +1,5 @@
 import type { BakeOutcome } from "../api/bake-protocol.ts";
+import { VOLUME_BAKE_ROLE } from "../api/bakery-roles.ts";
 import { Tag } from "../api/tags.ts";
 import type { Clock } from "../cloud/clock.ts";
 import type { CloudImage, CloudPort } from "../cloud/port.ts";
@@ -20,12 +21,7 @@ import { observePermissions, permissionChecks } from "../observe/permissions.ts"
 import { observeSnapshots } from "../observe/snapshots.ts";
 import { findStrayRegions } from "../observe/stray-regions.ts";
 import { observeUsage } from "../observe/usage.ts";
-import {
-  hasVolumeBakes,
-  observeVolumeBakes,
-  regionsWithVolumeBakes,
-  VOLUME_BAKE_ROLE,
-} from "../observe/volume-bakes.ts";
+import { hasVolumeBakes, observeVolumeBakes, regionsWithVolumeBakes } from "../observe/volume-bakes.ts";
 import { type Action, actionKey } from "../plan/actions.ts";
 import { BAKERY_DEFAULTS } from "../plan/bakery.ts";
 import { shareHash } from "../plan/distribute.ts";

@@ -1,16 +1,13 @@
 // observeVolumeBakes against the simulator over HTTP: the device names anyone's volumes hold on a bakery host
 // (from its BlockDeviceMappings, no second DescribeVolumes), and the calls it saves: DescribeSnapshots only
 // while a bake that succeeded is snapshotted, ListCommands only while a bake on the host awaits its verdict
-// or the host may be idle.
+// or the host may be idle; and none of the region's instances listed twice when the bake observer listed them.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { VOLUME_BAKE_ROLE } from "../../controller/api/bakery-roles.ts";
 import { MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
 import { emptyInventory } from "../../controller/observe/inventory.ts";
-import {
-  bakeCommandComment,
-  idleFor,
-  observeVolumeBakes,
-  VOLUME_BAKE_ROLE,
-} from "../../controller/observe/volume-bakes.ts";
+import { observeBakes } from "../../controller/observe/observe.ts";
+import { bakeCommandComment, idleFor, observeVolumeBakes } from "../../controller/observe/volume-bakes.ts";
 import { MINUTE, requestTable, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 
 const REGION = "us-east-1";
@@ -123,6 +120,37 @@ describe("observeVolumeBakes", () => {
     await attached(setup, "/dev/sdg", { team: "data" });
     const busy = await observe();
     expect(busy.requests[`${REGION} ListCommands`]).toBeUndefined();
+  });
+});
+
+describe("observeBakes then observeVolumeBakes in one pass", () => {
+  it("lists the region's instances once: the bakery hosts come with the bake instances", async () => {
+    const setup = await hostAndSnapshot();
+    // Another installation's host is listed too, and left out by the volume-bake observer, as on its own call.
+    const [parent] = t.sim.seedImages([{ region: REGION, name: "other-parent", tags: {} }]);
+    await t.cloud.runInstance(REGION, {
+      imageId: parent!,
+      instanceType: "t3.medium",
+      userData: "",
+      clientToken: "other-host",
+      instanceProfile: "leaven-bakery",
+      tags: { ...owned({ [Tag.role]: "bakery" }), [Tag.installation]: "other" },
+    });
+    t.clock.advance(MINUTE);
+    t.adapter.resetStats();
+    const inventory = await observeBakes(t.cloud, emptyInventory(), [REGION]);
+    // A host is no bake instance: its console is not read, nor is it the planner's to terminate as a bake.
+    expect(inventory.instances).toEqual([]);
+    await observeVolumeBakes(t.cloud, inventory, [REGION], {
+      imageId: "ami-00000000000000001",
+      idle: { stopMs: IDLE_MS, now: t.clock.now() },
+    });
+    expect(inventory.volumeBakes!.hosts.map((h) => h.instanceId)).toEqual([setup.host]);
+    expect(requestTable(t.adapter)).toEqual({
+      [`${REGION} DescribeInstances`]: 1,
+      [`${REGION} DescribeLaunchTemplates`]: 1,
+      [`${REGION} DescribeVolumes`]: 1,
+    });
   });
 });
 
