@@ -292,7 +292,8 @@ export async function observeBakes(
           cloud.describeLaunchTemplates(region, failureFilters),
         ]);
         const hosts = instances.filter((i) => i.tags[Tag.role] === BAKERY_ROLE);
-        (inventory.bakeryHosts ??= new Map()).set(region, hosts);
+        inventory.bakeryHosts ??= new Map();
+        inventory.bakeryHosts.set(region, hosts);
         const ours = instances.filter(
           (i) => i.tags[Tag.role] !== BAKERY_ROLE && isLeavenOwned(i.tags, installation),
         );
