@@ -89,7 +89,7 @@ export function createPool(
             actions.push(
               discard(
                 extra,
-                `the warm pool of ${want.parentImageId} in ${want.zone} has more than ${size} volumes`,
+                `the warm pool of ${want.parentImageId} in ${want.zone} has ${have.length} volumes, more than bakery.poolSize ${size}`,
               ),
             );
       }

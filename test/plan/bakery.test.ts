@@ -312,4 +312,44 @@ describe("the bakery host planner", () => {
     });
     expect(finish(withVolume, {}, "base")).toEqual([]);
   });
+
+  it("starts no stopped host marked unhealthy: it is terminated and a replacement launched after it", () => {
+    const marked = launched("i-0000000000000sick", T0 - 90 * MIN, "stopped", {
+      ...bakeryTags,
+      [Tag.unhealthy]: "agent not registered",
+    });
+    const vb = observation({ hosts: [marked], hostImages: new Map([[REGION, "ami-al2023"]]) });
+    expect(createBakery(vb).host(REGION, "base")).toEqual({
+      ok: false,
+      message: `waiting for a bakery host in ${REGION}`,
+    });
+    const actions = finish(vb, {}, "base");
+    expect(summary(actions)).toEqual(["terminate-instance i-0000000000000sick", "launch-bakery-host"]);
+    expect(actions[1]).toMatchObject({
+      launch: {
+        clientToken: bakeryHostToken("default", REGION, "after-i-0000000000000sick"),
+        tags: { Name: "leaven bakery default" },
+      },
+      reason: `a volume bake needs a bakery host in ${REGION} (i-0000000000000sick is stopped)`,
+    });
+  });
+
+  it("gives the zone of the host the user named, not of Leaven's own host beside it", () => {
+    const theirs = { ...launched("i-0000000000000their", T0 - 90 * MIN, "running", { team: "platform" }) };
+    const zoned = { ...theirs, availabilityZone: `${REGION}c` };
+    const bakery = createBakery(observation({ hosts: [host(), zoned] }), {
+      hostInstanceId: theirs.instanceId,
+    });
+    expect(bakery.zone(REGION)).toBe(`${REGION}c`);
+  });
+
+  it("counts no bake volume that is attached nowhere against a host, nor as keeping it", () => {
+    const loose = [volume("vol-0000000000000001"), volume("vol-0000000000000002")];
+    const vb = observation({ volumes: loose });
+    expect(createBakery(vb, { maxConcurrentBakes: 1 }).claimDevice(host())).toEqual({ device: "/dev/sdf" });
+    // No spec bakes on a volume here any more: the host goes, whatever volumes are left unattached.
+    expect(summary(finish(vb, {}, undefined, { volumeHomes: new Set() }))).toEqual([
+      `terminate-instance ${HOST}`,
+    ]);
+  });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Tag } from "../../controller/api/tags.ts";
 import type { CloudImage, CloudSnapshot, CloudVolume, Tags } from "../../controller/cloud/port.ts";
+import { renderChrootScript } from "../../controller/execute/chroot-script.ts";
 import {
   emptyInventory,
   type Inventory,
@@ -1057,5 +1058,391 @@ describe("the leak sweep of bake volumes", () => {
       }).actions.filter((a) => a.spec === "(pool)").length;
     expect(pool({ method: "volume" })).toBe(2);
     expect(pool({ method: "volume", kmsKeyId: KEY })).toBe(0);
+  });
+});
+
+describe("what each step of a volume bake says, and what it hands the executor", () => {
+  const success = { [Tag.bakeResult]: "success" };
+  const ISO = (ago: number) => new Date(T0 - ago).toISOString();
+  const baked: CloudImage = {
+    imageId: "ami-0000000000000baked",
+    region: REGION,
+    name: "leaven/base/1.0.0_abcdef12",
+    ownerId: "123456789012",
+    state: "available",
+    creationDate: new Date(T0).toISOString(),
+    snapshotIds: ["snap-0000000000000001"],
+    tags: { ...owner, [Tag.bakeVolume]: V },
+  };
+  const otherHost = { ...host(), availabilityZone: `${REGION}b` };
+  const rows: [
+    string,
+    VolumeBakeObservation,
+    Partial<VolumeBakeContext>,
+    { step: string; message?: string },
+    { kind: string; reason: string }[],
+  ][] = [
+    [
+      "no volume yet",
+      observation(),
+      {},
+      { step: "in-progress", message: "creating the bake volume" },
+      [
+        {
+          kind: "create-volume",
+          reason: `no image of build ${BUILD} exists (recipe 01234567 on ubuntu/release = ubuntu-jammy-20260601): creating its volume from ami-parent's root snapshot`,
+        },
+      ],
+    ],
+    [
+      "a volume neither available nor attached",
+      observation({ volumes: [volume(V, { state: "in-use" })] }),
+      {},
+      { step: "in-progress", message: `volume ${V} is in-use` },
+      [],
+    ],
+    [
+      "an available volume and no host",
+      observation({ volumes: [volume(V)], hosts: [] }),
+      {},
+      { step: "in-progress", message: "waiting for a bakery host in us-east-1" },
+      [],
+    ],
+    [
+      "an available volume in the zone the host left",
+      observation({ volumes: [volume(V)], hosts: [otherHost] }),
+      {},
+      { step: "in-progress", message: `replacing ${V}: the bakery host moved zones` },
+      [
+        {
+          kind: "delete-volume",
+          reason: `bakery host ${HOST_ID} is in us-east-1b, ${V} in us-east-1a: deleting ${V}`,
+        },
+      ],
+    ],
+    [
+      "an available volume",
+      observation({ volumes: [volume(V)] }),
+      {},
+      { step: "in-progress", message: `attaching ${V} to ${HOST_ID}` },
+      [
+        {
+          kind: "attach-volume",
+          reason: `volume ${V} of ${BUILD} is ready: attaching it to bakery host ${HOST_ID}`,
+        },
+      ],
+    ],
+    [
+      "an attached volume",
+      observation({ volumes: [attached(V)] }),
+      {},
+      { step: "in-progress", message: `starting the chroot bake on ${HOST_ID}` },
+      [
+        {
+          kind: "send-bake-command",
+          reason: `volume ${V} is attached to ${HOST_ID} as /dev/sdf: running the chroot bake`,
+        },
+      ],
+    ],
+    [
+      "a send not listed yet",
+      observation({ volumes: [attached(V, "attached", { [Tag.commandRequestedAt]: ISO(MIN) })] }),
+      {},
+      {
+        step: "in-progress",
+        message: `waiting for the bake command on ${HOST_ID} to be listed (sent at ${ISO(MIN)})`,
+      },
+      [],
+    ],
+    [
+      "the command running",
+      observation({ volumes: [attached(V)], commands: new Map([[V, command("InProgress")]]) }),
+      {},
+      { step: "in-progress", message: `baking in a chroot on ${HOST_ID} (command cmd-1 InProgress)` },
+      [],
+    ],
+    [
+      "the command succeeded",
+      observation({
+        volumes: [attached(V)],
+        commands: new Map([[V, command("Success", { build: BUILD, result: "success" })]]),
+      }),
+      {},
+      { step: "in-progress", message: `recording the verdict on ${V}: the bake succeeded` },
+      [{ kind: "tag-volume", reason: `command cmd-1 says the bake of ${BUILD} succeeded` }],
+    ],
+    [
+      "the verdict recorded",
+      observation({ volumes: [attached(V, "attached", success)] }),
+      {},
+      { step: "in-progress", message: `snapshotting ${V}` },
+      [{ kind: "create-bake-snapshot", reason: `the bake of ${BUILD} on ${V} succeeded: snapshotting it` }],
+    ],
+    [
+      "a snapshot asked for, not listed yet",
+      observation({
+        volumes: [attached(V, "attached", { ...success, [Tag.snapshotRequestedAt]: ISO(MIN) })],
+      }),
+      {},
+      { step: "in-progress", message: `waiting for the snapshot of ${V} (asked for at ${ISO(MIN)})` },
+      [],
+    ],
+    [
+      "the snapshot started, still attached",
+      observation({ volumes: [attached(V, "attached", success)], snapshots: [snapshot("pending")] }),
+      {},
+      { step: "in-progress", message: "snapshot snap-0000000000000001 is pending" },
+      [
+        {
+          kind: "detach-volume",
+          reason: `snapshot snap-0000000000000001 of ${V} is started: detaching the volume from ${HOST_ID}`,
+        },
+      ],
+    ],
+    [
+      "the snapshot failed",
+      observation({ volumes: [volume(V, { extra: success })], snapshots: [snapshot("error")] }),
+      {},
+      { step: "in-progress", message: `snapshot snap-0000000000000001 of ${V} failed (state error)` },
+      [{ kind: "tag-volume", reason: `snapshot snap-0000000000000001 of ${V} failed (state error)` }],
+    ],
+    [
+      "the snapshot complete",
+      observation({ volumes: [volume(V, { extra: success })], snapshots: [snapshot("completed")] }),
+      {},
+      { step: "in-progress", message: "registering the image from snap-0000000000000001" },
+      [
+        {
+          kind: "register-image",
+          reason: `snapshot snap-0000000000000001 of ${BUILD} is complete: registering the image`,
+        },
+      ],
+    ],
+    [
+      "the image available, its volume gone",
+      observation(),
+      { homeImage: baked },
+      { step: "done" },
+      [{ kind: "remove-tags", reason: `bake volume ${V} is gone` }],
+    ],
+  ];
+
+  it.each(rows)("%s", (_, vb, extra, state, actions) => {
+    const planned = step(vb, extra);
+    expect(planned.state).toEqual(state.step === "done" ? { step: "done", image: baked } : state);
+    expect(planned.actions.map((a) => ({ kind: a.kind, reason: a.reason }))).toEqual(actions);
+  });
+
+  it("sends the chroot script of the spec's own provisioning, for the attached device and volume", () => {
+    const [send] = step(observation({ volumes: [attached(V)] })).actions;
+    if (send?.kind !== "send-bake-command") throw new Error(String(send?.kind));
+    const script = renderChrootScript({
+      buildId: BUILD,
+      spec: "base",
+      provision: { packages: ["curl"] },
+      device: "/dev/sdf",
+      volumeId: V,
+    });
+    expect(send.command.commands).toEqual(script.split("\n"));
+  });
+
+  it("snapshots and registers with the method on the tags, the volume named, root gp3 deleted on termination", () => {
+    const [snap] = step(observation({ volumes: [volume(V, { extra: success })] })).actions;
+    expect(snap).toMatchObject({
+      kind: "create-bake-snapshot",
+      snapshot: {
+        description: `Leaven base ${BUILD}: volume bake of ${V}`,
+        tags: { [Tag.bakeMethod]: "volume", [Tag.bakeVolume]: V, [Tag.role]: "volume-bake" },
+      },
+    });
+    const [register] = step(
+      observation({ volumes: [volume(V, { extra: success })], snapshots: [snapshot("completed")] }),
+    ).actions;
+    expect(register).toMatchObject({
+      kind: "register-image",
+      image: { root: { volumeType: "gp3", deleteOnTermination: true }, tags: { [Tag.bakeMethod]: "volume" } },
+    });
+  });
+
+  it("forgets the volume on the image by its tag key only", () => {
+    expect(step(observation(), { homeImage: baked }).actions).toEqual([
+      expect.objectContaining({ kind: "remove-tags", imageId: baked.imageId, keys: [Tag.bakeVolume] }),
+    ]);
+  });
+
+  it("takes a pool volume, tagged with the method, and attaches it only when a device is free", () => {
+    const busy = volume("vol-0000000000000009", {
+      state: "in-use",
+      attachments: [{ instanceId: HOST_ID, device: "/dev/sdf", state: "attached" }],
+      extra: { [Tag.build]: "9.9.9+99999999" },
+    });
+    const vb = observation({ volumes: [pooled("vol-000000000000000a", "ami-parent"), busy] });
+    const full = step(vb, { pool: createPool(vb, 2) }, { maxConcurrentBakes: 1 });
+    expect(full.state).toEqual({
+      step: "in-progress",
+      message: "taking warm pool volume vol-000000000000000a",
+    });
+    expect(full.actions).toEqual([
+      expect.objectContaining({
+        kind: "tag-volume",
+        volumeId: "vol-000000000000000a",
+        tags: expect.objectContaining({ [Tag.bakeMethod]: "volume", [Tag.role]: "volume-bake" }),
+        reason: `taking warm pool volume vol-000000000000000a (made from ami-parent) for ${BUILD}`,
+      }),
+    ]);
+    const free = step(vb, { pool: createPool(vb, 2) });
+    expect(free.actions.map((a) => [a.kind, a.reason])).toEqual([
+      ["tag-volume", `taking warm pool volume vol-000000000000000a (made from ami-parent) for ${BUILD}`],
+      [
+        "attach-volume",
+        `warm pool volume vol-000000000000000a is ready: attaching it to bakery host ${HOST_ID}`,
+      ],
+    ]);
+  });
+
+  it("retries on a new token when the failed volume is still there and not yet recorded", () => {
+    const failedVolume = volume(V, { extra: { [Tag.bakeResult]: "failed", [Tag.bakeReason]: "boom" } });
+    const { actions } = step(observation({ volumes: [failedVolume] }), { retry: true });
+    expect(actions.map((a) => a.kind)).toEqual(["delete-volume", "record-failure", "create-volume"]);
+    expect(actions[2]).toMatchObject({
+      volume: { clientToken: volumeToken(BUILD, `retry-${T0}`, "us-east-1a") },
+      reason: `retry requested: baking ${BUILD} again on a new volume`,
+    });
+  });
+
+  it("records a failed volume's failure with its volume and parent, whatever another volume's record says", () => {
+    const failedVolume = volume(V, { extra: { [Tag.bakeResult]: "failed" } });
+    const another = failureRecord("older", { instanceId: "vol-00000000000other" });
+    const { actions, state } = step(observation({ volumes: [failedVolume] }), { failureRecords: [another] });
+    expect(actions.map((a) => [a.kind, a.reason])).toEqual([
+      ["delete-volume", `the bake of ${BUILD} on ${V} failed; cleaning up its volume: deleting ${V}`],
+      ["record-failure", `the failure of ${BUILD} on ${V} must outlive its instance`],
+    ]);
+    expect(actions[1]).toMatchObject({
+      template: {
+        launch: { imageId: "ami-parent" },
+        tags: { [Tag.failedInstance]: V, [Tag.bakeReason]: "bake failed" },
+      },
+    });
+    // The newest record's reason, as the spec's: the volume carries none.
+    expect(state).toMatchObject({ step: "failed", message: "older" });
+  });
+
+  it("records a timed-out bake's failure with its volume and parent", () => {
+    const late = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, command("InProgress", undefined, T0 - 50 * MIN)]]),
+    });
+    expect(step(late).actions[1]).toMatchObject({
+      kind: "record-failure",
+      template: { launch: { imageId: "ami-parent" }, tags: { [Tag.failedInstance]: V } },
+    });
+  });
+
+  it("keeps a long failure reason whole in the status and cuts it to 250 characters on the volume", () => {
+    const reason = "x".repeat(400);
+    const bad = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, command("Failed", { build: BUILD, result: "failure", reason })]]),
+    });
+    const { state, actions } = step(bad);
+    expect(state).toMatchObject({ step: "failed", message: `bake script failed: ${reason}` });
+    expect(actions[0]).toMatchObject({
+      kind: "detach-volume",
+      tags: { [Tag.bakeReason]: `bake script failed: ${reason}`.slice(0, 250) },
+    });
+  });
+
+  it("says where a cut output left the marker, and what to do", () => {
+    const cut = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, { ...command("Success"), outputCut: true }]]),
+    });
+    expect(step(cut).state).toMatchObject({
+      step: "failed",
+      message:
+        "bake command cmd-1 ended Success without a result marker in its output (GetCommandInvocation keeps only stdout's first 24,000 characters: with leaven.yaml's manifests: { bucket } SSM writes all of it there if the bakery host's role may s3:PutObject; or print less)",
+    });
+  });
+
+  it("names every gone image of a rebake, on the tag (cut to 255) and in the reason", () => {
+    const dead = ["ami-0000000000000dead", "ami-00000000000dead2"];
+    const [create] = step(observation(), { deadHomeImages: dead }).actions;
+    expect(create).toMatchObject({
+      volume: { tags: { [Tag.rebakeOf]: dead.join(",") } },
+      reason: `the home image of build ${BUILD} in ${REGION}, ami-0000000000000dead, ami-00000000000dead2, is gone: baking the same build again on a new volume`,
+    });
+    const many = Array.from({ length: 20 }, (_, i) => `ami-${String(i).padStart(17, "0")}`);
+    const [long] = step(observation(), { deadHomeImages: many }).actions;
+    if (long?.kind !== "create-volume") throw new Error(String(long?.kind));
+    expect(long.volume.tags[Tag.rebakeOf]).toBe(many.join(",").slice(0, 255));
+  });
+
+  it("says why it deletes failure records and duplicate volumes", () => {
+    const record = failureRecord("bake script failed: apt-get failed");
+    const retried = step(observation(), { failureRecords: [record], retry: true });
+    expect(retried.actions[0]).toMatchObject({
+      kind: "delete-failure-record",
+      reason: "retry requested after: bake script failed: apt-get failed",
+    });
+    const done = step(observation(), { failureRecords: [record], homeImage: baked });
+    expect(done.actions.find((a) => a.kind === "delete-failure-record")).toMatchObject({
+      reason: `build ${BUILD} has an available image, ${baked.imageId}`,
+    });
+    const older = volume(V, { createTime: ISO(10 * MIN) });
+    const newer = volume("vol-0000000000000002", { createTime: ISO(5 * MIN) });
+    const { actions } = step(observation({ volumes: [newer, older] }));
+    expect(actions.find((a) => a.kind === "delete-volume")).toMatchObject({
+      volumeId: "vol-0000000000000002",
+      reason: `duplicate bake volume for ${BUILD} (keeping ${V}): deleting vol-0000000000000002`,
+    });
+  });
+
+  it("marks an attach to the host the user named, a pool volume's too, so the guard checks only the volume", () => {
+    const MINE = "i-00000000000000mine";
+    const mine = host(MINE, { team: "platform" });
+    const named = { hostInstanceId: MINE };
+    const own = step(observation({ hosts: [mine], volumes: [volume(V)] }), {}, named);
+    expect(own.actions).toEqual([
+      expect.objectContaining({ kind: "attach-volume", instanceId: MINE, userNamedHost: true }),
+    ]);
+    const vb = observation({ hosts: [mine], volumes: [pooled("vol-000000000000000a", "ami-parent")] });
+    const fromPool = step(vb, { pool: createPool(vb, 2) }, named);
+    expect(fromPool.actions[1]).toMatchObject({
+      kind: "attach-volume",
+      instanceId: MINE,
+      userNamedHost: true,
+    });
+    // A host Leaven owns is checked as its own.
+    expect(step(observation({ volumes: [volume(V)] })).actions[0]).not.toHaveProperty("userNamedHost");
+  });
+
+  it("waits, in progress, while its volume is held by an instance that is no running bakery host", () => {
+    const stopped = host(HOST_ID, { ...owner, [Tag.role]: "bakery" }, "stopped");
+    expect(step(observation({ hosts: [stopped], volumes: [attached(V)] }))).toMatchObject({
+      state: {
+        step: "in-progress",
+        message: `volume ${V} is attached to ${HOST_ID}, which is not a running bakery host`,
+      },
+      actions: [],
+    });
+  });
+
+  it("fails a bake whose failure marker gives no reason, saying so", () => {
+    const bare = observation({
+      volumes: [attached(V)],
+      commands: new Map([[V, command("Failed", { build: BUILD, result: "failure" })]]),
+    });
+    expect(step(bare).state).toMatchObject({
+      step: "failed",
+      message: "bake script failed: no reason given",
+    });
+  });
+
+  it("is blind, saying so plainly, where volume bakes were not observed", () => {
+    expect(step(observation({ regions: [] })).state).toEqual({
+      step: "blind",
+      message: "volume bakes in us-east-1 were not observed this pass",
+    });
   });
 });

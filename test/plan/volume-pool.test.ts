@@ -76,7 +76,40 @@ describe("the warm pool", () => {
     const pool = createPool(observation({ volumes: [pooled("vol-00000000000pool1")] }), 0);
     pool.want(REGION, PARENT, "jammy", ZONE);
     expect(pool.claim(REGION, PARENT, ZONE)).toBeUndefined();
-    expect(ids(finish(pool))).toEqual(["delete-volume vol-00000000000pool1"]);
+    expect(finish(pool)).toEqual([
+      expect.objectContaining({
+        kind: "delete-volume",
+        volumeId: "vol-00000000000pool1",
+        reason: `no volume bake is on ${PARENT} in ${ZONE} any more: deleting pool volume vol-00000000000pool1`,
+      }),
+    ]);
+  });
+
+  it("neither claims, detaches again nor discards a volume on its way on or off a host", () => {
+    const moving = (state: "attaching" | "detaching") =>
+      pooled(`vol-0000000${state}`, { attachments: [{ instanceId: HOST, device: "/dev/sdf", state }] });
+    const volumes = [moving("attaching"), moving("detaching")];
+    const pool = createPool(observation({ volumes }), 2);
+    expect(pool.claim(REGION, PARENT, ZONE)).toBeUndefined();
+    // Their parent is wanted by no bake: on a sweep they would go, but not while an attachment is in flight.
+    expect(finish(pool)).toEqual([]);
+  });
+
+  it("discards nothing on a sweep in a region whose volumes were not observed, whatever their parent", () => {
+    const west = { ...pooled("vol-00000000000west1"), region: "eu-west-1" };
+    expect(finish(createPool(observation({ volumes: [west] }), 1))).toEqual([]);
+  });
+
+  it("says why it trims a pool over its size", () => {
+    const volumes = [pooled("vol-00000000000pool1"), pooled("vol-00000000000pool2")];
+    const pool = createPool(observation({ volumes }), 1);
+    pool.want(REGION, PARENT, "jammy", ZONE);
+    expect(finish(pool, false)).toEqual([
+      expect.objectContaining({
+        volumeId: "vol-00000000000pool2",
+        reason: `the warm pool of ${PARENT} in ${ZONE} has 2 volumes, more than bakery.poolSize 1: deleting pool volume vol-00000000000pool2`,
+      }),
+    ]);
   });
 
   it("claims an available, unattached volume of the parent in the zone, each once; a claim is refilled", () => {
