@@ -145,6 +145,8 @@ describe("the bakery host planner", () => {
       )[0],
     ).toMatchObject({
       launch: { imageId: "ami-0000000000000mine" },
+      // No host before it: the reason names none.
+      reason: `a volume bake needs a bakery host in ${REGION}`,
     });
   });
 
@@ -207,8 +209,9 @@ describe("the bakery host planner", () => {
     });
     expect(
       createBakery(observation({ hosts: [{ ...theirs, state: "stopped" }] }), config).host(REGION),
-    ).toMatchObject({
+    ).toEqual({
       ok: false,
+      message: `bakery host ${theirs.instanceId} (bakery.hostInstanceId) is stopped; start it: Leaven never starts or stops a host it does not own`,
     });
     expect(createBakery(observation({ hosts: [theirs] }), config).zone(REGION)).toBe(`${REGION}a`);
     expect(
