@@ -5,9 +5,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { VOLUME_BAKE_ROLE } from "../../controller/api/bakery-roles.ts";
 import { MANAGED_BY_VALUE, Tag } from "../../controller/api/tags.ts";
+import type { CloudInstance, CloudVolume } from "../../controller/cloud/port.ts";
 import { emptyInventory } from "../../controller/observe/inventory.ts";
 import { observeBakes } from "../../controller/observe/observe.ts";
-import { bakeCommandComment, idleFor, observeVolumeBakes } from "../../controller/observe/volume-bakes.ts";
+import {
+  bakeCommandComment,
+  commandEnded,
+  hasVolumeBakes,
+  idleFor,
+  isBakeVolume,
+  observeVolumeBakes,
+  parseBakeCommandComment,
+  regionsWithVolumeBakes,
+} from "../../controller/observe/volume-bakes.ts";
 import { MINUTE, requestTable, type SimCloud, startSimCloud } from "../support/sim-cloud.ts";
 
 const REGION = "us-east-1";
@@ -167,5 +177,208 @@ describe("idleFor, the one idle rule of the observer and the planner", () => {
     ["an unreadable command time: the launch counts", [], "soon", 30, true],
   ])("%s", (_label, devices, lastCommandAt, minutes, idle) => {
     expect(idleFor({ launchTime: launched, devices }, 30 * MINUTE, at(minutes), lastCommandAt)).toBe(idle);
+  });
+});
+
+describe("the comment, status and role rules the observer reads by", () => {
+  it.each([
+    [`leaven-bake ${BUILD} vol-0000000000000001`, { build: BUILD, volumeId: "vol-0000000000000001" }],
+    [undefined, undefined],
+    ["", undefined],
+    [`leaven-bake ${BUILD}`, undefined],
+    [`leaven-bake ${BUILD} vol-0000000000000001 extra`, undefined],
+    [`other ${BUILD} vol-0000000000000001`, undefined],
+  ])("parses the bake command comment %j", (comment, parsed) => {
+    expect(parseBakeCommandComment(comment)).toEqual(parsed);
+  });
+
+  it.each([
+    ["Success", true],
+    ["Failed", true],
+    ["Cancelled", true],
+    ["TimedOut", true],
+    ["Pending", false],
+    ["InProgress", false],
+    ["Delayed", false],
+  ] as const)("a command %s has ended: %s", (status, ended) => {
+    expect(commandEnded(status)).toBe(ended);
+  });
+
+  const vol = (tags: Record<string, string>, fields: Partial<CloudVolume> = {}): CloudVolume => ({
+    volumeId: "vol-0000000000000001",
+    region: REGION,
+    availabilityZone: `${REGION}a`,
+    state: "available",
+    size: 8,
+    attachments: [],
+    tags,
+    ...fields,
+  });
+
+  it.each([
+    ["volume-bake", true],
+    ["volume-pool", true],
+    ["bakery", false],
+    [undefined, false],
+  ])("a volume of role %s is a bake or pool volume: %s", (role, bake) => {
+    expect(isBakeVolume(vol(role ? { [Tag.role]: role } : {}))).toBe(bake);
+  });
+
+  const hostOf = (
+    tags: Record<string, string>,
+    state: CloudInstance["state"] = "running",
+  ): CloudInstance => ({
+    instanceId: "i-0000000000000host",
+    region: REGION,
+    imageId: "ami-al2023",
+    state,
+    launchTime: new Date(0).toISOString(),
+    tags,
+  });
+  const bakeTags = owned({ [Tag.role]: VOLUME_BAKE_ROLE });
+  it.each([
+    ["a bake volume of ours", [vol(bakeTags)], [], true],
+    ["a pool volume of ours", [vol(owned({ [Tag.role]: "volume-pool" }))], [], true],
+    ["one in another region", [vol(bakeTags, { region: "eu-west-1" })], [], false],
+    ["another installation's", [vol({ ...bakeTags, [Tag.installation]: "other" })], [], false],
+    ["one without the owner tag", [vol({ [Tag.role]: VOLUME_BAKE_ROLE })], [], false],
+    ["a host's own root volume", [vol(owned({ [Tag.role]: "bakery" }))], [], false],
+    ["a deleted one", [vol(bakeTags, { state: "deleted" })], [], false],
+    ["a host of ours", [], [hostOf(owned({ [Tag.role]: "bakery" }))], true],
+    ["a stopped host of ours", [], [hostOf(owned({ [Tag.role]: "bakery" }), "stopped")], true],
+    ["a terminated host", [], [hostOf(owned({ [Tag.role]: "bakery" }), "terminated")], false],
+    [
+      "a host in another region",
+      [],
+      [{ ...hostOf(owned({ [Tag.role]: "bakery" })), region: "eu-west-1" }],
+      false,
+    ],
+    [
+      "another installation's host",
+      [],
+      [hostOf({ ...owned({ [Tag.role]: "bakery" }), [Tag.installation]: "x" })],
+      false,
+    ],
+    ["a bake instance", [], [hostOf(owned({ [Tag.role]: "bake" }))], false],
+  ] as const)("a region holding %s has volume bakes: %s", (_, volumes, hosts, found) => {
+    expect(hasVolumeBakes(REGION, volumes, hosts)).toBe(found);
+  });
+});
+
+describe("what observeVolumeBakes keeps, reads and looks up", () => {
+  it("keeps only this installation's snapshots, and a named host once whatever its tags", async () => {
+    const setup = await hostAndSnapshot();
+    const tags = owned({ [Tag.role]: VOLUME_BAKE_ROLE, [Tag.spec]: "app", [Tag.build]: BUILD });
+    const volumeId = await attached(setup, "/dev/sdf", { ...tags, [Tag.bakeResult]: "success" });
+    const { snapshotId } = await t.cloud.createSnapshot(REGION, {
+      volumeId,
+      tags: { ...tags, [Tag.bakeVolume]: volumeId },
+    });
+    // A look-alike of another installation's, of the same volume.
+    await t.cloud.createSnapshot(REGION, {
+      volumeId,
+      tags: { ...tags, [Tag.installation]: "other", [Tag.bakeVolume]: volumeId },
+    });
+    t.adapter.resetStats();
+    // The host Leaven launched, named by the user as well: one host, the user's.
+    const inventory = await observeVolumeBakes(t.cloud, emptyInventory(), [REGION], {
+      hostInstanceId: setup.host,
+      imageId: "ami-00000000000000001",
+    });
+    const observation = inventory.volumeBakes!;
+    expect(observation.snapshots.map((s) => s.snapshotId)).toEqual([snapshotId]);
+    expect(observation.hosts.map((h) => h.instanceId)).toEqual([setup.host]);
+    expect(observation.regions).toEqual([REGION]);
+  });
+
+  it("lists no stopped host's commands, and follows the newest command of each volume", async () => {
+    const setup = await hostAndSnapshot();
+    const tags = owned({ [Tag.role]: VOLUME_BAKE_ROLE, [Tag.spec]: "app", [Tag.build]: BUILD });
+    const volumeId = await attached(setup, "/dev/sdf", tags);
+    const send = () =>
+      t.cloud.sendCommand(REGION, {
+        instanceIds: [setup.host],
+        commands: ["true"],
+        comment: bakeCommandComment(BUILD, volumeId),
+      });
+    await send();
+    t.clock.advance(MINUTE);
+    const { commandId } = await send();
+    const { observation } = await observe();
+    expect(observation.commands.get(volumeId)?.commandId).toBe(commandId);
+
+    await t.cloud.stopInstances(REGION, [setup.host]);
+    t.clock.advance(MINUTE);
+    const stopped = await observe();
+    expect(stopped.requests[`${REGION} ListCommands`]).toBeUndefined();
+    expect(stopped.observation.commands.size).toBe(0);
+  });
+
+  it("reads the output of an ended command of the volume that awaits its verdict, beside one that has it", async () => {
+    const setup = await hostAndSnapshot();
+    const tags = owned({ [Tag.role]: VOLUME_BAKE_ROLE, [Tag.spec]: "app", [Tag.build]: BUILD });
+    // The first listed has its verdict already; the second's command ended without one on the volume.
+    await attached(setup, "/dev/sdf", { ...tags, [Tag.bakeResult]: "success" });
+    const awaiting = await attached(setup, "/dev/sdg", { ...tags, [Tag.build]: "2.0.0+0000abcd" });
+    await t.cloud.sendCommand(REGION, {
+      instanceIds: [setup.host],
+      commands: ["true"],
+      comment: bakeCommandComment("2.0.0+0000abcd", awaiting),
+    });
+    t.clock.advance(10 * MINUTE);
+    const { observation, requests } = await observe();
+    expect(requests[`${REGION} GetCommandInvocation`]).toBe(1);
+    expect(commandEnded(observation.commands.get(awaiting)!.status)).toBe(true);
+  });
+
+  it("looks up the host AMI only where a host may be launched and none is up, unless leaven.yaml names one", async () => {
+    const lookups = async (options: Parameters<typeof observeVolumeBakes>[3]) => {
+      t.adapter.resetStats();
+      const inventory = await observeVolumeBakes(t.cloud, emptyInventory(), [REGION], options);
+      return {
+        describeImages: requestTable(t.adapter)[`${REGION} DescribeImages`] ?? 0,
+        image: inventory.volumeBakes!.hostImages.get(REGION),
+      };
+    };
+    const none = await lookups({ launchRegions: new Set([REGION]) });
+    expect(none.describeImages).toBe(1);
+    expect(none.image).toMatch(/^ami-/);
+    expect(await lookups({ launchRegions: new Set(["eu-west-1"]) })).toEqual({
+      describeImages: 0,
+      image: undefined,
+    });
+    expect(await lookups({ imageId: "ami-0000000000000mine" })).toEqual({
+      describeImages: 0,
+      image: "ami-0000000000000mine",
+    });
+    await hostAndSnapshot();
+    expect((await lookups({ launchRegions: new Set([REGION]) })).describeImages).toBe(0);
+  });
+
+  it("leaves out a region it could not read, with the error, and keeps the others", async () => {
+    const failing = new Proxy(t.cloud, {
+      get(target, prop, receiver) {
+        if (prop === "describeVolumes")
+          return async (region: string, ...rest: unknown[]) => {
+            if (region === "eu-west-1") throw new Error("eu-west-1 is down");
+            return (target.describeVolumes as (...a: unknown[]) => unknown)(region, ...rest);
+          };
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const inventory = await observeVolumeBakes(failing, emptyInventory(), ["us-east-1", "eu-west-1"], {
+      imageId: "ami-00000000000000001",
+    });
+    expect(inventory.volumeBakes!.regions).toEqual(["us-east-1"]);
+    expect(inventory.volumeBakes!.errors).toEqual(new Map([["eu-west-1", "eu-west-1 is down"]]));
+    const probe = await regionsWithVolumeBakes(failing, ["us-east-1", "eu-west-1"]);
+    expect(probe.errors).toEqual(new Map([["eu-west-1", "eu-west-1 is down"]]));
+  });
+
+  it("reports the regions holding its volumes or hosts, sorted, when asked cheaply", async () => {
+    await hostAndSnapshot();
+    const probe = await regionsWithVolumeBakes(t.cloud, ["us-west-2", REGION, "eu-west-1"]);
+    expect(probe).toEqual({ found: [REGION], errors: new Map() });
   });
 });
