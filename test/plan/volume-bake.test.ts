@@ -89,6 +89,18 @@ const pooled = (id: string, parentImageId: string): CloudVolume => ({
   },
 });
 
+/** The home image of BUILD, available, still naming its bake volume. */
+const bakedImage: CloudImage = {
+  imageId: "ami-0000000000000baked",
+  region: REGION,
+  name: "leaven/base/1.0.0_abcdef12",
+  ownerId: "123456789012",
+  state: "available",
+  creationDate: new Date(T0).toISOString(),
+  snapshotIds: ["snap-0000000000000001"],
+  tags: { ...owner, [Tag.bakeVolume]: V },
+};
+
 describe("the volume bake, one step per observed state", () => {
   it("waits for a host, and the bakery launches one (ClientToken per installation, region and day)", () => {
     const vb = observation({ hosts: [] });
@@ -328,16 +340,7 @@ describe("the volume bake, one step per observed state", () => {
   });
 
   it("deletes the volume once the image is available, then forgets it on the image", () => {
-    const image: CloudImage = {
-      imageId: "ami-0000000000000baked",
-      region: REGION,
-      name: "leaven/base/1.0.0_abcdef12",
-      ownerId: "123456789012",
-      state: "available",
-      creationDate: new Date(T0).toISOString(),
-      snapshotIds: ["snap-0000000000000001"],
-      tags: { ...owner, [Tag.bakeVolume]: V },
-    };
+    const image = bakedImage;
     const v = volume(V, { extra: { [Tag.bakeResult]: "success" } });
     expect(step(observation({ volumes: [v] }), { homeImage: image })).toMatchObject({
       state: { step: "done" },
@@ -1064,16 +1067,7 @@ describe("the leak sweep of bake volumes", () => {
 describe("what each step of a volume bake says, and what it hands the executor", () => {
   const success = { [Tag.bakeResult]: "success" };
   const ISO = (ago: number) => new Date(T0 - ago).toISOString();
-  const baked: CloudImage = {
-    imageId: "ami-0000000000000baked",
-    region: REGION,
-    name: "leaven/base/1.0.0_abcdef12",
-    ownerId: "123456789012",
-    state: "available",
-    creationDate: new Date(T0).toISOString(),
-    snapshotIds: ["snap-0000000000000001"],
-    tags: { ...owner, [Tag.bakeVolume]: V },
-  };
+  const baked = bakedImage;
   const otherHost = { ...host(), availabilityZone: `${REGION}b` };
   const rows: [
     string,
